@@ -1,0 +1,45 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.chronoverse/', 'test-artifacts/'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use `as const` objects, not enums (erasable syntax only).' },
+      ],
+    },
+  },
+  {
+    // Configuration is read in exactly one place.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**', 'src/cli/main.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through src/config only.' },
+      ],
+    },
+  },
+  {
+    // Pure domain logic: no I/O, no engines.
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['pg', 'kysely', '@electric-sql/*', 'ioredis', 'fastify', '@fastify/*', 'dockerode', 'node:fs', 'node:fs/*', 'node:net', 'node:http', '**/platform/**', '**/services/**', '**/gateway/**'],
+              message: 'src/domain is pure: no I/O or adapters.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

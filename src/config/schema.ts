@@ -1,0 +1,166 @@
+/**
+ * The configuration tree. Every leaf has its default, a description and the one environment
+ * variable it is read from; `loadConfig` is the only reader of the environment and
+ * `docs/configuration.md` is generated from this file (`npm run docs:config`, checked by a test).
+ */
+import { parseDuration } from '../domain/duration.ts';
+
+export interface Leaf<T> {
+  env: string;
+  default: T;
+  description: string;
+  /** Parses the raw text; throws an Error whose message says what is wrong. */
+  parse: (raw: string) => T;
+}
+
+function leaf<T>(spec: Leaf<T>): Leaf<T> {
+  return spec;
+}
+
+const str = (env: string, def: string, description: string) => leaf({ env, default: def, description, parse: (s) => s });
+
+function int(env: string, def: number, description: string, min: number, max: number): Leaf<number> {
+  return leaf({
+    env,
+    default: def,
+    description: `${description} (${min}–${max})`,
+    parse: (raw) => {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be a whole number, got "${raw}"`);
+      const n = Number(raw);
+      if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+      return n;
+    },
+  });
+}
+
+function bool(env: string, def: boolean, description: string): Leaf<boolean> {
+  return leaf({
+    env,
+    default: def,
+    description,
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new Error(`must be true or false, got "${raw}"`);
+    },
+  });
+}
+
+/** A duration ("15m", "24h") stored in milliseconds. */
+function duration(env: string, def: string, description: string, minMs: number): Leaf<number> {
+  return leaf({
+    env,
+    default: parseDuration(def)!,
+    description: `${description} (a duration such as "${def}")`,
+    parse: (raw) => {
+      const ms = parseDuration(raw.trim());
+      if (ms === null) throw new Error(`must be a duration such as "30s", "15m" or "24h", got "${raw}"`);
+      if (ms < minMs) throw new Error(`must be at least ${minMs} ms, got "${raw}"`);
+      return ms;
+    },
+  });
+}
+
+function oneOf<const T extends string>(env: string, def: T, description: string, values: readonly T[]): Leaf<T> {
+  return leaf({
+    env,
+    default: def,
+    description: `${description} (one of ${values.join(', ')})`,
+    parse: (raw) => {
+      const v = raw.trim() as T;
+      if (!values.includes(v)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
+      return v;
+    },
+  });
+}
+
+function databaseUrl(env: string): Leaf<string> {
+  return leaf({
+    env,
+    default: '',
+    description:
+      'PostgreSQL connection URL (postgres://user:pass@host:5432/db). Empty: the embedded PGlite database in DATA_DIR.',
+    parse: (raw) => {
+      const v = raw.trim();
+      if (v === '') return v;
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        throw new Error('must be a URL such as postgres://user:password@localhost:5432/chronoverse');
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        throw new Error(`must use the postgres:// scheme, got "${url.protocol}"`);
+      }
+      return v;
+    },
+  });
+}
+
+export const CONFIG_SCHEMA = {
+  server: {
+    host: str('HOST', 'localhost', 'Address the HTTP server binds to. Use 0.0.0.0 to accept remote connections.'),
+    port: int('PORT', 8080, 'HTTP port of the gateway (0 picks a free port)', 0, 65535),
+    bodyLimitBytes: int(
+      'CHRONOVERSE_SERVER_BODY_LIMIT_BYTES',
+      1_048_576,
+      'Largest accepted request body in bytes; larger bodies get 413',
+      1024,
+      64 * 1_048_576,
+    ),
+    trustProxy: bool(
+      'CHRONOVERSE_SERVER_TRUST_PROXY',
+      false,
+      'Trust X-Forwarded-For/-Proto from a reverse proxy (client IP for rate limits, https for Secure cookies)',
+    ),
+  },
+  database: {
+    url: databaseUrl('DATABASE_URL'),
+    dataDir: str('DATA_DIR', './.chronoverse/data', 'Directory of the embedded PGlite database (when DATABASE_URL is empty)'),
+    poolSize: int('CHRONOVERSE_DATABASE_POOL_SIZE', 10, 'PostgreSQL connections per process', 1, 200),
+  },
+  auth: {
+    sessionTtlMs: duration('CHRONOVERSE_AUTH_SESSION_TTL', '24h', 'Lifetime of a login session', 60_000),
+    patDefaultDays: int(
+      'CHRONOVERSE_AUTH_PAT_DEFAULT_DAYS',
+      90,
+      'Lifetime of a personal access token created without expires_in_days',
+      1,
+      365,
+    ),
+    loginMaxFailuresPerEmail: int(
+      'CHRONOVERSE_AUTH_LOGIN_MAX_FAILURES_PER_EMAIL',
+      10,
+      'Failed logins allowed per email within the login window before 429',
+      1,
+      10_000,
+    ),
+    loginMaxFailuresPerIp: int(
+      'CHRONOVERSE_AUTH_LOGIN_MAX_FAILURES_PER_IP',
+      50,
+      'Failed logins allowed per client IP within the login window before 429',
+      1,
+      100_000,
+    ),
+    loginWindowMs: duration('CHRONOVERSE_AUTH_LOGIN_WINDOW', '15m', 'Window over which failed logins are counted', 1_000),
+  },
+  workflows: {
+    idempotencyTtlMs: duration(
+      'CHRONOVERSE_IDEMPOTENCY_TTL',
+      '24h',
+      'How long an Idempotency-Key is remembered',
+      60_000,
+    ),
+  },
+  log: {
+    level: oneOf('LOG_LEVEL', 'info', 'Log level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  },
+} as const;
+
+type Resolve<S> = S extends Leaf<infer T> ? T : { readonly [K in keyof S]: Resolve<S[K]> };
+export type Config = Resolve<typeof CONFIG_SCHEMA>;
+
+export function isLeaf(node: unknown): node is Leaf<unknown> {
+  return typeof node === 'object' && node !== null && 'env' in node && 'parse' in node;
+}

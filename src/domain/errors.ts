@@ -1,0 +1,109 @@
+/**
+ * The error catalogue. Every error the system reports on purpose is one of these classes, with a
+ * stable `code` that is never reused. The edges translate them: `src/gateway/problem.ts` maps a code
+ * to an HTTP status and problem+json document. `docs/errors.md` lists every code; a test checks the
+ * list in both directions.
+ */
+
+/** One offending input field: `path` is dotted (`payload.cmd.0`), empty for the whole body. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export abstract class ChronoverseError extends Error {
+  abstract readonly code: string;
+}
+
+export class ValidationError extends ChronoverseError {
+  readonly code = 'CV_VALIDATION';
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[], message = 'The request has invalid fields.') {
+    super(message);
+    this.issues = issues;
+  }
+  static single(path: string, message: string): ValidationError {
+    return new ValidationError([{ path, message }]);
+  }
+}
+
+export class UnauthenticatedError extends ChronoverseError {
+  readonly code = 'CV_UNAUTHENTICATED';
+  constructor(message = 'Missing, invalid, expired or revoked credentials.') {
+    super(message);
+  }
+}
+
+export class InvalidCredentialsError extends ChronoverseError {
+  readonly code = 'CV_INVALID_CREDENTIALS';
+  constructor() {
+    // Deliberately the same for an unknown email and a wrong password.
+    super('Email or password is incorrect.');
+  }
+}
+
+export class CsrfError extends ChronoverseError {
+  readonly code = 'CV_CSRF';
+  constructor() {
+    super('Cookie-authenticated requests that change state need an X-CSRF-Token header equal to the csrf cookie.');
+  }
+}
+
+export class ForbiddenError extends ChronoverseError {
+  readonly code = 'CV_FORBIDDEN';
+}
+
+export class NotFoundError extends ChronoverseError {
+  readonly code = 'CV_NOT_FOUND';
+  readonly resource: string;
+  constructor(resource: string) {
+    super(`${resource} not found.`);
+    this.resource = resource;
+  }
+}
+
+export class EmailTakenError extends ChronoverseError {
+  readonly code = 'CV_EMAIL_TAKEN';
+  constructor() {
+    super('An account with this email already exists.');
+  }
+}
+
+export class IdempotencyMismatchError extends ChronoverseError {
+  readonly code = 'CV_IDEMPOTENCY_MISMATCH';
+  constructor() {
+    super('This Idempotency-Key was already used with a different request.');
+  }
+}
+
+export class PreconditionFailedError extends ChronoverseError {
+  readonly code = 'CV_PRECONDITION_FAILED';
+}
+
+export class RateLimitedError extends ChronoverseError {
+  readonly code = 'CV_RATE_LIMITED';
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, message = 'Too many attempts; try again later.') {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class UnavailableError extends ChronoverseError {
+  readonly code = 'CV_UNAVAILABLE';
+}
+
+/** Every code in the catalogue, for the documentation test. */
+export const ERROR_CODES = [
+  'CV_VALIDATION',
+  'CV_UNAUTHENTICATED',
+  'CV_INVALID_CREDENTIALS',
+  'CV_CSRF',
+  'CV_FORBIDDEN',
+  'CV_NOT_FOUND',
+  'CV_EMAIL_TAKEN',
+  'CV_IDEMPOTENCY_MISMATCH',
+  'CV_PRECONDITION_FAILED',
+  'CV_RATE_LIMITED',
+  'CV_UNAVAILABLE',
+] as const;

@@ -1,0 +1,88 @@
+/**
+ * Schedules: when a workflow runs. Three forms: a fixed interval in minutes (the original
+ * Chronoverse form), a cron expression evaluated in an IANA time zone (croner), or a single run at
+ * a given instant. Pure: the caller passes the current time.
+ *
+ * Daylight-saving behaviour of cron schedules is croner's: a wall-clock time that does not exist
+ * (spring-forward gap) does not fire that day; a time that occurs twice (autumn overlap) fires once,
+ * at its first occurrence. The scheduler issue documents and tests this further.
+ */
+import { Cron } from 'croner';
+
+export type Schedule =
+  | { type: 'interval'; intervalMinutes: number }
+  | { type: 'cron'; cron: string; timezone: string }
+  | { type: 'once'; runAt: Date };
+
+export const INTERVAL_MIN_MINUTES = 1;
+export const INTERVAL_MAX_MINUTES = 10_080; // one week
+
+/** Error message for an invalid IANA zone name, or null when valid. */
+export function checkTimezone(timezone: string): string | null {
+  if (timezone.length === 0 || timezone.length > 64) return 'must be an IANA time zone such as "Europe/Paris"';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return null;
+  } catch {
+    return `unknown time zone "${timezone}"; use an IANA name such as "Europe/Paris" or "UTC"`;
+  }
+}
+
+const NICKNAMES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/** Error message for an invalid cron expression, or null when valid. */
+export function checkCron(expression: string): string | null {
+  const trimmed = expression.trim();
+  if (trimmed.length === 0) return 'must not be empty';
+  if (trimmed.length > 200) return 'must be at most 200 characters';
+  if (!NICKNAMES.has(trimmed.toLowerCase())) {
+    const fields = trimmed.split(/\s+/).length;
+    if (fields !== 5 && fields !== 6) {
+      return `must have 5 fields (minute hour day-of-month month day-of-week) or 6 with leading seconds; got ${fields}`;
+    }
+  }
+  let cron: Cron;
+  try {
+    cron = new Cron(trimmed, { paused: true, timezone: 'UTC' });
+  } catch (err) {
+    return `is not a valid cron expression: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  // "0 0 30 2 *" parses but never fires; reject it rather than accept a workflow that never runs.
+  if (cron.nextRun(new Date(0)) === null) return 'never fires';
+  return null;
+}
+
+/**
+ * The first run time strictly after `after`.
+ * - interval: fixed rate anchored at `anchor` (the first run is one interval after the anchor);
+ * - cron: the next matching wall-clock time in the schedule's zone;
+ * - once: `runAt` if it is still ahead, else null (already ran or missed).
+ */
+export function nextRunAfter(schedule: Schedule, after: Date, anchor: Date = after): Date | null {
+  switch (schedule.type) {
+    case 'interval': {
+      const step = schedule.intervalMinutes * 60_000;
+      const first = anchor.getTime() + step;
+      if (first > after.getTime()) return new Date(first);
+      const periods = Math.floor((after.getTime() - first) / step) + 1;
+      return new Date(first + periods * step);
+    }
+    case 'cron':
+      return new Cron(schedule.cron, { paused: true, timezone: schedule.timezone }).nextRun(after);
+    case 'once':
+      return schedule.runAt.getTime() > after.getTime() ? schedule.runAt : null;
+  }
+}
+
+/** The next `count` run times after `after` (fewer for a once schedule), for previews. */
+export function upcomingRuns(schedule: Schedule, after: Date, count: number, anchor: Date = after): Date[] {
+  const runs: Date[] = [];
+  let cursor = after;
+  while (runs.length < count) {
+    const next = nextRunAfter(schedule, cursor, anchor);
+    if (next === null) break;
+    runs.push(next);
+    cursor = next;
+  }
+  return runs;
+}

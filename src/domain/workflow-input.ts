@@ -1,0 +1,333 @@
+/**
+ * Validation of workflow input: the create and update bodies, the per-kind payloads and the
+ * schedule. The zod schemas here are the single source for both request validation and the
+ * OpenAPI document. Validation composes independent checks so that a body with several bad fields
+ * reports every one of them (zod alone stops at object-level rules once a field fails).
+ */
+import { z } from 'zod';
+import type { FieldIssue } from './errors.ts';
+import { fieldIssuesFromZod } from './field-issues.ts';
+import { parseDuration } from './duration.ts';
+import { checkCron, checkTimezone, INTERVAL_MAX_MINUTES, INTERVAL_MIN_MINUTES, type Schedule } from './schedule.ts';
+
+export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER'] as const;
+export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const durationString = (maxMs: number, maxText: string) =>
+  z
+    .string()
+    .max(32)
+    .superRefine((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null) ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m" or "1h30m"' });
+      else if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be greater than zero' });
+      else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `must be at most ${maxText}` });
+    });
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+// RFC 9110 token characters for header names; values must not smuggle line breaks.
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
+const headerValue = z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
+
+export const HeartbeatPayloadSchema = z
+  .object({
+    endpoint: z.string().max(2048).refine(isHttpUrl, 'must be an http:// or https:// URL'),
+    method: z.enum(HTTP_METHODS).default('GET'),
+    headers: z
+      .record(headerName, z.union([headerValue, z.array(headerValue).max(32)]))
+      .refine((h) => Object.keys(h).length <= 64, 'must have at most 64 headers')
+      .default({}),
+    body: z.string().max(65_536).nullable().default(null),
+    expected_status_code: z.number().int().min(100).max(599).default(200),
+    timeout: durationString(5 * 60_000, '5m').default('10s'),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.body !== null && (p.method === 'GET' || p.method === 'HEAD')) {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: `is not allowed with method ${p.method}` });
+    }
+  })
+  .meta({ id: 'HeartbeatPayload', description: 'An HTTP request whose answer must have the expected status.' });
+export type HeartbeatPayload = z.output<typeof HeartbeatPayloadSchema>;
+
+// Docker image reference: [registry[:port]/]path[:tag][@sha256:digest].
+const IMAGE_REFERENCE =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+const commandArgs = z.array(z.string().max(16_384)).max(256);
+
+export const ContainerPayloadSchema = z
+  .object({
+    image: z
+      .string()
+      .max(255)
+      .regex(IMAGE_REFERENCE, 'must be an image reference such as "alpine:3.20" or "ghcr.io/org/app@sha256:…"'),
+    cmd: commandArgs.nullable().default(null),
+    entrypoint: commandArgs.nullable().default(null),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'must be an environment variable name'),
+        z.string().max(32_768),
+      )
+      .refine((e) => Object.keys(e).length <= 256, 'must have at most 256 variables')
+      .default({}),
+    workdir: z.string().max(1024).startsWith('/', 'must be an absolute path').nullable().default(null),
+    timeout: durationString(60 * 60_000, '1h').default('30s'),
+    resources: z
+      .object({
+        cpus: z.number().min(0.01).max(64).nullable().default(null),
+        memory_mb: z.number().int().min(6).max(262_144).nullable().default(null),
+        pids: z.number().int().min(1).max(32_768).nullable().default(null),
+      })
+      .strict()
+      .default({ cpus: null, memory_mb: null, pids: null })
+      .describe('Limits; null means the executor default.'),
+    network: z.enum(['none', 'bridge']).default('none'),
+  })
+  .strict()
+  .meta({ id: 'ContainerPayload', description: 'A container run through the Docker Engine API.' });
+export type ContainerPayload = z.output<typeof ContainerPayloadSchema>;
+
+export type WorkflowPayload = HeartbeatPayload | ContainerPayload;
+
+const PAYLOAD_SCHEMAS = { HEARTBEAT: HeartbeatPayloadSchema, CONTAINER: ContainerPayloadSchema } as const;
+
+// ─── schedule ──────────────────────────────────────────────────────────────────────────────
+const intervalMinutes = z.number().int().min(INTERVAL_MIN_MINUTES).max(INTERVAL_MAX_MINUTES);
+
+export const ScheduleSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('interval'), interval_minutes: intervalMinutes }).strict(),
+    z
+      .object({
+        type: z.literal('cron'),
+        cron: z.string().superRefine((c, ctx) => {
+          const problem = checkCron(c);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        timezone: z
+          .string()
+          .superRefine((tz, ctx) => {
+            const problem = checkTimezone(tz);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .default('UTC'),
+      })
+      .strict(),
+    z.object({ type: z.literal('once'), run_at: z.iso.datetime({ offset: true }) }).strict(),
+  ])
+  .meta({ id: 'Schedule' });
+export type ScheduleInput = z.output<typeof ScheduleSchema>;
+
+// ─── bodies ────────────────────────────────────────────────────────────────────────────────
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+const maxFailures = z.number().int().min(1).max(100);
+const payloadDoc = z
+  .union([HeartbeatPayloadSchema, ContainerPayloadSchema, z.string()])
+  .describe('The kind-specific payload, as an object or as a JSON string of one.');
+
+const commonFields = {
+  name,
+  interval: intervalMinutes.optional().describe('Minutes between runs (Chronoverse form); or use `schedule`.'),
+  schedule: ScheduleSchema.optional(),
+  max_consecutive_job_failures_allowed: maxFailures.optional(),
+  log_retention: z.boolean().optional(),
+};
+
+/** Documentation schema of `POST /workflows` (validation: `validateWorkflowCreate`). */
+export const WorkflowCreateBodySchema = z
+  .object({ ...commonFields, kind: z.enum(WORKFLOW_KINDS), payload: payloadDoc })
+  .strict()
+  .meta({ id: 'WorkflowCreate' });
+
+/** Documentation schema of `PUT /workflows/{id}` (validation: `validateWorkflowUpdate`). */
+export const WorkflowUpdateBodySchema = z
+  .object({
+    name: name.optional(),
+    kind: z.enum(WORKFLOW_KINDS).optional().describe('Cannot change; accepted when equal to the current kind.'),
+    payload: payloadDoc.optional(),
+    interval: commonFields.interval,
+    schedule: commonFields.schedule,
+    max_consecutive_job_failures_allowed: commonFields.max_consecutive_job_failures_allowed,
+    log_retention: commonFields.log_retention,
+  })
+  .strict()
+  .meta({ id: 'WorkflowUpdate' });
+
+// Shape checks without the payload, which is validated per kind below.
+const CreateShape = z.object({ ...commonFields, kind: z.enum(WORKFLOW_KINDS), payload: z.unknown() }).strict();
+const UpdateShape = WorkflowUpdateBodySchema.extend({ payload: z.unknown() }).strict();
+
+export interface WorkflowDraft {
+  name: string;
+  kind: WorkflowKind;
+  payload: WorkflowPayload;
+  schedule: Schedule;
+  maxConsecutiveFailures: number;
+  logRetention: boolean;
+}
+
+export interface WorkflowChanges {
+  name?: string;
+  payload?: WorkflowPayload;
+  schedule?: Schedule;
+  maxConsecutiveFailures?: number;
+  logRetention?: boolean;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validates a payload (object or JSON string) for `kind`, issues prefixed with `payload`. */
+export function validatePayload(kind: WorkflowKind, raw: unknown): Validated<WorkflowPayload> {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { ok: false, issues: [{ path: 'payload', message: 'is not valid JSON' }] };
+    }
+  }
+  if (!isPlainObject(value)) {
+    return { ok: false, issues: [{ path: 'payload', message: 'must be an object (or a JSON string of one)' }] };
+  }
+  const parsed = PAYLOAD_SCHEMAS[kind].safeParse(value);
+  if (!parsed.success) return { ok: false, issues: fieldIssuesFromZod(parsed.error.issues, 'payload') };
+  return { ok: true, value: parsed.data };
+}
+
+function scheduleFrom(
+  interval: number | undefined,
+  schedule: ScheduleInput | undefined,
+  now: Date,
+  issues: FieldIssue[],
+): Schedule | undefined {
+  if (interval !== undefined && schedule !== undefined) {
+    issues.push({ path: 'schedule', message: 'give either interval or schedule, not both' });
+    return undefined;
+  }
+  if (interval !== undefined) return { type: 'interval', intervalMinutes: interval };
+  if (schedule === undefined) return undefined;
+  switch (schedule.type) {
+    case 'interval':
+      return { type: 'interval', intervalMinutes: schedule.interval_minutes };
+    case 'cron':
+      return { type: 'cron', cron: schedule.cron.trim(), timezone: schedule.timezone };
+    case 'once': {
+      const runAt = new Date(schedule.run_at);
+      if (runAt.getTime() <= now.getTime()) {
+        issues.push({ path: 'schedule.run_at', message: 'must be in the future' });
+        return undefined;
+      }
+      return { type: 'once', runAt };
+    }
+  }
+}
+
+function checkRetention(kind: WorkflowKind, logRetention: boolean | undefined, issues: FieldIssue[]): void {
+  if (kind === 'HEARTBEAT' && logRetention === true) {
+    issues.push({ path: 'log_retention', message: 'HEARTBEAT workflows have no logs to retain' });
+  }
+}
+
+export function validateWorkflowCreate(input: unknown, now: Date): Validated<WorkflowDraft> {
+  if (!isPlainObject(input)) return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
+  const issues: FieldIssue[] = [];
+  const shape = CreateShape.safeParse(input);
+  if (!shape.success) issues.push(...fieldIssuesFromZod(shape.error.issues));
+
+  const kindOk = z.enum(WORKFLOW_KINDS).safeParse(input.kind);
+  let payload: WorkflowPayload | undefined;
+  if (!('payload' in input) || input.payload === undefined || input.payload === null) {
+    if (!issues.some((i) => i.path === 'payload')) issues.push({ path: 'payload', message: 'is required' });
+  } else if (kindOk.success) {
+    const result = validatePayload(kindOk.data, input.payload);
+    if (result.ok) payload = result.value;
+    else issues.push(...result.issues);
+  }
+  if (!shape.success || payload === undefined || !kindOk.success) {
+    if (kindOk.success) checkRetention(kindOk.data, input.log_retention as boolean | undefined, issues);
+    return { ok: false, issues: dedupe(issues) };
+  }
+  const body = shape.data;
+  const schedule = scheduleFrom(body.interval, body.schedule, now, issues);
+  if (schedule === undefined && !issues.some((i) => i.path.startsWith('schedule'))) {
+    issues.push({ path: 'schedule', message: 'is required: give interval (minutes) or schedule' });
+  }
+  checkRetention(body.kind, body.log_retention, issues);
+  if (issues.length > 0 || schedule === undefined) return { ok: false, issues: dedupe(issues) };
+  return {
+    ok: true,
+    value: {
+      name: body.name,
+      kind: body.kind,
+      payload,
+      schedule,
+      maxConsecutiveFailures: body.max_consecutive_job_failures_allowed ?? 3,
+      logRetention: body.log_retention ?? body.kind === 'CONTAINER',
+    },
+  };
+}
+
+export function validateWorkflowUpdate(input: unknown, kind: WorkflowKind, now: Date): Validated<WorkflowChanges> {
+  if (!isPlainObject(input)) return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
+  const issues: FieldIssue[] = [];
+  const shape = UpdateShape.safeParse(input);
+  if (!shape.success) issues.push(...fieldIssuesFromZod(shape.error.issues));
+  if (input.kind !== undefined && input.kind !== kind && !issues.some((i) => i.path === 'kind')) {
+    issues.push({ path: 'kind', message: `cannot be changed (this workflow is ${kind})` });
+  }
+  let payload: WorkflowPayload | undefined;
+  if (input.payload !== undefined) {
+    const result = validatePayload(kind, input.payload);
+    if (result.ok) payload = result.value;
+    else issues.push(...result.issues);
+  }
+  checkRetention(kind, input.log_retention as boolean | undefined, issues);
+  if (!shape.success) return { ok: false, issues: dedupe(issues) };
+  const body = shape.data;
+  const schedule = scheduleFrom(body.interval, body.schedule, now, issues);
+  if (issues.length > 0) return { ok: false, issues: dedupe(issues) };
+  const changes: WorkflowChanges = {};
+  if (body.name !== undefined) changes.name = body.name;
+  if (payload !== undefined) changes.payload = payload;
+  if (schedule !== undefined) changes.schedule = schedule;
+  if (body.max_consecutive_job_failures_allowed !== undefined) {
+    changes.maxConsecutiveFailures = body.max_consecutive_job_failures_allowed;
+  }
+  if (body.log_retention !== undefined) changes.logRetention = body.log_retention;
+  return { ok: true, value: changes };
+}
+
+function dedupe(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The image the build step must have locally; a change of it means a rebuild. */
+export function buildInputOf(kind: WorkflowKind, payload: WorkflowPayload): string | null {
+  return kind === 'CONTAINER' ? (payload as ContainerPayload).image : null;
+}

@@ -1,0 +1,69 @@
+/**
+ * The database seam: one Kysely instance over either a PostgreSQL pool (`pg`) or the embedded
+ * PGlite. Everything above this module sees only `Database`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+export type Engine = 'postgres' | 'pglite';
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly engine: Engine;
+  /** Is the database answering? For readiness probes. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; empty means PGlite in `dataDir`. */
+  url: string;
+  /** PGlite directory, or `memory://` for an ephemeral database. */
+  dataDir: string;
+  poolSize: number;
+  onPoolError?: (err: Error) => void;
+}
+
+// int8 (COUNT(*), bigint columns) as a JS number: every bigint we store stays far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url !== '') {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
+    // An idle client losing its server must not crash the process; the next query reconnects.
+    pool.on('error', (err) => options.onPoolError?.(err));
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return wrap(db, 'postgres');
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (!options.dataDir.startsWith('memory://')) await mkdir(options.dataDir, { recursive: true });
+  const client = await PGlite.create(options.dataDir, {
+    parsers: { 20: (v: string) => Number(v) },
+  });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  return wrap(db, 'pglite');
+}
+
+function wrap(db: Kysely<DB>, engine: Engine): Database {
+  let closed = false;
+  return {
+    db,
+    engine,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
