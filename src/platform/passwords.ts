@@ -1,9 +1,11 @@
 /**
  * Argon2id password hashing with the OWASP-recommended parameters (19 MiB, t=2, p=1).
  */
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { hash, verify, type Options } from '@node-rs/argon2';
 
-const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+// `Algorithm` is an ambient const enum (not importable under verbatimModuleSyntax): 2 = Argon2id.
+const ARGON2ID = 2 as NonNullable<Options['algorithm']>;
+const OPTIONS: Options = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);

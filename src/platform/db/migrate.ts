@@ -41,7 +41,8 @@ export interface MigrateResult {
   current: number;
 }
 
-export async function migrate(db: Kysely<unknown>, migrations?: Migration[]): Promise<MigrateResult> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema: this runs before the tables exist
+export async function migrate(db: Kysely<any>, migrations?: Migration[]): Promise<MigrateResult> {
   const all = migrations ?? (await loadMigrations());
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
@@ -82,7 +83,8 @@ export async function migrate(db: Kysely<unknown>, migrations?: Migration[]): Pr
 }
 
 /** Creates the daily job-log partitions from yesterday to `daysAhead` days from now. */
-export async function ensureJobLogPartitions(db: Kysely<unknown>, daysAhead = 7): Promise<number> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function ensureJobLogPartitions(db: Kysely<any>, daysAhead = 7): Promise<number> {
   const { rows } = await sql<{ created: number }>`
     select chronoverse_ensure_job_log_partitions((now() at time zone 'UTC')::date - 1, ${daysAhead + 2}::int) as created`.execute(
     db,

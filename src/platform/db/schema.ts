@@ -9,7 +9,7 @@ export interface UsersTable {
   email: string;
   password_hash: string;
   role: 'admin' | 'user';
-  notification_preference: 'ALL' | 'ALERTS' | 'NONE';
+  notification_preference: ColumnType<'ALL' | 'ALERTS' | 'NONE', 'ALL' | 'ALERTS' | 'NONE' | undefined>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+/**
+ * The `chronoverse` command line.
+ *
+ *   chronoverse start [--role gateway,users,...]   run roles (default: all) in one process
+ *   chronoverse migrate                            apply database migrations
+ *   chronoverse users create --email E [--password P] [--admin]
+ *   chronoverse config print|check|docs            resolved config, validation, markdown reference
+ *   chronoverse roles                              the role graph
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { ConfigError, listLeaves, loadConfig, renderConfigDocs } from '../config/load.ts';
+import { ValidationError } from '../domain/errors.ts';
+import { CredentialsSchema } from '../domain/user-input.ts';
+import { openDatabase } from '../platform/db/database.ts';
+import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
+import { createLogger } from '../platform/logger.ts';
+import { systemClock } from '../platform/clock.ts';
+import { UsersService } from '../services/users/service.ts';
+import { describeRoles, UnknownRoleError } from './roles.ts';
+import { startRuntime } from './runtime.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `chronoverse ${VERSION}
+
+Usage:
+  chronoverse start [--role <role>[,<role>...]]   run roles in this process (default: all)
+  chronoverse migrate                             apply database migrations and exit
+  chronoverse users create --email <email> [--password <pw>] [--admin]
+  chronoverse config print | check | docs         show, validate or document the configuration
+  chronoverse roles                               list roles and their dependencies
+
+Configuration comes from environment variables; see docs/configuration.md.`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`chronoverse: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string', multiple: true },
+      roles: { type: 'string', multiple: true },
+      email: { type: 'string' },
+      password: { type: 'string' },
+      admin: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
+    },
+  });
+  const [command, sub] = positionals;
+  if (values.version) return void process.stdout.write(`${VERSION}\n`);
+  if (values.help || command === undefined || command === 'help') return void process.stdout.write(`${USAGE}\n`);
+
+  switch (command) {
+    case 'start': {
+      const config = loadConfig();
+      const logger = createLogger(config.log.level);
+      const roles = [...(values.role ?? []), ...(values.roles ?? [])]
+        .flatMap((r) => r.split(','))
+        .map((r) => r.trim())
+        .filter(Boolean);
+      const runtime = await startRuntime({ config, logger, roles });
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        runtime.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      return;
+    }
+    case 'migrate': {
+      const config = loadConfig();
+      const database = await openDatabase({ ...config.database });
+      try {
+        const result = await migrate(database.db);
+        await ensureJobLogPartitions(database.db);
+        process.stdout.write(
+          result.applied.length
+            ? `applied ${result.applied.join(', ')}; schema version ${result.current}\n`
+            : `already up to date; schema version ${result.current}\n`,
+        );
+      } finally {
+        await database.close();
+      }
+      return;
+    }
+    case 'users': {
+      if (sub !== 'create') fail('usage: chronoverse users create --email <email> [--password <pw>] [--admin]', 2);
+      const generated = values.password === undefined;
+      const password = values.password ?? randomBytes(15).toString('base64url');
+      const parsed = CredentialsSchema.safeParse({ email: values.email ?? '', password });
+      if (!parsed.success) {
+        fail(parsed.error.issues.map((i) => `--${String(i.path[0])} ${i.message}`).join('; '), 2);
+      }
+      const config = loadConfig();
+      const database = await openDatabase({ ...config.database });
+      try {
+        await migrate(database.db);
+        const users = new UsersService(database.db, systemClock, config.auth);
+        const user = await users.createUser({ ...parsed.data, ...(values.admin ? { role: 'admin' as const } : {}) });
+        process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+        if (generated) process.stdout.write(`password: ${password}\n`);
+      } finally {
+        await database.close();
+      }
+      return;
+    }
+    case 'config': {
+      if (sub === 'docs') return void process.stdout.write(renderConfigDocs());
+      const config = loadConfig();
+      if (sub === 'check') return void process.stdout.write('configuration is valid\n');
+      if (sub === 'print') {
+        const lines = listLeaves().map(({ path, leaf }) => {
+          const value = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+          return `${leaf.env}=${leaf.env === 'DATABASE_URL' ? maskUrl(String(value)) : String(value)}`;
+        });
+        return void process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      fail('usage: chronoverse config print | check | docs', 2);
+      break;
+    }
+    case 'roles':
+      return void process.stdout.write(`${describeRoles()}\n`);
+    default:
+      fail(`unknown command "${command}"\n\n${USAGE}`, 2);
+  }
+}
+
+function maskUrl(url: string): string {
+  if (url === '') return '';
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return '****';
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) fail(err.message, 78);
+  if (err instanceof UnknownRoleError) fail(err.message, 2);
+  if (err instanceof ValidationError) fail(err.issues.map((i) => `${i.path} ${i.message}`).join('; '), 2);
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'CV_EMAIL_TAKEN') fail(e.message ?? 'email taken', 1);
+  if (e.code === 'EADDRINUSE') fail(`${e.message}: the port is taken; set PORT to another one`, 1);
+  if (e.code === 'ECONNREFUSED') fail(`cannot reach the database (${e.message}); check DATABASE_URL`, 1);
+  fail(err instanceof Error ? (err.stack ?? err.message) : String(err));
+});

@@ -1,0 +1,134 @@
+/**
+ * The gateway's HTTP application, built without listening (Fastify's app/server split): tests
+ * drive it with `app.inject()`, `chronoverse start` calls `listen`.
+ */
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Logger } from '../platform/logger.ts';
+import type { UsersService } from '../services/users/service.ts';
+import type { WorkflowsService } from '../services/workflows/service.ts';
+import { problemType, toProblem } from './problem.ts';
+import { authRoutes } from './routes/auth.ts';
+import { userRoutes } from './routes/users.ts';
+import { workflowRoutes } from './routes/workflows.ts';
+import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
+
+export interface GatewayDeps {
+  logger: Logger;
+  users: UsersService;
+  workflows: WorkflowsService;
+  /** Readiness of every dependency the process started (database, …). */
+  readiness: () => Promise<Record<string, boolean>>;
+}
+
+export interface GatewayOptions {
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  version: string;
+}
+
+export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+  });
+  app.decorateRequest('principal', null);
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(jsonSerializerCompiler);
+
+  // JSON only; an empty body with a JSON content type means "no body" (PATCH, logout).
+  app.removeContentTypeParser('application/json');
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    defaultJson(req, text, done);
+  });
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((err, req, reply) => {
+    const { problem, headers, internal } = toProblem(err);
+    if (internal) req.log.error({ err }, 'request failed');
+    else if (problem.status >= 500) req.log.warn({ err: { message: (err as Error).message } }, 'dependency unavailable');
+    return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send({
+        type: problemType('CV_ROUTE_NOT_FOUND'),
+        title: 'Not found',
+        status: 404,
+        detail: `No route ${req.method} ${req.url.split('?')[0]}`,
+        code: 'CV_ROUTE_NOT_FOUND',
+      }),
+  );
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Chronoverse API',
+        version: options.version,
+        description:
+          'Workflows (HTTP heartbeats and containers on interval, cron or one-off schedules), their jobs and logs. ' +
+          'Errors are application/problem+json documents listing every offending field.',
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Session token or personal access token' },
+          cookieAuth: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'cv_session',
+            description: 'Browser session; mutating requests also need X-CSRF-Token = the cv_csrf cookie.',
+          },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Every dependency is reachable',
+        response: { 200: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }) },
+      },
+    },
+    async (_req, reply) => {
+      const checks = await deps.readiness();
+      const ready = Object.values(checks).every(Boolean);
+      return reply.code(ready ? 200 : (503 as 200)).send({ status: ready ? 'ready' : 'unavailable', checks });
+    },
+  );
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { users: deps.users });
+      await api.register(userRoutes, { users: deps.users });
+      await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,72 @@
+/**
+ * Request authentication. Two ways in (api.md "Authentication"):
+ *  1. `Authorization: Bearer <token>` — sessions or personal access tokens; no CSRF check.
+ *  2. The HttpOnly session cookie; then every state-changing request must carry `X-CSRF-Token`
+ *     equal to the readable csrf cookie (double submit), and that value must be the one derived
+ *     from the session token, so a cookie planted by a sibling subdomain does not pass either.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CsrfError, ForbiddenError, UnauthenticatedError } from '../domain/errors.ts';
+import { csrfTokenFor, safeEqual } from '../platform/tokens.ts';
+import type { Principal, UsersService } from '../services/users/service.ts';
+
+export const SESSION_COOKIE = 'cv_session';
+export const CSRF_COOKIE = 'cv_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function makeAuthenticate(users: UsersService) {
+  return async function authenticate(req: FastifyRequest): Promise<void> {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw new UnauthenticatedError('The Authorization header must be "Bearer <token>".');
+      const principal = await users.authenticate(match[1]!);
+      if (!principal) throw new UnauthenticatedError();
+      req.principal = principal;
+      return;
+    }
+    const session = req.cookies[SESSION_COOKIE];
+    if (!session) throw new UnauthenticatedError();
+    const principal = await users.authenticate(session);
+    if (!principal || principal.tokenKind !== 'session') throw new UnauthenticatedError();
+    if (!SAFE_METHODS.has(req.method)) {
+      const sent = req.headers[CSRF_HEADER];
+      const cookie = req.cookies[CSRF_COOKIE];
+      const expected = csrfTokenFor(session);
+      if (typeof sent !== 'string' || !cookie || !safeEqual(sent, cookie) || !safeEqual(sent, expected)) {
+        throw new CsrfError();
+      }
+    }
+    req.principal = principal;
+  };
+}
+
+/** The authenticated principal of a request that passed `authenticate`. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new UnauthenticatedError();
+  return req.principal;
+}
+
+export function requireAdmin(req: FastifyRequest): Principal {
+  const principal = principalOf(req);
+  if (principal.user.role !== 'admin') throw new ForbiddenError('This endpoint is for administrators.');
+  return principal;
+}
+
+export function setSessionCookies(reply: FastifyReply, token: string, expiresAt: Date): void {
+  const common = { path: '/', sameSite: 'lax', secure: 'auto', expires: expiresAt } as const;
+  reply.setCookie(SESSION_COOKIE, token, { ...common, httpOnly: true });
+  reply.setCookie(CSRF_COOKIE, csrfTokenFor(token), { ...common, httpOnly: false });
+}
+
+export function clearSessionCookies(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  reply.clearCookie(CSRF_COOKIE, { path: '/' });
+}

@@ -1,0 +1,4 @@
+/** OpenAPI security requirement shared by authenticated routes. */
+export const SECURED: { security: Array<Record<string, string[]>> } = {
+  security: [{ bearerAuth: [] }, { cookieAuth: [] }],
+};

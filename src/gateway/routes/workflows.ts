@@ -1,0 +1,133 @@
+/** /api/v1/workflows */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { WorkflowCreateBodySchema, WorkflowUpdateBodySchema } from '../../domain/workflow-input.ts';
+import type { UsersService } from '../../services/users/service.ts';
+import type { WorkflowsService } from '../../services/workflows/service.ts';
+import type { IdempotentResult } from '../../services/idempotency.ts';
+import { makeAuthenticate, principalOf } from '../auth.ts';
+import {
+  IdempotencyHeadersSchema,
+  IdParamsSchema,
+  ProblemSchema,
+  WorkflowListQuerySchema,
+  WorkflowSchema,
+} from '../schemas.ts';
+import { documentOnly } from '../validation.ts';
+import { SECURED } from './security.ts';
+
+const tags = ['workflows'];
+const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
+
+function sendIdempotent<T>(reply: FastifyReply, result: IdempotentResult<T>) {
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(result.status).send(result.body);
+}
+
+function idempotencyKey(headers: Record<string, unknown>): string | undefined {
+  const key = headers['idempotency-key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
+export async function workflowRoutes(
+  app: FastifyInstance,
+  opts: { users: UsersService; workflows: WorkflowsService },
+): Promise<void> {
+  const { workflows } = opts;
+  app.addHook('onRequest', makeAuthenticate(opts.users));
+
+  app.post(
+    '/workflows',
+    {
+      schema: {
+        tags,
+        summary: 'Create a workflow',
+        ...SECURED,
+        headers: IdempotencyHeadersSchema,
+        body: documentOnly(WorkflowCreateBodySchema),
+        response: { 201: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req, reply) =>
+      sendIdempotent(reply, await workflows.create(principalOf(req).user.id, req.body, idempotencyKey(req.headers))),
+  );
+
+  app.get(
+    '/workflows',
+    {
+      schema: {
+        tags,
+        summary: 'List workflows, newest first',
+        ...SECURED,
+        querystring: WorkflowListQuerySchema,
+        response: { 200: z.object({ workflows: z.array(WorkflowSchema), cursor: z.string().nullable() }), ...errors },
+      },
+    },
+    async (req) => workflows.list(principalOf(req).user.id, req.query as z.output<typeof WorkflowListQuerySchema>),
+  );
+
+  app.get(
+    '/workflows/:id',
+    { schema: { tags, summary: 'Get a workflow', ...SECURED, params: IdParamsSchema, response: { 200: WorkflowSchema, ...errors } } },
+    async (req) => workflows.get(principalOf(req).user.id, (req.params as { id: string }).id),
+  );
+
+  app.put(
+    '/workflows/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Edit a workflow',
+        description:
+          'Absent fields keep their value. Editing a terminated workflow re-activates it and resets its failure counter.',
+        ...SECURED,
+        params: IdParamsSchema,
+        headers: IdempotencyHeadersSchema,
+        body: documentOnly(WorkflowUpdateBodySchema),
+        response: { 200: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req, reply) =>
+      sendIdempotent(
+        reply,
+        await workflows.update(
+          principalOf(req).user.id,
+          (req.params as { id: string }).id,
+          req.body,
+          idempotencyKey(req.headers),
+        ),
+      ),
+  );
+
+  app.patch(
+    '/workflows/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Terminate a workflow (idempotent)',
+        description: 'Cancels its pending jobs and stops scheduling it. The body, if any, is ignored.',
+        ...SECURED,
+        params: IdParamsSchema,
+        response: { 200: WorkflowSchema, ...errors },
+      },
+    },
+    async (req) => workflows.terminate(principalOf(req).user.id, (req.params as { id: string }).id),
+  );
+
+  app.delete(
+    '/workflows/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a terminated workflow with its jobs and logs',
+        ...SECURED,
+        params: IdParamsSchema,
+        response: { 204: z.null(), ...errors, 412: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      await workflows.delete(principalOf(req).user.id, (req.params as { id: string }).id);
+      return reply.code(204).send();
+    },
+  );
+}

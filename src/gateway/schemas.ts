@@ -1,0 +1,107 @@
+/**
+ * Request and response schemas of the HTTP API. They validate requests (see validation.ts) and
+ * are the source of the OpenAPI document; domain input schemas live in src/domain.
+ */
+import { z } from 'zod';
+import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
+import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../domain/user-input.ts';
+import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
+
+const timestamp = z.string().describe('RFC 3339 UTC timestamp with milliseconds');
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    role: z.enum(USER_ROLES),
+    notification_preference: z.enum(NOTIFICATION_PREFERENCES),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'User' });
+
+export const SessionSchema = z
+  .object({ user: UserSchema, token: z.string(), expires_at: timestamp })
+  .meta({ id: 'Session' });
+
+export const TokenSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    created_at: timestamp,
+    expires_at: timestamp.nullable(),
+    last_used_at: timestamp.nullable(),
+  })
+  .meta({ id: 'PersonalAccessToken' });
+
+export const CreatedTokenSchema = TokenSchema.extend({
+  token: z.string().describe('Shown once; store it now.'),
+}).meta({ id: 'CreatedPersonalAccessToken' });
+
+export const ScheduleViewSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('interval'), interval_minutes: z.number().int() }),
+  z.object({ type: z.literal('cron'), cron: z.string(), timezone: z.string() }),
+  z.object({ type: z.literal('once'), run_at: timestamp }),
+]);
+
+export const WorkflowSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    kind: z.enum(WORKFLOW_KINDS),
+    payload: z.record(z.string(), z.unknown()),
+    schedule: ScheduleViewSchema,
+    interval: z.number().int().nullable(),
+    build_status: z.enum(BUILD_STATUSES),
+    build_error: z.string().nullable(),
+    status: z.enum(WORKFLOW_STATUSES),
+    consecutive_job_failures_count: z.number().int(),
+    max_consecutive_job_failures_allowed: z.number().int(),
+    log_retention: z.boolean(),
+    next_run_at: timestamp.nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    terminated_at: timestamp.nullable(),
+    generation: z.number().int(),
+  })
+  .meta({ id: 'Workflow' });
+
+const limit = z.coerce.number().int().min(1).max(100).default(20);
+const cursor = z.string().max(512).optional().describe('Opaque cursor from the previous page');
+
+export const PageQuerySchema = z.object({ cursor, limit });
+
+export const WorkflowListQuerySchema = z.object({
+  cursor,
+  limit,
+  query: z.string().max(255).optional().describe('Case-insensitive substring of the name'),
+  kind: z.enum(WORKFLOW_KINDS).optional(),
+  build_status: z.enum(BUILD_STATUSES).optional(),
+  terminated: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: terminated only; false: not terminated only; absent: both'),
+  interval_min: z.coerce.number().int().min(1).max(10_080).optional(),
+  interval_max: z.coerce.number().int().min(1).max(10_080).optional(),
+});
+
+export const IdParamsSchema = z.object({ id: z.uuid('must be a UUID') });
+
+export const IdempotencyHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .describe('Replays the first response for a repeated request with the same key and body (24 h).'),
+});

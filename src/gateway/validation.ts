@@ -1,0 +1,30 @@
+/**
+ * Fastify validator and serializer compilers for zod schemas. A schema marked `documentOnly`
+ * appears in the OpenAPI document but is validated by the handler's domain function instead
+ * (workflow bodies, whose per-kind payload rules need the kind and report every field).
+ */
+import type { FastifySchemaCompiler } from 'fastify';
+import type { ZodType } from 'zod';
+import { ValidationError } from '../domain/errors.ts';
+import { fieldIssuesFromZod } from '../domain/field-issues.ts';
+
+const DOCUMENT_ONLY = new WeakSet<object>();
+
+export function documentOnly<T extends object>(schema: T): T {
+  DOCUMENT_ONLY.add(schema);
+  return schema;
+}
+
+export const zodValidatorCompiler: FastifySchemaCompiler<ZodType> = ({ schema, httpPart }) => {
+  if (DOCUMENT_ONLY.has(schema)) return (data) => ({ value: data });
+  return (data) => {
+    if (httpPart === 'body' && (typeof data !== 'object' || data === null || Array.isArray(data))) {
+      return { error: ValidationError.single('', 'body must be a JSON object') };
+    }
+    const result = schema.safeParse(data);
+    if (result.success) return { value: result.data };
+    return { error: new ValidationError(fieldIssuesFromZod(result.error.issues)) };
+  };
+};
+
+export const jsonSerializerCompiler = () => (data: unknown) => JSON.stringify(data);

@@ -1,0 +1,58 @@
+/**
+ * Failed-login throttle: counts failures per key (an email, a client IP) in a sliding window and
+ * refuses further attempts once a key reaches its limit, until its oldest failure leaves the window.
+ *
+ * In-process memory: exact for the embedded profile and per process in a multi-process deployment
+ * (the distributed issue moves these counters to Redis behind the same interface).
+ */
+export interface ThrottleVerdict {
+  allowed: boolean;
+  retryAfterSeconds: number;
+}
+
+export class LoginThrottle {
+  readonly #failures = new Map<string, number[]>();
+  readonly #windowMs: number;
+  readonly #maxKeys: number;
+
+  constructor(windowMs: number, maxKeys = 100_000) {
+    this.#windowMs = windowMs;
+    this.#maxKeys = maxKeys;
+  }
+
+  check(key: string, limit: number, now: number): ThrottleVerdict {
+    const recent = this.#recent(key, now);
+    if (recent.length < limit) return { allowed: true, retryAfterSeconds: 0 };
+    const oldest = recent[recent.length - limit]!;
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + this.#windowMs - now) / 1000)) };
+  }
+
+  recordFailure(key: string, now: number): void {
+    const recent = this.#recent(key, now);
+    recent.push(now);
+    this.#failures.set(key, recent);
+    if (this.#failures.size > this.#maxKeys) this.#sweep(now);
+  }
+
+  clear(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  #recent(key: string, now: number): number[] {
+    const all = this.#failures.get(key);
+    if (!all) return [];
+    const recent = all.filter((t) => t > now - this.#windowMs);
+    if (recent.length === 0) this.#failures.delete(key);
+    else if (recent.length !== all.length) this.#failures.set(key, recent);
+    return recent;
+  }
+
+  #sweep(now: number): void {
+    for (const key of [...this.#failures.keys()]) this.#recent(key, now);
+    // Still over: drop the oldest keys rather than grow without bound under a spray attack.
+    for (const key of this.#failures.keys()) {
+      if (this.#failures.size <= this.#maxKeys) break;
+      this.#failures.delete(key);
+    }
+  }
+}

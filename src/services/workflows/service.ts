@@ -1,0 +1,274 @@
+/**
+ * Workflows service: create, list, read, edit, terminate and delete workflows. Owns the
+ * `workflows` table. Every state change writes its outbox row in the same transaction, so the
+ * workers (build, scheduling) learn of it exactly when it commits.
+ *
+ * Ownership: every query is scoped by user id, and another user's workflow is "not found".
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
+import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
+import type { BuildStatus } from '../../domain/workflow-status.ts';
+import {
+  buildInputOf,
+  validateWorkflowCreate,
+  validateWorkflowUpdate,
+  type WorkflowKind,
+} from '../../domain/workflow-input.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
+import { newId } from '../../platform/ids.ts';
+import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
+import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
+
+export interface WorkflowListFilters {
+  cursor?: string;
+  limit: number;
+  query?: string;
+  kind?: WorkflowKind;
+  build_status?: BuildStatus;
+  terminated?: boolean;
+  interval_min?: number;
+  interval_max?: number;
+}
+
+export interface WorkflowsServiceConfig {
+  idempotencyTtlMs: number;
+}
+
+type WorkflowEvent = 'BUILD' | 'RESCHEDULE' | 'TERMINATE' | 'DELETE';
+
+export class WorkflowsService {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #config: WorkflowsServiceConfig;
+
+  constructor(db: Kysely<DB>, clock: Clock, config: WorkflowsServiceConfig) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#config = config;
+  }
+
+  async create(userId: string, body: unknown, idempotencyKey?: string): Promise<IdempotentResult<WorkflowView>> {
+    const now = this.#clock.now();
+    const validated = validateWorkflowCreate(body, now);
+    if (!validated.ok) throw new ValidationError(validated.issues);
+    const draft = validated.value;
+    return runIdempotent(
+      this.#db,
+      { userId, operation: 'workflows.create', key: idempotencyKey, request: body, status: 201, now, ttlMs: this.#config.idempotencyTtlMs },
+      async (trx) => {
+        const row = await trx
+          .insertInto('workflows')
+          .values({
+            id: newId(),
+            user_id: userId,
+            name: draft.name,
+            kind: draft.kind,
+            payload: JSON.stringify(draft.payload),
+            ...scheduleColumns(draft.schedule),
+            max_consecutive_job_failures_allowed: draft.maxConsecutiveFailures,
+            log_retention: draft.logRetention,
+            // Provisional: the build step re-anchors interval schedules when the build completes.
+            next_run_at: nextRunAfter(draft.schedule, now),
+            created_at: now,
+            updated_at: now,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await emit(trx, row, 'BUILD');
+        return toWorkflowView(row);
+      },
+    );
+  }
+
+  async list(userId: string, filters: WorkflowListFilters): Promise<{ workflows: WorkflowView[]; cursor: string | null }> {
+    if (filters.interval_min !== undefined && filters.interval_max !== undefined && filters.interval_min > filters.interval_max) {
+      throw ValidationError.single('interval_min', 'must not be greater than interval_max');
+    }
+    let q = this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(filters.limit + 1);
+    if (filters.cursor !== undefined) q = q.where('id', '<', decodeCursor(filters.cursor));
+    if (filters.query) q = q.where('name', 'ilike', `%${escapeLike(filters.query)}%`);
+    if (filters.kind) q = q.where('kind', '=', filters.kind);
+    if (filters.build_status) q = q.where('build_status', '=', filters.build_status);
+    if (filters.terminated === true) q = q.where('terminated_at', 'is not', null);
+    if (filters.terminated === false) q = q.where('terminated_at', 'is', null);
+    if (filters.interval_min !== undefined) q = q.where('interval_minutes', '>=', filters.interval_min);
+    if (filters.interval_max !== undefined) q = q.where('interval_minutes', '<=', filters.interval_max);
+    const rows = await q.execute();
+    const page = rows.slice(0, filters.limit);
+    return {
+      workflows: page.map(toWorkflowView),
+      cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
+    };
+  }
+
+  async get(userId: string, workflowId: string): Promise<WorkflowView> {
+    const row = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('Workflow');
+    return toWorkflowView(row);
+  }
+
+  /**
+   * Edits a workflow (PUT; absent fields keep their value). As in Chronoverse, any edit re-activates
+   * a terminated workflow and resets its failure counter. A changed image, an unfinished or failed
+   * build, or a re-activation means a rebuild (pending jobs canceled, BUILD event); a changed
+   * schedule alone means a reschedule (pending automatic jobs canceled, RESCHEDULE event).
+   */
+  async update(
+    userId: string,
+    workflowId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
+    const now = this.#clock.now();
+    return runIdempotent(
+      this.#db,
+      {
+        userId,
+        operation: `workflows.update:${workflowId}`,
+        key: idempotencyKey,
+        request: body,
+        status: 200,
+        now,
+        ttlMs: this.#config.idempotencyTtlMs,
+      },
+      async (trx) => {
+        const current = await lockOwned(trx, userId, workflowId);
+        const validated = validateWorkflowUpdate(body, current.kind, now);
+        if (!validated.ok) throw new ValidationError(validated.issues);
+        const changes = validated.value;
+
+        const schedule: Schedule = changes.schedule ?? scheduleOf(current);
+        const scheduleChanged = changes.schedule !== undefined && !sameSchedule(changes.schedule, scheduleOf(current));
+        const payload = changes.payload ?? current.payload;
+        const imageChanged =
+          buildInputOf(current.kind, payload as never) !== buildInputOf(current.kind, current.payload as never);
+        const reactivated = current.terminated_at !== null;
+        const rebuild =
+          imageChanged || reactivated || (current.build_status !== 'COMPLETED' && current.build_status !== 'STARTED');
+        const reschedule = !rebuild && (scheduleChanged || current.completed_at !== null);
+
+        const row = await trx
+          .updateTable('workflows')
+          .set({
+            name: changes.name ?? current.name,
+            payload: JSON.stringify(payload),
+            ...scheduleColumns(schedule),
+            max_consecutive_job_failures_allowed:
+              changes.maxConsecutiveFailures ?? current.max_consecutive_job_failures_allowed,
+            log_retention: changes.logRetention ?? current.log_retention,
+            consecutive_job_failures_count: 0,
+            terminated_at: null,
+            completed_at: scheduleChanged ? null : current.completed_at,
+            ...(rebuild ? { build_status: 'QUEUED' as const, build_error: null } : {}),
+            next_run_at:
+              rebuild || reschedule || scheduleChanged ? nextRunAfter(schedule, now) : current.next_run_at,
+            generation: rebuild || reschedule ? current.generation + 1 : current.generation,
+            updated_at: now,
+          })
+          .where('id', '=', workflowId)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        if (rebuild || reschedule) {
+          await cancelPendingJobs(trx, workflowId, now, rebuild ? 'all' : 'automatic');
+          await emit(trx, row, rebuild ? 'BUILD' : 'RESCHEDULE');
+        }
+        return toWorkflowView(row);
+      },
+    );
+  }
+
+  /** Terminates a workflow (PATCH). Idempotent: terminating twice changes nothing more. */
+  async terminate(userId: string, workflowId: string): Promise<WorkflowView> {
+    const now = this.#clock.now();
+    return this.#db.transaction().execute(async (trx) => {
+      const current = await lockOwned(trx, userId, workflowId);
+      if (current.terminated_at !== null) return toWorkflowView(current);
+      const row = await trx
+        .updateTable('workflows')
+        .set({ terminated_at: now, next_run_at: null, updated_at: now })
+        .where('id', '=', workflowId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await cancelPendingJobs(trx, workflowId, now, 'all');
+      await emit(trx, row, 'TERMINATE', { reason: 'manual' });
+      return toWorkflowView(row);
+    });
+  }
+
+  /** Deletes a terminated workflow with nothing running, with its jobs and logs. */
+  async delete(userId: string, workflowId: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const current = await lockOwned(trx, userId, workflowId);
+      if (current.terminated_at === null) {
+        throw new PreconditionFailedError('Terminate the workflow before deleting it.');
+      }
+      const running = await trx
+        .selectFrom('jobs')
+        .select('id')
+        .where('workflow_id', '=', workflowId)
+        .where('status', '=', 'RUNNING')
+        .limit(1)
+        .executeTakeFirst();
+      if (running) throw new PreconditionFailedError('A job of this workflow is still running; wait for it or cancel it.');
+      await trx.deleteFrom('job_logs').where('workflow_id', '=', workflowId).execute();
+      await trx.deleteFrom('workflows').where('id', '=', workflowId).execute();
+      await emit(trx, current, 'DELETE');
+    });
+  }
+}
+
+async function lockOwned(trx: Transaction<DB>, userId: string, workflowId: string): Promise<WorkflowRow> {
+  const row = await trx
+    .selectFrom('workflows')
+    .selectAll()
+    .where('id', '=', workflowId)
+    .where('user_id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('Workflow');
+  return row;
+}
+
+async function cancelPendingJobs(
+  trx: Transaction<DB>,
+  workflowId: string,
+  now: Date,
+  which: 'all' | 'automatic',
+): Promise<void> {
+  let q = trx
+    .updateTable('jobs')
+    .set({ status: 'CANCELED', completed_at: now })
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'in', ['PENDING', 'QUEUED']);
+  if (which === 'automatic') q = q.where('trigger', '=', 'AUTOMATIC');
+  await q.execute();
+}
+
+async function emit(trx: Transaction<DB>, row: WorkflowRow, event: WorkflowEvent, extra: object = {}): Promise<void> {
+  await trx
+    .insertInto('outbox')
+    .values({
+      topic: 'workflows',
+      key: row.id,
+      event_type: event,
+      payload: JSON.stringify({ workflow_id: row.id, user_id: row.user_id, generation: row.generation, ...extra }),
+    })
+    .execute();
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

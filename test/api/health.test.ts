@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, ENGINES, type TestGateway } from '../helpers/harness.ts';
+
+describe.each(ENGINES)('operations endpoints (%s)', (engine) => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await createTestGateway(engine);
+  });
+  afterAll(() => gw.close());
+
+  it('answers /healthz', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('reports the database in /readyz', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ready', checks: { database: true } });
+  });
+
+  it('serves an OpenAPI 3.1 document with the workflow routes', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json() as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/workflows', '/api/v1/workflows/{id}', '/api/v1/auth/login']),
+    );
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['Workflow', 'HeartbeatPayload', 'ContainerPayload', 'Problem']),
+    );
+  });
+
+  it('serves interactive docs', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/api/docs/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+  });
+
+  it('answers unknown routes with a problem document', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/api/v1/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 404, code: 'CV_ROUTE_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,13 @@
+/** Where the tests' PostgreSQL server is: CHRONOVERSE_TEST_PG_URL, else the local server. */
+export const TEST_DB_PREFIX = 'cv_test_';
+
+export function adminUrl(): string {
+  // eslint-disable-next-line no-restricted-properties -- test harness configuration
+  return process.env.CHRONOVERSE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+export function databaseUrl(name: string): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
