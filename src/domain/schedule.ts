@@ -3,9 +3,9 @@
  * Chronoverse form), a cron expression evaluated in an IANA time zone (croner), or a single run at
  * a given instant. Pure: the caller passes the current time.
  *
- * Daylight-saving behaviour of cron schedules is croner's: a wall-clock time that does not exist
- * (spring-forward gap) does not fire that day; a time that occurs twice (autumn overlap) fires once,
- * at its first occurrence. The scheduler issue documents and tests this further.
+ * Daylight-saving behaviour of cron schedules (croner's, as Vixie cron): a wall-clock time that does
+ * not exist (spring-forward gap) fires once, at the first instant after the gap (02:30 → 03:00); a
+ * time that occurs twice (autumn overlap) fires once, at its first occurrence. Pinned by tests.
  */
 import { Cron } from 'croner';
 

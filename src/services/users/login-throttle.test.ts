@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { LoginThrottle } from './login-throttle.ts';
+
+describe('LoginThrottle', () => {
+  it('allows up to the limit of failures, then refuses until the oldest leaves the window', () => {
+    const t = new LoginThrottle(60_000);
+    for (let i = 0; i < 3; i++) {
+      expect(t.check('k', 3, 1_000 * i).allowed).toBe(true);
+      t.recordFailure('k', 1_000 * i);
+    }
+    const refused = t.check('k', 3, 5_000);
+    expect(refused).toEqual({ allowed: false, retryAfterSeconds: 55 });
+    expect(t.check('k', 3, 60_001).allowed).toBe(true);
+  });
+
+  it('keeps keys apart and forgets on clear', () => {
+    const t = new LoginThrottle(60_000);
+    t.recordFailure('a', 0);
+    expect(t.check('a', 1, 1).allowed).toBe(false);
+    expect(t.check('b', 1, 1).allowed).toBe(true);
+    t.clear('a');
+    expect(t.check('a', 1, 1).allowed).toBe(true);
+  });
+
+  it('bounds its memory under a spray of distinct keys', () => {
+    const t = new LoginThrottle(60_000, 100);
+    for (let i = 0; i < 1_000; i++) t.recordFailure(`k${i}`, i);
+    // The newest keys are still counted.
+    expect(t.check('k999', 1, 1_000).allowed).toBe(false);
+  });
+});

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/platform/db/database.ts';
+import { ensureJobLogPartitions, loadMigrations, migrate } from '../../src/platform/db/migrate.ts';
+import { adminUrl, databaseUrl, TEST_DB_PREFIX } from '../helpers/postgres.ts';
+
+const created: string[] = [];
+async function emptyPostgres(): Promise<{ url: string; name: string }> {
+  const name = `${TEST_DB_PREFIX}mig_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  created.push(name);
+  return { url: databaseUrl(name), name };
+}
+
+afterAll(async () => {
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  for (const name of created) await admin.query(`drop database if exists "${name}" with (force)`);
+  await admin.end();
+});
+
+async function tables(database: Database): Promise<string[]> {
+  const { rows } = await sql<{ tablename: string }>`
+    select tablename from pg_tables where schemaname = 'public' and tablename not like 'job_logs_%' order by 1`.execute(
+    database.db,
+  );
+  return rows.map((r) => r.tablename);
+}
+
+const EXPECTED_TABLES = [
+  'analytics_job_buckets',
+  'analytics_job_durations',
+  'analytics_workflow_totals',
+  'auth_tokens',
+  'idempotency_keys',
+  'job_logs',
+  'jobs',
+  'notifications',
+  'outbox',
+  'processed_events',
+  'schema_migrations',
+  'users',
+  'workflows',
+];
+
+describe('migrations', () => {
+  it('apply from empty on PGlite, then are a no-op', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      const first = await migrate(database.db);
+      expect(first.applied).toEqual((await loadMigrations()).map((m) => m.name));
+      expect(await tables(database)).toEqual(EXPECTED_TABLES);
+      expect((await migrate(database.db)).applied).toEqual([]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('apply from empty on PostgreSQL, then are a no-op', async () => {
+    const { url } = await emptyPostgres();
+    const database = await openDatabase({ url, dataDir: '', poolSize: 2 });
+    try {
+      expect((await migrate(database.db)).applied.length).toBeGreaterThan(0);
+      expect(await tables(database)).toEqual(EXPECTED_TABLES);
+      expect((await migrate(database.db)).applied).toEqual([]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('serialise concurrent migrators: exactly one applies, none fails', async () => {
+    const { url } = await emptyPostgres();
+    const handles = await Promise.all(
+      Array.from({ length: 6 }, () => openDatabase({ url, dataDir: '', poolSize: 1 })),
+    );
+    try {
+      const results = await Promise.all(handles.map((h) => migrate(h.db)));
+      const appliers = results.filter((r) => r.applied.length > 0);
+      expect(appliers).toHaveLength(1);
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from schema_migrations`.execute(handles[0]!.db);
+      expect(rows[0]!.n).toBe((await loadMigrations()).length);
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+    }
+  });
+
+  it('refuse a migration edited after it was applied', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      const migrations = await loadMigrations();
+      await migrate(database.db, migrations);
+      const edited = migrations.map((m, i) => (i === 0 ? { ...m, checksum: 'tampered' } : m));
+      await expect(migrate(database.db, edited)).rejects.toThrow(/was changed after it was applied/);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('refuse to run against a database migrated by a newer build', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      const migrations = await loadMigrations();
+      await migrate(database.db, [...migrations, { version: 9999, name: '9999_future', sql: 'select 1', checksum: 'x' }]);
+      await expect(migrate(database.db, migrations)).rejects.toThrow(/9999_future/);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('create daily job-log partitions idempotently', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      await migrate(database.db);
+      expect(await ensureJobLogPartitions(database.db, 3)).toBe(5);
+      expect(await ensureJobLogPartitions(database.db, 3)).toBe(0);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('keep PGlite data on disk across a restart', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cv-pglite-'));
+    try {
+      const first = await openDatabase({ url: '', dataDir: dir, poolSize: 1 });
+      await migrate(first.db);
+      await sql`insert into users (id, email, password_hash) values ('01900000-0000-7000-8000-000000000001', 'keep@example.com', 'x')`.execute(
+        first.db,
+      );
+      await first.close();
+      const second = await openDatabase({ url: '', dataDir: dir, poolSize: 1 });
+      const { rows } = await sql<{ email: string }>`select email from users`.execute(second.db);
+      expect(rows).toEqual([{ email: 'keep@example.com' }]);
+      expect((await migrate(second.db)).applied).toEqual([]);
+      await second.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
