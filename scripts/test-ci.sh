@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs and starts everything the tests need, then
+# runs typecheck, lint, the generated-docs check and every test. `.ci/run` calls exactly this
+# (through `npm run test:ci`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+log "npm packages"
+npm ci --no-audit --no-fund
+# From here on `node` is the pinned Node 24 of the `node` dev dependency.
+export PATH="$PWD/node_modules/.bin:$PATH"
+node --version
+
+log "PostgreSQL"
+# Tests create their own databases on this server (CHRONOVERSE_TEST_PG_URL overrides it).
+export CHRONOVERSE_TEST_PG_URL="${CHRONOVERSE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+pg_ready() { pg_isready -q -d "$CHRONOVERSE_TEST_PG_URL" 2>/dev/null; }
+if ! command -v pg_isready >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+fi
+if ! pg_ready; then
+  for version in $(ls /etc/postgresql 2>/dev/null | sort -V); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+fi
+pg_ready || { echo "PostgreSQL is not reachable at $CHRONOVERSE_TEST_PG_URL" >&2; exit 1; }
+
+log "typecheck"
+npm run typecheck
+
+log "lint and format"
+npm run lint
+
+log "tests"
+npx vitest run
