@@ -10,7 +10,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: 'TSEnumDeclaration', message: 'Use `as const` objects, not enums (erasable syntax only).' },
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'Use `as const` objects, not enums (erasable syntax only).',
+        },
       ],
     },
   },
@@ -34,7 +37,22 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['pg', 'kysely', '@electric-sql/*', 'ioredis', 'fastify', '@fastify/*', 'dockerode', 'node:fs', 'node:fs/*', 'node:net', 'node:http', '**/platform/**', '**/services/**', '**/gateway/**'],
+              group: [
+                'pg',
+                'kysely',
+                '@electric-sql/*',
+                'ioredis',
+                'fastify',
+                '@fastify/*',
+                'dockerode',
+                'node:fs',
+                'node:fs/*',
+                'node:net',
+                'node:http',
+                '**/platform/**',
+                '**/services/**',
+                '**/gateway/**',
+              ],
               message: 'src/domain is pure: no I/O or adapters.',
             },
           ],

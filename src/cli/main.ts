@@ -54,7 +54,8 @@ async function main(argv: string[]): Promise<void> {
   });
   const [command, sub] = positionals;
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
-  if (values.help || command === undefined || command === 'help') return void process.stdout.write(`${USAGE}\n`);
+  if (values.help || command === undefined || command === 'help')
+    return void process.stdout.write(`${USAGE}\n`);
 
   switch (command) {
     case 'start': {
@@ -99,7 +100,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'users': {
-      if (sub !== 'create') fail('usage: chronoverse users create --email <email> [--password <pw>] [--admin]', 2);
+      if (sub !== 'create')
+        fail('usage: chronoverse users create --email <email> [--password <pw>] [--admin]', 2);
       const generated = values.password === undefined;
       const password = values.password ?? randomBytes(15).toString('base64url');
       const parsed = CredentialsSchema.safeParse({ email: values.email ?? '', password });
@@ -111,7 +113,10 @@ async function main(argv: string[]): Promise<void> {
       try {
         await migrate(database.db);
         const users = new UsersService(database.db, systemClock, config.auth);
-        const user = await users.createUser({ ...parsed.data, ...(values.admin ? { role: 'admin' as const } : {}) });
+        const user = await users.createUser({
+          ...parsed.data,
+          ...(values.admin ? { role: 'admin' as const } : {}),
+        });
         process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
         if (generated) process.stdout.write(`password: ${password}\n`);
       } finally {
@@ -125,7 +130,9 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'check') return void process.stdout.write('configuration is valid\n');
       if (sub === 'print') {
         const lines = listLeaves().map(({ path, leaf }) => {
-          const value = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+          const value = path
+            .split('.')
+            .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
           return `${leaf.env}=${leaf.env === 'DATABASE_URL' ? maskUrl(String(value)) : String(value)}`;
         });
         return void process.stdout.write(`${lines.join('\n')}\n`);

@@ -75,12 +75,17 @@ export async function startRuntime(params: {
     if (modules.includes('gateway')) {
       const app = await buildGateway(
         { logger, users, workflows, readiness: async () => ({ database: await database.ping() }) },
-        { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: config.server.trustProxy, version: VERSION },
+        {
+          bodyLimitBytes: config.server.bodyLimitBytes,
+          trustProxy: config.server.trustProxy,
+          version: VERSION,
+        },
       );
       await app.listen({ host: config.server.host, port: config.server.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.server.port;
-      const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+      const host =
+        config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       started.push({ name: 'gateway', stop: () => app.close() });
     }

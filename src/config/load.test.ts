@@ -29,7 +29,12 @@ describe('loadConfig', () => {
   it('reports every bad value at once, naming the variable and the problem', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', CHRONOVERSE_AUTH_SESSION_TTL: 'forever', LOG_LEVEL: 'loud' });
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        CHRONOVERSE_AUTH_SESSION_TTL: 'forever',
+        LOG_LEVEL: 'loud',
+      });
     } catch (err) {
       error = err;
     }

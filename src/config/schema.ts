@@ -17,7 +17,8 @@ function leaf<T>(spec: Leaf<T>): Leaf<T> {
   return spec;
 }
 
-const str = (env: string, def: string, description: string) => leaf({ env, default: def, description, parse: (s) => s });
+const str = (env: string, def: string, description: string) =>
+  leaf({ env, default: def, description, parse: (s) => s });
 
 function int(env: string, def: number, description: string, min: number, max: number): Leaf<number> {
   return leaf({
@@ -62,7 +63,12 @@ function duration(env: string, def: string, description: string, minMs: number):
   });
 }
 
-function oneOf<const T extends string>(env: string, def: T, description: string, values: readonly T[]): Leaf<T> {
+function oneOf<const T extends string>(
+  env: string,
+  def: T,
+  description: string,
+  values: readonly T[],
+): Leaf<T> {
   return leaf({
     env,
     default: def,
@@ -100,7 +106,11 @@ function databaseUrl(env: string): Leaf<string> {
 
 export const CONFIG_SCHEMA = {
   server: {
-    host: str('HOST', 'localhost', 'Address the HTTP server binds to. Use 0.0.0.0 to accept remote connections.'),
+    host: str(
+      'HOST',
+      'localhost',
+      'Address the HTTP server binds to. Use 0.0.0.0 to accept remote connections.',
+    ),
     port: int('PORT', 8080, 'HTTP port of the gateway (0 picks a free port)', 0, 65535),
     bodyLimitBytes: int(
       'CHRONOVERSE_SERVER_BODY_LIMIT_BYTES',
@@ -117,7 +127,11 @@ export const CONFIG_SCHEMA = {
   },
   database: {
     url: databaseUrl('DATABASE_URL'),
-    dataDir: str('DATA_DIR', './.chronoverse/data', 'Directory of the embedded PGlite database (when DATABASE_URL is empty)'),
+    dataDir: str(
+      'DATA_DIR',
+      './.chronoverse/data',
+      'Directory of the embedded PGlite database (when DATABASE_URL is empty)',
+    ),
     poolSize: int('CHRONOVERSE_DATABASE_POOL_SIZE', 10, 'PostgreSQL connections per process', 1, 200),
   },
   auth: {
@@ -143,7 +157,12 @@ export const CONFIG_SCHEMA = {
       1,
       100_000,
     ),
-    loginWindowMs: duration('CHRONOVERSE_AUTH_LOGIN_WINDOW', '15m', 'Window over which failed logins are counted', 1_000),
+    loginWindowMs: duration(
+      'CHRONOVERSE_AUTH_LOGIN_WINDOW',
+      '15m',
+      'Window over which failed logins are counted',
+      1_000,
+    ),
   },
   workflows: {
     idempotencyTtlMs: duration(
@@ -154,7 +173,15 @@ export const CONFIG_SCHEMA = {
     ),
   },
   log: {
-    level: oneOf('LOG_LEVEL', 'info', 'Log level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    level: oneOf('LOG_LEVEL', 'info', 'Log level', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ] as const),
   },
 } as const;
 

@@ -45,7 +45,9 @@ export class InvalidCredentialsError extends ChronoverseError {
 export class CsrfError extends ChronoverseError {
   readonly code = 'CV_CSRF';
   constructor() {
-    super('Cookie-authenticated requests that change state need an X-CSRF-Token header equal to the csrf cookie.');
+    super(
+      'Cookie-authenticated requests that change state need an X-CSRF-Token header equal to the csrf cookie.',
+    );
   }
 }
 

@@ -55,14 +55,20 @@ describe('nextRunAfter', () => {
   it('cron: evaluates wall-clock time in the schedule zone (winter and summer offsets)', () => {
     const schedule = { type: 'cron' as const, cron: '0 9 * * *', timezone: 'Europe/Paris' };
     expect(nextRunAfter(schedule, REFERENCE_TIME)?.toISOString()).toBe('2021-01-01T08:00:00.000Z');
-    expect(nextRunAfter(schedule, new Date('2021-07-01T00:00:00Z'))?.toISOString()).toBe('2021-07-01T07:00:00.000Z');
+    expect(nextRunAfter(schedule, new Date('2021-07-01T00:00:00Z'))?.toISOString()).toBe(
+      '2021-07-01T07:00:00.000Z',
+    );
   });
 
   it('cron: a wall-clock time inside the spring-forward gap fires once, right after the gap', () => {
     // Europe/Paris skips 02:00–03:00 on 2021-03-28: 02:30 does not exist, the run happens at 03:00 CEST.
     const schedule = { type: 'cron' as const, cron: '30 2 * * *', timezone: 'Europe/Paris' };
     const runs = upcomingRuns(schedule, new Date('2021-03-27T00:00:00Z'), 3).map((d) => d.toISOString());
-    expect(runs).toEqual(['2021-03-27T01:30:00.000Z', '2021-03-28T01:00:00.000Z', '2021-03-29T00:30:00.000Z']);
+    expect(runs).toEqual([
+      '2021-03-27T01:30:00.000Z',
+      '2021-03-28T01:00:00.000Z',
+      '2021-03-29T00:30:00.000Z',
+    ]);
   });
 
   it('cron: a wall-clock time in the autumn overlap fires once', () => {
@@ -70,7 +76,11 @@ describe('nextRunAfter', () => {
     const schedule = { type: 'cron' as const, cron: '30 2 * * *', timezone: 'Europe/Paris' };
     const runs = upcomingRuns(schedule, new Date('2021-10-30T12:00:00Z'), 3).map((d) => d.toISOString());
     // Once, at the first 02:30 (CEST, 00:30Z), not again at 02:30 CET.
-    expect(runs).toEqual(['2021-10-31T00:30:00.000Z', '2021-11-01T01:30:00.000Z', '2021-11-02T01:30:00.000Z']);
+    expect(runs).toEqual([
+      '2021-10-31T00:30:00.000Z',
+      '2021-11-01T01:30:00.000Z',
+      '2021-11-02T01:30:00.000Z',
+    ]);
   });
 
   it('once: the run time while it is ahead, then nothing', () => {
@@ -82,6 +92,12 @@ describe('nextRunAfter', () => {
 
   it('previews five increasing run times', () => {
     const runs = upcomingRuns({ type: 'cron', cron: '*/10 * * * *', timezone: 'UTC' }, REFERENCE_TIME, 5);
-    expect(runs.map((d) => d.toISOString().slice(11, 16))).toEqual(['00:10', '00:20', '00:30', '00:40', '00:50']);
+    expect(runs.map((d) => d.toISOString().slice(11, 16))).toEqual([
+      '00:10',
+      '00:20',
+      '00:30',
+      '00:40',
+      '00:50',
+    ]);
   });
 });

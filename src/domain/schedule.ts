@@ -19,7 +19,8 @@ export const INTERVAL_MAX_MINUTES = 10_080; // one week
 
 /** Error message for an invalid IANA zone name, or null when valid. */
 export function checkTimezone(timezone: string): string | null {
-  if (timezone.length === 0 || timezone.length > 64) return 'must be an IANA time zone such as "Europe/Paris"';
+  if (timezone.length === 0 || timezone.length > 64)
+    return 'must be an IANA time zone such as "Europe/Paris"';
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return null;

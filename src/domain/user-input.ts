@@ -33,7 +33,11 @@ export const UserUpdateSchema = z
   .strict()
   .superRefine((body, ctx) => {
     if (body.new_password !== undefined && body.current_password === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['current_password'], message: 'is required to change the password' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['current_password'],
+        message: 'is required to change the password',
+      });
     }
   })
   .meta({ id: 'UserUpdate' });

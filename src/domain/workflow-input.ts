@@ -8,7 +8,13 @@ import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { fieldIssuesFromZod } from './field-issues.ts';
 import { parseDuration } from './duration.ts';
-import { checkCron, checkTimezone, INTERVAL_MAX_MINUTES, INTERVAL_MIN_MINUTES, type Schedule } from './schedule.ts';
+import {
+  checkCron,
+  checkTimezone,
+  INTERVAL_MAX_MINUTES,
+  INTERVAL_MIN_MINUTES,
+  type Schedule,
+} from './schedule.ts';
 
 export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER'] as const;
 export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
@@ -21,7 +27,8 @@ const durationString = (maxMs: number, maxText: string) =>
     .max(32)
     .superRefine((text, ctx) => {
       const ms = parseDuration(text);
-      if (ms === null) ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m" or "1h30m"' });
+      if (ms === null)
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m" or "1h30m"' });
       else if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be greater than zero' });
       else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `must be at most ${maxText}` });
     });
@@ -36,8 +43,13 @@ function isHttpUrl(text: string): boolean {
 }
 
 // RFC 9110 token characters for header names; values must not smuggle line breaks.
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
-const headerValue = z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
+const headerValue = z
+  .string()
+  .max(8192)
+  .regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
 
 export const HeartbeatPayloadSchema = z
   .object({
@@ -57,7 +69,10 @@ export const HeartbeatPayloadSchema = z
       ctx.addIssue({ code: 'custom', path: ['body'], message: `is not allowed with method ${p.method}` });
     }
   })
-  .meta({ id: 'HeartbeatPayload', description: 'An HTTP request whose answer must have the expected status.' });
+  .meta({
+    id: 'HeartbeatPayload',
+    description: 'An HTTP request whose answer must have the expected status.',
+  });
 export type HeartbeatPayload = z.output<typeof HeartbeatPayloadSchema>;
 
 // Docker image reference: [registry[:port]/]path[:tag][@sha256:digest].
@@ -71,7 +86,10 @@ export const ContainerPayloadSchema = z
     image: z
       .string()
       .max(255)
-      .regex(IMAGE_REFERENCE, 'must be an image reference such as "alpine:3.20" or "ghcr.io/org/app@sha256:…"'),
+      .regex(
+        IMAGE_REFERENCE,
+        'must be an image reference such as "alpine:3.20" or "ghcr.io/org/app@sha256:…"',
+      ),
     cmd: commandArgs.nullable().default(null),
     entrypoint: commandArgs.nullable().default(null),
     env: z
@@ -143,7 +161,9 @@ const payloadDoc = z
 
 const commonFields = {
   name,
-  interval: intervalMinutes.optional().describe('Minutes between runs (Chronoverse form); or use `schedule`.'),
+  interval: intervalMinutes
+    .optional()
+    .describe('Minutes between runs (Chronoverse form); or use `schedule`.'),
   schedule: ScheduleSchema.optional(),
   max_consecutive_job_failures_allowed: maxFailures.optional(),
   log_retention: z.boolean().optional(),
@@ -159,7 +179,10 @@ export const WorkflowCreateBodySchema = z
 export const WorkflowUpdateBodySchema = z
   .object({
     name: name.optional(),
-    kind: z.enum(WORKFLOW_KINDS).optional().describe('Cannot change; accepted when equal to the current kind.'),
+    kind: z
+      .enum(WORKFLOW_KINDS)
+      .optional()
+      .describe('Cannot change; accepted when equal to the current kind.'),
     payload: payloadDoc.optional(),
     interval: commonFields.interval,
     schedule: commonFields.schedule,
@@ -170,7 +193,9 @@ export const WorkflowUpdateBodySchema = z
   .meta({ id: 'WorkflowUpdate' });
 
 // Shape checks without the payload, which is validated per kind below.
-const CreateShape = z.object({ ...commonFields, kind: z.enum(WORKFLOW_KINDS), payload: z.unknown() }).strict();
+const CreateShape = z
+  .object({ ...commonFields, kind: z.enum(WORKFLOW_KINDS), payload: z.unknown() })
+  .strict();
 const UpdateShape = WorkflowUpdateBodySchema.extend({ payload: z.unknown() }).strict();
 
 export interface WorkflowDraft {
@@ -207,7 +232,10 @@ export function validatePayload(kind: WorkflowKind, raw: unknown): Validated<Wor
     }
   }
   if (!isPlainObject(value)) {
-    return { ok: false, issues: [{ path: 'payload', message: 'must be an object (or a JSON string of one)' }] };
+    return {
+      ok: false,
+      issues: [{ path: 'payload', message: 'must be an object (or a JSON string of one)' }],
+    };
   }
   const parsed = PAYLOAD_SCHEMAS[kind].safeParse(value);
   if (!parsed.success) return { ok: false, issues: fieldIssuesFromZod(parsed.error.issues, 'payload') };
@@ -249,7 +277,8 @@ function checkRetention(kind: WorkflowKind, logRetention: boolean | undefined, i
 }
 
 export function validateWorkflowCreate(input: unknown, now: Date): Validated<WorkflowDraft> {
-  if (!isPlainObject(input)) return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
+  if (!isPlainObject(input))
+    return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
   const issues: FieldIssue[] = [];
   const shape = CreateShape.safeParse(input);
   if (!shape.success) issues.push(...fieldIssuesFromZod(shape.error.issues));
@@ -287,8 +316,13 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
   };
 }
 
-export function validateWorkflowUpdate(input: unknown, kind: WorkflowKind, now: Date): Validated<WorkflowChanges> {
-  if (!isPlainObject(input)) return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
+export function validateWorkflowUpdate(
+  input: unknown,
+  kind: WorkflowKind,
+  now: Date,
+): Validated<WorkflowChanges> {
+  if (!isPlainObject(input))
+    return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
   const issues: FieldIssue[] = [];
   const shape = UpdateShape.safeParse(input);
   if (!shape.success) issues.push(...fieldIssuesFromZod(shape.error.issues));

@@ -17,17 +17,21 @@ describe('deriveWorkflowStatus', () => {
     );
   });
   it.each(BUILD_STATUSES)('terminated wins over build %s', (buildStatus) => {
-    expect(deriveWorkflowStatus({ buildStatus, terminatedAt: at, completedAt: at, pausedAt: at })).toBe('TERMINATED');
+    expect(deriveWorkflowStatus({ buildStatus, terminatedAt: at, completedAt: at, pausedAt: at })).toBe(
+      'TERMINATED',
+    );
   });
   it.each(BUILD_STATUSES)('completed (a once schedule that ran) wins over build %s', (buildStatus) => {
-    expect(deriveWorkflowStatus({ buildStatus, terminatedAt: null, completedAt: at, pausedAt: at })).toBe('COMPLETED');
+    expect(deriveWorkflowStatus({ buildStatus, terminatedAt: null, completedAt: at, pausedAt: at })).toBe(
+      'COMPLETED',
+    );
   });
   it('paused only matters once built', () => {
-    expect(deriveWorkflowStatus({ buildStatus: 'COMPLETED', terminatedAt: null, completedAt: null, pausedAt: at })).toBe(
-      'PAUSED',
-    );
-    expect(deriveWorkflowStatus({ buildStatus: 'QUEUED', terminatedAt: null, completedAt: null, pausedAt: at })).toBe(
-      'BUILDING',
-    );
+    expect(
+      deriveWorkflowStatus({ buildStatus: 'COMPLETED', terminatedAt: null, completedAt: null, pausedAt: at }),
+    ).toBe('PAUSED');
+    expect(
+      deriveWorkflowStatus({ buildStatus: 'QUEUED', terminatedAt: null, completedAt: null, pausedAt: at }),
+    ).toBe('BUILDING');
   });
 });

@@ -2,7 +2,14 @@
 export const BUILD_STATUSES = ['QUEUED', 'STARTED', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
 
-export const WORKFLOW_STATUSES = ['BUILDING', 'ACTIVE', 'PAUSED', 'BUILD_FAILED', 'TERMINATED', 'COMPLETED'] as const;
+export const WORKFLOW_STATUSES = [
+  'BUILDING',
+  'ACTIVE',
+  'PAUSED',
+  'BUILD_FAILED',
+  'TERMINATED',
+  'COMPLETED',
+] as const;
 export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
 
 export interface WorkflowStatusInput {

@@ -54,7 +54,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
   app.setErrorHandler((err, req, reply) => {
     const { problem, headers, internal } = toProblem(err);
     if (internal) req.log.error({ err }, 'request failed');
-    else if (problem.status >= 500) req.log.warn({ err: { message: (err as Error).message } }, 'dependency unavailable');
+    else if (problem.status >= 500)
+      req.log.warn({ err: { message: (err as Error).message } }, 'dependency unavailable');
     return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -84,7 +85,11 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       servers: [{ url: '/' }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Session token or personal access token' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Session token or personal access token',
+          },
           cookieAuth: {
             type: 'apiKey',
             in: 'cookie',
@@ -103,7 +108,13 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
 
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is alive',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
   app.get(

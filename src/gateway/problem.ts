@@ -112,7 +112,13 @@ export function toProblem(err: unknown): MappedProblem {
 
 function malformed(detail: string, status = 400): MappedProblem {
   return {
-    problem: { type: problemType('CV_MALFORMED_REQUEST'), title: 'Invalid request', status, detail, code: 'CV_MALFORMED_REQUEST' },
+    problem: {
+      type: problemType('CV_MALFORMED_REQUEST'),
+      title: 'Invalid request',
+      status,
+      detail,
+      code: 'CV_MALFORMED_REQUEST',
+    },
     headers: {},
     internal: false,
   };

@@ -21,12 +21,22 @@ const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 
 export async function runIdempotent<T>(
   db: Kysely<DB>,
-  params: { userId: string; operation: string; key: string | undefined; request: unknown; status: number; now: Date; ttlMs: number },
+  params: {
+    userId: string;
+    operation: string;
+    key: string | undefined;
+    request: unknown;
+    status: number;
+    now: Date;
+    ttlMs: number;
+  },
   work: (trx: Transaction<DB>) => Promise<T>,
 ): Promise<IdempotentResult<T>> {
   const { key } = params;
   if (key === undefined) {
-    return db.transaction().execute(async (trx) => ({ status: params.status, body: await work(trx), replayed: false }));
+    return db
+      .transaction()
+      .execute(async (trx) => ({ status: params.status, body: await work(trx), replayed: false }));
   }
   if (!KEY_SHAPE.test(key)) {
     throw ValidationError.single('Idempotency-Key', 'must be 1–255 visible ASCII characters');

@@ -14,7 +14,13 @@ export function encodeCursor(lastId: string): string {
 export function decodeCursor(cursor: string): string {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'string' && isUuid(value.id)) {
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      'id' in value &&
+      typeof value.id === 'string' &&
+      isUuid(value.id)
+    ) {
       return value.id;
     }
   } catch {

@@ -23,7 +23,11 @@ describe.each(ENGINES)('operations endpoints (%s)', (engine) => {
   it('serves an OpenAPI 3.1 document with the workflow routes', async () => {
     const res = await gw.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     expect(res.statusCode).toBe(200);
-    const doc = res.json() as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    const doc = res.json() as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/api/v1/workflows', '/api/v1/workflows/{id}', '/api/v1/auth/login']),

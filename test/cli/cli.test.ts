@@ -27,7 +27,10 @@ function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
 }
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { env: baseEnv(env) });
     children.push(child);
@@ -107,7 +110,10 @@ describe('chronoverse CLI', () => {
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(/created admin root@example.com/);
     expect(created.stdout).toMatch(/password: \S{16,}/);
-    const dup = await run(['users', 'create', '--email', 'root@example.com', '--password', 'long enough'], env);
+    const dup = await run(
+      ['users', 'create', '--email', 'root@example.com', '--password', 'long enough'],
+      env,
+    );
     expect(dup.code).toBe(1);
     expect(dup.stderr).toMatch(/already exists/);
     const bad = await run(['users', 'create', '--email', 'not-an-email', '--password', 'short'], env);
@@ -129,15 +135,24 @@ describe('chronoverse CLI', () => {
     const created = await fetch(`${first.url}/api/v1/workflows`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ name: 'kept', kind: 'HEARTBEAT', payload: { endpoint: 'https://example.com' }, interval: 5 }),
+      body: JSON.stringify({
+        name: 'kept',
+        kind: 'HEARTBEAT',
+        payload: { endpoint: 'https://example.com' },
+        interval: 5,
+      }),
     });
     expect(created.status).toBe(201);
     expect(await stop(first.child)).toBe(0);
 
     const second = await start(env);
-    const list = await fetch(`${second.url}/api/v1/workflows`, { headers: { authorization: `Bearer ${token}` } });
+    const list = await fetch(`${second.url}/api/v1/workflows`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(list.status).toBe(200);
-    expect(((await list.json()) as { workflows: Array<{ name: string }> }).workflows.map((w) => w.name)).toEqual(['kept']);
+    expect(
+      ((await list.json()) as { workflows: Array<{ name: string }> }).workflows.map((w) => w.name),
+    ).toEqual(['kept']);
     expect(await stop(second.child)).toBe(0);
   }, 60_000);
 

@@ -85,7 +85,9 @@ describe('migrations', () => {
       const results = await Promise.all(handles.map((h) => migrate(h.db)));
       const appliers = results.filter((r) => r.applied.length > 0);
       expect(appliers).toHaveLength(1);
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from schema_migrations`.execute(handles[0]!.db);
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from schema_migrations`.execute(
+        handles[0]!.db,
+      );
       expect(rows[0]!.n).toBe((await loadMigrations()).length);
     } finally {
       await Promise.all(handles.map((h) => h.close()));
@@ -108,7 +110,10 @@ describe('migrations', () => {
     const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
     try {
       const migrations = await loadMigrations();
-      await migrate(database.db, [...migrations, { version: 9999, name: '9999_future', sql: 'select 1', checksum: 'x' }]);
+      await migrate(database.db, [
+        ...migrations,
+        { version: 9999, name: '9999_future', sql: 'select 1', checksum: 'x' },
+      ]);
       await expect(migrate(database.db, migrations)).rejects.toThrow(/9999_future/);
     } finally {
       await database.close();

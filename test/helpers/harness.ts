@@ -92,7 +92,9 @@ export async function createTestGateway(
   const logs = new LogCapture();
   const logger = createLogger('info', logs);
   const users = new UsersService(database.db, clock, config.auth);
-  const workflows = new WorkflowsService(database.db, clock, { idempotencyTtlMs: config.workflows.idempotencyTtlMs });
+  const workflows = new WorkflowsService(database.db, clock, {
+    idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+  });
   const app = await buildGateway(
     { logger, users, workflows, readiness: async () => ({ database: await database.ping() }) },
     { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: config.server.trustProxy, version: 'test' },
@@ -121,7 +123,11 @@ export const PASSWORD = 'correct horse battery';
 
 /** Registers a user and returns its bearer headers and identity. */
 export async function registerUser(gw: TestGateway, email = uniqueEmail()) {
-  const res = await gw.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email, password: PASSWORD } });
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/register',
+    payload: { email, password: PASSWORD },
+  });
   if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`);
   const body = res.json() as { user: { id: string; email: string; role: string }; token: string };
   return {

@@ -3,13 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CredentialsSchema, LoginSchema, TokenCreateSchema } from '../../domain/user-input.ts';
 import type { UsersService } from '../../services/users/service.ts';
+import { clearSessionCookies, makeAuthenticate, principalOf, setSessionCookies } from '../auth.ts';
 import {
-  clearSessionCookies,
-  makeAuthenticate,
-  principalOf,
-  setSessionCookies,
-} from '../auth.ts';
-import { CreatedTokenSchema, IdParamsSchema, ProblemSchema, SessionSchema, TokenSchema, UserSchema } from '../schemas.ts';
+  CreatedTokenSchema,
+  IdParamsSchema,
+  ProblemSchema,
+  SessionSchema,
+  TokenSchema,
+  UserSchema,
+} from '../schemas.ts';
 import { SECURED } from './security.ts';
 
 export async function authRoutes(app: FastifyInstance, opts: { users: UsersService }): Promise<void> {
@@ -31,7 +33,9 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersServi
       const body = req.body as z.output<typeof CredentialsSchema>;
       const session = await users.register(body);
       setSessionCookies(reply, session.token, session.expiresAt);
-      return reply.code(201).send({ user: session.user, token: session.token, expires_at: session.expiresAt.toISOString() });
+      return reply
+        .code(201)
+        .send({ user: session.user, token: session.token, expires_at: session.expiresAt.toISOString() });
     },
   );
 
@@ -41,7 +45,8 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersServi
       schema: {
         tags,
         summary: 'Log in',
-        description: 'Unknown email and wrong password give the same 401. Repeated failures are rate limited (429).',
+        description:
+          'Unknown email and wrong password give the same 401. Repeated failures are rate limited (429).',
         body: LoginSchema,
         response: { 200: SessionSchema, 401: ProblemSchema, 429: ProblemSchema },
       },
@@ -59,7 +64,14 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersServi
 
     secured.post(
       '/auth/logout',
-      { schema: { tags, summary: 'Revoke the credential used for this request', ...SECURED, response: { 204: z.null() } } },
+      {
+        schema: {
+          tags,
+          summary: 'Revoke the credential used for this request',
+          ...SECURED,
+          response: { 204: z.null() },
+        },
+      },
       async (req, reply) => {
         await users.revokeToken(principalOf(req).tokenId);
         clearSessionCookies(reply);
@@ -69,7 +81,14 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersServi
 
     secured.post(
       '/auth/validate',
-      { schema: { tags, summary: 'Check the credentials', ...SECURED, response: { 200: z.object({ user: UserSchema }) } } },
+      {
+        schema: {
+          tags,
+          summary: 'Check the credentials',
+          ...SECURED,
+          response: { 200: z.object({ user: UserSchema }) },
+        },
+      },
       async (req) => ({ user: principalOf(req).user }),
     );
 

@@ -42,7 +42,10 @@ export async function userRoutes(app: FastifyInstance, opts: { users: UsersServi
         summary: 'All accounts (administrators only)',
         ...SECURED,
         querystring: PageQuerySchema,
-        response: { 200: z.object({ users: z.array(UserSchema), cursor: z.string().nullable() }), 403: ProblemSchema },
+        response: {
+          200: z.object({ users: z.array(UserSchema), cursor: z.string().nullable() }),
+          403: ProblemSchema,
+        },
       },
     },
     async (req) => {

@@ -49,7 +49,10 @@ export async function workflowRoutes(
       },
     },
     async (req, reply) =>
-      sendIdempotent(reply, await workflows.create(principalOf(req).user.id, req.body, idempotencyKey(req.headers))),
+      sendIdempotent(
+        reply,
+        await workflows.create(principalOf(req).user.id, req.body, idempotencyKey(req.headers)),
+      ),
   );
 
   app.get(
@@ -60,15 +63,27 @@ export async function workflowRoutes(
         summary: 'List workflows, newest first',
         ...SECURED,
         querystring: WorkflowListQuerySchema,
-        response: { 200: z.object({ workflows: z.array(WorkflowSchema), cursor: z.string().nullable() }), ...errors },
+        response: {
+          200: z.object({ workflows: z.array(WorkflowSchema), cursor: z.string().nullable() }),
+          ...errors,
+        },
       },
     },
-    async (req) => workflows.list(principalOf(req).user.id, req.query as z.output<typeof WorkflowListQuerySchema>),
+    async (req) =>
+      workflows.list(principalOf(req).user.id, req.query as z.output<typeof WorkflowListQuerySchema>),
   );
 
   app.get(
     '/workflows/:id',
-    { schema: { tags, summary: 'Get a workflow', ...SECURED, params: IdParamsSchema, response: { 200: WorkflowSchema, ...errors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a workflow',
+        ...SECURED,
+        params: IdParamsSchema,
+        response: { 200: WorkflowSchema, ...errors },
+      },
+    },
     async (req) => workflows.get(principalOf(req).user.id, (req.params as { id: string }).id),
   );
 

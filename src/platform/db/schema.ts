@@ -72,7 +72,11 @@ export interface OutboxTable {
   event_type: string;
   payload: ColumnType<unknown, string, string>;
   headers: ColumnType<unknown, string | undefined, string>;
-  status: ColumnType<'PENDING' | 'PUBLISHED' | 'DEAD', 'PENDING' | undefined, 'PENDING' | 'PUBLISHED' | 'DEAD'>;
+  status: ColumnType<
+    'PENDING' | 'PUBLISHED' | 'DEAD',
+    'PENDING' | undefined,
+    'PENDING' | 'PUBLISHED' | 'DEAD'
+  >;
   created_at: DefaultedTimestamp;
 }
 

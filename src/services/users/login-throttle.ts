@@ -24,7 +24,10 @@ export class LoginThrottle {
     const recent = this.#recent(key, now);
     if (recent.length < limit) return { allowed: true, retryAfterSeconds: 0 };
     const oldest = recent[recent.length - limit]!;
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + this.#windowMs - now) / 1000)) };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((oldest + this.#windowMs - now) / 1000)),
+    };
   }
 
   recordFailure(key: string, now: number): void {

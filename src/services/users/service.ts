@@ -96,7 +96,14 @@ export class UsersService {
         const role = params.role ?? (existing ? 'user' : 'admin');
         const row = await trx
           .insertInto('users')
-          .values({ id: newId(), email: params.email, password_hash: passwordHash, role, created_at: now, updated_at: now })
+          .values({
+            id: newId(),
+            email: params.email,
+            password_hash: passwordHash,
+            role,
+            created_at: now,
+            updated_at: now,
+          })
           .returningAll()
           .executeTakeFirstOrThrow();
         return toUser(row);
@@ -120,9 +127,14 @@ export class UsersService {
       this.#throttle.check(emailKey, this.#config.loginMaxFailuresPerEmail, now),
       this.#throttle.check(ipKey, this.#config.loginMaxFailuresPerIp, now),
     ]) {
-      if (!verdict.allowed) throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many failed logins; try again later.');
+      if (!verdict.allowed)
+        throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many failed logins; try again later.');
     }
-    const row = await this.#db.selectFrom('users').selectAll().where('email', '=', params.email).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', params.email)
+      .executeTakeFirst();
     const ok = await verifyPassword(row?.password_hash ?? (await dummyPasswordHash()), params.password);
     if (!row || !ok) {
       this.#throttle.recordFailure(emailKey, now);
@@ -140,7 +152,14 @@ export class UsersService {
     const id = newId();
     await this.#db
       .insertInto('auth_tokens')
-      .values({ id, user_id: user.id, kind: 'session', token_hash: hash, created_at: now, expires_at: expiresAt })
+      .values({
+        id,
+        user_id: user.id,
+        kind: 'session',
+        token_hash: hash,
+        created_at: now,
+        expires_at: expiresAt,
+      })
       .execute();
     return { user, token, tokenId: id, expiresAt };
   }
@@ -172,9 +191,14 @@ export class UsersService {
     if (row.token_expires_at !== null && row.token_expires_at.getTime() <= now.getTime()) return null;
     if (
       row.token_kind === 'pat' &&
-      (row.token_last_used_at === null || now.getTime() - row.token_last_used_at.getTime() > LAST_USED_RESOLUTION_MS)
+      (row.token_last_used_at === null ||
+        now.getTime() - row.token_last_used_at.getTime() > LAST_USED_RESOLUTION_MS)
     ) {
-      await this.#db.updateTable('auth_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
+      await this.#db
+        .updateTable('auth_tokens')
+        .set({ last_used_at: now })
+        .where('id', '=', row.token_id)
+        .execute();
     }
     return { user: toUser(row), tokenId: row.token_id, tokenKind: row.token_kind };
   }
@@ -201,13 +225,21 @@ export class UsersService {
    */
   async updateUser(
     principal: Principal,
-    changes: { notification_preference?: NotificationPreference; current_password?: string; new_password?: string },
+    changes: {
+      notification_preference?: NotificationPreference;
+      current_password?: string;
+      new_password?: string;
+    },
   ): Promise<User> {
     const userId = principal.user.id;
     const now = this.#clock.now();
     let passwordHash: string | undefined;
     if (changes.new_password !== undefined) {
-      const row = await this.#db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+      const row = await this.#db
+        .selectFrom('users')
+        .select('password_hash')
+        .where('id', '=', userId)
+        .executeTakeFirst();
       if (!row) throw new NotFoundError('User');
       if (!(await verifyPassword(row.password_hash, changes.current_password ?? ''))) {
         throw ValidationError.single('current_password', 'is incorrect');
@@ -219,7 +251,9 @@ export class UsersService {
         .updateTable('users')
         .set({
           updated_at: now,
-          ...(changes.notification_preference ? { notification_preference: changes.notification_preference } : {}),
+          ...(changes.notification_preference
+            ? { notification_preference: changes.notification_preference }
+            : {}),
           ...(passwordHash ? { password_hash: passwordHash } : {}),
         })
         .where('id', '=', userId)
@@ -290,8 +324,15 @@ export class UsersService {
   }
 
   /** All accounts, newest first, keyset-paginated (admin only; the gateway checks the role). */
-  async listUsers(params: { afterId?: string; limit: number }): Promise<{ users: User[]; nextAfterId: string | null }> {
-    let q = this.#db.selectFrom('users').selectAll().orderBy('id', 'desc').limit(params.limit + 1);
+  async listUsers(params: {
+    afterId?: string;
+    limit: number;
+  }): Promise<{ users: User[]; nextAfterId: string | null }> {
+    let q = this.#db
+      .selectFrom('users')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(params.limit + 1);
     if (params.afterId) q = q.where('id', '<', params.afterId);
     const rows = await q.execute();
     const page = rows.slice(0, params.limit);
@@ -316,5 +357,7 @@ function toPat(row: {
 }
 
 export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === '23505';
+  return (
+    typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === '23505'
+  );
 }

@@ -50,14 +50,26 @@ export class WorkflowsService {
     this.#config = config;
   }
 
-  async create(userId: string, body: unknown, idempotencyKey?: string): Promise<IdempotentResult<WorkflowView>> {
+  async create(
+    userId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
     const now = this.#clock.now();
     const validated = validateWorkflowCreate(body, now);
     if (!validated.ok) throw new ValidationError(validated.issues);
     const draft = validated.value;
     return runIdempotent(
       this.#db,
-      { userId, operation: 'workflows.create', key: idempotencyKey, request: body, status: 201, now, ttlMs: this.#config.idempotencyTtlMs },
+      {
+        userId,
+        operation: 'workflows.create',
+        key: idempotencyKey,
+        request: body,
+        status: 201,
+        now,
+        ttlMs: this.#config.idempotencyTtlMs,
+      },
       async (trx) => {
         const row = await trx
           .insertInto('workflows')
@@ -83,8 +95,15 @@ export class WorkflowsService {
     );
   }
 
-  async list(userId: string, filters: WorkflowListFilters): Promise<{ workflows: WorkflowView[]; cursor: string | null }> {
-    if (filters.interval_min !== undefined && filters.interval_max !== undefined && filters.interval_min > filters.interval_max) {
+  async list(
+    userId: string,
+    filters: WorkflowListFilters,
+  ): Promise<{ workflows: WorkflowView[]; cursor: string | null }> {
+    if (
+      filters.interval_min !== undefined &&
+      filters.interval_max !== undefined &&
+      filters.interval_min > filters.interval_max
+    ) {
       throw ValidationError.single('interval_min', 'must not be greater than interval_max');
     }
     let q = this.#db
@@ -151,13 +170,17 @@ export class WorkflowsService {
         const changes = validated.value;
 
         const schedule: Schedule = changes.schedule ?? scheduleOf(current);
-        const scheduleChanged = changes.schedule !== undefined && !sameSchedule(changes.schedule, scheduleOf(current));
+        const scheduleChanged =
+          changes.schedule !== undefined && !sameSchedule(changes.schedule, scheduleOf(current));
         const payload = changes.payload ?? current.payload;
         const imageChanged =
-          buildInputOf(current.kind, payload as never) !== buildInputOf(current.kind, current.payload as never);
+          buildInputOf(current.kind, payload as never) !==
+          buildInputOf(current.kind, current.payload as never);
         const reactivated = current.terminated_at !== null;
         const rebuild =
-          imageChanged || reactivated || (current.build_status !== 'COMPLETED' && current.build_status !== 'STARTED');
+          imageChanged ||
+          reactivated ||
+          (current.build_status !== 'COMPLETED' && current.build_status !== 'STARTED');
         const reschedule = !rebuild && (scheduleChanged || current.completed_at !== null);
 
         const row = await trx
@@ -222,7 +245,10 @@ export class WorkflowsService {
         .where('status', '=', 'RUNNING')
         .limit(1)
         .executeTakeFirst();
-      if (running) throw new PreconditionFailedError('A job of this workflow is still running; wait for it or cancel it.');
+      if (running)
+        throw new PreconditionFailedError(
+          'A job of this workflow is still running; wait for it or cancel it.',
+        );
       await trx.deleteFrom('job_logs').where('workflow_id', '=', workflowId).execute();
       await trx.deleteFrom('workflows').where('id', '=', workflowId).execute();
       await emit(trx, current, 'DELETE');
@@ -257,14 +283,24 @@ async function cancelPendingJobs(
   await q.execute();
 }
 
-async function emit(trx: Transaction<DB>, row: WorkflowRow, event: WorkflowEvent, extra: object = {}): Promise<void> {
+async function emit(
+  trx: Transaction<DB>,
+  row: WorkflowRow,
+  event: WorkflowEvent,
+  extra: object = {},
+): Promise<void> {
   await trx
     .insertInto('outbox')
     .values({
       topic: 'workflows',
       key: row.id,
       event_type: event,
-      payload: JSON.stringify({ workflow_id: row.id, user_id: row.user_id, generation: row.generation, ...extra }),
+      payload: JSON.stringify({
+        workflow_id: row.id,
+        user_id: row.user_id,
+        generation: row.generation,
+        ...extra,
+      }),
     })
     .execute();
 }
