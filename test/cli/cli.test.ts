@@ -23,7 +23,6 @@ afterEach(() => {
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   // A clean environment: only what the child needs plus the settings under test.
-  // eslint-disable-next-line no-restricted-properties -- test launches child processes
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
 }
 

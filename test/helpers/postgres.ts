@@ -2,7 +2,6 @@
 export const TEST_DB_PREFIX = 'cv_test_';
 
 export function adminUrl(): string {
-  // eslint-disable-next-line no-restricted-properties -- test harness configuration
   return process.env.CHRONOVERSE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
 
