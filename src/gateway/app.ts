@@ -71,6 +71,12 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       }),
   );
 
+  // API answers are per-user: never cached by browsers or proxies; never content-sniffed.
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (req.url.startsWith('/api/v1/')) reply.header('cache-control', 'no-store');
+  });
+
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

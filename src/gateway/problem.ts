@@ -89,6 +89,19 @@ export function toProblem(err: unknown): MappedProblem {
   if (e?.name === 'SyntaxError' && e.statusCode === 400) {
     return malformed('The body is not valid JSON.');
   }
+  if (isConnectionFailure(e)) {
+    return {
+      problem: {
+        type: problemType('CV_UNAVAILABLE'),
+        title: 'Service unavailable',
+        status: 503,
+        detail: 'The database is unreachable; try again shortly.',
+        code: 'CV_UNAVAILABLE',
+      },
+      headers: { 'retry-after': '5' },
+      internal: false,
+    };
+  }
   // Data exceptions (class 22) and check violations reaching the database are bad input that
   // slipped past validation: still the client's 400, never a 500 (and logged as a warning).
   if (typeof e?.code === 'string' && (/^22/.test(e.code) || e.code === '23514')) {
@@ -108,6 +121,19 @@ export function toProblem(err: unknown): MappedProblem {
     headers: {},
     internal: true,
   };
+}
+
+/** Lost or refused database connections: class 08, shutdowns (57P0x), socket errors. */
+function isConnectionFailure(e: { code?: string; message?: string } | undefined): boolean {
+  const code = e?.code;
+  if (typeof code === 'string') {
+    if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
+      return true;
+  }
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+    e?.message ?? '',
+  );
 }
 
 function malformed(detail: string, status = 400): MappedProblem {
