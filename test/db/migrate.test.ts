@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/platform/db/database.ts';
 import { ensureJobLogPartitions, loadMigrations, migrate } from '../../src/platform/db/migrate.ts';
-import { adminUrl, databaseUrl, TEST_DB_PREFIX } from '../helpers/postgres.ts';
+import { adminUrl, databaseUrl } from '../helpers/postgres.ts';
 
 const created: string[] = [];
 async function emptyPostgres(): Promise<{ url: string; name: string }> {
-  const name = `${TEST_DB_PREFIX}mig_${randomBytes(4).toString('hex')}`;
+  const name = `${inject('pgRunPrefix')}mig_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   await admin.query(`create database "${name}"`);

@@ -16,7 +16,19 @@ import { migrate } from '../../src/platform/db/migrate.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { UsersService } from '../../src/services/users/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
-import { adminUrl, databaseUrl, TEST_DB_PREFIX } from './postgres.ts';
+import { adminUrl, databaseUrl } from './postgres.ts';
+
+/** Runs `fn` with a short-lived connection to the server's maintenance database. */
+export async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
 
 export const ENGINES: readonly Engine[] = ['pglite', 'postgres'];
 
@@ -26,23 +38,16 @@ export async function createTestDatabase(engine: Engine): Promise<Database> {
     await migrate(database.db);
     return database;
   }
-  const name = `${TEST_DB_PREFIX}${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`create database "${name}" template "${inject('pgTemplate')}"`);
-  } finally {
-    await admin.end();
-  }
+  const name = `${inject('pgRunPrefix')}${randomBytes(6).toString('hex')}`;
+  await withAdminClient((admin) =>
+    admin.query(`create database "${name}" template "${inject('pgTemplate')}"`),
+  );
   const database = await openDatabase({ url: databaseUrl(name), dataDir: '', poolSize: 10 });
   return {
     ...database,
     async close() {
       await database.close();
-      const a = new pg.Client({ connectionString: adminUrl() });
-      await a.connect();
-      await a.query(`drop database if exists "${name}" with (force)`);
-      await a.end();
+      await withAdminClient((admin) => admin.query(`drop database if exists "${name}" with (force)`));
     },
   };
 }
