@@ -29,3 +29,35 @@ describe('LoginThrottle', () => {
     expect(t.check('k999', 1, 1_000).allowed).toBe(false);
   });
 });
+
+describe('LoginThrottle.reserve', () => {
+  it('counts attempts before they finish, so a parallel burst cannot exceed the limit', () => {
+    const t = new LoginThrottle(60_000);
+    const limits = [
+      { key: 'email:a', limit: 3 },
+      { key: 'ip:1', limit: 100 },
+    ];
+    const verdicts = Array.from({ length: 20 }, () => t.reserve(limits, 0));
+    expect(verdicts.filter((v) => v.allowed)).toHaveLength(3);
+  });
+
+  it('gives back the attempt on release, and refuses when any key is exhausted', () => {
+    const t = new LoginThrottle(60_000);
+    expect(t.reserve([{ key: 'k', limit: 1 }], 5).allowed).toBe(true);
+    expect(t.reserve([{ key: 'k', limit: 1 }], 6).allowed).toBe(false);
+    t.release('k', 5);
+    expect(t.reserve([{ key: 'k', limit: 1 }], 7).allowed).toBe(true);
+    t.recordFailure('blocked', 0);
+    expect(
+      t.reserve(
+        [
+          { key: 'free', limit: 5 },
+          { key: 'blocked', limit: 1 },
+        ],
+        1,
+      ).allowed,
+    ).toBe(false);
+    // A refused reservation counts nothing against the other keys.
+    expect(t.check('free', 1, 1).allowed).toBe(true);
+  });
+});

@@ -37,6 +37,29 @@ export class LoginThrottle {
     if (this.#failures.size > this.#maxKeys) this.#sweep(now);
   }
 
+  /**
+   * Checks every key and, when all allow it, counts the attempt as a failure up front; the
+   * caller gives it back with `release` if the attempt succeeds. Counting before the (slow)
+   * password check is what stops a burst of parallel guesses from all passing the check.
+   */
+  reserve(limits: ReadonlyArray<{ key: string; limit: number }>, now: number): ThrottleVerdict {
+    for (const { key, limit } of limits) {
+      const verdict = this.check(key, limit, now);
+      if (!verdict.allowed) return verdict;
+    }
+    for (const { key } of limits) this.recordFailure(key, now);
+    return { allowed: true, retryAfterSeconds: 0 };
+  }
+
+  /** Gives back one attempt reserved at `at`. */
+  release(key: string, at: number): void {
+    const all = this.#failures.get(key);
+    if (!all) return;
+    const index = all.lastIndexOf(at);
+    if (index >= 0) all.splice(index, 1);
+    if (all.length === 0) this.#failures.delete(key);
+  }
+
   clear(key: string): void {
     this.#failures.delete(key);
   }

@@ -123,12 +123,15 @@ export class UsersService {
     const now = this.#clock.now().getTime();
     const emailKey = `email:${params.email}`;
     const ipKey = `ip:${params.ip}`;
-    for (const verdict of [
-      this.#throttle.check(emailKey, this.#config.loginMaxFailuresPerEmail, now),
-      this.#throttle.check(ipKey, this.#config.loginMaxFailuresPerIp, now),
-    ]) {
-      if (!verdict.allowed)
-        throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many failed logins; try again later.');
+    const verdict = this.#throttle.reserve(
+      [
+        { key: emailKey, limit: this.#config.loginMaxFailuresPerEmail },
+        { key: ipKey, limit: this.#config.loginMaxFailuresPerIp },
+      ],
+      now,
+    );
+    if (!verdict.allowed) {
+      throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many failed logins; try again later.');
     }
     const row = await this.#db
       .selectFrom('users')
@@ -136,12 +139,9 @@ export class UsersService {
       .where('email', '=', params.email)
       .executeTakeFirst();
     const ok = await verifyPassword(row?.password_hash ?? (await dummyPasswordHash()), params.password);
-    if (!row || !ok) {
-      this.#throttle.recordFailure(emailKey, now);
-      this.#throttle.recordFailure(ipKey, now);
-      throw new InvalidCredentialsError();
-    }
+    if (!row || !ok) throw new InvalidCredentialsError();
     this.#throttle.clear(emailKey);
+    this.#throttle.release(ipKey, now);
     return this.#issueSession(toUser(row));
   }
 
@@ -221,7 +221,8 @@ export class UsersService {
 
   /**
    * Updates the preference and/or the password. A password change needs the current password and
-   * revokes every other session and token of the user; the caller's own session stays valid.
+   * revokes every other session and token of the user; the caller's own session stays valid. A
+   * `current_password`, whenever given, must be right.
    */
   async updateUser(
     principal: Principal,
@@ -234,17 +235,25 @@ export class UsersService {
     const userId = principal.user.id;
     const now = this.#clock.now();
     let passwordHash: string | undefined;
-    if (changes.new_password !== undefined) {
+    if (changes.current_password !== undefined) {
+      // A stolen session must not become a password oracle: wrong guesses are throttled like logins.
+      const key = `password:${userId}`;
+      const at = now.getTime();
+      const verdict = this.#throttle.reserve([{ key, limit: this.#config.loginMaxFailuresPerEmail }], at);
+      if (!verdict.allowed) {
+        throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many wrong passwords; try again later.');
+      }
       const row = await this.#db
         .selectFrom('users')
         .select('password_hash')
         .where('id', '=', userId)
         .executeTakeFirst();
       if (!row) throw new NotFoundError('User');
-      if (!(await verifyPassword(row.password_hash, changes.current_password ?? ''))) {
+      if (!(await verifyPassword(row.password_hash, changes.current_password))) {
         throw ValidationError.single('current_password', 'is incorrect');
       }
-      passwordHash = await hashPassword(changes.new_password);
+      this.#throttle.clear(key);
+      if (changes.new_password !== undefined) passwordHash = await hashPassword(changes.new_password);
     }
     return this.#db.transaction().execute(async (trx) => {
       const row = await trx
