@@ -1,0 +1,53 @@
+/**
+ * The job state machine. Every state change in SQL is a guarded conditional UPDATE whose WHERE
+ * clause names the states this table allows for the event; zero rows updated means someone else
+ * won (a normal outcome, not an error). CHECK constraints in the schema back the invariants:
+ * `completed_at` is set exactly in final states, a lease exists exactly while RUNNING.
+ *
+ *   PENDING ──dispatch──▶ QUEUED ──claim──▶ RUNNING ──succeed──▶ COMPLETED
+ *      ▲  └────────claim──────────────────▲   │ ├──fail──────────▶ FAILED
+ *      └──────────retry (SYSTEM, attempts left) / lease lost ─────┘ │
+ *   PENDING | QUEUED | RUNNING ──cancel──▶ CANCELED                  │
+ */
+export const JOB_STATES = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const FINAL_JOB_STATES = ['COMPLETED', 'FAILED', 'CANCELED'] as const satisfies readonly JobState[];
+export type FinalJobState = (typeof FINAL_JOB_STATES)[number];
+
+export const JOB_EVENTS = ['dispatch', 'claim', 'succeed', 'fail', 'retry', 'cancel'] as const;
+export type JobEvent = (typeof JOB_EVENTS)[number];
+
+export const JOB_TRIGGERS = ['AUTOMATIC', 'MANUAL'] as const;
+export type JobTrigger = (typeof JOB_TRIGGERS)[number];
+
+export const ERROR_KINDS = ['USER', 'SYSTEM'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export const TRANSITIONS: Record<JobEvent, { from: readonly JobState[]; to: JobState }> = {
+  dispatch: { from: ['PENDING'], to: 'QUEUED' },
+  claim: { from: ['PENDING', 'QUEUED'], to: 'RUNNING' },
+  succeed: { from: ['RUNNING'], to: 'COMPLETED' },
+  fail: { from: ['RUNNING'], to: 'FAILED' },
+  retry: { from: ['RUNNING'], to: 'PENDING' },
+  cancel: { from: ['PENDING', 'QUEUED', 'RUNNING'], to: 'CANCELED' },
+};
+
+export class IllegalTransition {
+  readonly from: JobState;
+  readonly event: JobEvent;
+  constructor(from: JobState, event: JobEvent) {
+    this.from = from;
+    this.event = event;
+  }
+}
+
+/** The state after `event`, or an IllegalTransition value (not thrown: callers decide). */
+export function transition(from: JobState, event: JobEvent): JobState | IllegalTransition {
+  const rule = TRANSITIONS[event];
+  return rule.from.includes(from) ? rule.to : new IllegalTransition(from, event);
+}
+
+export function isFinal(state: JobState): state is FinalJobState {
+  return (FINAL_JOB_STATES as readonly JobState[]).includes(state);
+}
