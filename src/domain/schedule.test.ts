@@ -101,3 +101,13 @@ describe('nextRunAfter', () => {
     ]);
   });
 });
+
+describe('canonicalTimezone', () => {
+  it('canonicalises IANA names and refuses offsets', async () => {
+    const { canonicalTimezone } = await import('./schedule.ts');
+    expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris');
+    expect(canonicalTimezone('UTC')).toBe('UTC');
+    expect(canonicalTimezone('+05:00')).toBeNull();
+    expect(canonicalTimezone('-0300')).toBeNull();
+  });
+});

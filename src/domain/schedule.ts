@@ -17,16 +17,25 @@ export type Schedule =
 export const INTERVAL_MIN_MINUTES = 1;
 export const INTERVAL_MAX_MINUTES = 10_080; // one week
 
+/**
+ * The canonical IANA name of a zone ("europe/paris" → "Europe/Paris"), or null when it is not an
+ * IANA zone. UTC offsets such as "+05:00" are refused: they have no daylight-saving rules, which is
+ * what a user picking a zone for a cron schedule almost never means.
+ */
+export function canonicalTimezone(timezone: string): string | null {
+  if (timezone.length === 0 || timezone.length > 64) return null;
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+    return /^[A-Za-z]/.test(resolved) ? resolved : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Error message for an invalid IANA zone name, or null when valid. */
 export function checkTimezone(timezone: string): string | null {
-  if (timezone.length === 0 || timezone.length > 64)
-    return 'must be an IANA time zone such as "Europe/Paris"';
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return null;
-  } catch {
-    return `unknown time zone "${timezone}"; use an IANA name such as "Europe/Paris" or "UTC"`;
-  }
+  if (canonicalTimezone(timezone) !== null) return null;
+  return `unknown time zone "${timezone}"; use an IANA name such as "Europe/Paris" or "UTC"`;
 }
 
 const NICKNAMES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);

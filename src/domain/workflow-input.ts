@@ -6,9 +6,10 @@
  */
 import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
-import { fieldIssuesFromZod } from './field-issues.ts';
+import { fieldIssuesFromZod, unstorableValues } from './field-issues.ts';
 import { parseDuration } from './duration.ts';
 import {
+  canonicalTimezone,
   checkCron,
   checkTimezone,
   INTERVAL_MAX_MINUTES,
@@ -194,9 +195,9 @@ export const WorkflowUpdateBodySchema = z
 
 // Shape checks without the payload, which is validated per kind below.
 const CreateShape = z
-  .object({ ...commonFields, kind: z.enum(WORKFLOW_KINDS), payload: z.unknown() })
+  .object({ ...commonFields, kind: z.enum(WORKFLOW_KINDS), payload: z.unknown().optional() })
   .strict();
-const UpdateShape = WorkflowUpdateBodySchema.extend({ payload: z.unknown() }).strict();
+const UpdateShape = WorkflowUpdateBodySchema.extend({ payload: z.unknown().optional() }).strict();
 
 export interface WorkflowDraft {
   name: string;
@@ -237,28 +238,50 @@ export function validatePayload(kind: WorkflowKind, raw: unknown): Validated<Wor
       issues: [{ path: 'payload', message: 'must be an object (or a JSON string of one)' }],
     };
   }
+  if (typeof raw === 'string') {
+    // A JSON-string payload hides its strings from the body-wide check; look inside it here.
+    const unstorable = unstorableValues(value, 'payload');
+    if (unstorable.length > 0) return { ok: false, issues: unstorable };
+  }
   const parsed = PAYLOAD_SCHEMAS[kind].safeParse(value);
   if (!parsed.success) return { ok: false, issues: fieldIssuesFromZod(parsed.error.issues, 'payload') };
   return { ok: true, value: parsed.data };
 }
 
+/**
+ * The schedule of a body, from `interval` or `schedule`, checked on its own so that its problems
+ * are reported together with every other field's. Shape errors of the two fields are reported by
+ * the body's shape check; this adds the rules between them and the clock.
+ */
 function scheduleFrom(
-  interval: number | undefined,
-  schedule: ScheduleInput | undefined,
+  input: Record<string, unknown>,
   now: Date,
+  required: boolean,
   issues: FieldIssue[],
 ): Schedule | undefined {
-  if (interval !== undefined && schedule !== undefined) {
+  const hasInterval = input.interval !== undefined;
+  const hasSchedule = input.schedule !== undefined;
+  if (hasInterval && hasSchedule) {
     issues.push({ path: 'schedule', message: 'give either interval or schedule, not both' });
     return undefined;
   }
-  if (interval !== undefined) return { type: 'interval', intervalMinutes: interval };
-  if (schedule === undefined) return undefined;
+  if (hasInterval) {
+    const interval = intervalMinutes.safeParse(input.interval);
+    return interval.success ? { type: 'interval', intervalMinutes: interval.data } : undefined;
+  }
+  if (!hasSchedule) {
+    if (required)
+      issues.push({ path: 'schedule', message: 'is required: give interval (minutes) or schedule' });
+    return undefined;
+  }
+  const parsed = ScheduleSchema.safeParse(input.schedule);
+  if (!parsed.success) return undefined;
+  const schedule = parsed.data;
   switch (schedule.type) {
     case 'interval':
       return { type: 'interval', intervalMinutes: schedule.interval_minutes };
     case 'cron':
-      return { type: 'cron', cron: schedule.cron.trim(), timezone: schedule.timezone };
+      return { type: 'cron', cron: schedule.cron.trim(), timezone: canonicalTimezone(schedule.timezone)! };
     case 'once': {
       const runAt = new Date(schedule.run_at);
       if (runAt.getTime() <= now.getTime()) {
@@ -270,7 +293,7 @@ function scheduleFrom(
   }
 }
 
-function checkRetention(kind: WorkflowKind, logRetention: boolean | undefined, issues: FieldIssue[]): void {
+function checkRetention(kind: WorkflowKind, logRetention: unknown, issues: FieldIssue[]): void {
   if (kind === 'HEARTBEAT' && logRetention === true) {
     issues.push({ path: 'log_retention', message: 'HEARTBEAT workflows have no logs to retain' });
   }
@@ -279,30 +302,24 @@ function checkRetention(kind: WorkflowKind, logRetention: boolean | undefined, i
 export function validateWorkflowCreate(input: unknown, now: Date): Validated<WorkflowDraft> {
   if (!isPlainObject(input))
     return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
-  const issues: FieldIssue[] = [];
+  const issues: FieldIssue[] = unstorableValues(input);
   const shape = CreateShape.safeParse(input);
   if (!shape.success) issues.push(...fieldIssuesFromZod(shape.error.issues));
-
-  const kindOk = z.enum(WORKFLOW_KINDS).safeParse(input.kind);
+  const kind = z.enum(WORKFLOW_KINDS).safeParse(input.kind);
   let payload: WorkflowPayload | undefined;
-  if (!('payload' in input) || input.payload === undefined || input.payload === null) {
-    if (!issues.some((i) => i.path === 'payload')) issues.push({ path: 'payload', message: 'is required' });
-  } else if (kindOk.success) {
-    const result = validatePayload(kindOk.data, input.payload);
+  if (input.payload === undefined || input.payload === null) {
+    issues.push({ path: 'payload', message: 'is required' });
+  } else if (kind.success) {
+    const result = validatePayload(kind.data, input.payload);
     if (result.ok) payload = result.value;
     else issues.push(...result.issues);
   }
-  if (!shape.success || payload === undefined || !kindOk.success) {
-    if (kindOk.success) checkRetention(kindOk.data, input.log_retention as boolean | undefined, issues);
+  const schedule = scheduleFrom(input, now, true, issues);
+  if (kind.success) checkRetention(kind.data, input.log_retention, issues);
+  if (issues.length > 0 || !shape.success || payload === undefined || schedule === undefined) {
     return { ok: false, issues: dedupe(issues) };
   }
   const body = shape.data;
-  const schedule = scheduleFrom(body.interval, body.schedule, now, issues);
-  if (schedule === undefined && !issues.some((i) => i.path.startsWith('schedule'))) {
-    issues.push({ path: 'schedule', message: 'is required: give interval (minutes) or schedule' });
-  }
-  checkRetention(body.kind, body.log_retention, issues);
-  if (issues.length > 0 || schedule === undefined) return { ok: false, issues: dedupe(issues) };
   return {
     ok: true,
     value: {
@@ -323,7 +340,7 @@ export function validateWorkflowUpdate(
 ): Validated<WorkflowChanges> {
   if (!isPlainObject(input))
     return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
-  const issues: FieldIssue[] = [];
+  const issues: FieldIssue[] = unstorableValues(input);
   const shape = UpdateShape.safeParse(input);
   if (!shape.success) issues.push(...fieldIssuesFromZod(shape.error.issues));
   if (input.kind !== undefined && input.kind !== kind && !issues.some((i) => i.path === 'kind')) {
@@ -335,11 +352,10 @@ export function validateWorkflowUpdate(
     if (result.ok) payload = result.value;
     else issues.push(...result.issues);
   }
-  checkRetention(kind, input.log_retention as boolean | undefined, issues);
-  if (!shape.success) return { ok: false, issues: dedupe(issues) };
+  const schedule = scheduleFrom(input, now, false, issues);
+  checkRetention(kind, input.log_retention, issues);
+  if (issues.length > 0 || !shape.success) return { ok: false, issues: dedupe(issues) };
   const body = shape.data;
-  const schedule = scheduleFrom(body.interval, body.schedule, now, issues);
-  if (issues.length > 0) return { ok: false, issues: dedupe(issues) };
   const changes: WorkflowChanges = {};
   if (body.name !== undefined) changes.name = body.name;
   if (payload !== undefined) changes.payload = payload;

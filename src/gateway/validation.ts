@@ -6,7 +6,7 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import type { ZodType } from 'zod';
 import { ValidationError } from '../domain/errors.ts';
-import { fieldIssuesFromZod } from '../domain/field-issues.ts';
+import { fieldIssuesFromZod, unstorableValues } from '../domain/field-issues.ts';
 
 const DOCUMENT_ONLY = new WeakSet<object>();
 
@@ -21,9 +21,11 @@ export const zodValidatorCompiler: FastifySchemaCompiler<ZodType> = ({ schema, h
     if (httpPart === 'body' && (typeof data !== 'object' || data === null || Array.isArray(data))) {
       return { error: ValidationError.single('', 'body must be a JSON object') };
     }
+    const unstorable = httpPart === 'body' ? unstorableValues(data) : [];
     const result = schema.safeParse(data);
-    if (result.success) return { value: result.data };
-    return { error: new ValidationError(fieldIssuesFromZod(result.error.issues)) };
+    if (result.success && unstorable.length === 0) return { value: result.data };
+    const issues = result.success ? [] : fieldIssuesFromZod(result.error.issues);
+    return { error: new ValidationError([...unstorable, ...issues]) };
   };
 };
 

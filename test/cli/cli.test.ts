@@ -2,12 +2,15 @@
  * The `chronoverse` command as a user runs it: real processes, real PGlite data directories.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = path.resolve('src/cli/main.ts');
+// The project's pinned Node (the sources need type stripping), whatever Node runs Vitest.
+const NODE = existsSync('node_modules/.bin/node') ? path.resolve('node_modules/.bin/node') : process.execPath;
 const children: ChildProcess[] = [];
 let dataRoot: string;
 
@@ -31,7 +34,7 @@ function run(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: baseEnv(env) });
+    const child = spawn(NODE, [MAIN, ...args], { env: baseEnv(env) });
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -44,7 +47,7 @@ function run(
 /** Starts `chronoverse start` and resolves with its URL once it logs that it is up. */
 function start(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'start'], { env: baseEnv({ PORT: '0', ...env }) });
+    const child = spawn(NODE, [MAIN, 'start'], { env: baseEnv({ PORT: '0', ...env }) });
     children.push(child);
     let out = '';
     let err = '';

@@ -12,7 +12,7 @@ describe('docs', () => {
 
   it('docs/errors.md lists exactly the error codes the code can produce', async () => {
     const text = await readFile('docs/errors.md', 'utf8');
-    const documented = new Set([...text.matchAll(/^\| `(CV_[A-Z_]+)` \|/gm)].map((m) => m[1]));
+    const documented = new Set([...text.matchAll(/^\| `(CV_[A-Z_]+)`\s*\|/gm)].map((m) => m[1]));
     const produced = new Set<string>([...ERROR_CODES, ...GATEWAY_ERROR_CODES]);
     expect([...documented].sort()).toEqual([...produced].sort());
   });

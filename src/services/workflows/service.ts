@@ -56,9 +56,7 @@ export class WorkflowsService {
     idempotencyKey?: string,
   ): Promise<IdempotentResult<WorkflowView>> {
     const now = this.#clock.now();
-    const validated = validateWorkflowCreate(body, now);
-    if (!validated.ok) throw new ValidationError(validated.issues);
-    const draft = validated.value;
+    // Validated inside: a replay of an accepted request must replay, even once its run_at is past.
     return runIdempotent(
       this.#db,
       {
@@ -71,6 +69,9 @@ export class WorkflowsService {
         ttlMs: this.#config.idempotencyTtlMs,
       },
       async (trx) => {
+        const validated = validateWorkflowCreate(body, now);
+        if (!validated.ok) throw new ValidationError(validated.issues);
+        const draft = validated.value;
         const row = await trx
           .insertInto('workflows')
           .values({
