@@ -61,7 +61,11 @@ export interface ContainerRuntime {
    * 64 KiB is split into several lines, each continuation marked. Resolves with the outcome;
    * rejects only with ContainerRuntimeUnavailableError or ImageNotFoundError.
    */
-  run(spec: ContainerSpec, onLines: (lines: CapturedLine[]) => void, signal: AbortSignal): Promise<ContainerOutcome>;
+  run(
+    spec: ContainerSpec,
+    onLines: (lines: CapturedLine[]) => void,
+    signal: AbortSignal,
+  ): Promise<ContainerOutcome>;
   /** Force-removes containers of these jobs (or all of ours when omitted); returns how many. */
   removeContainers(jobIds?: readonly string[]): Promise<number>;
 }
