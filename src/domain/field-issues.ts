@@ -8,6 +8,9 @@ export function fieldIssuesFromZod(issues: readonly z.core.$ZodIssue[], prefix =
     const base = joinPath(prefix, issue.path.map(String).join('.'));
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: joinPath(base, key), message: 'is not a known field' });
+    } else if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+      // A record key that broke the key schema: its own message says what a key must look like.
+      out.push({ path: base, message: `name ${issue.issues[0]!.message}` });
     } else {
       out.push({ path: base, message: issue.message });
     }
