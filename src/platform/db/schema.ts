@@ -54,15 +54,37 @@ export interface WorkflowsTable {
   completed_at: Timestamp | null;
 }
 
+export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
+
 export interface JobsTable {
   id: string;
   workflow_id: string;
   user_id: string;
   workflow_generation: number;
-  status: ColumnType<string, string | undefined, string>;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
   trigger: 'AUTOMATIC' | 'MANUAL';
   scheduled_at: Timestamp;
+  skipped_ticks: ColumnType<number, number | undefined, number>;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  lease_owner: string | null;
+  lease_expires_at: Timestamp | null;
+  container_id: string | null;
+  exit_code: number | null;
+  http_status_code: number | null;
+  latency_ms: number | null;
+  error_kind: 'USER' | 'SYSTEM' | null;
+  error_code: string | null;
+  error_message: string | null;
+  log_lines: ColumnType<number, number | undefined, number>;
+  next_sequence_num: ColumnType<number, number | undefined, number>;
+  retry_of: string | null;
+  idempotency_key: string | null;
+  started_at: Timestamp | null;
   completed_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export interface OutboxTable {
@@ -94,6 +116,18 @@ export interface IdempotencyKeysTable {
 export interface JobLogsTable {
   job_id: string;
   workflow_id: string;
+  sequence_num: number;
+  attempt: number;
+  stream: 'stdout' | 'stderr';
+  timestamp: Timestamp;
+  message: string;
+  ingested_at: DefaultedTimestamp;
+}
+
+export interface ProcessedEventsTable {
+  consumer: string;
+  event_id: string;
+  created_at: DefaultedTimestamp;
 }
 
 export interface DB {
@@ -103,9 +137,11 @@ export interface DB {
   jobs: JobsTable;
   job_logs: JobLogsTable;
   outbox: OutboxTable;
+  processed_events: ProcessedEventsTable;
   idempotency_keys: IdempotencyKeysTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
+export type JobRow = Selectable<JobsTable>;
 export type WorkflowRow = Selectable<WorkflowsTable>;
 export type NewWorkflow = Insertable<WorkflowsTable>;

@@ -1,0 +1,15 @@
+-- Execution engine: queue order within a workflow and the no-overlap guarantee.
+
+-- Jobs of one workflow never overlap: at most one RUNNING job per workflow. The claim statement
+-- already skips workflows with a running job; this index is the guard against two executors
+-- claiming siblings in concurrent transactions.
+CREATE UNIQUE INDEX jobs_one_running_per_workflow ON jobs (workflow_id) WHERE status = 'RUNNING';
+
+-- The claim's "is there an earlier runnable or a running sibling?" probes.
+CREATE INDEX jobs_workflow_active_idx ON jobs (workflow_id, scheduled_at, id)
+  WHERE status IN ('PENDING', 'QUEUED', 'RUNNING');
+
+-- Manual runs are idempotent per workflow and key.
+ALTER TABLE jobs ADD COLUMN idempotency_key text;
+CREATE UNIQUE INDEX jobs_manual_idempotency_uq ON jobs (workflow_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;

@@ -1,0 +1,31 @@
+/**
+ * Writing outbox rows: always inside the transaction of the change they announce. One
+ * multi-row INSERT per call; the relay publishes them after commit (src/workers/outbox-relay).
+ */
+import type { Transaction } from 'kysely';
+import type { DB } from '../platform/db/schema.ts';
+
+export type OutboxTopic = 'workflows' | 'jobs' | 'job_logs' | 'analytics' | 'notifications';
+
+export interface OutboxEvent {
+  topic: OutboxTopic;
+  /** Partition/order key: events with one key are published in insertion order. */
+  key: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+export async function writeOutbox(trx: Transaction<DB>, events: readonly OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await trx
+    .insertInto('outbox')
+    .values(
+      events.map((e) => ({
+        topic: e.topic,
+        key: e.key,
+        event_type: e.type,
+        payload: JSON.stringify(e.payload),
+      })),
+    )
+    .execute();
+}

@@ -1,0 +1,147 @@
+/**
+ * Outbox relay: publishes committed outbox rows to the bus, then marks them PUBLISHED.
+ *
+ * Order: a batch takes only the oldest pending row of each (topic, key), so events of one key are
+ * published strictly in insertion order, across batches and retries. Failure: a batch that fails
+ * is retried row by row; a row that keeps failing is rescheduled with exponential backoff and,
+ * after `maxAttempts`, parked as DEAD (visible, re-drivable) so it never blocks its key forever.
+ * Wake-up: `outbox:written` events from this process, else a poll every `pollIntervalMs`.
+ * Delivery is at-least-once (a crash between publish and the PUBLISHED update redelivers).
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { DB } from '../../platform/db/schema.ts';
+import type { Events } from '../../platform/events.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { OutboxTopic } from '../../services/outbox.ts';
+import { Loop } from '../loop.ts';
+
+export interface OutboxRelayConfig {
+  /** Rows per batch. @default 500 */
+  batchSize: number;
+  /** Fallback poll when no wake-up arrives. @default 500 */
+  pollIntervalMs: number;
+  /** Attempts before a row is parked as DEAD. @default 10 */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt, capped at 5 minutes. @default 1000 */
+  retryBaseMs: number;
+}
+
+export const OUTBOX_RELAY_DEFAULTS: OutboxRelayConfig = {
+  batchSize: 500,
+  pollIntervalMs: 500,
+  maxAttempts: 10,
+  retryBaseMs: 1000,
+};
+
+interface OutboxRow {
+  id: number;
+  topic: OutboxTopic;
+  key: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
+export class OutboxRelay {
+  readonly #db: Kysely<DB>;
+  readonly #bus: Bus;
+  readonly #logger: Logger;
+  readonly #events: Events;
+  readonly #config: OutboxRelayConfig;
+  readonly #loop: Loop;
+
+  constructor(
+    deps: { db: Kysely<DB>; bus: Bus; logger: Logger; events: Events },
+    config: Partial<OutboxRelayConfig> = {},
+  ) {
+    this.#db = deps.db;
+    this.#bus = deps.bus;
+    this.#logger = deps.logger;
+    this.#events = deps.events;
+    this.#config = { ...OUTBOX_RELAY_DEFAULTS, ...config };
+    if (this.#config.batchSize < 1) throw new Error('batchSize must be at least 1');
+    this.#loop = new Loop({
+      name: 'outbox-relay',
+      logger: deps.logger,
+      run: async () =>
+        (await this.runOnce()).published >= this.#config.batchSize ? 0 : this.#config.pollIntervalMs,
+    });
+    deps.events.on('outbox:written', () => this.#loop.wake());
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** Publishes one batch; returns how many rows were published, retried and parked. */
+  async runOnce(): Promise<{ published: number; failed: number; dead: number }> {
+    // The head of each key's queue among due rows (outbox_key_order_idx).
+    const { rows } = await sql<OutboxRow>`
+      SELECT o.id, o.topic, o.key, o.event_type, o.payload, o.attempts
+      FROM outbox o
+      WHERE o.status = 'PENDING'
+        AND o.next_attempt_at <= now()
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox e
+          WHERE e.topic = o.topic AND e.key = o.key AND e.status = 'PENDING' AND e.id < o.id)
+      ORDER BY o.id
+      LIMIT ${this.#config.batchSize}`.execute(this.#db);
+    if (rows.length === 0) return { published: 0, failed: 0, dead: 0 };
+
+    const published: number[] = [];
+    const failed: Array<{ row: OutboxRow; error: unknown }> = [];
+    try {
+      await this.#bus.publish(rows.map(toMessage));
+      published.push(...rows.map((r) => r.id));
+    } catch {
+      // Isolate the failing rows: deliver one by one.
+      for (const row of rows) {
+        try {
+          await this.#bus.publish([toMessage(row)]);
+          published.push(row.id);
+        } catch (error) {
+          failed.push({ row, error });
+        }
+      }
+    }
+    if (published.length > 0) {
+      await sql`UPDATE outbox SET status = 'PUBLISHED', published_at = now()
+                WHERE id = ANY(${published}::bigint[])`.execute(this.#db);
+      this.#events.emit('relay:batch:published', { count: published.length });
+    }
+    let dead = 0;
+    for (const { row, error } of failed) {
+      const attempts = row.attempts + 1;
+      const isDead = attempts >= this.#config.maxAttempts;
+      if (isDead) dead += 1;
+      const delayMs = Math.min(this.#config.retryBaseMs * 2 ** (attempts - 1), 300_000);
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn(
+        {
+          outboxId: row.id,
+          topic: row.topic,
+          type: row.event_type,
+          attempts,
+          dead: isDead,
+          err: { message },
+        },
+        isDead ? 'outbox row parked as DEAD' : 'outbox row failed; will retry',
+      );
+      await sql`UPDATE outbox
+                SET attempts = ${attempts}, last_error = ${message.slice(0, 4000)},
+                    status = ${isDead ? 'DEAD' : 'PENDING'},
+                    next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
+                WHERE id = ${row.id}`.execute(this.#db);
+    }
+    return { published: published.length, failed: failed.length, dead };
+  }
+}
+
+function toMessage(row: OutboxRow): BusMessage {
+  return { id: String(row.id), topic: row.topic, key: row.key, type: row.event_type, payload: row.payload };
+}
