@@ -1,0 +1,156 @@
+/**
+ * Scheduler: turns due schedules into jobs.
+ *
+ * One tick = one transaction: claim up to `batchSize` due workflows (`FOR UPDATE SKIP LOCKED`, so
+ * several schedulers share the work without waiting on each other), insert one job per workflow
+ * for its due tick (`ON CONFLICT DO NOTHING` on the unique (workflow, scheduled_at) of automatic
+ * jobs: a tick is never created twice, whatever races), advance `next_run_at` past now (missed
+ * ticks fold into one catch-up run, counted in `skipped_ticks`), and write a DISPATCH outbox row
+ * per new job. Three statements per batch, none per row.
+ *
+ * Wake-up: after a tick the loop sleeps until the earliest `next_run_at` (capped by `maxSleepMs`,
+ * for schedules changed by other processes) or until `schedules:changed` arrives.
+ */
+import { sql, type Kysely } from 'kysely';
+import { planTick } from '../../domain/catch-up.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
+import type { Events } from '../../platform/events.ts';
+import { newId } from '../../platform/ids.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { scheduleOf } from '../../services/workflows/codec.ts';
+import { Loop } from '../loop.ts';
+
+export interface SchedulerConfig {
+  /** Workflows claimed per transaction. @default 1000 */
+  batchSize: number;
+  /** Longest sleep between ticks, for schedules changed elsewhere. @default 1000 */
+  maxSleepMs: number;
+}
+
+export const SCHEDULER_DEFAULTS: SchedulerConfig = { batchSize: 1000, maxSleepMs: 1000 };
+
+export interface TickResult {
+  claimed: number;
+  created: number;
+  skipped: number;
+  /** Earliest next_run_at among runnable workflows after this tick, if any. */
+  nextDueAt: Date | null;
+}
+
+type DueRow = Pick<
+  WorkflowRow,
+  | 'id'
+  | 'user_id'
+  | 'generation'
+  | 'schedule_type'
+  | 'interval_minutes'
+  | 'cron_expression'
+  | 'timezone'
+  | 'run_at'
+> & { next_run_at: Date };
+
+export class Scheduler {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #events: Events;
+  readonly #config: SchedulerConfig;
+  readonly #loop: Loop;
+
+  constructor(
+    deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger },
+    config: Partial<SchedulerConfig> = {},
+  ) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+    this.#config = { ...SCHEDULER_DEFAULTS, ...config };
+    if (this.#config.batchSize < 1) throw new Error('scheduler batchSize must be at least 1');
+    this.#loop = new Loop({ name: 'scheduler', logger: deps.logger, run: () => this.#round() });
+    deps.events.on('schedules:changed', () => this.#loop.wake());
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  async #round(): Promise<number> {
+    const result = await this.runOnce();
+    if (result.claimed >= this.#config.batchSize) return 0;
+    if (result.nextDueAt === null) return this.#config.maxSleepMs;
+    const wait = result.nextDueAt.getTime() - this.#clock.now().getTime();
+    return Math.max(0, Math.min(wait, this.#config.maxSleepMs));
+  }
+
+  async runOnce(): Promise<TickResult> {
+    const now = this.#clock.now();
+    const outcome = await this.#db.transaction().execute(async (trx) => {
+      // workflows_due_idx: due, built, not terminated, not paused.
+      const { rows: due } = await sql<DueRow>`
+        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, next_run_at
+        FROM workflows
+        WHERE next_run_at <= ${now}
+          AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL
+        ORDER BY next_run_at
+        LIMIT ${this.#config.batchSize}
+        FOR UPDATE SKIP LOCKED`.execute(trx);
+      if (due.length === 0) return { claimed: 0, created: 0, skipped: 0, lagMs: 0 };
+
+      const plans = due.map((w) => ({ w, plan: planTick(scheduleOf(w as WorkflowRow), w.next_run_at, now) }));
+      const jobIds = plans.map(() => newId());
+      const { rows: created } = await sql<{ id: string; workflow_id: string }>`
+        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at, skipped_ticks, created_at, updated_at)
+        SELECT j.id, j.workflow_id, j.user_id, j.generation, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}
+        FROM unnest(
+          ${jobIds}::uuid[], ${plans.map((p) => p.w.id)}::uuid[], ${plans.map((p) => p.w.user_id)}::uuid[],
+          ${plans.map((p) => p.w.generation)}::int[], ${plans.map((p) => p.plan.scheduledAt.toISOString())}::timestamptz[],
+          ${plans.map((p) => p.plan.skipped)}::int[]
+        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped)
+        ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
+        RETURNING id, workflow_id`.execute(trx);
+
+      await sql`
+        UPDATE workflows w
+        SET next_run_at = v.next_run_at, updated_at = ${now}
+        FROM unnest(${plans.map((p) => p.w.id)}::uuid[], ${plans.map((p) => p.plan.nextRunAt?.toISOString() ?? null)}::timestamptz[])
+          AS v(id, next_run_at)
+        WHERE w.id = v.id`.execute(trx);
+
+      if (created.length > 0) {
+        await sql`
+          INSERT INTO outbox (topic, key, event_type, payload)
+          SELECT 'jobs', c.workflow_id::text, 'DISPATCH', jsonb_build_object('job_id', c.id, 'workflow_id', c.workflow_id)
+          FROM unnest(${created.map((c) => c.id)}::uuid[], ${created.map((c) => c.workflow_id)}::uuid[]) AS c(id, workflow_id)`.execute(
+          trx,
+        );
+      }
+      const lagMs = Math.max(...plans.map((p) => now.getTime() - p.plan.scheduledAt.getTime()));
+      return {
+        claimed: due.length,
+        created: created.length,
+        skipped: plans.reduce((sum, p) => sum + p.plan.skipped, 0),
+        lagMs,
+      };
+    });
+    if (outcome.created > 0) {
+      this.#events.emit('outbox:written', { count: outcome.created });
+      this.#events.emit('jobs:runnable', { count: outcome.created });
+    }
+    if (outcome.claimed > 0) this.#events.emit('scheduler:tick:completed', outcome);
+    const { rows } = await sql<{ next: Date | null }>`
+      SELECT min(next_run_at) AS next FROM workflows
+      WHERE next_run_at IS NOT NULL AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL`.execute(
+      this.#db,
+    );
+    return {
+      claimed: outcome.claimed,
+      created: outcome.created,
+      skipped: outcome.skipped,
+      nextDueAt: rows[0]?.next ?? null,
+    };
+  }
+}

@@ -1,0 +1,75 @@
+/** Direct-to-database fixtures for worker tests (the API suites create data through HTTP). */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../../src/platform/db/schema.ts';
+import { newId } from '../../src/platform/ids.ts';
+
+export async function insertUser(db: Kysely<DB>): Promise<string> {
+  const id = newId();
+  await db
+    .insertInto('users')
+    .values({ id, email: `${id}@example.com`, password_hash: 'x' })
+    .execute();
+  return id;
+}
+
+export interface WorkflowFixture {
+  userId: string;
+  kind?: 'HEARTBEAT' | 'CONTAINER';
+  payload?: Record<string, unknown>;
+  intervalMinutes?: number;
+  cron?: { expression: string; timezone: string };
+  runAt?: Date;
+  nextRunAt: Date | null;
+  buildStatus?: 'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED';
+  maxFailures?: number;
+}
+
+/** Inserts many built workflows in one statement; returns their ids in order. */
+export async function insertWorkflows(db: Kysely<DB>, fixtures: WorkflowFixture[]): Promise<string[]> {
+  const ids = fixtures.map(() => newId());
+  await db
+    .insertInto('workflows')
+    .values(
+      fixtures.map((f, i) => ({
+        id: ids[i]!,
+        user_id: f.userId,
+        name: `wf-${i}`,
+        kind: f.kind ?? 'HEARTBEAT',
+        payload: JSON.stringify(
+          f.payload ?? {
+            endpoint: 'http://127.0.0.1:9/',
+            method: 'GET',
+            headers: {},
+            body: null,
+            expected_status_code: 200,
+            timeout: '1s',
+          },
+        ),
+        schedule_type: f.cron ? 'cron' : f.runAt ? 'once' : 'interval',
+        interval_minutes: f.cron || f.runAt ? null : (f.intervalMinutes ?? 1),
+        cron_expression: f.cron?.expression ?? null,
+        timezone: f.cron?.timezone ?? null,
+        run_at: f.runAt ?? null,
+        build_status: f.buildStatus ?? 'COMPLETED',
+        max_consecutive_job_failures_allowed: f.maxFailures ?? 3,
+        log_retention: (f.kind ?? 'HEARTBEAT') === 'CONTAINER',
+        next_run_at: f.nextRunAt,
+      })),
+    )
+    .execute();
+  return ids;
+}
+
+export async function jobsOf(db: Kysely<DB>, workflowId: string) {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('workflow_id', '=', workflowId)
+    .orderBy('scheduled_at')
+    .execute();
+}
+
+export async function countRows(db: Kysely<DB>, table: 'jobs' | 'outbox'): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(db);
+  return rows[0]!.n;
+}
