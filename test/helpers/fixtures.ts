@@ -7,7 +7,7 @@ export async function insertUser(db: Kysely<DB>): Promise<string> {
   const id = newId();
   await db
     .insertInto('users')
-    .values({ id, email: `${id}@example.com`, password_hash: 'x' })
+    .values({ id, email: `${id}@example.com`, password_hash: 'x', role: 'user' })
     .execute();
   return id;
 }
