@@ -1,0 +1,448 @@
+/**
+ * Executor: claims jobs with a lease, runs them (HEARTBEAT over HTTP, CONTAINER through the
+ * container runtime), streams their logs, and records how each attempt ended.
+ *
+ * Dispatch: DISPATCH events (topic `jobs`) and in-process `jobs:runnable` events only wake the
+ * claim loop; the jobs table is the source of truth, so a lost or duplicated message is harmless
+ * and a job nobody was told about is still found by the next poll.
+ *
+ * Leases: a claim sets `lease_expires_at = now + leaseMs`; a renewal every `renewIntervalMs`
+ * extends the leases still held. A job that is no longer ours at renewal (canceled, or rescued
+ * after we stalled) is aborted and nothing is written for it. Expired leases of crashed executors
+ * are rescued by every executor's rescue loop: back to PENDING for another attempt (or FAILED when
+ * attempts are used up), and their leftover containers are removed.
+ *
+ * Outcomes (RunOutcome): success → COMPLETED; USER failure → FAILED at once; SYSTEM failure →
+ * PENDING with exponential backoff while attempts remain, then FAILED. Final states write
+ * `workflows` (failure policy) and `analytics` outbox rows in the same transaction.
+ *
+ * Stopping: `stop()` stops claiming, lets running jobs finish for up to `softStopMs`, then aborts
+ * the rest and hands them back (PENDING, the attempt not counted).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { sql, type Kysely } from 'kysely';
+import { parseDuration } from '../../domain/duration.ts';
+import type { ContainerPayload, HeartbeatPayload } from '../../domain/workflow-input.ts';
+import type { Bus } from '../../platform/bus/bus.ts';
+import {
+  ContainerRuntimeUnavailableError,
+  ImageNotFoundError,
+  type ContainerOutcome,
+  type ContainerRuntime,
+  type ContainerSpec,
+} from '../../platform/containers/runtime.ts';
+import type { DB } from '../../platform/db/schema.ts';
+import type { Events } from '../../platform/events.ts';
+import type { LiveLogs } from '../../platform/live-logs.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { isUniqueViolation } from '../../services/users/service.ts';
+import { Loop } from '../loop.ts';
+import { runHeartbeat } from './heartbeat.ts';
+import { JobLogWriter } from './log-sink.ts';
+import type { RunOutcome } from './outcome.ts';
+import { jobsClaim, jobsHandBack, jobsRenewLease, jobsRescueExpired, type ClaimedJob } from './sql.ts';
+
+export interface ExecutorConfig {
+  /** Jobs run at once by this executor. @default 8 */
+  concurrency: number;
+  /** Lease length. @default 30000 */
+  leaseMs: number;
+  /** Lease renewal period; well under leaseMs. @default 10000 */
+  renewIntervalMs: number;
+  /** How often expired leases are looked for. @default 5000 */
+  rescueIntervalMs: number;
+  /** Claim poll when nothing wakes the executor. @default 1000 */
+  pollIntervalMs: number;
+  /** First retry delay of a SYSTEM failure; doubles per attempt. @default 10000 */
+  retryBaseMs: number;
+  /** Longest retry delay. @default 300000 */
+  retryMaxMs: number;
+  /** How long stop() lets running jobs finish before aborting them. @default 30000 */
+  softStopMs: number;
+  /** Container limits used when a workflow does not set them. */
+  containerDefaults: { cpus: number; memoryMb: number; pids: number };
+}
+
+export const EXECUTOR_DEFAULTS: ExecutorConfig = {
+  concurrency: 8,
+  leaseMs: 30_000,
+  renewIntervalMs: 10_000,
+  rescueIntervalMs: 5_000,
+  pollIntervalMs: 1_000,
+  retryBaseMs: 10_000,
+  retryMaxMs: 300_000,
+  softStopMs: 30_000,
+  containerDefaults: { cpus: 1, memoryMb: 512, pids: 256 },
+};
+
+type AbortReason = 'canceled' | 'lease_lost' | 'shutdown';
+
+interface Running {
+  job: ClaimedJob;
+  controller: AbortController;
+  reason: AbortReason | null;
+  done: Promise<void>;
+}
+
+export class Executor {
+  readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly #db: Kysely<DB>;
+  readonly #events: Events;
+  readonly #logger: Logger;
+  readonly #live: LiveLogs;
+  readonly #containers: ContainerRuntime | null;
+  readonly #config: ExecutorConfig;
+  readonly #running = new Map<string, Running>();
+  readonly #claimLoop: Loop;
+  readonly #rescueLoop: Loop;
+  #renewTimer: NodeJS.Timeout | null = null;
+  #fetching = false;
+
+  constructor(
+    deps: {
+      db: Kysely<DB>;
+      events: Events;
+      logger: Logger;
+      bus: Bus;
+      live: LiveLogs;
+      containers: ContainerRuntime | null;
+    },
+    config: Partial<ExecutorConfig> = {},
+  ) {
+    this.#db = deps.db;
+    this.#events = deps.events;
+    this.#logger = deps.logger.child({ executor: this.id });
+    this.#live = deps.live;
+    this.#containers = deps.containers;
+    this.#config = { ...EXECUTOR_DEFAULTS, ...config };
+    if (this.#config.concurrency < 1) throw new Error('executor concurrency must be at least 1');
+    if (this.#config.renewIntervalMs >= this.#config.leaseMs)
+      throw new Error('renewIntervalMs must be below leaseMs');
+    this.#claimLoop = new Loop({
+      name: 'executor-claim',
+      logger: this.#logger,
+      run: async () => {
+        if (this.#fetching) await this.claimOnce();
+        return this.#config.pollIntervalMs;
+      },
+    });
+    this.#rescueLoop = new Loop({
+      name: 'executor-rescue',
+      logger: this.#logger,
+      run: async () => {
+        await this.rescueOnce();
+        return this.#config.rescueIntervalMs;
+      },
+    });
+    deps.bus.subscribe({ topic: 'jobs', group: 'executor', handler: async () => this.#claimLoop.wake() });
+    deps.events.on('jobs:runnable', () => this.#claimLoop.wake());
+    deps.events.on('job:cancel-requested', ({ jobId }) => this.#abort(jobId, 'canceled'));
+  }
+
+  get runningJobIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  start(): void {
+    this.#fetching = true;
+    this.#claimLoop.start();
+    this.#rescueLoop.start();
+    this.#renewTimer = setInterval(() => void this.renewLeases(), this.#config.renewIntervalMs);
+  }
+
+  /** Soft stop, then hard stop: see the module note. Safe twice and before start. */
+  async stop(): Promise<void> {
+    this.#fetching = false;
+    await this.#claimLoop.stop();
+    await this.#rescueLoop.stop();
+    const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
+    const soft = await Promise.race([
+      all().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.#config.softStopMs).unref()),
+    ]);
+    if (!soft) {
+      for (const id of this.#running.keys()) this.#abort(id, 'shutdown');
+      await all();
+    }
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#renewTimer = null;
+  }
+
+  /** Claims as many jobs as there are free slots and starts them; returns how many. */
+  async claimOnce(): Promise<number> {
+    const free = this.#config.concurrency - this.#running.size;
+    if (free <= 0) return 0;
+    let claimed: ClaimedJob[];
+    try {
+      claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs);
+    } catch (err) {
+      if (isUniqueViolation(err)) return 0; // lost a sibling race; the next round sees the winner
+      throw err;
+    }
+    for (const job of claimed) this.#start(job);
+    return claimed.length;
+  }
+
+  /** Extends held leases; aborts jobs that are no longer ours. */
+  async renewLeases(): Promise<void> {
+    const ids = [...this.#running.keys()];
+    if (ids.length === 0) return;
+    try {
+      const held = await jobsRenewLease(this.#db, this.id, ids, this.#config.leaseMs);
+      for (const id of ids) {
+        if (!held.has(id) && this.#running.has(id)) {
+          this.#events.emit('executor:lease:lost', { jobId: id });
+          this.#abort(id, 'lease_lost');
+        }
+      }
+    } catch (err) {
+      this.#logger.warn({ err: { message: (err as Error).message } }, 'lease renewal failed; will retry');
+    }
+  }
+
+  /** Rescues expired leases of any executor; returns how many jobs were rescued. */
+  async rescueOnce(): Promise<number> {
+    const rescued = await this.#db.transaction().execute(async (trx) => {
+      const rows = await jobsRescueExpired(trx, 100);
+      const failed = rows.filter((r) => r.status === 'FAILED');
+      if (failed.length > 0) {
+        await sql`
+          INSERT INTO outbox (topic, key, event_type, payload)
+          SELECT 'workflows', f.workflow_id::text, 'JOB_FAILED',
+                 jsonb_build_object('job_id', f.id, 'workflow_id', f.workflow_id, 'user_id', f.user_id, 'generation', f.generation)
+          FROM unnest(${failed.map((f) => f.id)}::uuid[], ${failed.map((f) => f.workflow_id)}::uuid[],
+                      ${failed.map((f) => f.user_id)}::uuid[], ${failed.map((f) => f.workflow_generation)}::int[])
+               AS f(id, workflow_id, user_id, generation)`.execute(trx);
+      }
+      return rows;
+    });
+    if (rescued.length === 0) return 0;
+    this.#logger.warn({ jobs: rescued.map((r) => r.id) }, 'rescued jobs with expired leases');
+    if (this.#containers) {
+      await this.#containers.removeContainers(rescued.map((r) => r.id)).catch((err: unknown) => {
+        this.#logger.warn(
+          { err: { message: (err as Error).message } },
+          'could not remove orphaned containers',
+        );
+      });
+    }
+    this.#events.emit('outbox:written', { count: rescued.length });
+    this.#claimLoop.wake();
+    return rescued.length;
+  }
+
+  #abort(jobId: string, reason: AbortReason): void {
+    const running = this.#running.get(jobId);
+    if (!running || running.reason) return;
+    running.reason = reason;
+    running.controller.abort(reason);
+  }
+
+  #start(job: ClaimedJob): void {
+    const controller = new AbortController();
+    const entry: Running = { job, controller, reason: null, done: Promise.resolve() };
+    this.#running.set(job.id, entry);
+    this.#events.emit('executor:job:claimed', {
+      jobId: job.id,
+      workflowId: job.workflow_id,
+      attempt: job.attempts,
+    });
+    entry.done = this.#execute(entry)
+      .catch((err: unknown) =>
+        this.#logger.error({ err, jobId: job.id }, 'executing a job failed unexpectedly'),
+      )
+      .finally(() => {
+        this.#running.delete(job.id);
+        this.#claimLoop.wake();
+      });
+  }
+
+  async #execute(entry: Running): Promise<void> {
+    const { job, controller } = entry;
+    let outcome: RunOutcome;
+    let logs: JobLogWriter | null = null;
+    try {
+      if (job.kind === 'HEARTBEAT') {
+        outcome = await runHeartbeat(job.payload as unknown as HeartbeatPayload, controller.signal);
+      } else if (!this.#containers) {
+        outcome = systemFailure(
+          'NO_CONTAINER_RUNTIME',
+          'no container runtime is configured (set DOCKER_HOST)',
+        );
+      } else {
+        logs = new JobLogWriter(
+          { db: this.#db, live: this.#live, logger: this.#logger },
+          { id: job.id, workflowId: job.workflow_id, attempt: job.attempts, retain: job.log_retention },
+        );
+        const writer = logs;
+        const payload = job.payload as unknown as ContainerPayload;
+        const result = await this.#containers.run(
+          this.#containerSpec(job, payload),
+          (lines) => writer.write(lines),
+          controller.signal,
+        );
+        outcome = containerOutcome(result, payload, this.#config.containerDefaults.memoryMb);
+      }
+    } catch (err) {
+      outcome = classifyError(err);
+    } finally {
+      await logs?.flush();
+    }
+    if (entry.reason === 'shutdown') {
+      await jobsHandBack(this.#db, this.id, [job.id]);
+      return;
+    }
+    if (entry.reason === 'canceled' || entry.reason === 'lease_lost') outcome = { kind: 'lease_lost' };
+    await this.#complete(job, outcome);
+  }
+
+  #containerSpec(job: ClaimedJob, payload: ContainerPayload): ContainerSpec {
+    const defaults = this.#config.containerDefaults;
+    return {
+      jobId: job.id,
+      workflowId: job.workflow_id,
+      attempt: job.attempts,
+      image: payload.image,
+      cmd: payload.cmd,
+      entrypoint: payload.entrypoint,
+      env: payload.env,
+      workdir: payload.workdir,
+      timeoutMs: parseDuration(payload.timeout) ?? 30_000,
+      cpus: payload.resources.cpus ?? defaults.cpus,
+      memoryMb: payload.resources.memory_mb ?? defaults.memoryMb,
+      pids: payload.resources.pids ?? defaults.pids,
+      network: payload.network,
+    };
+  }
+
+  /** Records the outcome with a guarded UPDATE (only while we still own the lease). */
+  async #complete(job: ClaimedJob, outcome: RunOutcome): Promise<void> {
+    if (outcome.kind === 'lease_lost') return;
+    const retry = outcome.kind === 'failed' && outcome.retryable && job.attempts < job.max_attempts;
+    const status =
+      outcome.kind === 'succeeded'
+        ? 'COMPLETED'
+        : outcome.kind === 'canceled'
+          ? 'CANCELED'
+          : retry
+            ? 'PENDING'
+            : 'FAILED';
+    const failure = outcome.kind === 'failed' ? outcome : null;
+    const delayMs = Math.min(this.#config.retryBaseMs * 2 ** (job.attempts - 1), this.#config.retryMaxMs);
+    const detail = outcome.kind === 'succeeded' || outcome.kind === 'failed' ? outcome : null;
+    const finalStatus = status === 'PENDING' ? null : status;
+
+    const written = await this.#db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ started_at: Date; completed_at: Date | null }>`
+        UPDATE jobs
+        SET status = ${status},
+            completed_at = ${finalStatus ? sql`now()` : sql`NULL`},
+            next_attempt_at = ${retry ? sql`now() + make_interval(secs => ${delayMs / 1000})` : sql`NULL`},
+            lease_owner = NULL, lease_expires_at = NULL,
+            exit_code = ${'exitCode' in outcome ? (outcome.exitCode ?? null) : null},
+            http_status_code = ${detail?.httpStatusCode ?? null},
+            latency_ms = ${detail?.latencyMs ?? null},
+            error_kind = ${failure?.errorKind ?? null},
+            error_code = ${failure?.code ?? null},
+            error_message = ${failure ? failure.message.slice(0, 4096) : null},
+            updated_at = now()
+        WHERE id = ${job.id} AND status = 'RUNNING' AND lease_owner = ${this.id}
+        RETURNING started_at, completed_at`.execute(trx);
+      const row = rows[0];
+      if (!row) return false;
+      if (finalStatus === 'COMPLETED' || finalStatus === 'FAILED') {
+        const event = {
+          job_id: job.id,
+          workflow_id: job.workflow_id,
+          user_id: job.user_id,
+          generation: job.workflow_generation,
+        };
+        await sql`
+          INSERT INTO outbox (topic, key, event_type, payload) VALUES
+            ('workflows', ${job.workflow_id}, ${finalStatus === 'COMPLETED' ? 'JOB_COMPLETED' : 'JOB_FAILED'}, ${JSON.stringify(event)}::jsonb),
+            ('analytics', ${job.workflow_id}, 'JOB_FINISHED', ${JSON.stringify({
+              ...event,
+              status: finalStatus,
+              attempts: job.attempts,
+              scheduled_at: job.scheduled_at.toISOString(),
+              started_at: row.started_at.toISOString(),
+              completed_at: row.completed_at?.toISOString() ?? null,
+            })}::jsonb)`.execute(trx);
+      }
+      return true;
+    });
+    if (!written) return;
+    this.#logger.info(
+      { jobId: job.id, workflowId: job.workflow_id, attempt: job.attempts, status, code: failure?.code },
+      'job attempt finished',
+    );
+    if (finalStatus) this.#events.emit('executor:job:finished', { jobId: job.id, status: finalStatus });
+    this.#events.emit('outbox:written', { count: 2 });
+    this.#events.emit('jobs:runnable', { count: 1 });
+  }
+}
+
+function systemFailure(code: string, message: string): RunOutcome {
+  return { kind: 'failed', errorKind: 'SYSTEM', code, message, retryable: true };
+}
+
+function classifyError(err: unknown): RunOutcome {
+  if (err instanceof ImageNotFoundError) {
+    return {
+      kind: 'failed',
+      errorKind: 'USER',
+      code: 'IMAGE_NOT_FOUND',
+      message: err.message,
+      retryable: false,
+    };
+  }
+  if (err instanceof ContainerRuntimeUnavailableError) {
+    return systemFailure(
+      'CONTAINER_RUNTIME_UNAVAILABLE',
+      `the container runtime is unreachable: ${err.message}`,
+    );
+  }
+  return systemFailure('EXECUTOR_ERROR', err instanceof Error ? err.message : String(err));
+}
+
+function containerOutcome(
+  result: ContainerOutcome,
+  payload: ContainerPayload,
+  defaultMemoryMb: number,
+): RunOutcome {
+  switch (result.kind) {
+    case 'exited':
+      if (result.exitCode === 0) return { kind: 'succeeded', exitCode: 0 };
+      if (result.killed || result.oomKilled) {
+        const limit = payload.resources.memory_mb ?? defaultMemoryMb;
+        return {
+          kind: 'failed',
+          errorKind: 'USER',
+          code: result.oomKilled ? 'OOM_KILLED' : 'KILLED',
+          message: `the container was killed (exit ${result.exitCode}): it most likely exceeded its memory limit of ${limit} MiB`,
+          retryable: false,
+          exitCode: result.exitCode,
+        };
+      }
+      return {
+        kind: 'failed',
+        errorKind: 'USER',
+        code: 'NON_ZERO_EXIT',
+        message: `the container exited with code ${result.exitCode}`,
+        retryable: false,
+        exitCode: result.exitCode,
+      };
+    case 'timed_out':
+      return {
+        kind: 'failed',
+        errorKind: 'USER',
+        code: 'TIMEOUT',
+        message: `the container did not finish within ${payload.timeout} and was stopped`,
+        retryable: false,
+        ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}),
+      };
+    case 'canceled':
+      return { kind: 'canceled', ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}) };
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Workflow worker: reacts to `workflows` events.
+ *
+ * - BUILD: prepares a workflow to run. HEARTBEAT builds at once; CONTAINER makes sure its image is
+ *   present (pulling it when missing). COMPLETED sets the first `next_run_at` (an interval schedule
+ *   runs one interval after the build completes, as in Chronoverse); FAILED stores the reason. Every
+ *   write is guarded by the event's generation, so a build superseded by an edit changes nothing.
+ * - JOB_COMPLETED / JOB_FAILED: the failure policy. Failures are counted once per job (the event
+ *   id is recorded in `processed_events` in the same transaction), a success resets the count, and
+ *   reaching the workflow's maximum terminates it (one TERMINATE event with reason "auto").
+ * - TERMINATE: cancels the workflow's running jobs; executors stop their containers.
+ *
+ * Every handler is idempotent: a redelivered event finds its effect already applied.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { ContainerPayload } from '../../domain/workflow-input.ts';
+import { nextRunAfter } from '../../domain/schedule.ts';
+import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { ImageNotFoundError, type ContainerRuntime } from '../../platform/containers/runtime.ts';
+import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
+import type { Events } from '../../platform/events.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { writeOutbox } from '../../services/outbox.ts';
+import { scheduleOf } from '../../services/workflows/codec.ts';
+
+const CONSUMER = 'workflow-worker';
+
+interface WorkflowEventPayload {
+  workflow_id: string;
+  generation?: number;
+  job_id?: string;
+}
+
+export class WorkflowWorker {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #events: Events;
+  readonly #logger: Logger;
+  readonly #containers: ContainerRuntime | null;
+
+  constructor(deps: {
+    db: Kysely<DB>;
+    clock: Clock;
+    events: Events;
+    logger: Logger;
+    bus: Bus;
+    /** Null when no container runtime is configured: CONTAINER builds then fail with that reason. */
+    containers: ContainerRuntime | null;
+  }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+    this.#logger = deps.logger;
+    this.#containers = deps.containers;
+    deps.bus.subscribe({ topic: 'workflows', group: CONSUMER, handler: (batch) => this.handle(batch) });
+  }
+
+  async handle(batch: BusMessage[]): Promise<void> {
+    for (const message of batch) {
+      const payload = message.payload as unknown as WorkflowEventPayload;
+      switch (message.type) {
+        case 'BUILD':
+          await this.#build(payload.workflow_id, payload.generation ?? 0);
+          break;
+        case 'JOB_COMPLETED':
+        case 'JOB_FAILED':
+          await this.#jobFinished(message, payload);
+          break;
+        case 'TERMINATE':
+          await this.#cancelRunning(payload.workflow_id);
+          break;
+        default:
+          // RESCHEDULE (next_run_at is set by the edit itself), JOB_CANCELED, DELETE: nothing to do.
+          break;
+      }
+    }
+  }
+
+  async #build(workflowId: string, generation: number): Promise<void> {
+    const workflow = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', workflowId)
+      .executeTakeFirst();
+    if (!workflow || workflow.generation !== generation || workflow.terminated_at !== null) return;
+    if (workflow.build_status === 'COMPLETED' || workflow.build_status === 'FAILED') return;
+
+    if (workflow.kind === 'HEARTBEAT') {
+      await this.#finishBuild(workflow, 'COMPLETED', null);
+      return;
+    }
+    await this.#db
+      .updateTable('workflows')
+      .set({ build_status: 'STARTED', updated_at: this.#clock.now() })
+      .where('id', '=', workflowId)
+      .where('generation', '=', generation)
+      .where('build_status', '=', 'QUEUED')
+      .execute();
+    const image = (workflow.payload as ContainerPayload).image;
+    if (!this.#containers) {
+      await this.#finishBuild(workflow, 'FAILED', 'no container runtime is configured (set DOCKER_HOST)');
+      return;
+    }
+    try {
+      await this.#containers.ensureImage(image);
+      await this.#finishBuild(workflow, 'COMPLETED', null);
+    } catch (err) {
+      const reason =
+        err instanceof ImageNotFoundError
+          ? err.message
+          : `the container runtime failed while preparing ${image}: ${err instanceof Error ? err.message : String(err)}`;
+      await this.#finishBuild(workflow, 'FAILED', reason.slice(0, 2000));
+    }
+  }
+
+  async #finishBuild(
+    workflow: WorkflowRow,
+    status: 'COMPLETED' | 'FAILED',
+    reason: string | null,
+  ): Promise<void> {
+    const now = this.#clock.now();
+    const nextRunAt = status === 'COMPLETED' ? nextRunAfter(scheduleOf(workflow), now, now) : null;
+    const result = await this.#db
+      .updateTable('workflows')
+      .set({ build_status: status, build_error: reason, next_run_at: nextRunAt, updated_at: now })
+      .where('id', '=', workflow.id)
+      .where('generation', '=', workflow.generation)
+      .where('build_status', 'in', ['QUEUED', 'STARTED'])
+      .where('terminated_at', 'is', null)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return;
+    this.#logger.info({ workflowId: workflow.id, status, reason }, 'workflow build finished');
+    this.#events.emit('workflow:build:finished', { workflowId: workflow.id, status });
+    this.#events.emit('schedules:changed', { workflowId: workflow.id });
+  }
+
+  async #jobFinished(message: BusMessage, payload: WorkflowEventPayload): Promise<void> {
+    const failed = message.type === 'JOB_FAILED';
+    const terminated = await this.#db.transaction().execute(async (trx) => {
+      if (!(await markProcessed(trx, `${message.type}:${payload.job_id ?? message.id}`))) return false;
+      const now = this.#clock.now();
+      const { rows } = await sql<{
+        id: string;
+        user_id: string;
+        generation: number;
+        consecutive_job_failures_count: number;
+        max_consecutive_job_failures_allowed: number;
+        terminated_at: Date | null;
+      }>`
+        UPDATE workflows
+        SET consecutive_job_failures_count = ${failed ? sql`consecutive_job_failures_count + 1` : sql`0`},
+            completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
+                                THEN ${now}::timestamptz ELSE completed_at END,
+            updated_at = ${now}
+        WHERE id = ${payload.workflow_id}
+        RETURNING id, user_id, generation, consecutive_job_failures_count, max_consecutive_job_failures_allowed, terminated_at`.execute(
+        trx,
+      );
+      const workflow = rows[0];
+      if (!workflow || !failed || workflow.terminated_at !== null) return false;
+      if (workflow.consecutive_job_failures_count < workflow.max_consecutive_job_failures_allowed)
+        return false;
+      await trx
+        .updateTable('workflows')
+        .set({ terminated_at: now, next_run_at: null, updated_at: now })
+        .where('id', '=', workflow.id)
+        .execute();
+      await trx
+        .updateTable('jobs')
+        .set({ status: 'CANCELED', completed_at: now, updated_at: now })
+        .where('workflow_id', '=', workflow.id)
+        .where('status', 'in', ['PENDING', 'QUEUED'])
+        .execute();
+      await writeOutbox(trx, [
+        {
+          topic: 'workflows',
+          key: workflow.id,
+          type: 'TERMINATE',
+          payload: {
+            workflow_id: workflow.id,
+            user_id: workflow.user_id,
+            generation: workflow.generation,
+            reason: 'auto',
+            consecutive_failures: workflow.consecutive_job_failures_count,
+          },
+        },
+      ]);
+      return true;
+    });
+    if (terminated) {
+      this.#logger.info(
+        { workflowId: payload.workflow_id },
+        'workflow terminated after consecutive failures',
+      );
+      this.#events.emit('outbox:written', { count: 1 });
+      this.#events.emit('schedules:changed', { workflowId: payload.workflow_id });
+    }
+  }
+
+  async #cancelRunning(workflowId: string): Promise<void> {
+    const now = this.#clock.now();
+    const canceled = await this.#db
+      .updateTable('jobs')
+      .set({
+        status: 'CANCELED',
+        completed_at: now,
+        updated_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+      })
+      .where('workflow_id', '=', workflowId)
+      .where('status', 'in', ['PENDING', 'QUEUED', 'RUNNING'])
+      .returning(['id'])
+      .execute();
+    for (const job of canceled) this.#events.emit('job:cancel-requested', { jobId: job.id });
+    this.#events.emit('schedules:changed', { workflowId });
+  }
+}
+
+/** Records that this consumer handled `eventId`; false when it already had. */
+async function markProcessed(trx: Transaction<DB>, eventId: string): Promise<boolean> {
+  const inserted = await trx
+    .insertInto('processed_events')
+    .values({ consumer: CONSUMER, event_id: eventId })
+    .onConflict((oc) => oc.doNothing())
+    .returning('event_id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}

@@ -1,0 +1,111 @@
+/**
+ * The execution engine on a test database: real relay, in-process bus, scheduler, workflow
+ * worker and executor, with short timings. Plus a local HTTP server for heartbeats.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Database } from '../../src/platform/db/database.ts';
+import { InProcessBus } from '../../src/platform/bus/bus.ts';
+import { systemClock } from '../../src/platform/clock.ts';
+import type { ContainerRuntime } from '../../src/platform/containers/runtime.ts';
+import { Events } from '../../src/platform/events.ts';
+import { LiveLogs } from '../../src/platform/live-logs.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { Executor, type ExecutorConfig } from '../../src/workers/executor/executor.ts';
+import { OutboxRelay } from '../../src/workers/outbox-relay/relay.ts';
+import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
+import { WorkflowWorker } from '../../src/workers/workflow-worker/workflow-worker.ts';
+
+export const FAST_EXECUTOR: Partial<ExecutorConfig> = {
+  concurrency: 4,
+  leaseMs: 2_000,
+  renewIntervalMs: 300,
+  rescueIntervalMs: 200,
+  pollIntervalMs: 100,
+  retryBaseMs: 50,
+  retryMaxMs: 200,
+  softStopMs: 2_000,
+};
+
+export function createEngine(
+  database: Database,
+  options: {
+    containers?: ContainerRuntime | null;
+    executor?: Partial<ExecutorConfig>;
+    withExecutor?: boolean;
+  } = {},
+) {
+  const events = new Events();
+  const bus = new InProcessBus();
+  const logger = createLogger('silent');
+  const live = new LiveLogs();
+  const deps = { db: database.db, clock: systemClock, events, logger };
+  const relay = new OutboxRelay({ ...deps, bus }, { pollIntervalMs: 50, retryBaseMs: 20 });
+  const scheduler = new Scheduler(deps, { maxSleepMs: 100 });
+  const worker = new WorkflowWorker({ ...deps, bus, containers: options.containers ?? null });
+  const executor =
+    options.withExecutor === false
+      ? null
+      : new Executor(
+          { ...deps, bus, live, containers: options.containers ?? null },
+          { ...FAST_EXECUTOR, ...options.executor },
+        );
+  return {
+    events,
+    bus,
+    live,
+    relay,
+    scheduler,
+    worker,
+    executor,
+    start() {
+      relay.start();
+      scheduler.start();
+      executor?.start();
+    },
+    async stop() {
+      await executor?.stop();
+      await scheduler.stop();
+      await relay.stop();
+    },
+  };
+}
+
+export type Engine = ReturnType<typeof createEngine>;
+
+/** A local HTTP server for heartbeats: /ok, /status/<code>, /slow/<ms>, /hang. Counts hits per path. */
+export async function startTarget(): Promise<{
+  url: string;
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}> {
+  const hits = new Map<string, number>();
+  const hanging = new Set<import('node:http').ServerResponse>();
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const status = /^\/status\/(\d{3})$/.exec(path);
+    const slow = /^\/slow\/(\d+)$/.exec(path);
+    if (status) {
+      res.writeHead(Number(status[1])).end();
+    } else if (slow) {
+      setTimeout(() => res.writeHead(200).end('ok'), Number(slow[1]));
+    } else if (path === '/hang') {
+      hanging.add(res);
+    } else {
+      res.writeHead(200).end('ok');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,414 @@
+/**
+ * The engine end to end on real databases, with HEARTBEAT jobs against a local HTTP server:
+ * build → schedule → claim → run → complete, retries, failure policy, no overlap, leases.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/platform/db/database.ts';
+import { newId } from '../../src/platform/ids.ts';
+import { jobsClaim } from '../../src/workers/executor/sql.ts';
+import { insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
+import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
+
+function heartbeat(url: string, extra: Record<string, unknown> = {}) {
+  return {
+    endpoint: url,
+    method: 'GET',
+    headers: {},
+    body: null,
+    expected_status_code: 200,
+    timeout: '2s',
+    ...extra,
+  };
+}
+
+async function insertManualJob(
+  database: Database,
+  workflowId: string,
+  userId: string,
+  maxAttempts = 3,
+): Promise<string> {
+  const id = newId();
+  await database.db
+    .insertInto('jobs')
+    .values({
+      id,
+      workflow_id: workflowId,
+      user_id: userId,
+      workflow_generation: 1,
+      trigger: 'MANUAL',
+      scheduled_at: new Date(),
+      max_attempts: maxAttempts,
+    })
+    .execute();
+  return id;
+}
+
+async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A URL on a port nothing listens on (connection refused). */
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}/`;
+}
+
+async function jobById(database: Database, id: string) {
+  return database.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+async function finalJob(database: Database, id: string) {
+  return waitFor(async () => {
+    const job = await jobById(database, id);
+    return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
+  });
+}
+
+describe.each(ENGINES)('execution engine (%s)', (engineName) => {
+  let database: Database;
+  let target: Awaited<ReturnType<typeof startTarget>>;
+  let userId: string;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engineName);
+    target = await startTarget();
+    userId = await insertUser(database.db);
+  });
+  afterAll(async () => {
+    await target.close();
+    await database.close();
+  });
+  afterEach(async () => {
+    await engine?.stop();
+    expect(engine.executor?.runningJobIds ?? []).toEqual([]);
+  });
+
+  it('runs a heartbeat job: COMPLETED with status code and latency, and resets the failure counter', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null },
+    ]);
+    await database.db
+      .updateTable('workflows')
+      .set({ consecutive_job_failures_count: 2 })
+      .where('id', '=', wf!)
+      .execute();
+    const jobId = await insertManualJob(database, wf!, userId);
+    engine.events.emit('jobs:runnable', { count: 1 });
+    const job = await finalJob(database, jobId);
+    expect(job).toMatchObject({
+      status: 'COMPLETED',
+      attempts: 1,
+      http_status_code: 200,
+      error_code: null,
+      lease_owner: null,
+    });
+    expect(job.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(job.started_at).not.toBeNull();
+    await waitFor(async () => {
+      const w = await database.db
+        .selectFrom('workflows')
+        .select('consecutive_job_failures_count')
+        .where('id', '=', wf!)
+        .executeTakeFirstOrThrow();
+      return w.consecutive_job_failures_count === 0;
+    });
+  });
+
+  it('a wrong status is a USER failure: FAILED at once, no retry', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/status/503`), nextRunAt: null, maxFailures: 10 },
+    ]);
+    const job = await finalJob(database, await insertManualJob(database, wf!, userId));
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      http_status_code: 503,
+      error_kind: 'USER',
+      error_code: 'UNEXPECTED_STATUS',
+      error_message: 'expected HTTP 200, got 503',
+    });
+  });
+
+  it('a connection error is a SYSTEM failure: retried with backoff, FAILED when attempts run out', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(await closedPortUrl()), nextRunAt: null, maxFailures: 10 },
+    ]);
+    const job = await finalJob(database, await insertManualJob(database, wf!, userId, 3));
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      attempts: 3,
+      error_kind: 'SYSTEM',
+      error_code: 'CONNECTION_FAILED',
+    });
+    expect(job.error_message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('terminates a workflow after N consecutive failures, once, and cancels its pending jobs', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      {
+        userId,
+        payload: heartbeat(`${target.url}/status/500`),
+        intervalMinutes: 60,
+        nextRunAt: null,
+        maxFailures: 2,
+      },
+    ]);
+    const first = await finalJob(database, await insertManualJob(database, wf!, userId));
+    expect(first.status).toBe('FAILED');
+    await finalJob(database, await insertManualJob(database, wf!, userId));
+    const workflow = await waitFor(async () => {
+      const w = await database.db
+        .selectFrom('workflows')
+        .selectAll()
+        .where('id', '=', wf!)
+        .executeTakeFirstOrThrow();
+      return w.terminated_at ? w : null;
+    });
+    expect(workflow.consecutive_job_failures_count).toBe(2);
+    const terminate = await database.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('key', '=', wf!)
+      .where('event_type', '=', 'TERMINATE')
+      .execute();
+    expect(terminate.map((t) => t.payload)).toEqual([
+      expect.objectContaining({ reason: 'auto', consecutive_failures: 2 }),
+    ]);
+    // A redelivered JOB_FAILED event changes nothing.
+    await engine.worker.handle([
+      {
+        id: 'redelivered',
+        topic: 'workflows',
+        key: wf!,
+        type: 'JOB_FAILED',
+        payload: { workflow_id: wf!, job_id: first.id },
+      },
+    ]);
+    const after = await database.db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', wf!)
+      .executeTakeFirstOrThrow();
+    expect(after.consecutive_job_failures_count).toBe(2);
+  });
+
+  it('a success resets the consecutive failure count', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/status/500`), nextRunAt: null, maxFailures: 5 },
+    ]);
+    await finalJob(database, await insertManualJob(database, wf!, userId));
+    await waitFor(
+      async () =>
+        (
+          await database.db
+            .selectFrom('workflows')
+            .select('consecutive_job_failures_count')
+            .where('id', '=', wf!)
+            .executeTakeFirstOrThrow()
+        ).consecutive_job_failures_count === 1,
+    );
+    await database.db
+      .updateTable('workflows')
+      .set({ payload: JSON.stringify(heartbeat(`${target.url}/ok`)) })
+      .where('id', '=', wf!)
+      .execute();
+    await finalJob(database, await insertManualJob(database, wf!, userId));
+    await waitFor(
+      async () =>
+        (
+          await database.db
+            .selectFrom('workflows')
+            .select('consecutive_job_failures_count')
+            .where('id', '=', wf!)
+            .executeTakeFirstOrThrow()
+        ).consecutive_job_failures_count === 0,
+    );
+  });
+
+  it('never runs two jobs of one workflow at once: they queue, earliest first', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/slow/150`), nextRunAt: null },
+    ]);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await insertManualJob(database, wf!, userId));
+    const jobs = [];
+    for (const id of ids) jobs.push(await finalJob(database, id));
+    expect(jobs.map((j) => j.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    for (let i = 1; i < jobs.length; i++) {
+      expect(jobs[i]!.started_at!.getTime()).toBeGreaterThanOrEqual(jobs[i - 1]!.completed_at!.getTime());
+    }
+  });
+
+  it('builds a HEARTBEAT workflow from its BUILD event and anchors the first run one interval later', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      {
+        userId,
+        payload: heartbeat(`${target.url}/ok`),
+        intervalMinutes: 5,
+        nextRunAt: null,
+        buildStatus: 'QUEUED',
+      },
+    ]);
+    const built = engine.events.next('workflow:build:finished', { filter: (e) => e.workflowId === wf });
+    await sql`INSERT INTO outbox (topic, key, event_type, payload)
+              VALUES ('workflows', ${wf!}, 'BUILD', ${JSON.stringify({ workflow_id: wf, generation: 1 })}::jsonb)`.execute(
+      database.db,
+    );
+    engine.events.emit('outbox:written', { count: 1 });
+    expect(await built).toEqual({ workflowId: wf, status: 'COMPLETED' });
+    const w = await database.db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', wf!)
+      .executeTakeFirstOrThrow();
+    expect(w.build_status).toBe('COMPLETED');
+    const delta = w.next_run_at!.getTime() - w.updated_at.getTime();
+    expect(delta).toBe(5 * 60_000);
+  });
+
+  it('a CONTAINER build without a container runtime fails with the reason stored', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      {
+        userId,
+        kind: 'CONTAINER',
+        payload: { image: 'alpine:3.20' },
+        intervalMinutes: 5,
+        nextRunAt: null,
+        buildStatus: 'QUEUED',
+      },
+    ]);
+    const built = engine.events.next('workflow:build:finished', { filter: (e) => e.workflowId === wf });
+    await sql`INSERT INTO outbox (topic, key, event_type, payload)
+              VALUES ('workflows', ${wf!}, 'BUILD', ${JSON.stringify({ workflow_id: wf, generation: 1 })}::jsonb)`.execute(
+      database.db,
+    );
+    engine.events.emit('outbox:written', { count: 1 });
+    expect((await built).status).toBe('FAILED');
+    const w = await database.db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', wf!)
+      .executeTakeFirstOrThrow();
+    expect(w.build_error).toMatch(/no container runtime/);
+  });
+
+  it('turns a due schedule into a job that runs (scheduler → outbox → executor)', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/ok`), intervalMinutes: 60, nextRunAt: new Date() },
+    ]);
+    engine.events.emit('schedules:changed', { workflowId: wf! });
+    const job = await waitFor(async () =>
+      (await jobsOf(database.db, wf!)).find((j) => j.status === 'COMPLETED'),
+    );
+    expect(job.trigger).toBe('AUTOMATIC');
+    expect(job.started_at!.getTime()).toBeGreaterThanOrEqual(job.scheduled_at.getTime());
+  });
+
+  it('rescues a job whose executor died (lease expired): it runs again, once, with attempts counted', async () => {
+    engine = createEngine(database);
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId);
+    // A "dead" executor claims it with a 200 ms lease and never renews.
+    const claimed = await jobsClaim(database.db, 'dead-executor', 10, 200);
+    expect(claimed.map((c) => c.id)).toContain(jobId);
+    engine.start();
+    const job = await finalJob(database, jobId);
+    expect(job).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+    expect(await jobsOf(database.db, wf!)).toHaveLength(1);
+  });
+
+  it('cancels a running job at once, and the executor writes nothing over it', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/hang`, { timeout: '1m' }), nextRunAt: null },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId);
+    await engine.events.next('executor:job:claimed', { filter: (e) => e.jobId === jobId });
+    await database.db
+      .updateTable('jobs')
+      .set({ status: 'CANCELED', completed_at: new Date(), lease_owner: null, lease_expires_at: null })
+      .where('id', '=', jobId)
+      .execute();
+    engine.events.emit('job:cancel-requested', { jobId });
+    await waitFor(async () => engine.executor!.runningJobIds.length === 0);
+    expect((await jobById(database, jobId)).status).toBe('CANCELED');
+  });
+
+  it('notices a cancel made elsewhere at the next lease renewal', async () => {
+    engine = createEngine(database);
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/hang`, { timeout: '1m' }), nextRunAt: null },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId);
+    await engine.events.next('executor:job:claimed', { filter: (e) => e.jobId === jobId });
+    const lost = engine.events.next('executor:lease:lost', { filter: (e) => e.jobId === jobId });
+    await database.db
+      .updateTable('jobs')
+      .set({ status: 'CANCELED', completed_at: new Date(), lease_owner: null, lease_expires_at: null })
+      .where('id', '=', jobId)
+      .execute();
+    await lost;
+    await waitFor(async () => engine.executor!.runningJobIds.length === 0);
+    expect((await jobById(database, jobId)).status).toBe('CANCELED');
+  });
+
+  it('hands running jobs back on stop when they outlast the soft stop', async () => {
+    engine = createEngine(database, { executor: { softStopMs: 100 } });
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/hang`, { timeout: '1m' }), nextRunAt: null },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId);
+    await engine.events.next('executor:job:claimed', { filter: (e) => e.jobId === jobId });
+    await engine.stop();
+    expect(await jobById(database, jobId)).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      lease_owner: null,
+    });
+    await database.db
+      .updateTable('jobs')
+      .set({ status: 'CANCELED', completed_at: new Date() })
+      .where('id', '=', jobId)
+      .execute();
+  });
+});
