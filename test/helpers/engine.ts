@@ -2,7 +2,7 @@
  * The execution engine on a test database: real relay, in-process bus, scheduler, workflow
  * worker and executor, with short timings. Plus a local HTTP server for heartbeats.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Database } from '../../src/platform/db/database.ts';
 import { InProcessBus } from '../../src/platform/bus/bus.ts';
@@ -80,7 +80,7 @@ export async function startTarget(): Promise<{
   close(): Promise<void>;
 }> {
   const hits = new Map<string, number>();
-  const hanging = new Set<import('node:http').ServerResponse>();
+  const hanging = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
