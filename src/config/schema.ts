@@ -34,6 +34,20 @@ function int(env: string, def: number, description: string, min: number, max: nu
   });
 }
 
+function number(env: string, def: number, description: string, min: number, max: number): Leaf<number> {
+  return leaf({
+    env,
+    default: def,
+    description: `${description} (${min}–${max})`,
+    parse: (raw) => {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`must be a number, got "${raw}"`);
+      if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+      return n;
+    },
+  });
+}
+
 function bool(env: string, def: boolean, description: string): Leaf<boolean> {
   return leaf({
     env,
@@ -170,6 +184,52 @@ export const CONFIG_SCHEMA = {
       '24h',
       'How long an Idempotency-Key is remembered',
       60_000,
+    ),
+  },
+  scheduler: {
+    batchSize: int(
+      'CHRONOVERSE_SCHEDULER_BATCH_SIZE',
+      1000,
+      'Due workflows claimed per scheduler transaction',
+      1,
+      100_000,
+    ),
+  },
+  executor: {
+    concurrency: int('CHRONOVERSE_EXECUTOR_CONCURRENCY', 8, 'Jobs one executor runs at once', 1, 10_000),
+    leaseMs: duration(
+      'CHRONOVERSE_EXECUTOR_LEASE',
+      '30s',
+      'Lease of a running job; a job whose executor stops renewing is rescued after it',
+      3_000,
+    ),
+    defaultCpus: number(
+      'CHRONOVERSE_EXECUTOR_DEFAULT_CPUS',
+      1,
+      'CPUs for a container that does not set resources.cpus',
+      0.01,
+      64,
+    ),
+    defaultMemoryMb: int(
+      'CHRONOVERSE_EXECUTOR_DEFAULT_MEMORY_MB',
+      512,
+      'Memory limit (MiB) for a container that does not set resources.memory_mb',
+      6,
+      262_144,
+    ),
+    defaultPids: int(
+      'CHRONOVERSE_EXECUTOR_DEFAULT_PIDS',
+      256,
+      'Process limit for a container that does not set resources.pids',
+      1,
+      32_768,
+    ),
+  },
+  containers: {
+    dockerHost: str(
+      'DOCKER_HOST',
+      'unix:///var/run/docker.sock',
+      'Docker Engine API of the container runtime (Docker or Podman): unix:///path or tcp://host:port',
     ),
   },
   log: {

@@ -16,6 +16,7 @@ import {
   type WorkflowKind,
 } from '../../domain/workflow-input.ts';
 import type { Clock } from '../../platform/clock.ts';
+import type { Events } from '../../platform/events.ts';
 import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
@@ -43,11 +44,19 @@ export class WorkflowsService {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #config: WorkflowsServiceConfig;
+  readonly #events: Events | null;
 
-  constructor(db: Kysely<DB>, clock: Clock, config: WorkflowsServiceConfig) {
+  constructor(db: Kysely<DB>, clock: Clock, config: WorkflowsServiceConfig, events: Events | null = null) {
     this.#db = db;
     this.#clock = clock;
     this.#config = config;
+    this.#events = events;
+  }
+
+  /** After a commit that wrote outbox rows and may have changed a schedule. */
+  #changed(workflowId: string): void {
+    this.#events?.emit('outbox:written', { count: 1 });
+    this.#events?.emit('schedules:changed', { workflowId });
   }
 
   async create(
@@ -57,7 +66,7 @@ export class WorkflowsService {
   ): Promise<IdempotentResult<WorkflowView>> {
     const now = this.#clock.now();
     // Validated inside: a replay of an accepted request must replay, even once its run_at is past.
-    return runIdempotent(
+    const result = await runIdempotent(
       this.#db,
       {
         userId,
@@ -94,6 +103,8 @@ export class WorkflowsService {
         return toWorkflowView(row);
       },
     );
+    if (!result.replayed) this.#changed(result.body.id);
+    return result;
   }
 
   async list(
@@ -153,7 +164,7 @@ export class WorkflowsService {
     idempotencyKey?: string,
   ): Promise<IdempotentResult<WorkflowView>> {
     const now = this.#clock.now();
-    return runIdempotent(
+    const result = await runIdempotent(
       this.#db,
       {
         userId,
@@ -212,12 +223,14 @@ export class WorkflowsService {
         return toWorkflowView(row);
       },
     );
+    if (!result.replayed) this.#changed(workflowId);
+    return result;
   }
 
   /** Terminates a workflow (PATCH). Idempotent: terminating twice changes nothing more. */
   async terminate(userId: string, workflowId: string): Promise<WorkflowView> {
     const now = this.#clock.now();
-    return this.#db.transaction().execute(async (trx) => {
+    const view = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwned(trx, userId, workflowId);
       if (current.terminated_at !== null) return toWorkflowView(current);
       const row = await trx
@@ -230,6 +243,8 @@ export class WorkflowsService {
       await emit(trx, row, 'TERMINATE', { reason: 'manual' });
       return toWorkflowView(row);
     });
+    this.#changed(workflowId);
+    return view;
   }
 
   /** Deletes a terminated workflow with nothing running, with its jobs and logs. */
@@ -254,6 +269,7 @@ export class WorkflowsService {
       await trx.deleteFrom('workflows').where('id', '=', workflowId).execute();
       await emit(trx, current, 'DELETE');
     });
+    this.#changed(workflowId);
   }
 }
 
