@@ -8,8 +8,3 @@ CREATE UNIQUE INDEX jobs_one_running_per_workflow ON jobs (workflow_id) WHERE st
 -- The claim's "is there an earlier runnable or a running sibling?" probes.
 CREATE INDEX jobs_workflow_active_idx ON jobs (workflow_id, scheduled_at, id)
   WHERE status IN ('PENDING', 'QUEUED', 'RUNNING');
-
--- Manual runs are idempotent per workflow and key.
-ALTER TABLE jobs ADD COLUMN idempotency_key text;
-CREATE UNIQUE INDEX jobs_manual_idempotency_uq ON jobs (workflow_id, idempotency_key)
-  WHERE idempotency_key IS NOT NULL;

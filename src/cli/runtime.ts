@@ -8,8 +8,10 @@ import type { Config } from '../config/schema.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import { openDatabase, type Database } from '../platform/db/database.ts';
 import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
+import { Events } from '../platform/events.ts';
 import type { Logger } from '../platform/logger.ts';
 import { buildGateway } from '../gateway/app.ts';
+import { JobsService } from '../services/jobs/service.ts';
 import { UsersService } from '../services/users/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
 import { resolveModules, type ModuleName } from './roles.ts';
@@ -70,11 +72,15 @@ export async function startRuntime(params: {
     const workflows = new WorkflowsService(database.db, clock, {
       idempotencyTtlMs: config.workflows.idempotencyTtlMs,
     });
+    const events = new Events();
+    const jobs = new JobsService(database.db, clock, events, {
+      idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+    });
 
     let url: string | null = null;
     if (modules.includes('gateway')) {
       const app = await buildGateway(
-        { logger, users, workflows, readiness: async () => ({ database: await database.ping() }) },
+        { logger, users, workflows, jobs, readiness: async () => ({ database: await database.ping() }) },
         {
           bodyLimitBytes: config.server.bodyLimitBytes,
           trustProxy: config.server.trustProxy,

@@ -9,10 +9,12 @@ import Fastify from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '../platform/logger.ts';
+import type { JobsService } from '../services/jobs/service.ts';
 import type { UsersService } from '../services/users/service.ts';
 import type { WorkflowsService } from '../services/workflows/service.ts';
 import { problemType, toProblem } from './problem.ts';
 import { authRoutes } from './routes/auth.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { userRoutes } from './routes/users.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
@@ -21,6 +23,7 @@ export interface GatewayDeps {
   logger: Logger;
   users: UsersService;
   workflows: WorkflowsService;
+  jobs: JobsService;
   /** Readiness of every dependency the process started (database, …). */
   readiness: () => Promise<Record<string, boolean>>;
 }
@@ -144,6 +147,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(authRoutes, { users: deps.users });
       await api.register(userRoutes, { users: deps.users });
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
+      await api.register(jobRoutes, { users: deps.users, jobs: deps.jobs });
     },
     { prefix: '/api/v1' },
   );

@@ -3,6 +3,7 @@
  * are the source of the OpenAPI document; domain input schemas live in src/domain.
  */
 import { z } from 'zod';
+import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
@@ -98,6 +99,40 @@ export const WorkflowListQuerySchema = z.object({
 });
 
 export const IdParamsSchema = z.object({ id: z.uuid('must be a UUID') });
+
+export const JobSchema = z
+  .object({
+    id: z.uuid(),
+    workflow_id: z.uuid(),
+    status: z.enum(JOB_STATES),
+    trigger: z.enum(JOB_TRIGGERS),
+    scheduled_at: timestamp,
+    started_at: timestamp.nullable(),
+    completed_at: timestamp.nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    attempts: z.number().int(),
+    max_attempts: z.number().int(),
+    exit_code: z.number().int().nullable(),
+    http_status_code: z.number().int().nullable(),
+    latency_ms: z.number().int().nullable(),
+    skipped_ticks: z.number().int().describe('Ticks missed while the system was down, folded into this run'),
+    retry_of: z.uuid().nullable().describe('The job this one retries'),
+    error: z.object({ kind: z.enum(ERROR_KINDS), code: z.string(), message: z.string() }).nullable(),
+  })
+  .meta({ id: 'Job' });
+
+export const JobListQuerySchema = z.object({
+  cursor,
+  limit,
+  status: z.enum(JOB_STATES).optional(),
+  trigger: z.enum(JOB_TRIGGERS).optional(),
+});
+
+export const JobParamsSchema = z.object({
+  id: z.uuid('must be a UUID'),
+  job_id: z.uuid('must be a UUID'),
+});
 
 export const IdempotencyHeadersSchema = z.object({
   'idempotency-key': z

@@ -11,9 +11,11 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { buildGateway } from '../../src/gateway/app.ts';
 import type { Clock } from '../../src/platform/clock.ts';
+import { Events } from '../../src/platform/events.ts';
 import { openDatabase, type Database, type Engine } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { JobsService } from '../../src/services/jobs/service.ts';
 import { UsersService } from '../../src/services/users/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { adminUrl, databaseUrl } from './postgres.ts';
@@ -83,6 +85,9 @@ export interface TestGateway {
   database: Database;
   config: Config;
   logs: LogCapture;
+  /** The gateway's in-process event bus: subscribe to observe wake-ups its services emit. */
+  events: Events;
+  jobs: JobsService;
   close(): Promise<void>;
 }
 
@@ -100,8 +105,12 @@ export async function createTestGateway(
   const workflows = new WorkflowsService(database.db, clock, {
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
   });
+  const events = new Events();
+  const jobs = new JobsService(database.db, clock, events, {
+    idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+  });
   const app = await buildGateway(
-    { logger, users, workflows, readiness: async () => ({ database: await database.ping() }) },
+    { logger, users, workflows, jobs, readiness: async () => ({ database: await database.ping() }) },
     { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: config.server.trustProxy, version: 'test' },
   );
   await app.ready();
@@ -110,6 +119,8 @@ export async function createTestGateway(
     database,
     config,
     logs,
+    events,
+    jobs,
     async close() {
       await app.close();
       await database.close();

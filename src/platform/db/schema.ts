@@ -80,7 +80,6 @@ export interface JobsTable {
   log_lines: ColumnType<number, number | undefined, number>;
   next_sequence_num: ColumnType<number, number | undefined, number>;
   retry_of: string | null;
-  idempotency_key: string | null;
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   created_at: DefaultedTimestamp;

@@ -293,7 +293,7 @@ async function cancelPendingJobs(
 ): Promise<void> {
   let q = trx
     .updateTable('jobs')
-    .set({ status: 'CANCELED', completed_at: now })
+    .set({ status: 'CANCELED', completed_at: now, updated_at: now })
     .where('workflow_id', '=', workflowId)
     .where('status', 'in', ['PENDING', 'QUEUED']);
   if (which === 'automatic') q = q.where('trigger', '=', 'AUTOMATIC');

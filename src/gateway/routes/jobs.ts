@@ -1,0 +1,167 @@
+/** /api/v1/workflows/:id/jobs */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ValidationError } from '../../domain/errors.ts';
+import type { IdempotentResult } from '../../services/idempotency.ts';
+import type { JobsService } from '../../services/jobs/service.ts';
+import type { UsersService } from '../../services/users/service.ts';
+import { makeAuthenticate, principalOf } from '../auth.ts';
+import {
+  IdempotencyHeadersSchema,
+  IdParamsSchema,
+  JobListQuerySchema,
+  JobParamsSchema,
+  JobSchema,
+  ProblemSchema,
+} from '../schemas.ts';
+import { SECURED } from './security.ts';
+
+const tags = ['jobs'];
+const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
+
+function sendIdempotent<T>(reply: FastifyReply, result: IdempotentResult<T>) {
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(result.status).send(result.body);
+}
+
+function idempotencyKey(headers: Record<string, unknown>): string | undefined {
+  const key = headers['idempotency-key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
+/**
+ * Action bodies carry nothing: absent (or JSON null) and `{}` are accepted, anything else is a 400
+ * naming the unexpected fields. Checked here, with no body schema on the route: the schema compiler
+ * would reject an absent body, and @fastify/swagger documents any declared body as required.
+ */
+function assertEmptyBody(body: unknown): void {
+  if (body === undefined || body === null) return;
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw ValidationError.single('', 'body must be absent or an empty JSON object');
+  }
+  const keys = Object.keys(body);
+  if (keys.length > 0) {
+    throw new ValidationError(keys.map((path) => ({ path, message: 'is not a known field' })));
+  }
+}
+
+type JobParams = z.output<typeof JobParamsSchema>;
+
+export async function jobRoutes(
+  app: FastifyInstance,
+  opts: { users: UsersService; jobs: JobsService },
+): Promise<void> {
+  const { jobs } = opts;
+  app.addHook('onRequest', makeAuthenticate(opts.users));
+
+  app.get(
+    '/workflows/:id/jobs',
+    {
+      schema: {
+        tags,
+        summary: "List a workflow's jobs, newest first",
+        ...SECURED,
+        params: IdParamsSchema,
+        querystring: JobListQuerySchema,
+        response: {
+          200: z.object({ jobs: z.array(JobSchema), cursor: z.string().nullable() }),
+          ...errors,
+        },
+      },
+    },
+    async (req) =>
+      jobs.list(
+        principalOf(req).user.id,
+        (req.params as { id: string }).id,
+        req.query as z.output<typeof JobListQuerySchema>,
+      ),
+  );
+
+  app.get(
+    '/workflows/:id/jobs/:job_id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a job',
+        ...SECURED,
+        params: JobParamsSchema,
+        response: { 200: JobSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const { id, job_id } = req.params as JobParams;
+      return jobs.get(principalOf(req).user.id, id, job_id);
+    },
+  );
+
+  app.post(
+    '/workflows/:id/jobs/schedule',
+    {
+      schema: {
+        tags,
+        summary: 'Run the workflow now (a MANUAL job)',
+        description:
+          'The body, if any, must be `{}`. 412 when the workflow is terminated or its build is not COMPLETED.',
+        ...SECURED,
+        params: IdParamsSchema,
+        headers: IdempotencyHeadersSchema,
+        response: { 201: JobSchema, ...errors, 409: ProblemSchema, 412: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      assertEmptyBody(req.body);
+      return sendIdempotent(
+        reply,
+        await jobs.runNow(
+          principalOf(req).user.id,
+          (req.params as { id: string }).id,
+          idempotencyKey(req.headers),
+        ),
+      );
+    },
+  );
+
+  app.post(
+    '/workflows/:id/jobs/:job_id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a pending, queued or running job',
+        description:
+          'A running job has its container stopped. 412 when the job has already finished. The body, if any, must be `{}`.',
+        ...SECURED,
+        params: JobParamsSchema,
+        response: { 200: JobSchema, ...errors, 412: ProblemSchema },
+      },
+    },
+    async (req) => {
+      assertEmptyBody(req.body);
+      const { id, job_id } = req.params as JobParams;
+      return jobs.cancel(principalOf(req).user.id, id, job_id);
+    },
+  );
+
+  app.post(
+    '/workflows/:id/jobs/:job_id/retry',
+    {
+      schema: {
+        tags,
+        summary: 'Retry a FAILED or CANCELED job as a new MANUAL job',
+        description:
+          '412 when the job is not FAILED or CANCELED, or the workflow cannot run (terminated, build not COMPLETED). The body, if any, must be `{}`.',
+        ...SECURED,
+        params: JobParamsSchema,
+        headers: IdempotencyHeadersSchema,
+        response: { 201: JobSchema, ...errors, 409: ProblemSchema, 412: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      assertEmptyBody(req.body);
+      const { id, job_id } = req.params as JobParams;
+      return sendIdempotent(
+        reply,
+        await jobs.retry(principalOf(req).user.id, id, job_id, idempotencyKey(req.headers)),
+      );
+    },
+  );
+}

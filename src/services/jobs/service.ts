@@ -1,0 +1,296 @@
+/**
+ * Jobs service: list and read a workflow's jobs, run a workflow now, cancel a job, retry a finished
+ * one. The scheduler and executor change job states concurrently, so every state change here is a
+ * guarded conditional UPDATE whose WHERE clause names the states TRANSITIONS allows (domain/job-state):
+ * a job that finished meanwhile simply matches no row, and we answer 412 instead of overwriting it.
+ * Each change writes its outbox row in the same transaction — `jobs`/DISPATCH for a new manual job,
+ * `workflows`/JOB_CANCELED for a cancellation — and, once committed, emits in-process wake-ups:
+ * `outbox:written` for the relay, `jobs:runnable` for executors, and `job:cancel-requested` so an
+ * executor of this process stops a running container at once (others notice at lease renewal).
+ *
+ * Ownership: every query is scoped by user id; another user's workflow or job is "not found".
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { NotFoundError, PreconditionFailedError } from '../../domain/errors.ts';
+import { TRANSITIONS, type JobState, type JobTrigger } from '../../domain/job-state.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB, JobRow, WorkflowRow } from '../../platform/db/schema.ts';
+import type { Events } from '../../platform/events.ts';
+import { newId } from '../../platform/ids.ts';
+import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
+import { writeOutbox } from '../outbox.ts';
+import { toJobView, type JobView } from './codec.ts';
+
+export interface JobListFilters {
+  cursor?: string;
+  limit: number;
+  status?: JobState;
+  trigger?: JobTrigger;
+}
+
+export interface JobsServiceConfig {
+  idempotencyTtlMs: number;
+}
+
+const RETRYABLE: readonly JobState[] = ['FAILED', 'CANCELED'];
+
+export class JobsService {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #events: Events;
+  readonly #config: JobsServiceConfig;
+
+  constructor(db: Kysely<DB>, clock: Clock, events: Events, config: JobsServiceConfig) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#events = events;
+    this.#config = config;
+  }
+
+  /** The workflow's jobs, newest first (keyset on the UUIDv7 id). */
+  async list(
+    userId: string,
+    workflowId: string,
+    filters: JobListFilters,
+  ): Promise<{ jobs: JobView[]; cursor: string | null }> {
+    const after = filters.cursor !== undefined ? decodeCursor(filters.cursor) : undefined;
+    const workflow = await this.#db
+      .selectFrom('workflows')
+      .select('id')
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!workflow) throw new NotFoundError('Workflow');
+    let q = this.#db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('workflow_id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(filters.limit + 1);
+    if (after !== undefined) q = q.where('id', '<', after);
+    if (filters.status) q = q.where('status', '=', filters.status);
+    if (filters.trigger) q = q.where('trigger', '=', filters.trigger);
+    const rows = await q.execute();
+    const page = rows.slice(0, filters.limit);
+    return {
+      jobs: page.map(toJobView),
+      cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
+    };
+  }
+
+  async get(userId: string, workflowId: string, jobId: string): Promise<JobView> {
+    const row = await findJob(this.#db, userId, workflowId, jobId);
+    if (!row) throw new NotFoundError('Job');
+    return toJobView(row);
+  }
+
+  /** Runs the workflow now: a new MANUAL job, dispatched like a scheduled one (201). */
+  async runNow(
+    userId: string,
+    workflowId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<JobView>> {
+    const now = this.#clock.now();
+    const result = await runIdempotent(
+      this.#db,
+      {
+        userId,
+        operation: `jobs.run:${workflowId}`,
+        key: idempotencyKey,
+        request: {},
+        status: 201,
+        now,
+        ttlMs: this.#config.idempotencyTtlMs,
+      },
+      async (trx) => {
+        const workflow = await lockRunnableWorkflow(trx, userId, workflowId);
+        return toJobView(await insertManualJob(trx, workflow, now, null));
+      },
+    );
+    if (!result.replayed) this.#announceDispatch();
+    return result;
+  }
+
+  /** Cancels a PENDING, QUEUED or RUNNING job (200); a finished job is 412. */
+  async cancel(userId: string, workflowId: string, jobId: string): Promise<JobView> {
+    const now = this.#clock.now();
+    const { row, wasRunning } = await this.#db.transaction().execute(async (trx) => {
+      // Locked first so the status we report ("was it running?", "finished as what?") is the one
+      // the guarded UPDATE below saw; the guard still names the states `cancel` is allowed from.
+      const previous = await trx
+        .selectFrom('jobs')
+        .select('status')
+        .where('id', '=', jobId)
+        .where('workflow_id', '=', workflowId)
+        .where('user_id', '=', userId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!previous) throw new NotFoundError('Job');
+      const updated = await trx
+        .updateTable('jobs')
+        .set({
+          status: TRANSITIONS.cancel.to,
+          completed_at: now,
+          updated_at: now,
+          lease_owner: null,
+          lease_expires_at: null,
+        })
+        .where('id', '=', jobId)
+        .where('workflow_id', '=', workflowId)
+        .where('user_id', '=', userId)
+        .where('status', 'in', TRANSITIONS.cancel.from)
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) {
+        throw new PreconditionFailedError(`job already finished (${previous.status})`);
+      }
+      await writeOutbox(trx, [
+        {
+          topic: 'workflows',
+          key: workflowId,
+          type: 'JOB_CANCELED',
+          payload: {
+            job_id: updated.id,
+            workflow_id: workflowId,
+            user_id: userId,
+            generation: updated.workflow_generation,
+          },
+        },
+      ]);
+      return { row: updated, wasRunning: previous.status === 'RUNNING' };
+    });
+    this.#events.emit('outbox:written', { count: 1 });
+    if (wasRunning) this.#events.emit('job:cancel-requested', { jobId: row.id });
+    return toJobView(row);
+  }
+
+  /** A new MANUAL job for a FAILED or CANCELED one (201), if the workflow can still run. */
+  async retry(
+    userId: string,
+    workflowId: string,
+    jobId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<JobView>> {
+    const now = this.#clock.now();
+    const result = await runIdempotent(
+      this.#db,
+      {
+        userId,
+        operation: `jobs.retry:${jobId}`,
+        key: idempotencyKey,
+        request: {},
+        status: 201,
+        now,
+        ttlMs: this.#config.idempotencyTtlMs,
+      },
+      async (trx) => {
+        const workflow = await lockOwnedWorkflow(trx, userId, workflowId);
+        const job = await findJob(trx, userId, workflowId, jobId);
+        if (!job) throw new NotFoundError('Job');
+        if (!RETRYABLE.includes(job.status)) {
+          throw new PreconditionFailedError(
+            `Only FAILED or CANCELED jobs can be retried; this job is ${job.status}.`,
+          );
+        }
+        assertRunnable(workflow);
+        return toJobView(await insertManualJob(trx, workflow, now, job.id));
+      },
+    );
+    if (!result.replayed) this.#announceDispatch();
+    return result;
+  }
+
+  #announceDispatch(): void {
+    this.#events.emit('outbox:written', { count: 1 });
+    this.#events.emit('jobs:runnable', { count: 1 });
+  }
+}
+
+async function findJob(
+  db: Kysely<DB> | Transaction<DB>,
+  userId: string,
+  workflowId: string,
+  jobId: string,
+): Promise<JobRow | undefined> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('id', '=', jobId)
+    .where('workflow_id', '=', workflowId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+/** The user's workflow, locked so an edit or termination cannot interleave with the new job. */
+async function lockOwnedWorkflow(
+  trx: Transaction<DB>,
+  userId: string,
+  workflowId: string,
+): Promise<WorkflowRow> {
+  const row = await trx
+    .selectFrom('workflows')
+    .selectAll()
+    .where('id', '=', workflowId)
+    .where('user_id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('Workflow');
+  return row;
+}
+
+async function lockRunnableWorkflow(
+  trx: Transaction<DB>,
+  userId: string,
+  workflowId: string,
+): Promise<WorkflowRow> {
+  const workflow = await lockOwnedWorkflow(trx, userId, workflowId);
+  assertRunnable(workflow);
+  return workflow;
+}
+
+function assertRunnable(workflow: WorkflowRow): void {
+  if (workflow.terminated_at !== null) {
+    throw new PreconditionFailedError('The workflow is terminated; edit it to re-activate it first.');
+  }
+  if (workflow.build_status !== 'COMPLETED') {
+    throw new PreconditionFailedError(
+      `The workflow's build is ${workflow.build_status}; jobs can run once it is COMPLETED.`,
+    );
+  }
+}
+
+/** Inserts a PENDING MANUAL job due now and its DISPATCH outbox row. */
+async function insertManualJob(
+  trx: Transaction<DB>,
+  workflow: WorkflowRow,
+  now: Date,
+  retryOf: string | null,
+): Promise<JobRow> {
+  const row = await trx
+    .insertInto('jobs')
+    .values({
+      id: newId(),
+      user_id: workflow.user_id,
+      workflow_id: workflow.id,
+      workflow_generation: workflow.generation,
+      trigger: 'MANUAL',
+      status: 'PENDING',
+      scheduled_at: now,
+      retry_of: retryOf,
+      created_at: now,
+      updated_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await writeOutbox(trx, [
+    {
+      topic: 'jobs',
+      key: workflow.id,
+      type: 'DISPATCH',
+      payload: { job_id: row.id, workflow_id: workflow.id },
+    },
+  ]);
+  return row;
+}
