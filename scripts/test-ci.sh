@@ -29,6 +29,16 @@ if ! pg_ready; then
 fi
 pg_ready || { echo "PostgreSQL is not reachable at $CHRONOVERSE_TEST_PG_URL" >&2; exit 1; }
 
+log "container runtime (podman serving the Docker API)"
+# The tests start their own podman service on a temporary socket (scripts/podman-env.sh, called
+# by test/helpers/podman-setup.ts); here we only make sure the packages are installed.
+if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends podman runc busybox-static uidmap slirp4netns >/dev/null
+fi
+podman --version
+
 log "typecheck"
 npm run typecheck
 

@@ -3,25 +3,42 @@
  * `chronoverse start --role a,b` resolves the dependency graph, starts modules in dependency
  * order and stops them in reverse. `all` is only an alias.
  *
- * Implemented so far: the gateway and the users/workflows domain services (in-process). The
- * scheduler, executor and other workers of architecture.md arrive with the engine issue.
+ * Implemented: the gateway, the users/workflows/jobs services (in-process), and the engine
+ * workers (outbox-relay, scheduler, workflow-worker, executor). The notifications and analytics
+ * roles and the joblogs processor come with later issues.
  */
 export const ROLE_DEPS = {
   db: [],
   users: ['db'],
   workflows: ['db'],
-  gateway: ['users', 'workflows'],
+  jobs: ['db'],
+  gateway: ['users', 'workflows', 'jobs'],
+  'outbox-relay': ['db'],
+  scheduler: ['db'],
+  // Without Kafka the bus is in-process: the relay must run where the event consumers run.
+  'workflow-worker': ['db', 'outbox-relay'],
+  executor: ['db'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ModuleName = keyof typeof ROLE_DEPS;
 
 /** Modules a user may ask for by name (the rest are infrastructure). */
-export const ROLES = ['gateway', 'users', 'workflows'] as const satisfies readonly ModuleName[];
+export const ROLES = [
+  'gateway',
+  'users',
+  'workflows',
+  'jobs',
+  'outbox-relay',
+  'scheduler',
+  'workflow-worker',
+  'executor',
+] as const satisfies readonly ModuleName[];
 export type RoleName = (typeof ROLES)[number];
 
 export const ROLE_ALIASES: Record<string, readonly RoleName[]> = {
   all: ROLES,
   api: ['gateway'],
+  workers: ['outbox-relay', 'scheduler', 'workflow-worker', 'executor'],
 };
 
 export class UnknownRoleError extends Error {}

@@ -8,12 +8,20 @@ import type { Config } from '../config/schema.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import { openDatabase, type Database } from '../platform/db/database.ts';
 import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
+import { InProcessBus } from '../platform/bus/bus.ts';
+import { DockerContainerRuntime } from '../platform/containers/docker-runtime.ts';
+import type { ContainerRuntime } from '../platform/containers/runtime.ts';
 import { Events } from '../platform/events.ts';
+import { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
 import { buildGateway } from '../gateway/app.ts';
 import { JobsService } from '../services/jobs/service.ts';
 import { UsersService } from '../services/users/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
+import { Executor } from '../workers/executor/executor.ts';
+import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
+import { Scheduler } from '../workers/scheduler/scheduler.ts';
+import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
 import { resolveModules, type ModuleName } from './roles.ts';
 import { VERSION } from './version.ts';
 
@@ -68,14 +76,66 @@ export async function startRuntime(params: {
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
     await ensureJobLogPartitions(database.db);
 
-    const users = new UsersService(database.db, clock, config.auth);
-    const workflows = new WorkflowsService(database.db, clock, {
-      idempotencyTtlMs: config.workflows.idempotencyTtlMs,
-    });
     const events = new Events();
+    const bus = new InProcessBus();
+    const live = new LiveLogs();
+    const users = new UsersService(database.db, clock, config.auth);
+    const workflows = new WorkflowsService(
+      database.db,
+      clock,
+      { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
+      events,
+    );
     const jobs = new JobsService(database.db, clock, events, {
       idempotencyTtlMs: config.workflows.idempotencyTtlMs,
     });
+    const deps = { db: database.db, clock, events, logger };
+
+    // The container runtime is optional: without one, HEARTBEAT workflows still run and CONTAINER
+    // builds and jobs fail with a clear reason instead of the process failing to start.
+    let containers: ContainerRuntime | null = null;
+    if (modules.includes('executor') || modules.includes('workflow-worker')) {
+      const runtime = new DockerContainerRuntime({ dockerHost: config.containers.dockerHost, logger });
+      if (!(await runtime.ping())) {
+        logger.warn(
+          { dockerHost: config.containers.dockerHost },
+          'no container runtime answers at DOCKER_HOST: CONTAINER workflows fail until one does; HEARTBEAT workflows are unaffected',
+        );
+      }
+      // Used even when down: calls then fail with a SYSTEM error, and a runtime that comes up later is picked up.
+      containers = runtime;
+    }
+
+    if (modules.includes('workflow-worker')) {
+      new WorkflowWorker({ ...deps, bus, containers });
+    }
+    if (modules.includes('executor')) {
+      const executor = new Executor(
+        { ...deps, bus, live, containers },
+        {
+          concurrency: config.executor.concurrency,
+          leaseMs: config.executor.leaseMs,
+          renewIntervalMs: Math.max(1_000, Math.floor(config.executor.leaseMs / 3)),
+          containerDefaults: {
+            cpus: config.executor.defaultCpus,
+            memoryMb: config.executor.defaultMemoryMb,
+            pids: config.executor.defaultPids,
+          },
+        },
+      );
+      executor.start();
+      started.push({ name: 'executor', stop: () => executor.stop() });
+    }
+    if (modules.includes('scheduler')) {
+      const scheduler = new Scheduler(deps, { batchSize: config.scheduler.batchSize });
+      scheduler.start();
+      started.push({ name: 'scheduler', stop: () => scheduler.stop() });
+    }
+    if (modules.includes('outbox-relay')) {
+      const relay = new OutboxRelay({ ...deps, bus });
+      relay.start();
+      started.push({ name: 'outbox-relay', stop: () => relay.stop() });
+    }
 
     let url: string | null = null;
     if (modules.includes('gateway')) {
@@ -93,6 +153,7 @@ export async function startRuntime(params: {
       const host =
         config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      // Stopped first (reverse order): no new requests while workers wind down.
       started.push({ name: 'gateway', stop: () => app.close() });
     }
     logger.info(

@@ -1,0 +1,776 @@
+/**
+ * ContainerRuntime over the Docker Engine API (dockerode), for Docker and Podman alike.
+ *
+ * Design notes
+ *
+ * - Output capture: attach, not logs. `run` attaches to stdout and stderr before starting the
+ *   container, so nothing is missed, and reads the multiplexed stream to the end. Following the
+ *   logs (`logs?follow=true&timestamps=true`) would give the runtime's own timestamps, but Podman's
+ *   follow is lossy: on Podman 4.3 it dropped a quarter or more of a 100k-line burst, and it can
+ *   miss the end or never end once the container exits early. Podman's timestamps are whole
+ *   seconds anyway. Attach is complete on both engines: a slow reader slows the container down
+ *   rather than losing output. Each line is therefore stamped with the time its first byte
+ *   reached us (millisecond precision).
+ * - Framing is parsed by hand, not with dockerode's demuxer, so we control where lines end and
+ *   memory stays bounded. The stream is a sequence of frames (8-byte header: stream type, 3 zero
+ *   bytes, big-endian payload length); a network chunk can hold several frames or part of one,
+ *   and a frame can hold several lines or part of one. Frames are consumed incrementally, never
+ *   buffered whole. Lines are delivered through `onLines` in batches (whatever arrived in one turn
+ *   of the event loop) in arrival order, so in order per stream. A final line without a newline
+ *   is delivered when the stream ends, and the stream has ended before `run` resolves.
+ * - Long lines: a line longer than 64 KiB (UTF-8 bytes) is delivered as several lines, split on a
+ *   character boundary; every continuation line starts with CONTINUATION_MARKER (`[continued] `)
+ *   and no delivered message exceeds 64 KiB, marker included. Output that never ends a line is
+ *   still delivered in 64 KiB pieces as it arrives.
+ * - Stop sequence (timeout or abort): SIGTERM, then SIGKILL when the container has not exited
+ *   after `stopGraceMs`. Whatever happens, the container is force-removed afterwards.
+ * - Start failures that are the workflow's fault (the command does not exist or cannot be
+ *   executed) are reported like `docker run` does: an `exited` outcome with exit code 127 (not
+ *   found) or 126 (not executable), plus one stderr line carrying the engine's message.
+ * - Errors: a missing image that cannot be pulled is an ImageNotFoundError (a user error); an
+ *   unreachable socket or any other engine failure is a ContainerRuntimeUnavailableError.
+ * - Containers are named `cv-<jobId>-<attempt>` and labelled `<prefix>.managed=true`,
+ *   `<prefix>.job-id`, `<prefix>.workflow-id`, `<prefix>.attempt` (prefix `chronoverse`).
+ */
+import Docker from 'dockerode';
+import type { Logger } from 'pino';
+import {
+  ContainerRuntimeUnavailableError,
+  ImageNotFoundError,
+  type CapturedLine,
+  type ContainerOutcome,
+  type ContainerRuntime,
+  type ContainerSpec,
+} from './runtime.ts';
+
+/** Starts every continuation line of a split long line. */
+export const CONTINUATION_MARKER = '[continued] ';
+/** The longest delivered message, in UTF-8 bytes (the marker included). */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+const DEFAULT_STOP_GRACE_MS = 2000;
+/** How long the attached stream may take to end after the exit before it is cut. */
+const OUTPUT_SETTLE_MS = 10_000;
+const PING_TIMEOUT_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface DockerContainerRuntimeOptions {
+  /** `unix:///path/to/socket` or `tcp://host:port`. */
+  dockerHost: string;
+  logger?: Logger;
+  /** Between SIGTERM and SIGKILL when stopping a container. */
+  stopGraceMs?: number;
+  /** Label namespace of the containers we manage (default `chronoverse`). */
+  labelPrefix?: string;
+}
+
+export class DockerContainerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+  private readonly dockerHost: string;
+  private readonly logger: Logger | undefined;
+  private readonly stopGraceMs: number;
+  private readonly labelPrefix: string;
+  private readonly pulls = new Map<string, Promise<void>>();
+
+  constructor(options: DockerContainerRuntimeOptions) {
+    this.dockerHost = options.dockerHost;
+    this.docker = new Docker(dockerOptions(options.dockerHost));
+    this.logger = options.logger;
+    this.stopGraceMs = Math.max(0, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
+    this.labelPrefix = options.labelPrefix ?? 'chronoverse';
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      // dockerode accepts an abort signal here; its type declarations do not say so.
+      const ping = this.docker.ping.bind(this.docker) as unknown as (opts: {
+        abortSignal: AbortSignal;
+      }) => Promise<unknown>;
+      await ping({ abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  ensureImage(image: string): Promise<void> {
+    let pending = this.pulls.get(image);
+    if (!pending) {
+      pending = this.inspectOrPull(image).finally(() => this.pulls.delete(image));
+      this.pulls.set(image, pending);
+    }
+    return pending;
+  }
+
+  async run(
+    spec: ContainerSpec,
+    onLines: (lines: CapturedLine[]) => void,
+    signal: AbortSignal,
+  ): Promise<ContainerOutcome> {
+    if (signal.aborted) return { kind: 'canceled', exitCode: null };
+    await this.ensureImage(spec.image);
+    if (signal.aborted) return { kind: 'canceled', exitCode: null };
+
+    const name = containerName(spec);
+    let container: Docker.Container | undefined;
+    try {
+      container = await this.createContainer(spec, name);
+      if (signal.aborted) return { kind: 'canceled', exitCode: null };
+      return await this.execute(container, spec, onLines, signal);
+    } catch (err) {
+      if (err instanceof ImageNotFoundError || err instanceof ContainerRuntimeUnavailableError) throw err;
+      throw this.unavailable(`running container ${name}`, err);
+    } finally {
+      // After a failed create the container may exist anyway (e.g. the connection dropped).
+      await this.removeQuietly(container ?? this.docker.getContainer(name));
+    }
+  }
+
+  async removeContainers(jobIds?: readonly string[]): Promise<number> {
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${this.labelPrefix}.managed=true`] },
+      });
+    } catch (err) {
+      throw this.unavailable('listing containers', err);
+    }
+    const wanted = jobIds ? new Set(jobIds) : null;
+    const jobLabel = `${this.labelPrefix}.job-id`;
+    const targets = containers.filter((c) => !wanted || wanted.has(c.Labels?.[jobLabel] ?? ''));
+    const removed = await Promise.all(targets.map((c) => this.removeQuietly(this.docker.getContainer(c.Id))));
+    return removed.filter(Boolean).length;
+  }
+
+  // --- images ------------------------------------------------------------------------------------
+
+  private async inspectOrPull(image: string): Promise<void> {
+    if (await this.imageExists(image)) return;
+    this.logger?.info({ image }, 'pulling container image');
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.docker.pull(image)) as NodeJS.ReadableStream;
+    } catch (err) {
+      throw this.pullFailure(image, err);
+    }
+    const failure = await consumePullProgress(stream);
+    if (failure !== null) throw this.pullFailure(image, failure);
+    if (!(await this.imageExists(image))) {
+      throw new ImageNotFoundError(image, 'the pull finished but the image is still missing');
+    }
+    this.logger?.info({ image }, 'pulled container image');
+  }
+
+  private async imageExists(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw this.unavailable(`inspecting image ${image}`, err);
+    }
+  }
+
+  private pullFailure(image: string, err: unknown): Error {
+    if (isConnectionError(err)) return this.unavailable(`pulling image ${image}`, err);
+    const detail = messageOf(err);
+    // The engine itself is in trouble: worth retrying, not the workflow's fault.
+    if (/no space left on device|read-only file system|database is locked/i.test(detail)) {
+      return this.unavailable(`pulling image ${image}`, err);
+    }
+    return new ImageNotFoundError(image, detail);
+  }
+
+  // --- containers --------------------------------------------------------------------------------
+
+  private async createContainer(spec: ContainerSpec, name: string): Promise<Docker.Container> {
+    const p = this.labelPrefix;
+    const memoryBytes = Math.round(spec.memoryMb * 1024 * 1024);
+    const options: Docker.ContainerCreateOptions = {
+      name,
+      Image: spec.image,
+      Cmd: spec.cmd ?? undefined,
+      Entrypoint: spec.entrypoint ?? undefined,
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      WorkingDir: spec.workdir ?? undefined,
+      Tty: false,
+      OpenStdin: false,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Labels: {
+        [`${p}.managed`]: 'true',
+        [`${p}.job-id`]: spec.jobId,
+        [`${p}.workflow-id`]: spec.workflowId,
+        [`${p}.attempt`]: String(spec.attempt),
+      },
+      HostConfig: {
+        NanoCpus: Math.round(spec.cpus * 1e9),
+        Memory: memoryBytes,
+        MemorySwap: memoryBytes,
+        PidsLimit: spec.pids,
+        NetworkMode: spec.network === 'bridge' ? 'bridge' : 'none',
+        AutoRemove: false,
+      },
+    };
+    try {
+      return await this.docker.createContainer(options);
+    } catch (err) {
+      if (isNameConflict(err)) {
+        // Left over by a crashed earlier run of this very attempt.
+        this.logger?.warn({ container: name }, 'removing a leftover container with the same name');
+        await this.removeQuietly(this.docker.getContainer(name));
+        return await this.createContainerOnce(options, spec.image);
+      }
+      throw this.createFailure(spec.image, err);
+    }
+  }
+
+  private async createContainerOnce(
+    options: Docker.ContainerCreateOptions,
+    image: string,
+  ): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(options);
+    } catch (err) {
+      throw this.createFailure(image, err);
+    }
+  }
+
+  private createFailure(image: string, err: unknown): Error {
+    if (statusOf(err) === 404 || /no such image|image not known/i.test(messageOf(err))) {
+      return new ImageNotFoundError(image, 'the image disappeared before the container was created');
+    }
+    return this.unavailable('creating a container', err);
+  }
+
+  private async execute(
+    container: Docker.Container,
+    spec: ContainerSpec,
+    onLines: (lines: CapturedLine[]) => void,
+    signal: AbortSignal,
+  ): Promise<ContainerOutcome> {
+    // Podman prepares the container (runc create) when attaching: a bad command fails here.
+    let output: OutputCapture;
+    try {
+      output = await OutputCapture.attach(container, (lines) => this.deliver(onLines, lines), this.logger);
+    } catch (err) {
+      return this.startFailure(err, onLines, 'attaching to a container');
+    }
+    try {
+      await container.start();
+    } catch (err) {
+      output.close();
+      return this.startFailure(err, onLines, 'starting a container');
+    }
+
+    try {
+      const exited = container.wait().then((result: { StatusCode?: unknown }) => {
+        const code = Number(result?.StatusCode);
+        return Number.isInteger(code) && code >= 0 ? code : null;
+      });
+      exited.catch(() => {}); // observed below; never an unhandled rejection
+
+      let timer: (() => void) | undefined;
+      let onAbort: (() => void) | undefined;
+      const reason = await new Promise<'exit' | 'timeout' | 'abort'>((resolve) => {
+        exited.then(
+          () => resolve('exit'),
+          () => resolve('exit'),
+        );
+        timer = startTimer(spec.timeoutMs, () => resolve('timeout'));
+        onAbort = () => resolve('abort');
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      timer?.();
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+
+      if (reason !== 'exit') {
+        this.logger?.info(
+          { container: containerName(spec), reason },
+          reason === 'timeout' ? 'container timed out, stopping it' : 'container canceled, stopping it',
+        );
+        await this.stop(container, exited);
+      }
+
+      let exitCode: number | null;
+      try {
+        exitCode = await exited;
+      } catch (err) {
+        if (reason === 'exit') throw this.unavailable('waiting for a container', err);
+        exitCode = null; // we stopped it; the exit code is a detail
+      }
+      await output.finish(OUTPUT_SETTLE_MS);
+
+      if (reason === 'timeout') return { kind: 'timed_out', exitCode };
+      if (reason === 'abort') return { kind: 'canceled', exitCode };
+      if (exitCode === null) throw this.unavailable('waiting for a container', 'no exit code');
+      return {
+        kind: 'exited',
+        exitCode,
+        killed: exitCode === 137,
+        oomKilled: await this.oomKilled(container),
+      };
+    } finally {
+      output.close();
+    }
+  }
+
+  /** A start that failed because of the command itself is an exit (127/126); anything else is ours. */
+  private startFailure(
+    err: unknown,
+    onLines: (lines: CapturedLine[]) => void,
+    what: string,
+  ): ContainerOutcome {
+    const exitCode = userStartFailure(err);
+    if (exitCode === null) throw this.unavailable(what, err);
+    this.deliver(onLines, [
+      {
+        stream: 'stderr',
+        timestamp: new Date(),
+        message: `chronoverse: the container could not start: ${messageOf(err)}`,
+      },
+    ]);
+    return { kind: 'exited', exitCode, killed: false, oomKilled: false };
+  }
+
+  /** SIGTERM, then SIGKILL when still running after the grace period. */
+  private async stop(container: Docker.Container, exited: Promise<unknown>): Promise<void> {
+    await this.kill(container, 'SIGTERM');
+    let cancelGrace: (() => void) | undefined;
+    const graceOver = await new Promise<boolean>((resolve) => {
+      exited.then(
+        () => resolve(false),
+        () => resolve(false),
+      );
+      cancelGrace = startTimer(this.stopGraceMs, () => resolve(true));
+    });
+    cancelGrace?.();
+    if (graceOver) await this.kill(container, 'SIGKILL');
+  }
+
+  private async kill(container: Docker.Container, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    try {
+      await container.kill({ signal });
+    } catch (err) {
+      // Not running any more (Docker: 409, Podman: 500 "container state improper") or gone.
+      if (statusOf(err) !== undefined) return;
+      throw this.unavailable(`sending ${signal} to a container`, err);
+    }
+  }
+
+  private async oomKilled(container: Docker.Container): Promise<boolean> {
+    try {
+      const info = await container.inspect();
+      return info.State?.OOMKilled === true;
+    } catch (err) {
+      this.logger?.warn({ err, container: container.id }, 'could not inspect an exited container');
+      return false;
+    }
+  }
+
+  /** Force-removes a container; false when it was already gone or could not be removed. */
+  private async removeQuietly(container: Docker.Container): Promise<boolean> {
+    try {
+      await container.remove({ force: true, v: true });
+      return true;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404 || status === 409) return false; // gone, or its removal is under way
+      this.logger?.warn({ err, container: container.id }, 'could not remove a container');
+      return false;
+    }
+  }
+
+  // --- output ------------------------------------------------------------------------------------
+
+  private deliver(onLines: (lines: CapturedLine[]) => void, lines: CapturedLine[]): void {
+    if (lines.length === 0) return;
+    try {
+      onLines(lines);
+    } catch (err) {
+      this.logger?.error({ err }, 'the output consumer of a container threw');
+    }
+  }
+
+  private unavailable(what: string, err: unknown): ContainerRuntimeUnavailableError {
+    return new ContainerRuntimeUnavailableError(
+      `container runtime at ${this.dockerHost}: ${what} failed: ${messageOf(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+// --- output capture ----------------------------------------------------------------------------
+
+/** The attached output of one container, parsed into lines and delivered as it arrives. */
+class OutputCapture {
+  private readonly container: Docker.Container;
+  private readonly deliver: (lines: CapturedLine[]) => void;
+  private readonly logger: Logger | undefined;
+  private readonly stream: NodeJS.ReadableStream;
+  private readonly parser = new OutputParser();
+  private readonly ended: Promise<void>;
+  private batch: CapturedLine[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  /** Attaches to stdout and stderr (before the start, so that nothing is missed). */
+  static async attach(
+    container: Docker.Container,
+    deliver: (lines: CapturedLine[]) => void,
+    logger?: Logger,
+  ): Promise<OutputCapture> {
+    const stream = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      hijack: false,
+    })) as NodeJS.ReadableStream;
+    return new OutputCapture(container, stream, deliver, logger);
+  }
+
+  private constructor(
+    container: Docker.Container,
+    stream: NodeJS.ReadableStream,
+    deliver: (lines: CapturedLine[]) => void,
+    logger?: Logger,
+  ) {
+    this.container = container;
+    this.stream = stream;
+    this.deliver = deliver;
+    this.logger = logger;
+    this.ended = new Promise((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', (err: unknown) => {
+        if (!this.closed) logger?.warn({ err, container: container.id }, 'container output stream failed');
+        resolve();
+      });
+    });
+    stream.on('data', (chunk: Buffer | string) => {
+      if (this.closed) return;
+      this.batch.push(
+        ...this.parser.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, new Date()),
+      );
+      if (this.batch.length > 0 && !this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** After the exit: waits (bounded) for the end of the output, then delivers what is left. */
+  async finish(settleMs: number): Promise<void> {
+    if (this.closed) return;
+    let cancel: (() => void) | undefined;
+    const cut = await new Promise<boolean>((resolve) => {
+      this.ended.then(() => resolve(false));
+      cancel = startTimer(settleMs, () => resolve(true));
+    });
+    cancel?.();
+    if (cut) {
+      this.logger?.warn({ container: this.container.id }, 'container output did not end after the exit; cut');
+    }
+    this.close();
+  }
+
+  /** Stops reading; delivers what is still buffered (a final line without a newline). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    destroy(this.stream);
+    this.batch.push(...this.parser.end(new Date()));
+    this.flush();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const lines = this.batch;
+    this.batch = [];
+    this.deliver(lines);
+  }
+}
+
+// --- output parsing ----------------------------------------------------------------------------
+
+const NEWLINE = 0x0a;
+const MARKER_BYTES = Buffer.byteLength(CONTINUATION_MARKER);
+
+/**
+ * Demultiplexes an attached, non-TTY output stream into lines. Feed it the raw chunks in order
+ * with `push` (with their arrival time), then call `end` once; both return the lines completed.
+ */
+export class OutputParser {
+  private readonly stdout = new LineSplitter('stdout');
+  private readonly stderr = new LineSplitter('stderr');
+  private readonly header = Buffer.alloc(8);
+  private headerBytes = 0;
+  private remaining = 0;
+  private current: LineSplitter = this.stdout;
+  /** Not multiplexed after all (a TTY container): everything is stdout. */
+  private raw = false;
+
+  push(chunk: Buffer, receivedAt: Date): CapturedLine[] {
+    const out: CapturedLine[] = [];
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.raw) {
+        this.stdout.feed(chunk.subarray(pos), receivedAt, out);
+        break;
+      }
+      if (this.remaining === 0) {
+        const n = Math.min(8 - this.headerBytes, chunk.length - pos);
+        chunk.copy(this.header, this.headerBytes, pos, pos + n);
+        this.headerBytes += n;
+        pos += n;
+        if (this.headerBytes < 8) break;
+        this.headerBytes = 0;
+        const type = this.header[0] ?? 0;
+        if (type > 3 || this.header[1] !== 0 || this.header[2] !== 0 || this.header[3] !== 0) {
+          this.raw = true;
+          this.stdout.feed(Buffer.from(this.header), receivedAt, out);
+          continue;
+        }
+        // 0 stdin (never sent), 1 stdout, 2 stderr, 3 the engine's own error output.
+        this.current = type === 2 || type === 3 ? this.stderr : this.stdout;
+        this.remaining = this.header.readUInt32BE(4);
+        continue;
+      }
+      const n = Math.min(this.remaining, chunk.length - pos);
+      this.current.feed(chunk.subarray(pos, pos + n), receivedAt, out);
+      this.remaining -= n;
+      pos += n;
+    }
+    return out;
+  }
+
+  end(at: Date): CapturedLine[] {
+    const out: CapturedLine[] = [];
+    this.stdout.end(at, out);
+    this.stderr.end(at, out);
+    return out;
+  }
+}
+
+/** Splits one stream's bytes into lines of at most MAX_LINE_BYTES. */
+class LineSplitter {
+  private readonly stream: CapturedLine['stream'];
+  /** The current line's bytes not delivered yet, and when its first byte arrived. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private lineStartedAt: Date | null = null;
+  /** The pending bytes continue a line already partly delivered. */
+  private continued = false;
+
+  constructor(stream: CapturedLine['stream']) {
+    this.stream = stream;
+  }
+
+  feed(bytes: Buffer, at: Date, out: CapturedLine[]): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const newline = bytes.indexOf(NEWLINE, pos);
+      if (newline === -1) {
+        this.append(bytes.subarray(pos), at, out);
+        return;
+      }
+      this.append(bytes.subarray(pos, newline), at, out);
+      this.endLine(at, out);
+      pos = newline + 1;
+    }
+  }
+
+  end(at: Date, out: CapturedLine[]): void {
+    if (this.pendingBytes > 0 || this.continued) this.endLine(at, out);
+  }
+
+  private append(bytes: Buffer, at: Date, out: CapturedLine[]): void {
+    if (bytes.length === 0) return;
+    this.lineStartedAt ??= at;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    while (this.pendingBytes > this.limit()) this.emitChunk(at, out);
+  }
+
+  private limit(): number {
+    return this.continued ? MAX_LINE_BYTES - MARKER_BYTES : MAX_LINE_BYTES;
+  }
+
+  /** Delivers the first `limit()` bytes (cut on a character boundary) of an over-long line. */
+  private emitChunk(at: Date, out: CapturedLine[]): void {
+    const all = Buffer.concat(this.pending);
+    const cut = utf8Boundary(all, this.limit());
+    this.push(all.subarray(0, cut), at, out);
+    const rest = all.subarray(cut);
+    this.pending = [rest];
+    this.pendingBytes = rest.length;
+    this.continued = true;
+    this.lineStartedAt = at;
+  }
+
+  private endLine(at: Date, out: CapturedLine[]): void {
+    this.push(Buffer.concat(this.pending), at, out);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.continued = false;
+    this.lineStartedAt = null;
+  }
+
+  private push(bytes: Buffer, at: Date, out: CapturedLine[]): void {
+    const text = bytes.toString('utf8');
+    out.push({
+      stream: this.stream,
+      timestamp: this.lineStartedAt ?? at,
+      message: this.continued ? CONTINUATION_MARKER + text : text,
+    });
+  }
+}
+
+/** The largest cut ≤ limit that does not split a UTF-8 sequence (limit when there is none). */
+function utf8Boundary(bytes: Buffer, limit: number): number {
+  let cut = limit;
+  while (cut > 0 && limit - cut < 4 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
+  return cut > 0 && limit - cut < 4 ? cut : limit;
+}
+
+// --- helpers -----------------------------------------------------------------------------------
+
+function dockerOptions(dockerHost: string): Docker.DockerOptions {
+  // Explicit host/port/socketPath: docker-modem otherwise merges in DOCKER_HOST from the env.
+  if (dockerHost.startsWith('unix://')) {
+    const socketPath = dockerHost.slice('unix://'.length);
+    if (!socketPath) throw new Error(`invalid docker host ${dockerHost}: no socket path`);
+    return { socketPath, host: undefined, port: undefined };
+  }
+  const match = /^(tcp|http|https):\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(dockerHost);
+  if (!match) throw new Error(`invalid docker host ${dockerHost}: expected unix:///path or tcp://host:port`);
+  return {
+    protocol: match[1] === 'https' ? 'https' : 'http',
+    host: match[2],
+    port: Number(match[3]),
+    socketPath: undefined,
+  };
+}
+
+function containerName(spec: ContainerSpec): string {
+  return `cv-${spec.jobId}-${spec.attempt}`.replace(/[^a-zA-Z0-9_.-]/g, '_');
+}
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function messageOf(err: unknown): string {
+  if (typeof err === 'string') return err;
+  if (err instanceof Error) {
+    // dockerode: "(HTTP code 500) server error - <engine message> "
+    return err.message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim() || err.message;
+  }
+  return String(err);
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOTSOCK',
+  'ABORT_ERR',
+]);
+
+function isConnectionError(err: unknown): boolean {
+  if (statusOf(err) !== undefined) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  return err instanceof Error && /socket hang up|connect|aborted/i.test(err.message);
+}
+
+function isNameConflict(err: unknown): boolean {
+  return statusOf(err) === 409 || /already in use/i.test(messageOf(err));
+}
+
+/** 127 / 126 when the start failed because of the command itself (as `docker run` reports it). */
+function userStartFailure(err: unknown): number | null {
+  if (statusOf(err) === undefined) return null;
+  const message = messageOf(err);
+  if (!/\bexec\b/i.test(message)) return null;
+  if (/executable file not found|no such file or directory|command not found/i.test(message)) return 127;
+  if (/permission denied|exec format error|is a directory|not a directory/i.test(message)) return 126;
+  return null;
+}
+
+/** Reads a pull's progress stream to its end; the engine's error message, if any. */
+function consumePullProgress(stream: NodeJS.ReadableStream): Promise<unknown> {
+  return new Promise((resolve) => {
+    let buffered = '';
+    let failure: unknown = null;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      inspect(buffered);
+      resolve(failure);
+    };
+    const inspect = (line: string) => {
+      if (!line.trim() || failure !== null) return;
+      try {
+        const event = JSON.parse(line) as { error?: unknown; errorDetail?: { message?: unknown } };
+        const message = event.errorDetail?.message ?? event.error;
+        if (message !== undefined && message !== null && message !== '') failure = String(message);
+      } catch {
+        // not JSON: ignore
+      }
+    };
+    stream.on('data', (chunk: Buffer | string) => {
+      buffered += chunk.toString();
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        inspect(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+      }
+    });
+    stream.on('error', (err: unknown) => {
+      if (failure === null) failure = err;
+      settle();
+    });
+    stream.on('end', settle);
+    stream.on('close', settle);
+  });
+}
+
+function destroy(stream: NodeJS.ReadableStream): void {
+  const s = stream as NodeJS.ReadableStream & { destroy?: () => void };
+  try {
+    s.destroy?.();
+  } catch {
+    // already gone
+  }
+}
+
+/** setTimeout that copes with delays beyond 2^31-1 ms (and Infinity: never); returns a canceller. */
+function startTimer(ms: number, fn: () => void): () => void {
+  if (!Number.isFinite(ms)) return () => {};
+  let handle: NodeJS.Timeout;
+  const deadline = Date.now() + Math.max(0, ms);
+  const arm = () => {
+    const left = deadline - Date.now();
+    if (left <= 0) return fn();
+    handle = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+  };
+  handle = setTimeout(arm, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+  return () => clearTimeout(handle);
+}
