@@ -129,7 +129,8 @@ fi
 # --- service -------------------------------------------------------------------------------------
 log "starting podman system service on $URL"
 rm -f "$SOCK"
-nohup podman system service --time=0 "$URL" >"$DIR/service.log" 2>&1 </dev/null &
+# From inside $DIR: conmon drops marker files (e.g. "oom") in the service's working directory.
+(cd "$DIR" && exec nohup podman system service --time=0 "$URL" >"$DIR/service.log" 2>&1 </dev/null) &
 echo $! >"$PIDFILE"
 
 for _ in $(seq 1 300); do
