@@ -39,6 +39,7 @@ import type { Logger } from '../../platform/logger.ts';
 import { isUniqueViolation } from '../../services/users/service.ts';
 import { Loop } from '../loop.ts';
 import { runHeartbeat } from './heartbeat.ts';
+import { Completer } from './completer.ts';
 import { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
 import { jobsClaim, jobsHandBack, jobsRenewLease, jobsRescueExpired, type ClaimedJob } from './sql.ts';
@@ -96,6 +97,7 @@ export class Executor {
   readonly #running = new Map<string, Running>();
   readonly #claimLoop: Loop;
   readonly #rescueLoop: Loop;
+  readonly #completer: Completer;
   #renewTimer: NodeJS.Timeout | null = null;
   #fetching = false;
 
@@ -117,6 +119,7 @@ export class Executor {
     this.#containers = deps.containers;
     this.#config = { ...EXECUTOR_DEFAULTS, ...config };
     if (this.#config.concurrency < 1) throw new Error('executor concurrency must be at least 1');
+    this.#completer = new Completer({ db: deps.db, owner: this.id, logger: this.#logger });
     if (this.#config.renewIntervalMs >= this.#config.leaseMs)
       throw new Error('renewIntervalMs must be below leaseMs');
     this.#claimLoop = new Loop({
@@ -165,6 +168,7 @@ export class Executor {
       for (const id of this.#running.keys()) this.#abort(id, 'shutdown');
       await all();
     }
+    await this.#completer.drain();
     if (this.#renewTimer) clearInterval(this.#renewTimer);
     this.#renewTimer = null;
   }
@@ -316,7 +320,7 @@ export class Executor {
     };
   }
 
-  /** Records the outcome with a guarded UPDATE (only while we still own the lease). */
+  /** Records the outcome through the batched completer (guarded: only while we own the lease). */
   async #complete(job: ClaimedJob, outcome: RunOutcome): Promise<void> {
     if (outcome.kind === 'lease_lost') return;
     const retry = outcome.kind === 'failed' && outcome.retryable && job.attempts < job.max_attempts;
@@ -329,55 +333,28 @@ export class Executor {
             ? 'PENDING'
             : 'FAILED';
     const failure = outcome.kind === 'failed' ? outcome : null;
-    const delayMs = Math.min(this.#config.retryBaseMs * 2 ** (job.attempts - 1), this.#config.retryMaxMs);
     const detail = outcome.kind === 'succeeded' || outcome.kind === 'failed' ? outcome : null;
-    const finalStatus = status === 'PENDING' ? null : status;
-
-    const written = await this.#db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ started_at: Date; completed_at: Date | null }>`
-        UPDATE jobs
-        SET status = ${status},
-            completed_at = ${finalStatus ? sql`now()` : sql`NULL`},
-            next_attempt_at = ${retry ? sql`now() + make_interval(secs => ${delayMs / 1000})` : sql`NULL`},
-            lease_owner = NULL, lease_expires_at = NULL,
-            exit_code = ${'exitCode' in outcome ? (outcome.exitCode ?? null) : null},
-            http_status_code = ${detail?.httpStatusCode ?? null},
-            latency_ms = ${detail?.latencyMs ?? null},
-            error_kind = ${failure?.errorKind ?? null},
-            error_code = ${failure?.code ?? null},
-            error_message = ${failure ? failure.message.slice(0, 4096) : null},
-            updated_at = now()
-        WHERE id = ${job.id} AND status = 'RUNNING' AND lease_owner = ${this.id}
-        RETURNING started_at, completed_at`.execute(trx);
-      const row = rows[0];
-      if (!row) return false;
-      if (finalStatus === 'COMPLETED' || finalStatus === 'FAILED') {
-        const event = {
-          job_id: job.id,
-          workflow_id: job.workflow_id,
-          user_id: job.user_id,
-          generation: job.workflow_generation,
-        };
-        await sql`
-          INSERT INTO outbox (topic, key, event_type, payload) VALUES
-            ('workflows', ${job.workflow_id}, ${finalStatus === 'COMPLETED' ? 'JOB_COMPLETED' : 'JOB_FAILED'}, ${JSON.stringify(event)}::jsonb),
-            ('analytics', ${job.workflow_id}, 'JOB_FINISHED', ${JSON.stringify({
-              ...event,
-              status: finalStatus,
-              attempts: job.attempts,
-              scheduled_at: job.scheduled_at.toISOString(),
-              started_at: row.started_at.toISOString(),
-              completed_at: row.completed_at?.toISOString() ?? null,
-            })}::jsonb)`.execute(trx);
-      }
-      return true;
+    const written = await this.#completer.complete({
+      jobId: job.id,
+      status,
+      exitCode: 'exitCode' in outcome ? (outcome.exitCode ?? null) : null,
+      httpStatusCode: detail?.httpStatusCode ?? null,
+      latencyMs: detail?.latencyMs ?? null,
+      errorKind: failure?.errorKind ?? null,
+      errorCode: failure?.code ?? null,
+      errorMessage: failure ? failure.message.slice(0, 4096) : null,
+      retryDelayMs: retry
+        ? Math.min(this.#config.retryBaseMs * 2 ** (job.attempts - 1), this.#config.retryMaxMs)
+        : null,
     });
     if (!written) return;
-    this.#logger.info(
-      { jobId: job.id, workflowId: job.workflow_id, attempt: job.attempts, status, code: failure?.code },
-      'job attempt finished',
-    );
-    if (finalStatus) this.#events.emit('executor:job:finished', { jobId: job.id, status: finalStatus });
+    if (failure || status !== 'COMPLETED') {
+      this.#logger.info(
+        { jobId: job.id, workflowId: job.workflow_id, attempt: job.attempts, status, code: failure?.code },
+        'job attempt finished',
+      );
+    }
+    if (status !== 'PENDING') this.#events.emit('executor:job:finished', { jobId: job.id, status });
     this.#events.emit('outbox:written', { count: 2 });
     this.#events.emit('jobs:runnable', { count: 1 });
   }

@@ -19,11 +19,15 @@ export interface ClaimedJob {
 
 /**
  * jobsClaim: lease up to `limit` runnable jobs. A job is runnable when due, not waiting for a
- * retry delay, its workflow has no RUNNING job, and no earlier runnable job of the same workflow
- * exists (jobs of one workflow run one at a time, earliest first). `SKIP LOCKED` lets executors
- * claim side by side; the unique index jobs_one_running_per_workflow catches the one race the
- * probes cannot see (two executors claiming siblings at once): the loser gets 23505 and retries.
- * Index: jobs_runnable_idx for the scan, jobs_workflow_active_idx for the sibling probes.
+ * retry delay, and no sibling of its workflow is RUNNING or runnable-and-earlier (jobs of one
+ * workflow run one at a time, earliest first). `SKIP LOCKED` lets executors claim side by side;
+ * the unique index jobs_one_running_per_workflow catches the one race the probe cannot see (two
+ * executors claiming siblings at once): the loser gets 23505 and retries next round.
+ *
+ * Plan (EXPLAIN ANALYZE, 50k queued jobs over 5k workflows, 200k finished): index scan of
+ * jobs_runnable_idx, one probe per candidate on jobs_workflow_active_idx, 0.65 ms for 64 jobs.
+ * The probe is a single NOT EXISTS on purpose: as two (RUNNING sibling; earlier sibling) the
+ * planner materialised all RUNNING rows when their estimate was low, 21 ms with 4k running.
  */
 export async function jobsClaim(
   db: Kysely<DB>,
@@ -31,17 +35,22 @@ export async function jobsClaim(
   limit: number,
   leaseMs: number,
 ): Promise<ClaimedJob[]> {
-  const { rows } = await sql<ClaimedJob>`
+  return db.transaction().execute(async (trx) => {
+    // Pin the ordered index scan: without fresh statistics (a burst of new jobs) the planner
+    // otherwise bitmap-scans every runnable row, probes each and sorts: 22.7 ms instead of 0.3 ms
+    // for 17k queued jobs. Transaction-local, so nothing else is affected.
+    await sql`SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
+                     set_config('enable_seqscan', 'off', true)`.execute(trx);
+    const { rows } = await sql<ClaimedJob>`
     WITH candidates AS (
       SELECT j.id FROM jobs j
       WHERE j.status IN ('PENDING', 'QUEUED')
         AND j.scheduled_at <= now()
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
-        AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.workflow_id = j.workflow_id AND r.status = 'RUNNING')
         AND NOT EXISTS (
           SELECT 1 FROM jobs e
-          WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED')
-            AND (e.scheduled_at, e.id) < (j.scheduled_at, j.id))
+          WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING')
+            AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id)))
       ORDER BY j.scheduled_at, j.id
       LIMIT ${limit}
       FOR UPDATE OF j SKIP LOCKED
@@ -53,8 +62,9 @@ export async function jobsClaim(
     FROM candidates c, workflows w
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
-              w.kind, w.payload, w.log_retention`.execute(db);
-  return rows;
+              w.kind, w.payload, w.log_retention`.execute(trx);
+    return rows;
+  });
 }
 
 /** jobsRenewLease: extends the leases this executor still holds; returns the ids it still owns. */

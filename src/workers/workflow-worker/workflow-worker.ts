@@ -57,24 +57,55 @@ export class WorkflowWorker {
   }
 
   async handle(batch: BusMessage[]): Promise<void> {
+    // A relay batch holds at most one event per workflow (per-key order), so the successes of a
+    // batch can be applied together without reordering anything for any workflow.
+    await this.#jobsCompleted(batch.filter((m) => m.type === 'JOB_COMPLETED'));
     for (const message of batch) {
       const payload = message.payload as unknown as WorkflowEventPayload;
       switch (message.type) {
         case 'BUILD':
           await this.#build(payload.workflow_id, payload.generation ?? 0);
           break;
-        case 'JOB_COMPLETED':
         case 'JOB_FAILED':
-          await this.#jobFinished(message, payload);
+          await this.#jobFailed(message, payload);
           break;
         case 'TERMINATE':
           await this.#cancelRunning(payload.workflow_id);
           break;
         default:
-          // RESCHEDULE (next_run_at is set by the edit itself), JOB_CANCELED, DELETE: nothing to do.
+          // JOB_COMPLETED (above), RESCHEDULE (the edit set next_run_at), JOB_CANCELED, DELETE.
           break;
       }
     }
+  }
+
+  /** Successes reset the failure count (and complete a once workflow), once per job, in one transaction. */
+  async #jobsCompleted(messages: BusMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const now = this.#clock.now();
+    await this.#db.transaction().execute(async (trx) => {
+      const eventIds = messages.map(
+        (m) => `JOB_COMPLETED:${(m.payload as { job_id?: string }).job_id ?? m.id}`,
+      );
+      const fresh = await trx
+        .insertInto('processed_events')
+        .values(eventIds.map((event_id) => ({ consumer: CONSUMER, event_id })))
+        .onConflict((oc) => oc.doNothing())
+        .returning('event_id')
+        .execute();
+      const freshIds = new Set(fresh.map((f) => f.event_id));
+      const workflowIds = messages
+        .filter((_, i) => freshIds.has(eventIds[i]!))
+        .map((m) => (m.payload as unknown as WorkflowEventPayload).workflow_id);
+      if (workflowIds.length === 0) return;
+      await sql`
+        UPDATE workflows
+        SET consecutive_job_failures_count = 0,
+            completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
+                                THEN ${now}::timestamptz ELSE completed_at END,
+            updated_at = ${now}
+        WHERE id = ANY(${workflowIds}::uuid[])`.execute(trx);
+    });
   }
 
   async #build(workflowId: string, generation: number): Promise<void> {
@@ -135,8 +166,8 @@ export class WorkflowWorker {
     this.#events.emit('schedules:changed', { workflowId: workflow.id });
   }
 
-  async #jobFinished(message: BusMessage, payload: WorkflowEventPayload): Promise<void> {
-    const failed = message.type === 'JOB_FAILED';
+  /** A failure counts once per job; reaching the maximum terminates the workflow (reason "auto"). */
+  async #jobFailed(message: BusMessage, payload: WorkflowEventPayload): Promise<void> {
     const terminated = await this.#db.transaction().execute(async (trx) => {
       if (!(await markProcessed(trx, `${message.type}:${payload.job_id ?? message.id}`))) return false;
       const now = this.#clock.now();
@@ -149,7 +180,7 @@ export class WorkflowWorker {
         terminated_at: Date | null;
       }>`
         UPDATE workflows
-        SET consecutive_job_failures_count = ${failed ? sql`consecutive_job_failures_count + 1` : sql`0`},
+        SET consecutive_job_failures_count = consecutive_job_failures_count + 1,
             completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
                                 THEN ${now}::timestamptz ELSE completed_at END,
             updated_at = ${now}
@@ -158,7 +189,7 @@ export class WorkflowWorker {
         trx,
       );
       const workflow = rows[0];
-      if (!workflow || !failed || workflow.terminated_at !== null) return false;
+      if (!workflow || workflow.terminated_at !== null) return false;
       if (workflow.consecutive_job_failures_count < workflow.max_consecutive_job_failures_allowed)
         return false;
       await trx
