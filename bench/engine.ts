@@ -16,7 +16,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { InProcessBus } from '../src/platform/bus/bus.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { openDatabase, type Database } from '../src/platform/db/database.ts';
+import { openDatabase } from '../src/platform/db/database.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { Events } from '../src/platform/events.ts';
 import { newId } from '../src/platform/ids.ts';
