@@ -290,7 +290,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
         key: wfId,
         event_type: 'DISPATCH',
         status: 'PENDING',
-        payload: { job_id: job.id, workflow_id: wfId },
+        payload: { job_ids: [job.id] },
       });
 
       expect(events.seen).toEqual([
@@ -710,7 +710,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
       expect((await jobRow(failed)).status).toBe('FAILED');
       const outbox = await outboxOf(wfId, 'jobs');
       expect(outbox.map((r) => [r.event_type, r.payload])).toEqual([
-        ['DISPATCH', { job_id: job.id, workflow_id: wfId }],
+        ['DISPATCH', { job_ids: [job.id] }],
       ]);
       expect(events.seen).toEqual([
         { name: 'outbox:written', payload: { count: 1 } },

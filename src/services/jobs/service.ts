@@ -289,7 +289,7 @@ async function insertManualJob(
       topic: 'jobs',
       key: workflow.id,
       type: 'DISPATCH',
-      payload: { job_id: row.id, workflow_id: workflow.id },
+      payload: { job_ids: [row.id] },
     },
   ]);
   return row;

@@ -5,8 +5,8 @@
  * several schedulers share the work without waiting on each other), insert one job per workflow
  * for its due tick (`ON CONFLICT DO NOTHING` on the unique (workflow, scheduled_at) of automatic
  * jobs: a tick is never created twice, whatever races), advance `next_run_at` past now (missed
- * ticks fold into one catch-up run, counted in `skipped_ticks`), and write a DISPATCH outbox row
- * per new job. Three statements per batch, none per row.
+ * ticks fold into one catch-up run, counted in `skipped_ticks`), and write one DISPATCH outbox row
+ * listing the new jobs. Three statements per batch, none per row.
  *
  * Wake-up: after a tick the loop sleeps until the earliest `next_run_at` (capped by `maxSleepMs`,
  * for schedules changed by other processes) or until `schedules:changed` arrives.
@@ -18,6 +18,7 @@ import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { writeOutbox } from '../../services/outbox.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
 import { Loop } from '../loop.ts';
 
@@ -121,12 +122,16 @@ export class Scheduler {
         WHERE w.id = v.id`.execute(trx);
 
       if (created.length > 0) {
-        await sql`
-          INSERT INTO outbox (topic, key, event_type, payload)
-          SELECT 'jobs', c.workflow_id::text, 'DISPATCH', jsonb_build_object('job_id', c.id, 'workflow_id', c.workflow_id)
-          FROM unnest(${created.map((c) => c.id)}::uuid[], ${created.map((c) => c.workflow_id)}::uuid[]) AS c(id, workflow_id)`.execute(
-          trx,
-        );
+        // One DISPATCH row per tick, not per job: it only wakes executors (they claim from the
+        // table), and per-job rows cost an insert, a relay read and a publish mark each.
+        await writeOutbox(trx, [
+          {
+            topic: 'jobs',
+            key: created[0]!.id,
+            type: 'DISPATCH',
+            payload: { job_ids: created.map((c) => c.id) },
+          },
+        ]);
       }
       const lagMs = Math.max(...plans.map((p) => now.getTime() - p.plan.scheduledAt.getTime()));
       return {
@@ -137,7 +142,7 @@ export class Scheduler {
       };
     });
     if (outcome.created > 0) {
-      this.#events.emit('outbox:written', { count: outcome.created });
+      this.#events.emit('outbox:written', { count: 1 });
       this.#events.emit('jobs:runnable', { count: outcome.created });
     }
     if (outcome.claimed > 0) this.#events.emit('scheduler:tick:completed', outcome);
