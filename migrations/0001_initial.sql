@@ -131,7 +131,9 @@ CREATE INDEX job_logs_workflow_idx ON job_logs (workflow_id);
 -- Safety net: rows land here only if partition maintenance stopped for days.
 CREATE TABLE job_logs_default PARTITION OF job_logs DEFAULT;
 
--- Creates the daily partitions for [start_day, start_day + days). Idempotent.
+-- Creates the daily partitions for [start_day, start_day + days), days in UTC whatever the session's
+-- time zone. Idempotent. A day that cannot get its partition (rows for it already sit in the default
+-- partition) is skipped with a warning: those rows stay readable, and the other days still get theirs.
 CREATE FUNCTION chronoverse_ensure_job_log_partitions(start_day date, days integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -143,9 +145,13 @@ BEGIN
     d := start_day + i;
     part := 'job_logs_p' || to_char(d, 'YYYYMMDD');
     IF to_regclass(part) IS NULL THEN
-      EXECUTE format('CREATE TABLE %I PARTITION OF job_logs FOR VALUES FROM (%L) TO (%L)',
-                     part, d::timestamptz, (d + 1)::timestamptz);
-      created := created + 1;
+      BEGIN
+        EXECUTE format('CREATE TABLE %I PARTITION OF job_logs FOR VALUES FROM (%L) TO (%L)',
+                       part, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+        created := created + 1;
+      EXCEPTION WHEN others THEN
+        RAISE WARNING 'job log partition % not created: %', part, SQLERRM;
+      END;
     END IF;
   END LOOP;
   RETURN created;

@@ -10,6 +10,7 @@ describe('resolveModules', () => {
       'workflows',
       'jobs',
       'gateway',
+      'joblogs',
       'outbox-relay',
       'scheduler',
       'workflow-worker',
@@ -24,7 +25,7 @@ describe('resolveModules', () => {
   it('names the known roles when one is unknown', () => {
     expect(() => resolveModules(['scheduler-x'])).toThrow(UnknownRoleError);
     expect(() => resolveModules(['scheduler-x'])).toThrow(
-      /known roles: gateway, users, workflows, jobs, outbox-relay, scheduler, workflow-worker, executor/,
+      /known roles: gateway, users, workflows, jobs, outbox-relay, scheduler, workflow-worker, executor, joblogs/,
     );
   });
 });

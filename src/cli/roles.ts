@@ -18,6 +18,8 @@ export const ROLE_DEPS = {
   // Without Kafka the bus is in-process: the relay must run where the event consumers run.
   'workflow-worker': ['db', 'outbox-relay'],
   executor: ['db'],
+  // Log maintenance: daily partitions ahead, whole days dropped past the retention period.
+  joblogs: ['db'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ModuleName = keyof typeof ROLE_DEPS;
@@ -32,13 +34,14 @@ export const ROLES = [
   'scheduler',
   'workflow-worker',
   'executor',
+  'joblogs',
 ] as const satisfies readonly ModuleName[];
 export type RoleName = (typeof ROLES)[number];
 
 export const ROLE_ALIASES: Record<string, readonly RoleName[]> = {
   all: ROLES,
   api: ['gateway'],
-  workers: ['outbox-relay', 'scheduler', 'workflow-worker', 'executor'],
+  workers: ['outbox-relay', 'scheduler', 'workflow-worker', 'executor', 'joblogs'],
 };
 
 export class UnknownRoleError extends Error {}

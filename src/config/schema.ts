@@ -225,6 +225,15 @@ export const CONFIG_SCHEMA = {
       32_768,
     ),
   },
+  logs: {
+    retentionDays: int(
+      'CHRONOVERSE_LOGS_RETENTION_DAYS',
+      30,
+      'Days job log lines are kept; whole days are dropped',
+      1,
+      3650,
+    ),
+  },
   containers: {
     dockerHost: str(
       'DOCKER_HOST',

@@ -8,13 +8,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Events } from '../platform/events.ts';
+import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { JobsService } from '../services/jobs/service.ts';
+import type { LogsService } from '../services/logs/service.ts';
 import type { UsersService } from '../services/users/service.ts';
 import type { WorkflowsService } from '../services/workflows/service.ts';
 import { problemType, toProblem } from './problem.ts';
 import { authRoutes } from './routes/auth.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { logRoutes } from './routes/logs.ts';
 import { userRoutes } from './routes/users.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
@@ -24,6 +28,11 @@ export interface GatewayDeps {
   users: UsersService;
   workflows: WorkflowsService;
   jobs: JobsService;
+  logs: LogsService;
+  /** Live lines of running jobs, for Server-Sent Events. */
+  live: LiveLogs;
+  /** The process-wide event map: job status wake-ups for Server-Sent Events. */
+  events: Events;
   /** Readiness of every dependency the process started (database, …). */
   readiness: () => Promise<Record<string, boolean>>;
 }
@@ -148,6 +157,12 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(userRoutes, { users: deps.users });
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
       await api.register(jobRoutes, { users: deps.users, jobs: deps.jobs });
+      await api.register(logRoutes, {
+        users: deps.users,
+        logs: deps.logs,
+        live: deps.live,
+        events: deps.events,
+      });
     },
     { prefix: '/api/v1' },
   );

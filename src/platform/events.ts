@@ -29,7 +29,8 @@ export class Events {
   readonly #emitter = new EventEmitter({ captureRejections: false });
 
   constructor() {
-    this.#emitter.setMaxListeners(1000);
+    // Every SSE stream listens for its job's status changes: the count grows with followers, not leaks.
+    this.#emitter.setMaxListeners(0);
   }
 
   emit<K extends EventName>(name: K, payload: ChronoverseEventMap[K]): void {

@@ -709,9 +709,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
       });
       expect((await jobRow(failed)).status).toBe('FAILED');
       const outbox = await outboxOf(wfId, 'jobs');
-      expect(outbox.map((r) => [r.event_type, r.payload])).toEqual([
-        ['DISPATCH', { job_ids: [job.id] }],
-      ]);
+      expect(outbox.map((r) => [r.event_type, r.payload])).toEqual([['DISPATCH', { job_ids: [job.id] }]]);
       expect(events.seen).toEqual([
         { name: 'outbox:written', payload: { count: 1 } },
         { name: 'jobs:runnable', payload: { count: 1 } },

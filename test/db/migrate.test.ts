@@ -131,6 +131,46 @@ describe('migrations', () => {
     }
   });
 
+  it('skip a day whose rows already sit in the default partition, and still create the others', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      await migrate(database.db);
+      // A line ingested 20 days ahead lands in the default partition (no partition exists yet).
+      await sql`insert into job_logs (job_id, workflow_id, sequence_num, attempt, stream, "timestamp", message, ingested_at)
+                values (gen_random_uuid(), gen_random_uuid(), 0, 1, 'stdout', now(), 'early', now() + interval '20 days')`.execute(
+        database.db,
+      );
+      const { rows } = await sql<{ created: number }>`
+        select chronoverse_ensure_job_log_partitions((now() at time zone 'UTC')::date + 19, 3) as created`.execute(
+        database.db,
+      );
+      expect(rows[0]!.created).toBe(2);
+      const { rows: kept } = await sql<{ message: string }>`select message from job_logs`.execute(
+        database.db,
+      );
+      expect(kept).toEqual([{ message: 'early' }]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('bound daily partitions in UTC whatever the session time zone', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      await migrate(database.db);
+      await sql`set timezone = 'Asia/Tokyo'`.execute(database.db);
+      await sql`select chronoverse_ensure_job_log_partitions('2030-01-01'::date, 1)`.execute(database.db);
+      await sql`set timezone = 'UTC'`.execute(database.db);
+      const { rows } = await sql<{ bound: string }>`
+        select pg_get_expr(c.relpartbound, c.oid) as bound from pg_class c where c.relname = 'job_logs_p20300101'`.execute(
+        database.db,
+      );
+      expect(rows[0]!.bound).toBe("FOR VALUES FROM ('2030-01-01 00:00:00+00') TO ('2030-01-02 00:00:00+00')");
+    } finally {
+      await database.close();
+    }
+  });
+
   it('keep PGlite data on disk across a restart', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cv-pglite-'));
     try {

@@ -12,10 +12,12 @@ import type { Config } from '../../src/config/schema.ts';
 import { buildGateway } from '../../src/gateway/app.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { Events } from '../../src/platform/events.ts';
+import { LiveLogs } from '../../src/platform/live-logs.ts';
 import { openDatabase, type Database, type Engine } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { JobsService } from '../../src/services/jobs/service.ts';
+import { LogsService } from '../../src/services/logs/service.ts';
 import { UsersService } from '../../src/services/users/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { adminUrl, databaseUrl } from './postgres.ts';
@@ -88,13 +90,26 @@ export interface TestGateway {
   /** The gateway's in-process event bus: subscribe to observe wake-ups its services emit. */
   events: Events;
   jobs: JobsService;
+  /** The job-log read side the gateway serves (`logs` is taken: the gateway's own log output). */
+  jobLogs: LogsService;
+  /** Live lines the gateway's SSE streams follow: publish here (or share an engine's). */
+  live: LiveLogs;
   close(): Promise<void>;
 }
 
-/** The real gateway over real services on a fresh database. `env` overrides configuration. */
+/**
+ * The real gateway over real services on a fresh database. `env` overrides configuration.
+ * `events` and `live` let the gateway share an engine's (test/helpers/engine.ts), as one process does.
+ */
 export async function createTestGateway(
   engine: Engine,
-  options: { env?: Record<string, string>; clock?: Clock; database?: Database } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    database?: Database;
+    events?: Events;
+    live?: LiveLogs;
+  } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({}, options.env ?? {});
   const database = options.database ?? (await createTestDatabase(engine));
@@ -102,15 +117,29 @@ export async function createTestGateway(
   const logs = new LogCapture();
   const logger = createLogger('info', logs);
   const users = new UsersService(database.db, clock, config.auth);
-  const workflows = new WorkflowsService(database.db, clock, {
-    idempotencyTtlMs: config.workflows.idempotencyTtlMs,
-  });
-  const events = new Events();
+  const events = options.events ?? new Events();
+  const workflows = new WorkflowsService(
+    database.db,
+    clock,
+    { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
+    events,
+  );
+  const live = options.live ?? new LiveLogs();
+  const jobLogs = new LogsService(database.db, clock);
   const jobs = new JobsService(database.db, clock, events, {
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
   });
   const app = await buildGateway(
-    { logger, users, workflows, jobs, readiness: async () => ({ database: await database.ping() }) },
+    {
+      logger,
+      users,
+      workflows,
+      jobs,
+      logs: jobLogs,
+      live,
+      events,
+      readiness: async () => ({ database: await database.ping() }),
+    },
     { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: config.server.trustProxy, version: 'test' },
   );
   await app.ready();
@@ -121,6 +150,8 @@ export async function createTestGateway(
     logs,
     events,
     jobs,
+    jobLogs,
+    live,
     async close() {
       await app.close();
       await database.close();

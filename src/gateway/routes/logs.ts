@@ -1,0 +1,443 @@
+/**
+ * /api/v1/workflows/:id/jobs/:job_id/{logs, logs/search, logs/raw, events} (api.md "Logs").
+ *
+ * Access problems (401, 404, 412 for a workflow with log retention off) and bad parameters (400
+ * naming the field) are answered before anything is streamed, as ordinary problem documents.
+ *
+ * Server-Sent Events (`…/events`), one JobEventStream per client:
+ * - `event: status` (data: the job) first, then whenever the job's status (or attempt) changes;
+ * - `event: log` (data: a log line, `id:` its sequence_num) for every stored line after the
+ *   `Last-Event-ID` header, else `?last_event_id=`, else from the first line, then live lines;
+ * - `event: end` (data: the final job) once the job is final and every stored line was sent, after
+ *   which the server closes the stream (an EventSource client should `close()` on `end`, or it
+ *   reconnects and is told `end` again);
+ * - `: ping` comments every 15 s, so proxies keep the connection open.
+ *
+ * Nothing lost, nothing repeated: the stream subscribes to live lines before it replays stored
+ * ones; live lines arriving during a replay are buffered, and every line is sent only when it is
+ * the next one (`sequence_num = last sent + 1`; numbers are contiguous per job). A live line that
+ * is ahead of that (its predecessors were written by another process, or are being replayed) waits
+ * for the next replay from the database. Status comes from in-process events (claimed, finished,
+ * cancel requested) plus a re-check every second that also catches up lines stored by executors in
+ * other processes. A slow client is not buffered without bound: past 4 MiB of unsent output the
+ * stream is closed and the client resumes with Last-Event-ID.
+ */
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Events } from '../../platform/events.ts';
+import type { LiveLogLine, LiveLogs } from '../../platform/live-logs.ts';
+import type { JobView } from '../../services/jobs/codec.ts';
+import {
+  LOG_ORDERS,
+  LOG_PAGE_LINES,
+  LOG_STREAMS,
+  RAW_FORMATS,
+  type LogLine,
+  type LogsService,
+  type RawFormat,
+} from '../../services/logs/service.ts';
+import type { UsersService } from '../../services/users/service.ts';
+import { makeAuthenticate, principalOf } from '../auth.ts';
+import { JobParamsSchema, ProblemSchema } from '../schemas.ts';
+import { SECURED } from './security.ts';
+
+const tags = ['logs'];
+const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 412: ProblemSchema };
+
+const FINAL_STATES: readonly string[] = ['COMPLETED', 'FAILED', 'CANCELED'];
+const HEARTBEAT_MS = 15_000;
+const RECHECK_MS = 1_000;
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+
+/** A search string the database can take: no NUL, no unpaired surrogate (else a 400 on `q`). */
+const q = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
+  .refine((s) => s.isWellFormed(), 'must be valid Unicode text');
+const cursor = z.string().max(512).optional().describe('Opaque cursor from the previous page');
+const limit = z.coerce.number().int().min(1).max(1000).default(100);
+const stream = z.enum(LOG_STREAMS).optional().describe('Only this stream (default: both)');
+
+export const LogLineSchema = z
+  .object({
+    sequence_num: z
+      .number()
+      .int()
+      .describe('Unique and increasing within the job, across streams and attempts'),
+    stream: z.enum(LOG_STREAMS),
+    timestamp: z.string().describe('When the line was captured (RFC 3339 UTC, milliseconds)'),
+    message: z.string(),
+  })
+  .meta({ id: 'LogLine' });
+
+const LogSearchHitSchema = LogLineSchema.extend({
+  highlights: z
+    .array(z.tuple([z.number().int(), z.number().int()]))
+    .describe('[start, end) offsets into message, in UTF-16 code units, of every occurrence of q'),
+}).meta({ id: 'LogSearchHit' });
+
+const LogsQuerySchema = z.object({
+  cursor,
+  limit,
+  stream,
+  order: z.enum(LOG_ORDERS).default('desc').describe('desc (default): newest first'),
+});
+const LogSearchQuerySchema = z.object({
+  q: q.describe('Case-insensitive substring (1–200 characters); % and _ match literally'),
+  stream,
+  cursor,
+  limit,
+});
+const LogRawQuerySchema = z.object({
+  format: z.enum(RAW_FORMATS).default('txt'),
+  stream,
+  q: q.optional().describe('Only lines containing this (case-insensitive)'),
+});
+const sequence = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a sequence number (a non-negative integer)')
+  .transform(Number);
+const EventsQuerySchema = z.object({
+  last_event_id: sequence.optional().describe('Resume after this line (the Last-Event-ID header wins)'),
+});
+const EventsHeadersSchema = z.looseObject({ 'last-event-id': sequence.optional() });
+
+const RAW_TYPES: Record<RawFormat, string> = {
+  txt: 'text/plain; charset=utf-8',
+  json: 'application/json',
+  jsonl: 'application/x-ndjson',
+};
+
+type JobParams = z.output<typeof JobParamsSchema>;
+
+export async function logRoutes(
+  app: FastifyInstance,
+  opts: { users: UsersService; logs: LogsService; live: LiveLogs; events: Events },
+): Promise<void> {
+  const { logs } = opts;
+  app.addHook('onRequest', makeAuthenticate(opts.users));
+  const open = new Set<JobEventStream>();
+  // Streams never end by themselves while a job runs: close them so the server can stop.
+  app.addHook('preClose', async () => {
+    for (const s of open) s.close();
+  });
+
+  app.get(
+    '/workflows/:id/jobs/:job_id/logs',
+    {
+      schema: {
+        tags,
+        summary: "A page of a job's log lines",
+        description:
+          'Keyset pages on sequence_num, newest first by default (`order=asc` for oldest first); `cursor` is null on the last page. 412 when the workflow keeps no logs.',
+        ...SECURED,
+        params: JobParamsSchema,
+        querystring: LogsQuerySchema,
+        response: {
+          200: z.object({ logs: z.array(LogLineSchema), cursor: z.string().nullable() }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { id, job_id } = req.params as JobParams;
+      return logs.read(principalOf(req).user.id, id, job_id, req.query as z.output<typeof LogsQuerySchema>);
+    },
+  );
+
+  app.get(
+    '/workflows/:id/jobs/:job_id/logs/search',
+    {
+      schema: {
+        tags,
+        summary: "Search a job's log lines",
+        description:
+          'Lines whose message contains `q` (case-insensitive), oldest first, each with `highlights`: `[start, end)` offsets into `message` (UTF-16 code units, as JavaScript string indices) of every non-overlapping occurrence.',
+        ...SECURED,
+        params: JobParamsSchema,
+        querystring: LogSearchQuerySchema,
+        response: {
+          200: z.object({ logs: z.array(LogSearchHitSchema), cursor: z.string().nullable() }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { id, job_id } = req.params as JobParams;
+      return logs.search(
+        principalOf(req).user.id,
+        id,
+        job_id,
+        req.query as z.output<typeof LogSearchQuerySchema>,
+      );
+    },
+  );
+
+  app.get(
+    '/workflows/:id/jobs/:job_id/logs/raw',
+    {
+      schema: {
+        tags,
+        summary: "Download a job's log lines",
+        description:
+          'Oldest first, streamed as an attachment: `txt` (one message per line, text/plain), `jsonl` (one log line object per line, application/x-ndjson) or `json` (`{job_id, workflow_id, logs: [...]}`). Covers the lines stored when the download starts.',
+        ...SECURED,
+        params: JobParamsSchema,
+        querystring: LogRawQuerySchema,
+        response: { ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { id, job_id } = req.params as JobParams;
+      const query = req.query as z.output<typeof LogRawQuerySchema>;
+      const chunks = await logs.rawStream(principalOf(req).user.id, id, job_id, query);
+      return reply
+        .type(RAW_TYPES[query.format])
+        .header('content-disposition', `attachment; filename="${job_id}-logs.${query.format}"`)
+        .send(Readable.from(chunks));
+    },
+  );
+
+  app.get(
+    '/workflows/:id/jobs/:job_id/events',
+    {
+      schema: {
+        tags,
+        summary: "Follow a job's logs and status (Server-Sent Events)",
+        description:
+          '`event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s.',
+        ...SECURED,
+        params: JobParamsSchema,
+        querystring: EventsQuerySchema,
+        headers: EventsHeadersSchema,
+        response: { ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { id, job_id } = req.params as JobParams;
+      const job = await logs.open(principalOf(req).user.id, id, job_id);
+      const lastEventId =
+        (req.headers as z.output<typeof EventsHeadersSchema>)['last-event-id'] ??
+        (req.query as z.output<typeof EventsQuerySchema>).last_event_id ??
+        -1;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+        'x-content-type-options': 'nosniff',
+        connection: 'keep-alive',
+      });
+      res.flushHeaders();
+      res.socket?.setNoDelay(true);
+      const stream = new JobEventStream(
+        { res, logs, live: opts.live, events: opts.events, log: req.log },
+        job,
+        lastEventId,
+        () => open.delete(stream),
+      );
+      open.add(stream);
+      stream.start();
+    },
+  );
+}
+
+/** One SSE client following one job. Everything that writes runs on one queue, in order. */
+class JobEventStream {
+  readonly #res: ServerResponse;
+  readonly #logs: LogsService;
+  readonly #live: LiveLogs;
+  readonly #events: Events;
+  readonly #log: FastifyBaseLogger;
+  readonly #jobId: string;
+  readonly #onClosed: () => void;
+  #lastSent: number;
+  #statusKey: string;
+  #closed = false;
+  #replaying = false;
+  #checkQueued = false;
+  /** Live lines not sent yet: during a replay, or ahead of the last sent line. */
+  #pending: LiveLogLine[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  readonly #cleanup: (() => void)[] = [];
+
+  constructor(
+    deps: { res: ServerResponse; logs: LogsService; live: LiveLogs; events: Events; log: FastifyBaseLogger },
+    job: JobView,
+    lastEventId: number,
+    onClosed: () => void,
+  ) {
+    this.#res = deps.res;
+    this.#logs = deps.logs;
+    this.#live = deps.live;
+    this.#events = deps.events;
+    this.#log = deps.log;
+    this.#jobId = job.id;
+    this.#onClosed = onClosed;
+    this.#lastSent = lastEventId;
+    this.#statusKey = statusKey(job);
+    this.#write(frame('status', job));
+  }
+
+  start(): void {
+    const jobId = this.#jobId;
+    this.#res.on('close', () => this.close());
+    this.#res.on('error', () => this.close());
+    if (this.#res.destroyed) {
+      this.close(); // the client left while access was being checked
+      return;
+    }
+    // Live first, then the replay: a line stored meanwhile is either replayed or arrives live.
+    this.#cleanup.push(this.#live.subscribe(jobId, (lines) => this.#onLive(lines)));
+    const wake = (e: { jobId: string }) => {
+      if (e.jobId === jobId) this.#scheduleCheck();
+    };
+    this.#cleanup.push(
+      this.#events.on('executor:job:claimed', wake),
+      this.#events.on('executor:job:finished', wake),
+      this.#events.on('job:cancel-requested', wake),
+    );
+    const recheck = setInterval(() => this.#scheduleCheck(), RECHECK_MS);
+    const heartbeat = setInterval(() => this.#write(': ping\n\n'), HEARTBEAT_MS);
+    this.#cleanup.push(
+      () => clearInterval(recheck),
+      () => clearInterval(heartbeat),
+    );
+    this.#enqueue(() => this.#catchUp());
+    this.#scheduleCheck();
+  }
+
+  /** Ends the stream (client gone, job over, server closing); safe twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fn of this.#cleanup.splice(0)) fn();
+    this.#pending = [];
+    if (!this.#res.writableEnded) this.#res.end();
+    this.#onClosed();
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue
+      .then(() => (this.#closed ? undefined : task()))
+      .catch((err: unknown) => {
+        // The client resumes with Last-Event-ID; a transient database error costs a reconnect.
+        this.#log.warn(
+          { err: { message: (err as Error).message }, jobId: this.#jobId },
+          'job event stream failed',
+        );
+        this.close();
+      });
+  }
+
+  #scheduleCheck(): void {
+    if (this.#checkQueued || this.#closed) return;
+    this.#checkQueued = true;
+    this.#enqueue(async () => {
+      this.#checkQueued = false;
+      await this.#check();
+    });
+  }
+
+  #onLive(lines: LiveLogLine[]): void {
+    if (this.#closed) return;
+    this.#pending.push(...lines);
+    if (!this.#replaying) this.#flushPending();
+  }
+
+  /** Sends the pending live lines that continue the sequence; keeps those ahead of a gap. */
+  #flushPending(): void {
+    if (this.#pending.length === 0) return;
+    this.#pending.sort((a, b) => a.sequence_num - b.sequence_num);
+    let i = 0;
+    for (; i < this.#pending.length; i++) {
+      const line = this.#pending[i]!;
+      if (line.sequence_num <= this.#lastSent) continue;
+      if (line.sequence_num !== this.#lastSent + 1) break;
+      this.#send(line);
+    }
+    this.#pending = this.#pending.slice(i);
+    if (this.#res.writableLength > MAX_UNSENT_BYTES) {
+      this.#log.info({ jobId: this.#jobId }, 'closing a job event stream whose client does not keep up');
+      this.close();
+    }
+  }
+
+  /** Sends every stored line after the last sent one, page by page, waiting for a slow client. */
+  async #catchUp(): Promise<void> {
+    this.#replaying = true;
+    try {
+      for (;;) {
+        const lines = await this.#logs.replay(this.#jobId, this.#lastSent, LOG_PAGE_LINES);
+        if (this.#closed) return;
+        for (const line of lines) {
+          if (line.sequence_num > this.#lastSent) this.#send(line);
+        }
+        await this.#drained();
+        if (lines.length < LOG_PAGE_LINES) break;
+      }
+    } finally {
+      this.#replaying = false;
+    }
+    this.#flushPending();
+  }
+
+  /** Status changes, lines stored elsewhere, and the end. */
+  async #check(): Promise<void> {
+    const state = await this.#logs.state(this.#jobId);
+    if (this.#closed) return;
+    if (!state) {
+      this.close(); // deleted with its workflow; a reconnect gets the 404
+      return;
+    }
+    const final = FINAL_STATES.includes(state.job.status);
+    // Final: every line was stored before the status was written, so one replay sends the rest.
+    if (final || state.nextSequence - 1 > this.#lastSent || this.#pending.length > 0) await this.#catchUp();
+    if (this.#closed) return;
+    const key = statusKey(state.job);
+    if (key !== this.#statusKey) {
+      this.#statusKey = key;
+      this.#write(frame('status', state.job));
+    }
+    if (final) {
+      this.#write(frame('end', state.job));
+      this.close();
+    }
+  }
+
+  #send(line: LogLine): void {
+    this.#write(frame('log', line, line.sequence_num));
+    this.#lastSent = line.sequence_num;
+  }
+
+  #write(chunk: string): void {
+    if (!this.#closed && !this.#res.destroyed && this.#res.writable) this.#res.write(chunk);
+  }
+
+  #drained(): Promise<void> {
+    const res = this.#res;
+    if (!res.writableNeedDrain || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+}
+
+function statusKey(job: JobView): string {
+  return `${job.status}:${job.attempts}`;
+}
+
+function frame(event: 'status' | 'log' | 'end', data: unknown, id?: number): string {
+  return `event: ${event}\n${id !== undefined ? `id: ${id}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+}
