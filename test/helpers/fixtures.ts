@@ -73,3 +73,52 @@ export async function countRows(db: Kysely<DB>, table: 'jobs' | 'outbox'): Promi
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(db);
   return rows[0]!.n;
 }
+
+/** Polls `probe` until it returns something truthy. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A PENDING manual job due now (no outbox row: tests wake the executor themselves). */
+export async function insertManualJob(
+  database: { db: Kysely<DB> },
+  workflowId: string,
+  userId: string,
+  maxAttempts = 3,
+): Promise<string> {
+  const id = newId();
+  await database.db
+    .insertInto('jobs')
+    .values({
+      id,
+      workflow_id: workflowId,
+      user_id: userId,
+      workflow_generation: 1,
+      trigger: 'MANUAL',
+      scheduled_at: new Date(),
+      max_attempts: maxAttempts,
+    })
+    .execute();
+  return id;
+}
+
+/** The job once it reached a final status. */
+export async function finalJob(database: { db: Kysely<DB> }, id: string, timeoutMs?: number) {
+  return waitFor(async () => {
+    const job = await database.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
+  }, timeoutMs);
+}

@@ -10,8 +10,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DockerContainerRuntime } from '../../src/platform/containers/docker-runtime.ts';
 import type { Database } from '../../src/platform/db/database.ts';
-import { newId } from '../../src/platform/ids.ts';
-import { insertUser, insertWorkflows } from '../helpers/fixtures.ts';
+import { finalJob, insertManualJob, insertUser, insertWorkflows, waitFor } from '../helpers/fixtures.ts';
 import { createEngine, type Engine } from '../helpers/engine.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { databaseUrl } from '../helpers/postgres.ts';
@@ -30,52 +29,6 @@ function container(cmd: string, extra: Record<string, unknown> = {}) {
     network: 'none',
     ...extra,
   };
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function insertManualJob(
-  database: Database,
-  workflowId: string,
-  userId: string,
-  maxAttempts = 3,
-): Promise<string> {
-  const id = newId();
-  await database.db
-    .insertInto('jobs')
-    .values({
-      id,
-      workflow_id: workflowId,
-      user_id: userId,
-      workflow_generation: 1,
-      trigger: 'MANUAL',
-      scheduled_at: new Date(),
-      max_attempts: maxAttempts,
-    })
-    .execute();
-  return id;
-}
-
-async function finalJob(database: Database, id: string, timeoutMs?: number) {
-  return waitFor(async () => {
-    const job = await database.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
-  }, timeoutMs);
 }
 
 async function logsOf(database: Database, jobId: string) {

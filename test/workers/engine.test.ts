@@ -7,9 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
-import { newId } from '../../src/platform/ids.ts';
 import { jobsClaim } from '../../src/workers/executor/sql.ts';
-import { insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import {
+  finalJob,
+  insertManualJob,
+  insertUser,
+  insertWorkflows,
+  jobsOf,
+  waitFor,
+} from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
 
@@ -25,41 +31,6 @@ function heartbeat(url: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-async function insertManualJob(
-  database: Database,
-  workflowId: string,
-  userId: string,
-  maxAttempts = 3,
-): Promise<string> {
-  const id = newId();
-  await database.db
-    .insertInto('jobs')
-    .values({
-      id,
-      workflow_id: workflowId,
-      user_id: userId,
-      workflow_generation: 1,
-      trigger: 'MANUAL',
-      scheduled_at: new Date(),
-      max_attempts: maxAttempts,
-    })
-    .execute();
-  return id;
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** A URL on a port nothing listens on (connection refused). */
 async function closedPortUrl(): Promise<string> {
   const server = createServer();
@@ -71,13 +42,6 @@ async function closedPortUrl(): Promise<string> {
 
 async function jobById(database: Database, id: string) {
   return database.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-}
-
-async function finalJob(database: Database, id: string) {
-  return waitFor(async () => {
-    const job = await jobById(database, id);
-    return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
-  });
 }
 
 describe.each(ENGINES)('execution engine (%s)', (engineName) => {

@@ -1,8 +1,7 @@
 /** /api/v1/workflows/:id/jobs */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
-import type { IdempotentResult } from '../../services/idempotency.ts';
 import type { JobsService } from '../../services/jobs/service.ts';
 import type { UsersService } from '../../services/users/service.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
@@ -14,20 +13,11 @@ import {
   JobSchema,
   ProblemSchema,
 } from '../schemas.ts';
+import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
 import { SECURED } from './security.ts';
 
 const tags = ['jobs'];
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
-
-function sendIdempotent<T>(reply: FastifyReply, result: IdempotentResult<T>) {
-  if (result.replayed) reply.header('idempotent-replayed', 'true');
-  return reply.code(result.status).send(result.body);
-}
-
-function idempotencyKey(headers: Record<string, unknown>): string | undefined {
-  const key = headers['idempotency-key'];
-  return typeof key === 'string' ? key : undefined;
-}
 
 /**
  * Action bodies carry nothing: absent (or JSON null) and `{}` are accepted, anything else is a 400

@@ -1,10 +1,9 @@
 /** /api/v1/workflows */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { WorkflowCreateBodySchema, WorkflowUpdateBodySchema } from '../../domain/workflow-input.ts';
 import type { UsersService } from '../../services/users/service.ts';
 import type { WorkflowsService } from '../../services/workflows/service.ts';
-import type { IdempotentResult } from '../../services/idempotency.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
   IdempotencyHeadersSchema,
@@ -14,20 +13,11 @@ import {
   WorkflowSchema,
 } from '../schemas.ts';
 import { documentOnly } from '../validation.ts';
+import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
 import { SECURED } from './security.ts';
 
 const tags = ['workflows'];
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
-
-function sendIdempotent<T>(reply: FastifyReply, result: IdempotentResult<T>) {
-  if (result.replayed) reply.header('idempotent-replayed', 'true');
-  return reply.code(result.status).send(result.body);
-}
-
-function idempotencyKey(headers: Record<string, unknown>): string | undefined {
-  const key = headers['idempotency-key'];
-  return typeof key === 'string' ? key : undefined;
-}
 
 export async function workflowRoutes(
   app: FastifyInstance,

@@ -20,6 +20,7 @@ import { newId } from '../../platform/ids.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import { writeOutbox } from '../outbox.ts';
+import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
 import { toJobView, type JobView } from './codec.ts';
 
 export interface JobListFilters {
@@ -221,23 +222,6 @@ async function findJob(
     .where('workflow_id', '=', workflowId)
     .where('user_id', '=', userId)
     .executeTakeFirst();
-}
-
-/** The user's workflow, locked so an edit or termination cannot interleave with the new job. */
-async function lockOwnedWorkflow(
-  trx: Transaction<DB>,
-  userId: string,
-  workflowId: string,
-): Promise<WorkflowRow> {
-  const row = await trx
-    .selectFrom('workflows')
-    .selectAll()
-    .where('id', '=', workflowId)
-    .where('user_id', '=', userId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!row) throw new NotFoundError('Workflow');
-  return row;
 }
 
 async function lockRunnableWorkflow(

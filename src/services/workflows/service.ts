@@ -21,6 +21,7 @@ import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
+import { lockOwnedWorkflow } from './lock-owned.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
 
 export interface WorkflowListFilters {
@@ -176,7 +177,7 @@ export class WorkflowsService {
         ttlMs: this.#config.idempotencyTtlMs,
       },
       async (trx) => {
-        const current = await lockOwned(trx, userId, workflowId);
+        const current = await lockOwnedWorkflow(trx, userId, workflowId);
         const validated = validateWorkflowUpdate(body, current.kind, now);
         if (!validated.ok) throw new ValidationError(validated.issues);
         const changes = validated.value;
@@ -231,7 +232,7 @@ export class WorkflowsService {
   async terminate(userId: string, workflowId: string): Promise<WorkflowView> {
     const now = this.#clock.now();
     const view = await this.#db.transaction().execute(async (trx) => {
-      const current = await lockOwned(trx, userId, workflowId);
+      const current = await lockOwnedWorkflow(trx, userId, workflowId);
       if (current.terminated_at !== null) return toWorkflowView(current);
       const row = await trx
         .updateTable('workflows')
@@ -250,7 +251,7 @@ export class WorkflowsService {
   /** Deletes a terminated workflow with nothing running, with its jobs and logs. */
   async delete(userId: string, workflowId: string): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
-      const current = await lockOwned(trx, userId, workflowId);
+      const current = await lockOwnedWorkflow(trx, userId, workflowId);
       if (current.terminated_at === null) {
         throw new PreconditionFailedError('Terminate the workflow before deleting it.');
       }
@@ -271,18 +272,6 @@ export class WorkflowsService {
     });
     this.#changed(workflowId);
   }
-}
-
-async function lockOwned(trx: Transaction<DB>, userId: string, workflowId: string): Promise<WorkflowRow> {
-  const row = await trx
-    .selectFrom('workflows')
-    .selectAll()
-    .where('id', '=', workflowId)
-    .where('user_id', '=', userId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!row) throw new NotFoundError('Workflow');
-  return row;
 }
 
 async function cancelPendingJobs(
