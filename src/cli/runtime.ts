@@ -20,6 +20,7 @@ import { LogsService } from '../services/logs/service.ts';
 import { UsersService } from '../services/users/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
 import { Executor } from '../workers/executor/executor.ts';
+import { Housekeeping } from '../workers/housekeeping/housekeeping.ts';
 import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
 import { Scheduler } from '../workers/scheduler/scheduler.ts';
@@ -147,6 +148,9 @@ export async function startRuntime(params: {
       const relay = new OutboxRelay({ ...deps, bus });
       relay.start();
       started.push({ name: 'outbox-relay', stop: () => relay.stop() });
+      const housekeeping = new Housekeeping(deps);
+      housekeeping.start();
+      started.push({ name: 'housekeeping', stop: () => housekeeping.stop() });
     }
 
     let url: string | null = null;

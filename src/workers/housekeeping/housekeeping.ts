@@ -1,0 +1,90 @@
+/**
+ * Housekeeping: deletes rows that have done their job, in bounded batches so a large backlog never
+ * becomes one long transaction:
+ * - outbox rows PUBLISHED more than `publishedRetentionMs` ago (DEAD rows stay: they need a human);
+ * - consumer de-duplication records older than `processedRetentionMs` (a redelivery older than
+ *   that is not expected: the outbox relay retries for minutes, not weeks);
+ * - idempotency keys past their expiry.
+ * Runs with the outbox relay (it owns the outbox), every `intervalMs`.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../../platform/db/schema.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { Loop } from '../loop.ts';
+
+export interface HousekeepingConfig {
+  /** @default 3600000 (1 h) */
+  publishedRetentionMs: number;
+  /** @default 1209600000 (14 days) */
+  processedRetentionMs: number;
+  /** Rows deleted per statement. @default 10000 */
+  batchSize: number;
+  /** @default 300000 (5 min) */
+  intervalMs: number;
+}
+
+export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
+  publishedRetentionMs: 3_600_000,
+  processedRetentionMs: 14 * 86_400_000,
+  batchSize: 10_000,
+  intervalMs: 300_000,
+};
+
+export class Housekeeping {
+  readonly #db: Kysely<DB>;
+  readonly #config: HousekeepingConfig;
+  readonly #loop: Loop;
+
+  constructor(deps: { db: Kysely<DB>; logger: Logger }, config: Partial<HousekeepingConfig> = {}) {
+    this.#db = deps.db;
+    this.#config = { ...HOUSEKEEPING_DEFAULTS, ...config };
+    this.#loop = new Loop({
+      name: 'housekeeping',
+      logger: deps.logger,
+      run: async () => {
+        const deleted = await this.runOnce();
+        const total = deleted.outbox + deleted.processedEvents + deleted.idempotencyKeys;
+        if (total > 0) deps.logger.info(deleted, 'housekeeping deleted finished rows');
+        return this.#config.intervalMs;
+      },
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  async runOnce(): Promise<{ outbox: number; processedEvents: number; idempotencyKeys: number }> {
+    const n = this.#config.batchSize;
+    const publishedBefore = new Date(Date.now() - this.#config.publishedRetentionMs);
+    const processedBefore = new Date(Date.now() - this.#config.processedRetentionMs);
+    const outbox = await this.#drain(
+      () => sql`DELETE FROM outbox WHERE id IN (
+        SELECT id FROM outbox WHERE status = 'PUBLISHED' AND published_at < ${publishedBefore} LIMIT ${n})`,
+    );
+    const processedEvents = await this.#drain(
+      () => sql`DELETE FROM processed_events WHERE (consumer, event_id) IN (
+        SELECT consumer, event_id FROM processed_events WHERE created_at < ${processedBefore} LIMIT ${n})`,
+    );
+    const idempotencyKeys = await this.#drain(
+      () => sql`DELETE FROM idempotency_keys WHERE (user_id, operation, key) IN (
+        SELECT user_id, operation, key FROM idempotency_keys WHERE expires_at < now() LIMIT ${n})`,
+    );
+    return { outbox, processedEvents, idempotencyKeys };
+  }
+
+  /** Repeats a bounded DELETE until it deletes less than a full batch. */
+  async #drain(statement: () => ReturnType<typeof sql>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await statement().execute(this.#db);
+      const deleted = Number(result.numAffectedRows ?? 0);
+      total += deleted;
+      if (deleted < this.#config.batchSize) return total;
+    }
+  }
+}
