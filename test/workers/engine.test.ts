@@ -376,3 +376,39 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       .execute();
   });
 });
+
+describe('an executor that lost its lease while its job still runs (PostgreSQL)', () => {
+  it('does not claim the job again while running it, and its late result does not land on the next attempt', async () => {
+    const database = await createTestDatabase('postgres');
+    const target = await startTarget();
+    const engine = createEngine(database, {
+      executor: { leaseMs: 600, renewIntervalMs: 500, rescueIntervalMs: 100 },
+    });
+    try {
+      const userId = await insertUser(database.db);
+      const [wf] = await insertWorkflows(database.db, [
+        { userId, payload: heartbeat(`${target.url}/slow/1500`, { timeout: '10s' }), nextRunAt: null },
+      ]);
+      const jobId = await insertManualJob(database, wf!, userId);
+      const claims: number[] = [];
+      engine.events.on('executor:job:claimed', (e) => {
+        if (e.jobId === jobId) claims.push(e.attempt);
+      });
+      engine.start();
+      await waitFor(async () => claims.length > 0);
+      // Stall renewals past the lease: the rescue loop hands the job back while it still runs here.
+      await sql`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${jobId}`.execute(
+        database.db,
+      );
+      const job = await finalJob(database, jobId);
+      // The first attempt's late result may not be written over the second; the job finishes once.
+      expect(job.status).toBe('COMPLETED');
+      expect(new Set(claims).size).toBe(claims.length);
+      expect(job.attempts).toBe(claims.at(-1));
+    } finally {
+      await engine.stop();
+      await target.close();
+      await database.close();
+    }
+  });
+});

@@ -179,7 +179,7 @@ export class JobsService {
       this.#db,
       {
         userId,
-        operation: `jobs.retry:${jobId}`,
+        operation: `jobs.retry:${workflowId}:${jobId}`,
         key: idempotencyKey,
         request: {},
         status: 201,

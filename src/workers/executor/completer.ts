@@ -11,6 +11,8 @@ import type { Logger } from '../../platform/logger.ts';
 
 export interface Completion {
   jobId: string;
+  /** The attempt that ran: an older attempt's result never lands on a newer one. */
+  attempt: number;
   status: 'COMPLETED' | 'FAILED' | 'CANCELED' | 'PENDING';
   exitCode: number | null;
   httpStatusCode: number | null;
@@ -76,8 +78,8 @@ export class Completer {
           SELECT * FROM unnest(
             ${c.map((x) => x.jobId)}::uuid[], ${c.map((x) => x.status)}::text[], ${c.map((x) => x.exitCode)}::int[],
             ${c.map((x) => x.httpStatusCode)}::int[], ${c.map((x) => x.latencyMs)}::int[], ${c.map((x) => x.errorKind)}::text[],
-            ${c.map((x) => x.errorCode)}::text[], ${c.map((x) => x.errorMessage)}::text[], ${c.map((x) => x.retryDelayMs)}::int[]
-          ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms)
+            ${c.map((x) => x.errorCode)}::text[], ${c.map((x) => x.errorMessage)}::text[], ${c.map((x) => x.retryDelayMs)}::int[], ${c.map((x) => x.attempt)}::int[]
+          ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt)
         ), done AS (
           UPDATE jobs j
           SET status = v.status,
@@ -88,7 +90,7 @@ export class Completer {
               error_kind = v.error_kind, error_code = v.error_code, error_message = v.error_message,
               updated_at = now()
           FROM v
-          WHERE j.id = v.id AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner}
+          WHERE j.id = v.id AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at
         ), events AS (

@@ -179,7 +179,7 @@ export class Executor {
     if (free <= 0) return 0;
     let claimed: ClaimedJob[];
     try {
-      claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs);
+      claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs, [...this.#running.keys()]);
     } catch (err) {
       if (isUniqueViolation(err)) return 0; // lost a sibling race; the next round sees the winner
       throw err;
@@ -336,6 +336,7 @@ export class Executor {
     const detail = outcome.kind === 'succeeded' || outcome.kind === 'failed' ? outcome : null;
     const written = await this.#completer.complete({
       jobId: job.id,
+      attempt: job.attempts,
       status,
       exitCode: 'exitCode' in outcome ? (outcome.exitCode ?? null) : null,
       httpStatusCode: detail?.httpStatusCode ?? null,

@@ -34,6 +34,8 @@ export async function jobsClaim(
   owner: string,
   limit: number,
   leaseMs: number,
+  /** Jobs this executor is still running (a rescued-then-due job must not start twice here). */
+  exclude: readonly string[] = [],
 ): Promise<ClaimedJob[]> {
   return db.transaction().execute(async (trx) => {
     // Pin the ordered index scan: without fresh statistics (a burst of new jobs) the planner
@@ -45,6 +47,7 @@ export async function jobsClaim(
     WITH candidates AS (
       SELECT j.id FROM jobs j
       WHERE j.status IN ('PENDING', 'QUEUED')
+        AND j.id <> ALL(${[...exclude]}::uuid[])
         AND j.scheduled_at <= now()
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
         AND NOT EXISTS (
