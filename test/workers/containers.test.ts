@@ -86,6 +86,22 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
     expect(err).toEqual(Array.from({ length: 100 }, (_, i) => `err-${i + 1}`));
   });
 
+  it('keeps every line of a container that writes faster than the database stores (backpressure)', async () => {
+    engine = createEngine(database, { containers: runtime });
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, kind: 'CONTAINER', payload: container('seq 1 200000'), nextRunAt: null },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId);
+    const job = await finalJob(database, jobId, 120_000);
+    expect(job).toMatchObject({ status: 'COMPLETED', exit_code: 0, log_lines: 200_000 });
+    const { rows } = await sql<{ n: number; first: string; last: string; max: number }>`
+      select count(*)::int as n, min(message) filter (where sequence_num = 0) as first,
+             min(message) filter (where sequence_num = 199999) as last, max(sequence_num)::int as max
+      from job_logs where job_id = ${jobId}`.execute(database.db);
+    expect(rows[0]).toEqual({ n: 200_000, first: '1', last: '200000', max: 199_999 });
+  }, 150_000);
+
   it('a non-zero exit is FAILED/USER with the exit code, and is not retried', async () => {
     engine = createEngine(database, { containers: runtime });
     engine.start();

@@ -104,7 +104,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   async run(
     spec: ContainerSpec,
-    onLines: (lines: CapturedLine[]) => void,
+    onLines: (lines: CapturedLine[]) => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<ContainerOutcome> {
     if (signal.aborted) return { kind: 'canceled', exitCode: null };
@@ -248,7 +248,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private async execute(
     container: Docker.Container,
     spec: ContainerSpec,
-    onLines: (lines: CapturedLine[]) => void,
+    onLines: (lines: CapturedLine[]) => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<ContainerOutcome> {
     // Podman prepares the container (runc create) when attaching: a bad command fails here.
@@ -321,7 +321,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   /** A start that failed because of the command itself is an exit (127/126); anything else is ours. */
   private startFailure(
     err: unknown,
-    onLines: (lines: CapturedLine[]) => void,
+    onLines: (lines: CapturedLine[]) => void | Promise<void>,
     what: string,
   ): ContainerOutcome {
     const exitCode = userStartFailure(err);
@@ -386,10 +386,18 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   // --- output ------------------------------------------------------------------------------------
 
-  private deliver(onLines: (lines: CapturedLine[]) => void, lines: CapturedLine[]): void {
+  private deliver(
+    onLines: (lines: CapturedLine[]) => void | Promise<void>,
+    lines: CapturedLine[],
+  ): void | Promise<void> {
     if (lines.length === 0) return;
     try {
-      onLines(lines);
+      const pending = onLines(lines);
+      if (pending) {
+        return pending.catch((err: unknown) => {
+          this.logger?.error({ err }, 'the output consumer of a container failed');
+        });
+      }
     } catch (err) {
       this.logger?.error({ err }, 'the output consumer of a container threw');
     }
@@ -408,7 +416,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
 /** The attached output of one container, parsed into lines and delivered as it arrives. */
 class OutputCapture {
   private readonly container: Docker.Container;
-  private readonly deliver: (lines: CapturedLine[]) => void;
+  private readonly deliver: (lines: CapturedLine[]) => void | Promise<void>;
   private readonly logger: Logger | undefined;
   private readonly stream: NodeJS.ReadableStream;
   private readonly parser = new OutputParser();
@@ -420,7 +428,7 @@ class OutputCapture {
   /** Attaches to stdout and stderr (before the start, so that nothing is missed). */
   static async attach(
     container: Docker.Container,
-    deliver: (lines: CapturedLine[]) => void,
+    deliver: (lines: CapturedLine[]) => void | Promise<void>,
     logger?: Logger,
   ): Promise<OutputCapture> {
     const stream = (await container.attach({
@@ -435,7 +443,7 @@ class OutputCapture {
   private constructor(
     container: Docker.Container,
     stream: NodeJS.ReadableStream,
-    deliver: (lines: CapturedLine[]) => void,
+    deliver: (lines: CapturedLine[]) => void | Promise<void>,
     logger?: Logger,
   ) {
     this.container = container;
@@ -491,7 +499,15 @@ class OutputCapture {
     if (this.batch.length === 0) return;
     const lines = this.batch;
     this.batch = [];
-    this.deliver(lines);
+    const pending = this.deliver(lines);
+    if (pending && !this.closed) {
+      // Backpressure: the consumer is behind. Stop reading; the container blocks on its full pipe
+      // until we resume, so a chatty container cannot grow our memory without bound.
+      this.stream.pause();
+      void pending.finally(() => {
+        if (!this.closed) this.stream.resume();
+      });
+    }
   }
 }
 

@@ -62,12 +62,14 @@ export interface ContainerRuntime {
   /**
    * Runs one attempt to its end and removes the container (always, whatever happens). Output
    * lines are delivered in batches as they arrive, in order per stream; a line longer than
-   * 64 KiB is split into several lines, each continuation marked. Resolves with the outcome;
-   * rejects only with ContainerRuntimeUnavailableError or ImageNotFoundError.
+   * 64 KiB is split into several lines, each continuation marked. When `onLines` returns a
+   * promise, reading stops until it settles (backpressure: the container then blocks on output).
+   * Resolves with the outcome; rejects only with ContainerRuntimeUnavailableError or
+   * ImageNotFoundError.
    */
   run(
     spec: ContainerSpec,
-    onLines: (lines: CapturedLine[]) => void,
+    onLines: (lines: CapturedLine[]) => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<ContainerOutcome>;
   /** Force-removes containers of these jobs (or all of ours when omitted); returns how many. */

@@ -18,9 +18,15 @@ export interface LogSinkConfig {
   maxBatchLines: number;
   /** Flush at least this often while lines arrive. @default 50 */
   flushIntervalMs: number;
+  /** Lines buffered or being stored above which the producer is asked to wait. @default 10000 */
+  highWaterLines: number;
 }
 
-export const LOG_SINK_DEFAULTS: LogSinkConfig = { maxBatchLines: 1000, flushIntervalMs: 50 };
+export const LOG_SINK_DEFAULTS: LogSinkConfig = {
+  maxBatchLines: 1000,
+  flushIntervalMs: 50,
+  highWaterLines: 10_000,
+};
 
 export class JobLogWriter {
   readonly #db: Kysely<DB>;
@@ -32,6 +38,7 @@ export class JobLogWriter {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #nextLocalSeq = 0;
+  #unstored = 0;
 
   constructor(
     deps: { db: Kysely<DB>; live: LiveLogs; logger: Logger },
@@ -45,10 +52,16 @@ export class JobLogWriter {
     this.#config = { ...LOG_SINK_DEFAULTS, ...config };
   }
 
-  write(lines: CapturedLine[]): void {
+  /**
+   * Buffers lines. Returns a promise when more than `highWaterLines` are not stored yet: the caller
+   * stops reading the container's output until it settles (backpressure), so memory stays bounded
+   * however fast a container writes.
+   */
+  write(lines: CapturedLine[]): void | Promise<void> {
     this.#buffer.push(...lines);
     if (this.#buffer.length >= this.#config.maxBatchLines) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#config.flushIntervalMs);
+    if (this.#unstored + this.#buffer.length > this.#config.highWaterLines) return this.#flushing;
   }
 
   /** Writes everything buffered so far; resolves when it is stored. */
@@ -59,7 +72,11 @@ export class JobLogWriter {
     }
     const batch = this.#buffer;
     this.#buffer = [];
-    this.#flushing = this.#flushing.then(() => (batch.length > 0 ? this.#store(batch) : undefined));
+    this.#unstored += batch.length;
+    this.#flushing = this.#flushing.then(async () => {
+      if (batch.length > 0) await this.#store(batch);
+      this.#unstored -= batch.length;
+    });
     return this.#flushing;
   }
 
