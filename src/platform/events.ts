@@ -20,6 +20,8 @@ export interface ChronoverseEventMap {
   'executor:job:claimed': { jobId: string; workflowId: string; attempt: number };
   'executor:job:finished': { jobId: string; status: string };
   'executor:lease:lost': { jobId: string };
+  /** A run ended here, whatever its outcome, and every line it printed is stored. */
+  'executor:job:released': { jobId: string };
   'workflow:build:finished': { workflowId: string; status: 'COMPLETED' | 'FAILED' };
 }
 

@@ -627,6 +627,35 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
       await waitFor(async () => liveFollowers === 0, 5_000);
     });
 
+    it('a job canceled while followed: lines printed while it stops still arrive before end', async () => {
+      // On SIGTERM the container prints a last line: stored after the CANCELED status commits.
+      const script =
+        'trap "echo stopping; exit 0" TERM; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.05; done';
+      const wf = await containerWorkflow(alice, script);
+      const job = await runJob(alice, wf);
+      await waitFor(async () => {
+        const page = (await get(alice, `${jobUrl(wf, job)}/logs?limit=1`)).json<Page<LogLine>>();
+        return (page.logs[0]?.sequence_num ?? -1) >= 2;
+      }, 30_000);
+      const following = follow(alice, wf, job);
+      await new Promise((r) => setTimeout(r, 300));
+      const cancel = await gw.app.inject({
+        method: 'POST',
+        url: `${jobUrl(wf, job)}/cancel`,
+        headers: alice.headers,
+      });
+      expect(cancel.statusCode).toBe(200);
+      const { events, closedByServer } = await following;
+      expect(closedByServer).toBe(true);
+      const messages = logsOf(events).map((e) => (JSON.parse(e.data) as LogLine).message);
+      expect(messages.at(-1)).toBe('stopping');
+      expect(events.at(-1)!.event).toBe('end');
+      expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ id: job, status: 'CANCELED' });
+      expect(logsOf(events).map((e) => (JSON.parse(e.data) as LogLine).message)).toEqual(
+        (await readAll(alice, wf, job, 'asc', 1000)).map((l) => l.message),
+      );
+    });
+
     it('stops following (no live subscription left) when the client goes away', async () => {
       const running = await containerWorkflow(alice, SCRIPT_RUNNING);
       const job = await runJob(alice, running);

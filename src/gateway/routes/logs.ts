@@ -49,6 +49,8 @@ const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 412
 const FINAL_STATES: readonly string[] = ['COMPLETED', 'FAILED', 'CANCELED'];
 const HEARTBEAT_MS = 15_000;
 const RECHECK_MS = 1_000;
+/** Quiet time after which a canceled job's stream ends when its executor runs elsewhere. */
+const CANCEL_SETTLE_MS = 15_000;
 const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
 /** A search string the database can take: no NUL, no unpaired surrogate (else a 400 on `q`). */
@@ -261,6 +263,10 @@ class JobEventStream {
   #closed = false;
   #replaying = false;
   #checkQueued = false;
+  /** The executor released the job (its lines are all stored). */
+  #released = false;
+  #settleSequence = -1;
+  #settleSince = 0;
   /** Live lines not sent yet: during a replay, or ahead of the last sent line. */
   #pending: LiveLogLine[] = [];
   #queue: Promise<void> = Promise.resolve();
@@ -301,6 +307,11 @@ class JobEventStream {
       this.#events.on('executor:job:claimed', wake),
       this.#events.on('executor:job:finished', wake),
       this.#events.on('job:cancel-requested', wake),
+      this.#events.on('executor:job:released', (e) => {
+        if (e.jobId !== jobId) return;
+        this.#released = true;
+        this.#scheduleCheck();
+      }),
     );
     const recheck = setInterval(() => this.#scheduleCheck(), RECHECK_MS);
     const heartbeat = setInterval(() => this.#write(': ping\n\n'), HEARTBEAT_MS);
@@ -396,7 +407,7 @@ class JobEventStream {
       return;
     }
     const final = FINAL_STATES.includes(state.job.status);
-    // Final: every line was stored before the status was written, so one replay sends the rest.
+    // Final: one more replay sends the rest (for a cancel, #mayEnd also waits for late lines).
     if (final || state.nextSequence - 1 > this.#lastSent || this.#pending.length > 0) await this.#catchUp();
     if (this.#closed) return;
     const key = statusKey(state.job);
@@ -404,10 +415,26 @@ class JobEventStream {
       this.#statusKey = key;
       this.#write(frame('status', state.job));
     }
-    if (final) {
+    if (final && this.#mayEnd(state.job, state.nextSequence)) {
       this.#write(frame('end', state.job));
       this.close();
     }
+  }
+
+  /**
+   * A cancel is final the moment it commits, while the executor is still stopping the container
+   * (SIGTERM, grace, output settling): its last lines are stored after the status. So the end of
+   * a canceled job that had started waits until its executor released it (an event, when it runs
+   * in this process) or until no new line appeared for CANCEL_SETTLE_MS (when it runs elsewhere).
+   */
+  #mayEnd(job: JobView, nextSequence: number): boolean {
+    if (job.status !== 'CANCELED' || job.started_at === null || this.#released) return true;
+    const now = Date.now();
+    if (nextSequence !== this.#settleSequence) {
+      this.#settleSequence = nextSequence;
+      this.#settleSince = now;
+    }
+    return now - this.#settleSince >= CANCEL_SETTLE_MS;
   }
 
   #send(line: LogLine): void {

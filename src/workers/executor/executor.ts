@@ -258,6 +258,7 @@ export class Executor {
       )
       .finally(() => {
         this.#running.delete(job.id);
+        this.#events.emit('executor:job:released', { jobId: job.id });
         this.#claimLoop.wake();
       });
   }
