@@ -407,6 +407,20 @@ describe('removeContainers', () => {
     }
   });
 
+  it('keeps containers of later attempts when told up to which attempt to remove', async () => {
+    const job = randomUUID();
+    const labels = (attempt: number) => ({
+      [`${labelPrefix}.managed`]: 'true',
+      [`${labelPrefix}.job-id`]: job,
+      [`${labelPrefix}.attempt`]: String(attempt),
+    });
+    await docker.createContainer({ Image: image, Cmd: ['true'], Labels: labels(1) });
+    await docker.createContainer({ Image: image, Cmd: ['true'], Labels: labels(2) });
+    expect(await runtime.removeContainers([job], new Map([[job, 1]]))).toBe(1);
+    expect((await ours()).map((c) => c.Labels[`${labelPrefix}.attempt`])).toEqual(['2']);
+    expect(await runtime.removeContainers([job])).toBe(1);
+  });
+
   it('reports an unreachable engine as ContainerRuntimeUnavailableError', async () => {
     const bogus = new DockerContainerRuntime({ dockerHost: bogusHost });
     await expect(bogus.removeContainers()).rejects.toBeInstanceOf(ContainerRuntimeUnavailableError);

@@ -52,6 +52,8 @@ const RECHECK_MS = 1_000;
 /** Quiet time after which a canceled job's stream ends when its executor runs elsewhere. */
 const CANCEL_SETTLE_MS = 15_000;
 const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+/** Live lines held while a replay runs; beyond this they are re-read from the database. */
+const MAX_PENDING_LINES = 10_000;
 
 /** A search string the database can take: no NUL, no unpaired surrogate (else a 400 on `q`). */
 const q = z
@@ -358,6 +360,13 @@ class JobEventStream {
   #onLive(lines: LiveLogLine[]): void {
     if (this.#closed) return;
     this.#pending.push(...lines);
+    // Live lines are also stored: when too many wait (a long replay behind a chatty job), drop
+    // them and let the next replay from the database send them, instead of growing without bound.
+    if (this.#pending.length > MAX_PENDING_LINES) {
+      this.#pending = [];
+      this.#scheduleCheck();
+      return;
+    }
     if (!this.#replaying) this.#flushPending();
   }
 

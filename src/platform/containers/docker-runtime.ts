@@ -126,7 +126,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }
   }
 
-  async removeContainers(jobIds?: readonly string[]): Promise<number> {
+  async removeContainers(
+    jobIds?: readonly string[],
+    upToAttempt?: ReadonlyMap<string, number>,
+  ): Promise<number> {
     let containers: Docker.ContainerInfo[];
     try {
       containers = await this.docker.listContainers({
@@ -138,7 +141,13 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }
     const wanted = jobIds ? new Set(jobIds) : null;
     const jobLabel = `${this.labelPrefix}.job-id`;
-    const targets = containers.filter((c) => !wanted || wanted.has(c.Labels?.[jobLabel] ?? ''));
+    const attemptLabel = `${this.labelPrefix}.attempt`;
+    const targets = containers.filter((c) => {
+      const jobId = c.Labels?.[jobLabel] ?? '';
+      if (wanted && !wanted.has(jobId)) return false;
+      const limit = upToAttempt?.get(jobId);
+      return limit === undefined || Number(c.Labels?.[attemptLabel] ?? 0) <= limit;
+    });
     const removed = await Promise.all(targets.map((c) => this.removeQuietly(this.docker.getContainer(c.Id))));
     return removed.filter(Boolean).length;
   }

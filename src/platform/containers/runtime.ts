@@ -72,6 +72,10 @@ export interface ContainerRuntime {
     onLines: (lines: CapturedLine[]) => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<ContainerOutcome>;
-  /** Force-removes containers of these jobs (or all of ours when omitted); returns how many. */
-  removeContainers(jobIds?: readonly string[]): Promise<number>;
+  /**
+   * Force-removes containers of these jobs (or all of ours when omitted); returns how many. With
+   * `upToAttempt`, a job's containers of later attempts are kept (a rescued job may already be
+   * running again elsewhere on this host).
+   */
+  removeContainers(jobIds?: readonly string[], upToAttempt?: ReadonlyMap<string, number>): Promise<number>;
 }

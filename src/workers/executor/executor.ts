@@ -224,12 +224,17 @@ export class Executor {
     if (rescued.length === 0) return 0;
     this.#logger.warn({ jobs: rescued.map((r) => r.id) }, 'rescued jobs with expired leases');
     if (this.#containers) {
-      await this.#containers.removeContainers(rescued.map((r) => r.id)).catch((err: unknown) => {
-        this.#logger.warn(
-          { err: { message: (err as Error).message } },
-          'could not remove orphaned containers',
-        );
-      });
+      await this.#containers
+        .removeContainers(
+          rescued.map((r) => r.id),
+          new Map(rescued.map((r) => [r.id, r.attempts])),
+        )
+        .catch((err: unknown) => {
+          this.#logger.warn(
+            { err: { message: (err as Error).message } },
+            'could not remove orphaned containers',
+          );
+        });
     }
     this.#events.emit('outbox:written', { count: rescued.length });
     this.#claimLoop.wake();

@@ -87,6 +87,8 @@ export async function jobsRenewLease(
 
 export interface RescuedJob {
   id: string;
+  /** The attempt that was running when the lease expired. */
+  attempts: number;
   workflow_id: string;
   user_id: string;
   workflow_generation: number;
@@ -109,7 +111,7 @@ export async function jobsRescueExpired(db: Kysely<DB>, limit: number): Promise<
     WHERE j.id IN (
       SELECT id FROM jobs WHERE status = 'RUNNING' AND lease_expires_at < now()
       ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-    RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status`.execute(db);
+    RETURNING j.id, j.attempts, j.workflow_id, j.user_id, j.workflow_generation, j.status`.execute(db);
   return rows;
 }
 
