@@ -22,6 +22,7 @@ import {
   registerUser,
   type TestGateway,
 } from '../helpers/harness.ts';
+import { waitFor } from '../helpers/fixtures.ts';
 
 const API = '/api/v1/workflows';
 const RFC3339_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -89,19 +90,6 @@ function expectProblem(res: LightMyRequestResponse, status: number, code?: strin
 function expectFieldError(res: LightMyRequestResponse, path: string) {
   const problem = expectProblem(res, 400, 'CV_VALIDATION');
   expect(problem.errors?.map((e) => e.path)).toContain(path);
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Parses an SSE body as it arrives; comments come back as `event: 'comment'`. */
@@ -198,7 +186,7 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
     const built = await waitFor(async () => {
       const wf = (await get(u, `${API}/${id}`)).json<{ build_status: string; build_error: string | null }>();
       return wf.build_status === 'COMPLETED' || wf.build_status === 'FAILED' ? wf : null;
-    });
+    }, 60_000);
     expect(built).toMatchObject({ build_status: 'COMPLETED' });
     return id;
   }
@@ -213,7 +201,7 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
     return waitFor(async () => {
       const job = (await get(u, jobUrl(w, j))).json<Job>();
       return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
-    });
+    }, 60_000);
   }
 
   async function readAll(

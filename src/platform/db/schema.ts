@@ -1,5 +1,5 @@
 /** Row types of the tables the application reads and writes (see migrations/). */
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -143,4 +143,3 @@ export interface DB {
 export type UserRow = Selectable<UsersTable>;
 export type JobRow = Selectable<JobsTable>;
 export type WorkflowRow = Selectable<WorkflowsTable>;
-export type NewWorkflow = Insertable<WorkflowsTable>;
