@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.chronoverse/', 'test-artifacts/'] },
+  { ignores: ['node_modules/', 'dist/', '.chronoverse/', 'test-artifacts/', 'src/gen/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

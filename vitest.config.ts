@@ -3,7 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/podman-setup.ts'],
+    globalSetup: [
+      'test/helpers/global-setup.ts',
+      'test/helpers/podman-setup.ts',
+      'test/helpers/redis-setup.ts',
+      'test/helpers/kafka-setup.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

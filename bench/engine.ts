@@ -12,7 +12,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { InProcessBus } from '../src/platform/bus/bus.ts';
 import { systemClock } from '../src/platform/clock.ts';
@@ -20,7 +20,8 @@ import { openDatabase } from '../src/platform/db/database.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { Events } from '../src/platform/events.ts';
 import { newId } from '../src/platform/ids.ts';
-import { LiveLogs } from '../src/platform/live-logs.ts';
+import { insertHeartbeatWorkflows } from './workflows.ts';
+import { InMemoryLiveLogs } from '../src/platform/live-logs.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { JobsService } from '../src/services/jobs/service.ts';
 import { Executor } from '../src/workers/executor/executor.ts';
@@ -65,38 +66,23 @@ async function main() {
   const relay = new OutboxRelay({ ...deps, bus }, { batchSize: 2000 });
   const scheduler = new Scheduler(deps, { batchSize: 2000 });
   new WorkflowWorker({ ...deps, bus, containers: null });
-  const executor = new Executor({ ...deps, bus, live: new LiveLogs(), containers: null }, { concurrency });
+  const executor = new Executor(
+    { ...deps, bus, live: new InMemoryLiveLogs(), containers: null },
+    { concurrency },
+  );
   try {
     const userId = newId();
     await database.db
       .insertInto('users')
       .values({ id: userId, email: 'bench@example.com', password_hash: 'x', role: 'user' })
       .execute();
-    const payload = JSON.stringify({
-      endpoint,
-      method: 'GET',
-      headers: {},
-      body: null,
-      expected_status_code: 200,
-      timeout: '10s',
-    });
-    const makeWorkflows = async (n: number, nextRunAt: (i: number) => Date | null) => {
-      const ids: string[] = [];
-      for (let offset = 0; offset < n; offset += 5000) {
-        const chunk = Array.from({ length: Math.min(5000, n - offset) }, (_, k) => {
-          const id = newId();
-          ids.push(id);
-          return { id, next: nextRunAt(offset + k)?.toISOString() ?? null };
-        });
-        await sql`
-          INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, log_retention, next_run_at, max_consecutive_job_failures_allowed)
-          SELECT w.id, ${userId}, 'bench', 'HEARTBEAT', ${payload}::jsonb, 'interval', 1, 'COMPLETED', false, w.next, 100
-          FROM unnest(${chunk.map((c) => c.id)}::uuid[], ${chunk.map((c) => c.next)}::timestamptz[]) AS w(id, next)`.execute(
-          database.db,
-        );
-      }
-      return ids;
-    };
+    const makeWorkflows = (n: number, nextRunAt: (i: number) => Date | null) =>
+      insertHeartbeatWorkflows((text, params) => database.db.executeQuery(CompiledQuery.raw(text, params)), {
+        userId,
+        endpoint,
+        count: n,
+        nextRunAt,
+      });
     relay.start();
     executor.start();
 

@@ -21,6 +21,7 @@ import { openDatabase } from '../src/platform/db/database.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { systemClock } from '../src/platform/clock.ts';
+import { BusAdminService } from '../src/services/bus-admin/service.ts';
 import { JobsService } from '../src/services/jobs/service.ts';
 import { LogsService } from '../src/services/logs/service.ts';
 import { UsersService } from '../src/services/users/service.ts';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
       logs: new LogsService(database.db, clock),
       live: engine.live,
       events: engine.events,
+      busAdmin: new BusAdminService({ db: database.db, events: engine.events }),
       readiness: async () => ({ database: await database.ping() }),
     },
     { bodyLimitBytes: 1_048_576, trustProxy: false, version: 'bench' },

@@ -39,6 +39,15 @@ if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [
 fi
 podman --version
 
+log "Kafka and Redis"
+# The tests start their own broker (scripts/kafka-env.sh resolves Apache Kafka from Maven Central
+# into a cache; it installs Java and Maven with apt when missing) and their own redis-server.
+if ! command -v redis-server >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+bash scripts/kafka-env.sh libs >/dev/null
+
 log "typecheck"
 npm run typecheck
 
@@ -46,4 +55,9 @@ log "lint and format"
 npm run lint
 
 log "tests"
-npx vitest run
+# The distributed end-to-end suite runs a dozen processes and a broker of its own: on its own after
+# the rest, so neither slows the other into timeouts on a 2-core machine.
+npx vitest run --exclude 'test/e2e/**'
+
+log "end-to-end: the distributed profile (roles as processes, Kafka, Redis, PostgreSQL)"
+npx vitest run test/e2e

@@ -7,6 +7,7 @@
  *   chronoverse users create --email E [--password P] [--admin]
  *   chronoverse config print|check|docs            resolved config, validation, markdown reference
  *   chronoverse roles                              the role graph
+ *   chronoverse keys generate                      a service identity key pair, as env lines
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -16,8 +17,10 @@ import { CredentialsSchema } from '../domain/user-input.ts';
 import { openDatabase } from '../platform/db/database.ts';
 import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
 import { createLogger } from '../platform/logger.ts';
+import { generateServiceKeyPair } from '../platform/rpc/identity.ts';
 import { systemClock } from '../platform/clock.ts';
 import { UsersService } from '../services/users/service.ts';
+import { guardAgainstDeferredGoaway } from '../platform/rpc/goaway-guard.ts';
 import { describeRoles, UnknownRoleError } from './roles.ts';
 import { startRuntime } from './runtime.ts';
 import { VERSION } from './version.ts';
@@ -30,6 +33,7 @@ Usage:
   chronoverse users create --email <email> [--password <pw>] [--admin]
   chronoverse config print | check | docs         show, validate or document the configuration
   chronoverse roles                               list roles and their dependencies
+  chronoverse keys generate                       print a new service identity key pair (env lines)
 
 Configuration comes from environment variables; see docs/configuration.md.`;
 
@@ -61,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       const config = loadConfig();
       const logger = createLogger(config.log.level);
+      guardAgainstDeferredGoaway(logger);
       const roles = [...(values.role ?? []), ...(values.roles ?? [])]
         .flatMap((r) => r.split(','))
         .map((r) => r.trim())
@@ -139,6 +144,16 @@ async function main(argv: string[]): Promise<void> {
       }
       fail('usage: chronoverse config print | check | docs', 2);
       break;
+    }
+    case 'keys': {
+      if (sub !== 'generate') fail('usage: chronoverse keys generate', 2);
+      // One line each, newlines escaped: env files and secret stores take them as is (the loader
+      // turns \n back into newlines). Every process gets the public key; callers the private one.
+      const { privateKeyPem, publicKeyPem } = generateServiceKeyPair();
+      const line = (pem: string) => JSON.stringify(pem.trim()).slice(1, -1);
+      return void process.stdout.write(
+        `CHRONOVERSE_SERVICE_PRIVATE_KEY="${line(privateKeyPem)}"\nCHRONOVERSE_SERVICE_PUBLIC_KEY="${line(publicKeyPem)}"\n`,
+      );
     }
     case 'roles':
       return void process.stdout.write(`${describeRoles()}\n`);

@@ -22,6 +22,22 @@ describe('resolveModules', () => {
     expect(resolveModules(['gateway'])).toEqual(['db', 'users', 'workflows', 'jobs', 'gateway']);
     expect(resolveModules(['workflow-worker'])).toEqual(['db', 'outbox-relay', 'workflow-worker']);
   });
+  it('leaves remote services and the relay out in the distributed profile', () => {
+    const distributed = { remoteServices: ['users', 'workflows', 'jobs'] as const, kafka: true };
+    expect(resolveModules(['gateway'], distributed)).toEqual(['gateway']);
+    expect(resolveModules(['gateway'], { remoteServices: ['users'], kafka: true })).toEqual([
+      'db',
+      'workflows',
+      'jobs',
+      'gateway',
+    ]);
+    expect(resolveModules(['workflow-worker'], distributed)).toEqual(['db', 'workflow-worker']);
+    expect(resolveModules(['workflow-worker'], { remoteServices: [], kafka: false })).toEqual([
+      'db',
+      'outbox-relay',
+      'workflow-worker',
+    ]);
+  });
   it('names the known roles when one is unknown', () => {
     expect(() => resolveModules(['scheduler-x'])).toThrow(UnknownRoleError);
     expect(() => resolveModules(['scheduler-x'])).toThrow(

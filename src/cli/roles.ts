@@ -3,9 +3,10 @@
  * `chronoverse start --role a,b` resolves the dependency graph, starts modules in dependency
  * order and stops them in reverse. `all` is only an alias.
  *
- * Implemented: the gateway, the users/workflows/jobs services (in-process), and the engine
- * workers (outbox-relay, scheduler, workflow-worker, executor). The notifications and analytics
- * roles and the joblogs processor come with later issues.
+ * Two edges depend on the profile (see `resolveModules`): the gateway needs the users, workflows
+ * and jobs services in its own process only when no gRPC address is configured for them, and the
+ * workflow-worker needs the outbox relay beside it only on the in-process bus (with Kafka the
+ * relay may run anywhere). The notifications and analytics roles come with a later issue.
  */
 export const ROLE_DEPS = {
   db: [],
@@ -15,12 +16,24 @@ export const ROLE_DEPS = {
   gateway: ['users', 'workflows', 'jobs'],
   'outbox-relay': ['db'],
   scheduler: ['db'],
-  // Without Kafka the bus is in-process: the relay must run where the event consumers run.
   'workflow-worker': ['db', 'outbox-relay'],
   executor: ['db'],
   // Log maintenance: daily partitions ahead, whole days dropped past the retention period.
   joblogs: ['db'],
 } as const satisfies Record<string, readonly string[]>;
+
+/** The domain services the gateway calls (in process, or over gRPC when an address is set). */
+export const SERVICE_ROLES = ['users', 'workflows', 'jobs'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+export interface Topology {
+  /** Services reached over gRPC: the gateway does not pull them into its process. */
+  remoteServices: readonly ServiceRole[];
+  /** Kafka carries the bus: a consumer no longer needs the relay in its process. */
+  kafka: boolean;
+}
+
+const EMBEDDED: Topology = { remoteServices: [], kafka: false };
 
 export type ModuleName = keyof typeof ROLE_DEPS;
 
@@ -47,7 +60,7 @@ export const ROLE_ALIASES: Record<string, readonly RoleName[]> = {
 export class UnknownRoleError extends Error {}
 
 /** Expands aliases and dependencies; returns modules in start order (dependencies first). */
-export function resolveModules(requested: readonly string[]): ModuleName[] {
+export function resolveModules(requested: readonly string[], topology: Topology = EMBEDDED): ModuleName[] {
   const wanted = new Set<ModuleName>();
   for (const name of requested.length === 0 ? ['all'] : requested) {
     const alias = ROLE_ALIASES[name];
@@ -62,11 +75,18 @@ export function resolveModules(requested: readonly string[]): ModuleName[] {
   const order: ModuleName[] = [];
   const visit = (m: ModuleName) => {
     if (order.includes(m)) return;
-    for (const dep of ROLE_DEPS[m]) visit(dep);
+    for (const dep of dependencies(m, topology)) visit(dep);
     order.push(m);
   };
   [...wanted].sort().forEach(visit);
   return order;
+}
+
+function dependencies(m: ModuleName, topology: Topology): readonly ModuleName[] {
+  const deps: readonly ModuleName[] = ROLE_DEPS[m];
+  if (m === 'gateway') return deps.filter((d) => !(topology.remoteServices as readonly string[]).includes(d));
+  if (m === 'workflow-worker' && topology.kafka) return deps.filter((d) => d !== 'outbox-relay');
+  return deps;
 }
 
 export function describeRoles(): string {

@@ -5,18 +5,29 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema.ts';
+import { buildGateway } from '../gateway/app.ts';
+import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
+import { KafkaBus, parseBrokers } from '../platform/bus/kafka-bus.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
-import { openDatabase, type Database } from '../platform/db/database.ts';
-import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
-import { InProcessBus } from '../platform/bus/bus.ts';
 import { DockerContainerRuntime } from '../platform/containers/docker-runtime.ts';
 import type { ContainerRuntime } from '../platform/containers/runtime.ts';
+import { openDatabase, type Database } from '../platform/db/database.ts';
+import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
 import { Events } from '../platform/events.ts';
-import { LiveLogs } from '../platform/live-logs.ts';
+import { InMemoryLiveLogs, type LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
-import { buildGateway } from '../gateway/app.ts';
+import { createMetricsRegistry, registerDeliveryMetrics } from '../platform/metrics/registry.ts';
+import { readinessOf, startOpsServer } from '../platform/ops/ops-server.ts';
+import { openRedis } from '../platform/redis/connection.ts';
+import { EventBridge } from '../platform/redis/event-bridge.ts';
+import { RedisLiveLogs } from '../platform/redis/live-logs.ts';
+import { loadServiceKeys } from '../platform/rpc/identity.ts';
+import { createServiceClients, startRpcServer, type LocalServices } from '../platform/rpc/wiring.ts';
+import { BusAdminService } from '../services/bus-admin/service.ts';
 import { JobsService } from '../services/jobs/service.ts';
 import { LogsService } from '../services/logs/service.ts';
+import { PrincipalCache, withPrincipalCache } from '../services/users/principal-cache.ts';
+import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
 import { UsersService } from '../services/users/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
 import { Executor } from '../workers/executor/executor.ts';
@@ -25,12 +36,13 @@ import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
 import { Scheduler } from '../workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
-import { resolveModules, type ModuleName } from './roles.ts';
+import { resolveModules, SERVICE_ROLES, type ModuleName, type ServiceRole } from './roles.ts';
 import { VERSION } from './version.ts';
 
 export interface Runtime {
   readonly modules: ModuleName[];
-  readonly database: Database;
+  /** The database, unless this process runs only roles that reach it over gRPC (a gateway). */
+  readonly database: Database | null;
   /** The gateway's URL when the gateway runs. */
   readonly url: string | null;
   stop(): Promise<void>;
@@ -49,7 +61,10 @@ export async function startRuntime(params: {
 }): Promise<Runtime> {
   const { config, logger } = params;
   const clock = params.clock ?? systemClock;
-  const modules = resolveModules(params.roles);
+  const kafka = config.kafka.brokers.trim() !== '';
+  const remoteServices = SERVICE_ROLES.filter((s) => serviceUrl(config, s) !== '');
+  const modules = resolveModules(params.roles, { remoteServices, kafka });
+  const has = (m: ModuleName) => modules.includes(m);
   const started: Started[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) {
@@ -63,46 +78,142 @@ export async function startRuntime(params: {
   };
 
   try {
+    // ── infrastructure: database, Redis, the bus ────────────────────────────────────────────
     const embedded = config.database.url === '';
-    if (embedded && !config.database.dataDir.startsWith('memory://')) {
-      const release = await lockDataDir(config.database.dataDir);
-      started.push({ name: 'data-dir-lock', stop: release });
-    }
-    const database = await openDatabase({
-      url: config.database.url,
-      dataDir: config.database.dataDir,
-      poolSize: config.database.poolSize,
-      onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
-    });
-    started.push({ name: 'db', stop: () => database.close() });
-    const migrated = await migrate(database.db);
-    if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
-    try {
-      await ensureJobLogPartitions(database.db);
-    } catch (err) {
-      // Lines still land in the default partition; never a reason not to start.
-      logger.warn({ err: { message: (err as Error).message } }, 'could not create job log partitions');
+    let database: Database | null = null;
+    if (has('db')) {
+      if (embedded && !config.database.dataDir.startsWith('memory://')) {
+        const release = await lockDataDir(config.database.dataDir);
+        started.push({ name: 'data-dir-lock', stop: release });
+      }
+      database = await openDatabase({
+        url: config.database.url,
+        dataDir: config.database.dataDir,
+        poolSize: config.database.poolSize,
+        onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
+      });
+      const opened = database;
+      started.push({ name: 'db', stop: () => opened.close() });
+      const migrated = await migrate(database.db);
+      if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
+      try {
+        await ensureJobLogPartitions(database.db);
+      } catch (err) {
+        // Lines still land in the default partition; never a reason not to start.
+        logger.warn({ err: { message: (err as Error).message } }, 'could not create job log partitions');
+      }
     }
 
     const events = new Events();
-    const bus = new InProcessBus();
-    const live = new LiveLogs();
-    const users = new UsersService(database.db, clock, config.auth);
-    const workflows = new WorkflowsService(
-      database.db,
-      clock,
-      { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
-      events,
-    );
-    const jobs = new JobsService(database.db, clock, events, {
-      idempotencyTtlMs: config.workflows.idempotencyTtlMs,
-    });
-    const deps = { db: database.db, clock, events, logger };
+    // Redis (distributed profile): live lines across processes, wake-ups between processes,
+    // shared login counters and the principal cache. Connects in the background.
+    const redis = openRedis(config.redis, logger, `chronoverse-${modules.join('+')}`);
+    if (redis) started.push({ name: 'redis', stop: () => redis.close() });
+    const live: LiveLogs = redis
+      ? new RedisLiveLogs({ publisher: redis.connection, subscriber: redis.subscriber, logger })
+      : new InMemoryLiveLogs();
+    if (redis) {
+      const bridge = new EventBridge({
+        events,
+        publisher: redis.connection,
+        subscriber: redis.subscriber,
+        logger,
+      });
+      bridge.start();
+      started.push({
+        name: 'event-bridge',
+        stop: async () => {
+          bridge.stop();
+          (live as RedisLiveLogs).close();
+        },
+      });
+    }
 
+    const db = database?.db ?? null;
+    let bus: Bus | null = null;
+    let kafkaBus: KafkaBus | null = null;
+    if (db) {
+      if (kafka) {
+        kafkaBus = new KafkaBus({
+          brokers: parseBrokers(config.kafka.brokers),
+          clientId: `${config.kafka.clientId}-${modules.filter((m) => m !== 'db').join('+')}`,
+          topicPrefix: config.kafka.topicPrefix,
+          partitions: config.kafka.partitions,
+          replicationFactor: config.kafka.replicationFactor,
+          maxHandleAttempts: config.kafka.maxHandleAttempts,
+          db,
+          logger,
+        });
+        const closing = kafkaBus;
+        // Closed after every worker stopped (reverse order): the batch in hand is committed.
+        started.push({ name: 'kafka', stop: () => closing.close() });
+        bus = kafkaBus;
+      } else {
+        bus = new InProcessBus();
+      }
+    }
+    const needDb = (role: string) => {
+      if (!db || !bus) throw new Error(`role ${role} needs the database`);
+      return { db, bus };
+    };
+
+    // ── domain services ─────────────────────────────────────────────────────────────────────
+    const local: LocalServices = {};
+    if (has('users')) {
+      const { db: udb } = needDb('users');
+      local.users = new UsersService(
+        udb,
+        clock,
+        config.auth,
+        redis
+          ? {
+              throttle: new RedisLoginThrottle(
+                { redis: redis.connection, logger },
+                config.auth.loginWindowMs,
+              ),
+              principalCache: new PrincipalCache({ redis: redis.connection, logger }),
+            }
+          : {},
+      );
+    }
+    if (has('workflows')) {
+      local.workflows = new WorkflowsService(
+        needDb('workflows').db,
+        clock,
+        { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
+        events,
+      );
+    }
+    if (has('jobs')) {
+      const { db: jdb } = needDb('jobs');
+      local.jobs = new JobsService(jdb, clock, events, {
+        idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+      });
+      local.logs = new LogsService(jdb, clock);
+      local.busAdmin = new BusAdminService({
+        db: jdb,
+        republish: kafkaBus ? (r) => kafkaBus.republish(r) : undefined,
+        events,
+      });
+    }
+    const keys = loadServiceKeys({
+      privateKeyPem: config.rpc.servicePrivateKey,
+      publicKeyPem: config.rpc.servicePublicKey,
+    });
+    // Service roles without a gateway beside them serve over gRPC (the distributed profile).
+    const servesRpc = SERVICE_ROLES.some((s) => has(s)) && !has('gateway');
+    let rpcUrl: string | null = null;
+    if (servesRpc) {
+      const server = await startRpcServer({ rpc: config.rpc, keys, services: local, logger });
+      rpcUrl = server.url;
+      started.push({ name: 'rpc-server', stop: () => server.close() });
+    }
+
+    // ── workers ─────────────────────────────────────────────────────────────────────────────
     // The container runtime is optional: without one, HEARTBEAT workflows still run and CONTAINER
     // builds and jobs fail with a clear reason instead of the process failing to start.
     let containers: ContainerRuntime | null = null;
-    if (modules.includes('executor') || modules.includes('workflow-worker')) {
+    if (has('executor') || has('workflow-worker')) {
       const runtime = new DockerContainerRuntime({ dockerHost: config.containers.dockerHost, logger });
       if (!(await runtime.ping())) {
         logger.warn(
@@ -113,13 +224,14 @@ export async function startRuntime(params: {
       // Used even when down: calls then fail with a SYSTEM error, and a runtime that comes up later is picked up.
       containers = runtime;
     }
+    const deps = () => ({ db: needDb('worker').db, clock, events, logger });
 
-    if (modules.includes('workflow-worker')) {
-      new WorkflowWorker({ ...deps, bus, containers });
+    if (has('workflow-worker')) {
+      new WorkflowWorker({ ...deps(), bus: needDb('workflow-worker').bus, containers });
     }
-    if (modules.includes('executor')) {
+    if (has('executor')) {
       const executor = new Executor(
-        { ...deps, bus, live, containers },
+        { ...deps(), bus: needDb('executor').bus, live, containers },
         {
           concurrency: config.executor.concurrency,
           leaseMs: config.executor.leaseMs,
@@ -134,37 +246,58 @@ export async function startRuntime(params: {
       executor.start();
       started.push({ name: 'executor', stop: () => executor.stop() });
     }
-    if (modules.includes('scheduler')) {
-      const scheduler = new Scheduler(deps, { batchSize: config.scheduler.batchSize });
+    // Every consumer subscribed above: join the groups (creates the topics on first start).
+    if (kafkaBus) await kafkaBus.start();
+    if (has('scheduler')) {
+      const scheduler = new Scheduler(deps(), { batchSize: config.scheduler.batchSize });
       scheduler.start();
       started.push({ name: 'scheduler', stop: () => scheduler.stop() });
     }
-    if (modules.includes('joblogs')) {
-      const retention = new LogRetention({ ...deps }, { retentionDays: config.logs.retentionDays });
+    if (has('joblogs')) {
+      const retention = new LogRetention(deps(), { retentionDays: config.logs.retentionDays });
       retention.start();
       started.push({ name: 'joblogs', stop: () => retention.stop() });
     }
-    if (modules.includes('outbox-relay')) {
-      const relay = new OutboxRelay({ ...deps, bus });
+    if (has('outbox-relay')) {
+      const relay = new OutboxRelay({ ...deps(), bus: needDb('outbox-relay').bus });
       relay.start();
       started.push({ name: 'outbox-relay', stop: () => relay.stop() });
-      const housekeeping = new Housekeeping(deps);
+      const housekeeping = new Housekeeping(deps());
       housekeeping.start();
       started.push({ name: 'housekeeping', stop: () => housekeeping.stop() });
     }
 
+    // ── readiness, gateway or operations server ─────────────────────────────────────────────
+    const metrics = createMetricsRegistry();
+    if (db) registerDeliveryMetrics(metrics, local.busAdmin ?? new BusAdminService({ db }));
+    const checks: Record<string, () => Promise<boolean>> = {};
+    if (database) checks.database = () => database.ping();
+    // Redis is left out on purpose: without it live lines and wake-ups degrade (the database and
+    // polling carry on), and a Redis blip must not take every replica out of its load balancer.
+    let remoteHealth: (() => Promise<Record<string, boolean>>) | null = null;
+    const ownChecks = readinessOf(checks);
+    const readiness = async () => ({ ...(await ownChecks()), ...(remoteHealth ? await remoteHealth() : {}) });
+
     let url: string | null = null;
-    if (modules.includes('gateway')) {
+    if (has('gateway')) {
+      const clients = createServiceClients({ rpc: config.rpc, keys, caller: 'gateway', local, logger });
+      started.push({ name: 'rpc-clients', stop: async () => clients.close() });
+      remoteHealth = () => clients.health();
+      const users = redis
+        ? withPrincipalCache(clients.users, new PrincipalCache({ redis: redis.connection, logger }))
+        : clients.users;
       const app = await buildGateway(
         {
           logger,
           users,
-          workflows,
-          jobs,
-          logs: new LogsService(database.db, clock),
+          workflows: clients.workflows,
+          jobs: clients.jobs,
+          logs: clients.logs,
           live,
           events,
-          readiness: async () => ({ database: await database.ping() }),
+          busAdmin: clients.busAdmin,
+          readiness,
+          metrics,
         },
         {
           bodyLimitBytes: config.server.bodyLimitBytes,
@@ -180,9 +313,20 @@ export async function startRuntime(params: {
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       // Stopped first (reverse order): no new requests while workers wind down.
       started.push({ name: 'gateway', stop: () => app.close() });
+    } else if (config.ops.port > 0) {
+      const ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, readiness, metrics });
+      started.push({ name: 'ops-server', stop: () => ops.close() });
     }
     logger.info(
-      { modules, engine: database.engine, ...(embedded ? { dataDir: config.database.dataDir } : {}), url },
+      {
+        modules,
+        engine: database?.engine ?? null,
+        bus: kafka ? 'kafka' : 'in-process',
+        redis: redis !== null,
+        ...(embedded && database ? { dataDir: config.database.dataDir } : {}),
+        ...(rpcUrl ? { rpc: rpcUrl } : {}),
+        url,
+      },
       url ? `Chronoverse is up: ${url} (API docs at ${url}/api/docs)` : 'Chronoverse is up',
     );
     return { modules, database, url, stop: stopAll };
@@ -190,6 +334,15 @@ export async function startRuntime(params: {
     await stopAll();
     throw err;
   }
+}
+
+function serviceUrl(config: Config, service: ServiceRole): string {
+  const urls: Record<ServiceRole, string> = {
+    users: config.rpc.usersUrl,
+    workflows: config.rpc.workflowsUrl,
+    jobs: config.rpc.jobsUrl,
+  };
+  return urls[service].trim();
 }
 
 /**

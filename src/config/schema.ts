@@ -139,6 +139,16 @@ export const CONFIG_SCHEMA = {
       'Trust X-Forwarded-For/-Proto from a reverse proxy (client IP for rate limits, https for Secure cookies)',
     ),
   },
+  ops: {
+    port: int(
+      'CHRONOVERSE_OPS_PORT',
+      0,
+      'HTTP port of /healthz and /readyz on a process that runs no gateway (0: none). The gateway serves them on PORT.',
+      0,
+      65535,
+    ),
+    host: str('CHRONOVERSE_OPS_HOST', '127.0.0.1', 'Address the operations HTTP server binds to'),
+  },
   database: {
     url: databaseUrl('DATABASE_URL'),
     dataDir: str(
@@ -233,6 +243,106 @@ export const CONFIG_SCHEMA = {
       1,
       3650,
     ),
+  },
+  rpc: {
+    host: str(
+      'CHRONOVERSE_RPC_HOST',
+      '127.0.0.1',
+      'Address the gRPC server of the service roles (users, workflows, jobs) binds to. Use 0.0.0.0 across machines.',
+    ),
+    port: int(
+      'CHRONOVERSE_RPC_PORT',
+      50051,
+      'gRPC port of the service roles this process runs (0 picks a free port)',
+      0,
+      65535,
+    ),
+    usersUrl: str(
+      'CHRONOVERSE_USERS_URL',
+      '',
+      'gRPC address of the users service (http://host:50051 or https:// with TLS). Empty: in this process.',
+    ),
+    workflowsUrl: str(
+      'CHRONOVERSE_WORKFLOWS_URL',
+      '',
+      'gRPC address of the workflows service. Empty: in this process.',
+    ),
+    jobsUrl: str('CHRONOVERSE_JOBS_URL', '', 'gRPC address of the jobs service. Empty: in this process.'),
+    timeoutMs: duration('CHRONOVERSE_RPC_TIMEOUT', '10s', 'Deadline of one service call', 100),
+    retries: int(
+      'CHRONOVERSE_RPC_RETRIES',
+      3,
+      'Retries of a service call that failed with a retryable code (unavailable, deadline exceeded)',
+      0,
+      10,
+    ),
+    servicePrivateKey: str(
+      'CHRONOVERSE_SERVICE_PRIVATE_KEY',
+      '',
+      'Ed25519 private key (PKCS#8 PEM) that signs the service identity of outgoing calls (`chronoverse keys generate`). Empty: a key made at start, valid only inside this process.',
+    ),
+    servicePublicKey: str(
+      'CHRONOVERSE_SERVICE_PUBLIC_KEY',
+      '',
+      'Ed25519 public key (SPKI PEM) that verifies the service identity of incoming calls. Empty: the public half of CHRONOVERSE_SERVICE_PRIVATE_KEY.',
+    ),
+    tlsCertFile: str(
+      'CHRONOVERSE_RPC_TLS_CERT_FILE',
+      '',
+      'PEM certificate of this process for gRPC over TLS (server side, and client side for mTLS). Empty: plaintext h2c.',
+    ),
+    tlsKeyFile: str(
+      'CHRONOVERSE_RPC_TLS_KEY_FILE',
+      '',
+      'PEM private key matching CHRONOVERSE_RPC_TLS_CERT_FILE',
+    ),
+    tlsCaFile: str(
+      'CHRONOVERSE_RPC_TLS_CA_FILE',
+      '',
+      'PEM CA bundle that peers are verified against; when set, servers also require client certificates (mTLS)',
+    ),
+  },
+  kafka: {
+    brokers: str(
+      'KAFKA_BROKERS',
+      '',
+      'Comma-separated Kafka bootstrap servers (host:9092,…). Empty: the in-process bus (single process only).',
+    ),
+    clientId: str('CHRONOVERSE_KAFKA_CLIENT_ID', 'chronoverse', 'Kafka client id prefix'),
+    topicPrefix: str(
+      'CHRONOVERSE_KAFKA_TOPIC_PREFIX',
+      '',
+      'Prefix of every topic and consumer group name (several installations on one cluster)',
+    ),
+    partitions: int(
+      'CHRONOVERSE_KAFKA_PARTITIONS',
+      6,
+      'Partitions of each topic created at start',
+      1,
+      10_000,
+    ),
+    replicationFactor: int(
+      'CHRONOVERSE_KAFKA_REPLICATION_FACTOR',
+      1,
+      'Replication factor of each topic created at start (3 in production)',
+      1,
+      16,
+    ),
+    maxHandleAttempts: int(
+      'CHRONOVERSE_KAFKA_MAX_HANDLE_ATTEMPTS',
+      5,
+      'Times a consumer tries to handle a message before parking it as dead (the partition then moves on)',
+      1,
+      1000,
+    ),
+  },
+  redis: {
+    url: str(
+      'REDIS_URL',
+      '',
+      'Redis URL (redis://host:6379/0) for live log fan-out, cross-process wake-ups, rate limits and caches. Empty: in memory (single process only).',
+    ),
+    keyPrefix: str('CHRONOVERSE_REDIS_KEY_PREFIX', 'cv:', 'Prefix of every Redis key and channel'),
   },
   containers: {
     dockerHost: str(

@@ -6,16 +6,19 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
+import type { Registry } from 'prom-client';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Events } from '../platform/events.ts';
 import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { JobsService } from '../services/jobs/service.ts';
-import type { LogsService } from '../services/logs/service.ts';
-import type { UsersService } from '../services/users/service.ts';
-import type { WorkflowsService } from '../services/workflows/service.ts';
+import type { JobsApi } from '../services/jobs/api.ts';
+import type { LogsApi } from '../services/logs/api.ts';
+import type { UsersApi } from '../services/users/api.ts';
+import type { WorkflowsApi } from '../services/workflows/api.ts';
+import type { BusAdmin } from '../services/bus-admin/types.ts';
 import { problemType, toProblem } from './problem.ts';
+import { adminBusRoutes } from './routes/admin-bus.ts';
 import { authRoutes } from './routes/auth.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { logRoutes } from './routes/logs.ts';
@@ -25,14 +28,19 @@ import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
 
 export interface GatewayDeps {
   logger: Logger;
-  users: UsersService;
-  workflows: WorkflowsService;
-  jobs: JobsService;
-  logs: LogsService;
+  /** The domain services: in-process classes or their RPC clients (src/platform/rpc/wiring.ts). */
+  users: UsersApi;
+  workflows: WorkflowsApi;
+  jobs: JobsApi;
+  logs: LogsApi;
   /** Live lines of running jobs, for Server-Sent Events. */
   live: LiveLogs;
   /** The process-wide event map: job status wake-ups for Server-Sent Events. */
   events: Events;
+  /** Dead outbox rows and parked bus messages (admin API), served by the jobs role. */
+  busAdmin: BusAdmin;
+  /** Prometheus metrics of this process, served at /metrics. */
+  metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
   readiness: () => Promise<Record<string, boolean>>;
 }
@@ -151,10 +159,18 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
     },
   );
 
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type(metrics.contentType).send(await metrics.metrics()),
+    );
+  }
+
   await app.register(
     async (api) => {
       await api.register(authRoutes, { users: deps.users });
       await api.register(userRoutes, { users: deps.users });
+      await api.register(adminBusRoutes, { users: deps.users, busAdmin: deps.busAdmin });
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
       await api.register(jobRoutes, { users: deps.users, jobs: deps.jobs });
       await api.register(logRoutes, {

@@ -8,7 +8,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CsrfError, ForbiddenError, UnauthenticatedError } from '../domain/errors.ts';
 import { csrfTokenFor, safeEqual } from '../platform/tokens.ts';
-import type { Principal, UsersService } from '../services/users/service.ts';
+import type { UsersApi } from '../services/users/api.ts';
+import type { Principal } from '../services/users/service.ts';
 
 export const SESSION_COOKIE = 'cv_session';
 export const CSRF_COOKIE = 'cv_csrf';
@@ -21,7 +22,7 @@ declare module 'fastify' {
   }
 }
 
-export function makeAuthenticate(users: UsersService) {
+export function makeAuthenticate(users: UsersApi) {
   return async function authenticate(req: FastifyRequest): Promise<void> {
     const header = req.headers.authorization;
     if (header !== undefined) {

@@ -2,6 +2,7 @@
  * Errors → RFC 9457 problem documents (`application/problem+json`). The catalogue's codes map to
  * statuses here and nowhere else. Anything unexpected is a 500 with no internals in the body.
  */
+import { isConnectionFailure } from '../platform/db/connection-errors.ts';
 import { ChronoverseError, RateLimitedError, ValidationError, type FieldIssue } from '../domain/errors.ts';
 
 export interface Problem {
@@ -121,19 +122,6 @@ export function toProblem(err: unknown): MappedProblem {
     headers: {},
     internal: true,
   };
-}
-
-/** Lost or refused database connections: class 08, shutdowns (57P0x), socket errors. */
-function isConnectionFailure(e: { code?: string; message?: string } | undefined): boolean {
-  const code = e?.code;
-  if (typeof code === 'string') {
-    if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code))
-      return true;
-  }
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
-    e?.message ?? '',
-  );
 }
 
 function malformed(detail: string, status = 400): MappedProblem {

@@ -13,6 +13,8 @@ export interface OutboxEvent {
   key: string;
   type: string;
   payload: Record<string, unknown>;
+  /** Context that travels beside the event (W3C `traceparent`/`tracestate`): Kafka record headers. */
+  headers?: Record<string, string>;
 }
 
 export async function writeOutbox(trx: Transaction<DB>, events: readonly OutboxEvent[]): Promise<void> {
@@ -25,6 +27,7 @@ export async function writeOutbox(trx: Transaction<DB>, events: readonly OutboxE
         key: e.key,
         event_type: e.type,
         payload: JSON.stringify(e.payload),
+        headers: JSON.stringify(e.headers ?? {}),
       })),
     )
     .execute();

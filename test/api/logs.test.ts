@@ -23,6 +23,7 @@ import {
   type TestGateway,
 } from '../helpers/harness.ts';
 import { waitFor } from '../helpers/fixtures.ts';
+import { sseEvents, type SseEvent } from '../helpers/sse.ts';
 
 const API = '/api/v1/workflows';
 const RFC3339_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -47,12 +48,6 @@ interface Job {
   workflow_id: string;
   status: string;
   attempts: number;
-}
-interface SseEvent {
-  event: string;
-  data: string;
-  id?: string;
-  at: number;
 }
 
 /**
@@ -90,31 +85,6 @@ function expectProblem(res: LightMyRequestResponse, status: number, code?: strin
 function expectFieldError(res: LightMyRequestResponse, path: string) {
   const problem = expectProblem(res, 400, 'CV_VALIDATION');
   expect(problem.errors?.map((e) => e.path)).toContain(path);
-}
-
-/** Parses an SSE body as it arrives; comments come back as `event: 'comment'`. */
-async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const event: SseEvent = { event: 'message', data: '', at: Date.now() };
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) event.event = 'comment';
-        else if (line.startsWith('event: ')) event.event = line.slice(7);
-        else if (line.startsWith('data: ')) data.push(line.slice(6));
-        else if (line.startsWith('id: ')) event.id = line.slice(4);
-      }
-      event.data = data.join('\n');
-      yield event;
-    }
-  }
-  expect(buffer).toBe('');
 }
 
 describe.each(ENGINES)('job logs API (%s)', (engineName) => {

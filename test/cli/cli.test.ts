@@ -122,7 +122,8 @@ describe('chronoverse CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--email/);
     expect(bad.stderr).toMatch(/--password/);
-  });
+    // Five PGlite processes in a row: slow on a loaded 2-core machine.
+  }, 120_000);
 
   it('serves the API, and restarts with its data intact', async () => {
     const env = { DATA_DIR: path.join(dataRoot, 'restart') };

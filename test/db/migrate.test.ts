@@ -40,6 +40,7 @@ const EXPECTED_TABLES = [
   'analytics_job_durations',
   'analytics_workflow_totals',
   'auth_tokens',
+  'bus_parked_messages',
   'idempotency_keys',
   'job_logs',
   'jobs',

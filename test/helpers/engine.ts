@@ -9,7 +9,7 @@ import { InProcessBus } from '../../src/platform/bus/bus.ts';
 import { systemClock } from '../../src/platform/clock.ts';
 import type { ContainerRuntime } from '../../src/platform/containers/runtime.ts';
 import { Events } from '../../src/platform/events.ts';
-import { LiveLogs } from '../../src/platform/live-logs.ts';
+import { InMemoryLiveLogs } from '../../src/platform/live-logs.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { Executor, type ExecutorConfig } from '../../src/workers/executor/executor.ts';
 import { OutboxRelay } from '../../src/workers/outbox-relay/relay.ts';
@@ -38,7 +38,7 @@ export function createEngine(
   const events = new Events();
   const bus = new InProcessBus();
   const logger = createLogger('silent');
-  const live = new LiveLogs();
+  const live = new InMemoryLiveLogs();
   const deps = { db: database.db, clock: systemClock, events, logger };
   const relay = new OutboxRelay({ ...deps, bus }, { pollIntervalMs: 50, retryBaseMs: 20 });
   const scheduler = new Scheduler(deps, { maxSleepMs: 100 });

@@ -1,7 +1,9 @@
 /**
  * Per-test-file fixtures on a real database: `pglite` (in memory, migrated) or `postgres` (a
  * fresh database cloned from the run's migrated template). `createTestGateway` builds the real
- * gateway over real services; tests drive it with `app.inject()`.
+ * gateway over real services, reached through their RPC clients over the in-memory transport (as
+ * the all-in-one process does), so the API suites exercise the RPC layer too; tests drive it with
+ * `app.inject()`.
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -12,10 +14,13 @@ import type { Config } from '../../src/config/schema.ts';
 import { buildGateway } from '../../src/gateway/app.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { Events } from '../../src/platform/events.ts';
-import { LiveLogs } from '../../src/platform/live-logs.ts';
+import { InMemoryLiveLogs, type LiveLogs } from '../../src/platform/live-logs.ts';
 import { openDatabase, type Database, type Engine } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { loadServiceKeys } from '../../src/platform/rpc/identity.ts';
+import { createServiceClients } from '../../src/platform/rpc/wiring.ts';
+import { BusAdminService, type BusAdminDeps } from '../../src/services/bus-admin/service.ts';
 import { JobsService } from '../../src/services/jobs/service.ts';
 import { LogsService } from '../../src/services/logs/service.ts';
 import { UsersService } from '../../src/services/users/service.ts';
@@ -94,12 +99,15 @@ export interface TestGateway {
   jobLogs: LogsService;
   /** Live lines the gateway's SSE streams follow: publish here (or share an engine's). */
   live: LiveLogs;
+  /** The admin bus service behind the gateway's /admin/outbox and /admin/bus routes. */
+  busAdmin: BusAdminService;
   close(): Promise<void>;
 }
 
 /**
  * The real gateway over real services on a fresh database. `env` overrides configuration.
  * `events` and `live` let the gateway share an engine's (test/helpers/engine.ts), as one process does.
+ * `republish` is the bus parked messages are re-driven to (none by default: a redrive is a 503).
  */
 export async function createTestGateway(
   engine: Engine,
@@ -109,6 +117,7 @@ export async function createTestGateway(
     database?: Database;
     events?: Events;
     live?: LiveLogs;
+    republish?: BusAdminDeps['republish'];
   } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({}, options.env ?? {});
@@ -124,20 +133,29 @@ export async function createTestGateway(
     { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
     events,
   );
-  const live = options.live ?? new LiveLogs();
+  const live = options.live ?? new InMemoryLiveLogs();
   const jobLogs = new LogsService(database.db, clock);
   const jobs = new JobsService(database.db, clock, events, {
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
   });
+  const busAdmin = new BusAdminService({ db: database.db, republish: options.republish, events });
+  const clients = createServiceClients({
+    rpc: config.rpc,
+    keys: loadServiceKeys({ privateKeyPem: '', publicKeyPem: '' }),
+    caller: 'gateway',
+    local: { users, workflows, jobs, logs: jobLogs, busAdmin },
+    logger,
+  });
   const app = await buildGateway(
     {
       logger,
-      users,
-      workflows,
-      jobs,
-      logs: jobLogs,
+      users: clients.users,
+      workflows: clients.workflows,
+      jobs: clients.jobs,
+      logs: clients.logs,
       live,
       events,
+      busAdmin: clients.busAdmin,
       readiness: async () => ({ database: await database.ping() }),
     },
     { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: config.server.trustProxy, version: 'test' },
@@ -152,8 +170,10 @@ export async function createTestGateway(
     jobs,
     jobLogs,
     live,
+    busAdmin,
     async close() {
       await app.close();
+      clients.close();
       await database.close();
     },
   };

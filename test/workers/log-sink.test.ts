@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { ensureJobLogPartitions } from '../../src/platform/db/migrate.ts';
-import { LiveLogs, type LiveLogLine } from '../../src/platform/live-logs.ts';
+import { InMemoryLiveLogs, type LiveLogLine } from '../../src/platform/live-logs.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { JobLogWriter } from '../../src/workers/executor/log-sink.ts';
 import { insertManualJob, insertUser, insertWorkflows } from '../helpers/fixtures.ts';
@@ -22,7 +22,7 @@ describe('JobLogWriter', () => {
       { userId, kind: 'CONTAINER', payload: { image: 'x' }, nextRunAt: null },
     ]);
     const jobId = await insertManualJob(database, wf!, userId);
-    const live = new LiveLogs();
+    const live = new InMemoryLiveLogs();
     const seen: LiveLogLine[] = [];
     live.subscribe(jobId, (lines) => seen.push(...lines));
     const writer = new JobLogWriter(

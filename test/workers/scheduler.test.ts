@@ -26,6 +26,43 @@ describe.each(ENGINES)('scheduler (%s)', (engine) => {
   });
   afterAll(() => database.close());
 
+  it('splits the dispatch of many new jobs into keyed chunks (they wake several executors)', async () => {
+    const clock = new TestClock(REFERENCE_TIME);
+    const scheduler = new Scheduler(
+      { db: database.db, clock, events: new Events(), logger },
+      { dispatchChunkSize: 2 },
+    );
+    const ids = await insertWorkflows(
+      database.db,
+      Array.from({ length: 5 }, () => ({ userId, intervalMinutes: 1, nextRunAt: new Date(REFERENCE_TIME) })),
+    );
+    const before = await database.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirst();
+    clock.advance(10);
+    expect(await scheduler.runOnce()).toMatchObject({ created: 5 });
+    const rows = await database.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('topic', '=', 'jobs')
+      .where('id', '>', Number(before?.max ?? 0))
+      .orderBy('id')
+      .execute();
+    const chunks = rows.map((r) => (r.payload as { job_ids: string[] }).job_ids);
+    expect(chunks.map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(rows.map((r) => r.key)).toEqual(chunks.map((c) => c[0]));
+    const jobIds = (await Promise.all(ids.map((id) => jobsOf(database.db, id)))).flat().map((j) => j.id);
+    expect(chunks.flat().sort()).toEqual(jobIds.sort());
+    // Leave the shared database as found: the other cases count jobs and outbox rows.
+    await database.db
+      .deleteFrom('outbox')
+      .where('id', '>', Number(before?.max ?? 0))
+      .execute();
+    await database.db.deleteFrom('jobs').where('workflow_id', 'in', ids).execute();
+    await database.db.deleteFrom('workflows').where('id', 'in', ids).execute();
+  });
+
   it('creates one job per due workflow, advances next_run_at and writes a dispatch row', async () => {
     const { scheduler, clock, events } = setup(database);
     const [due, later, unbuilt] = await insertWorkflows(database.db, [

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CredentialsSchema, LoginSchema, TokenCreateSchema } from '../../domain/user-input.ts';
-import type { UsersService } from '../../services/users/service.ts';
+import type { UsersApi } from '../../services/users/api.ts';
 import { clearSessionCookies, makeAuthenticate, principalOf, setSessionCookies } from '../auth.ts';
 import {
   CreatedTokenSchema,
@@ -14,7 +14,7 @@ import {
 } from '../schemas.ts';
 import { SECURED } from './security.ts';
 
-export async function authRoutes(app: FastifyInstance, opts: { users: UsersService }): Promise<void> {
+export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }): Promise<void> {
   const { users } = opts;
   const authenticate = makeAuthenticate(users);
   const tags = ['auth'];

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
-import type { JobsService } from '../../services/jobs/service.ts';
-import type { UsersService } from '../../services/users/service.ts';
+import type { JobsApi } from '../../services/jobs/api.ts';
+import type { UsersApi } from '../../services/users/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
   IdempotencyHeadersSchema,
@@ -39,7 +39,7 @@ type JobParams = z.output<typeof JobParamsSchema>;
 
 export async function jobRoutes(
   app: FastifyInstance,
-  opts: { users: UsersService; jobs: JobsService },
+  opts: { users: UsersApi; jobs: JobsApi },
 ): Promise<void> {
   const { jobs } = opts;
   app.addHook('onRequest', makeAuthenticate(opts.users));

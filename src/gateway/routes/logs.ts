@@ -16,11 +16,14 @@
  * Nothing lost, nothing repeated: the stream subscribes to live lines before it replays stored
  * ones; live lines arriving during a replay are buffered, and every line is sent only when it is
  * the next one (`sequence_num = last sent + 1`; numbers are contiguous per job). A live line that
- * is ahead of that (its predecessors were written by another process, or are being replayed) waits
- * for the next replay from the database. Status comes from in-process events (claimed, finished,
- * cancel requested) plus a re-check every second that also catches up lines stored by executors in
- * other processes. A slow client is not buffered without bound: past 4 MiB of unsent output the
- * stream is closed and the client resumes with Last-Event-ID.
+ * is ahead of that (a gap: its predecessors were written by another process, are being replayed,
+ * or were lost from a live feed that is at most once, like Redis pub/sub during an outage) is held
+ * and the missing range is re-read from the database at once (every published line was stored
+ * first), and so is everything after the feed reports it resubscribed after an outage (`onResync`).
+ * Status comes from events (claimed, finished, cancel requested; across processes through the
+ * event bridge when there is one) plus a re-check every second that also catches up lines stored
+ * by executors in other processes. A slow client is not buffered without bound: past 4 MiB of
+ * unsent output the stream is closed and the client resumes with Last-Event-ID.
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -35,10 +38,10 @@ import {
   LOG_STREAMS,
   RAW_FORMATS,
   type LogLine,
-  type LogsService,
   type RawFormat,
 } from '../../services/logs/service.ts';
-import type { UsersService } from '../../services/users/service.ts';
+import type { LogsApi } from '../../services/logs/api.ts';
+import type { UsersApi } from '../../services/users/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import { JobParamsSchema, ProblemSchema } from '../schemas.ts';
 import { SECURED } from './security.ts';
@@ -120,7 +123,7 @@ type JobParams = z.output<typeof JobParamsSchema>;
 
 export async function logRoutes(
   app: FastifyInstance,
-  opts: { users: UsersService; logs: LogsService; live: LiveLogs; events: Events },
+  opts: { users: UsersApi; logs: LogsApi; live: LiveLogs; events: Events },
 ): Promise<void> {
   const { logs } = opts;
   app.addHook('onRequest', makeAuthenticate(opts.users));
@@ -254,7 +257,7 @@ export async function logRoutes(
 /** One SSE client following one job. Everything that writes runs on one queue, in order. */
 class JobEventStream {
   readonly #res: ServerResponse;
-  readonly #logs: LogsService;
+  readonly #logs: LogsApi;
   readonly #live: LiveLogs;
   readonly #events: Events;
   readonly #log: FastifyBaseLogger;
@@ -269,13 +272,15 @@ class JobEventStream {
   #released = false;
   #settleSequence = -1;
   #settleSince = 0;
+  /** The last sent line when a gap re-read was last asked for (see #requestGapFill). */
+  #gapFillAt = Number.NaN;
   /** Live lines not sent yet: during a replay, or ahead of the last sent line. */
   #pending: LiveLogLine[] = [];
   #queue: Promise<void> = Promise.resolve();
   readonly #cleanup: (() => void)[] = [];
 
   constructor(
-    deps: { res: ServerResponse; logs: LogsService; live: LiveLogs; events: Events; log: FastifyBaseLogger },
+    deps: { res: ServerResponse; logs: LogsApi; live: LiveLogs; events: Events; log: FastifyBaseLogger },
     job: JobView,
     lastEventId: number,
     onClosed: () => void,
@@ -301,7 +306,12 @@ class JobEventStream {
       return;
     }
     // Live first, then the replay: a line stored meanwhile is either replayed or arrives live.
-    this.#cleanup.push(this.#live.subscribe(jobId, (lines) => this.#onLive(lines)));
+    this.#cleanup.push(
+      this.#live.subscribe(jobId, (lines) => this.#onLive(lines), {
+        // The feed may have lost lines while it was away: re-read from the database.
+        onResync: () => this.#scheduleCheck(),
+      }),
+    );
     const wake = (e: { jobId: string }) => {
       if (e.jobId === jobId) this.#scheduleCheck();
     };
@@ -385,7 +395,20 @@ class JobEventStream {
     if (this.#res.writableLength > MAX_UNSENT_BYTES) {
       this.#log.info({ jobId: this.#jobId }, 'closing a job event stream whose client does not keep up');
       this.close();
+      return;
     }
+    if (this.#pending.length > 0) this.#requestGapFill();
+  }
+
+  /**
+   * Lines are held behind a gap: re-read it from the database now rather than at the next
+   * re-check (a check replays when lines are pending, then sends the held ones in order). Once
+   * per position: when the database had nothing more, the next re-check tries again, not a loop.
+   */
+  #requestGapFill(): void {
+    if (this.#gapFillAt === this.#lastSent) return;
+    this.#gapFillAt = this.#lastSent;
+    this.#scheduleCheck();
   }
 
   /** Sends every stored line after the last sent one, page by page, waiting for a slow client. */

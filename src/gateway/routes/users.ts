@@ -2,13 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { UserUpdateSchema } from '../../domain/user-input.ts';
-import type { UsersService } from '../../services/users/service.ts';
+import type { UsersApi } from '../../services/users/api.ts';
 import { decodeCursor, encodeCursor } from '../../services/keyset-cursor.ts';
 import { makeAuthenticate, principalOf, requireAdmin } from '../auth.ts';
 import { PageQuerySchema, ProblemSchema, UserSchema } from '../schemas.ts';
 import { SECURED } from './security.ts';
 
-export async function userRoutes(app: FastifyInstance, opts: { users: UsersService }): Promise<void> {
+export async function userRoutes(app: FastifyInstance, opts: { users: UsersApi }): Promise<void> {
   const { users } = opts;
   app.addHook('onRequest', makeAuthenticate(users));
 

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { WorkflowCreateBodySchema, WorkflowUpdateBodySchema } from '../../domain/workflow-input.ts';
-import type { UsersService } from '../../services/users/service.ts';
-import type { WorkflowsService } from '../../services/workflows/service.ts';
+import type { UsersApi } from '../../services/users/api.ts';
+import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
   IdempotencyHeadersSchema,
@@ -21,7 +21,7 @@ const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
 
 export async function workflowRoutes(
   app: FastifyInstance,
-  opts: { users: UsersService; workflows: WorkflowsService },
+  opts: { users: UsersApi; workflows: WorkflowsApi },
 ): Promise<void> {
   const { workflows } = opts;
   app.addHook('onRequest', makeAuthenticate(opts.users));

@@ -1,7 +1,8 @@
 /**
  * The message bus seam. Two implementations: in-process (embedded profile; here) and Kafka
- * (distributed profile; later), both fed by the outbox relay. Delivery is at-least-once and in
- * order per key; every handler must be idempotent (redelivery changes nothing).
+ * (distributed profile; kafka-bus.ts), both fed by the outbox relay. Delivery is at-least-once and
+ * in order per key; every handler must be idempotent (redelivery changes nothing). A batch holds
+ * at most one message per key, so a handler may apply a batch's messages in any order.
  */
 import type { OutboxTopic } from '../../services/outbox.ts';
 
@@ -12,6 +13,8 @@ export interface BusMessage {
   key: string;
   type: string;
   payload: Record<string, unknown>;
+  /** Context carried beside the payload (W3C `traceparent`/`tracestate`); Kafka record headers. */
+  headers?: Record<string, string>;
 }
 
 /** Handles a batch (in key order); throwing means "not handled", and the batch is redelivered. */

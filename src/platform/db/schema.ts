@@ -129,6 +129,23 @@ export interface ProcessedEventsTable {
   created_at: DefaultedTimestamp;
 }
 
+export interface BusParkedMessagesTable {
+  id: string;
+  topic: string;
+  consumer_group: string;
+  kafka_partition: number;
+  /** bigint, read as a number (database.ts); offsets stay far below 2^53. */
+  kafka_offset: ColumnType<number, number | string, number | string>;
+  key: string;
+  value: Buffer | Uint8Array | null;
+  headers: ColumnType<Record<string, string>, string | undefined, string>;
+  event_type: string | null;
+  error: string;
+  attempts: number;
+  parked_at: DefaultedTimestamp;
+  redriven_at: Timestamp | null;
+}
+
 export interface DB {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
@@ -137,6 +154,7 @@ export interface DB {
   job_logs: JobLogsTable;
   outbox: OutboxTable;
   processed_events: ProcessedEventsTable;
+  bus_parked_messages: BusParkedMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
 }
 

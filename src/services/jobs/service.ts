@@ -21,6 +21,7 @@ import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
+import type { JobsApi } from './api.ts';
 import { toJobView, type JobView } from './codec.ts';
 
 export interface JobListFilters {
@@ -36,7 +37,7 @@ export interface JobsServiceConfig {
 
 const RETRYABLE: readonly JobState[] = ['FAILED', 'CANCELED'];
 
-export class JobsService {
+export class JobsService implements JobsApi {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #events: Events;

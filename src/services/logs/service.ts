@@ -28,6 +28,7 @@ import { NotFoundError, PreconditionFailedError, ValidationError } from '../../d
 import type { Clock } from '../../platform/clock.ts';
 import type { DB, JobRow } from '../../platform/db/schema.ts';
 import { toJobView, type JobView } from '../jobs/codec.ts';
+import type { LogsApi } from './api.ts';
 
 export const LOG_STREAMS = ['stdout', 'stderr'] as const;
 export type LogStream = (typeof LOG_STREAMS)[number];
@@ -100,7 +101,7 @@ interface PageQuery {
   limit: number;
 }
 
-export class LogsService {
+export class LogsService implements LogsApi {
   readonly #db: Kysely<DB>;
   /** Not needed by this backend (lines carry their own times); the seam every backend shares. */
   readonly #clock: Clock;

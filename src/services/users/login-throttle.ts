@@ -3,14 +3,30 @@
  * refuses further attempts once a key reaches its limit, until its oldest failure leaves the window.
  *
  * In-process memory: exact for the embedded profile and per process in a multi-process deployment
- * (the distributed issue moves these counters to Redis behind the same interface).
+ * (the distributed profile shares the counters through Redis behind `LoginAttemptThrottle`).
  */
 export interface ThrottleVerdict {
   allowed: boolean;
   retryAfterSeconds: number;
 }
 
-export class LoginThrottle {
+/**
+ * What UsersService needs of a throttle: this in-memory class, or the Redis one shared by every
+ * users-service replica (src/services/users/redis-login-throttle.ts). Results may be promises.
+ */
+export interface LoginAttemptThrottle {
+  /** See LoginThrottle.reserve: counts the attempt before the password check. */
+  reserve(
+    limits: ReadonlyArray<{ key: string; limit: number }>,
+    now: number,
+  ): ThrottleVerdict | Promise<ThrottleVerdict>;
+  /** Gives back one attempt reserved at `at`. */
+  release(key: string, at: number): void | Promise<void>;
+  /** Forgets every failure of `key`. */
+  clear(key: string): void | Promise<void>;
+}
+
+export class LoginThrottle implements LoginAttemptThrottle {
   readonly #failures = new Map<string, number[]>();
   readonly #windowMs: number;
   readonly #maxKeys: number;

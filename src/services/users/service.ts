@@ -16,7 +16,9 @@ import type { DB, UserRow } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../../platform/passwords.ts';
 import { generateToken, hashToken, looksLikeToken } from '../../platform/tokens.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { LoginThrottle, type LoginAttemptThrottle } from './login-throttle.ts';
+import type { PrincipalCache } from './principal-cache.ts';
+import type { UsersApi } from './api.ts';
 
 export interface User {
   id: string;
@@ -72,17 +74,30 @@ export function toUser(row: UserRow): User {
   };
 }
 
-export class UsersService {
+export class UsersService implements UsersApi {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #config: UsersServiceConfig;
-  readonly #throttle: LoginThrottle;
+  readonly #throttle: LoginAttemptThrottle;
+  readonly #principalCache: PrincipalCache | null;
 
-  constructor(db: Kysely<DB>, clock: Clock, config: UsersServiceConfig) {
+  /**
+   * `options.throttle`: failed-login counters; this process's memory by default, the Redis
+   * throttle (RedisLoginThrottle) when several replicas must share them.
+   * `options.principalCache`: filled by `authenticate`, invalidated by every revocation or user
+   * change (gateways read it: ./principal-cache.ts); none by default.
+   */
+  constructor(
+    db: Kysely<DB>,
+    clock: Clock,
+    config: UsersServiceConfig,
+    options: { throttle?: LoginAttemptThrottle; principalCache?: PrincipalCache } = {},
+  ) {
     this.#db = db;
     this.#clock = clock;
     this.#config = config;
-    this.#throttle = new LoginThrottle(config.loginWindowMs);
+    this.#throttle = options.throttle ?? new LoginThrottle(config.loginWindowMs);
+    this.#principalCache = options.principalCache ?? null;
   }
 
   /** Creates an account; the first account of an installation is an admin. */
@@ -123,7 +138,7 @@ export class UsersService {
     const now = this.#clock.now().getTime();
     const emailKey = `email:${params.email}`;
     const ipKey = `ip:${params.ip}`;
-    const verdict = this.#throttle.reserve(
+    const verdict = await this.#throttle.reserve(
       [
         { key: emailKey, limit: this.#config.loginMaxFailuresPerEmail },
         { key: ipKey, limit: this.#config.loginMaxFailuresPerIp },
@@ -140,8 +155,8 @@ export class UsersService {
       .executeTakeFirst();
     const ok = await verifyPassword(row?.password_hash ?? (await dummyPasswordHash()), params.password);
     if (!row || !ok) throw new InvalidCredentialsError();
-    this.#throttle.clear(emailKey);
-    this.#throttle.release(ipKey, now);
+    await this.#throttle.clear(emailKey);
+    await this.#throttle.release(ipKey, now);
     return this.#issueSession(toUser(row));
   }
 
@@ -168,6 +183,8 @@ export class UsersService {
   async authenticate(token: string): Promise<Principal | null> {
     if (!looksLikeToken(token)) return null;
     const now = this.#clock.now();
+    const readAt = Date.now();
+    const tokenHash = hashToken(token);
     const row = await this.#db
       .selectFrom('auth_tokens as t')
       .innerJoin('users as u', 'u.id', 't.user_id')
@@ -185,7 +202,7 @@ export class UsersService {
         'u.created_at',
         'u.updated_at',
       ])
-      .where('t.token_hash', '=', hashToken(token))
+      .where('t.token_hash', '=', tokenHash)
       .executeTakeFirst();
     if (!row || row.token_revoked_at !== null) return null;
     if (row.token_expires_at !== null && row.token_expires_at.getTime() <= now.getTime()) return null;
@@ -200,17 +217,24 @@ export class UsersService {
         .where('id', '=', row.token_id)
         .execute();
     }
-    return { user: toUser(row), tokenId: row.token_id, tokenKind: row.token_kind };
+    const principal: Principal = { user: toUser(row), tokenId: row.token_id, tokenKind: row.token_kind };
+    if (this.#principalCache) {
+      const remainingMs = row.token_expires_at ? row.token_expires_at.getTime() - now.getTime() : null;
+      await this.#principalCache.put(tokenHash, principal, remainingMs, readAt);
+    }
+    return principal;
   }
 
   /** Revokes one token at once (logout). */
   async revokeToken(tokenId: string): Promise<void> {
-    await this.#db
+    const rows = await this.#db
       .updateTable('auth_tokens')
       .set({ revoked_at: this.#clock.now() })
       .where('id', '=', tokenId)
       .where('revoked_at', 'is', null)
+      .returning('token_hash')
       .execute();
+    await this.#principalCache?.invalidate(rows.map((r) => r.token_hash));
   }
 
   async getUser(userId: string): Promise<User> {
@@ -239,7 +263,10 @@ export class UsersService {
       // A stolen session must not become a password oracle: wrong guesses are throttled like logins.
       const key = `password:${userId}`;
       const at = now.getTime();
-      const verdict = this.#throttle.reserve([{ key, limit: this.#config.loginMaxFailuresPerEmail }], at);
+      const verdict = await this.#throttle.reserve(
+        [{ key, limit: this.#config.loginMaxFailuresPerEmail }],
+        at,
+      );
       if (!verdict.allowed) {
         throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many wrong passwords; try again later.');
       }
@@ -252,10 +279,10 @@ export class UsersService {
       if (!(await verifyPassword(row.password_hash, changes.current_password))) {
         throw ValidationError.single('current_password', 'is incorrect');
       }
-      this.#throttle.clear(key);
+      await this.#throttle.clear(key);
       if (changes.new_password !== undefined) passwordHash = await hashPassword(changes.new_password);
     }
-    return this.#db.transaction().execute(async (trx) => {
+    const user = await this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('users')
         .set({
@@ -280,6 +307,18 @@ export class UsersService {
       }
       return toUser(row);
     });
+    if (this.#principalCache) {
+      // Cached principals of this user carry the old user (and, after a password change, revoked
+      // tokens): drop them all.
+      const tokens = await this.#db
+        .selectFrom('auth_tokens')
+        .select('token_hash')
+        .where('user_id', '=', userId)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .execute();
+      await this.#principalCache.invalidate(tokens.map((t) => t.token_hash));
+    }
+    return user;
   }
 
   async createPersonalAccessToken(
@@ -321,15 +360,17 @@ export class UsersService {
   }
 
   async revokePersonalAccessToken(userId: string, tokenId: string): Promise<void> {
-    const result = await this.#db
+    const rows = await this.#db
       .updateTable('auth_tokens')
       .set({ revoked_at: this.#clock.now() })
       .where('id', '=', tokenId)
       .where('user_id', '=', userId)
       .where('kind', '=', 'pat')
       .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) throw new NotFoundError('Token');
+      .returning('token_hash')
+      .execute();
+    if (rows.length === 0) throw new NotFoundError('Token');
+    await this.#principalCache?.invalidate(rows.map((r) => r.token_hash));
   }
 
   /** All accounts, newest first, keyset-paginated (admin only; the gateway checks the role). */

@@ -21,6 +21,7 @@ import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
+import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
 
@@ -41,7 +42,7 @@ export interface WorkflowsServiceConfig {
 
 type WorkflowEvent = 'BUILD' | 'RESCHEDULE' | 'TERMINATE' | 'DELETE';
 
-export class WorkflowsService {
+export class WorkflowsService implements WorkflowsApi {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #config: WorkflowsServiceConfig;

@@ -5,6 +5,7 @@
  * published strictly in insertion order, across batches and retries. Failure: a batch that fails
  * is retried row by row; a row that keeps failing is rescheduled with exponential backoff and,
  * after `maxAttempts`, parked as DEAD (visible, re-drivable) so it never blocks its key forever.
+ * Several relays may run: each claims its batch (see `runOnce`), so a row is published by one.
  * Wake-up: `outbox:written` events from this process, else a poll every `pollIntervalMs`.
  * Delivery is at-least-once (a crash between publish and the PUBLISHED update redelivers).
  */
@@ -25,6 +26,8 @@ export interface OutboxRelayConfig {
   maxAttempts: number;
   /** First retry delay; doubles per attempt, capped at 5 minutes. @default 1000 */
   retryBaseMs: number;
+  /** How long a claimed batch stays hidden from other relays. @default 60000 */
+  claimLeaseMs: number;
 }
 
 export const OUTBOX_RELAY_DEFAULTS: OutboxRelayConfig = {
@@ -32,6 +35,7 @@ export const OUTBOX_RELAY_DEFAULTS: OutboxRelayConfig = {
   pollIntervalMs: 500,
   maxAttempts: 10,
   retryBaseMs: 1000,
+  claimLeaseMs: 60_000,
 };
 
 interface OutboxRow {
@@ -40,6 +44,7 @@ interface OutboxRow {
   key: string;
   event_type: string;
   payload: Record<string, unknown>;
+  headers: Record<string, unknown> | null;
   attempts: number;
 }
 
@@ -80,17 +85,26 @@ export class OutboxRelay {
 
   /** Publishes one batch; returns how many rows were published, retried and parked. */
   async runOnce(): Promise<{ published: number; failed: number; dead: number }> {
-    // The head of each key's queue among due rows (outbox_key_order_idx).
-    const { rows } = await sql<OutboxRow>`
-      SELECT o.id, o.topic, o.key, o.event_type, o.payload, o.attempts
-      FROM outbox o
-      WHERE o.status = 'PENDING'
-        AND o.next_attempt_at <= now()
-        AND NOT EXISTS (
-          SELECT 1 FROM outbox e
-          WHERE e.topic = o.topic AND e.key = o.key AND e.status = 'PENDING' AND e.id < o.id)
-      ORDER BY o.id
-      LIMIT ${this.#config.batchSize}`.execute(this.#db);
+    // Claim the head of each key's queue among due rows (outbox_key_order_idx): pushing
+    // next_attempt_at out by a lease hides the rows from other relays, and while a head is
+    // claimed the rows behind it are no heads, so several relays keep per-key order. A relay
+    // that dies mid-batch delays its rows by the lease; they are then published again
+    // (at-least-once, as everywhere on the bus).
+    const claimed = await sql<OutboxRow>`
+      UPDATE outbox SET next_attempt_at = now() + make_interval(secs => ${this.#config.claimLeaseMs / 1000})
+      WHERE id IN (
+        SELECT o.id
+        FROM outbox o
+        WHERE o.status = 'PENDING'
+          AND o.next_attempt_at <= now()
+          AND NOT EXISTS (
+            SELECT 1 FROM outbox e
+            WHERE e.topic = o.topic AND e.key = o.key AND e.status = 'PENDING' AND e.id < o.id)
+        ORDER BY o.id
+        LIMIT ${this.#config.batchSize}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id, topic, key, event_type, payload, headers, attempts`.execute(this.#db);
+    const rows = claimed.rows.sort((a, b) => Number(a.id) - Number(b.id));
     if (rows.length === 0) return { published: 0, failed: 0, dead: 0 };
 
     const published: number[] = [];
@@ -143,5 +157,15 @@ export class OutboxRelay {
 }
 
 function toMessage(row: OutboxRow): BusMessage {
-  return { id: String(row.id), topic: row.topic, key: row.key, type: row.event_type, payload: row.payload };
+  const message: BusMessage = {
+    id: String(row.id),
+    topic: row.topic,
+    key: row.key,
+    type: row.event_type,
+    payload: row.payload,
+  };
+  // Context written beside the event (W3C trace context) travels as Kafka record headers.
+  const headers = Object.entries(row.headers ?? {}).filter(([, v]) => typeof v === 'string');
+  if (headers.length > 0) message.headers = Object.fromEntries(headers) as Record<string, string>;
+  return message;
 }

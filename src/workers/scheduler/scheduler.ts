@@ -27,9 +27,15 @@ export interface SchedulerConfig {
   batchSize: number;
   /** Longest sleep between ticks, for schedules changed elsewhere. @default 1000 */
   maxSleepMs: number;
+  /** Jobs named per DISPATCH message. @default 100 */
+  dispatchChunkSize: number;
 }
 
-export const SCHEDULER_DEFAULTS: SchedulerConfig = { batchSize: 1000, maxSleepMs: 1000 };
+export const SCHEDULER_DEFAULTS: SchedulerConfig = {
+  batchSize: 1000,
+  maxSleepMs: 1000,
+  dispatchChunkSize: 100,
+};
 
 export interface TickResult {
   claimed: number;
@@ -122,16 +128,21 @@ export class Scheduler {
         WHERE w.id = v.id`.execute(trx);
 
       if (created.length > 0) {
-        // One DISPATCH row per tick, not per job: it only wakes executors (they claim from the
-        // table), and per-job rows cost an insert, a relay read and a publish mark each.
-        await writeOutbox(trx, [
-          {
-            topic: 'jobs',
-            key: created[0]!.id,
+        // DISPATCH rows per chunk of jobs, not per job: they only wake executors (which claim
+        // from the table), and per-job rows cost an insert, a relay read and a publish mark each.
+        // Several chunks, keyed apart, land on different Kafka partitions and so wake several
+        // executors of the consumer group when many jobs are due at once.
+        const events = [];
+        for (let i = 0; i < created.length; i += this.#config.dispatchChunkSize) {
+          const chunk = created.slice(i, i + this.#config.dispatchChunkSize);
+          events.push({
+            topic: 'jobs' as const,
+            key: chunk[0]!.id,
             type: 'DISPATCH',
-            payload: { job_ids: created.map((c) => c.id) },
-          },
-        ]);
+            payload: { job_ids: chunk.map((c) => c.id) },
+          });
+        }
+        await writeOutbox(trx, events);
       }
       const lagMs = Math.max(...plans.map((p) => now.getTime() - p.plan.scheduledAt.getTime()));
       return {

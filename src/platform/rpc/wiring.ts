@@ -1,0 +1,160 @@
+/**
+ * What the runtime calls: service clients for the gateway, and the RPC server of the service
+ * roles. For each service the gateway uses the remote URL when one is configured, else the class
+ * running in this process through the in-memory router transport (the full RPC stack: messages,
+ * identity, errors, deadlines), so both profiles run the same code. The logs and bus admin
+ * services live with jobs (CHRONOVERSE_JOBS_URL).
+ */
+import { createClient } from '@connectrpc/connect';
+import type { Config } from '../../config/schema.ts';
+import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
+import { BusAdminClient } from '../../services/bus-admin/client.ts';
+import { busAdminRpc } from '../../services/bus-admin/rpc.ts';
+import type { BusAdmin } from '../../services/bus-admin/types.ts';
+import type { JobsApi } from '../../services/jobs/api.ts';
+import { JobsClient } from '../../services/jobs/client.ts';
+import { jobsRpc } from '../../services/jobs/rpc.ts';
+import type { LogsApi } from '../../services/logs/api.ts';
+import { LogsClient } from '../../services/logs/client.ts';
+import { logsRpc } from '../../services/logs/rpc.ts';
+import type { UsersApi } from '../../services/users/api.ts';
+import { UsersClient } from '../../services/users/client.ts';
+import { usersRpc } from '../../services/users/rpc.ts';
+import type { WorkflowsApi } from '../../services/workflows/api.ts';
+import { WorkflowsClient } from '../../services/workflows/client.ts';
+import { workflowsRpc } from '../../services/workflows/rpc.ts';
+import type { Logger } from '../logger.ts';
+import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
+import type { ServiceRegistration } from './registration.ts';
+import { startRpcServer as startServer, type RpcServer } from './server.ts';
+import type { InternalErrorLogger } from './server-interceptors.ts';
+import { createInMemoryTransport, createRemoteTransport, type CallPolicy } from './transport.ts';
+
+export type RpcConfig = Config['rpc'];
+
+/** The domain services this process runs (any subset). */
+export interface LocalServices {
+  users?: UsersApi;
+  workflows?: WorkflowsApi;
+  jobs?: JobsApi;
+  logs?: LogsApi;
+  /** Dead outbox rows and parked bus messages; served by the jobs role. */
+  busAdmin?: BusAdmin;
+}
+
+export interface ServiceClients {
+  users: UsersApi;
+  workflows: WorkflowsApi;
+  jobs: JobsApi;
+  logs: LogsApi;
+  busAdmin: BusAdmin;
+  /** Readiness of the remote services: each answers the standard gRPC health check as SERVING. */
+  health(): Promise<Record<string, boolean>>;
+  /** Ends remote connections. */
+  close(): void;
+}
+
+function registrations(local: LocalServices): ServiceRegistration[] {
+  return [
+    ...(local.users ? [usersRpc(local.users)] : []),
+    ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
+    ...(local.jobs ? [jobsRpc(local.jobs)] : []),
+    ...(local.logs ? [logsRpc(local.logs)] : []),
+    ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
+  ];
+}
+
+function internalErrorLogger(logger: Logger): InternalErrorLogger {
+  return (err, procedure) => logger.error({ err, procedure }, 'rpc handler failed');
+}
+
+export function createServiceClients(params: {
+  rpc: RpcConfig;
+  keys: ServiceKeys;
+  /** The calling role(s), the `sub` of service tokens, e.g. 'gateway'. */
+  caller: string;
+  local: LocalServices;
+  logger: Logger;
+}): ServiceClients {
+  const { rpc, keys, local } = params;
+  if (!keys.privateKey) {
+    throw new Error('calling services needs CHRONOVERSE_SERVICE_PRIVATE_KEY (chronoverse keys generate)');
+  }
+  const policy: CallPolicy = {
+    timeoutMs: rpc.timeoutMs,
+    retries: rpc.retries,
+    signer: new ServiceTokenSigner(keys.privateKey, params.caller),
+  };
+  const tls = { caFile: rpc.tlsCaFile, certFile: rpc.tlsCertFile, keyFile: rpc.tlsKeyFile };
+  const closers: (() => void)[] = [];
+  const remote = new Map<string, ReturnType<typeof createRemoteTransport>>();
+  const remoteTransport = (url: string) => {
+    let t = remote.get(url);
+    if (!t) {
+      t = createRemoteTransport(url, policy, tls);
+      remote.set(url, t);
+      closers.push(t.close);
+    }
+    return t.transport;
+  };
+  let memory: ReturnType<typeof createInMemoryTransport> | undefined;
+  const memoryTransport = () =>
+    (memory ??= createInMemoryTransport(
+      registrations(local),
+      { publicKey: keys.publicKey, onInternalError: internalErrorLogger(params.logger) },
+      policy,
+    ));
+  const pick = (name: string, url: string, present: boolean, env: string) => {
+    if (url !== '') return remoteTransport(url);
+    if (present) return memoryTransport();
+    throw new Error(
+      `the ${name} service is neither configured (${env}) nor running in this process (role ${name})`,
+    );
+  };
+  return {
+    users: new UsersClient(pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL')),
+    workflows: new WorkflowsClient(
+      pick('workflows', rpc.workflowsUrl, !!local.workflows, 'CHRONOVERSE_WORKFLOWS_URL'),
+    ),
+    jobs: new JobsClient(pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL')),
+    logs: new LogsClient(pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'), {
+      timeoutMs: rpc.timeoutMs,
+    }),
+    busAdmin: new BusAdminClient(pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL')),
+    health: async () => {
+      const checks = Object.entries({ users: rpc.usersUrl, workflows: rpc.workflowsUrl, jobs: rpc.jobsUrl })
+        .filter(([, url]) => url !== '')
+        .map(async ([name, url]) => {
+          try {
+            const health = createClient(Health, remoteTransport(url));
+            const res = await health.check({ service: '' }, { timeoutMs: 1_000 });
+            return [`${name}-service`, res.status === HealthCheckResponse_ServingStatus.SERVING] as const;
+          } catch {
+            return [`${name}-service`, false] as const;
+          }
+        });
+      return Object.fromEntries(await Promise.all(checks));
+    },
+    close: () => {
+      for (const close of closers.splice(0)) close();
+    },
+  };
+}
+
+/** The gRPC server of the service roles this process runs, on rpc.host:rpc.port. */
+export function startRpcServer(params: {
+  rpc: RpcConfig;
+  keys: ServiceKeys;
+  services: LocalServices;
+  logger: Logger;
+}): Promise<RpcServer> {
+  const { rpc } = params;
+  return startServer({
+    host: rpc.host,
+    port: rpc.port,
+    tls: { certFile: rpc.tlsCertFile, keyFile: rpc.tlsKeyFile, caFile: rpc.tlsCaFile },
+    services: registrations(params.services),
+    publicKey: params.keys.publicKey,
+    onInternalError: internalErrorLogger(params.logger),
+  });
+}

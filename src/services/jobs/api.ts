@@ -1,0 +1,24 @@
+/**
+ * What the gateway needs of the jobs service. `JobsService` implements it in process; `JobsClient`
+ * (./client.ts) implements it over RPC, returning the very same objects.
+ */
+import type { IdempotentResult } from '../idempotency.ts';
+import type { JobView } from './codec.ts';
+import type { JobListFilters } from './service.ts';
+
+export interface JobsApi {
+  list(
+    userId: string,
+    workflowId: string,
+    filters: JobListFilters,
+  ): Promise<{ jobs: JobView[]; cursor: string | null }>;
+  get(userId: string, workflowId: string, jobId: string): Promise<JobView>;
+  runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>>;
+  cancel(userId: string, workflowId: string, jobId: string): Promise<JobView>;
+  retry(
+    userId: string,
+    workflowId: string,
+    jobId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<JobView>>;
+}

@@ -1,0 +1,64 @@
+/** JobsApi over RPC: the same objects JobsService returns, the same errors it throws. */
+import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { JobStatusSchema, JobTriggerSchema, JobsService } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
+import { rpcCall } from '../../platform/rpc/call.ts';
+import { toEnum } from '../../platform/rpc/codec.ts';
+import type { IdempotentResult } from '../idempotency.ts';
+import type { JobsApi } from './api.ts';
+import type { JobView } from './codec.ts';
+import type { JobListFilters } from './service.ts';
+import { jobFromWire, jobResultFromWire } from './wire.ts';
+
+export class JobsClient implements JobsApi {
+  readonly #rpc: Client<typeof JobsService>;
+  readonly #call = rpcCall('jobs');
+
+  constructor(transport: Transport) {
+    this.#rpc = createClient(JobsService, transport);
+  }
+
+  list(
+    userId: string,
+    workflowId: string,
+    f: JobListFilters,
+  ): Promise<{ jobs: JobView[]; cursor: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listJobs({
+        userId,
+        workflowId,
+        limit: f.limit,
+        cursor: f.cursor,
+        status: f.status !== undefined ? toEnum(JobStatusSchema, f.status) : undefined,
+        trigger: f.trigger !== undefined ? toEnum(JobTriggerSchema, f.trigger) : undefined,
+      });
+      return { jobs: res.jobs.map(jobFromWire), cursor: res.cursor ?? null };
+    });
+  }
+
+  get(userId: string, workflowId: string, jobId: string): Promise<JobView> {
+    return this.#call(async () => jobFromWire((await this.#rpc.getJob({ userId, workflowId, jobId })).job));
+  }
+
+  runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>> {
+    return this.#call(async () =>
+      jobResultFromWire(await this.#rpc.runJobNow({ userId, workflowId, idempotencyKey })),
+    );
+  }
+
+  cancel(userId: string, workflowId: string, jobId: string): Promise<JobView> {
+    return this.#call(async () =>
+      jobFromWire((await this.#rpc.cancelJob({ userId, workflowId, jobId })).job),
+    );
+  }
+
+  retry(
+    userId: string,
+    workflowId: string,
+    jobId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<JobView>> {
+    return this.#call(async () =>
+      jobResultFromWire(await this.#rpc.retryJob({ userId, workflowId, jobId, idempotencyKey })),
+    );
+  }
+}

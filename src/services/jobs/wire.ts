@@ -1,0 +1,101 @@
+/** Job views ↔ chronoverse.jobs.v1 messages (shared with the logs service, which returns jobs too). */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../../domain/job-state.ts';
+import {
+  ErrorKindSchema,
+  JobStatusSchema,
+  JobTriggerSchema,
+  type Job,
+  type JobResult,
+  type JobResultSchema,
+  type JobSchema,
+} from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
+import {
+  fromEnum,
+  fromOptionalTimestamp,
+  fromTimestamp,
+  required,
+  toEnum,
+  toOptionalTimestamp,
+  toTimestamp,
+} from '../../platform/rpc/codec.ts';
+import type { IdempotentResult } from '../idempotency.ts';
+import type { JobView } from './codec.ts';
+
+export function jobToWire(j: JobView): MessageInitShape<typeof JobSchema> {
+  return {
+    id: j.id,
+    workflowId: j.workflow_id,
+    status: toEnum(JobStatusSchema, j.status),
+    trigger: toEnum(JobTriggerSchema, j.trigger),
+    scheduledAt: toTimestamp(j.scheduled_at),
+    startedAt: toOptionalTimestamp(j.started_at),
+    completedAt: toOptionalTimestamp(j.completed_at),
+    createdAt: toTimestamp(j.created_at),
+    updatedAt: toTimestamp(j.updated_at),
+    attempts: j.attempts,
+    maxAttempts: j.max_attempts,
+    ...(j.exit_code !== null ? { exitCode: j.exit_code } : {}),
+    ...(j.http_status_code !== null ? { httpStatusCode: j.http_status_code } : {}),
+    ...(j.latency_ms !== null ? { latencyMs: j.latency_ms } : {}),
+    skippedTicks: j.skipped_ticks,
+    ...(j.retry_of !== null ? { retryOf: j.retry_of } : {}),
+    ...(j.error !== null
+      ? {
+          error: {
+            kind: toEnum(ErrorKindSchema, j.error.kind),
+            code: j.error.code,
+            message: j.error.message,
+          },
+        }
+      : {}),
+  };
+}
+
+export function jobFromWire(m: Job | undefined): JobView {
+  const j = required(m, 'job');
+  return {
+    id: j.id,
+    workflow_id: j.workflowId,
+    status: fromEnum(JobStatusSchema, j.status, JOB_STATES),
+    trigger: fromEnum(JobTriggerSchema, j.trigger, JOB_TRIGGERS),
+    scheduled_at: fromTimestamp(j.scheduledAt),
+    started_at: fromOptionalTimestamp(j.startedAt),
+    completed_at: fromOptionalTimestamp(j.completedAt),
+    created_at: fromTimestamp(j.createdAt),
+    updated_at: fromTimestamp(j.updatedAt),
+    attempts: j.attempts,
+    max_attempts: j.maxAttempts,
+    exit_code: j.exitCode ?? null,
+    http_status_code: j.httpStatusCode ?? null,
+    latency_ms: j.latencyMs ?? null,
+    skipped_ticks: j.skippedTicks,
+    retry_of: j.retryOf ?? null,
+    error: j.error
+      ? {
+          kind: fromEnum(ErrorKindSchema, j.error.kind, ERROR_KINDS),
+          code: j.error.code,
+          message: j.error.message,
+        }
+      : null,
+  };
+}
+
+/** A replay's body is the stored answer: sent verbatim as JSON, not re-shaped. */
+export function jobResultToWire(r: IdempotentResult<JobView>): MessageInitShape<typeof JobResultSchema> {
+  return {
+    status: r.status,
+    replayed: r.replayed,
+    body: r.replayed
+      ? { case: 'storedJson', value: JSON.stringify(r.body) }
+      : { case: 'job', value: jobToWire(r.body) },
+  };
+}
+
+export function jobResultFromWire(m: JobResult): IdempotentResult<JobView> {
+  const body =
+    m.body.case === 'storedJson'
+      ? (JSON.parse(m.body.value) as JobView)
+      : jobFromWire(m.body.case === 'job' ? m.body.value : undefined);
+  return { status: m.status, body, replayed: m.replayed };
+}

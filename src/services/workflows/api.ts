@@ -1,0 +1,25 @@
+/**
+ * What the gateway needs of the workflows service. `WorkflowsService` implements it in process;
+ * `WorkflowsClient` (./client.ts) implements it over RPC, returning the very same objects.
+ */
+import type { IdempotentResult } from '../idempotency.ts';
+import type { WorkflowView } from './codec.ts';
+import type { WorkflowListFilters } from './service.ts';
+
+export interface WorkflowsApi {
+  /** `body` is the request body as received (validated by the service). */
+  create(userId: string, body: unknown, idempotencyKey?: string): Promise<IdempotentResult<WorkflowView>>;
+  list(
+    userId: string,
+    filters: WorkflowListFilters,
+  ): Promise<{ workflows: WorkflowView[]; cursor: string | null }>;
+  get(userId: string, workflowId: string): Promise<WorkflowView>;
+  update(
+    userId: string,
+    workflowId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>>;
+  terminate(userId: string, workflowId: string): Promise<WorkflowView>;
+  delete(userId: string, workflowId: string): Promise<void>;
+}

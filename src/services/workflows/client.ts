@@ -1,0 +1,78 @@
+/** WorkflowsApi over RPC: the same objects WorkflowsService returns, the same errors it throws. */
+import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import {
+  BuildStatusSchema,
+  WorkflowKindSchema,
+  WorkflowsService,
+} from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
+import { rpcCall } from '../../platform/rpc/call.ts';
+import { toEnum } from '../../platform/rpc/codec.ts';
+import type { IdempotentResult } from '../idempotency.ts';
+import type { WorkflowsApi } from './api.ts';
+import type { WorkflowView } from './codec.ts';
+import type { WorkflowListFilters } from './service.ts';
+import { bodyToWire, resultFromWire, workflowFromWire } from './wire.ts';
+
+export class WorkflowsClient implements WorkflowsApi {
+  readonly #rpc: Client<typeof WorkflowsService>;
+  readonly #call = rpcCall('workflows');
+
+  constructor(transport: Transport) {
+    this.#rpc = createClient(WorkflowsService, transport);
+  }
+
+  create(userId: string, body: unknown, idempotencyKey?: string): Promise<IdempotentResult<WorkflowView>> {
+    return this.#call(async () =>
+      resultFromWire(await this.#rpc.createWorkflow({ userId, bodyJson: bodyToWire(body), idempotencyKey })),
+    );
+  }
+
+  list(
+    userId: string,
+    f: WorkflowListFilters,
+  ): Promise<{ workflows: WorkflowView[]; cursor: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listWorkflows({
+        userId,
+        limit: f.limit,
+        cursor: f.cursor,
+        query: f.query,
+        kind: f.kind !== undefined ? toEnum(WorkflowKindSchema, f.kind) : undefined,
+        buildStatus: f.build_status !== undefined ? toEnum(BuildStatusSchema, f.build_status) : undefined,
+        terminated: f.terminated,
+        intervalMin: f.interval_min,
+        intervalMax: f.interval_max,
+      });
+      return { workflows: res.workflows.map(workflowFromWire), cursor: res.cursor ?? null };
+    });
+  }
+
+  get(userId: string, workflowId: string): Promise<WorkflowView> {
+    return this.#call(async () =>
+      workflowFromWire((await this.#rpc.getWorkflow({ userId, workflowId })).workflow),
+    );
+  }
+
+  update(
+    userId: string,
+    workflowId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
+    return this.#call(async () =>
+      resultFromWire(
+        await this.#rpc.updateWorkflow({ userId, workflowId, bodyJson: bodyToWire(body), idempotencyKey }),
+      ),
+    );
+  }
+
+  terminate(userId: string, workflowId: string): Promise<WorkflowView> {
+    return this.#call(async () =>
+      workflowFromWire((await this.#rpc.terminateWorkflow({ userId, workflowId })).workflow),
+    );
+  }
+
+  delete(userId: string, workflowId: string): Promise<void> {
+    return this.#call(async () => void (await this.#rpc.deleteWorkflow({ userId, workflowId })));
+  }
+}

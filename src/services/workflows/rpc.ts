@@ -1,0 +1,59 @@
+/** chronoverse.workflows.v1.WorkflowsService served by a WorkflowsApi (the in-process WorkflowsService). */
+import { BUILD_STATUSES } from '../../domain/workflow-status.ts';
+import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
+import {
+  BuildStatusSchema,
+  WorkflowKindSchema,
+  WorkflowsService,
+} from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
+import { fromEnum } from '../../platform/rpc/codec.ts';
+import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
+import type { WorkflowsApi } from './api.ts';
+import type { WorkflowListFilters } from './service.ts';
+import { bodyFromWire, resultToWire, workflowToWire } from './wire.ts';
+
+export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
+  return {
+    typeName: WorkflowsService.typeName,
+    register: (router) =>
+      router.service(WorkflowsService, {
+        createWorkflow: async (req) =>
+          resultToWire(await workflows.create(req.userId, bodyFromWire(req.bodyJson), req.idempotencyKey)),
+        listWorkflows: async (req) => {
+          const filters: WorkflowListFilters = { limit: req.limit };
+          if (req.cursor !== undefined) filters.cursor = req.cursor;
+          if (req.query !== undefined) filters.query = req.query;
+          if (req.kind !== undefined) filters.kind = fromEnum(WorkflowKindSchema, req.kind, WORKFLOW_KINDS);
+          if (req.buildStatus !== undefined)
+            filters.build_status = fromEnum(BuildStatusSchema, req.buildStatus, BUILD_STATUSES);
+          if (req.terminated !== undefined) filters.terminated = req.terminated;
+          if (req.intervalMin !== undefined) filters.interval_min = req.intervalMin;
+          if (req.intervalMax !== undefined) filters.interval_max = req.intervalMax;
+          const page = await workflows.list(req.userId, filters);
+          return {
+            workflows: page.workflows.map(workflowToWire),
+            ...(page.cursor !== null ? { cursor: page.cursor } : {}),
+          };
+        },
+        getWorkflow: async (req) => ({
+          workflow: workflowToWire(await workflows.get(req.userId, req.workflowId)),
+        }),
+        updateWorkflow: async (req) =>
+          resultToWire(
+            await workflows.update(
+              req.userId,
+              req.workflowId,
+              bodyFromWire(req.bodyJson),
+              req.idempotencyKey,
+            ),
+          ),
+        terminateWorkflow: async (req) => ({
+          workflow: workflowToWire(await workflows.terminate(req.userId, req.workflowId)),
+        }),
+        deleteWorkflow: async (req) => {
+          await workflows.delete(req.userId, req.workflowId);
+          return {};
+        },
+      }),
+  };
+}

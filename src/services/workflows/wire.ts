@@ -1,0 +1,125 @@
+/** Workflow views ↔ chronoverse.workflows.v1 messages. Payloads and replayed answers are JSON text. */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../../domain/workflow-status.ts';
+import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
+import {
+  BuildStatusSchema,
+  WorkflowKindSchema,
+  WorkflowStatusSchema,
+  type Schedule,
+  type Workflow,
+  type WorkflowResult,
+  type WorkflowResultSchema,
+  type WorkflowSchema,
+} from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
+import {
+  fromEnum,
+  fromOptionalTimestamp,
+  fromTimestamp,
+  required,
+  toEnum,
+  toOptionalTimestamp,
+  toTimestamp,
+} from '../../platform/rpc/codec.ts';
+import type { IdempotentResult } from '../idempotency.ts';
+import type { ScheduleView, WorkflowView } from './codec.ts';
+
+function scheduleToWire(s: ScheduleView): MessageInitShape<typeof WorkflowSchema>['schedule'] {
+  switch (s.type) {
+    case 'interval':
+      return { schedule: { case: 'interval', value: { intervalMinutes: s.interval_minutes } } };
+    case 'cron':
+      return { schedule: { case: 'cron', value: { cron: s.cron, timezone: s.timezone } } };
+    case 'once':
+      return { schedule: { case: 'once', value: { runAt: toTimestamp(s.run_at) } } };
+  }
+}
+
+function scheduleFromWire(m: Schedule | undefined): ScheduleView {
+  const s = required(m, 'schedule').schedule;
+  switch (s.case) {
+    case 'interval':
+      return { type: 'interval', interval_minutes: s.value.intervalMinutes };
+    case 'cron':
+      return { type: 'cron', cron: s.value.cron, timezone: s.value.timezone };
+    case 'once':
+      return { type: 'once', run_at: fromTimestamp(s.value.runAt) };
+    default:
+      throw new Error('the workflow has no schedule');
+  }
+}
+
+export function workflowToWire(w: WorkflowView): MessageInitShape<typeof WorkflowSchema> {
+  return {
+    id: w.id,
+    name: w.name,
+    kind: toEnum(WorkflowKindSchema, w.kind),
+    payloadJson: JSON.stringify(w.payload),
+    schedule: scheduleToWire(w.schedule),
+    ...(w.interval !== null ? { interval: w.interval } : {}),
+    buildStatus: toEnum(BuildStatusSchema, w.build_status),
+    ...(w.build_error !== null ? { buildError: w.build_error } : {}),
+    status: toEnum(WorkflowStatusSchema, w.status),
+    consecutiveJobFailuresCount: w.consecutive_job_failures_count,
+    maxConsecutiveJobFailuresAllowed: w.max_consecutive_job_failures_allowed,
+    logRetention: w.log_retention,
+    nextRunAt: toOptionalTimestamp(w.next_run_at),
+    createdAt: toTimestamp(w.created_at),
+    updatedAt: toTimestamp(w.updated_at),
+    terminatedAt: toOptionalTimestamp(w.terminated_at),
+    generation: w.generation,
+  };
+}
+
+export function workflowFromWire(m: Workflow | undefined): WorkflowView {
+  const w = required(m, 'workflow');
+  return {
+    id: w.id,
+    name: w.name,
+    kind: fromEnum(WorkflowKindSchema, w.kind, WORKFLOW_KINDS),
+    payload: JSON.parse(w.payloadJson) as Record<string, unknown>,
+    schedule: scheduleFromWire(w.schedule),
+    interval: w.interval ?? null,
+    build_status: fromEnum(BuildStatusSchema, w.buildStatus, BUILD_STATUSES),
+    build_error: w.buildError ?? null,
+    status: fromEnum(WorkflowStatusSchema, w.status, WORKFLOW_STATUSES),
+    consecutive_job_failures_count: w.consecutiveJobFailuresCount,
+    max_consecutive_job_failures_allowed: w.maxConsecutiveJobFailuresAllowed,
+    log_retention: w.logRetention,
+    next_run_at: fromOptionalTimestamp(w.nextRunAt),
+    created_at: fromTimestamp(w.createdAt),
+    updated_at: fromTimestamp(w.updatedAt),
+    terminated_at: fromOptionalTimestamp(w.terminatedAt),
+    generation: w.generation,
+  };
+}
+
+/** A replay's body is the stored answer: sent verbatim as JSON, not re-shaped. */
+export function resultToWire(
+  r: IdempotentResult<WorkflowView>,
+): MessageInitShape<typeof WorkflowResultSchema> {
+  return {
+    status: r.status,
+    replayed: r.replayed,
+    body: r.replayed
+      ? { case: 'storedJson', value: JSON.stringify(r.body) }
+      : { case: 'workflow', value: workflowToWire(r.body) },
+  };
+}
+
+export function resultFromWire(m: WorkflowResult): IdempotentResult<WorkflowView> {
+  const body =
+    m.body.case === 'storedJson'
+      ? (JSON.parse(m.body.value) as WorkflowView)
+      : workflowFromWire(m.body.case === 'workflow' ? m.body.value : undefined);
+  return { status: m.status, body, replayed: m.replayed };
+}
+
+/** The request body as JSON text (absent: no body), parsed back exactly (NUL, lone surrogates, `__proto__`). */
+export function bodyToWire(body: unknown): string | undefined {
+  return body === undefined ? undefined : JSON.stringify(body);
+}
+
+export function bodyFromWire(json: string | undefined): unknown {
+  return json === undefined ? undefined : JSON.parse(json);
+}

@@ -1,0 +1,165 @@
+/**
+ * EventBridge on a real redis-server: each whitelisted event emitted in one process is emitted
+ * once in the other and never echoed back; `jobs:runnable` and observation events stay local;
+ * `outbox:written` bursts are coalesced; junk on the channel is ignored.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Events, type ChronoverseEventMap, type EventName } from '../../src/platform/events.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { RedisConnection, RedisSubscriber } from '../../src/platform/redis/connection.ts';
+import { BRIDGED_EVENTS, EventBridge } from '../../src/platform/redis/event-bridge.ts';
+import { waitFor } from '../helpers/fixtures.ts';
+
+const logger = createLogger('silent');
+const ALL_EVENTS: EventName[] = [
+  'outbox:written',
+  'schedules:changed',
+  'jobs:runnable',
+  'job:cancel-requested',
+  'scheduler:tick:completed',
+  'relay:batch:published',
+  'executor:job:claimed',
+  'executor:job:finished',
+  'executor:lease:lost',
+  'executor:job:released',
+  'workflow:build:finished',
+];
+
+const SAMPLES: { [K in EventName]: ChronoverseEventMap[K] } = {
+  'outbox:written': { count: 3 },
+  'schedules:changed': { workflowId: 'wf-1' },
+  'jobs:runnable': { count: 1 },
+  'job:cancel-requested': { jobId: 'job-1' },
+  'scheduler:tick:completed': { claimed: 1, created: 1, skipped: 0, lagMs: 1 },
+  'relay:batch:published': { count: 1 },
+  'executor:job:claimed': { jobId: 'job-1', workflowId: 'wf-1', attempt: 2 },
+  'executor:job:finished': { jobId: 'job-1', status: 'COMPLETED' },
+  'executor:lease:lost': { jobId: 'job-1' },
+  'executor:job:released': { jobId: 'job-1' },
+  'workflow:build:finished': { workflowId: 'wf-1', status: 'FAILED' },
+};
+
+async function processOn(url: string, prefix: string, name: string) {
+  const events = new Events();
+  const publisher = new RedisConnection({ url, keyPrefix: prefix, name, logger });
+  const subscriber = new RedisSubscriber({ url, keyPrefix: prefix, name: `${name}-sub`, logger });
+  expect(await publisher.waitReady()).toBe(true);
+  expect(await subscriber.waitReady()).toBe(true);
+  const bridge = new EventBridge({ events, publisher, subscriber, logger }, { coalesceMs: 20 });
+  bridge.start();
+  /** Every event this process's bus saw, in order. */
+  const seen: { name: EventName; payload: unknown }[] = [];
+  for (const name of ALL_EVENTS) events.on(name, (payload) => seen.push({ name, payload }));
+  return {
+    events,
+    publisher,
+    bridge,
+    seen,
+    async close() {
+      bridge.stop();
+      await subscriber.close();
+      await publisher.close();
+    },
+  };
+}
+
+async function numSub(conn: RedisConnection, channel: string): Promise<number> {
+  const reply = (await conn.client.pubsub('NUMSUB', channel)) as [string, number];
+  return Number(reply[1]);
+}
+
+describe('EventBridge', () => {
+  const prefix = `t${randomBytes(4).toString('hex')}:`;
+  let a: Awaited<ReturnType<typeof processOn>>;
+  let b: Awaited<ReturnType<typeof processOn>>;
+
+  beforeAll(async () => {
+    a = await processOn(inject('redisUrl'), prefix, 'a');
+    b = await processOn(inject('redisUrl'), prefix, 'b');
+    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 2, 5_000);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('delivers each whitelisted event to the other process once, and not back to its sender', async () => {
+    expect([...BRIDGED_EVENTS].sort()).toEqual(
+      [
+        'outbox:written',
+        'schedules:changed',
+        'job:cancel-requested',
+        'executor:job:claimed',
+        'executor:job:finished',
+        'executor:job:released',
+        'workflow:build:finished',
+      ].sort(),
+    );
+    a.seen.length = 0;
+    b.seen.length = 0;
+    for (const name of ALL_EVENTS) a.events.emit(name, SAMPLES[name] as never);
+    const expected = BRIDGED_EVENTS.map((name) => ({ name, payload: SAMPLES[name] }));
+    await waitFor(async () => b.seen.length >= expected.length, 5_000);
+    // A marker round trip: anything else in flight from A would have arrived before it.
+    a.events.emit('schedules:changed', { workflowId: 'marker' });
+    await waitFor(async () =>
+      b.seen.some((e) => (e.payload as { workflowId?: string }).workflowId === 'marker'),
+    );
+    b.seen.pop();
+    expect(b.seen.map((e) => e.name).sort()).toEqual(expected.map((e) => e.name).sort());
+    for (const e of expected) expect(b.seen).toContainEqual(e);
+    // A saw its own emissions once each (no echo from B, no second copy from Redis).
+    expect(a.seen.map((e) => e.name)).toEqual([...ALL_EVENTS, 'schedules:changed']);
+  });
+
+  it('coalesces a burst of outbox:written into few messages with the summed count', async () => {
+    b.seen.length = 0;
+    for (let i = 0; i < 100; i++) a.events.emit('outbox:written', { count: 2 });
+    await waitFor(
+      async () =>
+        b.seen
+          .filter((e) => e.name === 'outbox:written')
+          .reduce((n, e) => n + (e.payload as { count: number }).count, 0) === 200,
+      5_000,
+    );
+    const wakeUps = b.seen.filter((e) => e.name === 'outbox:written').length;
+    expect(wakeUps).toBeGreaterThanOrEqual(1);
+    expect(wakeUps).toBeLessThan(100);
+  });
+
+  it('ignores junk, unknown events and malformed payloads on the channel', async () => {
+    b.seen.length = 0;
+    const junk = [
+      'not json',
+      '42',
+      JSON.stringify({ e: 'schedules:changed', p: { workflowId: 'x' } }), // no origin
+      JSON.stringify({ o: 'someone', e: 'jobs:runnable', p: { count: 1 } }), // not bridged
+      JSON.stringify({ o: 'someone', e: 'toString', p: {} }),
+      JSON.stringify({ o: 'someone', e: 'executor:job:claimed', p: { jobId: 'j' } }),
+      JSON.stringify({ o: 'someone', e: 'workflow:build:finished', p: { workflowId: 'w', status: 'NOPE' } }),
+      JSON.stringify({ o: 'someone', e: 'outbox:written', p: { count: -1 } }),
+    ];
+    for (const message of junk) await a.publisher.client.publish(a.bridge.channel, message);
+    await a.publisher.client.publish(
+      a.bridge.channel,
+      JSON.stringify({ o: 'someone', e: 'executor:job:released', p: { jobId: 'ok', extra: 1 } }),
+    );
+    await waitFor(async () => b.seen.length > 0, 5_000);
+    expect(b.seen).toEqual([{ name: 'executor:job:released', payload: { jobId: 'ok' } }]);
+  });
+
+  it('stops forwarding after stop()', async () => {
+    const c = await processOn(inject('redisUrl'), prefix, 'c');
+    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 3, 5_000);
+    c.bridge.stop();
+    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 2, 5_000);
+    b.seen.length = 0;
+    c.events.emit('schedules:changed', { workflowId: 'from-c' });
+    a.events.emit('schedules:changed', { workflowId: 'from-a' });
+    await waitFor(async () => b.seen.length > 0, 5_000);
+    expect(b.seen).toEqual([{ name: 'schedules:changed', payload: { workflowId: 'from-a' } }]);
+    expect(c.seen.map((e) => (e.payload as { workflowId: string }).workflowId)).toEqual(['from-c']);
+    await c.close();
+  });
+});
