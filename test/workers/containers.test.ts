@@ -87,14 +87,19 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
   });
 
   it('keeps every line of a container that writes faster than the database stores (backpressure)', async () => {
-    engine = createEngine(database, { containers: runtime });
+    // The production lease (30 s): with the 2 s test lease, a loaded CI machine once delayed a renewal
+    // behind 200,000 inserts on PGlite's single connection, the job was rescued and ran again.
+    engine = createEngine(database, {
+      containers: runtime,
+      executor: { leaseMs: 30_000, renewIntervalMs: 1_000 },
+    });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, kind: 'CONTAINER', payload: container('seq 1 200000'), nextRunAt: null },
     ]);
     const jobId = await insertManualJob(database, wf!, userId);
     const job = await finalJob(database, jobId, 120_000);
-    expect(job).toMatchObject({ status: 'COMPLETED', exit_code: 0, log_lines: 200_000 });
+    expect(job).toMatchObject({ status: 'COMPLETED', exit_code: 0, attempts: 1, log_lines: 200_000 });
     const { rows } = await sql<{ n: number; first: string; last: string; max: number }>`
       select count(*)::int as n, min(message) filter (where sequence_num = 0) as first,
              min(message) filter (where sequence_num = 199999) as last, max(sequence_num)::int as max
