@@ -6,24 +6,30 @@
  * Two edges depend on the profile (see `resolveModules`): the gateway needs the users, workflows
  * and jobs services in its own process only when no gRPC address is configured for them, and the
  * workflow-worker needs the outbox relay beside it only on the in-process bus (with Kafka the
- * relay may run anywhere). The notifications and analytics roles come with a later issue.
+ * relay may run anywhere). The same holds for the notifications and analytics services: a
+ * gateway pulls them in only when no gRPC address is configured for them.
  */
 export const ROLE_DEPS = {
   db: [],
   users: ['db'],
   workflows: ['db'],
   jobs: ['db'],
-  gateway: ['users', 'workflows', 'jobs'],
+  // In-app notifications and webhooks: the service, the consumer that creates them, the webhook sender.
+  notifications: ['db'],
+  analytics: ['db'],
+  gateway: ['users', 'workflows', 'jobs', 'notifications', 'analytics'],
   'outbox-relay': ['db'],
   scheduler: ['db'],
   'workflow-worker': ['db', 'outbox-relay'],
   executor: ['db'],
   // Log maintenance: daily partitions ahead, whole days dropped past the retention period.
   joblogs: ['db'],
+  // Aggregates job outcomes into the analytics tables.
+  'analytics-processor': ['db'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** The domain services the gateway calls (in process, or over gRPC when an address is set). */
-export const SERVICE_ROLES = ['users', 'workflows', 'jobs'] as const;
+export const SERVICE_ROLES = ['users', 'workflows', 'jobs', 'notifications', 'analytics'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 export interface Topology {
@@ -43,18 +49,21 @@ export const ROLES = [
   'users',
   'workflows',
   'jobs',
+  'notifications',
+  'analytics',
   'outbox-relay',
   'scheduler',
   'workflow-worker',
   'executor',
   'joblogs',
+  'analytics-processor',
 ] as const satisfies readonly ModuleName[];
 export type RoleName = (typeof ROLES)[number];
 
 export const ROLE_ALIASES: Record<string, readonly RoleName[]> = {
   all: ROLES,
   api: ['gateway'],
-  workers: ['outbox-relay', 'scheduler', 'workflow-worker', 'executor', 'joblogs'],
+  workers: ['outbox-relay', 'scheduler', 'workflow-worker', 'executor', 'joblogs', 'analytics-processor'],
 };
 
 export class UnknownRoleError extends Error {}

@@ -341,6 +341,8 @@ function serviceUrl(config: Config, service: ServiceRole): string {
     users: config.rpc.usersUrl,
     workflows: config.rpc.workflowsUrl,
     jobs: config.rpc.jobsUrl,
+    notifications: config.rpc.notificationsUrl,
+    analytics: config.rpc.analyticsUrl,
   };
   return urls[service].trim();
 }

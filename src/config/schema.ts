@@ -268,6 +268,16 @@ export const CONFIG_SCHEMA = {
       'gRPC address of the workflows service. Empty: in this process.',
     ),
     jobsUrl: str('CHRONOVERSE_JOBS_URL', '', 'gRPC address of the jobs service. Empty: in this process.'),
+    notificationsUrl: str(
+      'CHRONOVERSE_NOTIFICATIONS_URL',
+      '',
+      'gRPC address of the notifications service (notifications and webhooks). Empty: in this process.',
+    ),
+    analyticsUrl: str(
+      'CHRONOVERSE_ANALYTICS_URL',
+      '',
+      'gRPC address of the analytics service. Empty: in this process.',
+    ),
     timeoutMs: duration('CHRONOVERSE_RPC_TIMEOUT', '10s', 'Deadline of one service call', 100),
     retries: int(
       'CHRONOVERSE_RPC_RETRIES',

@@ -36,11 +36,15 @@ const DISTRIBUTED_ENV = [
   'CHRONOVERSE_USERS_URL',
   'CHRONOVERSE_WORKFLOWS_URL',
   'CHRONOVERSE_JOBS_URL',
+  'CHRONOVERSE_NOTIFICATIONS_URL',
+  'CHRONOVERSE_ANALYTICS_URL',
 ];
 const SERVICE_URL_ENV: Record<(typeof SERVICE_ROLES)[number], string> = {
   users: 'CHRONOVERSE_USERS_URL',
   workflows: 'CHRONOVERSE_WORKFLOWS_URL',
   jobs: 'CHRONOVERSE_JOBS_URL',
+  notifications: 'CHRONOVERSE_NOTIFICATIONS_URL',
+  analytics: 'CHRONOVERSE_ANALYTICS_URL',
 };
 /** Roles that talk to the container runtime (runtime.ts opens it for these). */
 const CONTAINER_ROLES = ['executor', 'workflow-worker'];

@@ -19,6 +19,7 @@ import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
+import { writeJobFinishedEvents } from '../facts.ts';
 import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
 import type { JobsApi } from './api.ts';
@@ -161,6 +162,7 @@ export class JobsService implements JobsApi {
           },
         },
       ]);
+      await writeJobFinishedEvents(trx, [updated.id], { bulk: false });
       return { row: updated, wasRunning: previous.status === 'RUNNING' };
     });
     this.#events.emit('outbox:written', { count: 1 });

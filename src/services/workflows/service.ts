@@ -24,6 +24,7 @@ import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
+import { writeJobFinishedEvents, writeWorkflowFact } from '../facts.ts';
 
 export interface WorkflowListFilters {
   cursor?: string;
@@ -243,6 +244,11 @@ export class WorkflowsService implements WorkflowsApi {
         .executeTakeFirstOrThrow();
       await cancelPendingJobs(trx, workflowId, now, 'all');
       await emit(trx, row, 'TERMINATE', { reason: 'manual' });
+      await writeWorkflowFact(trx, 'WORKFLOW_TERMINATED', row, now, {
+        reason: 'manual',
+        consecutive_failures: row.consecutive_job_failures_count,
+        max_consecutive_failures: row.max_consecutive_job_failures_allowed,
+      });
       return toWorkflowView(row);
     });
     this.#changed(workflowId);
@@ -287,7 +293,12 @@ async function cancelPendingJobs(
     .where('workflow_id', '=', workflowId)
     .where('status', 'in', ['PENDING', 'QUEUED']);
   if (which === 'automatic') q = q.where('trigger', '=', 'AUTOMATIC');
-  await q.execute();
+  const canceled = await q.returning('id').execute();
+  await writeJobFinishedEvents(
+    trx,
+    canceled.map((c) => c.id),
+    { bulk: true },
+  );
 }
 
 async function emit(

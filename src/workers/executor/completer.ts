@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { jobFinishedPayloadSql } from '../../services/facts.ts';
 
 export interface Completion {
   jobId: string;
@@ -91,8 +92,9 @@ export class Completer {
               updated_at = now()
           FROM v
           WHERE j.id = v.id AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
-          RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.attempts,
-                    j.scheduled_at, j.started_at, j.completed_at
+          RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
+                    j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
+                    j.error_code, j.error_message, j.log_lines
         ), events AS (
           INSERT INTO outbox (topic, key, event_type, payload)
           SELECT e.topic, e.key, e.event_type, e.payload FROM (
@@ -102,12 +104,8 @@ export class Completer {
                                       'generation', d.workflow_generation) AS payload
             FROM done d WHERE d.status IN ('COMPLETED', 'FAILED')
             UNION ALL
-            SELECT d.id, 2, 'analytics', d.workflow_id::text, 'JOB_FINISHED',
-                   jsonb_build_object('job_id', d.id, 'workflow_id', d.workflow_id, 'user_id', d.user_id,
-                                      'generation', d.workflow_generation, 'status', d.status, 'attempts', d.attempts,
-                                      'scheduled_at', d.scheduled_at, 'started_at', d.started_at,
-                                      'completed_at', d.completed_at)
-            FROM done d WHERE d.status IN ('COMPLETED', 'FAILED')
+            SELECT j.id, 2, 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}
+            FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
           ) e ORDER BY e.id, e.n
         )
         SELECT id FROM done`.execute(this.#db);

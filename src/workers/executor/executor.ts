@@ -42,6 +42,7 @@ import { runHeartbeat } from './heartbeat.ts';
 import { Completer } from './completer.ts';
 import { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
+import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { jobsClaim, jobsHandBack, jobsRenewLease, jobsRescueExpired, type ClaimedJob } from './sql.ts';
 
 export interface ExecutorConfig {
@@ -218,6 +219,11 @@ export class Executor {
           FROM unnest(${failed.map((f) => f.id)}::uuid[], ${failed.map((f) => f.workflow_id)}::uuid[],
                       ${failed.map((f) => f.user_id)}::uuid[], ${failed.map((f) => f.workflow_generation)}::int[])
                AS f(id, workflow_id, user_id, generation)`.execute(trx);
+        await writeJobFinishedEvents(
+          trx,
+          failed.map((f) => f.id),
+          { bulk: false },
+        );
       }
       return rows;
     });

@@ -21,6 +21,7 @@ import { ImageNotFoundError, type ContainerRuntime } from '../../platform/contai
 import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { writeJobFinishedEvents, writeWorkflowFact } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
 
@@ -121,14 +122,21 @@ export class WorkflowWorker {
       await this.#finishBuild(workflow, 'COMPLETED', null);
       return;
     }
-    await this.#db
-      .updateTable('workflows')
-      .set({ build_status: 'STARTED', updated_at: this.#clock.now() })
-      .where('id', '=', workflowId)
-      .where('generation', '=', generation)
-      .where('build_status', '=', 'QUEUED')
-      .execute();
     const image = (workflow.payload as ContainerPayload).image;
+    const startedAt = this.#clock.now();
+    await this.#db.transaction().execute(async (trx) => {
+      const started = await trx
+        .updateTable('workflows')
+        .set({ build_status: 'STARTED', updated_at: startedAt })
+        .where('id', '=', workflowId)
+        .where('generation', '=', generation)
+        .where('build_status', '=', 'QUEUED')
+        .executeTakeFirst();
+      // A redelivered BUILD finds it STARTED already: the fact was written the first time.
+      if (started.numUpdatedRows > 0n)
+        await writeWorkflowFact(trx, 'BUILD_STARTED', workflow, startedAt, { image });
+    });
+    this.#events.emit('outbox:written', { count: 1 });
     if (!this.#containers) {
       await this.#finishBuild(workflow, 'FAILED', 'no container runtime is configured (set DOCKER_HOST)');
       return;
@@ -152,15 +160,22 @@ export class WorkflowWorker {
   ): Promise<void> {
     const now = this.#clock.now();
     const nextRunAt = status === 'COMPLETED' ? nextRunAfter(scheduleOf(workflow), now, now) : null;
-    const result = await this.#db
-      .updateTable('workflows')
-      .set({ build_status: status, build_error: reason, next_run_at: nextRunAt, updated_at: now })
-      .where('id', '=', workflow.id)
-      .where('generation', '=', workflow.generation)
-      .where('build_status', 'in', ['QUEUED', 'STARTED'])
-      .where('terminated_at', 'is', null)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) return;
+    const finished = await this.#db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('workflows')
+        .set({ build_status: status, build_error: reason, next_run_at: nextRunAt, updated_at: now })
+        .where('id', '=', workflow.id)
+        .where('generation', '=', workflow.generation)
+        .where('build_status', 'in', ['QUEUED', 'STARTED'])
+        .where('terminated_at', 'is', null)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      if (status === 'COMPLETED') await writeWorkflowFact(trx, 'BUILD_COMPLETED', workflow, now, {});
+      else await writeWorkflowFact(trx, 'BUILD_FAILED', workflow, now, { reason: reason ?? 'unknown' });
+      return true;
+    });
+    if (!finished) return;
+    this.#events.emit('outbox:written', { count: 1 });
     this.#logger.info({ workflowId: workflow.id, status, reason }, 'workflow build finished');
     this.#events.emit('workflow:build:finished', { workflowId: workflow.id, status });
     this.#events.emit('schedules:changed', { workflowId: workflow.id });
@@ -175,6 +190,8 @@ export class WorkflowWorker {
         id: string;
         user_id: string;
         generation: number;
+        name: string;
+        kind: 'HEARTBEAT' | 'CONTAINER';
         consecutive_job_failures_count: number;
         max_consecutive_job_failures_allowed: number;
         terminated_at: Date | null;
@@ -185,7 +202,7 @@ export class WorkflowWorker {
                                 THEN ${now}::timestamptz ELSE completed_at END,
             updated_at = ${now}
         WHERE id = ${payload.workflow_id}
-        RETURNING id, user_id, generation, consecutive_job_failures_count, max_consecutive_job_failures_allowed, terminated_at`.execute(
+        RETURNING id, user_id, generation, name, kind, consecutive_job_failures_count, max_consecutive_job_failures_allowed, terminated_at`.execute(
         trx,
       );
       const workflow = rows[0];
@@ -197,12 +214,23 @@ export class WorkflowWorker {
         .set({ terminated_at: now, next_run_at: null, updated_at: now })
         .where('id', '=', workflow.id)
         .execute();
-      await trx
+      const canceled = await trx
         .updateTable('jobs')
         .set({ status: 'CANCELED', completed_at: now, updated_at: now })
         .where('workflow_id', '=', workflow.id)
         .where('status', 'in', ['PENDING', 'QUEUED'])
+        .returning('id')
         .execute();
+      await writeJobFinishedEvents(
+        trx,
+        canceled.map((c) => c.id),
+        { bulk: true },
+      );
+      await writeWorkflowFact(trx, 'WORKFLOW_TERMINATED', workflow, now, {
+        reason: 'auto',
+        consecutive_failures: workflow.consecutive_job_failures_count,
+        max_consecutive_failures: workflow.max_consecutive_job_failures_allowed,
+      });
       await writeOutbox(trx, [
         {
           topic: 'workflows',
@@ -231,19 +259,28 @@ export class WorkflowWorker {
 
   async #cancelRunning(workflowId: string): Promise<void> {
     const now = this.#clock.now();
-    const canceled = await this.#db
-      .updateTable('jobs')
-      .set({
-        status: 'CANCELED',
-        completed_at: now,
-        updated_at: now,
-        lease_owner: null,
-        lease_expires_at: null,
-      })
-      .where('workflow_id', '=', workflowId)
-      .where('status', 'in', ['PENDING', 'QUEUED', 'RUNNING'])
-      .returning(['id'])
-      .execute();
+    const canceled = await this.#db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('jobs')
+        .set({
+          status: 'CANCELED',
+          completed_at: now,
+          updated_at: now,
+          lease_owner: null,
+          lease_expires_at: null,
+        })
+        .where('workflow_id', '=', workflowId)
+        .where('status', 'in', ['PENDING', 'QUEUED', 'RUNNING'])
+        .returning(['id'])
+        .execute();
+      await writeJobFinishedEvents(
+        trx,
+        rows.map((r) => r.id),
+        { bulk: true },
+      );
+      return rows;
+    });
+    if (canceled.length > 0) this.#events.emit('outbox:written', { count: canceled.length });
     for (const job of canceled) this.#events.emit('job:cancel-requested', { jobId: job.id });
     this.#events.emit('schedules:changed', { workflowId });
   }
