@@ -5,10 +5,13 @@ describe('resolveModules', () => {
   it('defaults to all, dependencies first', () => {
     expect(resolveModules([])).toEqual([
       'db',
+      'analytics',
+      'analytics-processor',
       'executor',
       'users',
       'workflows',
       'jobs',
+      'notifications',
       'gateway',
       'joblogs',
       'outbox-relay',
@@ -19,16 +22,29 @@ describe('resolveModules', () => {
   });
   it('pulls in what a role needs', () => {
     expect(resolveModules(['workflows'])).toEqual(['db', 'workflows']);
-    expect(resolveModules(['gateway'])).toEqual(['db', 'users', 'workflows', 'jobs', 'gateway']);
+    expect(resolveModules(['gateway'])).toEqual([
+      'db',
+      'users',
+      'workflows',
+      'jobs',
+      'notifications',
+      'analytics',
+      'gateway',
+    ]);
     expect(resolveModules(['workflow-worker'])).toEqual(['db', 'outbox-relay', 'workflow-worker']);
   });
   it('leaves remote services and the relay out in the distributed profile', () => {
-    const distributed = { remoteServices: ['users', 'workflows', 'jobs'] as const, kafka: true };
+    const distributed = {
+      remoteServices: ['users', 'workflows', 'jobs', 'notifications', 'analytics'] as const,
+      kafka: true,
+    };
     expect(resolveModules(['gateway'], distributed)).toEqual(['gateway']);
     expect(resolveModules(['gateway'], { remoteServices: ['users'], kafka: true })).toEqual([
       'db',
       'workflows',
       'jobs',
+      'notifications',
+      'analytics',
       'gateway',
     ]);
     expect(resolveModules(['workflow-worker'], distributed)).toEqual(['db', 'workflow-worker']);
@@ -41,7 +57,7 @@ describe('resolveModules', () => {
   it('names the known roles when one is unknown', () => {
     expect(() => resolveModules(['scheduler-x'])).toThrow(UnknownRoleError);
     expect(() => resolveModules(['scheduler-x'])).toThrow(
-      /known roles: gateway, users, workflows, jobs, outbox-relay, scheduler, workflow-worker, executor, joblogs/,
+      /known roles: gateway, users, workflows, jobs, notifications, analytics, outbox-relay, scheduler, workflow-worker, executor, joblogs, analytics-processor/,
     );
   });
 });
