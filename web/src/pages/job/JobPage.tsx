@@ -1,11 +1,175 @@
-import { useParams } from 'react-router';
+/**
+ * One job: status, trigger, attempts, a status timeline (scheduled → started → finished), the
+ * outcome (exit code or HTTP status, error kind/code/message), cancel and retry, and for CONTAINER
+ * workflows the log viewer. The SSE stream the viewer opens also carries the job's status, so the
+ * details update at once while it runs (the query's polling is only a fallback, off once final).
+ */
+import { useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { ApiError } from '../../api/client.ts';
+import { jobKeys, useCancelJob, useJob, useRetryJob } from '../../api/jobs.ts';
+import type { Job } from '../../api/types.ts';
+import { useWorkflow } from '../../api/workflows.ts';
+import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../../components/index.ts';
+import { LogViewer } from '../../features/logs/LogViewer.tsx';
+import { JobTimeline } from './JobTimeline.tsx';
+import { isFinal } from './job-view.ts';
+import './job.css';
+
+const POLL_MS = 5_000;
 
 export default function JobPage() {
-  const { workflowId, jobId } = useParams();
+  const { workflowId = '', jobId = '' } = useParams();
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const workflow = useWorkflow(workflowId, { refetchInterval: false });
+  const job = useJob(workflowId, jobId, {
+    refetchInterval: (data) => (data && isFinal(data.status) ? false : POLL_MS),
+  });
+  const cancel = useCancelJob(workflowId);
+  const retry = useRetryJob(workflowId);
+
+  const onStatus = useCallback(
+    (snapshot: unknown) => client.setQueryData(jobKeys.one(workflowId, jobId), snapshot as Job),
+    [client, workflowId, jobId],
+  );
+
+  const backLink = (
+    <Link to={`/workflows/${encodeURIComponent(workflowId)}`}>
+      ← {workflow.data ? workflow.data.name : 'Back to the workflow'}
+    </Link>
+  );
+
+  if (job.isPending) return <Spinner label="Loading the job…" />;
+  if (job.isError) {
+    const notFound = job.error instanceof ApiError && (job.error.status === 404 || job.error.status === 400);
+    return (
+      <section aria-labelledby="job-heading">
+        <nav aria-label="Breadcrumb">{backLink}</nav>
+        <h1 id="job-heading">Job</h1>
+        {notFound ? (
+          <EmptyState title="Job not found">This job does not exist or is not yours.</EmptyState>
+        ) : (
+          <ErrorMessage error={job.error} />
+        )}
+      </section>
+    );
+  }
+
+  const j = job.data;
+  const canCancel = j.status === 'PENDING' || j.status === 'QUEUED' || j.status === 'RUNNING';
+  const canRetry = j.status === 'FAILED' || j.status === 'CANCELED';
+  const hasLogs = workflow.data?.kind === 'CONTAINER';
+
   return (
-    <section aria-labelledby="job-heading">
-      <h1 id="job-heading">Job {jobId}</h1>
-      <p>Workflow {workflowId}</p>
+    <section className="job-page" aria-labelledby="job-heading">
+      <nav aria-label="Breadcrumb">{backLink}</nav>
+      <header className="job-header">
+        <h1 id="job-heading">
+          Job <code>{j.id}</code>
+        </h1>
+        <JobStatusBadge status={j.status} />
+        <div className="job-actions">
+          {canCancel ? (
+            <Button
+              variant="danger"
+              pending={cancel.isPending}
+              onClick={() => cancel.mutate({ jobId: j.id })}
+            >
+              Cancel job
+            </Button>
+          ) : null}
+          {canRetry ? (
+            <Button
+              variant="primary"
+              pending={retry.isPending}
+              onClick={() =>
+                retry.mutate(
+                  { jobId: j.id },
+                  {
+                    onSuccess: (next) =>
+                      void navigate(
+                        `/workflows/${encodeURIComponent(workflowId)}/jobs/${encodeURIComponent(next.id)}`,
+                      ),
+                  },
+                )
+              }
+            >
+              Retry job
+            </Button>
+          ) : null}
+        </div>
+      </header>
+      <ErrorMessage error={cancel.error ?? retry.error} title="The action failed" />
+
+      <dl className="job-details">
+        <dt>Trigger</dt>
+        <dd>{j.trigger === 'MANUAL' ? 'Manual' : 'Automatic'}</dd>
+        <dt>Attempts</dt>
+        <dd>
+          {j.attempts} of {j.max_attempts}
+        </dd>
+        {j.exit_code !== null ? (
+          <>
+            <dt>Exit code</dt>
+            <dd>{j.exit_code}</dd>
+          </>
+        ) : null}
+        {j.http_status_code !== null ? (
+          <>
+            <dt>HTTP status</dt>
+            <dd>{j.http_status_code}</dd>
+          </>
+        ) : null}
+        {j.latency_ms !== null ? (
+          <>
+            <dt>Latency</dt>
+            <dd>{j.latency_ms} ms</dd>
+          </>
+        ) : null}
+        {j.skipped_ticks > 0 ? (
+          <>
+            <dt>Missed ticks folded in</dt>
+            <dd>{j.skipped_ticks}</dd>
+          </>
+        ) : null}
+        {j.retry_of ? (
+          <>
+            <dt>Retry of</dt>
+            <dd>
+              <Link
+                to={`/workflows/${encodeURIComponent(workflowId)}/jobs/${encodeURIComponent(j.retry_of)}`}
+              >
+                <code>{j.retry_of}</code>
+              </Link>
+            </dd>
+          </>
+        ) : null}
+      </dl>
+
+      {j.error ? (
+        <div className="job-error" role="note" aria-label="Job error">
+          <p>
+            <strong>{j.error.kind === 'USER' ? 'Workflow error' : 'System error'}</strong>{' '}
+            <code>{j.error.code}</code>
+          </p>
+          <p>{j.error.message}</p>
+        </div>
+      ) : null}
+
+      <JobTimeline job={j} />
+
+      <h2>Logs</h2>
+      {workflow.isPending ? (
+        <Spinner label="Loading the workflow…" />
+      ) : !hasLogs ? (
+        <p>HEARTBEAT jobs keep no logs.</p>
+      ) : workflow.data && !workflow.data.log_retention ? (
+        <p>This workflow keeps no logs (log retention is off).</p>
+      ) : (
+        <LogViewer key={j.id} workflowId={workflowId} jobId={j.id} onStatus={onStatus} />
+      )}
     </section>
   );
 }

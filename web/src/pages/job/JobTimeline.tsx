@@ -1,0 +1,23 @@
+import type { Job } from '../../api/types.ts';
+import { timelineOf } from './job-view.ts';
+
+const FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** The job's life as an ordered list: each step with its time, or "—" if not reached. */
+export function JobTimeline({ job }: { job: Job }) {
+  const steps = timelineOf(job);
+  return (
+    <ol className="job-timeline" aria-label="Status timeline">
+      {steps.map((step) => (
+        <li
+          key={step.label}
+          className={`timeline-step timeline-${step.state}`}
+          aria-current={step.state === 'current' ? 'step' : undefined}
+        >
+          <span className="timeline-label">{step.label}</span>{' '}
+          {step.at ? <time dateTime={step.at}>{FORMAT.format(new Date(step.at))}</time> : <span>—</span>}
+        </li>
+      ))}
+    </ol>
+  );
+}
