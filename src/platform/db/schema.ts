@@ -146,6 +146,22 @@ export interface BusParkedMessagesTable {
   redriven_at: Timestamp | null;
 }
 
+/** In-app notifications (migration 0001): one per (user_id, dedupe_key). */
+export interface NotificationsTable {
+  /** UUIDv7 made by the consumer: ids order notifications by creation. */
+  id: string;
+  user_id: string;
+  kind: 'INFO' | 'SUCCESS' | 'WARN' | 'ERROR' | 'ALERT';
+  title: string;
+  message: string;
+  entity_type: 'WORKFLOW' | 'JOB';
+  entity_id: string;
+  action_url: string | null;
+  dedupe_key: string;
+  read_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+}
+
 export interface DB {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
@@ -156,6 +172,7 @@ export interface DB {
   processed_events: ProcessedEventsTable;
   bus_parked_messages: BusParkedMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
+  notifications: NotificationsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -35,6 +35,7 @@ const BRIDGED = {
   'executor:job:finished': z.object({ jobId: id, status: z.string().min(1).max(50) }),
   'executor:job:released': z.object({ jobId: id }),
   'workflow:build:finished': z.object({ workflowId: id, status: z.enum(['COMPLETED', 'FAILED']) }),
+  'notification:created': z.object({ userId: id }),
 } as const satisfies { [K in EventName]?: z.ZodType<ChronoverseEventMap[K]> };
 
 export type BridgedEvent = keyof typeof BRIDGED;
