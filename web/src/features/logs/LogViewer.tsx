@@ -68,6 +68,9 @@ export function LogViewer({ workflowId, jobId, onStatus, eventSource }: LogViewe
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const userScrolling = useRef(false);
+  // The compiler skips this component (the virtualizer's functions are not memoisable); LogRow is
+  // memoised by hand instead.
+  // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: lines.length,
     getScrollElement: () => scrollRef.current,

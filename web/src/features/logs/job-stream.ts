@@ -72,8 +72,8 @@ export function useJobStream(params: {
   const ended = useEffectEvent((job: unknown) => onEnd?.(job));
 
   useEffect(() => {
+    // The state starts as 'connecting'; a viewer is keyed per job, so it connects once.
     if (!enabled) return;
-    setState('connecting');
     const es = eventSource(jobEventsUrl(workflowId, jobId));
     let pending: LogLine[] = [];
     let cancelFlush: (() => void) | null = null;
