@@ -48,6 +48,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 bash scripts/kafka-env.sh libs >/dev/null
 
+log "Chromium (the dashboard's browser tests)"
+# Debian's chromium, driven by playwright-core (test/helpers/browser.ts); never a downloaded browser.
+# test/e2e/dashboard.test.ts builds the dashboard itself (`npm run build`) when web/dist is missing.
+if [ ! -x /usr/bin/chromium ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+/usr/bin/chromium --version || true
+
 log "typecheck"
 npm run typecheck
 
