@@ -1,8 +1,9 @@
 // @ts-check
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.chronoverse/', 'test-artifacts/', 'src/gen/'] },
+  { ignores: ['node_modules/', 'dist/', '.chronoverse/', 'test-artifacts/', 'src/gen/', 'web/dist/'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -13,6 +14,25 @@ export default tseslint.config(
         {
           selector: 'TSEnumDeclaration',
           message: 'Use `as const` objects, not enums (erasable syntax only).',
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard: hooks rules, and no user text ever rendered as HTML.
+    files: ['web/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.flat.recommended.rules,
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'Use `as const` objects, not enums (erasable syntax only).',
+        },
+        {
+          selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']",
+          message: 'Never render text as HTML: React escapes text children; highlight with elements instead.',
         },
       ],
     },

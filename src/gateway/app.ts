@@ -20,6 +20,7 @@ import type { BusAdmin } from '../services/bus-admin/types.ts';
 import { problemType, toProblem } from './problem.ts';
 import { adminBusRoutes } from './routes/admin-bus.ts';
 import { authRoutes } from './routes/auth.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { logRoutes } from './routes/logs.ts';
 import { userRoutes } from './routes/users.ts';
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   bodyLimitBytes: number;
   trustProxy: boolean;
   version: string;
+  /** The built dashboard served at `/` (default: web/dist of this checkout). */
+  webDistDir?: string;
 }
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
@@ -182,5 +185,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
     },
     { prefix: '/api/v1' },
   );
+  // Last: its `GET /*` only catches what no route above matched.
+  await app.register(dashboardRoutes, { distDir: options.webDistDir });
   return app;
 }

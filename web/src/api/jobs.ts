@@ -1,0 +1,79 @@
+/** Job hooks: a workflow's jobs (filters, cursor), one job, run now, cancel, retry. */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from './client.ts';
+import type { Job, JobPage, JobState, JobTrigger } from './types.ts';
+import { REFRESH_MS } from './workflows.ts';
+
+export interface JobListParams {
+  status?: JobState;
+  trigger?: JobTrigger;
+  limit?: number;
+  cursor?: string;
+}
+
+export const jobKeys = {
+  all: (workflowId: string) => ['jobs', workflowId] as const,
+  list: (workflowId: string, params: JobListParams) => ['jobs', workflowId, 'list', params] as const,
+  one: (workflowId: string, jobId: string) => ['jobs', workflowId, 'one', jobId] as const,
+};
+
+const base = (workflowId: string) => `/workflows/${encodeURIComponent(workflowId)}/jobs`;
+
+export function useJobs(
+  workflowId: string,
+  params: JobListParams,
+  options: { refetchInterval?: number | false } = {},
+) {
+  return useQuery({
+    queryKey: jobKeys.list(workflowId, params),
+    queryFn: ({ signal }) => api.get<JobPage>(base(workflowId), { query: { ...params }, signal }),
+    placeholderData: keepPreviousData,
+    refetchInterval: options.refetchInterval ?? REFRESH_MS,
+  });
+}
+
+export function useJob(
+  workflowId: string,
+  jobId: string,
+  options: { refetchInterval?: number | false | ((job: Job | undefined) => number | false) } = {},
+) {
+  const interval = options.refetchInterval;
+  return useQuery({
+    queryKey: jobKeys.one(workflowId, jobId),
+    queryFn: ({ signal }) => api.get<Job>(`${base(workflowId)}/${encodeURIComponent(jobId)}`, { signal }),
+    refetchInterval:
+      typeof interval === 'function' ? (query) => interval(query.state.data) : (interval ?? REFRESH_MS),
+  });
+}
+
+function useJobMutation<V>(workflowId: string, request: (vars: V) => Promise<Job>) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: request,
+    onSuccess: (job) => {
+      client.setQueryData(jobKeys.one(workflowId, job.id), job);
+      void client.invalidateQueries({ queryKey: jobKeys.all(workflowId) });
+    },
+  });
+}
+
+/** Run now (a MANUAL job). */
+export function useRunNow(workflowId: string) {
+  return useJobMutation(workflowId, ({ idempotencyKey }: { idempotencyKey: string }) =>
+    api.post<Job>(`${base(workflowId)}/schedule`, undefined, {
+      headers: { 'Idempotency-Key': idempotencyKey },
+    }),
+  );
+}
+
+export function useCancelJob(workflowId: string) {
+  return useJobMutation(workflowId, ({ jobId }: { jobId: string }) =>
+    api.post<Job>(`${base(workflowId)}/${encodeURIComponent(jobId)}/cancel`),
+  );
+}
+
+export function useRetryJob(workflowId: string) {
+  return useJobMutation(workflowId, ({ jobId }: { jobId: string }) =>
+    api.post<Job>(`${base(workflowId)}/${encodeURIComponent(jobId)}/retry`),
+  );
+}

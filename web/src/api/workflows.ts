@@ -1,0 +1,97 @@
+/** Workflow hooks: list (filters, cursor), one, create, update, terminate, delete. */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from './client.ts';
+import type { BuildStatus, Workflow, WorkflowKind, WorkflowPage } from './types.ts';
+
+/** Overview and detail pages refresh this often (milliseconds). */
+export const REFRESH_MS = 5_000;
+
+export interface WorkflowListParams {
+  query?: string;
+  kind?: WorkflowKind;
+  build_status?: BuildStatus;
+  terminated?: boolean;
+  interval_min?: number;
+  interval_max?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+export const workflowKeys = {
+  all: ['workflows'] as const,
+  list: (params: WorkflowListParams) => ['workflows', 'list', params] as const,
+  one: (id: string) => ['workflows', 'one', id] as const,
+};
+
+export function listWorkflows(params: WorkflowListParams, signal?: AbortSignal) {
+  return api.get<WorkflowPage>('/workflows', { query: { ...params }, signal });
+}
+
+export function useWorkflows(params: WorkflowListParams, options: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: workflowKeys.list(params),
+    queryFn: ({ signal }) => listWorkflows(params, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: options.refetchInterval ?? REFRESH_MS,
+  });
+}
+
+export function useWorkflow(id: string, options: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: workflowKeys.one(id),
+    queryFn: ({ signal }) => api.get<Workflow>(`/workflows/${encodeURIComponent(id)}`, { signal }),
+    refetchInterval: options.refetchInterval ?? REFRESH_MS,
+  });
+}
+
+/** The create/update body as docs/api.md describes it. */
+export type WorkflowBody = Record<string, unknown>;
+
+export function useCreateWorkflow() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ body, idempotencyKey }: { body: WorkflowBody; idempotencyKey: string }) =>
+      api.post<Workflow>('/workflows', body, { headers: { 'Idempotency-Key': idempotencyKey } }),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+    },
+  });
+}
+
+export function useUpdateWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ body, idempotencyKey }: { body: WorkflowBody; idempotencyKey: string }) =>
+      api.put<Workflow>(`/workflows/${encodeURIComponent(id)}`, body, {
+        headers: { 'Idempotency-Key': idempotencyKey },
+      }),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+    },
+  });
+}
+
+export function useTerminateWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.patch<Workflow>(`/workflows/${encodeURIComponent(id)}`),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+      void client.invalidateQueries({ queryKey: ['jobs', id] });
+    },
+  });
+}
+
+export function useDeleteWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.delete<void>(`/workflows/${encodeURIComponent(id)}`),
+    onSuccess: () => {
+      client.removeQueries({ queryKey: workflowKeys.one(id) });
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+    },
+  });
+}

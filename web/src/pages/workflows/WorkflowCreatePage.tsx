@@ -1,0 +1,3 @@
+export default function WorkflowCreatePage() {
+  return <h1>WorkflowCreatePage</h1>;
+}

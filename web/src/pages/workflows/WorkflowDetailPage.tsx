@@ -1,0 +1,3 @@
+export default function WorkflowDetailPage() {
+  return <h1>WorkflowDetailPage</h1>;
+}

@@ -1,0 +1,3 @@
+export default function WorkflowEditPage() {
+  return <h1>WorkflowEditPage</h1>;
+}
