@@ -14,6 +14,7 @@ import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { JobsApi } from '../services/jobs/api.ts';
 import type { LogsApi } from '../services/logs/api.ts';
+import type { NotificationsApi } from '../services/notifications/api.ts';
 import type { UsersApi } from '../services/users/api.ts';
 import type { WorkflowsApi } from '../services/workflows/api.ts';
 import type { BusAdmin } from '../services/bus-admin/types.ts';
@@ -23,6 +24,7 @@ import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { logRoutes } from './routes/logs.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { userRoutes } from './routes/users.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
@@ -40,6 +42,8 @@ export interface GatewayDeps {
   events: Events;
   /** Dead outbox rows and parked bus messages (admin API), served by the jobs role. */
   busAdmin: BusAdmin;
+  /** In-app notifications (list, mark read, SSE); the routes are absent without it. */
+  notifications?: NotificationsApi;
   /** Prometheus metrics of this process, served at /metrics. */
   metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
@@ -182,6 +186,13 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
         live: deps.live,
         events: deps.events,
       });
+      if (deps.notifications) {
+        await api.register(notificationRoutes, {
+          users: deps.users,
+          notifications: deps.notifications,
+          events: deps.events,
+        });
+      }
     },
     { prefix: '/api/v1' },
   );

@@ -1,0 +1,92 @@
+/**
+ * Webhook consumer (group `webhooks`): turns facts into deliveries.
+ *
+ * - `analytics` JOB_FINISHED → job.completed / job.failed / job.canceled (bulk cancellations on
+ *   terminate or edit are skipped: the workflow's own event tells the user);
+ * - `notifications` BUILD_STARTED / BUILD_COMPLETED / BUILD_FAILED / WORKFLOW_TERMINATED →
+ *   build.* / workflow.terminated.
+ *
+ * One round trip for the batch's endpoints (enabled webhooks of the batch's users) and one
+ * INSERT … ON CONFLICT DO NOTHING for its deliveries, keyed by the fact's natural identity, so a
+ * redelivered fact creates nothing (src/services/webhooks/deliveries.ts). After the commit the
+ * sender is woken (`webhooks:deliveries:due`).
+ */
+import type { Kysely } from 'kysely';
+import { JOB_FINISHED, type JobFinishedPayload } from '../../domain/events.ts';
+import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB } from '../../platform/db/schema.ts';
+import type { Events } from '../../platform/events.ts';
+import { newId } from '../../platform/ids.ts';
+import type { Logger } from '../../platform/logger.ts';
+import {
+  deliveryBody,
+  insertDeliveries,
+  jobFinishedEvent,
+  workflowFactEvent,
+  type DeliveryEvent,
+  type NewDelivery,
+} from '../../services/webhooks/deliveries.ts';
+
+export const WEBHOOKS_GROUP = 'webhooks';
+
+export class WebhookConsumer {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #events: Events;
+  readonly #logger: Logger;
+
+  constructor(deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger; bus: Bus }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+    this.#logger = deps.logger;
+    const handler = async (batch: BusMessage[]) => void (await this.handle(batch));
+    deps.bus.subscribe({ topic: 'analytics', group: WEBHOOKS_GROUP, handler });
+    deps.bus.subscribe({ topic: 'notifications', group: WEBHOOKS_GROUP, handler });
+  }
+
+  /** Creates the deliveries of a batch of facts; returns how many were new. */
+  async handle(batch: BusMessage[]): Promise<number> {
+    const facts: DeliveryEvent[] = [];
+    for (const m of batch) {
+      const event =
+        m.topic === 'analytics' && m.type === JOB_FINISHED
+          ? jobFinishedEvent(m.payload as unknown as JobFinishedPayload)
+          : m.topic === 'notifications'
+            ? workflowFactEvent(m.type, m.payload)
+            : null;
+      if (event) facts.push(event);
+    }
+    if (facts.length === 0) return 0;
+    const hooks = await this.#db
+      .selectFrom('webhooks')
+      .select(['id', 'user_id', 'event_types'])
+      .where('user_id', 'in', [...new Set(facts.map((f) => f.userId))])
+      .where('enabled', '=', true)
+      .execute();
+    if (hooks.length === 0) return 0;
+    const rows: NewDelivery[] = [];
+    for (const fact of facts) {
+      for (const hook of hooks) {
+        if (hook.user_id !== fact.userId) continue;
+        if (!hook.event_types.includes('*') && !hook.event_types.includes(fact.type)) continue;
+        const id = newId();
+        rows.push({
+          id,
+          webhookId: hook.id,
+          userId: fact.userId,
+          eventType: fact.type,
+          dedupeKey: fact.dedupeKey,
+          body: deliveryBody(id, fact),
+        });
+      }
+    }
+    const created = await insertDeliveries(this.#db, rows, this.#clock.now());
+    if (created > 0) {
+      this.#logger.debug({ created }, 'webhook deliveries created');
+      this.#events.emit('webhooks:deliveries:due', { count: created });
+    }
+    return created;
+  }
+}
