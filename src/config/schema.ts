@@ -244,6 +244,50 @@ export const CONFIG_SCHEMA = {
       3650,
     ),
   },
+  webhooks: {
+    allowPrivateNetworks: bool(
+      'CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS',
+      false,
+      'Let webhooks reach loopback, private, link-local and other internal addresses (SSRF guard off). For trusted single-user installations only.',
+    ),
+    timeoutMs: duration(
+      'CHRONOVERSE_WEBHOOKS_TIMEOUT',
+      '10s',
+      'Deadline of one webhook request (connect, send, answer)',
+      100,
+    ),
+    concurrency: int(
+      'CHRONOVERSE_WEBHOOKS_CONCURRENCY',
+      16,
+      'Webhook requests one process sends at once (deliveries claimed per round)',
+      1,
+      1000,
+    ),
+    retryBaseMs: duration(
+      'CHRONOVERSE_WEBHOOKS_RETRY_BASE',
+      '30s',
+      'Wait before the first retry of a failed delivery; doubles each attempt (with ±20% jitter)',
+      100,
+    ),
+    retryMaxMs: duration(
+      'CHRONOVERSE_WEBHOOKS_RETRY_MAX',
+      '1h',
+      'Longest wait between two attempts of a delivery',
+      100,
+    ),
+    maxAgeMs: duration(
+      'CHRONOVERSE_WEBHOOKS_MAX_AGE',
+      '24h',
+      'A delivery still failing this long after it was created is marked FAILED (redeliver on demand)',
+      1_000,
+    ),
+    pollIntervalMs: duration(
+      'CHRONOVERSE_WEBHOOKS_POLL_INTERVAL',
+      '5s',
+      'How often the sender looks for due retries when nothing woke it',
+      100,
+    ),
+  },
   rpc: {
     host: str(
       'CHRONOVERSE_RPC_HOST',

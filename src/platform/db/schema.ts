@@ -146,6 +146,92 @@ export interface BusParkedMessagesTable {
   redriven_at: Timestamp | null;
 }
 
+/** bigint counters, read as numbers (database.ts); inserted as numbers or strings. */
+type Counter = ColumnType<number, number | string | undefined, number | string>;
+
+/** Per workflow, everything that finished (migrations 0001 and 0004; no FK to workflows). */
+export interface AnalyticsWorkflowTotalsTable {
+  user_id: string;
+  workflow_id: string;
+  jobs_total: Counter;
+  jobs_completed: Counter;
+  jobs_failed: Counter;
+  jobs_canceled: Counter;
+  log_lines: Counter;
+  duration_ms_total: Counter;
+  duration_count: Counter;
+  fire_lag_ms_total: Counter;
+  fire_lag_count: Counter;
+  updated_at: DefaultedTimestamp;
+}
+
+/** Per workflow and UTC hour of completion. */
+export interface AnalyticsJobBucketsTable {
+  user_id: string;
+  workflow_id: string;
+  bucket: Timestamp;
+  completed: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  canceled: ColumnType<number, number | undefined, number>;
+  duration_ms_total: Counter;
+  duration_count: ColumnType<number, number | undefined, number>;
+  fire_lag_ms_total: Counter;
+  fire_lag_count: ColumnType<number, number | undefined, number>;
+}
+
+/** One row per finished job: percentiles, and the de-duplication record of the processor. */
+export interface AnalyticsJobDurationsTable {
+  job_id: string;
+  user_id: string;
+  workflow_id: string;
+  status: 'COMPLETED' | 'FAILED' | 'CANCELED';
+  trigger: ColumnType<'AUTOMATIC' | 'MANUAL', 'AUTOMATIC' | 'MANUAL' | undefined>;
+  /** Null when the job never started. */
+  duration_ms: number | null;
+  fire_lag_ms: number | null;
+  finished_at: Timestamp;
+}
+
+/** Webhook endpoints (migration 0006). */
+export interface WebhooksTable {
+  id: string;
+  user_id: string;
+  url: string;
+  secret: string;
+  event_types: string[];
+  description: string | null;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export type WebhookDeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  user_id: string;
+  event_type: string;
+  dedupe_key: string;
+  body: string;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
 /** In-app notifications (migration 0001): one per (user_id, dedupe_key). */
 export interface NotificationsTable {
   /** UUIDv7 made by the consumer: ids order notifications by creation. */
@@ -173,6 +259,12 @@ export interface DB {
   bus_parked_messages: BusParkedMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
   notifications: NotificationsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  analytics_workflow_totals: AnalyticsWorkflowTotalsTable;
+  analytics_job_buckets: AnalyticsJobBucketsTable;
+  analytics_job_durations: AnalyticsJobDurationsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

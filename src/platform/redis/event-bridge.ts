@@ -35,6 +35,8 @@ const BRIDGED = {
   'executor:job:finished': z.object({ jobId: id, status: z.string().min(1).max(50) }),
   'executor:job:released': z.object({ jobId: id }),
   'workflow:build:finished': z.object({ workflowId: id, status: z.enum(['COMPLETED', 'FAILED']) }),
+  // Wakes the webhook senders of every notifications process, not only the one that created them.
+  'webhooks:deliveries:due': z.object({ count: z.number().int().min(0) }),
   'notification:created': z.object({ userId: id }),
 } as const satisfies { [K in EventName]?: z.ZodType<ChronoverseEventMap[K]> };
 

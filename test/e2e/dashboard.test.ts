@@ -1,0 +1,246 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against the real
+ * gateway in the embedded profile: one in-process runtime with every role (PGlite in memory, the
+ * in-process bus, the executor on the test podman). What a new user does: sign up, create a
+ * CONTAINER workflow, run it, watch live lines arrive on the job page, see it complete, download
+ * the logs; validation errors on the create form (client side and from the server); a second user
+ * sees nothing of the first; a failing HEARTBEAT workflow auto-terminates and a notification
+ * appears in the drawer. Waits only on roles, labels and text (never sleeps). Screenshots of the
+ * main pages go to test-artifacts/dashboard/<timestamp>/ (printed).
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { artifactsDir, ensureDashboardBuilt, launchChromium } from '../helpers/browser.ts';
+
+const UI_TIMEOUT = 60_000;
+const LINES = 40;
+// Numbered lines with short sleeps: the job runs for several seconds, so lines arrive live.
+const SCRIPT = `for i in $(seq 1 ${LINES}); do echo "tick $i"; sleep 0.25; done`;
+
+let runtime: Runtime;
+let baseUrl: string;
+let browser: Browser;
+let shots: string;
+let failing: Server;
+let failingUrl: string;
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+/** The CSRF header the dashboard sends, for the few API calls the test makes itself. */
+async function csrfHeader(context: BrowserContext): Promise<Record<string, string>> {
+  const cookie = (await context.cookies(baseUrl)).find((c) => c.name === 'cv_csrf');
+  return cookie ? { 'X-CSRF-Token': decodeURIComponent(cookie.value) } : {};
+}
+
+async function signUp(page: Page, email: string) {
+  await page.goto(`${baseUrl}/register`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  const confirm = page.getByLabel(/confirm password/i);
+  if ((await confirm.count()) > 0) await confirm.fill('correct horse battery');
+  await page.getByRole('button', { name: /sign up|create account|register/i }).click();
+  await page
+    .getByRole('heading', { name: /workflows/i })
+    .first()
+    .waitFor();
+}
+
+beforeAll(async () => {
+  await ensureDashboardBuilt();
+  failing = createServer((_req, res) => {
+    res.statusCode = 500;
+    res.end('down');
+  });
+  await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+  failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/health`;
+
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: 'memory://',
+    DOCKER_HOST: inject('dockerHost'),
+    LOG_LEVEL: 'warn',
+  });
+  runtime = await startRuntime({ config, logger: createLogger('warn'), roles: ['all'] });
+  baseUrl = runtime.url!;
+  browser = await launchChromium();
+  shots = await artifactsDir('dashboard');
+  console.log(`dashboard screenshots: ${shots}`);
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await runtime?.stop();
+  await new Promise((resolve) => failing?.close(resolve));
+});
+
+describe('dashboard in Chromium', { timeout: 240_000 }, () => {
+  let owner: BrowserContext;
+  let workflowId = '';
+
+  it('signs up, creates a CONTAINER workflow (with validation errors first), runs it and follows its logs live', async () => {
+    owner = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    owner.setDefaultTimeout(UI_TIMEOUT);
+    const page = await owner.newPage();
+
+    await page.goto(baseUrl);
+    await page.getByLabel('Email').waitFor();
+    await shot(page, '01-login');
+
+    await signUp(page, 'first@example.com');
+    await shot(page, '02-overview');
+
+    // Create form: client-side errors on an empty submit.
+    await page.goto(`${baseUrl}/workflows/new`);
+    await page.getByRole('button', { name: /create workflow/i }).click();
+    await expect.poll(() => page.getByText(/required/i).count(), { timeout: UI_TIMEOUT }).toBeGreaterThan(0);
+
+    await page.getByLabel('Name', { exact: true }).fill('e2e container');
+    await page.getByLabel(/kind/i).first().selectOption('CONTAINER');
+    await page.getByLabel(/image/i).first().fill(inject('testImage'));
+    await page
+      .getByLabel(/command/i)
+      .first()
+      .fill(JSON.stringify(['sh', '-c', SCRIPT]));
+    // A value only the server rejects: it names the field, shown next to it.
+    await page
+      .getByLabel(/timeout/i)
+      .first()
+      .fill('2h');
+    await page.getByRole('button', { name: /create workflow/i }).click();
+    await page
+      .getByText(/at most|1h|timeout/i)
+      .first()
+      .waitFor();
+    await shot(page, '03-create-form-errors');
+
+    await page
+      .getByLabel(/timeout/i)
+      .first()
+      .fill('1m');
+    await page.getByRole('button', { name: /create workflow/i }).click();
+    await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+    workflowId = page.url().split('/').at(-1)!;
+
+    // The build completes (the image is local), then run it by hand.
+    await page.getByText('Active', { exact: true }).first().waitFor({ timeout: 120_000 });
+    await shot(page, '04-workflow-detail');
+    await page.getByRole('button', { name: /run now/i }).click();
+
+    const jobLink = page.getByRole('link', { name: /[0-9a-f]{8}-/ }).first();
+    let jobId: string;
+    if (await jobLink.isVisible().catch(() => false)) {
+      await jobLink.click();
+      await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+      jobId = page.url().split('/').at(-1)!;
+    } else {
+      const res = await page.request.get(`${baseUrl}/api/v1/workflows/${workflowId}/jobs`);
+      jobId = ((await res.json()) as { jobs: { id: string }[] }).jobs[0]!.id;
+      await page.goto(`${baseUrl}/workflows/${workflowId}/jobs/${jobId}`);
+    }
+
+    // Live: lines arrive while the job is still running.
+    const log = page.getByRole('log', { name: 'Log lines' });
+    await log.getByText('tick 2', { exact: true }).waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.getByText('Running', { exact: true }).count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Live' }).count()).toBeGreaterThan(0);
+
+    // Completed: every line there, once.
+    await page.getByText('All lines loaded').waitFor({ timeout: 120_000 });
+    await page.getByText('Completed', { exact: true }).first().waitFor();
+    await page.getByText(`${LINES} lines`, { exact: false }).first().waitFor();
+    await log.getByText(`tick ${LINES}`, { exact: true }).waitFor();
+    await shot(page, '05-job-page-logs');
+
+    // Search highlights.
+    await page.getByLabel('Search logs').fill('tick 3');
+    await expect.poll(() => log.locator('mark').first().textContent()).toBe('tick 3');
+    await page.getByLabel('Search logs').fill('');
+
+    // Downloads: the server's file, every line oldest first.
+    const [txt] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download logs as txt' }).click(),
+    ]);
+    const text = await readFile((await txt.path())!, 'utf8');
+    expect(text.trimEnd().split('\n')).toEqual(Array.from({ length: LINES }, (_, i) => `tick ${i + 1}`));
+    const [jsonl] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download logs as jsonl' }).click(),
+    ]);
+    const rows = (await readFile((await jsonl.path())!, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sequence_num: number; message: string });
+    expect(rows.map((r) => r.message)).toEqual(Array.from({ length: LINES }, (_, i) => `tick ${i + 1}`));
+    expect(rows.map((r) => r.sequence_num)).toEqual(Array.from({ length: LINES }, (_, i) => i));
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('a second user sees none of the first user’s workflows, and not by deep link either', async () => {
+    expect(workflowId).not.toBe('');
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    other.setDefaultTimeout(UI_TIMEOUT);
+    const page = await other.newPage();
+    await signUp(page, 'second@example.com');
+    await expect.poll(() => page.getByText('e2e container').count()).toBe(0);
+    await page.goto(`${baseUrl}/workflows/${workflowId}`);
+    await page
+      .getByText(/not found/i)
+      .first()
+      .waitFor();
+    expect(await page.getByText('e2e container').count()).toBe(0);
+    await other.close();
+  });
+
+  it('a failing HEARTBEAT workflow auto-terminates and a notification appears in the drawer', async () => {
+    const page = await owner.newPage();
+    const headers = await csrfHeader(owner);
+    const created = await page.request.post(`${baseUrl}/api/v1/workflows`, {
+      headers,
+      data: {
+        name: 'e2e failing heartbeat',
+        kind: 'HEARTBEAT',
+        payload: { endpoint: failingUrl, timeout: '5s' },
+        interval: 60,
+        max_consecutive_job_failures_allowed: 1,
+      },
+    });
+    expect(created.status(), await created.text()).toBe(201);
+    const wf = (await created.json()) as { id: string };
+
+    await page.goto(`${baseUrl}/workflows/${wf.id}`);
+    await page.getByText('Active', { exact: true }).first().waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: /run now/i }).click();
+    await page.getByText('Terminated', { exact: true }).first().waitFor({ timeout: 120_000 });
+
+    await page
+      .getByRole('button', { name: /notifications/i })
+      .first()
+      .click();
+    await page
+      .getByRole('dialog')
+      .getByText(/terminated/i)
+      .first()
+      .waitFor({ timeout: 120_000 });
+    await shot(page, '06-notifications-drawer');
+    await page.keyboard.press('Escape');
+
+    await page.goto(`${baseUrl}/profile`);
+    await page.getByRole('heading').first().waitFor();
+    await shot(page, '07-profile');
+    await page.goto(`${baseUrl}/analytics`);
+    await page.getByRole('heading').first().waitFor();
+    await shot(page, '08-analytics');
+    await owner.close();
+  });
+});
