@@ -26,6 +26,7 @@ import { createServiceClients, startRpcServer, type LocalServices } from '../pla
 import { BusAdminService } from '../services/bus-admin/service.ts';
 import { JobsService } from '../services/jobs/service.ts';
 import { LogsService } from '../services/logs/service.ts';
+import { NotificationsService } from '../services/notifications/service.ts';
 import { PrincipalCache, withPrincipalCache } from '../services/users/principal-cache.ts';
 import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
 import { UsersService } from '../services/users/service.ts';
@@ -33,6 +34,7 @@ import { WorkflowsService } from '../services/workflows/service.ts';
 import { Executor } from '../workers/executor/executor.ts';
 import { Housekeeping } from '../workers/housekeeping/housekeeping.ts';
 import { LogRetention } from '../workers/log-retention/log-retention.ts';
+import { NotificationsConsumer } from '../workers/notifications/consumer.ts';
 import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
 import { Scheduler } from '../workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
@@ -196,6 +198,13 @@ export async function startRuntime(params: {
         events,
       });
     }
+    if (has('notifications')) {
+      // The service, and the consumer that creates notifications from facts (subscribed here,
+      // before the Kafka bus joins its groups below).
+      const { db: ndb, bus: nbus } = needDb('notifications');
+      local.notifications = new NotificationsService(ndb, clock);
+      new NotificationsConsumer({ db: ndb, bus: nbus, events, logger });
+    }
     const keys = loadServiceKeys({
       privateKeyPem: config.rpc.servicePrivateKey,
       publicKeyPem: config.rpc.servicePublicKey,
@@ -296,6 +305,7 @@ export async function startRuntime(params: {
           live,
           events,
           busAdmin: clients.busAdmin,
+          ...(clients.notifications ? { notifications: clients.notifications } : {}),
           readiness,
           metrics,
         },

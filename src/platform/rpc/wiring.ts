@@ -17,6 +17,9 @@ import { jobsRpc } from '../../services/jobs/rpc.ts';
 import type { LogsApi } from '../../services/logs/api.ts';
 import { LogsClient } from '../../services/logs/client.ts';
 import { logsRpc } from '../../services/logs/rpc.ts';
+import type { NotificationsApi } from '../../services/notifications/api.ts';
+import { NotificationsClient } from '../../services/notifications/client.ts';
+import { notificationsRpc } from '../../services/notifications/rpc.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
@@ -40,6 +43,7 @@ export interface LocalServices {
   logs?: LogsApi;
   /** Dead outbox rows and parked bus messages; served by the jobs role. */
   busAdmin?: BusAdmin;
+  notifications?: NotificationsApi;
 }
 
 export interface ServiceClients {
@@ -48,6 +52,11 @@ export interface ServiceClients {
   jobs: JobsApi;
   logs: LogsApi;
   busAdmin: BusAdmin;
+  /**
+   * Null only when the notifications role neither runs in this process nor has an address
+   * (CHRONOVERSE_NOTIFICATIONS_URL): a gateway always has one of them (src/cli/roles.ts).
+   */
+  notifications: NotificationsApi | null;
   /** Readiness of the remote services: each answers the standard gRPC health check as SERVING. */
   health(): Promise<Record<string, boolean>>;
   /** Ends remote connections. */
@@ -61,6 +70,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
     ...(local.logs ? [logsRpc(local.logs)] : []),
     ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
+    ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
   ];
 }
 
@@ -121,8 +131,24 @@ export function createServiceClients(params: {
       timeoutMs: rpc.timeoutMs,
     }),
     busAdmin: new BusAdminClient(pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL')),
+    notifications:
+      rpc.notificationsUrl !== '' || local.notifications
+        ? new NotificationsClient(
+            pick(
+              'notifications',
+              rpc.notificationsUrl,
+              !!local.notifications,
+              'CHRONOVERSE_NOTIFICATIONS_URL',
+            ),
+          )
+        : null,
     health: async () => {
-      const checks = Object.entries({ users: rpc.usersUrl, workflows: rpc.workflowsUrl, jobs: rpc.jobsUrl })
+      const checks = Object.entries({
+        users: rpc.usersUrl,
+        workflows: rpc.workflowsUrl,
+        jobs: rpc.jobsUrl,
+        notifications: rpc.notificationsUrl,
+      })
         .filter(([, url]) => url !== '')
         .map(async ([name, url]) => {
           try {

@@ -12,7 +12,7 @@ import type { Notification, NotificationPage } from '../../api/notifications.ts'
 
 export type NotificationPages = InfiniteData<NotificationPage, string | null>;
 
-export function unreadCountOf(data: NotificationPages | undefined): number {
+export function unreadCountOf(data: { pages: readonly NotificationPage[] } | undefined): number {
   return data?.pages[0]?.unread_count ?? 0;
 }
 
