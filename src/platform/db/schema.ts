@@ -248,62 +248,6 @@ export interface NotificationsTable {
   created_at: DefaultedTimestamp;
 }
 
-/** Webhook endpoints (migration 0006). */
-export interface WebhooksTable {
-  id: string;
-  user_id: string;
-  url: string;
-  secret: string;
-  event_types: string[];
-  description: string | null;
-  enabled: ColumnType<boolean, boolean | undefined, boolean>;
-  created_at: DefaultedTimestamp;
-  updated_at: DefaultedTimestamp;
-}
-
-export type WebhookDeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
-
-export interface WebhookDeliveriesTable {
-  id: string;
-  webhook_id: string;
-  user_id: string;
-  event_type: string;
-  dedupe_key: string;
-  body: string;
-  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
-  attempts: ColumnType<number, number | undefined, number>;
-  next_attempt_at: Timestamp | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at: Timestamp;
-  completed_at: Timestamp | null;
-}
-
-export interface WebhookDeliveryAttemptsTable {
-  delivery_id: string;
-  attempt: number;
-  started_at: Timestamp;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number;
-}
-
-/** In-app notifications (migration 0001): one per (user_id, dedupe_key). */
-export interface NotificationsTable {
-  /** UUIDv7 made by the consumer: ids order notifications by creation. */
-  id: string;
-  user_id: string;
-  kind: 'INFO' | 'SUCCESS' | 'WARN' | 'ERROR' | 'ALERT';
-  title: string;
-  message: string;
-  entity_type: 'WORKFLOW' | 'JOB';
-  entity_id: string;
-  action_url: string | null;
-  dedupe_key: string;
-  read_at: Timestamp | null;
-  created_at: DefaultedTimestamp;
-}
-
 export interface DB {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
@@ -314,9 +258,6 @@ export interface DB {
   processed_events: ProcessedEventsTable;
   bus_parked_messages: BusParkedMessagesTable;
   idempotency_keys: IdempotencyKeysTable;
-  webhooks: WebhooksTable;
-  webhook_deliveries: WebhookDeliveriesTable;
-  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   notifications: NotificationsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
