@@ -8,6 +8,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { WorkflowFacts, WorkflowEventType } from '../domain/events.ts';
 import type { DB, WorkflowRow } from '../platform/db/schema.ts';
+import { contextHeaders } from '../platform/telemetry/propagation.ts';
 import { writeOutbox } from './outbox.ts';
 
 /** The payload as SQL over a jobs row aliased `j`; `bulk` is a SQL boolean expression. */
@@ -20,16 +21,22 @@ export function jobFinishedPayloadSql(bulk: boolean) {
     'log_lines', j.log_lines, 'bulk', ${bulk}::boolean)`;
 }
 
-/** Writes one JOB_FINISHED per job of `jobIds` that is in a final status; returns how many. */
+/**
+ * Writes one JOB_FINISHED per job of `jobIds` that is in a final status; returns how many. Trace
+ * headers: the active context (the cancel request), else the job's own (lease rescue).
+ */
 export async function writeJobFinishedEvents(
   trx: Transaction<DB>,
   jobIds: readonly string[],
   options: { bulk: boolean },
 ): Promise<number> {
   if (jobIds.length === 0) return 0;
+  const active = contextHeaders();
+  const headers = active.traceparent ? JSON.stringify(active) : null;
   const result = await sql`
-    INSERT INTO outbox (topic, key, event_type, payload)
-    SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(options.bulk)}
+    INSERT INTO outbox (topic, key, event_type, payload, headers)
+    SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(options.bulk)},
+           COALESCE(${headers}::jsonb, j.trace_context::jsonb, '{}'::jsonb)
     FROM jobs j
     WHERE j.id = ANY(${jobIds}::uuid[]) AND j.status IN ('COMPLETED', 'FAILED', 'CANCELED')
     ORDER BY j.id`.execute(trx);

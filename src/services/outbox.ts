@@ -1,9 +1,12 @@
 /**
  * Writing outbox rows: always inside the transaction of the change they announce. One
  * multi-row INSERT per call; the relay publishes them after commit (src/workers/outbox-relay).
+ * Rows carry the active trace context in `headers` unless the event names its own, so the relay's
+ * publish span and the consumers continue the trace of the request or job that wrote them.
  */
 import type { Transaction } from 'kysely';
 import type { DB } from '../platform/db/schema.ts';
+import { contextHeaders } from '../platform/telemetry/propagation.ts';
 
 export type OutboxTopic = 'workflows' | 'jobs' | 'job_logs' | 'analytics' | 'notifications';
 
@@ -19,6 +22,7 @@ export interface OutboxEvent {
 
 export async function writeOutbox(trx: Transaction<DB>, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
+  const active = JSON.stringify(contextHeaders());
   await trx
     .insertInto('outbox')
     .values(
@@ -27,7 +31,7 @@ export async function writeOutbox(trx: Transaction<DB>, events: readonly OutboxE
         key: e.key,
         event_type: e.type,
         payload: JSON.stringify(e.payload),
-        headers: JSON.stringify(e.headers ?? {}),
+        headers: e.headers ? JSON.stringify(e.headers) : active,
       })),
     )
     .execute();

@@ -5,6 +5,7 @@
  * at most one message per key, so a handler may apply a batch's messages in any order.
  */
 import type { OutboxTopic } from '../../services/outbox.ts';
+import { tracedHandler } from './tracing.ts';
 
 export interface BusMessage {
   /** Unique and stable across redeliveries (the outbox row id). */
@@ -40,7 +41,10 @@ export class InProcessBus implements Bus {
     if (!groups) this.#groups.set(params.topic, (groups = new Map()));
     if (groups.has(params.group))
       throw new Error(`group ${params.group} already subscribed to ${params.topic}`);
-    groups.set(params.group, params.handler);
+    groups.set(
+      params.group,
+      tracedHandler({ system: 'in-process', topic: params.topic, group: params.group }, params.handler),
+    );
   }
 
   async publish(messages: BusMessage[]): Promise<void> {

@@ -21,6 +21,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboxTopic } from '../../services/outbox.ts';
+import { tracedHandler } from './tracing.ts';
 import type { Bus, BusHandler, BusMessage } from './bus.ts';
 import { encodeMessage, OUTBOX_TOPICS } from './kafka-codec.ts';
 import { forceClose, KafkaSubscription } from './kafka-consumer.ts';
@@ -112,7 +113,7 @@ export class KafkaBus implements Bus {
         kafkaTopic: this.topicName(params.topic),
         group: params.group,
         kafkaGroup: `${o.topicPrefix}${params.group}`,
-        handler: params.handler,
+        handler: tracedHandler({ system: 'kafka', topic: params.topic, group: params.group }, params.handler),
         db: o.db,
         logger: this.#log,
         maxHandleAttempts: o.maxHandleAttempts,
@@ -131,6 +132,16 @@ export class KafkaBus implements Bus {
     await this.ensureTopics();
     this.#started = true;
     for (const subscription of this.#subscriptions.values()) subscription.start();
+  }
+
+  /** Consumer lag of every subscription of this process (kafka-consumer.ts `lag`); unknown ones left out. */
+  async lags(): Promise<Array<{ topic: OutboxTopic; group: string; lag: number }>> {
+    const entries = [...this.#subscriptions.entries()].map(async ([id, subscription]) => {
+      const [topic, group] = id.split('\u0000') as [OutboxTopic, string];
+      const lag = await subscription.lag().catch(() => null);
+      return lag === null ? null : { topic, group, lag };
+    });
+    return (await Promise.all(entries)).filter((e) => e !== null);
   }
 
   async close(): Promise<void> {

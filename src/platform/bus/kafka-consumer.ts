@@ -75,6 +75,8 @@ export class KafkaSubscription {
   readonly #abort = new AbortController();
   /** Next offset to handle per partition: lower ones were handled by this member already. */
   readonly #next = new Map<number, bigint>();
+  /** The consumer of the running session, for lag reads. */
+  #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | null = null;
 
   constructor(options: SubscriptionOptions) {
     this.#o = options;
@@ -84,6 +86,20 @@ export class KafkaSubscription {
   start(): void {
     if (this.#running) return;
     this.#running = this.#supervise();
+  }
+
+  /**
+   * Messages of the partitions this member holds that are not committed yet: the high watermark
+   * minus the committed offset, summed over them (the library's `getLag`, one ListOffsets
+   * request). Null while no session runs. Summed over the group's members, the group's lag.
+   */
+  async lag(): Promise<number | null> {
+    const consumer = this.#consumer;
+    if (!consumer) return null;
+    const lags = await consumer.getLag({ topics: [this.#o.kafkaTopic] });
+    let total = 0n;
+    for (const partitions of lags.values()) for (const l of partitions) if (l > 0n) total += l;
+    return Number(total);
   }
 
   /** Finishes the batch being handled (no new attempts start), commits it, leaves the group. */
@@ -129,6 +145,7 @@ export class KafkaSubscription {
       retryDelay: 250,
       highWaterMark: 1024,
     });
+    this.#consumer = consumer;
     let failure: unknown = null;
     let ended = false;
     const signal = () => this.#wake?.();
@@ -182,6 +199,7 @@ export class KafkaSubscription {
       if (failure !== null && !this.#closing) throw failure;
       return ran;
     } finally {
+      this.#consumer = null;
       await this.#dispose(consumer, stream);
     }
   }

@@ -9,7 +9,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { KeyObject } from 'node:crypto';
-import type { InternalErrorLogger } from './server-interceptors.ts';
+import { tracingServerInterceptor, type InternalErrorLogger } from './server-interceptors.ts';
 import { serverSetup, type ServiceRegistration } from './registration.ts';
 
 export interface RpcTlsFiles {
@@ -45,7 +45,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const { routes, interceptors, health } = serverSetup(options);
   const handler = connectNodeAdapter({
     routes,
-    interceptors,
+    interceptors: [tracingServerInterceptor(), ...interceptors],
     grpc: true,
     connect: true,
     grpcWeb: false,

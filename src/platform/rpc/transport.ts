@@ -13,7 +13,11 @@ import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-no
 import { identityClientInterceptor, type ServiceTokenSigner } from './identity.ts';
 import { serverSetup, type ServiceRegistration } from './registration.ts';
 import { retryInterceptor } from './retry.ts';
-import type { InternalErrorLogger } from './server-interceptors.ts';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ConnectError } from '@connectrpc/connect';
+import { headersSetter } from '../telemetry/propagation.ts';
+import { tracer, tracingEnabled } from '../telemetry/tracing.ts';
+import { tracingServerInterceptor, type InternalErrorLogger } from './server-interceptors.ts';
 import type { KeyObject } from 'node:crypto';
 
 export interface CallPolicy {
@@ -38,8 +42,45 @@ export interface ClosableTransport {
 }
 
 function clientInterceptors(policy: CallPolicy): Interceptor[] {
-  // Retry outermost: each attempt is signed again (from the cache).
-  return [retryInterceptor(policy.retries), identityClientInterceptor(policy.signer)];
+  // Tracing outermost (one client span per call, retries included); then retry: each attempt is
+  // signed again (from the cache).
+  return [
+    tracingClientInterceptor(),
+    retryInterceptor(policy.retries),
+    identityClientInterceptor(policy.signer),
+  ];
+}
+
+/**
+ * The client span of a call; its context goes out as the W3C `traceparent` request header, from
+ * which the server interceptor (./server-interceptors.ts) continues the trace in the service.
+ */
+export function tracingClientInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (!tracingEnabled()) return next(req);
+    const span = tracer().startSpan(`${req.service.typeName}/${req.method.name}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'rpc.system': 'grpc',
+        'rpc.service': req.service.typeName,
+        'rpc.method': req.method.name,
+      },
+    });
+    const ctx = trace.setSpan(context.active(), span);
+    propagation.inject(ctx, req.header, headersSetter);
+    try {
+      return await context.with(ctx, () => next(req));
+    } catch (err) {
+      span.setAttribute('rpc.grpc.status_code', err instanceof ConnectError ? err.code : 2);
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
 }
 
 export function createRemoteTransport(url: string, policy: CallPolicy, tls?: ClientTls): ClosableTransport {
@@ -72,6 +113,6 @@ export function createInMemoryTransport(
   const { routes, interceptors } = serverSetup({ services, ...server });
   return createRouterTransport(routes, {
     transport: { defaultTimeoutMs: policy.timeoutMs, interceptors: clientInterceptors(policy) },
-    router: { interceptors },
+    router: { interceptors: [tracingServerInterceptor(), ...interceptors] },
   });
 }

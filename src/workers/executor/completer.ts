@@ -3,7 +3,9 @@
  * statement per batch updates every job (guarded: only jobs still RUNNING under this executor's
  * lease) and inserts the outbox rows of the final ones from the same CTE. Measured with
  * `node bench/engine.ts throughput 20000 2000`: per-job transactions capped the engine near
- * 1.2k jobs/s on this machine; see docs/performance.md for the batched figure.
+ * 1.2k jobs/s on this machine; see docs/performance.md for the batched figure. Each completion
+ * brings its job span's trace context, one more array of the same statement: the outbox rows
+ * carry it so the consumers of JOB_COMPLETED/JOB_FINISHED continue the job's trace.
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
@@ -23,6 +25,8 @@ export interface Completion {
   errorMessage: string | null;
   /** For PENDING (a retry): the delay before the next attempt. */
   retryDelayMs: number | null;
+  /** Outbox headers of the final events (the `job.run` span's trace context, JSON), or null. */
+  traceHeaders: string | null;
 }
 
 interface Pending {
@@ -79,8 +83,9 @@ export class Completer {
           SELECT * FROM unnest(
             ${c.map((x) => x.jobId)}::uuid[], ${c.map((x) => x.status)}::text[], ${c.map((x) => x.exitCode)}::int[],
             ${c.map((x) => x.httpStatusCode)}::int[], ${c.map((x) => x.latencyMs)}::int[], ${c.map((x) => x.errorKind)}::text[],
-            ${c.map((x) => x.errorCode)}::text[], ${c.map((x) => x.errorMessage)}::text[], ${c.map((x) => x.retryDelayMs)}::int[], ${c.map((x) => x.attempt)}::int[]
-          ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt)
+            ${c.map((x) => x.errorCode)}::text[], ${c.map((x) => x.errorMessage)}::text[], ${c.map((x) => x.retryDelayMs)}::int[], ${c.map((x) => x.attempt)}::int[],
+            ${c.map((x) => x.traceHeaders)}::text[]
+          ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt, trace_headers)
         ), done AS (
           UPDATE jobs j
           SET status = v.status,
@@ -94,17 +99,17 @@ export class Completer {
           WHERE j.id = v.id AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
-                    j.error_code, j.error_message, j.log_lines
+                    j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers
         ), events AS (
-          INSERT INTO outbox (topic, key, event_type, payload)
-          SELECT e.topic, e.key, e.event_type, e.payload FROM (
+          INSERT INTO outbox (topic, key, event_type, payload, headers)
+          SELECT e.topic, e.key, e.event_type, e.payload, e.headers FROM (
             SELECT d.id, 1 AS n, 'workflows' AS topic, d.workflow_id::text AS key,
                    CASE d.status WHEN 'COMPLETED' THEN 'JOB_COMPLETED' ELSE 'JOB_FAILED' END AS event_type,
                    jsonb_build_object('job_id', d.id, 'workflow_id', d.workflow_id, 'user_id', d.user_id,
-                                      'generation', d.workflow_generation) AS payload
+                                      'generation', d.workflow_generation) AS payload, d.headers
             FROM done d WHERE d.status IN ('COMPLETED', 'FAILED')
             UNION ALL
-            SELECT j.id, 2, 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}
+            SELECT j.id, 2, 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}, j.headers
             FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
           ) e ORDER BY e.id, e.n
         )

@@ -18,10 +18,18 @@
  *
  * Stopping: `stop()` stops claiming, lets running jobs finish for up to `softStopMs`, then aborts
  * the rest and hands them back (PENDING, the attempt not counted).
+ *
+ * Observability: each attempt runs in a `job.run` span whose parent is the context stored on the
+ * job at creation (`jobs.trace_context`: the run request, or the scheduler tick), with a child for
+ * the HTTP check or the container; the completion rows carry the `job.run` context, so the
+ * consumers of the job's facts continue its trace. Metrics (optional registry): fire lag at the
+ * first attempt, finished jobs by status and kind, busy and total slots.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql, type Kysely } from 'kysely';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { parseDuration } from '../../domain/duration.ts';
 import type { ContainerPayload, HeartbeatPayload } from '../../domain/workflow-input.ts';
 import type { Bus } from '../../platform/bus/bus.ts';
@@ -36,6 +44,9 @@ import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { LiveLogs } from '../../platform/live-logs.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { registerExecutorMetrics, type ExecutorMetrics } from '../../platform/metrics/jobs.ts';
+import { contextFromJson, serializeContext } from '../../platform/telemetry/propagation.ts';
+import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { isUniqueViolation } from '../../services/users/service.ts';
 import { Loop } from '../loop.ts';
 import { runHeartbeat } from './heartbeat.ts';
@@ -85,6 +96,8 @@ interface Running {
   controller: AbortController;
   reason: AbortReason | null;
   done: Promise<void>;
+  /** The `job.run` span (tracing on). */
+  span: Span | null;
 }
 
 export class Executor {
@@ -99,6 +112,7 @@ export class Executor {
   readonly #claimLoop: Loop;
   readonly #rescueLoop: Loop;
   readonly #completer: Completer;
+  readonly #metrics: ExecutorMetrics | null;
   #renewTimer: NodeJS.Timeout | null = null;
   #fetching = false;
 
@@ -110,6 +124,8 @@ export class Executor {
       bus: Bus;
       live: LiveLogs;
       containers: ContainerRuntime | null;
+      /** Where the executor's series are registered (none: not measured). */
+      metrics?: Registry;
     },
     config: Partial<ExecutorConfig> = {},
   ) {
@@ -120,6 +136,12 @@ export class Executor {
     this.#containers = deps.containers;
     this.#config = { ...EXECUTOR_DEFAULTS, ...config };
     if (this.#config.concurrency < 1) throw new Error('executor concurrency must be at least 1');
+    this.#metrics = deps.metrics
+      ? registerExecutorMetrics(deps.metrics, () => ({
+          busy: this.#running.size,
+          total: this.#config.concurrency,
+        }))
+      : null;
     this.#completer = new Completer({ db: deps.db, owner: this.id, logger: this.#logger });
     if (this.#config.renewIntervalMs >= this.#config.leaseMs)
       throw new Error('renewIntervalMs must be below leaseMs');
@@ -213,12 +235,14 @@ export class Executor {
       const failed = rows.filter((r) => r.status === 'FAILED');
       if (failed.length > 0) {
         await sql`
-          INSERT INTO outbox (topic, key, event_type, payload)
+          INSERT INTO outbox (topic, key, event_type, payload, headers)
           SELECT 'workflows', f.workflow_id::text, 'JOB_FAILED',
-                 jsonb_build_object('job_id', f.id, 'workflow_id', f.workflow_id, 'user_id', f.user_id, 'generation', f.generation)
+                 jsonb_build_object('job_id', f.id, 'workflow_id', f.workflow_id, 'user_id', f.user_id, 'generation', f.generation),
+                 COALESCE(f.trace_context, '{}')::jsonb
           FROM unnest(${failed.map((f) => f.id)}::uuid[], ${failed.map((f) => f.workflow_id)}::uuid[],
-                      ${failed.map((f) => f.user_id)}::uuid[], ${failed.map((f) => f.workflow_generation)}::int[])
-               AS f(id, workflow_id, user_id, generation)`.execute(trx);
+                      ${failed.map((f) => f.user_id)}::uuid[], ${failed.map((f) => f.workflow_generation)}::int[],
+                      ${failed.map((f) => f.trace_context)}::text[])
+               AS f(id, workflow_id, user_id, generation, trace_context)`.execute(trx);
         await writeJobFinishedEvents(
           trx,
           failed.map((f) => f.id),
@@ -228,6 +252,7 @@ export class Executor {
       return rows;
     });
     if (rescued.length === 0) return 0;
+    for (const r of rescued) if (r.status === 'FAILED') this.#metrics?.jobFinished(r.kind, 'FAILED');
     this.#logger.warn({ jobs: rescued.map((r) => r.id) }, 'rescued jobs with expired leases');
     if (this.#containers) {
       await this.#containers
@@ -256,18 +281,40 @@ export class Executor {
 
   #start(job: ClaimedJob): void {
     const controller = new AbortController();
-    const entry: Running = { job, controller, reason: null, done: Promise.resolve() };
+    const span = tracingEnabled()
+      ? tracer().startSpan(
+          'job.run',
+          {
+            kind: SpanKind.INTERNAL,
+            attributes: {
+              'chronoverse.job.id': job.id,
+              'chronoverse.workflow.id': job.workflow_id,
+              'chronoverse.job.kind': job.kind,
+              'chronoverse.job.attempt': job.attempts,
+              'chronoverse.executor.id': this.id,
+            },
+          },
+          contextFromJson(job.trace_context),
+        )
+      : null;
+    const entry: Running = { job, controller, reason: null, done: Promise.resolve(), span };
+    if (job.attempts === 1) {
+      this.#metrics?.jobStarted(job.kind, (Date.now() - new Date(job.scheduled_at).getTime()) / 1000);
+    }
     this.#running.set(job.id, entry);
     this.#events.emit('executor:job:claimed', {
       jobId: job.id,
       workflowId: job.workflow_id,
       attempt: job.attempts,
     });
-    entry.done = this.#execute(entry)
-      .catch((err: unknown) =>
-        this.#logger.error({ err, jobId: job.id }, 'executing a job failed unexpectedly'),
-      )
+    const execute = () => this.#execute(entry);
+    entry.done = (span ? context.with(trace.setSpan(context.active(), span), execute) : execute())
+      .catch((err: unknown) => {
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+        this.#logger.error({ err, jobId: job.id }, 'executing a job failed unexpectedly');
+      })
       .finally(() => {
+        span?.end();
         this.#running.delete(job.id);
         this.#events.emit('executor:job:released', { jobId: job.id });
         this.#claimLoop.wake();
@@ -280,7 +327,9 @@ export class Executor {
     let logs: JobLogWriter | null = null;
     try {
       if (job.kind === 'HEARTBEAT') {
-        outcome = await runHeartbeat(job.payload as unknown as HeartbeatPayload, controller.signal);
+        outcome = await inSpan('job.heartbeat', SpanKind.CLIENT, () =>
+          runHeartbeat(job.payload as unknown as HeartbeatPayload, controller.signal),
+        );
       } else if (!this.#containers) {
         outcome = systemFailure(
           'NO_CONTAINER_RUNTIME',
@@ -293,10 +342,13 @@ export class Executor {
         );
         const writer = logs;
         const payload = job.payload as unknown as ContainerPayload;
-        const result = await this.#containers.run(
-          this.#containerSpec(job, payload),
-          (lines) => writer.write(lines),
-          controller.signal,
+        const containers = this.#containers;
+        const result = await inSpan('job.container', SpanKind.INTERNAL, () =>
+          containers.run(
+            this.#containerSpec(job, payload),
+            (lines) => writer.write(lines),
+            controller.signal,
+          ),
         );
         outcome = containerOutcome(result, payload, this.#config.containerDefaults.memoryMb);
       }
@@ -310,6 +362,12 @@ export class Executor {
       return;
     }
     if (entry.reason === 'canceled' || entry.reason === 'lease_lost') outcome = { kind: 'lease_lost' };
+    if (entry.span) {
+      entry.span.setAttribute('chronoverse.job.outcome', entry.reason ?? outcome.kind);
+      if (outcome.kind === 'failed') {
+        entry.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.code });
+      }
+    }
     await this.#complete(job, outcome);
   }
 
@@ -359,6 +417,8 @@ export class Executor {
       retryDelayMs: retry
         ? Math.min(this.#config.retryBaseMs * 2 ** (job.attempts - 1), this.#config.retryMaxMs)
         : null,
+      // Inside the `job.run` span (#start): the facts of this attempt continue its trace.
+      traceHeaders: serializeContext(),
     });
     if (!written) return;
     if (failure || status !== 'COMPLETED') {
@@ -367,10 +427,31 @@ export class Executor {
         'job attempt finished',
       );
     }
-    if (status !== 'PENDING') this.#events.emit('executor:job:finished', { jobId: job.id, status });
+    if (status !== 'PENDING') {
+      this.#metrics?.jobFinished(job.kind, status);
+      this.#events.emit('executor:job:finished', { jobId: job.id, status });
+    }
     this.#events.emit('outbox:written', { count: 2 });
     this.#events.emit('jobs:runnable', { count: 1 });
   }
+}
+
+/** A child span of the active one around `run` (tracing off: just `run`). */
+async function inSpan<T>(name: string, kind: SpanKind, run: () => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return run();
+  return tracer().startActiveSpan(name, { kind }, async (span) => {
+    try {
+      return await run();
+    } catch (err) {
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 function systemFailure(code: string, message: string): RunOutcome {

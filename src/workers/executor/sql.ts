@@ -15,6 +15,8 @@ export interface ClaimedJob {
   kind: 'HEARTBEAT' | 'CONTAINER';
   payload: Record<string, unknown>;
   log_retention: boolean;
+  /** W3C trace context of the request or tick that created the job (JSON), or null. */
+  trace_context: string | null;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function jobsClaim(
     FROM candidates c, workflows w
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
-              w.kind, w.payload, w.log_retention`.execute(trx);
+              w.kind, w.payload, w.log_retention, j.trace_context`.execute(trx);
     return rows;
   });
 }
@@ -93,6 +95,8 @@ export interface RescuedJob {
   user_id: string;
   workflow_generation: number;
   status: 'PENDING' | 'FAILED';
+  kind: 'HEARTBEAT' | 'CONTAINER';
+  trace_context: string | null;
 }
 
 /**
@@ -111,7 +115,8 @@ export async function jobsRescueExpired(db: Kysely<DB>, limit: number): Promise<
     WHERE j.id IN (
       SELECT id FROM jobs WHERE status = 'RUNNING' AND lease_expires_at < now()
       ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-    RETURNING j.id, j.attempts, j.workflow_id, j.user_id, j.workflow_generation, j.status`.execute(db);
+    RETURNING j.id, j.attempts, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trace_context,
+              (SELECT w.kind FROM workflows w WHERE w.id = j.workflow_id) AS kind`.execute(db);
   return rows;
 }
 

@@ -8,13 +8,18 @@
  * Several relays may run: each claims its batch (see `runOnce`), so a row is published by one.
  * Wake-up: `outbox:written` events from this process, else a poll every `pollIntervalMs`.
  * Delivery is at-least-once (a crash between publish and the PUBLISHED update redelivers).
+ * Tracing: each row gets a `publish <topic>` span (kind PRODUCER) whose parent is the context the
+ * writer stored in the row's headers; the message carries the publish span's context onward.
  */
 import { sql, type Kysely } from 'kysely';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { OutboxTopic } from '../../services/outbox.ts';
+import { contextFromHeaders, contextHeaders } from '../../platform/telemetry/propagation.ts';
+import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { Loop } from '../loop.ts';
 
 export interface OutboxRelayConfig {
@@ -109,19 +114,30 @@ export class OutboxRelay {
 
     const published: number[] = [];
     const failed: Array<{ row: OutboxRow; error: unknown }> = [];
+    const spans = tracingEnabled() ? new Map(rows.map((r) => [r.id, publishSpan(r, rows.length)])) : null;
+    const messageOf = (row: OutboxRow) => toMessage(row, spans?.get(row.id));
     try {
-      await this.#bus.publish(rows.map(toMessage));
+      await this.#bus.publish(rows.map(messageOf));
       published.push(...rows.map((r) => r.id));
     } catch {
       // Isolate the failing rows: deliver one by one.
       for (const row of rows) {
         try {
-          await this.#bus.publish([toMessage(row)]);
+          await this.#bus.publish([messageOf(row)]);
           published.push(row.id);
         } catch (error) {
           failed.push({ row, error });
         }
       }
+    }
+    if (spans) {
+      for (const { row, error } of failed) {
+        spans.get(row.id)?.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+      for (const span of spans.values()) span.end();
     }
     if (published.length > 0) {
       await sql`UPDATE outbox SET status = 'PUBLISHED', published_at = now()
@@ -156,7 +172,25 @@ export class OutboxRelay {
   }
 }
 
-function toMessage(row: OutboxRow): BusMessage {
+function publishSpan(row: OutboxRow, batch: number): Span {
+  return tracer().startSpan(
+    `publish ${row.topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': row.topic,
+        'messaging.message.id': String(row.id),
+        'messaging.batch.message_count': batch,
+        'chronoverse.event_type': row.event_type,
+        'chronoverse.outbox.attempts': row.attempts,
+      },
+    },
+    contextFromHeaders(row.headers),
+  );
+}
+
+function toMessage(row: OutboxRow, span?: Span): BusMessage {
   const message: BusMessage = {
     id: String(row.id),
     topic: row.topic,
@@ -164,8 +198,12 @@ function toMessage(row: OutboxRow): BusMessage {
     type: row.event_type,
     payload: row.payload,
   };
-  // Context written beside the event (W3C trace context) travels as Kafka record headers.
-  const headers = Object.entries(row.headers ?? {}).filter(([, v]) => typeof v === 'string');
+  // Context written beside the event (W3C trace context) travels as Kafka record headers; with a
+  // publish span, the consumers become its children.
+  const carried = span
+    ? { ...row.headers, ...contextHeaders(trace.setSpan(ROOT_CONTEXT, span)) }
+    : row.headers;
+  const headers = Object.entries(carried ?? {}).filter(([, v]) => typeof v === 'string');
   if (headers.length > 0) message.headers = Object.fromEntries(headers) as Record<string, string>;
   return message;
 }

@@ -8,10 +8,15 @@
  * ticks fold into one catch-up run, counted in `skipped_ticks`), and write one DISPATCH outbox row
  * listing the new jobs. Three statements per batch, none per row.
  *
+ * Tracing: a tick that claims workflows runs in a `scheduler.tick` span; the jobs it creates store
+ * its context (`jobs.trace_context`, one value for the whole batch, so still one INSERT) and the
+ * executor's `job.run` spans continue that trace.
+ *
  * Wake-up: after a tick the loop sleeps until the earliest `next_run_at` (capped by `maxSleepMs`,
  * for schedules changed by other processes) or until `schedules:changed` arrives.
  */
 import { sql, type Kysely } from 'kysely';
+import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
 import { planTick } from '../../domain/catch-up.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
@@ -19,6 +24,8 @@ import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { writeOutbox } from '../../services/outbox.ts';
+import { contextHeaders } from '../../platform/telemetry/propagation.ts';
+import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
 import { Loop } from '../loop.ts';
 
@@ -95,9 +102,13 @@ export class Scheduler {
 
   async runOnce(): Promise<TickResult> {
     const now = this.#clock.now();
-    const outcome = await this.#db.transaction().execute(async (trx) => {
-      // workflows_due_idx: due, built, not terminated, not paused.
-      const { rows: due } = await sql<DueRow>`
+    // Started only once the tick found due workflows: idle ticks (every second) leave no spans.
+    let span: Span | null = null;
+    const outcome = await this.#db
+      .transaction()
+      .execute(async (trx) => {
+        // workflows_due_idx: due, built, not terminated, not paused.
+        const { rows: due } = await sql<DueRow>`
         SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, next_run_at
         FROM workflows
         WHERE next_run_at <= ${now}
@@ -105,13 +116,23 @@ export class Scheduler {
         ORDER BY next_run_at
         LIMIT ${this.#config.batchSize}
         FOR UPDATE SKIP LOCKED`.execute(trx);
-      if (due.length === 0) return { claimed: 0, created: 0, skipped: 0, lagMs: 0 };
+        if (due.length === 0) return { claimed: 0, created: 0, skipped: 0, lagMs: 0 };
+        span = tracingEnabled()
+          ? tracer().startSpan('scheduler.tick', {
+              attributes: { 'chronoverse.scheduler.claimed': due.length },
+            })
+          : null;
+        const traceHeaders = span ? contextHeaders(trace.setSpan(ROOT_CONTEXT, span)) : {};
+        const traceContext = traceHeaders.traceparent ? JSON.stringify(traceHeaders) : null;
 
-      const plans = due.map((w) => ({ w, plan: planTick(scheduleOf(w as WorkflowRow), w.next_run_at, now) }));
-      const jobIds = plans.map(() => newId());
-      const { rows: created } = await sql<{ id: string; workflow_id: string }>`
-        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at, skipped_ticks, created_at, updated_at)
-        SELECT j.id, j.workflow_id, j.user_id, j.generation, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}
+        const plans = due.map((w) => ({
+          w,
+          plan: planTick(scheduleOf(w as WorkflowRow), w.next_run_at, now),
+        }));
+        const jobIds = plans.map(() => newId());
+        const { rows: created } = await sql<{ id: string; workflow_id: string }>`
+        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at, skipped_ticks, created_at, updated_at, trace_context)
+        SELECT j.id, j.workflow_id, j.user_id, j.generation, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}, ${traceContext}::text
         FROM unnest(
           ${jobIds}::uuid[], ${plans.map((p) => p.w.id)}::uuid[], ${plans.map((p) => p.w.user_id)}::uuid[],
           ${plans.map((p) => p.w.generation)}::int[], ${plans.map((p) => p.plan.scheduledAt.toISOString())}::timestamptz[],
@@ -120,38 +141,48 @@ export class Scheduler {
         ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
         RETURNING id, workflow_id`.execute(trx);
 
-      await sql`
+        await sql`
         UPDATE workflows w
         SET next_run_at = v.next_run_at, updated_at = ${now}
         FROM unnest(${plans.map((p) => p.w.id)}::uuid[], ${plans.map((p) => p.plan.nextRunAt?.toISOString() ?? null)}::timestamptz[])
           AS v(id, next_run_at)
         WHERE w.id = v.id`.execute(trx);
 
-      if (created.length > 0) {
-        // DISPATCH rows per chunk of jobs, not per job: they only wake executors (which claim
-        // from the table), and per-job rows cost an insert, a relay read and a publish mark each.
-        // Several chunks, keyed apart, land on different Kafka partitions and so wake several
-        // executors of the consumer group when many jobs are due at once.
-        const events = [];
-        for (let i = 0; i < created.length; i += this.#config.dispatchChunkSize) {
-          const chunk = created.slice(i, i + this.#config.dispatchChunkSize);
-          events.push({
-            topic: 'jobs' as const,
-            key: chunk[0]!.id,
-            type: 'DISPATCH',
-            payload: { job_ids: chunk.map((c) => c.id) },
-          });
+        if (created.length > 0) {
+          // DISPATCH rows per chunk of jobs, not per job: they only wake executors (which claim
+          // from the table), and per-job rows cost an insert, a relay read and a publish mark each.
+          // Several chunks, keyed apart, land on different Kafka partitions and so wake several
+          // executors of the consumer group when many jobs are due at once.
+          const events = [];
+          for (let i = 0; i < created.length; i += this.#config.dispatchChunkSize) {
+            const chunk = created.slice(i, i + this.#config.dispatchChunkSize);
+            events.push({
+              topic: 'jobs' as const,
+              key: chunk[0]!.id,
+              type: 'DISPATCH',
+              payload: { job_ids: chunk.map((c) => c.id) },
+              headers: traceHeaders,
+            });
+          }
+          await writeOutbox(trx, events);
         }
-        await writeOutbox(trx, events);
-      }
-      const lagMs = Math.max(...plans.map((p) => now.getTime() - p.plan.scheduledAt.getTime()));
-      return {
-        claimed: due.length,
-        created: created.length,
-        skipped: plans.reduce((sum, p) => sum + p.plan.skipped, 0),
-        lagMs,
-      };
-    });
+        const lagMs = Math.max(...plans.map((p) => now.getTime() - p.plan.scheduledAt.getTime()));
+        return {
+          claimed: due.length,
+          created: created.length,
+          skipped: plans.reduce((sum, p) => sum + p.plan.skipped, 0),
+          lagMs,
+        };
+      })
+      .catch((err: unknown) => {
+        (span as Span | null)?.end();
+        throw err;
+      });
+    const tickSpan = span as Span | null;
+    if (tickSpan) {
+      tickSpan.setAttribute('chronoverse.scheduler.created', outcome.created);
+      tickSpan.end();
+    }
     if (outcome.created > 0) {
       this.#events.emit('outbox:written', { count: 1 });
       this.#events.emit('jobs:runnable', { count: outcome.created });
