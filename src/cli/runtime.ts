@@ -23,6 +23,7 @@ import { EventBridge } from '../platform/redis/event-bridge.ts';
 import { RedisLiveLogs } from '../platform/redis/live-logs.ts';
 import { loadServiceKeys } from '../platform/rpc/identity.ts';
 import { createServiceClients, startRpcServer, type LocalServices } from '../platform/rpc/wiring.ts';
+import { AnalyticsService } from '../services/analytics/service.ts';
 import { BusAdminService } from '../services/bus-admin/service.ts';
 import { JobsService } from '../services/jobs/service.ts';
 import { LogsService } from '../services/logs/service.ts';
@@ -31,6 +32,7 @@ import { PrincipalCache, withPrincipalCache } from '../services/users/principal-
 import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
 import { UsersService } from '../services/users/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
+import { AnalyticsProcessor } from '../workers/analytics-processor/processor.ts';
 import { Executor } from '../workers/executor/executor.ts';
 import { Housekeeping } from '../workers/housekeeping/housekeeping.ts';
 import { LogRetention } from '../workers/log-retention/log-retention.ts';
@@ -205,6 +207,9 @@ export async function startRuntime(params: {
       local.notifications = new NotificationsService(ndb, clock);
       new NotificationsConsumer({ db: ndb, bus: nbus, events, logger });
     }
+    if (has('analytics')) {
+      local.analytics = new AnalyticsService(needDb('analytics').db, clock);
+    }
     const keys = loadServiceKeys({
       privateKeyPem: config.rpc.servicePrivateKey,
       publicKeyPem: config.rpc.servicePublicKey,
@@ -254,6 +259,10 @@ export async function startRuntime(params: {
       );
       executor.start();
       started.push({ name: 'executor', stop: () => executor.stop() });
+    }
+    if (has('analytics-processor')) {
+      const { db: adb, bus: abus } = needDb('analytics-processor');
+      new AnalyticsProcessor({ db: adb, bus: abus, logger });
     }
     // Every consumer subscribed above: join the groups (creates the topics on first start).
     if (kafkaBus) await kafkaBus.start();
@@ -305,6 +314,7 @@ export async function startRuntime(params: {
           live,
           events,
           busAdmin: clients.busAdmin,
+          ...(clients.analytics ? { analytics: clients.analytics } : {}),
           ...(clients.notifications ? { notifications: clients.notifications } : {}),
           readiness,
           metrics,

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Events } from '../platform/events.ts';
 import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { AnalyticsApi } from '../services/analytics/api.ts';
 import type { JobsApi } from '../services/jobs/api.ts';
 import type { LogsApi } from '../services/logs/api.ts';
 import type { NotificationsApi } from '../services/notifications/api.ts';
@@ -20,6 +21,7 @@ import type { WorkflowsApi } from '../services/workflows/api.ts';
 import type { BusAdmin } from '../services/bus-admin/types.ts';
 import { problemType, toProblem } from './problem.ts';
 import { adminBusRoutes } from './routes/admin-bus.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
 import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   busAdmin: BusAdmin;
   /** In-app notifications (list, mark read, SSE); the routes are absent without it. */
   notifications?: NotificationsApi;
+  /** Figures and time series (the analytics role); without it the /analytics routes are absent. */
+  analytics?: AnalyticsApi;
   /** Prometheus metrics of this process, served at /metrics. */
   metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
@@ -192,6 +196,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
           notifications: deps.notifications,
           events: deps.events,
         });
+      }
+      if (deps.analytics) {
+        await api.register(analyticsRoutes, { users: deps.users, analytics: deps.analytics });
       }
     },
     { prefix: '/api/v1' },

@@ -8,6 +8,9 @@
 import { createClient } from '@connectrpc/connect';
 import type { Config } from '../../config/schema.ts';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
+import type { AnalyticsApi } from '../../services/analytics/api.ts';
+import { AnalyticsClient } from '../../services/analytics/client.ts';
+import { analyticsRpc } from '../../services/analytics/rpc.ts';
 import { BusAdminClient } from '../../services/bus-admin/client.ts';
 import { busAdminRpc } from '../../services/bus-admin/rpc.ts';
 import type { BusAdmin } from '../../services/bus-admin/types.ts';
@@ -43,6 +46,7 @@ export interface LocalServices {
   logs?: LogsApi;
   /** Dead outbox rows and parked bus messages; served by the jobs role. */
   busAdmin?: BusAdmin;
+  analytics?: AnalyticsApi;
   notifications?: NotificationsApi;
 }
 
@@ -52,6 +56,11 @@ export interface ServiceClients {
   jobs: JobsApi;
   logs: LogsApi;
   busAdmin: BusAdmin;
+  /**
+   * Null only when the analytics role neither runs in this process nor has an address
+   * (CHRONOVERSE_ANALYTICS_URL): a gateway always has one of them (src/cli/roles.ts).
+   */
+  analytics: AnalyticsApi | null;
   /**
    * Null only when the notifications role neither runs in this process nor has an address
    * (CHRONOVERSE_NOTIFICATIONS_URL): a gateway always has one of them (src/cli/roles.ts).
@@ -70,6 +79,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
     ...(local.logs ? [logsRpc(local.logs)] : []),
     ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
+    ...(local.analytics ? [analyticsRpc(local.analytics)] : []),
     ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
   ];
 }
@@ -131,6 +141,12 @@ export function createServiceClients(params: {
       timeoutMs: rpc.timeoutMs,
     }),
     busAdmin: new BusAdminClient(pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL')),
+    analytics:
+      rpc.analyticsUrl !== '' || local.analytics
+        ? new AnalyticsClient(
+            pick('analytics', rpc.analyticsUrl, !!local.analytics, 'CHRONOVERSE_ANALYTICS_URL'),
+          )
+        : null,
     notifications:
       rpc.notificationsUrl !== '' || local.notifications
         ? new NotificationsClient(
@@ -147,6 +163,7 @@ export function createServiceClients(params: {
         users: rpc.usersUrl,
         workflows: rpc.workflowsUrl,
         jobs: rpc.jobsUrl,
+        analytics: rpc.analyticsUrl,
         notifications: rpc.notificationsUrl,
       })
         .filter(([, url]) => url !== '')

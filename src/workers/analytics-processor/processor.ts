@@ -1,0 +1,89 @@
+/**
+ * Analytics processor: consumes `analytics` JOB_FINISHED facts (src/domain/events.ts) as group
+ * `analytics-processor` and maintains the aggregates the analytics service reads, with one
+ * statement per batch (./sql.ts): the engine finishes thousands of jobs per second, so nothing
+ * here is per event.
+ *
+ * Idempotent by construction: a job is counted when its row enters analytics_job_durations, and
+ * only then (ON CONFLICT DO NOTHING RETURNING feeds the totals and buckets). A replayed batch, or
+ * the same facts redelivered one by one, change nothing. Throwing (the database is down) means
+ * "not handled": the bus redelivers. A malformed fact is logged and skipped: it can never become
+ * valid, and redelivering it forever would stall its partition.
+ */
+import type { Kysely } from 'kysely';
+import { FINAL_JOB_STATUSES, JOB_FINISHED, type JobFinishedPayload } from '../../domain/events.ts';
+import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { DB } from '../../platform/db/schema.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { analyticsApplyJobFinished, type FinishedJobRow } from './sql.ts';
+
+export const ANALYTICS_PROCESSOR_GROUP = 'analytics-processor';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class AnalyticsProcessor {
+  readonly #db: Kysely<DB>;
+  readonly #logger: Logger;
+
+  constructor(deps: { db: Kysely<DB>; logger: Logger; bus?: Bus }) {
+    this.#db = deps.db;
+    this.#logger = deps.logger;
+    deps.bus?.subscribe({
+      topic: 'analytics',
+      group: ANALYTICS_PROCESSOR_GROUP,
+      handler: async (batch) => {
+        await this.handle(batch);
+      },
+    });
+  }
+
+  /** Applies a batch; returns how many jobs were counted for the first time. */
+  async handle(batch: readonly BusMessage[]): Promise<{ received: number; applied: number }> {
+    const rows: FinishedJobRow[] = [];
+    for (const message of batch) {
+      if (message.type !== JOB_FINISHED) continue;
+      const row = toRow(message.payload as unknown as Partial<JobFinishedPayload>);
+      if (row) rows.push(row);
+      else
+        this.#logger.warn({ messageId: message.id, key: message.key }, 'malformed JOB_FINISHED fact skipped');
+    }
+    const { applied } = await analyticsApplyJobFinished(this.#db, rows);
+    return { received: rows.length, applied };
+  }
+}
+
+function isTime(v: unknown): v is string {
+  return typeof v === 'string' && !Number.isNaN(Date.parse(v));
+}
+
+function toRow(p: Partial<JobFinishedPayload>): FinishedJobRow | null {
+  if (
+    typeof p.job_id !== 'string' ||
+    !UUID.test(p.job_id) ||
+    typeof p.workflow_id !== 'string' ||
+    !UUID.test(p.workflow_id) ||
+    typeof p.user_id !== 'string' ||
+    !UUID.test(p.user_id) ||
+    !(FINAL_JOB_STATUSES as readonly unknown[]).includes(p.status) ||
+    (p.trigger !== 'AUTOMATIC' && p.trigger !== 'MANUAL') ||
+    !isTime(p.scheduled_at) ||
+    !isTime(p.completed_at) ||
+    (p.started_at !== null && !isTime(p.started_at))
+  ) {
+    return null;
+  }
+  return {
+    job_id: p.job_id,
+    workflow_id: p.workflow_id,
+    user_id: p.user_id,
+    status: p.status!,
+    trigger: p.trigger,
+    scheduled_at: p.scheduled_at,
+    started_at: p.started_at ?? null,
+    completed_at: p.completed_at,
+    log_lines:
+      typeof p.log_lines === 'number' && Number.isFinite(p.log_lines)
+        ? Math.max(0, Math.trunc(p.log_lines))
+        : 0,
+  };
+}
