@@ -21,6 +21,7 @@ import { generateServiceKeyPair } from '../platform/rpc/identity.ts';
 import { systemClock } from '../platform/clock.ts';
 import { UsersService } from '../services/users/service.ts';
 import { guardAgainstDeferredGoaway } from '../platform/rpc/goaway-guard.ts';
+import { initTracing } from '../platform/telemetry/tracing.ts';
 import { describeRoles, UnknownRoleError } from './roles.ts';
 import { startRuntime } from './runtime.ts';
 import { VERSION } from './version.ts';
@@ -70,19 +71,31 @@ async function main(argv: string[]): Promise<void> {
         .flatMap((r) => r.split(','))
         .map((r) => r.trim())
         .filter(Boolean);
+      // Before anything runs, so every span has the provider (docs/observability.md).
+      const tracing = initTracing({
+        endpoint: config.telemetry.otlpEndpoint,
+        tracesEndpoint: config.telemetry.otlpTracesEndpoint,
+        headers: config.telemetry.otlpHeaders,
+        sampleRatio: config.telemetry.sampleRatio,
+        roles,
+        version: VERSION,
+      });
       const runtime = await startRuntime({ config, logger, roles });
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'shutting down');
-        runtime.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
+        runtime
+          .stop()
+          .then(() => tracing.shutdown())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -138,7 +151,13 @@ async function main(argv: string[]): Promise<void> {
           const value = path
             .split('.')
             .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
-          return `${leaf.env}=${leaf.env === 'DATABASE_URL' ? maskUrl(String(value)) : String(value)}`;
+          const shown =
+            leaf.env === 'DATABASE_URL'
+              ? maskUrl(String(value))
+              : leaf.env === 'OTEL_EXPORTER_OTLP_HEADERS' && value !== ''
+                ? '****'
+                : String(value);
+          return `${leaf.env}=${shown}`;
         });
         return void process.stdout.write(`${lines.join('\n')}\n`);
       }

@@ -16,7 +16,13 @@ import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
 import { Events } from '../platform/events.ts';
 import { InMemoryLiveLogs, type LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
-import { createMetricsRegistry, registerDeliveryMetrics } from '../platform/metrics/registry.ts';
+import { instrumentContainerRuntime } from '../platform/metrics/containers.ts';
+import {
+  createMetricsRegistry,
+  registerConsumerLagMetrics,
+  registerDeliveryMetrics,
+  registerOutboxMetrics,
+} from '../platform/metrics/registry.ts';
 import { readinessOf, startOpsServer } from '../platform/ops/ops-server.ts';
 import { openRedis } from '../platform/redis/connection.ts';
 import { EventBridge } from '../platform/redis/event-bridge.ts';
@@ -109,6 +115,8 @@ export async function startRuntime(params: {
     }
 
     const events = new Events();
+    // Before the workers: they register their series in it (src/platform/metrics).
+    const metrics = createMetricsRegistry();
     // Redis (distributed profile): live lines across processes, wake-ups between processes,
     // shared login counters and the principal cache. Connects in the background.
     const redis = openRedis(config.redis, logger, `chronoverse-${modules.join('+')}`);
@@ -200,15 +208,15 @@ export async function startRuntime(params: {
         events,
       });
     }
+    if (has('analytics')) {
+      local.analytics = new AnalyticsService(needDb('analytics').db, clock);
+    }
     if (has('notifications')) {
       // The service, and the consumer that creates notifications from facts (subscribed here,
       // before the Kafka bus joins its groups below).
       const { db: ndb, bus: nbus } = needDb('notifications');
       local.notifications = new NotificationsService(ndb, clock);
       new NotificationsConsumer({ db: ndb, bus: nbus, events, logger });
-    }
-    if (has('analytics')) {
-      local.analytics = new AnalyticsService(needDb('analytics').db, clock);
     }
     const keys = loadServiceKeys({
       privateKeyPem: config.rpc.servicePrivateKey,
@@ -236,7 +244,7 @@ export async function startRuntime(params: {
         );
       }
       // Used even when down: calls then fail with a SYSTEM error, and a runtime that comes up later is picked up.
-      containers = runtime;
+      containers = instrumentContainerRuntime(runtime, metrics);
     }
     const deps = () => ({ db: needDb('worker').db, clock, events, logger });
 
@@ -245,7 +253,7 @@ export async function startRuntime(params: {
     }
     if (has('executor')) {
       const executor = new Executor(
-        { ...deps(), bus: needDb('executor').bus, live, containers },
+        { ...deps(), bus: needDb('executor').bus, live, containers, metrics },
         {
           concurrency: config.executor.concurrency,
           leaseMs: config.executor.leaseMs,
@@ -286,8 +294,14 @@ export async function startRuntime(params: {
     }
 
     // ── readiness, gateway or operations server ─────────────────────────────────────────────
-    const metrics = createMetricsRegistry();
-    if (db) registerDeliveryMetrics(metrics, local.busAdmin ?? new BusAdminService({ db }));
+    if (db) {
+      registerDeliveryMetrics(metrics, local.busAdmin ?? new BusAdminService({ db }));
+      registerOutboxMetrics(metrics, db);
+    }
+    if (kafkaBus) {
+      const lagOf = kafkaBus;
+      registerConsumerLagMetrics(metrics, () => lagOf.lags());
+    }
     const checks: Record<string, () => Promise<boolean>> = {};
     if (database) checks.database = () => database.ping();
     // Redis is left out on purpose: without it live lines and wake-ups degrade (the database and

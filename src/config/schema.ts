@@ -405,6 +405,36 @@ export const CONFIG_SCHEMA = {
       'Docker Engine API of the container runtime (Docker or Podman): unix:///path or tcp://host:port',
     ),
   },
+  telemetry: {
+    otlpEndpoint: str(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      '',
+      'OpenTelemetry collector base URL (http://collector:4318); traces go to <url>/v1/traces over OTLP/HTTP. Empty: tracing off (no spans are made).',
+    ),
+    otlpTracesEndpoint: str(
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      '',
+      'Full OTLP/HTTP traces URL (http://collector:4318/v1/traces); wins over OTEL_EXPORTER_OTLP_ENDPOINT',
+    ),
+    otlpTracesProtocol: oneOf(
+      'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+      'http/json',
+      'OTLP encoding of exported traces',
+      ['http/json'] as const,
+    ),
+    otlpHeaders: str(
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      '',
+      'Extra headers of export requests, key=value pairs separated by commas (an API key of a hosted backend)',
+    ),
+    sampleRatio: number(
+      'OTEL_TRACES_SAMPLER_ARG',
+      1,
+      'Fraction of new traces recorded (parent-based: a sampled caller is always followed)',
+      0,
+      1,
+    ),
+  },
   log: {
     level: oneOf('LOG_LEVEL', 'info', 'Log level', [
       'fatal',

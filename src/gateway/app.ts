@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Events } from '../platform/events.ts';
 import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
+import { instrumentGateway } from '../platform/telemetry/fastify.ts';
 import type { AnalyticsApi } from '../services/analytics/api.ts';
 import type { JobsApi } from '../services/jobs/api.ts';
 import type { LogsApi } from '../services/logs/api.ts';
@@ -69,6 +70,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
     trustProxy: options.trustProxy,
   });
   app.decorateRequest('principal', null);
+  // Request spans and the request duration histogram (docs/observability.md).
+  instrumentGateway(app, deps.metrics);
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(jsonSerializerCompiler);
 

@@ -80,6 +80,8 @@ export interface JobsTable {
   log_lines: ColumnType<number, number | undefined, number>;
   next_sequence_num: ColumnType<number, number | undefined, number>;
   retry_of: string | null;
+  /** W3C trace context headers as JSON (migration 0007); NULL when tracing is off. */
+  trace_context: ColumnType<string | null, string | null | undefined, string | null>;
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   created_at: DefaultedTimestamp;

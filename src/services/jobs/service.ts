@@ -17,6 +17,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { DB, JobRow, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
+import { serializeContext } from '../../platform/telemetry/propagation.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import { writeJobFinishedEvents } from '../facts.ts';
@@ -266,6 +267,8 @@ async function insertManualJob(
       status: 'PENDING',
       scheduled_at: now,
       retry_of: retryOf,
+      // The request's trace: the executor's `job.run` span continues it (docs/observability.md).
+      trace_context: serializeContext(),
       created_at: now,
       updated_at: now,
     })
