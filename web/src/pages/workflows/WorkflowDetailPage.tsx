@@ -1,3 +1,229 @@
+/** One workflow: details, failure counter, actions (run now, edit, terminate, delete) and its jobs. */
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useJobs, useRunNow } from '../../api/jobs.ts';
+import { JOB_STATES, JOB_TRIGGERS, type Job, type JobState, type JobTrigger } from '../../api/types.ts';
+import { useDeleteWorkflow, useTerminateWorkflow, useWorkflow } from '../../api/workflows.ts';
+import {
+  JOB_STATUS_LABEL,
+  JobStatusBadge,
+  WorkflowStatusBadge,
+  workflowStatusOf,
+} from '../../components/Badge.tsx';
+import { Button } from '../../components/Button.tsx';
+import { ConfirmDialog } from '../../components/Dialog.tsx';
+import { EmptyState } from '../../components/EmptyState.tsx';
+import { ErrorMessage } from '../../components/ErrorMessage.tsx';
+import { Select } from '../../components/Field.tsx';
+import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
+import { Spinner } from '../../components/Spinner.tsx';
+import { Table, type Column } from '../../components/Table.tsx';
+import { describeSchedule, formatDateTime, newIdempotencyKey } from '../../lib/format.ts';
+
 export default function WorkflowDetailPage() {
-  return <h1>WorkflowDetailPage</h1>;
+  const { workflowId = '' } = useParams();
+  const workflow = useWorkflow(workflowId);
+  const navigate = useNavigate();
+  const runNow = useRunNow(workflowId);
+  const terminate = useTerminateWorkflow(workflowId);
+  const remove = useDeleteWorkflow(workflowId);
+  const [confirm, setConfirm] = useState<'terminate' | 'delete' | null>(null);
+
+  if (workflow.isPending) return <Spinner label="Loading the workflow…" />;
+  if (workflow.isError)
+    return <ErrorMessage error={workflow.error} title="The workflow could not be loaded" />;
+  const w = workflow.data;
+  const status = workflowStatusOf(w);
+  const terminated = w.terminated_at !== null;
+  const canRun = !terminated && w.build_status === 'COMPLETED';
+
+  return (
+    <section aria-labelledby="workflow-heading">
+      <p>
+        <Link to="/">← Workflows</Link>
+      </p>
+      <div className="page-header">
+        <h1 id="workflow-heading">
+          {w.name} <WorkflowStatusBadge status={status} />
+        </h1>
+        <div className="actions">
+          <Button
+            variant="primary"
+            disabled={!canRun}
+            pending={runNow.isPending}
+            title={canRun ? undefined : 'Runs need a completed build and a workflow that is not terminated'}
+            onClick={() =>
+              runNow.mutate(
+                { idempotencyKey: newIdempotencyKey() },
+                { onSuccess: (job) => navigate(`/workflows/${w.id}/jobs/${job.id}`) },
+              )
+            }
+          >
+            Run now
+          </Button>
+          <Link to={`/workflows/${w.id}/edit`} className="btn">
+            Edit
+          </Link>
+          {!terminated && (
+            <Button variant="danger" onClick={() => setConfirm('terminate')}>
+              Terminate
+            </Button>
+          )}
+          {terminated && (
+            <Button variant="danger" onClick={() => setConfirm('delete')}>
+              Delete
+            </Button>
+          )}
+        </div>
+      </div>
+      <ErrorMessage error={runNow.error} title="The run could not start" />
+
+      <div className="card">
+        <dl className="details">
+          <dt>Kind</dt>
+          <dd>{w.kind}</dd>
+          <dt>Schedule</dt>
+          <dd>{describeSchedule(w.schedule)}</dd>
+          <dt>Next run</dt>
+          <dd>{formatDateTime(w.next_run_at)}</dd>
+          <dt>Consecutive failures</dt>
+          <dd>
+            <meter
+              min={0}
+              max={w.max_consecutive_job_failures_allowed}
+              value={w.consecutive_job_failures_count}
+              aria-label="Consecutive failures"
+            />{' '}
+            {w.consecutive_job_failures_count}/{w.max_consecutive_job_failures_allowed}
+          </dd>
+          <dt>Build</dt>
+          <dd>
+            {w.build_status}
+            {w.build_error ? ` — ${w.build_error}` : ''}
+          </dd>
+          {w.kind === 'CONTAINER' && (
+            <>
+              <dt>Logs</dt>
+              <dd>{w.log_retention ? 'kept' : 'not kept'}</dd>
+            </>
+          )}
+          <dt>Created</dt>
+          <dd>{formatDateTime(w.created_at)}</dd>
+          {w.terminated_at && (
+            <>
+              <dt>Terminated</dt>
+              <dd>{formatDateTime(w.terminated_at)}</dd>
+            </>
+          )}
+        </dl>
+        <details>
+          <summary>Payload</summary>
+          <pre>{JSON.stringify(w.payload, null, 2)}</pre>
+        </details>
+      </div>
+
+      <JobsSection workflowId={w.id} />
+
+      <ConfirmDialog
+        isOpen={confirm === 'terminate'}
+        onOpenChange={(open) => !open && setConfirm(null)}
+        title={`Terminate ${w.name}?`}
+        confirmLabel="Terminate"
+        pending={terminate.isPending}
+        error={terminate.error}
+        onConfirm={() => terminate.mutate(undefined, { onSuccess: () => setConfirm(null) })}
+      >
+        <p>No more runs are scheduled and pending jobs are canceled. Editing it later re-activates it.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        isOpen={confirm === 'delete'}
+        onOpenChange={(open) => !open && setConfirm(null)}
+        title={`Delete ${w.name}?`}
+        confirmLabel="Delete"
+        pending={remove.isPending}
+        error={remove.error}
+        onConfirm={() => remove.mutate(undefined, { onSuccess: () => navigate('/', { replace: true }) })}
+      >
+        <p>The workflow, its jobs and their logs are removed for good.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function JobsSection({ workflowId }: { workflowId: string }) {
+  const [status, setStatus] = useState<JobState | ''>('');
+  const [trigger, setTrigger] = useState<JobTrigger | ''>('');
+  const pager = useCursorPager();
+  const jobs = useJobs(workflowId, {
+    limit: 20,
+    ...(status ? { status } : {}),
+    ...(trigger ? { trigger } : {}),
+    ...(pager.cursor ? { cursor: pager.cursor } : {}),
+  });
+  const columns: Column<Job>[] = [
+    {
+      key: 'job',
+      header: 'Job',
+      cell: (j) => <Link to={`/workflows/${workflowId}/jobs/${j.id}`}>{formatDateTime(j.scheduled_at)}</Link>,
+    },
+    { key: 'status', header: 'Status', cell: (j) => <JobStatusBadge status={j.status} /> },
+    { key: 'trigger', header: 'Trigger', cell: (j) => (j.trigger === 'MANUAL' ? 'Manual' : 'Automatic') },
+    { key: 'started', header: 'Started', cell: (j) => formatDateTime(j.started_at) },
+    { key: 'completed', header: 'Finished', cell: (j) => formatDateTime(j.completed_at) },
+    {
+      key: 'result',
+      header: 'Result',
+      cell: (j) =>
+        j.error
+          ? j.error.message
+          : j.exit_code !== null
+            ? `exit ${j.exit_code}`
+            : j.http_status_code !== null
+              ? `HTTP ${j.http_status_code}`
+              : '',
+    },
+  ];
+  return (
+    <section aria-labelledby="jobs-heading">
+      <h2 id="jobs-heading">Jobs</h2>
+      <div className="row">
+        <Select
+          label="Status"
+          value={status}
+          onChange={(e) => {
+            pager.reset();
+            setStatus(e.target.value as JobState | '');
+          }}
+          options={[
+            { value: '', label: 'Any' },
+            ...JOB_STATES.map((s) => ({ value: s, label: JOB_STATUS_LABEL[s] })),
+          ]}
+        />
+        <Select
+          label="Trigger"
+          value={trigger}
+          onChange={(e) => {
+            pager.reset();
+            setTrigger(e.target.value as JobTrigger | '');
+          }}
+          options={[
+            { value: '', label: 'Any' },
+            ...JOB_TRIGGERS.map((t) => ({ value: t, label: t === 'MANUAL' ? 'Manual' : 'Automatic' })),
+          ]}
+        />
+      </div>
+      {jobs.isPending ? (
+        <Spinner label="Loading jobs…" />
+      ) : jobs.isError ? (
+        <ErrorMessage error={jobs.error} title="The jobs could not be loaded" />
+      ) : jobs.data.jobs.length === 0 ? (
+        <EmptyState title={status || trigger ? 'No jobs match' : 'No jobs yet'} />
+      ) : (
+        <>
+          <Table caption="Jobs" columns={columns} rows={jobs.data.jobs} rowKey={(j) => j.id} />
+          <Pagination pager={pager} nextCursor={jobs.data.cursor} label="Job pages" />
+        </>
+      )}
+    </section>
+  );
 }

@@ -1,0 +1,466 @@
+/**
+ * Create and edit form for workflows: kind-specific payload fields, schedule (interval, cron with
+ * a time zone, once), validated as you type with the server's own rules, a preview of the next
+ * five runs, and the server's 400 field errors shown next to the fields they concern.
+ */
+import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, type FieldIssue } from '../../api/client.ts';
+import { Button } from '../../components/Button.tsx';
+import { ErrorMessage } from '../../components/ErrorMessage.tsx';
+import { Checkbox, Select, TextAreaField, TextField, errorText } from '../../components/Field.tsx';
+import {
+  browserTimezone,
+  createBody,
+  issuesByField,
+  previewRuns,
+  updateBody,
+  validateForm,
+  withoutField,
+  type FieldKey,
+  type FormState,
+  type Row,
+} from './form-state.ts';
+import { TimezoneField } from './TimezoneField.tsx';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export interface WorkflowFormProps {
+  mode: 'create' | 'edit';
+  initial: FormState;
+  submitLabel: string;
+  pending: boolean;
+  /** The last submit's error: a 400's field errors go next to their fields. */
+  error: unknown;
+  onSubmit: (body: Record<string, unknown>) => void;
+  onCancel?: () => void;
+  /** The clock (tests pin it). */
+  now?: () => Date;
+}
+
+export function WorkflowForm({
+  mode,
+  initial,
+  submitLabel,
+  pending,
+  error,
+  onSubmit,
+  onCancel,
+  now = () => new Date(),
+}: WorkflowFormProps) {
+  const [state, setState] = useState<FormState>(initial);
+  const [touched, setTouched] = useState<Partial<Record<FieldKey, boolean>>>({});
+  const [submitted, setSubmitted] = useState(false);
+  const [serverIssues, setServerIssues] = useState<FieldIssue[]>([]);
+  const [seenError, setSeenError] = useState<unknown>(null);
+
+  // A new server error replaces the shown ones (state derived during render, not in an effect).
+  if (error !== seenError) {
+    setSeenError(error);
+    setServerIssues(error instanceof ApiError ? error.issues : []);
+  }
+
+  const clock = now();
+  const localIssues = validateForm(state, mode, initial, clock);
+  const local = issuesByField(localIssues, state.kind).byField;
+  const server = issuesByField(serverIssues, state.kind);
+  const scheduleFields: FieldKey[] = ['intervalMinutes', 'cron', 'timezone', 'runAt', 'schedule'];
+  const hasScheduleErrors = scheduleFields.some((f) => local[f]);
+  const runs = useMemo(
+    () => previewRuns(state, clock, hasScheduleErrors),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the clock is read per render on purpose
+    [state, hasScheduleErrors],
+  );
+
+  const err = (field: FieldKey): string | null =>
+    errorText(server.byField[field] ?? (touched[field] || submitted ? local[field] : null) ?? null);
+
+  const set = <K extends keyof FormState>(key: K, value: FormState[K], field: FieldKey = key as FieldKey) => {
+    setState((s) => ({ ...s, [key]: value }));
+    setTouched((t) => ({ ...t, [field]: true }));
+    setServerIssues((issues) => withoutField(issues, field, state.kind));
+  };
+  const blur = (field: FieldKey) => () => setTouched((t) => ({ ...t, [field]: true }));
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setSubmitted(true);
+    if (localIssues.length > 0) return;
+    onSubmit(mode === 'create' ? createBody(state) : updateBody(state, initial));
+  };
+
+  const general = error instanceof ApiError && error.issues.length > 0 ? null : error;
+  const unplaced = server.unplaced;
+
+  return (
+    <form noValidate onSubmit={submit} aria-label={submitLabel} className="workflow-form">
+      {submitted && localIssues.length > 0 && (
+        <p role="alert" className="error-message">
+          Fix the {localIssues.length === 1 ? 'field' : `${localIssues.length} fields`} marked below.
+        </p>
+      )}
+      <ErrorMessage error={general} />
+      {unplaced.length > 0 && (
+        <div role="alert" className="error-message">
+          <ul>
+            {unplaced.map((i) => (
+              <li key={`${i.path}:${i.message}`}>
+                {i.path ? `${i.path}: ` : ''}
+                {i.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      <fieldset>
+        <legend>General</legend>
+        <div className="row">
+          <TextField
+            label="Name"
+            value={state.name}
+            onChange={(e) => set('name', e.target.value)}
+            onBlur={blur('name')}
+            error={err('name')}
+            maxLength={255}
+            required
+          />
+          <Select
+            label="Kind"
+            value={state.kind}
+            onChange={(e) => set('kind', e.target.value as FormState['kind'])}
+            disabled={mode === 'edit'}
+            description={mode === 'edit' ? 'The kind of a workflow cannot change.' : undefined}
+            error={err('kind')}
+            options={[
+              { value: 'HEARTBEAT', label: 'Heartbeat (HTTP check)' },
+              { value: 'CONTAINER', label: 'Container' },
+            ]}
+          />
+          <TextField
+            label="Max consecutive failures"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={100}
+            value={state.maxFailures}
+            onChange={(e) => set('maxFailures', e.target.value)}
+            onBlur={blur('maxFailures')}
+            error={err('maxFailures')}
+            description="The workflow is terminated after this many failures in a row (1–100)."
+          />
+        </div>
+        {state.kind === 'CONTAINER' && mode === 'create' && (
+          <Checkbox
+            label="Keep logs"
+            checked={state.logRetention}
+            onChange={(e) => set('logRetention', e.target.checked)}
+          />
+        )}
+      </fieldset>
+
+      {state.kind === 'HEARTBEAT' ? (
+        <fieldset>
+          <legend>HTTP check</legend>
+          <TextField
+            label="URL"
+            type="url"
+            placeholder="https://example.com/health"
+            value={state.endpoint}
+            onChange={(e) => set('endpoint', e.target.value)}
+            onBlur={blur('endpoint')}
+            error={err('endpoint')}
+            required
+          />
+          <div className="row">
+            <Select
+              label="Method"
+              value={state.method}
+              onChange={(e) => set('method', e.target.value)}
+              error={err('method')}
+              options={METHODS.map((m) => ({ value: m, label: m }))}
+            />
+            <TextField
+              label="Expected status"
+              type="number"
+              min={100}
+              max={599}
+              value={state.expectedStatus}
+              onChange={(e) => set('expectedStatus', e.target.value)}
+              onBlur={blur('expectedStatus')}
+              error={err('expectedStatus')}
+            />
+            <TextField
+              label="Timeout"
+              value={state.heartbeatTimeout}
+              onChange={(e) => set('heartbeatTimeout', e.target.value)}
+              onBlur={blur('heartbeatTimeout')}
+              error={err('heartbeatTimeout')}
+              description='Such as "10s" or "1m"; at most 5m.'
+            />
+          </div>
+          <RowsEditor
+            legend="Headers"
+            rows={state.headers}
+            onChange={(rows) => set('headers', rows)}
+            error={err('headers')}
+            nameLabel="Header name"
+            valueLabel="Header value"
+            addLabel="Add header"
+          />
+          {state.method !== 'GET' && state.method !== 'HEAD' && (
+            <TextAreaField
+              label="Request body"
+              value={state.body}
+              onChange={(e) => set('body', e.target.value)}
+              error={err('body')}
+            />
+          )}
+        </fieldset>
+      ) : (
+        <fieldset>
+          <legend>Container</legend>
+          <TextField
+            label="Image"
+            placeholder="alpine:3.20"
+            value={state.image}
+            onChange={(e) => set('image', e.target.value)}
+            onBlur={blur('image')}
+            error={err('image')}
+            required
+          />
+          <TextAreaField
+            label="Command"
+            value={state.cmd}
+            onChange={(e) => set('cmd', e.target.value)}
+            onBlur={blur('cmd')}
+            error={err('cmd')}
+            description="One argument per line, e.g. sh, -c, echo hello. Empty: the image's default."
+          />
+          <RowsEditor
+            legend="Environment"
+            rows={state.env}
+            onChange={(rows) => set('env', rows)}
+            error={err('env')}
+            nameLabel="Variable name"
+            valueLabel="Variable value"
+            addLabel="Add variable"
+          />
+          <div className="row">
+            <TextField
+              label="Timeout"
+              value={state.containerTimeout}
+              onChange={(e) => set('containerTimeout', e.target.value)}
+              onBlur={blur('containerTimeout')}
+              error={err('containerTimeout')}
+              description='Such as "30s" or "10m"; at most 1h.'
+            />
+            <TextField
+              label="Working directory"
+              value={state.workdir}
+              onChange={(e) => set('workdir', e.target.value)}
+              onBlur={blur('workdir')}
+              error={err('workdir')}
+              description="Absolute; empty: the image's."
+            />
+            <Select
+              label="Network"
+              value={state.network}
+              onChange={(e) => set('network', e.target.value as FormState['network'])}
+              error={err('network')}
+              options={[
+                { value: 'none', label: 'None (isolated)' },
+                { value: 'bridge', label: 'Bridge' },
+              ]}
+            />
+          </div>
+          <div className="row">
+            <TextField
+              label="CPUs"
+              type="number"
+              step="0.01"
+              value={state.cpus}
+              onChange={(e) => set('cpus', e.target.value)}
+              onBlur={blur('cpus')}
+              error={err('cpus') ?? err('resources')}
+              description="Empty: the executor default."
+            />
+            <TextField
+              label="Memory (MiB)"
+              type="number"
+              value={state.memoryMb}
+              onChange={(e) => set('memoryMb', e.target.value)}
+              onBlur={blur('memoryMb')}
+              error={err('memoryMb')}
+            />
+            <TextField
+              label="Processes"
+              type="number"
+              value={state.pids}
+              onChange={(e) => set('pids', e.target.value)}
+              onBlur={blur('pids')}
+              error={err('pids')}
+            />
+          </div>
+        </fieldset>
+      )}
+
+      <fieldset>
+        <legend>Schedule</legend>
+        <Select
+          label="Runs"
+          value={state.scheduleType}
+          onChange={(e) => set('scheduleType', e.target.value as FormState['scheduleType'], 'schedule')}
+          error={err('schedule')}
+          options={[
+            { value: 'interval', label: 'Every N minutes' },
+            { value: 'cron', label: 'On a cron schedule' },
+            { value: 'once', label: 'Once, at a given time' },
+          ]}
+        />
+        {state.scheduleType === 'interval' && (
+          <TextField
+            label="Interval (minutes)"
+            type="number"
+            min={1}
+            max={10080}
+            value={state.intervalMinutes}
+            onChange={(e) => set('intervalMinutes', e.target.value)}
+            onBlur={blur('intervalMinutes')}
+            error={err('intervalMinutes')}
+            description="1 to 10080 (a week)."
+          />
+        )}
+        {state.scheduleType === 'cron' && (
+          <div className="row">
+            <TextField
+              label="Cron expression"
+              value={state.cron}
+              onChange={(e) => set('cron', e.target.value)}
+              onBlur={blur('cron')}
+              error={err('cron')}
+              description="minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5; or @hourly, @daily…"
+              spellCheck={false}
+            />
+            <TimezoneField
+              value={state.timezone}
+              onChange={(tz) => set('timezone', tz)}
+              error={err('timezone')}
+            />
+          </div>
+        )}
+        {state.scheduleType === 'once' && (
+          <TextField
+            label="Run at"
+            type="datetime-local"
+            value={state.runAt}
+            onChange={(e) => set('runAt', e.target.value)}
+            onBlur={blur('runAt')}
+            error={err('runAt')}
+            description={`Your time zone (${browserTimezone()}).`}
+          />
+        )}
+        <SchedulePreview runs={runs} timezone={state.scheduleType === 'cron' ? state.timezone : null} />
+      </fieldset>
+
+      <div className="actions">
+        <Button type="submit" variant="primary" pending={pending}>
+          {submitLabel}
+        </Button>
+        {onCancel && <Button onClick={onCancel}>Cancel</Button>}
+      </div>
+    </form>
+  );
+}
+
+function formatIn(date: Date, timezone: string | null): string {
+  try {
+    return new Intl.DateTimeFormat(undefined, {
+      dateStyle: 'full',
+      timeStyle: 'short',
+      ...(timezone ? { timeZone: timezone } : {}),
+    }).format(date);
+  } catch {
+    return date.toISOString();
+  }
+}
+
+export function SchedulePreview({ runs, timezone }: { runs: Date[] | null; timezone: string | null }) {
+  return (
+    <section aria-labelledby="preview-heading" className="schedule-preview" aria-live="polite">
+      <h3 id="preview-heading">Next runs</h3>
+      {runs === null ? (
+        <p className="muted">Complete the schedule to see when it runs.</p>
+      ) : runs.length === 0 ? (
+        <p className="muted">It would not run again.</p>
+      ) : (
+        <ol aria-label="Next run times">
+          {runs.map((run) => (
+            <li key={run.getTime()}>
+              <time dateTime={run.toISOString()}>{formatIn(run, timezone)}</time>
+              {timezone ? <span className="muted"> ({timezone})</span> : null}
+            </li>
+          ))}
+        </ol>
+      )}
+      <p className="muted field-description">
+        An interval schedule's first run comes one interval after the workflow is built.
+      </p>
+    </section>
+  );
+}
+
+function RowsEditor({
+  legend,
+  rows,
+  onChange,
+  error,
+  nameLabel,
+  valueLabel,
+  addLabel,
+}: {
+  legend: string;
+  rows: Row[];
+  onChange: (rows: Row[]) => void;
+  error: string | null;
+  nameLabel: string;
+  valueLabel: string;
+  addLabel: string;
+}): ReactNode {
+  const update = (i: number, change: Partial<Row>) =>
+    onChange(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
+  const errorId = `${legend.toLowerCase()}-error`;
+  return (
+    <fieldset aria-describedby={error ? errorId : undefined}>
+      <legend>{legend}</legend>
+      {rows.map((row, i) => (
+        <div className="row" key={i}>
+          <TextField
+            label={`${nameLabel} ${i + 1}`}
+            value={row.name}
+            onChange={(e) => update(i, { name: e.target.value })}
+            spellCheck={false}
+          />
+          <TextField
+            label={`${valueLabel} ${i + 1}`}
+            value={row.value}
+            onChange={(e) => update(i, { value: e.target.value })}
+            spellCheck={false}
+          />
+          <Button
+            variant="ghost"
+            onClick={() => onChange(rows.filter((_, j) => j !== i))}
+            aria-label={`Remove ${nameLabel.toLowerCase()} ${i + 1}`}
+          >
+            Remove
+          </Button>
+        </div>
+      ))}
+      {error && (
+        <p id={errorId} className="field-error">
+          {error}
+        </p>
+      )}
+      <Button onClick={() => onChange([...rows, { name: '', value: '' }])}>{addLabel}</Button>
+    </fieldset>
+  );
+}

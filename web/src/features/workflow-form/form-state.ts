@@ -1,0 +1,357 @@
+/**
+ * The create/edit form's state, the API body built from it, and the mapping of API field paths
+ * (`payload.image`, `schedule.cron`, `payload.env.FOO`) back to the form's fields. Validation is
+ * the server's own (src/domain/workflow-input.ts runs in the browser unchanged), so what the form
+ * accepts is exactly what the API accepts.
+ */
+import { upcomingRuns, type Schedule } from '../../../../src/domain/schedule.ts';
+import {
+  validateWorkflowCreate,
+  validateWorkflowUpdate,
+  type WorkflowKind,
+} from '../../../../src/domain/workflow-input.ts';
+import type { FieldIssue } from '../../api/client.ts';
+import type { Workflow } from '../../api/types.ts';
+
+export interface Row {
+  name: string;
+  value: string;
+}
+
+export interface FormState {
+  name: string;
+  kind: WorkflowKind;
+  // HEARTBEAT
+  endpoint: string;
+  method: string;
+  expectedStatus: string;
+  heartbeatTimeout: string;
+  headers: Row[];
+  body: string;
+  // CONTAINER
+  image: string;
+  cmd: string;
+  env: Row[];
+  containerTimeout: string;
+  cpus: string;
+  memoryMb: string;
+  pids: string;
+  network: 'none' | 'bridge';
+  workdir: string;
+  // schedule
+  scheduleType: 'interval' | 'cron' | 'once';
+  intervalMinutes: string;
+  cron: string;
+  timezone: string;
+  /** `datetime-local` value: wall-clock time in the browser's zone. */
+  runAt: string;
+  maxFailures: string;
+  logRetention: boolean;
+}
+
+export function browserTimezone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export function emptyForm(): FormState {
+  return {
+    name: '',
+    kind: 'HEARTBEAT',
+    endpoint: '',
+    method: 'GET',
+    expectedStatus: '200',
+    heartbeatTimeout: '10s',
+    headers: [],
+    body: '',
+    image: '',
+    cmd: '',
+    env: [],
+    containerTimeout: '30s',
+    cpus: '',
+    memoryMb: '',
+    pids: '',
+    network: 'none',
+    workdir: '',
+    scheduleType: 'interval',
+    intervalMinutes: '5',
+    cron: '0 9 * * 1-5',
+    timezone: browserTimezone(),
+    runAt: '',
+    maxFailures: '3',
+    logRetention: true,
+  };
+}
+
+/** A number field's value: the number when the text is one, else the text (the validator names it). */
+function numberOrText(text: string): number | string {
+  const trimmed = text.trim();
+  return trimmed !== '' && Number.isFinite(Number(trimmed)) ? Number(trimmed) : trimmed;
+}
+
+function optionalNumber(text: string): number | string | null {
+  return text.trim() === '' ? null : numberOrText(text);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** An instant as a `datetime-local` value in the browser's zone. */
+export function toLocalInput(date: Date): string {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+export function payloadOf(state: FormState): Record<string, unknown> {
+  if (state.kind === 'HEARTBEAT') {
+    const headers: Record<string, string | string[]> = {};
+    for (const { name, value } of state.headers) {
+      if (name.trim() === '' && value === '') continue;
+      const key = name.trim();
+      const existing = headers[key];
+      headers[key] =
+        existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+    }
+    return {
+      endpoint: state.endpoint.trim(),
+      method: state.method,
+      headers,
+      body: state.method === 'GET' || state.method === 'HEAD' || state.body === '' ? null : state.body,
+      expected_status_code: numberOrText(state.expectedStatus),
+      timeout: state.heartbeatTimeout.trim(),
+    };
+  }
+  const env: Record<string, string> = {};
+  // Name and value are separate inputs: a value may contain '=' (the original split on it).
+  for (const { name, value } of state.env) if (name.trim() !== '' || value !== '') env[name.trim()] = value;
+  const cmd = state.cmd.split('\n').filter((line) => line.trim() !== '');
+  return {
+    image: state.image.trim(),
+    cmd: cmd.length > 0 ? cmd : null,
+    env,
+    workdir: state.workdir.trim() === '' ? null : state.workdir.trim(),
+    timeout: state.containerTimeout.trim(),
+    resources: {
+      cpus: optionalNumber(state.cpus),
+      memory_mb: optionalNumber(state.memoryMb),
+      pids: optionalNumber(state.pids),
+    },
+    network: state.network,
+  };
+}
+
+export function scheduleOf(state: FormState): Record<string, unknown> {
+  switch (state.scheduleType) {
+    case 'interval':
+      return { type: 'interval', interval_minutes: numberOrText(state.intervalMinutes) };
+    case 'cron':
+      return { type: 'cron', cron: state.cron, timezone: state.timezone.trim() };
+    case 'once': {
+      const date = state.runAt ? new Date(state.runAt) : null;
+      return {
+        type: 'once',
+        run_at: date && !Number.isNaN(date.getTime()) ? date.toISOString() : state.runAt,
+      };
+    }
+  }
+}
+
+/** The `POST /workflows` body. */
+export function createBody(state: FormState): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    name: state.name,
+    kind: state.kind,
+    payload: payloadOf(state),
+    schedule: scheduleOf(state),
+    max_consecutive_job_failures_allowed: numberOrText(state.maxFailures),
+  };
+  if (state.kind === 'CONTAINER') body.log_retention = state.logRetention;
+  return body;
+}
+
+/** The `PUT /workflows/{id}` body: only what changed (absent fields keep their value). */
+export function updateBody(state: FormState, initial: FormState): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (state.name !== initial.name) body.name = state.name;
+  const payload = payloadOf(state);
+  if (JSON.stringify(payload) !== JSON.stringify(payloadOf(initial))) body.payload = payload;
+  const schedule = scheduleOf(state);
+  if (JSON.stringify(schedule) !== JSON.stringify(scheduleOf(initial))) body.schedule = schedule;
+  if (state.maxFailures !== initial.maxFailures) {
+    body.max_consecutive_job_failures_allowed = numberOrText(state.maxFailures);
+  }
+  return body;
+}
+
+export function validateForm(
+  state: FormState,
+  mode: 'create' | 'edit',
+  initial: FormState | null,
+  now: Date,
+): FieldIssue[] {
+  const result =
+    mode === 'create'
+      ? validateWorkflowCreate(createBody(state), now)
+      : validateWorkflowUpdate(updateBody(state, initial ?? state), state.kind, now);
+  return result.ok ? [] : result.issues;
+}
+
+export function formFromWorkflow(w: Workflow): FormState {
+  const base = emptyForm();
+  const p = w.payload as Record<string, unknown>;
+  const state: FormState = {
+    ...base,
+    name: w.name,
+    kind: w.kind,
+    maxFailures: String(w.max_consecutive_job_failures_allowed),
+    logRetention: w.log_retention,
+  };
+  if (w.kind === 'HEARTBEAT') {
+    const headers = (p.headers ?? {}) as Record<string, string | string[]>;
+    state.endpoint = String(p.endpoint ?? '');
+    state.method = String(p.method ?? 'GET');
+    state.expectedStatus = String(p.expected_status_code ?? 200);
+    state.heartbeatTimeout = String(p.timeout ?? '10s');
+    state.headers = Object.entries(headers).flatMap(([name, v]) =>
+      (Array.isArray(v) ? v : [v]).map((value) => ({ name, value })),
+    );
+    state.body = typeof p.body === 'string' ? p.body : '';
+  } else {
+    const resources = (p.resources ?? {}) as Record<string, number | null>;
+    state.image = String(p.image ?? '');
+    state.cmd = Array.isArray(p.cmd) ? (p.cmd as string[]).join('\n') : '';
+    state.env = Object.entries((p.env ?? {}) as Record<string, string>).map(([name, value]) => ({
+      name,
+      value,
+    }));
+    state.containerTimeout = String(p.timeout ?? '30s');
+    state.cpus = resources.cpus == null ? '' : String(resources.cpus);
+    state.memoryMb = resources.memory_mb == null ? '' : String(resources.memory_mb);
+    state.pids = resources.pids == null ? '' : String(resources.pids);
+    state.network = p.network === 'bridge' ? 'bridge' : 'none';
+    state.workdir = typeof p.workdir === 'string' ? p.workdir : '';
+  }
+  const s = w.schedule;
+  state.scheduleType = s.type;
+  if (s.type === 'interval') state.intervalMinutes = String(s.interval_minutes);
+  if (s.type === 'cron') {
+    state.cron = s.cron;
+    state.timezone = s.timezone;
+  }
+  if (s.type === 'once') state.runAt = toLocalInput(new Date(s.run_at));
+  return state;
+}
+
+// ─── field paths ─────────────────────────────────────────────────────────────────────────────
+/** Form field → the API paths whose errors it shows (a path matches itself and anything below). */
+export const FIELD_PATHS = {
+  name: ['name'],
+  kind: ['kind'],
+  endpoint: ['payload.endpoint'],
+  method: ['payload.method'],
+  expectedStatus: ['payload.expected_status_code'],
+  heartbeatTimeout: ['HEARTBEAT:payload.timeout'],
+  headers: ['payload.headers'],
+  body: ['payload.body'],
+  image: ['payload.image'],
+  cmd: ['payload.cmd'],
+  env: ['payload.env'],
+  containerTimeout: ['CONTAINER:payload.timeout'],
+  cpus: ['payload.resources.cpus'],
+  memoryMb: ['payload.resources.memory_mb'],
+  pids: ['payload.resources.pids'],
+  resources: ['payload.resources'],
+  network: ['payload.network'],
+  workdir: ['payload.workdir'],
+  intervalMinutes: ['interval', 'schedule.interval_minutes'],
+  cron: ['schedule.cron'],
+  timezone: ['schedule.timezone'],
+  runAt: ['schedule.run_at'],
+  schedule: ['schedule', 'schedule.type'],
+  maxFailures: ['max_consecutive_job_failures_allowed'],
+  logRetention: ['log_retention'],
+} as const satisfies Record<string, readonly string[]>;
+export type FieldKey = keyof typeof FIELD_PATHS;
+
+function pathsFor(field: FieldKey, kind: WorkflowKind): string[] {
+  return FIELD_PATHS[field].flatMap((p) => {
+    const colon = p.indexOf(':');
+    if (colon < 0) return [p];
+    return p.slice(0, colon) === kind ? [p.slice(colon + 1)] : [];
+  });
+}
+
+/** Fields that own a path exactly (not just by prefix): `payload.resources.cpus` goes to cpus only. */
+function ownerOf(path: string, kind: WorkflowKind): FieldKey | null {
+  let best: { field: FieldKey; length: number } | null = null;
+  for (const field of Object.keys(FIELD_PATHS) as FieldKey[]) {
+    for (const p of pathsFor(field, kind)) {
+      if ((path === p || path.startsWith(`${p}.`)) && (!best || p.length > best.length)) {
+        best = { field, length: p.length };
+      }
+    }
+  }
+  return best?.field ?? null;
+}
+
+/** Messages by form field; a message about a part of the field says which part (`cmd.2`, `env.FOO`). */
+export function issuesByField(issues: readonly FieldIssue[], kind: WorkflowKind) {
+  const byField: Partial<Record<FieldKey, string[]>> = {};
+  const unplaced: FieldIssue[] = [];
+  for (const issue of issues) {
+    const field = ownerOf(issue.path, kind);
+    if (!field) {
+      unplaced.push(issue);
+      continue;
+    }
+    const own = pathsFor(field, kind).find((p) => issue.path === p || issue.path.startsWith(`${p}.`))!;
+    const rest = issue.path.slice(own.length + 1);
+    const message = rest ? `${describePart(field, rest)} ${issue.message}` : issue.message;
+    (byField[field] ??= []).push(message);
+  }
+  return { byField, unplaced };
+}
+
+function describePart(field: FieldKey, rest: string): string {
+  if (field === 'cmd' && /^\d+$/.test(rest)) return `Line ${Number(rest) + 1}:`;
+  if (field === 'headers' || field === 'env') return `"${rest.split('.')[0]}":`;
+  return `${rest}:`;
+}
+
+/** Issues minus those a field shows (after the user edits that field). */
+export function withoutField(
+  issues: readonly FieldIssue[],
+  field: FieldKey,
+  kind: WorkflowKind,
+): FieldIssue[] {
+  return issues.filter((i) => ownerOf(i.path, kind) !== field);
+}
+
+// ─── preview ─────────────────────────────────────────────────────────────────────────────────
+export function scheduleForPreview(state: FormState): Schedule | null {
+  switch (state.scheduleType) {
+    case 'interval': {
+      const minutes = Number(state.intervalMinutes);
+      return Number.isInteger(minutes) && minutes >= 1 && minutes <= 10_080
+        ? { type: 'interval', intervalMinutes: minutes }
+        : null;
+    }
+    case 'cron':
+      return { type: 'cron', cron: state.cron.trim(), timezone: state.timezone.trim() };
+    case 'once': {
+      const date = new Date(state.runAt);
+      return Number.isNaN(date.getTime()) ? null : { type: 'once', runAt: date };
+    }
+  }
+}
+
+/** The next five run times, or null when the schedule is not valid yet. */
+export function previewRuns(state: FormState, now: Date, hasScheduleErrors: boolean): Date[] | null {
+  if (hasScheduleErrors) return null;
+  const schedule = scheduleForPreview(state);
+  if (!schedule) return null;
+  try {
+    return upcomingRuns(schedule, now, 5);
+  } catch {
+    return null;
+  }
+}
