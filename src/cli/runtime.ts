@@ -37,6 +37,7 @@ import { NotificationsService } from '../services/notifications/service.ts';
 import { PrincipalCache, withPrincipalCache } from '../services/users/principal-cache.ts';
 import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
 import { UsersService } from '../services/users/service.ts';
+import { WebhooksService } from '../services/webhooks/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
 import { AnalyticsProcessor } from '../workers/analytics-processor/processor.ts';
 import { Executor } from '../workers/executor/executor.ts';
@@ -45,6 +46,8 @@ import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { NotificationsConsumer } from '../workers/notifications/consumer.ts';
 import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
 import { Scheduler } from '../workers/scheduler/scheduler.ts';
+import { WebhookConsumer } from '../workers/webhooks/consumer.ts';
+import { WebhookSender } from '../workers/webhooks/sender.ts';
 import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
 import { resolveModules, SERVICE_ROLES, type ModuleName, type ServiceRole } from './roles.ts';
 import { VERSION } from './version.ts';
@@ -218,6 +221,34 @@ export async function startRuntime(params: {
       local.notifications = new NotificationsService(ndb, clock);
       new NotificationsConsumer({ db: ndb, bus: nbus, events, logger });
     }
+    if (has('notifications')) {
+      // Webhooks live with notifications: the service, the consumer that turns facts into
+      // deliveries (subscribed before the Kafka bus joins its groups below) and the sender.
+      const { db: wdb, bus: wbus } = needDb('notifications');
+      const w = config.webhooks;
+      local.webhooks = new WebhooksService(
+        wdb,
+        clock,
+        { allowPrivateNetworks: w.allowPrivateNetworks },
+        events,
+      );
+      new WebhookConsumer({ db: wdb, bus: wbus, clock, events, logger });
+      const sender = new WebhookSender(
+        { db: wdb, clock, events, logger },
+        {
+          allowPrivateNetworks: w.allowPrivateNetworks,
+          timeoutMs: w.timeoutMs,
+          concurrency: w.concurrency,
+          retryBaseMs: w.retryBaseMs,
+          retryMaxMs: Math.max(w.retryMaxMs, w.retryBaseMs),
+          maxAgeMs: w.maxAgeMs,
+          pollIntervalMs: w.pollIntervalMs,
+          userAgent: `Chronoverse-Webhooks/${VERSION}`,
+        },
+      );
+      sender.start();
+      started.push({ name: 'webhook-sender', stop: () => sender.stop() });
+    }
     const keys = loadServiceKeys({
       privateKeyPem: config.rpc.servicePrivateKey,
       publicKeyPem: config.rpc.servicePublicKey,
@@ -330,6 +361,7 @@ export async function startRuntime(params: {
           busAdmin: clients.busAdmin,
           ...(clients.analytics ? { analytics: clients.analytics } : {}),
           ...(clients.notifications ? { notifications: clients.notifications } : {}),
+          ...(clients.webhooks ? { webhooks: clients.webhooks } : {}),
           readiness,
           metrics,
         },

@@ -18,6 +18,7 @@ import type { JobsApi } from '../services/jobs/api.ts';
 import type { LogsApi } from '../services/logs/api.ts';
 import type { NotificationsApi } from '../services/notifications/api.ts';
 import type { UsersApi } from '../services/users/api.ts';
+import type { WebhooksApi } from '../services/webhooks/api.ts';
 import type { WorkflowsApi } from '../services/workflows/api.ts';
 import type { BusAdmin } from '../services/bus-admin/types.ts';
 import { problemType, toProblem } from './problem.ts';
@@ -29,6 +30,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { logRoutes } from './routes/logs.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { userRoutes } from './routes/users.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
 
@@ -49,6 +51,8 @@ export interface GatewayDeps {
   notifications?: NotificationsApi;
   /** Figures and time series (the analytics role); without it the /analytics routes are absent. */
   analytics?: AnalyticsApi;
+  /** Webhook endpoints and deliveries (the notifications role); the routes are absent without it. */
+  webhooks?: WebhooksApi;
   /** Prometheus metrics of this process, served at /metrics. */
   metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
@@ -202,6 +206,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       }
       if (deps.analytics) {
         await api.register(analyticsRoutes, { users: deps.users, analytics: deps.analytics });
+      }
+      if (deps.webhooks) {
+        await api.register(webhookRoutes, { users: deps.users, webhooks: deps.webhooks });
       }
     },
     { prefix: '/api/v1' },

@@ -7,6 +7,7 @@ import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
+import { DELIVERY_STATUSES } from '../services/webhooks/input.ts';
 
 const timestamp = z.string().describe('RFC 3339 UTC timestamp with milliseconds');
 
@@ -132,6 +133,62 @@ export const JobListQuerySchema = z.object({
 export const JobParamsSchema = z.object({
   id: z.uuid('must be a UUID'),
   job_id: z.uuid('must be a UUID'),
+});
+
+export const WebhookSchema = z
+  .object({
+    id: z.uuid(),
+    url: z.string(),
+    event_types: z.array(z.string()).describe('Subscribed events, or ["*"] for all'),
+    description: z.string().nullable(),
+    enabled: z.boolean(),
+    secret_hint: z.string().describe('The last 4 characters of the signing secret'),
+    created_at: timestamp,
+    updated_at: timestamp,
+    secret: z
+      .string()
+      .optional()
+      .describe('The signing secret: only in the answer that created or changed it. Store it now.'),
+  })
+  .meta({ id: 'Webhook' });
+
+export const WebhookDeliverySchema = z
+  .object({
+    id: z.uuid(),
+    webhook_id: z.uuid(),
+    event_type: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attempts: z.number().int(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    created_at: timestamp,
+    next_attempt_at: timestamp.nullable().describe('When the next attempt is due (PENDING only)'),
+    completed_at: timestamp.nullable(),
+  })
+  .meta({ id: 'WebhookDelivery' });
+
+export const WebhookDeliveryDetailSchema = WebhookDeliverySchema.extend({
+  body: z.unknown().describe('The JSON document sent'),
+  history: z.array(
+    z.object({
+      attempt: z.number().int(),
+      started_at: timestamp,
+      status_code: z.number().int().nullable().describe('Null when no HTTP answer came'),
+      error: z.string().nullable(),
+      duration_ms: z.number().int(),
+    }),
+  ),
+}).meta({ id: 'WebhookDeliveryDetail' });
+
+export const DeliveryListQuerySchema = z.object({
+  cursor,
+  limit,
+  status: z.enum(DELIVERY_STATUSES).optional(),
+});
+
+export const DeliveryParamsSchema = z.object({
+  id: z.uuid('must be a UUID'),
+  delivery_id: z.uuid('must be a UUID'),
 });
 
 export const IdempotencyHeadersSchema = z.object({

@@ -26,6 +26,9 @@ import { notificationsRpc } from '../../services/notifications/rpc.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
+import type { WebhooksApi } from '../../services/webhooks/api.ts';
+import { WebhooksClient } from '../../services/webhooks/client.ts';
+import { webhooksRpc } from '../../services/webhooks/rpc.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { WorkflowsClient } from '../../services/workflows/client.ts';
 import { workflowsRpc } from '../../services/workflows/rpc.ts';
@@ -48,6 +51,8 @@ export interface LocalServices {
   busAdmin?: BusAdmin;
   analytics?: AnalyticsApi;
   notifications?: NotificationsApi;
+  /** Webhook endpoints and deliveries; served by the notifications role. */
+  webhooks?: WebhooksApi;
 }
 
 export interface ServiceClients {
@@ -66,6 +71,8 @@ export interface ServiceClients {
    * (CHRONOVERSE_NOTIFICATIONS_URL): a gateway always has one of them (src/cli/roles.ts).
    */
   notifications: NotificationsApi | null;
+  /** Like `notifications` (same role, same address): null only when neither runs nor is reachable. */
+  webhooks: WebhooksApi | null;
   /** Readiness of the remote services: each answers the standard gRPC health check as SERVING. */
   health(): Promise<Record<string, boolean>>;
   /** Ends remote connections. */
@@ -81,6 +88,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
     ...(local.analytics ? [analyticsRpc(local.analytics)] : []),
     ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
+    ...(local.webhooks ? [webhooksRpc(local.webhooks)] : []),
   ];
 }
 
@@ -156,6 +164,12 @@ export function createServiceClients(params: {
               !!local.notifications,
               'CHRONOVERSE_NOTIFICATIONS_URL',
             ),
+          )
+        : null,
+    webhooks:
+      rpc.notificationsUrl !== '' || local.webhooks
+        ? new WebhooksClient(
+            pick('notifications', rpc.notificationsUrl, !!local.webhooks, 'CHRONOVERSE_NOTIFICATIONS_URL'),
           )
         : null,
     health: async () => {
