@@ -65,6 +65,8 @@ export interface GatewayOptions {
   version: string;
   /** The built dashboard served at `/` (default: web/dist of this checkout). */
   webDistDir?: string;
+  /** Safety poll of the notifications SSE stream besides its wake-ups (default 5 s). */
+  notificationPollMs?: number;
 }
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
@@ -202,6 +204,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
           users: deps.users,
           notifications: deps.notifications,
           events: deps.events,
+          ...(options.notificationPollMs !== undefined ? { pollMs: options.notificationPollMs } : {}),
         });
       }
       if (deps.analytics) {

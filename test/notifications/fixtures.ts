@@ -23,7 +23,7 @@ import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { NotificationsConsumer } from '../../src/workers/notifications/consumer.ts';
 import { createTestDatabase, LogCapture } from '../helpers/harness.ts';
 
-export async function createNotificationsGateway(engine: Engine) {
+export async function createNotificationsGateway(engine: Engine, options: { pollMs?: number } = {}) {
   const config = loadConfig({}, {});
   const database = await createTestDatabase(engine);
   const clock = { now: () => new Date() };
@@ -60,7 +60,13 @@ export async function createNotificationsGateway(engine: Engine) {
       notifications: clients.notifications,
       readiness: async () => ({ database: await database.ping() }),
     },
-    { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: false, version: 'test' },
+    {
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      trustProxy: false,
+      version: 'test',
+      // Long by default: a pushed notification then can only have come from the wake-up.
+      notificationPollMs: options.pollMs ?? 3_600_000,
+    },
   );
   await app.ready();
   const bus = new InProcessBus();

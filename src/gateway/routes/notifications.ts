@@ -100,8 +100,15 @@ const EventsHeadersSchema = z.looseObject({ 'last-event-id': uuidText.optional()
 
 export async function notificationRoutes(
   app: FastifyInstance,
-  opts: { users: UsersApi; notifications: NotificationsApi; events: Events },
+  opts: {
+    users: UsersApi;
+    notifications: NotificationsApi;
+    events: Events;
+    /** Safety poll besides the wake-ups (default POLL_MS). */
+    pollMs?: number;
+  },
 ): Promise<void> {
+  const pollMs = opts.pollMs ?? POLL_MS;
   const { notifications } = opts;
   app.addHook('onRequest', makeAuthenticate(opts.users));
   const open = new Set<NotificationEventStream>();
@@ -186,7 +193,7 @@ export async function notificationRoutes(
       res.flushHeaders();
       res.socket?.setNoDelay(true);
       const stream = new NotificationEventStream(
-        { res, notifications, events: opts.events, log: req.log },
+        { res, notifications, events: opts.events, log: req.log, pollMs },
         userId,
         startAfter,
         () => open.delete(stream),
@@ -203,6 +210,7 @@ class NotificationEventStream {
   readonly #notifications: NotificationsApi;
   readonly #events: Events;
   readonly #log: FastifyBaseLogger;
+  readonly #pollMs: number;
   readonly #userId: string;
   readonly #onClosed: () => void;
   /** Nothing at or before this id is sent (the resume point, or the newest at connect). */
@@ -217,7 +225,13 @@ class NotificationEventStream {
   readonly #cleanup: (() => void)[] = [];
 
   constructor(
-    deps: { res: ServerResponse; notifications: NotificationsApi; events: Events; log: FastifyBaseLogger },
+    deps: {
+      res: ServerResponse;
+      notifications: NotificationsApi;
+      events: Events;
+      log: FastifyBaseLogger;
+      pollMs: number;
+    },
     userId: string,
     startAfter: string | null,
     onClosed: () => void,
@@ -226,6 +240,7 @@ class NotificationEventStream {
     this.#notifications = deps.notifications;
     this.#events = deps.events;
     this.#log = deps.log;
+    this.#pollMs = deps.pollMs;
     this.#userId = userId;
     this.#startAfter = startAfter;
     this.#onClosed = onClosed;
@@ -243,7 +258,7 @@ class NotificationEventStream {
         if (e.userId === this.#userId) this.#scheduleCheck();
       }),
     );
-    const poll = setInterval(() => this.#scheduleCheck(), POLL_MS);
+    const poll = setInterval(() => this.#scheduleCheck(), this.#pollMs);
     const heartbeat = setInterval(() => this.#write(': ping\n\n'), HEARTBEAT_MS);
     this.#cleanup.push(
       () => clearInterval(poll),
