@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { createBody, emptyForm, issuesByField, previewRuns, validateForm, type FormState } from './form-state.ts';
+
+const NOW = new Date('2026-03-01T10:00:00Z');
+const form = (changes: Partial<FormState>): FormState => ({ ...emptyForm(), name: 'n', endpoint: 'https://e.x/h', ...changes });
+
+describe('next five runs', () => {
+  it('interval: one interval apart from now', () => {
+    const runs = previewRuns(form({ scheduleType: 'interval', intervalMinutes: '15' }), NOW, false)!;
+    expect(runs.map((d) => d.toISOString())).toEqual([
+      '2026-03-01T10:15:00.000Z',
+      '2026-03-01T10:30:00.000Z',
+      '2026-03-01T10:45:00.000Z',
+      '2026-03-01T11:00:00.000Z',
+      '2026-03-01T11:15:00.000Z',
+    ]);
+  });
+
+  it('cron in a time zone, across the spring-forward change', () => {
+    const runs = previewRuns(
+      form({ scheduleType: 'cron', cron: '30 2 * * *', timezone: 'Europe/Paris' }),
+      new Date('2026-03-27T12:00:00Z'),
+      false,
+    )!;
+    // 02:30 Paris: CET (UTC+1) until 29 March, where 02:30 does not exist (runs at 03:00 CEST), then CEST.
+    expect(runs.map((d) => d.toISOString())).toEqual([
+      '2026-03-28T01:30:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+      '2026-03-31T00:30:00.000Z',
+      '2026-04-01T00:30:00.000Z',
+    ]);
+  });
+
+  it('once: the single run; nothing while the schedule is invalid', () => {
+    const at = new Date('2026-03-02T08:00:00Z');
+    const local = `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}T${String(at.getHours()).padStart(2, '0')}:00`;
+    expect(previewRuns(form({ scheduleType: 'once', runAt: local }), NOW, false)).toEqual([at]);
+    expect(previewRuns(form({ scheduleType: 'cron', cron: 'nope' }), NOW, true)).toBeNull();
+    expect(previewRuns(form({ scheduleType: 'interval', intervalMinutes: '0' }), NOW, false)).toBeNull();
+  });
+});
+
+describe('validation with the domain rules, mapped to fields', () => {
+  it('reports every bad field under the form field that shows it', () => {
+    const issues = validateForm(
+      form({
+        kind: 'CONTAINER',
+        image: 'Not An Image!',
+        cmd: 'echo\nhi',
+        env: [{ name: '1BAD', value: 'a=b=c' }],
+        cpus: '100',
+        scheduleType: 'cron',
+        cron: '* * *',
+        timezone: 'Mars/Base',
+      }),
+      'create',
+      null,
+      NOW,
+    );
+    const { byField, unplaced } = issuesByField(issues, 'CONTAINER');
+    expect(Object.keys(byField).sort()).toEqual(['cpus', 'cron', 'env', 'image', 'timezone']);
+    expect(byField.cron![0]).toMatch(/5 fields/);
+    expect(byField.env![0]).toMatch(/^"1BAD":/);
+    expect(unplaced).toEqual([]);
+  });
+
+  it('keeps "=" inside env values (the original split on it)', () => {
+    const body = createBody(form({ kind: 'CONTAINER', image: 'alpine', env: [{ name: 'URL', value: 'a=b=c' }] }));
+    expect((body.payload as { env: Record<string, string> }).env).toEqual({ URL: 'a=b=c' });
+  });
+
+  it('maps server paths (payload.cmd.1, interval, unknown) to fields or the general list', () => {
+    const { byField, unplaced } = issuesByField(
+      [
+        { path: 'payload.cmd.1', message: 'is too long' },
+        { path: 'interval', message: 'must be at most 10080' },
+        { path: 'payload.timeout', message: 'must be at most 1h' },
+        { path: 'something.else', message: 'odd' },
+      ],
+      'CONTAINER',
+    );
+    expect(byField.cmd).toEqual(['Line 2: is too long']);
+    expect(byField.intervalMinutes).toEqual(['must be at most 10080']);
+    expect(byField.containerTimeout).toEqual(['must be at most 1h']);
+    expect(unplaced).toEqual([{ path: 'something.else', message: 'odd' }]);
+  });
+});
