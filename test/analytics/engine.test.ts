@@ -1,0 +1,122 @@
+/**
+ * Real jobs through the engine (relay, in-process bus, workflow worker, executor running
+ * heartbeats against a local server) with the analytics processor subscribed to the same bus: the
+ * analytics endpoints show the runs, agreeing with the jobs table.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/platform/db/database.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { AnalyticsProcessor } from '../../src/workers/analytics-processor/processor.ts';
+import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINES, registerUser, type TestGateway } from '../helpers/harness.ts';
+import { createAnalyticsGateway, type AnalyticsGateway } from './gateway.ts';
+import { nearestRank } from './sequence.ts';
+
+describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
+  let database: Database;
+  let target: Awaited<ReturnType<typeof startTarget>>;
+  let engine: Engine;
+  let gw: AnalyticsGateway;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engineName);
+    target = await startTarget();
+    engine = createEngine(database);
+    new AnalyticsProcessor({ db: database.db, logger: createLogger('silent'), bus: engine.bus });
+    engine.start();
+    gw = await createAnalyticsGateway(engineName, { database, events: engine.events });
+  });
+  afterAll(async () => {
+    await engine.stop();
+    await gw.close();
+    await target.close();
+    await database.close();
+  });
+
+  it('shows completed and failed runs with their durations and fire lag', async () => {
+    const { headers } = await registerUser(gw as unknown as TestGateway);
+    const create = async (path: string) => {
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/api/v1/workflows',
+        headers,
+        payload: {
+          name: path,
+          kind: 'HEARTBEAT',
+          payload: { endpoint: `${target.url}${path}`, timeout: '5s' },
+          interval: 60,
+          max_consecutive_job_failures_allowed: 10,
+        },
+      });
+      expect(res.statusCode).toBe(201);
+      const id = res.json().id as string;
+      await waitFor(async () => {
+        const wf = (await gw.app.inject({ method: 'GET', url: `/api/v1/workflows/${id}`, headers })).json();
+        return wf.build_status === 'COMPLETED';
+      });
+      return id;
+    };
+    const ok = await create('/slow/30');
+    const failing = await create('/status/500');
+    const run = async (id: string) => {
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: `/api/v1/workflows/${id}/jobs/schedule`,
+        headers,
+      });
+      expect(res.statusCode).toBe(201);
+      const jobId = res.json().id as string;
+      // One at a time: a workflow's manual runs do not overlap here.
+      return waitFor(async () => {
+        const job = (
+          await gw.app.inject({ method: 'GET', url: `/api/v1/workflows/${id}/jobs/${jobId}`, headers })
+        ).json();
+        return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
+      });
+    };
+    for (let i = 0; i < 3; i++) expect((await run(ok)).status).toBe('COMPLETED');
+    for (let i = 0; i < 2; i++) expect((await run(failing)).status).toBe('FAILED');
+
+    const summary = await waitFor(async () => {
+      const body = (await gw.app.inject({ method: 'GET', url: '/api/v1/analytics', headers })).json();
+      return body.jobs_by_status.COMPLETED + body.jobs_by_status.FAILED === 5 ? body : null;
+    });
+    expect(summary).toMatchObject({
+      total_workflows: 2,
+      total_jobs: 5,
+      jobs_by_status: { PENDING: 0, QUEUED: 0, RUNNING: 0, COMPLETED: 3, FAILED: 2, CANCELED: 0 },
+      success_rate: 3 / 5,
+    });
+
+    // The same figures from the jobs table (ms precision: each duration may round by 1 ms).
+    const jobs = await database.db
+      .selectFrom('jobs')
+      .select(['workflow_id', 'status', 'scheduled_at', 'started_at', 'completed_at'])
+      .where('workflow_id', 'in', [ok, failing])
+      .execute();
+    const durations = jobs.map((j) => j.completed_at!.getTime() - j.started_at!.getTime());
+    const lags = jobs.map((j) => j.started_at!.getTime() - j.scheduled_at.getTime());
+    const total = durations.reduce((a, b) => a + b, 0);
+    expect(Math.abs(summary.total_job_execution_duration * 1000 - total)).toBeLessThanOrEqual(jobs.length);
+    expect(Math.abs(summary.duration_ms.p50 - nearestRank(durations, 0.5)!)).toBeLessThanOrEqual(1);
+    expect(Math.abs(summary.fire_lag_ms.p99 - nearestRank(lags, 0.99)!)).toBeLessThanOrEqual(1);
+    // The slow endpoint answers after 30 ms: every successful run took at least that.
+    const okStats = (await gw.app.inject({ method: 'GET', url: `/api/v1/analytics/${ok}`, headers })).json();
+    expect(okStats.duration_ms.p50).toBeGreaterThanOrEqual(30);
+    expect(okStats.jobs_by_status).toMatchObject({ COMPLETED: 3, FAILED: 0 });
+
+    // The series of the current hour holds all five (the runs took seconds; allow an hour turn).
+    const series = (
+      await gw.app.inject({ method: 'GET', url: '/api/v1/analytics/timeseries', headers })
+    ).json() as { completed: number; failed: number }[];
+    const sum = series.reduce(
+      (a, p) => ({ completed: a.completed + p.completed, failed: a.failed + p.failed }),
+      {
+        completed: 0,
+        failed: 0,
+      },
+    );
+    expect(sum).toEqual({ completed: 3, failed: 2 });
+  });
+});
