@@ -47,7 +47,7 @@ async function signUp(page: Page, email: string) {
   await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
   const confirm = page.getByLabel(/confirm password/i);
   if ((await confirm.count()) > 0) await confirm.fill('correct horse battery');
-  await page.getByRole('button', { name: /sign up|create account|register/i }).click();
+  await page.getByRole('button', { name: /sign up|create (an )?account|register/i }).click();
   await page
     .getByRole('heading', { name: /workflows/i })
     .first()
