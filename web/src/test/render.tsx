@@ -31,7 +31,9 @@ export function renderAt(path: string, element: ReactNode, routePath = '*') {
  * A fetch that answers like the gateway for the paths a test gives; records every request. Not a
  * fake of our logic: the component under test builds the requests and reads the answers.
  */
-export function stubFetch(routes: Record<string, (req: { method: string; url: URL; body: unknown }) => Response>) {
+export function stubFetch(
+  routes: Record<string, (req: { method: string; url: URL; body: unknown }) => Response>,
+) {
   const calls: { method: string; url: URL; headers: Headers; body: unknown }[] = [];
   const fetchFn = async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = new URL(String(input), 'http://localhost');

@@ -1,0 +1,246 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { AppRoutes } from '../App.tsx';
+import { WorkflowStatusBadge, workflowStatusOf } from '../components/Badge.tsx';
+import { emptyForm } from '../features/workflow-form/form-state.ts';
+import { WorkflowForm } from '../features/workflow-form/WorkflowForm.tsx';
+import { ApiError } from '../api/client.ts';
+import { listParams, filtersFromSearch } from '../pages/workflows/overview-query.ts';
+import { ThemeToggle } from '../theme/ThemeToggle.tsx';
+import { THEME_STORAGE_KEY } from '../theme/theme.ts';
+import { json, renderAt, stubFetch } from './render.tsx';
+import { render } from '@testing-library/react';
+
+const USER = {
+  id: 'u1',
+  email: 'me@example.com',
+  role: 'user',
+  notification_preference: 'ALL',
+  created_at: '',
+  updated_at: '',
+};
+const WORKFLOW = {
+  id: 'w1',
+  name: 'nightly',
+  kind: 'CONTAINER',
+  payload: { image: 'alpine' },
+  schedule: { type: 'interval', interval_minutes: 5 },
+  interval: 5,
+  build_status: 'COMPLETED',
+  build_error: null,
+  status: 'TERMINATED',
+  consecutive_job_failures_count: 3,
+  max_consecutive_job_failures_allowed: 3,
+  log_retention: true,
+  next_run_at: null,
+  created_at: '2026-01-01T00:00:00Z',
+  updated_at: '2026-01-01T00:00:00Z',
+  terminated_at: '2026-01-02T00:00:00Z',
+  generation: 1,
+};
+
+describe('status badges', () => {
+  it('derive the human status when the API did not send one', () => {
+    expect(workflowStatusOf({ build_status: 'STARTED', terminated_at: null })).toBe('BUILDING');
+    expect(workflowStatusOf({ build_status: 'FAILED', terminated_at: null })).toBe('BUILD_FAILED');
+    expect(workflowStatusOf({ build_status: 'COMPLETED', terminated_at: 'x' })).toBe('TERMINATED');
+    expect(workflowStatusOf({ build_status: 'COMPLETED', terminated_at: null, status: 'PAUSED' })).toBe(
+      'PAUSED',
+    );
+    render(<WorkflowStatusBadge status="BUILD_FAILED" />);
+    expect(screen.getByText('Build failed')).toBeTruthy();
+  });
+});
+
+describe('auth guard', () => {
+  it('sends a signed-out visitor to /login and back to the page after signing in', async () => {
+    let signedIn = false;
+    const calls = stubFetch({
+      'GET /api/v1/users': () =>
+        signedIn ? json(200, USER) : json(401, { title: 'Unauthenticated', status: 401 }),
+      'POST /api/v1/auth/login': () => {
+        signedIn = true;
+        return json(200, { user: USER, token: 't', expires_at: '' });
+      },
+      'GET /api/v1/workflows/w1': () => json(200, WORKFLOW),
+      'GET /api/v1/workflows/w1/jobs': () => json(200, { jobs: [], cursor: null }),
+    });
+    document.cookie = 'cv_csrf=csrf-value';
+    renderAt('/workflows/w1', <AppRoutes />);
+    await waitFor(() =>
+      expect(screen.getByTestId('location').textContent).toBe('/login?next=%2Fworkflows%2Fw1'),
+    );
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText('Email'), 'me@example.com');
+    await user.type(screen.getByLabelText('Password'), 'whatever-pass');
+    await user.click(screen.getByRole('button', { name: 'Log in' }));
+    await waitFor(() => expect(screen.getByTestId('location').textContent).toBe('/workflows/w1'));
+    const login = calls.find((c) => c.url.pathname === '/api/v1/auth/login')!;
+    expect(login.headers.get('x-csrf-token')).toBe('csrf-value');
+  });
+
+  it('shows a 429 with its retry time', async () => {
+    stubFetch({
+      'GET /api/v1/users': () => json(401, { title: 'Unauthenticated', status: 401 }),
+      'POST /api/v1/auth/login': () =>
+        json(
+          429,
+          { title: 'Too many requests', status: 429, detail: 'Too many attempts; try again later.' },
+          { 'retry-after': '42' },
+        ),
+    });
+    renderAt('/login', <AppRoutes />);
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText('Email'), 'me@example.com');
+    await user.type(screen.getByLabelText('Password'), 'x');
+    await user.click(screen.getByRole('button', { name: 'Log in' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('42 s');
+  });
+});
+
+describe('overview', () => {
+  it('turns the URL filters into the list query', () => {
+    const filters = filtersFromSearch(
+      new URLSearchParams('q=night&state=terminated&build=FAILED&kind=CONTAINER&x=1'),
+    );
+    expect(listParams(filters, 'c1')).toEqual({
+      limit: 20,
+      query: 'night',
+      kind: 'CONTAINER',
+      build_status: 'FAILED',
+      terminated: true,
+      cursor: 'c1',
+    });
+    expect(listParams(filtersFromSearch(new URLSearchParams('state=bogus')), undefined)).toEqual({
+      limit: 20,
+    });
+  });
+
+  it('requests what the search box and filters say, and shows status badges', async () => {
+    const calls = stubFetch({
+      'GET /api/v1/users': () => json(200, USER),
+      'GET /api/v1/workflows': () => json(200, { workflows: [WORKFLOW], cursor: null }),
+    });
+    renderAt('/', <AppRoutes />);
+    const table = await screen.findByRole('table', { name: 'Workflows' });
+    expect(within(table).getByText('Terminated')).toBeTruthy();
+    const user = userEvent.setup();
+    await user.selectOptions(screen.getByLabelText('Kind'), 'HEARTBEAT');
+    await user.type(screen.getByLabelText('Search by name'), 'nig');
+    await waitFor(() => {
+      const last = calls.filter((c) => c.url.pathname === '/api/v1/workflows').at(-1)!;
+      expect(Object.fromEntries(last.url.searchParams)).toEqual({
+        limit: '20',
+        query: 'nig',
+        kind: 'HEARTBEAT',
+      });
+    });
+    expect(screen.getByTestId('location').textContent).toBe('/?q=nig&kind=HEARTBEAT');
+  });
+});
+
+describe('workflow detail', () => {
+  it('deletes only after confirming in a dialog', async () => {
+    const calls = stubFetch({
+      'GET /api/v1/users': () => json(200, USER),
+      'GET /api/v1/workflows/w1': () => json(200, WORKFLOW),
+      'GET /api/v1/workflows/w1/jobs': () => json(200, { jobs: [], cursor: null }),
+      'DELETE /api/v1/workflows/w1': () => new Response(null, { status: 204 }),
+      'GET /api/v1/workflows': () => json(200, { workflows: [], cursor: null }),
+    });
+    renderAt('/workflows/w1', <AppRoutes />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Delete' }));
+    const dialog = await screen.findByRole('alertdialog', { name: 'Delete nightly?' });
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    await user.click(screen.getByRole('button', { name: 'Delete' }));
+    await user.click(within(await screen.findByRole('alertdialog')).getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(screen.getByTestId('location').textContent).toBe('/'));
+    expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(1);
+  });
+});
+
+describe('workflow form', () => {
+  const noop = () => {};
+
+  it('validates as you type and previews runs', async () => {
+    renderAt(
+      '/',
+      <WorkflowForm
+        mode="create"
+        initial={emptyForm()}
+        submitLabel="Create"
+        pending={false}
+        error={null}
+        onSubmit={noop}
+      />,
+    );
+    const user = userEvent.setup();
+    const url = screen.getByLabelText('URL');
+    await user.type(url, 'ftp://x');
+    expect(url.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByText('must be an http:// or https:// URL')).toBeTruthy();
+    await user.clear(url);
+    await user.type(url, 'https://example.com');
+    expect(url.getAttribute('aria-invalid')).toBeNull();
+    expect(
+      within(screen.getByRole('list', { name: 'Next run times' })).getAllByRole('listitem'),
+    ).toHaveLength(5);
+    await user.selectOptions(screen.getByLabelText('Runs'), 'cron');
+    const cron = screen.getByLabelText('Cron expression');
+    await user.clear(cron);
+    await user.type(cron, '61 * * * *');
+    expect(cron.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByText('Complete the schedule to see when it runs.')).toBeTruthy();
+  });
+
+  it('shows server field errors next to their fields', async () => {
+    const error = new ApiError({
+      status: 400,
+      title: 'Invalid request',
+      issues: [
+        { path: 'payload.image', message: 'no such image on this host' },
+        { path: 'schedule.timezone', message: 'unknown time zone' },
+      ],
+    });
+    const initial = {
+      ...emptyForm(),
+      kind: 'CONTAINER' as const,
+      name: 'n',
+      image: 'alpine',
+      scheduleType: 'cron' as const,
+    };
+    renderAt(
+      '/',
+      <WorkflowForm
+        mode="create"
+        initial={initial}
+        submitLabel="Create"
+        pending={false}
+        error={error}
+        onSubmit={noop}
+      />,
+    );
+    const image = screen.getByLabelText('Image');
+    expect(image.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = image.getAttribute('aria-describedby')!.split(' ');
+    expect(describedBy.map((id) => document.getElementById(id)?.textContent)).toContain(
+      'no such image on this host',
+    );
+    expect(screen.getByText('unknown time zone')).toBeTruthy();
+  });
+});
+
+describe('theme', () => {
+  it('toggles and remembers the choice', async () => {
+    render(<ThemeToggle />);
+    const toggle = screen.getByRole('switch', { name: /dark theme/i });
+    const before = toggle.getAttribute('aria-checked') === 'true';
+    await userEvent.setup().click(toggle);
+    const expected = before ? 'light' : 'dark';
+    expect(localStorage.getItem(THEME_STORAGE_KEY)).toBe(expected);
+    expect(document.documentElement.dataset.theme).toBe(expected);
+  });
+});
