@@ -14,11 +14,15 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# --- the dashboard, when one has been built into web/dist (empty otherwise) ------------------------
+# --- the dashboard: built with Vite into /out/web/dist (served by the gateway at /) ----------------
 FROM ${NODE_IMAGE} AS web
-RUN --mount=type=bind,source=.,target=/ctx \
-    mkdir -p /out/web/dist && \
-    if [ -d /ctx/web/dist ]; then cp -R /ctx/web/dist/. /out/web/dist/; fi
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY web ./web
+COPY src/domain ./src/domain
+RUN node_modules/.bin/vite build --config web/vite.config.ts --outDir /out/web/dist --emptyOutDir
 
 # --- runtime -----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

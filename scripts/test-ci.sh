@@ -68,5 +68,8 @@ log "tests"
 # the rest, so neither slows the other into timeouts on a 2-core machine.
 npx vitest run --exclude 'test/e2e/**'
 
+log "dashboard component tests (jsdom)"
+npx vitest run --config vitest.web.config.ts
+
 log "end-to-end: the distributed profile (roles as processes, Kafka, Redis, PostgreSQL)"
 npx vitest run test/e2e
