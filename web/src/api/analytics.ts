@@ -1,6 +1,7 @@
 /**
- * Analytics hooks: totals (all workflows or one) and the time series. Shapes follow docs/api.md
- * ("Notifications and analytics").
+ * Analytics hooks: totals (all workflows or one) and the time series. Shapes follow
+ * src/gateway/routes/analytics.ts (docs/api.md "Notifications and analytics"): series buckets are
+ * UTC, `to` is exclusive, and every bucket is present.
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from './client.ts';
@@ -18,11 +19,16 @@ export interface Analytics {
   total_joblogs: number;
   /** Seconds, summed over finished jobs. */
   total_job_execution_duration: number;
-  jobs_by_status: Partial<Record<JobState, number>>;
-  /** 0..1, null before any job finished. */
+  /** Final statuses from the aggregates; PENDING/QUEUED/RUNNING counted live. */
+  jobs_by_status: Record<JobState, number>;
+  /** COMPLETED / (COMPLETED + FAILED), 0..1; null before any job completed or failed. */
   success_rate: number | null;
+  /** Percentiles over jobs finished since `percentiles_since` (a 30-day window). */
   duration_ms: Percentiles;
-  fire_lag_ms?: Percentiles;
+  fire_lag_ms: Percentiles;
+  percentiles_since: string;
+  /** Present on `GET /analytics/{workflow_id}`. */
+  workflow_id?: string;
 }
 
 export const TIMESERIES_BUCKETS = ['hour', 'day'] as const;
@@ -34,7 +40,7 @@ export interface TimeseriesPoint {
   failed: number;
   canceled: number;
   avg_duration_ms: number | null;
-  avg_fire_lag_ms?: number | null;
+  avg_fire_lag_ms: number | null;
 }
 
 export interface TimeseriesParams {

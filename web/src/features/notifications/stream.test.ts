@@ -28,7 +28,8 @@ describe('openNotificationStream', () => {
     expect(FakeEventSource.instances).toHaveLength(1);
     first.open();
 
-    first.fail(true); // closed for good: we reopen after 1 s
+    first.emit('notification', '{}', '0190-last');
+    first.fail(true); // closed for good: we reopen after 1 s, asking for what came after the last id
     expect(downs).toBe(2);
     vi.advanceTimersByTime(999);
     expect(FakeEventSource.instances).toHaveLength(1);
@@ -36,6 +37,7 @@ describe('openNotificationStream', () => {
     expect(FakeEventSource.instances).toHaveLength(2);
 
     const second = FakeEventSource.latest();
+    expect(second.url).toBe('/api/v1/notifications/events?last_event_id=0190-last');
     second.fail(true); // fails again: 2 s this time
     vi.advanceTimersByTime(1_999);
     expect(FakeEventSource.instances).toHaveLength(2);

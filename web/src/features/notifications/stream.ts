@@ -4,7 +4,8 @@
  *
  * Reconnects: the browser retries on its own after a dropped connection (sending Last-Event-ID), but
  * gives up for good when an answer is not a 200 event stream (a gateway restart, a 502 from a proxy);
- * then we open a new EventSource after a backoff of 1 s doubling to 30 s. While the stream is down,
+ * then we open a new EventSource after a backoff of 1 s doubling to 30 s, passing the last id seen
+ * as `?last_event_id=` so the gateway replays what was created in between. While the stream is down,
  * `live` is false and the list queries fall back to slow polling (api/notifications.ts); when it comes
  * back, the lists are re-read once to pick up whatever arrived in between.
  */
@@ -66,11 +67,13 @@ export function openNotificationStream(handlers: StreamHandlers, url = NOTIFICAT
   let delay = BACKOFF_MIN_MS;
   let opened = false;
   let stopped = false;
+  let lastEventId = '';
 
   const connect = () => {
     timer = null;
     if (stopped) return;
-    const es = new EventSource(url, { withCredentials: true });
+    const target = lastEventId ? `${url}?last_event_id=${encodeURIComponent(lastEventId)}` : url;
+    const es = new EventSource(target, { withCredentials: true });
     source = es;
     es.addEventListener('open', () => {
       delay = BACKOFF_MIN_MS;
@@ -78,7 +81,9 @@ export function openNotificationStream(handlers: StreamHandlers, url = NOTIFICAT
       opened = true;
     });
     es.addEventListener('notification', (event) => {
-      const n = parseNotificationEvent((event as MessageEvent).data);
+      const message = event as MessageEvent;
+      if (message.lastEventId) lastEventId = message.lastEventId;
+      const n = parseNotificationEvent(message.data);
       if (n) handlers.onNotification(n);
     });
     es.addEventListener('error', () => {

@@ -17,6 +17,7 @@ const point = (ts: string, completed: number, failed = 0, canceled = 0): Timeser
   failed,
   canceled,
   avg_duration_ms: completed ? 120 : null,
+  avg_fire_lag_ms: completed ? 15 : null,
 });
 
 describe('fillBuckets', () => {
@@ -53,7 +54,7 @@ describe('fillBuckets', () => {
 
   it('is empty-safe: no points gives a flat series of zeros', () => {
     const filled = fillBuckets([], new Date('2024-03-04T00:00:00Z'), new Date('2024-03-06T00:00:00Z'), 'day');
-    expect(filled).toHaveLength(3);
+    expect(filled).toHaveLength(2); // `to` is exclusive
     expect(filled.every((p) => p.total === 0)).toBe(true);
   });
 });
@@ -116,7 +117,7 @@ describe('bucket labels and ranges', () => {
     const filled = fillBuckets(
       [point('2024-03-05T00:00:00Z', 2, 1), point('2024-03-06T00:00:00Z', 5)],
       new Date('2024-03-05T00:00:00Z'),
-      new Date('2024-03-06T00:00:00Z'),
+      new Date('2024-03-07T00:00:00Z'),
       'day',
     );
     const text = summarise(filled, 'day');

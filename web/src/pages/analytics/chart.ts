@@ -28,9 +28,9 @@ export interface FilledPoint {
 }
 
 /**
- * One point per bucket from `from` up to (and including the bucket of) `to`: the server sends only
- * buckets that saw jobs, and a chart with missing buckets would draw quiet hours as if they did
- * not exist. Points outside the range are dropped.
+ * One point per bucket starting in [floor(from), to) — `to` is exclusive, as in the API. The server
+ * zero-fills its answer already; filling here as well keeps the chart honest if a point is missing
+ * (quiet hours must be drawn, not skipped). Points outside the range are dropped.
  */
 export function fillBuckets(
   points: readonly TimeseriesPoint[],
@@ -40,15 +40,15 @@ export function fillBuckets(
 ): FilledPoint[] {
   const step = BUCKET_MS[bucket];
   const start = floorToBucket(from.getTime(), bucket);
-  const end = floorToBucket(to.getTime(), bucket);
-  if (!(end >= start)) return [];
+  const end = to.getTime();
+  if (!(end > start)) return [];
   const byTs = new Map<number, TimeseriesPoint>();
   for (const p of points) {
     const ts = Date.parse(p.ts);
     if (!Number.isNaN(ts)) byTs.set(floorToBucket(ts, bucket), p);
   }
   const out: FilledPoint[] = [];
-  for (let ts = start; ts <= end && out.length < MAX_BUCKETS; ts += step) {
+  for (let ts = start; ts < end && out.length < MAX_BUCKETS; ts += step) {
     const p = byTs.get(ts);
     const completed = p?.completed ?? 0;
     const failed = p?.failed ?? 0;
