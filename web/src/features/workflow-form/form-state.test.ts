@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { createBody, emptyForm, issuesByField, previewRuns, validateForm, type FormState } from './form-state.ts';
+import {
+  createBody,
+  emptyForm,
+  issuesByField,
+  previewRuns,
+  validateForm,
+  type FormState,
+} from './form-state.ts';
 
 const NOW = new Date('2026-03-01T10:00:00Z');
-const form = (changes: Partial<FormState>): FormState => ({ ...emptyForm(), name: 'n', endpoint: 'https://e.x/h', ...changes });
+const form = (changes: Partial<FormState>): FormState => ({
+  ...emptyForm(),
+  name: 'n',
+  endpoint: 'https://e.x/h',
+  ...changes,
+});
 
 describe('next five runs', () => {
   it('interval: one interval apart from now', () => {
@@ -66,7 +78,9 @@ describe('validation with the domain rules, mapped to fields', () => {
   });
 
   it('keeps "=" inside env values (the original split on it)', () => {
-    const body = createBody(form({ kind: 'CONTAINER', image: 'alpine', env: [{ name: 'URL', value: 'a=b=c' }] }));
+    const body = createBody(
+      form({ kind: 'CONTAINER', image: 'alpine', env: [{ name: 'URL', value: 'a=b=c' }] }),
+    );
     expect((body.payload as { env: Record<string, string> }).env).toEqual({ URL: 'a=b=c' });
   });
 
