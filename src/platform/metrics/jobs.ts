@@ -47,6 +47,11 @@ export function registerExecutorMetrics(
       this.set(slots().total);
     },
   });
+  // Every series exists from the first scrape (rate() and alerts need no first event).
+  for (const kind of ['HEARTBEAT', 'CONTAINER']) {
+    lag.zero({ kind });
+    for (const status of ['COMPLETED', 'FAILED', 'CANCELED']) finished.inc({ status, kind }, 0);
+  }
   return {
     jobStarted: (kind, lagSeconds) => lag.observe({ kind }, Math.max(0, lagSeconds)),
     jobFinished: (kind, status) => finished.inc({ status, kind }),
