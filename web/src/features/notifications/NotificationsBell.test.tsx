@@ -6,6 +6,9 @@ import NotificationsBell from './NotificationsBell.tsx';
 import { FakeEventSource, installFakeFetch } from './testing/fake-network.ts';
 import { renderWithApp } from './testing/render.tsx';
 
+/** The drawer is a lazy chunk: its first import in a run compiles it, so allow more than 1 s. */
+const DRAWER_LOAD = { timeout: 10_000 };
+
 const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
 
 function notification(id: string, over: Partial<Notification> = {}): Notification {
@@ -67,7 +70,7 @@ describe('NotificationsBell', () => {
 
     const bell = await screen.findByRole('button', { name: 'Notifications, 3 unread' });
     await user.click(bell);
-    const drawer = await screen.findByRole('dialog', { name: 'Notifications' });
+    const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     const list = await within(drawer).findByRole('list', { name: 'Unread notifications' });
     expect(within(list).getAllByRole('listitem')).toHaveLength(3);
     expect(within(list).getByText('Job c failed').closest('li')).toHaveProperty(
@@ -101,7 +104,7 @@ describe('NotificationsBell', () => {
     const user = userEvent.setup();
     renderWithApp(<NotificationsBell />);
     await user.click(await screen.findByRole('button', { name: 'Notifications, 1 unread' }));
-    const drawer = await screen.findByRole('dialog', { name: 'Notifications' });
+    const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await user.click(await within(drawer).findByRole('button', { name: 'Mark “Job a failed” as read' }));
     expect(await within(drawer).findByRole('alert')).toHaveProperty(
       'textContent',
@@ -116,7 +119,7 @@ describe('NotificationsBell', () => {
     const user = userEvent.setup();
     renderWithApp(<NotificationsBell />);
     await user.click(await screen.findByRole('button', { name: 'Notifications, 1 unread' }));
-    const drawer = await screen.findByRole('dialog', { name: 'Notifications' });
+    const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     const list = await within(drawer).findByRole('list', { name: 'Unread notifications' });
     const gets = server.requests.length;
 
@@ -148,7 +151,7 @@ describe('NotificationsBell', () => {
     const user = userEvent.setup();
     renderWithApp(<NotificationsBell />);
     await user.click(await screen.findByRole('button', { name: 'Notifications, 2 unread' }));
-    const drawer = await screen.findByRole('dialog', { name: 'Notifications' });
+    const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await within(drawer).findByText('Suspicious');
     expect(within(drawer).queryByRole('link', { name: 'Suspicious' })).toBeNull();
 
@@ -164,7 +167,7 @@ describe('NotificationsBell', () => {
     renderWithApp(<NotificationsBell />);
     const bell = await screen.findByRole('button', { name: 'Notifications, none unread' });
     await user.click(bell);
-    await screen.findByRole('dialog', { name: 'Notifications' });
+    await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await user.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     await waitFor(() => expect(document.activeElement).toBe(bell));
@@ -175,7 +178,7 @@ describe('NotificationsBell', () => {
     const user = userEvent.setup();
     renderWithApp(<NotificationsBell />);
     await user.click(await screen.findByRole('button', { name: 'Notifications, none unread' }));
-    const drawer = await screen.findByRole('dialog', { name: 'Notifications' });
+    const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await user.click(within(drawer).getByRole('tab', { name: 'All' }));
     const list = await within(drawer).findByRole('list', { name: 'All notifications' });
     expect(within(list).getByText('Old news')).toBeTruthy();

@@ -1,20 +1,24 @@
 /**
  * The header's bell: the unread count (kept current by the live stream, with a slow poll only while
- * the stream is down) and the drawer it opens.
+ * the stream is down) and the drawer it opens. The drawer (dialog, tabs, focus management) is its own
+ * chunk, fetched on the first open: the header on every first page load carries only the count.
  */
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { useNotifications } from '../../api/notifications.ts';
 import { unreadCountOf } from './cache.ts';
 import { bellLabel } from './kinds.ts';
-import { NotificationsDrawer } from './NotificationsDrawer.tsx';
 import { useNotificationStream } from './stream.ts';
 import './notifications.css';
+
+const loadDrawer = () => import('./NotificationsDrawer.tsx');
+const NotificationsDrawer = lazy(() => loadDrawer().then((m) => ({ default: m.NotificationsDrawer })));
 
 export default function NotificationsBell() {
   const live = useNotificationStream();
   const unread = useNotifications('unread', { live });
   const count = unreadCountOf(unread.data);
   const [open, setOpen] = useState(false);
+  const [opened, setOpened] = useState(false);
   return (
     <>
       <button
@@ -23,7 +27,13 @@ export default function NotificationsBell() {
         aria-label={bellLabel(count)}
         aria-haspopup="dialog"
         aria-expanded={open}
-        onClick={() => setOpen(true)}
+        // Fetch the drawer's chunk as soon as the user heads for the bell.
+        onPointerEnter={() => void loadDrawer()}
+        onFocus={() => void loadDrawer()}
+        onClick={() => {
+          setOpened(true);
+          setOpen(true);
+        }}
       >
         <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" focusable="false">
           <path
@@ -37,7 +47,11 @@ export default function NotificationsBell() {
           </span>
         )}
       </button>
-      <NotificationsDrawer isOpen={open} onOpenChange={setOpen} live={live} />
+      {opened && (
+        <Suspense fallback={null}>
+          <NotificationsDrawer isOpen={open} onOpenChange={setOpen} live={live} />
+        </Suspense>
+      )}
     </>
   );
 }
