@@ -183,13 +183,13 @@ describe.each(ENGINES)('webhooks API on %s', (engine) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await gw.app.inject({
+      const res: LightMyRequestResponse = await gw.app.inject({
         method: 'GET',
         url: `${API}?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
         headers: carol.headers,
       });
       expect(res.statusCode).toBe(200);
-      const page = res.json<{ webhooks: Webhook[]; cursor: string | null }>();
+      const page: { webhooks: Webhook[]; cursor: string | null } = res.json();
       seen.push(...page.webhooks.map((w) => w.id));
       cursor = page.cursor;
     } while (cursor);
