@@ -65,14 +65,14 @@ describe.each(ENGINES)('analytics processor (%s)', (engine) => {
     database = await createTestDatabase(engine);
     userId = await insertUser(database.db);
     otherUserId = await insertUser(database.db);
-    [workflowId, secondWorkflowId] = await insertWorkflows(database.db, [
+    [workflowId, secondWorkflowId] = (await insertWorkflows(database.db, [
       { userId, nextRunAt: null },
       { userId, nextRunAt: null },
-    ]);
+    ])) as [string, string];
     processor = new AnalyticsProcessor({ db: database.db, logger });
     service = new AnalyticsService(database.db, clock);
-    facts = knownSequence(userId, workflowId!);
-    secondFacts = knownSequence(userId, secondWorkflowId!).slice(0, 10);
+    facts = knownSequence(userId, workflowId);
+    secondFacts = knownSequence(userId, secondWorkflowId).slice(0, 10);
     // Interleaved batches of 17, as a relay would deliver them.
     const all = [...facts, ...secondFacts].sort((a, b) => a.job_id.localeCompare(b.job_id));
     let applied = 0;
