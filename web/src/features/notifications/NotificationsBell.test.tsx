@@ -3,8 +3,8 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Notification } from '../../api/notifications.ts';
 import NotificationsBell from './NotificationsBell.tsx';
-import { FakeEventSource, installFakeFetch } from './testing/fake-network.ts';
-import { renderWithApp } from './testing/render.tsx';
+import { json, renderAt, stubFetch } from '../../test/render.tsx';
+import { FakeEventSource } from './testing/fake-event-source.ts';
 
 /** The drawer is a lazy chunk: its first import in a run compiles it, so allow more than 1 s. */
 const DRAWER_LOAD = { timeout: 10_000 };
@@ -29,30 +29,32 @@ function notification(id: string, over: Partial<Notification> = {}): Notificatio
 /** A small in-memory notifications endpoint, like the gateway's. */
 function fakeServer(initial: Notification[]) {
   const rows = [...initial];
-  const net = installFakeFetch((req) => {
-    if (req.path !== '/api/v1/notifications') return undefined;
-    if (req.method === 'GET') {
-      const unreadOnly = req.query.get('unread') !== 'false';
+  const requests = stubFetch({
+    'GET /api/v1/notifications': ({ url }) => {
+      const unreadOnly = url.searchParams.get('unread') !== 'false';
       const unread = rows.filter((r) => r.read_at === null);
-      return {
-        body: { notifications: unreadOnly ? unread : rows, cursor: null, unread_count: unread.length },
-      };
-    }
-    if (req.method === 'PUT') {
-      const body = req.body as { ids?: string[]; all?: boolean };
+      return json(200, {
+        notifications: unreadOnly ? unread : rows,
+        cursor: null,
+        unread_count: unread.length,
+      });
+    },
+    'PUT /api/v1/notifications': ({ body }) => {
+      const target = body as { ids?: string[]; all?: boolean };
       let updated = 0;
       for (const r of rows) {
-        if (r.read_at === null && (body.all || body.ids?.includes(r.id))) {
+        if (r.read_at === null && (target.all || target.ids?.includes(r.id))) {
           r.read_at = new Date().toISOString();
           updated++;
         }
       }
-      return { body: { updated } };
-    }
-    return undefined;
+      return json(200, { updated });
+    },
   });
-  return { rows, ...net };
+  return { rows, requests };
 }
+
+const render = () => renderAt('/', <NotificationsBell />);
 
 beforeEach(() => {
   FakeEventSource.install();
@@ -66,7 +68,7 @@ describe('NotificationsBell', () => {
   it('names the unread count and marks one, then all, read', async () => {
     const server = fakeServer([notification('a'), notification('b'), notification('c', { kind: 'ALERT' })]);
     const user = userEvent.setup();
-    renderWithApp(<NotificationsBell />);
+    render();
 
     const bell = await screen.findByRole('button', { name: 'Notifications, 3 unread' });
     await user.click(bell);
@@ -83,7 +85,7 @@ describe('NotificationsBell', () => {
     await waitFor(() => expect(within(list).queryByText('Job b failed')).toBeNull());
     const put = server.requests.find((r) => r.method === 'PUT');
     expect(put?.body).toEqual({ ids: ['b'] });
-    expect(put?.headers['content-type']).toBe('application/json');
+    expect(put?.headers.get('content-type')).toBe('application/json');
     // The drawer is modal: the rest of the page, the bell included, is hidden from assistive tech.
     expect(screen.getByRole('button', { name: 'Notifications, 2 unread', hidden: true })).toBeTruthy();
 
@@ -95,14 +97,14 @@ describe('NotificationsBell', () => {
   });
 
   it('puts the previous state back when marking read fails', async () => {
-    installFakeFetch((req) => {
-      if (req.method === 'GET') {
-        return { body: { notifications: [notification('a')], cursor: null, unread_count: 1 } };
-      }
-      return { status: 503, body: { title: 'Service unavailable', status: 503, code: 'CV_UNAVAILABLE' } };
+    stubFetch({
+      'GET /api/v1/notifications': () =>
+        json(200, { notifications: [notification('a')], cursor: null, unread_count: 1 }),
+      'PUT /api/v1/notifications': () =>
+        json(503, { title: 'Service unavailable', status: 503, code: 'CV_UNAVAILABLE' }),
     });
     const user = userEvent.setup();
-    renderWithApp(<NotificationsBell />);
+    render();
     await user.click(await screen.findByRole('button', { name: 'Notifications, 1 unread' }));
     const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await user.click(await within(drawer).findByRole('button', { name: 'Mark “Job a failed” as read' }));
@@ -117,7 +119,7 @@ describe('NotificationsBell', () => {
   it('merges notifications arriving over SSE into the list and the count, once each', async () => {
     const server = fakeServer([notification('a')]);
     const user = userEvent.setup();
-    renderWithApp(<NotificationsBell />);
+    render();
     await user.click(await screen.findByRole('button', { name: 'Notifications, 1 unread' }));
     const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     const list = await within(drawer).findByRole('list', { name: 'Unread notifications' });
@@ -149,7 +151,7 @@ describe('NotificationsBell', () => {
       notification('x', { title: 'Suspicious', action_url: 'javascript:alert(1)' }),
     ]);
     const user = userEvent.setup();
-    renderWithApp(<NotificationsBell />);
+    render();
     await user.click(await screen.findByRole('button', { name: 'Notifications, 2 unread' }));
     const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await within(drawer).findByText('Suspicious');
@@ -164,7 +166,7 @@ describe('NotificationsBell', () => {
   it('closes on Escape and gives focus back to the bell', async () => {
     fakeServer([]);
     const user = userEvent.setup();
-    renderWithApp(<NotificationsBell />);
+    render();
     const bell = await screen.findByRole('button', { name: 'Notifications, none unread' });
     await user.click(bell);
     await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
@@ -176,7 +178,7 @@ describe('NotificationsBell', () => {
   it('shows the history tab with read notifications', async () => {
     fakeServer([notification('a', { read_at: at(1), title: 'Old news', kind: 'INFO' })]);
     const user = userEvent.setup();
-    renderWithApp(<NotificationsBell />);
+    render();
     await user.click(await screen.findByRole('button', { name: 'Notifications, none unread' }));
     const drawer = await screen.findByRole('dialog', { name: 'Notifications' }, DRAWER_LOAD);
     await user.click(within(drawer).getByRole('tab', { name: 'All' }));

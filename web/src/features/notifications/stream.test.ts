@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openNotificationStream, parseNotificationEvent } from './stream.ts';
-import { FakeEventSource } from './testing/fake-network.ts';
+import { FakeEventSource } from './testing/fake-event-source.ts';
 
 describe('openNotificationStream', () => {
   beforeEach(() => {

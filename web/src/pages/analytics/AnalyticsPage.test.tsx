@@ -1,9 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Analytics } from '../../api/analytics.ts';
-import { installFakeFetch, problem } from '../../features/notifications/testing/fake-network.ts';
-import { renderWithApp } from '../../features/notifications/testing/render.tsx';
+import { json, renderAt, stubFetch } from '../../test/render.tsx';
 import AnalyticsPage from './AnalyticsPage.tsx';
 import { WorkflowAnalytics } from './WorkflowAnalytics.tsx';
 
@@ -41,30 +40,29 @@ function series(from: string, to: string, bucket: string) {
 }
 
 function fakeAnalytics() {
-  return installFakeFetch((req) => {
-    if (req.path === '/api/v1/workflows') {
-      return { body: { workflows: [{ id: WF, name: 'nightly report' }], cursor: null } };
-    }
-    if (req.path === '/api/v1/analytics') return { body: totals() };
-    if (req.path === `/api/v1/analytics/${WF}`) {
-      const jobs_by_status = { PENDING: 4, QUEUED: 1, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELED: 0 };
-      return { body: { ...totals({ total_jobs: 5, success_rate: null, jobs_by_status }), workflow_id: WF } };
-    }
-    if (req.path.endsWith('/timeseries')) {
-      return { body: series(req.query.get('from')!, req.query.get('to')!, req.query.get('bucket')!) };
-    }
-    return undefined;
+  const timeseries = ({ url }: { url: URL }) => {
+    const q = url.searchParams;
+    return json(200, series(q.get('from')!, q.get('to')!, q.get('bucket')!));
+  };
+  const jobs_by_status = { PENDING: 4, QUEUED: 1, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELED: 0 };
+  return stubFetch({
+    'GET /api/v1/workflows': () =>
+      json(200, { workflows: [{ id: WF, name: 'nightly report' }], cursor: null }),
+    'GET /api/v1/analytics': () => json(200, totals()),
+    [`GET /api/v1/analytics/${WF}`]: () =>
+      json(200, { ...totals({ total_jobs: 5, success_rate: null, jobs_by_status }), workflow_id: WF }),
+    'GET /api/v1/analytics/timeseries': timeseries,
+    [`GET /api/v1/analytics/${WF}/timeseries`]: timeseries,
   });
 }
 
-afterEach(() => {
-  vi.unstubAllGlobals();
-});
+const timeseriesCalls = (calls: ReturnType<typeof fakeAnalytics>, path: string) =>
+  calls.filter((c) => c.url.pathname === path).map((c) => c.url.searchParams);
 
 describe('AnalyticsPage', () => {
   it('shows the totals, status counts, percentiles and the chart', async () => {
     const net = fakeAnalytics();
-    renderWithApp(<AnalyticsPage />, { path: '/analytics' });
+    renderAt('/analytics', <AnalyticsPage />);
     const jobs = await screen.findByText('Jobs');
     expect(jobs.nextElementSibling?.textContent).toBe('12');
     expect(screen.getByText('Success rate').nextElementSibling?.textContent).toContain('75%');
@@ -77,23 +75,23 @@ describe('AnalyticsPage', () => {
 
     const img = await screen.findByRole('img', { name: /Jobs finished per hour/ });
     expect(img.getAttribute('aria-label')).toContain('3 completed, 1 failed, 0 canceled');
-    const ts = net.requests.find((r) => r.path === '/api/v1/analytics/timeseries')!;
-    expect(ts.query.get('bucket')).toBe('hour');
-    expect(Date.parse(ts.query.get('to')!) - Date.parse(ts.query.get('from')!)).toBe(24 * 3_600_000);
+    const ts = timeseriesCalls(net, '/api/v1/analytics/timeseries')[0]!;
+    expect(ts.get('bucket')).toBe('hour');
+    expect(Date.parse(ts.get('to')!) - Date.parse(ts.get('from')!)).toBe(24 * 3_600_000);
   });
 
   it('switches range and bucket, and picks one workflow', async () => {
     const net = fakeAnalytics();
     const user = userEvent.setup();
-    renderWithApp(<AnalyticsPage />, { path: '/analytics' });
+    renderAt('/analytics', <AnalyticsPage />);
     await screen.findByRole('img', { name: /per hour/ });
 
     await user.selectOptions(screen.getByLabelText('Range'), '7d');
     await user.click(screen.getByRole('radio', { name: 'Daily' }));
     await screen.findByRole('img', { name: /per day/ });
-    const daily = net.requests.filter((r) => r.path === '/api/v1/analytics/timeseries').at(-1)!;
-    expect(daily.query.get('bucket')).toBe('day');
-    expect(Date.parse(daily.query.get('to')!) - Date.parse(daily.query.get('from')!)).toBe(7 * 86_400_000);
+    const daily = timeseriesCalls(net, '/api/v1/analytics/timeseries').at(-1)!;
+    expect(daily.get('bucket')).toBe('day');
+    expect(Date.parse(daily.get('to')!) - Date.parse(daily.get('from')!)).toBe(7 * 86_400_000);
 
     // 90 days has no hourly bucket.
     await user.selectOptions(screen.getByLabelText('Range'), '90d');
@@ -101,29 +99,32 @@ describe('AnalyticsPage', () => {
 
     await user.selectOptions(await screen.findByLabelText('Workflow'), WF);
     await waitFor(() => expect(screen.getByText('Success rate').nextElementSibling?.textContent).toBe('—'));
-    expect(screen.getByTestId('location').textContent).toBe('/analytics');
-    expect(net.requests.some((r) => r.path === `/api/v1/analytics/${WF}/timeseries`)).toBe(true);
+    expect(screen.getByTestId('location').textContent).toBe(`/analytics?workflow=${WF}`);
+    expect(timeseriesCalls(net, `/api/v1/analytics/${WF}/timeseries`)).not.toHaveLength(0);
   });
 
-  it('says so when the analytics cannot be read', async () => {
-    installFakeFetch((req) =>
-      req.path === '/api/v1/workflows'
-        ? { body: { workflows: [], cursor: null } }
-        : problem(503, 'CV_UNAVAILABLE'),
-    );
-    renderWithApp(<AnalyticsPage />, { path: '/analytics' });
+  it('reads the workflow from the URL and says so when it is not found', async () => {
+    const other = '0190a000-0000-7000-8000-0000000000ff';
+    const calls = stubFetch({
+      'GET /api/v1/workflows': () => json(200, { workflows: [], cursor: null }),
+      [`GET /api/v1/analytics/${other}`]: () =>
+        json(404, { title: 'Not found', status: 404, code: 'CV_NOT_FOUND', detail: 'No such workflow.' }),
+      [`GET /api/v1/analytics/${other}/timeseries`]: () => json(404, { title: 'Not found', status: 404 }),
+    });
+    renderAt(`/analytics?workflow=${other}`, <AnalyticsPage />);
     expect(await screen.findByText('Could not load the analytics')).toBeTruthy();
+    expect(screen.getByText('No such workflow.')).toBeTruthy();
+    expect(calls.some((c) => c.url.pathname === '/api/v1/analytics')).toBe(false);
   });
 });
 
 describe('WorkflowAnalytics', () => {
   it('shows one workflow’s figures and a 7-day daily chart', async () => {
     const net = fakeAnalytics();
-    renderWithApp(<WorkflowAnalytics workflowId={WF} />);
+    renderAt('/workflows/x', <WorkflowAnalytics workflowId={WF} />);
     expect((await screen.findByText('Jobs')).nextElementSibling?.textContent).toBe('5');
     expect(screen.queryByText('Workflows')).toBeNull();
     await screen.findByRole('img', { name: /per day/ });
-    const ts = net.requests.find((r) => r.path === `/api/v1/analytics/${WF}/timeseries`)!;
-    expect(ts.query.get('bucket')).toBe('day');
+    expect(timeseriesCalls(net, `/api/v1/analytics/${WF}/timeseries`)[0]!.get('bucket')).toBe('day');
   });
 });

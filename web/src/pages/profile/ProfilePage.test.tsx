@@ -1,10 +1,9 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PersonalAccessToken } from '../../api/account.ts';
 import type { User } from '../../api/types.ts';
-import { installFakeFetch, problem } from '../../features/notifications/testing/fake-network.ts';
-import { renderWithApp } from '../../features/notifications/testing/render.tsx';
+import { json, renderAt, stubFetch } from '../../test/render.tsx';
 import ProfilePage from './ProfilePage.tsx';
 
 const user0: User = {
@@ -16,55 +15,58 @@ const user0: User = {
   updated_at: '2024-01-02T10:00:00Z',
 };
 
+const TOKEN_ID = '00000000-0000-4000-8000-000000000101';
+
 /** The account endpoints of the gateway, in memory. */
 function fakeAccount() {
   const state = { user: { ...user0 }, tokens: [] as PersonalAccessToken[], password: 'old password' };
-  let seq = 0;
-  const net = installFakeFetch((req) => {
-    if (req.path === '/api/v1/users' && req.method === 'GET') return { body: state.user };
-    if (req.path === '/api/v1/users' && req.method === 'PUT') {
-      const body = req.body as Record<string, string>;
-      if (body.new_password !== undefined && body.current_password !== state.password) {
-        return problem(400, 'CV_VALIDATION', [{ path: 'current_password', message: 'is incorrect' }]);
+  const requests = stubFetch({
+    'GET /api/v1/users': () => json(200, state.user),
+    'PUT /api/v1/users': ({ body }) => {
+      const b = body as Record<string, string>;
+      if (b.new_password !== undefined && b.current_password !== state.password) {
+        return json(400, {
+          title: 'Invalid request',
+          status: 400,
+          code: 'CV_VALIDATION',
+          detail: 'current_password: is incorrect',
+          errors: [{ path: 'current_password', message: 'is incorrect' }],
+        });
       }
-      if (body.new_password) state.password = body.new_password;
-      if (body.notification_preference) {
-        state.user = { ...state.user, notification_preference: body.notification_preference as never };
+      if (b.new_password) state.password = b.new_password;
+      if (b.notification_preference) {
+        state.user = { ...state.user, notification_preference: b.notification_preference as never };
       }
-      return { body: state.user };
-    }
-    if (req.path === '/api/v1/auth/tokens' && req.method === 'GET') return { body: { tokens: state.tokens } };
-    if (req.path === '/api/v1/auth/tokens' && req.method === 'POST') {
-      const body = req.body as { name: string; expires_in_days: number };
+      return json(200, state.user);
+    },
+    'GET /api/v1/auth/tokens': () => json(200, { tokens: state.tokens }),
+    'POST /api/v1/auth/tokens': ({ body }) => {
+      const b = body as { name: string };
       const token = {
-        id: `00000000-0000-4000-8000-00000000010${++seq}`,
-        name: body.name,
+        id: TOKEN_ID,
+        name: b.name,
         created_at: '2024-03-05T10:00:00Z',
         expires_at: '2024-04-04T10:00:00Z',
         last_used_at: null,
       };
       state.tokens.push(token);
-      return { status: 201, body: { ...token, token: `cvp_secret_${seq}` } };
-    }
-    const m = /^\/api\/v1\/auth\/tokens\/(.+)$/.exec(req.path);
-    if (m && req.method === 'DELETE') {
-      state.tokens = state.tokens.filter((t) => t.id !== m[1]);
-      return { status: 204 };
-    }
-    return undefined;
+      return json(201, { ...token, token: 'cvp_secret_1' });
+    },
+    [`DELETE /api/v1/auth/tokens/${TOKEN_ID}`]: () => {
+      state.tokens = state.tokens.filter((t) => t.id !== TOKEN_ID);
+      return new Response(null, { status: 204 });
+    },
   });
-  return { state, ...net };
+  return { state, requests };
 }
 
-afterEach(() => {
-  vi.unstubAllGlobals();
-});
+const render = () => renderAt('/profile', <ProfilePage />);
 
 describe('ProfilePage', () => {
   it('shows the account and saves a new notification preference', async () => {
     const server = fakeAccount();
     const user = userEvent.setup();
-    renderWithApp(<ProfilePage />);
+    render();
     expect(await screen.findByText('ann@example.com')).toBeTruthy();
     expect(screen.getByText('Administrator')).toBeTruthy();
 
@@ -84,7 +86,7 @@ describe('ProfilePage', () => {
   it('shows the server’s error next to the current password field', async () => {
     const server = fakeAccount();
     const user = userEvent.setup();
-    renderWithApp(<ProfilePage />);
+    render();
     await user.type(await screen.findByLabelText('Current password'), 'wrong one');
     await user.type(screen.getByLabelText(/^New password/), 'a much better one');
     await user.type(screen.getByLabelText('Repeat the new password'), 'a much better one');
@@ -109,7 +111,7 @@ describe('ProfilePage', () => {
   it('checks the new password locally before sending', async () => {
     const server = fakeAccount();
     const user = userEvent.setup();
-    renderWithApp(<ProfilePage />);
+    render();
     await user.type(await screen.findByLabelText('Current password'), 'old password');
     await user.type(screen.getByLabelText(/^New password/), 'short');
     await user.type(screen.getByLabelText('Repeat the new password'), 'other');
@@ -122,7 +124,7 @@ describe('ProfilePage', () => {
   it('shows a new access token once, lists it, and revokes it after confirmation', async () => {
     const server = fakeAccount();
     const user = userEvent.setup(); // also installs a clipboard stub on navigator
-    renderWithApp(<ProfilePage />);
+    render();
     await screen.findByText('No active tokens.');
 
     await user.click(screen.getByRole('button', { name: 'Create token' }));
@@ -153,8 +155,8 @@ describe('ProfilePage', () => {
     const confirm = await screen.findByRole('alertdialog', { name: 'Revoke this token?' });
     await user.click(within(confirm).getByRole('button', { name: 'Revoke token' }));
     await screen.findByText('No active tokens.');
-    expect(server.requests.find((r) => r.method === 'DELETE')?.path).toBe(
-      '/api/v1/auth/tokens/00000000-0000-4000-8000-000000000101',
+    expect(server.requests.find((r) => r.method === 'DELETE')?.url.pathname).toBe(
+      `/api/v1/auth/tokens/${TOKEN_ID}`,
     );
   });
 });
