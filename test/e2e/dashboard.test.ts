@@ -200,6 +200,10 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await page.goto(`${baseUrl}/workflows/${wf.id}`);
     await page.getByText('Active', { exact: true }).first().waitFor({ timeout: 120_000 });
     await page.getByRole('button', { name: /run now/i }).click();
+    // Run now opens the job: it fails (HTTP 500 is the workflow's fault, never retried).
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+    await page.getByText('Failed', { exact: true }).first().waitFor({ timeout: 120_000 });
+    await page.goto(`${baseUrl}/workflows/${wf.id}`);
     await page.getByText('Terminated', { exact: true }).first().waitFor({ timeout: 120_000 });
 
     await page
