@@ -4,11 +4,15 @@ import type { NotificationPreference, User } from '../../api/types.ts';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 
 const OPTIONS: ReadonlyArray<{ value: NotificationPreference; label: string; description: string }> = [
-  { value: 'ALL', label: 'All', description: 'Builds, job failures, terminations and everything else.' },
+  {
+    value: 'ALL',
+    label: 'All',
+    description: 'Builds started and completed, job results, failures, terminations.',
+  },
   {
     value: 'ALERTS',
-    label: 'Alerts only',
-    description: 'Failed builds and workflows stopped after repeated failures.',
+    label: 'Failures only',
+    description: 'Failed jobs, failed builds and terminated workflows.',
   },
   { value: 'NONE', label: 'None', description: 'No notifications in the dashboard.' },
 ];

@@ -71,7 +71,7 @@ describe('ProfilePage', () => {
     expect(screen.getByText('Administrator')).toBeTruthy();
 
     const group = screen.getByRole('radiogroup', { name: 'Notify me about' });
-    expect(within(group).getByRole('radio', { name: /Alerts only/ })).toHaveProperty('checked', true);
+    expect(within(group).getByRole('radio', { name: /Failures only/ })).toHaveProperty('checked', true);
     await user.click(within(group).getByRole('radio', { name: /^All/ }));
     await screen.findByText('Preference saved.');
     expect(server.requests.find((r) => r.method === 'PUT')?.body).toEqual({ notification_preference: 'ALL' });
