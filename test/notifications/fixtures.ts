@@ -23,13 +23,21 @@ import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { NotificationsConsumer } from '../../src/workers/notifications/consumer.ts';
 import { createTestDatabase, LogCapture } from '../helpers/harness.ts';
 
-export async function createNotificationsGateway(engine: Engine, options: { pollMs?: number } = {}) {
+export async function createNotificationsGateway(
+  engine: Engine,
+  options: {
+    pollMs?: number;
+    /** Shared with another "process" (left open on close). */
+    database?: Database;
+    events?: Events;
+  } = {},
+) {
   const config = loadConfig({}, {});
-  const database = await createTestDatabase(engine);
+  const database = options.database ?? (await createTestDatabase(engine));
   const clock = { now: () => new Date() };
   const logs = new LogCapture();
   const logger = createLogger('info', logs);
-  const events = new Events();
+  const events = options.events ?? new Events();
   const users = new UsersService(database.db, clock, config.auth);
   const notifications = new NotificationsService(database.db, clock);
   const clients = createServiceClients({
@@ -82,7 +90,7 @@ export async function createNotificationsGateway(engine: Engine, options: { poll
     async close() {
       await app.close();
       clients.close();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }
