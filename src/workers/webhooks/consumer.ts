@@ -1,5 +1,6 @@
 /**
- * Webhook consumer (group `webhooks`): turns facts into deliveries.
+ * Webhook consumer (groups `webhooks-analytics` and `webhooks-notifications`): turns facts into
+ * deliveries.
  *
  * - `analytics` JOB_FINISHED → job.completed / job.failed / job.canceled (bulk cancellations on
  *   terminate or edit are skipped: the workflow's own event tells the user);
@@ -42,20 +43,23 @@ export class WebhookConsumer {
     this.#events = deps.events;
     this.#logger = deps.logger;
     const handler = async (batch: BusMessage[]) => void (await this.handle(batch));
-    deps.bus.subscribe({ topic: 'analytics', group: WEBHOOKS_GROUP, handler });
-    deps.bus.subscribe({ topic: 'notifications', group: WEBHOOKS_GROUP, handler });
+    // One group per topic: members of one Kafka group subscribed to different topics get each
+    // other's partitions assigned (test/webhooks/kafka.test.ts saw facts of one topic handled as
+    // the other's and lost), so each topic has its own group, named after the shared prefix.
+    for (const topic of ['analytics', 'notifications'] as const) {
+      deps.bus.subscribe({ topic, group: `${WEBHOOKS_GROUP}-${topic}`, handler });
+    }
   }
 
   /** Creates the deliveries of a batch of facts; returns how many were new. */
   async handle(batch: BusMessage[]): Promise<number> {
     const facts: DeliveryEvent[] = [];
     for (const m of batch) {
+      // By type, not topic: each fact type lives on one topic only.
       const event =
-        m.topic === 'analytics' && m.type === JOB_FINISHED
+        m.type === JOB_FINISHED
           ? jobFinishedEvent(m.payload as unknown as JobFinishedPayload)
-          : m.topic === 'notifications'
-            ? workflowFactEvent(m.type, m.payload)
-            : null;
+          : workflowFactEvent(m.type, m.payload);
       if (event) facts.push(event);
     }
     if (facts.length === 0) return 0;
