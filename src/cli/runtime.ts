@@ -243,6 +243,7 @@ export async function startRuntime(params: {
           retryMaxMs: Math.max(w.retryMaxMs, w.retryBaseMs),
           maxAgeMs: w.maxAgeMs,
           pollIntervalMs: w.pollIntervalMs,
+          retentionMs: w.retentionMs,
           userAgent: `Chronoverse-Webhooks/${VERSION}`,
         },
       );

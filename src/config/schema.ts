@@ -281,6 +281,12 @@ export const CONFIG_SCHEMA = {
       'A delivery still failing this long after it was created is marked FAILED (redeliver on demand)',
       1_000,
     ),
+    retentionMs: duration(
+      'CHRONOVERSE_WEBHOOKS_RETENTION',
+      '720h',
+      'Finished deliveries (and their attempt history) older than this are deleted',
+      3_600_000,
+    ),
     pollIntervalMs: duration(
       'CHRONOVERSE_WEBHOOKS_POLL_INTERVAL',
       '5s',

@@ -11,7 +11,7 @@ import { InProcessBus } from '../../src/platform/bus/bus.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { newId } from '../../src/platform/ids.ts';
 import { WebhookConsumer } from '../../src/workers/webhooks/consumer.ts';
-import { WebhookSender, type WebhookSenderConfig } from '../../src/workers/webhooks/sender.ts';
+import { uuidV7Floor, WebhookSender, type WebhookSenderConfig } from '../../src/workers/webhooks/sender.ts';
 import { ENGINES, registerUser } from '../helpers/harness.ts';
 import { createWebhookGateway, startReceiver, type WebhookGateway } from './setup.ts';
 
@@ -442,6 +442,39 @@ describe.each(ENGINES)('webhook deliveries on %s', (engine) => {
     const d = await detail(user, hook.id, ping.id);
     expect(d).toMatchObject({ status: 'PENDING', last_status_code: null });
     expect(d.last_error).toMatch(/ECONNREFUSED/);
+  });
+
+  it('purges finished deliveries past the retention, with their history, and keeps the rest', async () => {
+    receiver = await startReceiver([200, 500]);
+    try {
+      const hook = await createHook(user, { url: receiver.url(), event_types: ['*'] });
+      const done = await gw.webhooks.ping(user.user.id, hook.id);
+      expect(await sender().runOnce()).toMatchObject({ succeeded: 1 });
+      const retrying = await gw.webhooks.ping(user.user.id, hook.id);
+      expect(await sender().runOnce()).toMatchObject({ retrying: 1 });
+      const s = sender({ retentionMs: 30 * 24 * HOUR });
+      expect(await s.purgeOnce()).toBe(0);
+      clock.advance(31 * 24 * HOUR);
+      // The finished one goes (its attempts cascade); the PENDING one stays whatever its age.
+      expect(await s.purgeOnce()).toBe(1);
+      const left = (await deliveriesOf(hook.id)).map((d) => d.id).sort();
+      expect(left).toEqual([retrying.id]);
+      const attempts = await gw.database.db
+        .selectFrom('webhook_delivery_attempts')
+        .select('delivery_id')
+        .where('delivery_id', '=', done.id)
+        .execute();
+      expect(attempts).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('orders UUIDv7 ids around the purge cutoff', () => {
+    const ms = Date.parse('2026-11-23T10:00:00.000Z');
+    expect(uuidV7Floor(ms)).toBe('01a207d9-2100-7000-8000-000000000000');
+    expect(uuidV7Floor(ms) < uuidV7Floor(ms + 1)).toBe(true);
+    expect(newId() > uuidV7Floor(Date.now() - 1)).toBe(true);
   });
 
   it('claims a delivery once across concurrent senders', async () => {

@@ -42,6 +42,8 @@ export interface WebhookSenderConfig {
   maxAgeMs: number;
   /** Polling period when nothing wakes the sender. @default 5000 */
   pollIntervalMs: number;
+  /** Finished deliveries older than this are deleted (hourly, in batches). @default 2592000000 */
+  retentionMs: number;
   /** The User-Agent header, `Chronoverse-Webhooks/<version>`. */
   userAgent: string;
   /** A number in [0, 1) for the jitter. @default Math.random */
@@ -56,6 +58,7 @@ export const WEBHOOK_SENDER_DEFAULTS: WebhookSenderConfig = {
   retryMaxMs: 3_600_000,
   maxAgeMs: 86_400_000,
   pollIntervalMs: 5_000,
+  retentionMs: 30 * 86_400_000,
   userAgent: 'Chronoverse-Webhooks',
   random: Math.random,
 };
@@ -88,6 +91,15 @@ interface Result {
   nextAttemptAt: Date | null;
 }
 
+const PURGE_EVERY_MS = 3_600_000;
+const PURGE_BATCH = 1_000;
+
+/** The smallest UUIDv7 of millisecond `ms`: every id made at or after `ms` sorts after it. */
+export function uuidV7Floor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
+}
+
 /** The wait before attempt `attempt + 1`, with ±20% jitter. */
 export function retryDelayMs(
   attempt: number,
@@ -105,6 +117,7 @@ export class WebhookSender {
   readonly #config: WebhookSenderConfig;
   readonly #loop: Loop;
   #unsubscribe: (() => void) | null = null;
+  #lastPurge = 0;
 
   constructor(
     deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger },
@@ -123,6 +136,10 @@ export class WebhookSender {
       name: 'webhook-sender',
       logger: deps.logger,
       run: async () => {
+        if (this.#clock.now().getTime() - this.#lastPurge >= PURGE_EVERY_MS) {
+          this.#lastPurge = this.#clock.now().getTime();
+          await this.purgeOnce();
+        }
         const round = await this.runOnce();
         return round.claimed >= this.#config.concurrency ? 0 : this.#config.pollIntervalMs;
       },
@@ -154,6 +171,26 @@ export class WebhookSender {
     };
     this.#logger.debug(round, 'webhook round');
     return round;
+  }
+
+  /**
+   * webhookDeliveriesPurge: deletes finished deliveries created before now − retention (their
+   * attempts go with them), up to 1,000 per statement until none is left. Ids are UUIDv7, so "created
+   * before" is a primary-key range: the smallest UUIDv7 of the cutoff millisecond bounds it.
+   */
+  async purgeOnce(): Promise<number> {
+    const cutoff = uuidV7Floor(this.#clock.now().getTime() - this.#config.retentionMs);
+    let total = 0;
+    for (;;) {
+      const result = await sql`
+        DELETE FROM webhook_deliveries WHERE id IN (
+          SELECT id FROM webhook_deliveries
+          WHERE id < ${cutoff}::uuid AND status <> 'PENDING'
+          ORDER BY id LIMIT ${PURGE_BATCH})`.execute(this.#db);
+      const n = Number(result.numAffectedRows ?? 0);
+      total += n;
+      if (n < PURGE_BATCH) return total;
+    }
   }
 
   /** webhookDeliveriesClaim (index webhook_deliveries_due_idx). */
