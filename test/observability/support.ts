@@ -86,10 +86,15 @@ export async function registerAt(base: string): Promise<string> {
 }
 
 /** A HEARTBEAT workflow through the API, once its build completed (the workflow worker builds it). */
-export async function builtWorkflow(base: string, token: string, endpoint: string): Promise<string> {
+export async function builtWorkflow(
+  base: string,
+  token: string,
+  endpoint: string,
+  schedule: Record<string, unknown> = { interval: 60 },
+): Promise<string> {
   const created = await api<{ id: string }>(base, 'POST', '/api/v1/workflows', {
     token,
-    body: { name: 'observed', kind: 'HEARTBEAT', payload: { endpoint }, interval: 60 },
+    body: { name: 'observed', kind: 'HEARTBEAT', payload: { endpoint }, ...schedule },
   });
   if (created.status !== 201)
     throw new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`);

@@ -222,4 +222,32 @@ describe.each(ENGINES)('one trace per manual run (embedded, %s)', (engine) => {
     ]);
     expect(spans.find((s) => s.name === 'job.run')!.attributes['chronoverse.job.id']).toBe(jobId);
   });
+
+  it("continues a caller's traceparent, and hangs scheduled jobs under their scheduler tick", async () => {
+    const token = await registerAt(proc.url);
+    const caller = tracer().startSpan('caller');
+    const headers = contextHeaders(trace.setSpan(ROOT_CONTEXT, caller));
+    caller.end();
+    const res = await fetch(`${proc.url}/api/v1/workflows`, {
+      headers: { ...headers, authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    const list = await waitFor(async () =>
+      spansOf(caller.spanContext().traceId).find((s) => s.name === 'GET /api/v1/workflows'),
+    );
+    expect(parentOf(list)).toBe(caller.spanContext().spanId);
+    expect(list.attributes['http.response.status_code']).toBe(200);
+
+    // A workflow due every second: its jobs come from scheduler ticks.
+    const workflowId = await builtWorkflow(proc.url, token, `${target.url}/ok?w=tick-${engine}`, {
+      schedule: { type: 'cron', cron: '* * * * * *', timezone: 'UTC' },
+    });
+    const run = await waitFor(async () =>
+      exporter
+        .getFinishedSpans()
+        .find((s) => s.name === 'job.run' && s.attributes['chronoverse.workflow.id'] === workflowId),
+    );
+    const tick = exporter.getFinishedSpans().find((s) => idOf(s) === parentOf(run));
+    expect(tick?.name).toBe('scheduler.tick');
+  });
 });
