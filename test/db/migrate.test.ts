@@ -49,6 +49,9 @@ const EXPECTED_TABLES = [
   'processed_events',
   'schema_migrations',
   'users',
+  'webhook_deliveries',
+  'webhook_delivery_attempts',
+  'webhooks',
   'workflows',
 ];
 

@@ -24,6 +24,8 @@ const ALL_EVENTS: EventName[] = [
   'executor:lease:lost',
   'executor:job:released',
   'workflow:build:finished',
+  'webhooks:deliveries:due',
+  'notification:created',
 ];
 
 const SAMPLES: { [K in EventName]: ChronoverseEventMap[K] } = {
@@ -38,6 +40,8 @@ const SAMPLES: { [K in EventName]: ChronoverseEventMap[K] } = {
   'executor:lease:lost': { jobId: 'job-1' },
   'executor:job:released': { jobId: 'job-1' },
   'workflow:build:finished': { workflowId: 'wf-1', status: 'FAILED' },
+  'webhooks:deliveries:due': { count: 2 },
+  'notification:created': { userId: '0190a0a0-0000-7000-8000-000000000001' },
 };
 
 async function processOn(url: string, prefix: string, name: string) {
@@ -94,6 +98,8 @@ describe('EventBridge', () => {
         'executor:job:finished',
         'executor:job:released',
         'workflow:build:finished',
+        'webhooks:deliveries:due',
+        'notification:created',
       ].sort(),
     );
     a.seen.length = 0;

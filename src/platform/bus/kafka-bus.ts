@@ -112,7 +112,10 @@ export class KafkaBus implements Bus {
         topic: params.topic,
         kafkaTopic: this.topicName(params.topic),
         group: params.group,
-        kafkaGroup: `${o.topicPrefix}${params.group}`,
+        // One Kafka group per (group, topic): a consumer of two topics is two subscriptions, and two
+        // consumers sharing a group id but subscribing different topics would be assigned each
+        // other's partitions in one rebalance and never read them (seen: a fact never handled).
+        kafkaGroup: kafkaGroupName(o.topicPrefix, params.group, params.topic),
         handler: tracedHandler({ system: 'kafka', topic: params.topic, group: params.group }, params.handler),
         db: o.db,
         logger: this.#log,
@@ -224,4 +227,9 @@ export function parseBrokers(brokers: string): string[] {
     .split(',')
     .map((b) => b.trim())
     .filter((b) => b.length > 0);
+}
+
+/** The Kafka consumer group id of a bus group on one topic, e.g. `chronoverse.notifications.analytics`. */
+export function kafkaGroupName(prefix: string, group: string, topic: OutboxTopic): string {
+  return `${prefix}${group}.${topic}`;
 }

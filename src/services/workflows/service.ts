@@ -24,6 +24,7 @@ import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
+import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { writeJobFinishedEvents, writeWorkflowFact } from '../facts.ts';
 
 export interface WorkflowListFilters {
@@ -313,6 +314,8 @@ async function emit(
       topic: 'workflows',
       key: row.id,
       event_type: event,
+      // The request's trace continues into the build and the termination handling.
+      headers: JSON.stringify(contextHeaders()),
       payload: JSON.stringify({
         workflow_id: row.id,
         user_id: row.user_id,

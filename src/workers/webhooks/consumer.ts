@@ -1,6 +1,5 @@
 /**
- * Webhook consumer (groups `webhooks-analytics` and `webhooks-notifications`): turns facts into
- * deliveries.
+ * Webhook consumer (group `webhooks`, on two topics): turns facts into deliveries.
  *
  * - `analytics` JOB_FINISHED → job.completed / job.failed / job.canceled (bulk cancellations on
  *   terminate or edit are skipped: the workflow's own event tells the user);
@@ -43,11 +42,9 @@ export class WebhookConsumer {
     this.#events = deps.events;
     this.#logger = deps.logger;
     const handler = async (batch: BusMessage[]) => void (await this.handle(batch));
-    // One group per topic: members of one Kafka group subscribed to different topics get each
-    // other's partitions assigned (test/webhooks/kafka.test.ts saw facts of one topic handled as
-    // the other's and lost), so each topic has its own group, named after the shared prefix.
+    // The Kafka bus gives each (group, topic) its own consumer group (kafkaGroupName).
     for (const topic of ['analytics', 'notifications'] as const) {
-      deps.bus.subscribe({ topic, group: `${WEBHOOKS_GROUP}-${topic}`, handler });
+      deps.bus.subscribe({ topic, group: WEBHOOKS_GROUP, handler });
     }
   }
 
