@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway } from '../../src/gateway/app.ts';
 import { createTestGateway, ENGINES, registerUser, type TestGateway } from '../helpers/harness.ts';
@@ -38,6 +39,11 @@ describe.each(ENGINES)('dashboard (%s)', (engine) => {
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
+    // The one inline allowance: react-aria's <style>, by a nonce that changes with every response.
+    const nonce = /style-src 'self' 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+    expect(res.body).toContain(`<meta property="csp-nonce" nonce="${nonce}">`);
+    const again = await gw.app.inject({ method: 'GET', url: '/', headers: { accept: HTML } });
+    expect(String(again.headers['content-security-policy'])).not.toContain(String(nonce));
     expect(csp).not.toContain('unsafe-eval');
     expect(res.body).toContain('<div id="root"></div>');
     // No inline script: every <script> has a src.
@@ -61,6 +67,30 @@ describe.each(ENGINES)('dashboard (%s)', (engine) => {
     });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('sends the precompressed build to browsers that accept it, and the same bytes decoded', async () => {
+    const index = (await gw.app.inject({ method: 'GET', url: '/' })).body;
+    const script = [...index.matchAll(/src="(\/assets\/[^"]+\.js)"/g)].map((m) => m[1]!)[0]!;
+    const plain = await gw.app.inject({ method: 'GET', url: script });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    for (const [encoding, decode] of [
+      ['br', brotliDecompressSync],
+      ['gzip', gunzipSync],
+    ] as const) {
+      const res = await gw.app.inject({
+        method: 'GET',
+        url: script,
+        headers: { 'accept-encoding': encoding },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-encoding']).toBe(encoding);
+      expect(String(res.headers.vary)).toMatch(/accept-encoding/i);
+      expect(res.headers['content-type']).toMatch(/javascript/);
+      expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(res.rawPayload.length).toBeLessThan(plain.rawPayload.length / 2);
+      expect(decode(res.rawPayload).equals(plain.rawPayload)).toBe(true);
+    }
   });
 
   it('answers deep links with index.html (the app routes itself)', async () => {

@@ -1,6 +1,7 @@
 /**
  * The distributed profile end to end: every role in its own OS process (gateway ×2, the users,
- * workflows and jobs services, scheduler ×2, executor ×2, outbox-relay, workflow-worker, joblogs)
+ * workflows, jobs, notifications and analytics services, scheduler ×2, executor ×2, outbox-relay,
+ * workflow-worker, joblogs, analytics-processor)
  * on a private PostgreSQL server, a private Redis and a private single-node Kafka (KRaft), driven
  * only through the public HTTP API. Fault injection, each case asserting that no tick is lost and
  * none runs twice: kill -9 of an executor mid-job, Kafka down for 20 s, PostgreSQL restarted under
@@ -11,7 +12,7 @@
  * Process logs stay in the folder printed at start.
  */
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, timingSafeEqual } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -47,7 +48,10 @@ interface JobRow {
   lease_owner: string | null;
 }
 
-/** Heartbeat target: /ok?w=<name> answers 200, /slow?w=<name>&ms=<n> after n ms; counts per name. */
+/**
+ * Heartbeat target: /ok?w=<name> answers 200, /slow?w=<name>&ms=<n> after n ms, /fail?w=<name> 500;
+ * counts per name.
+ */
 async function startTarget() {
   const hits = new Map<string, number>();
   const server: Server = createServer((req, res) => {
@@ -55,7 +59,7 @@ async function startTarget() {
     const name = url.searchParams.get('w') ?? '';
     hits.set(name, (hits.get(name) ?? 0) + 1);
     const delay = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? 0) : 0;
-    setTimeout(() => res.writeHead(200).end('ok'), delay);
+    setTimeout(() => res.writeHead(url.pathname === '/fail' ? 500 : 200).end('ok'), delay);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
@@ -239,7 +243,13 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
       privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
-    const [usersPort, workflowsPort, jobsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [usersPort, workflowsPort, jobsPort, notificationsPort, analyticsPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     topicPrefix = `e2e-${process.pid}.`;
     const common: Record<string, string> = {
       DATABASE_URL: databaseUrl,
@@ -254,6 +264,8 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
       CHRONOVERSE_USERS_URL: `http://127.0.0.1:${usersPort}`,
       CHRONOVERSE_WORKFLOWS_URL: `http://127.0.0.1:${workflowsPort}`,
       CHRONOVERSE_JOBS_URL: `http://127.0.0.1:${jobsPort}`,
+      CHRONOVERSE_NOTIFICATIONS_URL: `http://127.0.0.1:${notificationsPort}`,
+      CHRONOVERSE_ANALYTICS_URL: `http://127.0.0.1:${analyticsPort}`,
       CHRONOVERSE_DATABASE_POOL_SIZE: '4',
       CHRONOVERSE_EXECUTOR_LEASE: '3s',
       DOCKER_HOST: inject('dockerHost'),
@@ -265,12 +277,19 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
     await cluster.add('users', 'users', { CHRONOVERSE_RPC_PORT: String(usersPort) });
     await cluster.add('workflows', 'workflows', { CHRONOVERSE_RPC_PORT: String(workflowsPort) });
     await cluster.add('jobs', 'jobs', { CHRONOVERSE_RPC_PORT: String(jobsPort) });
+    await cluster.add('notifications', 'notifications', {
+      CHRONOVERSE_RPC_PORT: String(notificationsPort),
+      // The test's webhook receiver listens on 127.0.0.1.
+      CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
+    await cluster.add('analytics', 'analytics', { CHRONOVERSE_RPC_PORT: String(analyticsPort) });
     for (const name of ['gateway-1', 'gateway-2']) await cluster.add(name, 'gateway');
     for (const name of ['scheduler-1', 'scheduler-2']) await cluster.add(name, 'scheduler');
     for (const name of ['executor-1', 'executor-2']) await cluster.add(name, 'executor');
     await cluster.add('outbox-relay', 'outbox-relay');
     await cluster.add('workflow-worker', 'workflow-worker');
     await cluster.add('joblogs', 'joblogs');
+    await cluster.add('analytics-processor', 'analytics-processor');
     await cluster.waitReady(180_000);
 
     const registered = await api<{ token: string }>(
@@ -375,6 +394,114 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
     const lines = await followLogs(2, wf, jobId);
     expect(lines).toEqual(Array.from({ length: 30 }, (_, i) => `line ${i + 1}`));
     expect((await job(jobId)).status).toBe('COMPLETED');
+  });
+
+  it('a failing workflow: one alert on the other gateway, a signed webhook, the runs in analytics', async () => {
+    // An independent receiver: verifies the Stripe-style signature itself (docs/webhooks.md).
+    const secret = 'whsec_e2e_0123456789abcdefghij';
+    const received: {
+      event: string;
+      verified: boolean;
+      body: { type: string; data: Record<string, unknown> };
+    }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const fields = Object.fromEntries(
+          String(req.headers['chronoverse-signature'] ?? '')
+            .split(',')
+            .map((kv) => kv.split('=', 2) as [string, string]),
+        );
+        const expected = createHmac('sha256', secret).update(`${fields.t}.${raw}`).digest();
+        const given = Buffer.from(fields.v1 ?? '', 'hex');
+        received.push({
+          event: String(req.headers['chronoverse-event']),
+          verified: given.length === expected.length && timingSafeEqual(given, expected),
+          body: JSON.parse(raw) as { type: string; data: Record<string, unknown> },
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const hook = await api<{ id: string }>(1, 'POST', '/webhooks', {
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+        secret,
+        event_types: ['workflow.terminated', 'job.failed'],
+      });
+      expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+      expect((await api(1, 'PUT', '/users', { notification_preference: 'ALERTS' })).status).toBe(200);
+
+      // The live stream on gateway 2; the workflow is created and run through gateway 1.
+      const stream = await fetch(`${gateway(2)}/api/v1/notifications/events`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(120_000),
+      });
+      expect(stream.status).toBe(200);
+      const seen: { kind: string; message: string; entity_id: string; action_url: string | null }[] = [];
+      const alert = (async () => {
+        for await (const event of sseEvents(stream.body!)) {
+          if (event.event !== 'notification') continue;
+          const n = JSON.parse(event.data) as (typeof seen)[number];
+          seen.push(n);
+          if (n.kind === 'ALERT') return n;
+        }
+        return null;
+      })();
+
+      const wf = await createWorkflow({
+        name: 'always failing',
+        kind: 'HEARTBEAT',
+        payload: { endpoint: `${target.url}/fail?w=failing` },
+        interval: 3600,
+        max_consecutive_job_failures_allowed: 2,
+      });
+      await waitActive(wf);
+      expect(await waitFinal(await runNow(wf))).toMatchObject({ status: 'FAILED' });
+      expect(await waitFinal(await runNow(wf))).toMatchObject({ status: 'FAILED' });
+
+      const terminated = await alert;
+      expect(terminated).toMatchObject({ kind: 'ALERT', entity_id: wf, action_url: `/workflows/${wf}` });
+      expect(terminated!.message).toContain('always failing');
+      // ALERTS preference: the two job failures and the one termination, nothing else, each once.
+      expect(seen.map((n) => n.kind).sort()).toEqual(['ALERT', 'ERROR', 'ERROR']);
+      const listed = await api<{ notifications: { kind: string; entity_id: string }[] }>(
+        1,
+        'GET',
+        '/notifications?unread=true&limit=100',
+      );
+      expect(listed.body.notifications.filter((n) => n.kind === 'ALERT')).toHaveLength(1);
+
+      await waitUntil('the webhook deliveries', async () => received.length >= 3, 60_000);
+      await sleep(1_000); // a duplicate would show up by now
+      expect(received.every((r) => r.verified)).toBe(true);
+      expect(received.map((r) => r.event).sort()).toEqual([
+        'job.failed',
+        'job.failed',
+        'workflow.terminated',
+      ]);
+      expect(received.find((r) => r.event === 'workflow.terminated')!.body.data).toMatchObject({
+        workflow_id: wf,
+        reason: 'auto',
+      });
+
+      const stats = await waitUntil('the analytics of the failing workflow', async () => {
+        const res = await api<{ jobs_by_status: Record<string, number>; success_rate: number | null }>(
+          2,
+          'GET',
+          `/analytics/${wf}`,
+        );
+        return res.status === 200 && res.body.jobs_by_status.FAILED === 2 ? res.body : null;
+      });
+      expect(stats).toMatchObject({ success_rate: 0 });
+      expect((await api(1, 'PUT', '/users', { notification_preference: 'ALL' })).status).toBe(200);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
+    expectNoCrash();
   });
 
   /** Follows a job's SSE stream on gateway `n` to its `end`; returns the messages in order. */
@@ -543,7 +670,14 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
           'SELECT topic, count(*) AS n FROM bus_parked_messages GROUP BY topic',
         );
         const parked = Object.fromEntries(rows.map((r) => [r.topic.replace(topicPrefix, ''), Number(r.n)]));
-        return (parked.workflows ?? 0) >= 8 && (parked.jobs ?? 0) >= 4;
+        // workflows: workflow-worker (poison + bad builds); jobs: executor; analytics:
+        // analytics-processor, notifications, webhooks; notifications: notifications, webhooks.
+        return (
+          (parked.workflows ?? 0) >= 8 &&
+          (parked.jobs ?? 0) >= 4 &&
+          (parked.analytics ?? 0) >= 12 &&
+          (parked.notifications ?? 0) >= 8
+        );
       },
       60_000,
     );
@@ -559,7 +693,7 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
       messages: { topic: string; event_type: string | null; group: string; attempts: number }[];
     }>(1, 'GET', '/admin/bus/parked?limit=100');
     expect(parked.status).toBe(200);
-    expect(parked.body.messages.length).toBeGreaterThanOrEqual(12);
+    expect(parked.body.messages.length).toBeGreaterThanOrEqual(32);
     // The same backlog as a Prometheus gauge, on a process without a gateway.
     const metrics = await (await fetch(`${cluster.get('outbox-relay').url}/metrics`)).text();
     const parkedGauge = metrics.split('\n').find((l) => l.startsWith('chronoverse_bus_parked_messages '));

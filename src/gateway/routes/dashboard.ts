@@ -6,29 +6,34 @@
  *   index.html: a stale tab asking for an old chunk must fail loudly, not parse HTML as JS).
  * - Every other GET that accepts HTML and is not an API or operations path gets index.html
  *   (`no-cache`), so deep links such as /workflows/<id> load the app, which routes itself.
- * - A strict Content-Security-Policy: scripts and styles only from this origin, no inline code.
+ * - A strict Content-Security-Policy: scripts and styles only from this origin, no inline code;
+ *   the one exception is a per-response style nonce, handed to react-aria through
+ *   `<meta property="csp-nonce">`, for the small <style> element its press handling injects.
  * - Without a build, `/` says how to make one (the API keeps working).
  */
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
-export const DASHBOARD_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const dashboardCsp = (styleNonce: string) =>
+  [
+    "default-src 'self'",
+    "script-src 'self'",
+    `style-src 'self' 'nonce-${styleNonce}'`,
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Paths that belong to the server, never to the single-page app. */
@@ -49,14 +54,28 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { distDir?: st
   const root = opts.distDir ?? DEFAULT_WEB_DIST;
   const indexFile = join(root, 'index.html');
 
-  await app.register(fastifyStatic, { root, serve: false, index: false, dotfiles: 'ignore' });
+  // preCompressed: the build writes .br/.gz beside each file (web/vite.config.ts); sent when accepted.
+  await app.register(fastifyStatic, {
+    root,
+    serve: false,
+    index: false,
+    dotfiles: 'ignore',
+    preCompressed: true,
+  });
 
-  const sendIndex = (reply: FastifyReply) =>
-    reply
-      .header('content-security-policy', DASHBOARD_CSP)
+  // index.html is small and changes only with a build: kept in memory, re-read when its mtime moves.
+  let cached: { mtimeMs: number; html: string } | null = null;
+  const sendIndex = async (reply: FastifyReply) => {
+    const { mtimeMs } = await stat(indexFile);
+    if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, html: await readFile(indexFile, 'utf8') };
+    const nonce = randomBytes(16).toString('base64');
+    return reply
+      .header('content-security-policy', dashboardCsp(nonce))
       .header('referrer-policy', 'same-origin')
       .header('cache-control', 'no-cache')
-      .sendFile('index.html', { cacheControl: false });
+      .type('text/html; charset=utf-8')
+      .send(cached.html.replace('<head>', `<head><meta property="csp-nonce" nonce="${nonce}">`));
+  };
 
   app.get('/*', { schema: { hide: true } }, async (req, reply) => {
     const path = (req.params as { '*': string })['*'];

@@ -1,5 +1,5 @@
 /** One workflow: details, failure counter, actions (run now, edit, terminate, delete) and its jobs. */
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useJobs, useRunNow } from '../../api/jobs.ts';
 import { JOB_STATES, JOB_TRIGGERS, type Job, type JobState, type JobTrigger } from '../../api/types.ts';
@@ -19,6 +19,9 @@ import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
 import { describeSchedule, formatDateTime, newIdempotencyKey } from '../../lib/format.ts';
+
+// Its chart code loads only when a workflow is opened.
+const WorkflowAnalytics = lazy(() => import('../analytics/WorkflowAnalytics.tsx'));
 
 export default function WorkflowDetailPage() {
   const { workflowId = '' } = useParams();
@@ -123,6 +126,10 @@ export default function WorkflowDetailPage() {
       </div>
 
       <JobsSection workflowId={w.id} />
+
+      <Suspense fallback={<Spinner label="Loading analytics" />}>
+        <WorkflowAnalytics workflowId={w.id} />
+      </Suspense>
 
       <ConfirmDialog
         isOpen={confirm === 'terminate'}
