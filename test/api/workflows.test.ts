@@ -969,7 +969,12 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         generation: 2,
       });
       expect(back.next_run_at).toBe(new Date(Date.parse(back.updated_at) + 5 * MINUTE).toISOString());
-      expect((await outboxOf(wf.id)).map((r) => r.event_type)).toEqual(['BUILD', 'TERMINATE', 'BUILD']);
+      expect((await outboxOf(wf.id)).map((r) => r.event_type)).toEqual([
+        'BUILD',
+        'TERMINATE',
+        'WORKFLOW_TERMINATED',
+        'BUILD',
+      ]);
       expect((await listAll(u, 'terminated=true')).map((x) => x.id)).not.toContain(wf.id);
     });
 
@@ -1011,8 +1016,20 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
       const second = await api.terminate(u, wf.id);
       expect(second.statusCode).toBe(200);
       expect(second.json()).toEqual(t);
-      expect((await outboxOf(wf.id)).map((r) => r.event_type)).toEqual(['BUILD', 'TERMINATE']);
-      expect((await outboxOf(wf.id))[1]!.payload).toMatchObject({ workflow_id: wf.id, reason: 'manual' });
+      // The engine's TERMINATE, and the fact users are told about (once: the second call changed nothing).
+      const rows = await outboxOf(wf.id);
+      expect(rows.map((r) => [r.topic, r.event_type])).toEqual([
+        ['workflows', 'BUILD'],
+        ['workflows', 'TERMINATE'],
+        ['notifications', 'WORKFLOW_TERMINATED'],
+      ]);
+      expect(rows[1]!.payload).toMatchObject({ workflow_id: wf.id, reason: 'manual' });
+      expect(rows[2]!.payload).toMatchObject({
+        workflow_id: wf.id,
+        name: t.name,
+        reason: 'manual',
+        at: t.terminated_at,
+      });
     });
 
     it('PATCH ignores a JSON body and accepts an empty one', async () => {
@@ -1075,7 +1092,12 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
       expectProblem(await api.get(u, wf.id), 404, 'CV_NOT_FOUND');
       expectProblem(await api.remove(u, wf.id), 404, 'CV_NOT_FOUND');
       expect((await listAll(u, 'limit=100')).map((x) => x.id)).not.toContain(wf.id);
-      expect((await outboxOf(wf.id)).map((r) => r.event_type)).toEqual(['BUILD', 'TERMINATE', 'DELETE']);
+      expect((await outboxOf(wf.id)).map((r) => r.event_type)).toEqual([
+        'BUILD',
+        'TERMINATE',
+        'WORKFLOW_TERMINATED',
+        'DELETE',
+      ]);
     });
 
     it('a RUNNING job blocks DELETE with 412; once it finishes, DELETE removes the workflow and its jobs', async () => {

@@ -1,7 +1,7 @@
 import { Admin, Producer } from '@platformatic/kafka';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusMessage } from '../../src/platform/bus/bus.ts';
-import type { KafkaBus } from '../../src/platform/bus/kafka-bus.ts';
+import { kafkaGroupName, type KafkaBus } from '../../src/platform/bus/kafka-bus.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { BusAdminService } from '../../src/services/bus-admin/service.ts';
 import { waitFor } from '../helpers/fixtures.ts';
@@ -94,7 +94,7 @@ describe('KafkaBus against a real broker', () => {
     b.subscribe({ topic: 'jobs', group: 'shared', handler: members[1]!.handler });
     await a.start();
     await b.start();
-    await waitForGroup(brokers, `${prefix}shared`, 2);
+    await waitForGroup(brokers, kafkaGroupName(prefix, 'shared', 'jobs'), 2);
 
     const sent = Array.from({ length: 300 }, (_, i) => message(`k${i}`, { i }));
     await a.publish(sent);
@@ -110,6 +110,34 @@ describe('KafkaBus against a real broker', () => {
     expect(members[0]!.handled.length).toBeGreaterThan(0);
     expect(members[1]!.handled.length).toBeGreaterThan(0);
     expect(other.handled.length).toBe(300);
+  });
+
+  it('one group on two topics, in two processes: every message of both topics once', async () => {
+    // A Kafka group whose members subscribe different topics is assigned partitions of topics a
+    // member does not read; the bus keeps one Kafka group per (group, topic) so that cannot happen.
+    const prefix = uniquePrefix();
+    const recorders = [new Recorder(), new Recorder()];
+    const buses = [0, 1].map(() => track(makeBus(brokers, database.db, prefix, { partitions: 3 })));
+    for (const [i, bus] of buses.entries()) {
+      bus.subscribe({ topic: 'analytics', group: 'facts', handler: recorders[i]!.handler });
+      bus.subscribe({ topic: 'notifications', group: 'facts', handler: recorders[i]!.handler });
+    }
+    for (const bus of buses) await bus.start();
+    await waitForGroup(brokers, kafkaGroupName(prefix, 'facts', 'analytics'), 2);
+    await waitForGroup(brokers, kafkaGroupName(prefix, 'facts', 'notifications'), 2);
+    const sent = Array.from({ length: 60 }, (_, i) => ({
+      ...message(`k${i}`, { i }),
+      topic: i % 2 === 0 ? ('analytics' as const) : ('notifications' as const),
+    }));
+    await buses[0]!.publish(sent);
+    const ids = sent.map((m) => m.id);
+    await waitFor(async () => {
+      const got = new Set(recorders.flatMap((r) => [...r.handledIds()]));
+      return ids.every((id) => got.has(id));
+    });
+    const handled = recorders.flatMap((r) => r.handled);
+    expect(handled.map((m) => m.id).sort()).toEqual([...ids].sort());
+    for (const m of handled) expect(m.topic).toBe(sent.find((x) => x.id === m.id)!.topic);
   });
 
   it('commits only after handling: a failed attempt is delivered again', async () => {
