@@ -337,7 +337,13 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
     const ready = await fetch(`${gateway(2)}/readyz`);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { 'users-service': true, 'workflows-service': true, 'jobs-service': true },
+      checks: {
+        'users-service': true,
+        'workflows-service': true,
+        'jobs-service': true,
+        'notifications-service': true,
+        'analytics-service': true,
+      },
     });
     await cluster.get('jobs').kill('SIGTERM');
     const degraded = await fetch(`${gateway(2)}/readyz`);
