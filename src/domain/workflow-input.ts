@@ -152,8 +152,8 @@ export type ScheduleInput = z.output<typeof ScheduleSchema>;
 const name = z
   .string()
   .trim()
-  .min(1)
-  .max(255)
+  .min(1, 'is required')
+  .max(255, 'must be at most 255 characters')
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 const maxFailures = z.number().int().min(1).max(100);
 const payloadDoc = z

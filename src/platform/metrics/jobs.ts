@@ -20,7 +20,7 @@ export function registerExecutorMetrics(
 ): ExecutorMetrics {
   const finished = new Counter({
     name: 'chronoverse_jobs_finished_total',
-    help: 'Jobs that reached a final status, by status (COMPLETED, FAILED, CANCELED) and workflow kind',
+    help: 'Jobs this executor finished, by final status and workflow kind (jobs canceled before they started are counted by the analytics API, not here)',
     labelNames: ['status', 'kind'] as const,
     registers: [registry],
   });
