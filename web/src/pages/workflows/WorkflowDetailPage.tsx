@@ -94,6 +94,10 @@ export default function WorkflowDetailPage() {
             <meter
               min={0}
               max={w.max_consecutive_job_failures_allowed}
+              // Fewer is better: amber past a third of the limit, red past two thirds.
+              optimum={0}
+              low={w.max_consecutive_job_failures_allowed / 3}
+              high={(w.max_consecutive_job_failures_allowed * 2) / 3}
               value={w.consecutive_job_failures_count}
               aria-label="Consecutive failures"
             />{' '}
