@@ -30,3 +30,19 @@ export const zodValidatorCompiler: FastifySchemaCompiler<ZodType> = ({ schema, h
 };
 
 export const jsonSerializerCompiler = () => (data: unknown) => JSON.stringify(data);
+
+/**
+ * Action bodies carry nothing: absent (or JSON null) and `{}` are accepted, anything else is a 400
+ * naming the unexpected fields. Called by the route, which declares no body schema: the schema compiler
+ * would reject an absent body, and @fastify/swagger documents any declared body as required.
+ */
+export function assertEmptyBody(body: unknown): void {
+  if (body === undefined || body === null) return;
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw ValidationError.single('', 'body must be absent or an empty JSON object');
+  }
+  const keys = Object.keys(body);
+  if (keys.length > 0) {
+    throw new ValidationError(keys.map((path) => ({ path, message: 'is not a known field' })));
+  }
+}

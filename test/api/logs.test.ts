@@ -130,6 +130,7 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
   afterAll(async () => {
     await engine?.stop();
     await gw?.close();
+    await database?.close();
     expect(await runtime.removeContainers()).toBe(0);
   });
 

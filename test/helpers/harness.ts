@@ -23,7 +23,10 @@ import { createServiceClients } from '../../src/platform/rpc/wiring.ts';
 import { BusAdminService, type BusAdminDeps } from '../../src/services/bus-admin/service.ts';
 import { JobsService } from '../../src/services/jobs/service.ts';
 import { LogsService } from '../../src/services/logs/service.ts';
+import { AnalyticsService } from '../../src/services/analytics/service.ts';
+import { NotificationsService } from '../../src/services/notifications/service.ts';
 import { UsersService } from '../../src/services/users/service.ts';
+import { WebhooksService } from '../../src/services/webhooks/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { adminUrl, databaseUrl } from './postgres.ts';
 
@@ -101,6 +104,9 @@ export interface TestGateway {
   live: LiveLogs;
   /** The admin bus service behind the gateway's /admin/outbox and /admin/bus routes. */
   busAdmin: BusAdminService;
+  /** The webhooks service behind /webhooks (its sender is not running: tests drive one). */
+  webhooks: WebhooksService;
+  /** Closes the gateway, and the database unless the caller passed its own. */
   close(): Promise<void>;
 }
 
@@ -118,6 +124,10 @@ export async function createTestGateway(
     events?: Events;
     live?: LiveLogs;
     republish?: BusAdminDeps['republish'];
+    /** Safety poll of the notifications SSE stream (wake-ups aside). */
+    notificationPollMs?: number;
+    /** Webhooks may target loopback and private addresses (the admin setting). */
+    allowPrivateNetworks?: boolean;
   } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({}, options.env ?? {});
@@ -139,11 +149,27 @@ export async function createTestGateway(
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
   });
   const busAdmin = new BusAdminService({ db: database.db, republish: options.republish, events });
+  const webhooks = new WebhooksService(
+    database.db,
+    clock,
+    { allowPrivateNetworks: options.allowPrivateNetworks ?? false },
+    events,
+  );
+  // Every service, reached through its RPC client on the in-memory transport, as one process runs them.
   const clients = createServiceClients({
     rpc: config.rpc,
     keys: loadServiceKeys({ privateKeyPem: '', publicKeyPem: '' }),
     caller: 'gateway',
-    local: { users, workflows, jobs, logs: jobLogs, busAdmin },
+    local: {
+      users,
+      workflows,
+      jobs,
+      logs: jobLogs,
+      busAdmin,
+      notifications: new NotificationsService(database.db, clock),
+      analytics: new AnalyticsService(database.db, clock),
+      webhooks,
+    },
     logger,
   });
   const app = await buildGateway(
@@ -156,9 +182,17 @@ export async function createTestGateway(
       live,
       events,
       busAdmin: clients.busAdmin,
+      notifications: clients.notifications ?? undefined,
+      analytics: clients.analytics ?? undefined,
+      webhooks: clients.webhooks ?? undefined,
       readiness: async () => ({ database: await database.ping() }),
     },
-    { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: config.server.trustProxy, version: 'test' },
+    {
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      trustProxy: config.server.trustProxy,
+      version: 'test',
+      ...(options.notificationPollMs !== undefined ? { notificationPollMs: options.notificationPollMs } : {}),
+    },
   );
   await app.ready();
   return {
@@ -171,10 +205,11 @@ export async function createTestGateway(
     jobLogs,
     live,
     busAdmin,
+    webhooks,
     async close() {
       await app.close();
       clients.close();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }

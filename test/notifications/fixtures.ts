@@ -3,25 +3,14 @@
  * services (through their RPC clients on the in-memory transport, as one process runs them), the
  * real consumer on the same database and event map, and facts shaped as the engine writes them.
  */
-import { loadConfig } from '../../src/config/load.ts';
 import type { JobFinishedPayload, WorkflowFacts } from '../../src/domain/events.ts';
-import { buildGateway } from '../../src/gateway/app.ts';
 import { InProcessBus, type BusMessage } from '../../src/platform/bus/bus.ts';
 import type { Database, Engine } from '../../src/platform/db/database.ts';
-import { Events } from '../../src/platform/events.ts';
+import type { Events } from '../../src/platform/events.ts';
 import { newId } from '../../src/platform/ids.ts';
-import { InMemoryLiveLogs } from '../../src/platform/live-logs.ts';
 import { createLogger } from '../../src/platform/logger.ts';
-import { loadServiceKeys } from '../../src/platform/rpc/identity.ts';
-import { createServiceClients } from '../../src/platform/rpc/wiring.ts';
-import { BusAdminService } from '../../src/services/bus-admin/service.ts';
-import { JobsService } from '../../src/services/jobs/service.ts';
-import { LogsService } from '../../src/services/logs/service.ts';
-import { NotificationsService } from '../../src/services/notifications/service.ts';
-import { UsersService } from '../../src/services/users/service.ts';
-import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { NotificationsConsumer } from '../../src/workers/notifications/consumer.ts';
-import { createTestDatabase, LogCapture } from '../helpers/harness.ts';
+import { createTestGateway } from '../helpers/harness.ts';
 
 export async function createNotificationsGateway(
   engine: Engine,
@@ -32,67 +21,20 @@ export async function createNotificationsGateway(
     events?: Events;
   } = {},
 ) {
-  const config = loadConfig({}, {});
-  const database = options.database ?? (await createTestDatabase(engine));
-  const clock = { now: () => new Date() };
-  const logs = new LogCapture();
-  const logger = createLogger('info', logs);
-  const events = options.events ?? new Events();
-  const users = new UsersService(database.db, clock, config.auth);
-  const notifications = new NotificationsService(database.db, clock);
-  const clients = createServiceClients({
-    rpc: config.rpc,
-    keys: loadServiceKeys({ privateKeyPem: '', publicKeyPem: '' }),
-    caller: 'gateway',
-    local: {
-      users,
-      workflows: new WorkflowsService(database.db, clock, { idempotencyTtlMs: 60_000 }, events),
-      jobs: new JobsService(database.db, clock, events, { idempotencyTtlMs: 60_000 }),
-      logs: new LogsService(database.db, clock),
-      busAdmin: new BusAdminService({ db: database.db, events }),
-      notifications,
-    },
-    logger,
+  const gw = await createTestGateway(engine, {
+    ...(options.database ? { database: options.database } : {}),
+    ...(options.events ? { events: options.events } : {}),
+    // Long by default: a pushed notification then can only have come from the wake-up.
+    notificationPollMs: options.pollMs ?? 3_600_000,
   });
-  if (!clients.notifications) throw new Error('no notifications client');
-  const app = await buildGateway(
-    {
-      logger,
-      users: clients.users,
-      workflows: clients.workflows,
-      jobs: clients.jobs,
-      logs: clients.logs,
-      live: new InMemoryLiveLogs(),
-      events,
-      busAdmin: clients.busAdmin,
-      notifications: clients.notifications,
-      readiness: async () => ({ database: await database.ping() }),
-    },
-    {
-      bodyLimitBytes: config.server.bodyLimitBytes,
-      trustProxy: false,
-      version: 'test',
-      // Long by default: a pushed notification then can only have come from the wake-up.
-      notificationPollMs: options.pollMs ?? 3_600_000,
-    },
-  );
-  await app.ready();
-  const bus = new InProcessBus();
-  const consumer = new NotificationsConsumer({ db: database.db, events, logger, bus });
-  return {
-    app,
-    database,
-    events,
-    logs,
-    consumer,
-    /** The service class itself (the gateway reaches it over RPC). */
-    notifications,
-    async close() {
-      await app.close();
-      clients.close();
-      if (!options.database) await database.close();
-    },
-  };
+  const logger = createLogger('info', gw.logs);
+  const consumer = new NotificationsConsumer({
+    db: gw.database.db,
+    events: gw.events,
+    logger,
+    bus: new InProcessBus(),
+  });
+  return { ...gw, consumer };
 }
 
 export type NotificationsGateway = Awaited<ReturnType<typeof createNotificationsGateway>>;

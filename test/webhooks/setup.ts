@@ -6,91 +6,18 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config/load.ts';
-import { buildGateway } from '../../src/gateway/app.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import type { Database, Engine } from '../../src/platform/db/database.ts';
-import { Events } from '../../src/platform/events.ts';
-import { InMemoryLiveLogs } from '../../src/platform/live-logs.ts';
-import { createLogger } from '../../src/platform/logger.ts';
-import { loadServiceKeys } from '../../src/platform/rpc/identity.ts';
-import { createServiceClients } from '../../src/platform/rpc/wiring.ts';
-import { BusAdminService } from '../../src/services/bus-admin/service.ts';
-import { JobsService } from '../../src/services/jobs/service.ts';
-import { LogsService } from '../../src/services/logs/service.ts';
-import { UsersService } from '../../src/services/users/service.ts';
-import { WebhooksService } from '../../src/services/webhooks/service.ts';
-import { WorkflowsService } from '../../src/services/workflows/service.ts';
-import { createTestDatabase, LogCapture } from '../helpers/harness.ts';
+import { createTestGateway, type TestGateway } from '../helpers/harness.ts';
 
-export interface WebhookGateway {
-  app: Awaited<ReturnType<typeof buildGateway>>;
-  database: Database;
-  events: Events;
-  webhooks: WebhooksService;
-  logs: LogCapture;
-  close(): Promise<void>;
-}
+export type WebhookGateway = TestGateway;
 
-export async function createWebhookGateway(
+/** test/helpers/harness.ts's gateway (every route, real services over the in-memory RPC transport). */
+export function createWebhookGateway(
   engine: Engine,
   options: { allowPrivateNetworks?: boolean; clock?: Clock; database?: Database } = {},
 ): Promise<WebhookGateway> {
-  const config = loadConfig({}, {});
-  const database = options.database ?? (await createTestDatabase(engine));
-  const clock = options.clock ?? { now: () => new Date() };
-  const logs = new LogCapture();
-  const logger = createLogger('info', logs);
-  const events = new Events();
-  const webhooks = new WebhooksService(
-    database.db,
-    clock,
-    { allowPrivateNetworks: options.allowPrivateNetworks ?? false },
-    events,
-  );
-  const local = {
-    users: new UsersService(database.db, clock, config.auth),
-    workflows: new WorkflowsService(database.db, clock, { idempotencyTtlMs: 60_000 }, events),
-    jobs: new JobsService(database.db, clock, events, { idempotencyTtlMs: 60_000 }),
-    logs: new LogsService(database.db, clock),
-    busAdmin: new BusAdminService({ db: database.db, events }),
-    webhooks,
-  };
-  const clients = createServiceClients({
-    rpc: config.rpc,
-    keys: loadServiceKeys({ privateKeyPem: '', publicKeyPem: '' }),
-    caller: 'gateway',
-    local,
-    logger,
-  });
-  const app = await buildGateway(
-    {
-      logger,
-      users: clients.users,
-      workflows: clients.workflows,
-      jobs: clients.jobs,
-      logs: clients.logs,
-      live: new InMemoryLiveLogs(),
-      events,
-      busAdmin: clients.busAdmin,
-      webhooks: clients.webhooks!,
-      readiness: async () => ({ database: await database.ping() }),
-    },
-    { bodyLimitBytes: config.server.bodyLimitBytes, trustProxy: false, version: 'test' },
-  );
-  await app.ready();
-  return {
-    app,
-    database,
-    events,
-    webhooks,
-    logs,
-    async close() {
-      await app.close();
-      clients.close();
-      await database.close();
-    },
-  };
+  return createTestGateway(engine, options);
 }
 
 export interface Received {

@@ -1,7 +1,7 @@
 /** /api/v1/workflows/:id/jobs */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ValidationError } from '../../domain/errors.ts';
+import { assertEmptyBody } from '../validation.ts';
 import type { JobsApi } from '../../services/jobs/api.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
@@ -18,22 +18,6 @@ import { SECURED } from './security.ts';
 
 const tags = ['jobs'];
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
-
-/**
- * Action bodies carry nothing: absent (or JSON null) and `{}` are accepted, anything else is a 400
- * naming the unexpected fields. Checked here, with no body schema on the route: the schema compiler
- * would reject an absent body, and @fastify/swagger documents any declared body as required.
- */
-function assertEmptyBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  if (typeof body !== 'object' || Array.isArray(body)) {
-    throw ValidationError.single('', 'body must be absent or an empty JSON object');
-  }
-  const keys = Object.keys(body);
-  if (keys.length > 0) {
-    throw new ValidationError(keys.map((path) => ({ path, message: 'is not a known field' })));
-  }
-}
 
 type JobParams = z.output<typeof JobParamsSchema>;
 

@@ -1,7 +1,6 @@
 /** /api/v1/webhooks (docs/api.md "Webhooks", docs/webhooks.md). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ValidationError } from '../../domain/errors.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
 import { WebhookCreateBodySchema, WebhookUpdateBodySchema } from '../../services/webhooks/input.ts';
@@ -16,23 +15,11 @@ import {
   WebhookDeliverySchema,
   WebhookSchema,
 } from '../schemas.ts';
-import { documentOnly } from '../validation.ts';
+import { assertEmptyBody, documentOnly } from '../validation.ts';
 import { SECURED } from './security.ts';
 
 const tags = ['webhooks'];
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
-
-/** Action bodies carry nothing: absent, null or `{}`; anything else names the unexpected fields. */
-function assertEmptyBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  if (typeof body !== 'object' || Array.isArray(body)) {
-    throw ValidationError.single('', 'body must be absent or an empty JSON object');
-  }
-  const keys = Object.keys(body);
-  if (keys.length > 0) {
-    throw new ValidationError(keys.map((path) => ({ path, message: 'is not a known field' })));
-  }
-}
 
 type IdParams = z.output<typeof IdParamsSchema>;
 type DeliveryParams = z.output<typeof DeliveryParamsSchema>;
