@@ -7,13 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toProblem } from '../../src/gateway/problem.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { newId } from '../../src/platform/ids.ts';
-import { createServiceClients } from '../../src/platform/rpc/wiring.ts';
 import type { AnalyticsApi } from '../../src/services/analytics/api.ts';
 import { AnalyticsService } from '../../src/services/analytics/service.ts';
 import { AnalyticsProcessor } from '../../src/workers/analytics-processor/processor.ts';
 import { insertUser, insertWorkflows } from '../helpers/fixtures.ts';
 import { createTestDatabase, TestClock } from '../helpers/harness.ts';
-import { config, keys, logger, loopbackClients, memoryClients, realServices } from '../rpc/fixtures.ts';
+import { logger, loopbackClients, memoryClients, realServices } from '../rpc/fixtures.ts';
 import { asMessages, BASE, knownSequence } from './sequence.ts';
 
 const same = (a: unknown, b: unknown) => expect(JSON.stringify(b)).toBe(JSON.stringify(a));
@@ -43,25 +42,15 @@ describe.each(['memory', 'loopback'] as const)('analytics RPC over the %s transp
     await new AnalyticsProcessor({ db: database.db, logger }).handle(
       asMessages(knownSequence(userId, workflowId)),
     );
+    const local = { ...realServices(database), analytics: service };
     if (mode === 'memory') {
-      const c = memoryClients({ ...realServices(database), analytics: service });
-      client = c.analytics!;
-      close = async () => c.close();
+      const clients = memoryClients(local);
+      client = clients.analytics!;
+      close = async () => clients.close();
     } else {
-      const lb = await loopbackClients({ ...realServices(database), analytics: service });
-      const url = lb.server.url;
-      const c = createServiceClients({
-        rpc: { ...config.rpc, usersUrl: url, workflowsUrl: url, jobsUrl: url, analyticsUrl: url },
-        keys,
-        caller: 'gateway',
-        local: {},
-        logger,
-      });
-      client = c.analytics!;
-      close = async () => {
-        c.close();
-        await lb.close();
-      };
+      const loopback = await loopbackClients(local);
+      client = loopback.clients.analytics!;
+      close = loopback.close;
     }
   });
   afterAll(async () => {

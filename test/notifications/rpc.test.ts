@@ -10,12 +10,11 @@ import { InProcessBus } from '../../src/platform/bus/bus.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { Events } from '../../src/platform/events.ts';
 import { newId } from '../../src/platform/ids.ts';
-import { createServiceClients, startRpcServer } from '../../src/platform/rpc/wiring.ts';
 import type { NotificationsApi } from '../../src/services/notifications/api.ts';
 import { NotificationsService } from '../../src/services/notifications/service.ts';
 import { NotificationsConsumer } from '../../src/workers/notifications/consumer.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
-import { config, keys, logger, realServices } from '../rpc/fixtures.ts';
+import { logger, loopbackClients, memoryClients, realServices } from '../rpc/fixtures.ts';
 import { insertUserWith, insertWorkflow, jobFinished, workflowFact } from './fixtures.ts';
 
 const same = (a: unknown, b: unknown) => expect(JSON.stringify(b)).toBe(JSON.stringify(a));
@@ -31,41 +30,15 @@ describe.each(['memory', 'loopback'] as const)('notifications RPC over the %s tr
   beforeAll(async () => {
     database = await createTestDatabase('pglite');
     service = new NotificationsService(database.db, { now: () => new Date() });
+    const local = { ...realServices(database), notifications: service };
     if (mode === 'memory') {
-      const clients = createServiceClients({
-        rpc: config.rpc,
-        keys,
-        caller: 'gateway',
-        local: { ...realServices(database), notifications: service },
-        logger,
-      });
+      const clients = memoryClients(local);
       client = clients.notifications!;
       close = async () => clients.close();
     } else {
-      const server = await startRpcServer({
-        rpc: { ...config.rpc, host: '127.0.0.1', port: 0 },
-        keys,
-        services: { ...realServices(database), notifications: service },
-        logger,
-      });
-      const clients = createServiceClients({
-        rpc: {
-          ...config.rpc,
-          usersUrl: server.url,
-          workflowsUrl: server.url,
-          jobsUrl: server.url,
-          notificationsUrl: server.url,
-        },
-        keys,
-        caller: 'gateway',
-        local: {},
-        logger,
-      });
-      client = clients.notifications!;
-      close = async () => {
-        clients.close();
-        await server.close();
-      };
+      const loopback = await loopbackClients(local);
+      client = loopback.clients.notifications!;
+      close = loopback.close;
     }
     user = await insertUserWith(database, 'ALL');
     const wf = await insertWorkflow(database, user, 'rpc');

@@ -51,7 +51,15 @@ export async function loopbackClients(local: LocalServices, rpc: Partial<typeof 
     logger,
   });
   const clients = createServiceClients({
-    rpc: { ...config.rpc, ...rpc, usersUrl: server.url, workflowsUrl: server.url, jobsUrl: server.url },
+    rpc: {
+      ...config.rpc,
+      ...rpc,
+      usersUrl: server.url,
+      workflowsUrl: server.url,
+      jobsUrl: server.url,
+      notificationsUrl: server.url,
+      analyticsUrl: server.url,
+    },
     keys,
     caller: 'gateway',
     local: {},

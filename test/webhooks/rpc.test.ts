@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toProblem } from '../../src/gateway/problem.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { newId } from '../../src/platform/ids.ts';
-import { createServiceClients, startRpcServer } from '../../src/platform/rpc/wiring.ts';
 import type { WebhooksApi } from '../../src/services/webhooks/api.ts';
 import { WebhooksService } from '../../src/services/webhooks/service.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
 import { insertUser } from '../helpers/fixtures.ts';
-import { config, keys, logger, realServices } from '../rpc/fixtures.ts';
+import { loopbackClients, memoryClients, realServices } from '../rpc/fixtures.ts';
 
 const same = (a: unknown, b: unknown) => expect(JSON.stringify(b)).toBe(JSON.stringify(a));
 
@@ -36,41 +35,15 @@ describe.each(['memory', 'loopback'] as const)('webhooks RPC over the %s transpo
     database = await createTestDatabase('pglite');
     service = new WebhooksService(database.db, { now: () => new Date() }, { allowPrivateNetworks: false });
     userId = await insertUser(database.db);
+    const local = { ...realServices(database), webhooks: service };
     if (mode === 'memory') {
-      const clients = createServiceClients({
-        rpc: config.rpc,
-        keys,
-        caller: 'gateway',
-        local: { ...realServices(database), webhooks: service },
-        logger,
-      });
+      const clients = memoryClients(local);
       client = clients.webhooks!;
       close = async () => clients.close();
     } else {
-      const server = await startRpcServer({
-        rpc: { ...config.rpc, host: '127.0.0.1', port: 0 },
-        keys,
-        services: { ...realServices(database), webhooks: service },
-        logger,
-      });
-      const clients = createServiceClients({
-        rpc: {
-          ...config.rpc,
-          usersUrl: server.url,
-          workflowsUrl: server.url,
-          jobsUrl: server.url,
-          notificationsUrl: server.url,
-        },
-        keys,
-        caller: 'gateway',
-        local: {},
-        logger,
-      });
-      client = clients.webhooks!;
-      close = async () => {
-        clients.close();
-        await server.close();
-      };
+      const loopback = await loopbackClients(local);
+      client = loopback.clients.webhooks!;
+      close = loopback.close;
     }
   });
   afterAll(async () => {
