@@ -26,7 +26,7 @@ import { Producer, stringSerializers } from '@platformatic/kafka';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { UsersService } from '../../src/gen/chronoverse/users/v1/users_pb.js';
-import { Cluster } from '../helpers/cluster.ts';
+import { Cluster, waitUntil } from '../helpers/cluster.ts';
 import { KafkaBroker } from '../helpers/kafka-broker.ts';
 import { PgServer } from '../helpers/pg-server.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -82,25 +82,6 @@ async function runCli(args: string[], env: Record<string, string>): Promise<stri
       code === 0 ? resolvePromise(out) : reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)),
     );
   });
-}
-
-async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 describe('distributed profile: every role in its own process', { timeout: 240_000 }, () => {

@@ -12,11 +12,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Cluster } from '../helpers/cluster.ts';
+import { Cluster, waitUntil } from '../helpers/cluster.ts';
 import { KafkaBroker } from '../helpers/kafka-broker.ts';
 import { PgServer } from '../helpers/pg-server.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -86,25 +85,6 @@ async function startTarget() {
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
-}
-
-async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 const attr = (s: OtlpSpan, key: string) => {

@@ -148,3 +148,23 @@ export class Cluster {
     await Promise.all(this.processes.map((p) => p.kill('SIGTERM')));
   }
 }
+
+/** Polls `probe` every 250 ms until it returns something truthy (thrown errors count as not yet). */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
