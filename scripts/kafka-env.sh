@@ -14,7 +14,8 @@
 # broker to answer metadata requests check that themselves (test/helpers/kafka-broker.ts).
 #
 # Environment: KAFKA_VERSION (default below), KAFKA_LIBS_DIR (default
-# ${XDG_CACHE_HOME:-$HOME/.cache}/chronoverse/kafka-<version>/libs), KAFKA_HEAP (-Xmx512m).
+# ${XDG_CACHE_HOME:-$HOME/.cache}/chronoverse/kafka-<version>/libs), KAFKA_HEAP (-Xmx512m),
+# KAFKA_RANDOM_SOURCE (bytes of the cluster id; default /dev/urandom).
 # Installs java 17 and maven with apt-get when they are missing. Progress goes to stderr.
 set -euo pipefail
 
@@ -68,6 +69,17 @@ ensure_libs() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# A KRaft cluster id: 16 random bytes in base64url, as Kafka's Uuid prints them. One id in 64
+# would start with '-', which kafka-storage's argument parser takes for an option ("--cluster-id:
+# expected one argument"; it failed one CI run in two once). Kafka's own Uuid.randomUuid() skips
+# such ids for the same reason; here the first character is replaced, which keeps the id valid
+# base64url of 16 bytes. KAFKA_RANDOM_SOURCE (default /dev/urandom) lets a test supply the bytes.
+new_cluster_id() {
+  local id
+  id="$(head -c 16 "${KAFKA_RANDOM_SOURCE:-/dev/urandom}" | base64 | tr '+/' '-_' | tr -d '=')"
+  printf '%s\n' "${id/#-/A}"
 }
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -183,7 +195,7 @@ if [ ! -f "$DIR/data/meta.properties" ]; then
   log "formatting $DIR/data"
   # shellcheck disable=SC2086
   java $HEAP "${JAVA_OPTS[@]}" -cp "$CP" kafka.tools.StorageTool format \
-    --config "$DIR/server.properties" --cluster-id "$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')" \
+    --config "$DIR/server.properties" --cluster-id "$(new_cluster_id)" \
     --ignore-formatted >"$DIR/format.log" 2>&1 || {
     cat "$DIR/format.log" >&2
     exit 1
