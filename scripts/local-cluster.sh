@@ -297,12 +297,15 @@ ready_url() {
   if [ "$kind" = http ]; then echo "http://127.0.0.1:${P[$name.http]}/readyz"; else echo "http://127.0.0.1:${P[$name.ops]}/readyz"; fi
 }
 
+# Waits until every named role answers /readyz (all roles without arguments).
 wait_ready() {
-  local deadline=$((SECONDS + READY_TIMEOUT)) pending entry name roles kind
+  local deadline=$((SECONDS + READY_TIMEOUT)) entry name roles kind
+  local -a pending
   while :; do
     pending=()
     for entry in "${ROLES[@]}"; do
       read -r name roles kind <<<"$entry"
+      if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
       if ! alive "$name"; then
         log "$name exited at start; last lines of $LOGS/$name.log:"
         tail -n 20 "$LOGS/$name.log" >&2 || true
@@ -423,17 +426,28 @@ do_up() {
     die "chronoverse migrate failed (log: $LOGS/migrate.log)"
   }
   GATEWAY_HOST="${HOST:-127.0.0.1}"
-  local started=0
-  for entry in "${ROLES[@]}"; do
-    read -r name roles kind <<<"$entry"
-    if ! alive "$name"; then
-      start_role "$name" "$roles" "$kind"
-      started=$((started + 1))
-    fi
-  done
-  log "started $started role processes; waiting for every /readyz"
-  if ! wait_ready; then
-    log "up failed; stopping what it started (data and logs stay in $DIR)"
+  local started=0 ok=1
+  # The outbox relay first: every role creates the Kafka topics it lacks at start, and a dozen
+  # processes doing so at once on a fresh broker can trip over each other's half-created topics.
+  if ! alive outbox-relay; then
+    log "starting outbox-relay first (it creates the Kafka topics)"
+    start_role outbox-relay outbox-relay ops
+    started=1
+    wait_ready outbox-relay || ok=0
+  fi
+  if [ $ok = 1 ]; then
+    for entry in "${ROLES[@]}"; do
+      read -r name roles kind <<<"$entry"
+      if ! alive "$name"; then
+        start_role "$name" "$roles" "$kind"
+        started=$((started + 1))
+      fi
+    done
+    log "started $started role processes; waiting for every /readyz"
+    wait_ready || ok=0
+  fi
+  if [ $ok = 0 ]; then
+    log "up failed; stopping the cluster (data and logs stay in $DIR)"
     do_down
     exit 1
   fi
