@@ -11,9 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ConfigError, listLeaves, loadConfig, renderConfigDocs } from '../config/load.ts';
+import { ConfigError, displayValue, listLeaves, loadConfig, renderConfigDocs } from '../config/load.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { CredentialsSchema } from '../domain/user-input.ts';
+import { DataDirLockedError } from '../platform/db/data-dir-lock.ts';
 import { openDatabase } from '../platform/db/database.ts';
 import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -38,13 +39,41 @@ Usage:
 
 Configuration comes from environment variables; see docs/configuration.md.`;
 
+const USERS_LOCKED_HINT = `
+While the server runs, create accounts through it instead (the dashboard's sign-up page, or
+POST /api/v1/auth/register; the first account becomes admin).`;
+
 function fail(message: string, code = 1): never {
   process.stderr.write(`chronoverse: ${message}\n`);
   process.exit(code);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
+const COMMANDS = ['start', 'migrate', 'users', 'config', 'keys', 'roles', 'help'] as const;
+
+const VALUE_OPTIONS = ['--role', '--roles', '--email', '--password'];
+
+/** Thrown for a command line we cannot read: the message and the usage, exit 2, no stack. */
+class UsageError extends Error {}
+
+function parseCommandLine(argv: string[]) {
+  // An unknown command first: `chronoverse logs -f` should say "unknown command", not complain
+  // about the option of a command that does not exist.
+  const first = argv.find((a, i) => !a.startsWith('-') && !VALUE_OPTIONS.includes(argv[i - 1] ?? ''));
+  if (first !== undefined && !(COMMANDS as readonly string[]).includes(first)) {
+    throw new UsageError(`unknown command "${first}"`);
+  }
+  try {
+    return parseCommandLineStrict(argv);
+  } catch (err) {
+    if (String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError((err as Error).message);
+    }
+    throw err;
+  }
+}
+
+function parseCommandLineStrict(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -57,6 +86,10 @@ async function main(argv: string[]): Promise<void> {
       version: { type: 'boolean', short: 'v', default: false },
     },
   });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseCommandLine(argv);
   const [command, sub] = positionals;
   if (values.version) return void process.stdout.write(`${VERSION}\n`);
   if (values.help || command === undefined || command === 'help')
@@ -151,12 +184,7 @@ async function main(argv: string[]): Promise<void> {
           const value = path
             .split('.')
             .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
-          const shown =
-            leaf.env === 'DATABASE_URL'
-              ? maskUrl(String(value))
-              : leaf.env === 'OTEL_EXPORTER_OTLP_HEADERS' && value !== ''
-                ? '****'
-                : String(value);
+          const shown = displayValue(leaf, value);
           return `${leaf.env}=${shown}`;
         });
         return void process.stdout.write(`${lines.join('\n')}\n`);
@@ -177,23 +205,17 @@ async function main(argv: string[]): Promise<void> {
     case 'roles':
       return void process.stdout.write(`${describeRoles()}\n`);
     default:
-      fail(`unknown command "${command}"\n\n${USAGE}`, 2);
-  }
-}
-
-function maskUrl(url: string): string {
-  if (url === '') return '';
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString();
-  } catch {
-    return '****';
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) fail(`${err.message}\n\n${USAGE}`, 2);
   if (err instanceof ConfigError) fail(err.message, 78);
+  // EX_TEMPFAIL: nothing is wrong with the command; it can run once the other process stops.
+  if (err instanceof DataDirLockedError) {
+    fail(`${err.message}.${process.argv.includes('users') ? USERS_LOCKED_HINT : ''}`, 75);
+  }
   if (err instanceof UnknownRoleError) fail(err.message, 2);
   if (err instanceof ValidationError) fail(err.issues.map((i) => `${i.path} ${i.message}`).join('; '), 2);
   const e = err as { code?: string; message?: string };

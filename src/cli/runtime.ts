@@ -2,8 +2,6 @@
  * One running Chronoverse process: opens the database, starts the requested modules in order,
  * stops them in reverse. Shared by `chronoverse start` and the tests (which start on port 0).
  */
-import { open, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { buildGateway } from '../gateway/app.ts';
 import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
@@ -95,10 +93,6 @@ export async function startRuntime(params: {
     const embedded = config.database.url === '';
     let database: Database | null = null;
     if (has('db')) {
-      if (embedded && !config.database.dataDir.startsWith('memory://')) {
-        const release = await lockDataDir(config.database.dataDir);
-        started.push({ name: 'data-dir-lock', stop: release });
-      }
       database = await openDatabase({
         url: config.database.url,
         dataDir: config.database.dataDir,
@@ -412,39 +406,4 @@ function serviceUrl(config: Config, service: ServiceRole): string {
     analytics: config.rpc.analyticsUrl,
   };
   return urls[service].trim();
-}
-
-/**
- * PGlite is a single-process database: two processes on one data directory would corrupt it.
- * A lock file next to the directory holds the owner's pid; a stale lock (dead pid) is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = `${path.resolve(dataDir)}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(lockPath, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new Error(
-          `another Chronoverse process (pid ${pid}) is using DATA_DIR ${dataDir}; stop it or choose another DATA_DIR`,
-        );
-      }
-      await rm(lockPath, { force: true });
-    }
-  }
-  throw new Error(`could not lock DATA_DIR ${dataDir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

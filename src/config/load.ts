@@ -65,10 +65,26 @@ export function listLeaves(): Array<{ path: string; leaf: Leaf<unknown> }> {
 }
 
 /** Markdown reference of every setting (docs/configuration.md). */
+/** A value as `config print` may show it: secrets masked (Leaf.secret), the rest as text. */
+export function displayValue(leaf: Leaf<unknown>, value: unknown): string {
+  const text = String(value);
+  if (text === '' || leaf.secret === undefined) return text;
+  if (leaf.secret === 'value') return '****';
+  try {
+    const url = new URL(text);
+    if (url.password === '') return text;
+    url.password = '****';
+    return url.toString();
+  } catch {
+    return '****';
+  }
+}
+
 export function renderConfigDocs(): string {
   const rows = listLeaves().map(({ path, leaf }) => {
     const def = leaf.default === '' ? '(empty)' : `\`${String(leaf.default)}\``;
-    return `| \`${leaf.env}\` | \`${path}\` | ${def} | ${leaf.description} |`;
+    const secret = leaf.secret === undefined ? '' : ' *Secret: masked by `config print`.*';
+    return `| \`${leaf.env}\` | \`${path}\` | ${def} | ${leaf.description}${secret} |`;
   });
   return [
     '# Configuration',

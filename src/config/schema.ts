@@ -11,14 +11,19 @@ export interface Leaf<T> {
   description: string;
   /** Parses the raw text; throws an Error whose message says what is wrong. */
   parse: (raw: string) => T;
+  /**
+   * A secret is never printed (`chronoverse config print`, logs): `value` hides the whole value,
+   * `url-password` only the password of a URL (the host stays visible for debugging).
+   */
+  secret?: 'value' | 'url-password';
 }
 
 function leaf<T>(spec: Leaf<T>): Leaf<T> {
   return spec;
 }
 
-const str = (env: string, def: string, description: string) =>
-  leaf({ env, default: def, description, parse: (s) => s });
+const str = (env: string, def: string, description: string, secret?: Leaf<string>['secret']) =>
+  leaf({ env, default: def, description, parse: (s) => s, ...(secret ? { secret } : {}) });
 
 function int(env: string, def: number, description: string, min: number, max: number): Leaf<number> {
   return leaf({
@@ -99,6 +104,7 @@ function databaseUrl(env: string): Leaf<string> {
   return leaf({
     env,
     default: '',
+    secret: 'url-password',
     description:
       'PostgreSQL connection URL (postgres://user:pass@host:5432/db). Empty: the embedded PGlite database in DATA_DIR.',
     parse: (raw) => {
@@ -340,6 +346,7 @@ export const CONFIG_SCHEMA = {
       'CHRONOVERSE_SERVICE_PRIVATE_KEY',
       '',
       'Ed25519 private key (PKCS#8 PEM) that signs the service identity of outgoing calls (`chronoverse keys generate`). Empty: a key made at start, valid only inside this process.',
+      'value',
     ),
     servicePublicKey: str(
       'CHRONOVERSE_SERVICE_PUBLIC_KEY',
@@ -401,6 +408,7 @@ export const CONFIG_SCHEMA = {
       'REDIS_URL',
       '',
       'Redis URL (redis://host:6379/0) for live log fan-out, cross-process wake-ups, rate limits and caches. Empty: in memory (single process only).',
+      'url-password',
     ),
     keyPrefix: str('CHRONOVERSE_REDIS_KEY_PREFIX', 'cv:', 'Prefix of every Redis key and channel'),
   },
@@ -416,11 +424,13 @@ export const CONFIG_SCHEMA = {
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       '',
       'OpenTelemetry collector base URL (http://collector:4318); traces go to <url>/v1/traces over OTLP/HTTP. Empty: tracing off (no spans are made).',
+      'url-password',
     ),
     otlpTracesEndpoint: str(
       'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
       '',
       'Full OTLP/HTTP traces URL (http://collector:4318/v1/traces); wins over OTEL_EXPORTER_OTLP_ENDPOINT',
+      'url-password',
     ),
     otlpTracesProtocol: oneOf(
       'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
@@ -432,6 +442,7 @@ export const CONFIG_SCHEMA = {
       'OTEL_EXPORTER_OTLP_HEADERS',
       '',
       'Extra headers of export requests, key=value pairs separated by commas (an API key of a hosted backend)',
+      'value',
     ),
     sampleRatio: number(
       'OTEL_TRACES_SAMPLER_ARG',

@@ -91,11 +91,36 @@ describe('chronoverse CLI', () => {
     expect(bad.stderr).toMatch(/CHRONOVERSE_AUTH_SESSION_TTL/);
   });
 
-  it('masks the database password in config print', async () => {
-    const result = await run(['config', 'print'], { DATABASE_URL: 'postgres://cv:s3cret@db:5432/cv' });
+  it('masks every secret in config print: URL passwords, the service private key, OTLP headers', async () => {
+    const result = await run(['config', 'print'], {
+      DATABASE_URL: 'postgres://cv:s3cret@db:5432/cv',
+      REDIS_URL: 'redis://:r3dis-pass@cache:6379/0',
+      CHRONOVERSE_SERVICE_PRIVATE_KEY:
+        '-----BEGIN PRIVATE KEY-----\\nk3y-material\\n-----END PRIVATE KEY-----',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=0tlp-key',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:c0llector@otel.example:4318',
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/DATABASE_URL=postgres:\/\/cv:\*\*\*\*@db:5432\/cv/);
-    expect(result.stdout).not.toMatch(/s3cret/);
+    expect(result.stdout).toMatch(/REDIS_URL=redis:\/\/:\*\*\*\*@cache:6379\/0/);
+    expect(result.stdout).toMatch(/CHRONOVERSE_SERVICE_PRIVATE_KEY=\*\*\*\*\n/);
+    expect(result.stdout).toMatch(/OTEL_EXPORTER_OTLP_HEADERS=\*\*\*\*\n/);
+    expect(result.stdout).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT=https:\/\/user:\*\*\*\*@otel.example:4318/);
+    for (const secret of ['s3cret', 'r3dis-pass', 'k3y-material', '0tlp-key', 'c0llector']) {
+      expect(result.stdout).not.toContain(secret);
+    }
+  });
+
+  it('answers an unknown command or option with the usage, exit 2, and no stack trace', async () => {
+    const unknown = await run(['logs', '-f'], {});
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^chronoverse: unknown command "logs"/);
+    expect(unknown.stderr).toMatch(/Usage:/);
+    expect(unknown.stderr).not.toMatch(/\n\s+at /);
+    const option = await run(['migrate', '--bogus'], {});
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/Unknown option '--bogus'/);
+    expect(option.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('rejects an unknown role with the list of known ones, exit 2', async () => {
@@ -163,8 +188,48 @@ describe('chronoverse CLI', () => {
     const env = { DATA_DIR: path.join(dataRoot, 'locked') };
     const first = await start(env);
     const second = await run(['start'], { ...env, PORT: '0' });
-    expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/another Chronoverse process \(pid \d+\) is using DATA_DIR/);
+    expect(second.code).toBe(75);
+    expect(second.stderr).toMatch(
+      new RegExp(`another Chronoverse process \\(pid ${first.child.pid}\\) is using DATA_DIR`),
+    );
     expect(await stop(first.child)).toBe(0);
   }, 60_000);
+
+  it('creates the data directory and its lock folder when neither exists', async () => {
+    // The quick start's default DATA_DIR (./.chronoverse/data) on a fresh clone: no folder at all.
+    const env = { DATA_DIR: path.join(dataRoot, 'fresh', 'nested', 'data') };
+    const first = await start(env);
+    expect(existsSync(`${env.DATA_DIR}.lock`)).toBe(true);
+    expect(await stop(first.child)).toBe(0);
+    expect(existsSync(`${env.DATA_DIR}.lock`)).toBe(false);
+  }, 60_000);
+
+  it('refuses users create and migrate while a server holds the data directory, and loses no user', async () => {
+    const env = { DATA_DIR: path.join(dataRoot, 'users-while-running') };
+    const server = await start(env);
+    const create = ['users', 'create', '--email', 'late@example.com', '--password', 'correct horse'];
+    const refused = await run(create, env);
+    expect(refused.code).toBe(75);
+    expect(refused.stderr).toMatch(
+      new RegExp(`another Chronoverse process \\(pid ${server.child.pid}\\) is using DATA_DIR`),
+    );
+    expect(refused.stderr).toMatch(/POST \/api\/v1\/auth\/register/);
+    expect(refused.stdout).not.toMatch(/created/);
+    const migrate = await run(['migrate'], env);
+    expect(migrate.code).toBe(75);
+    expect(migrate.stderr).toMatch(/is using DATA_DIR/);
+    expect(await stop(server.child)).toBe(0);
+
+    // Once the server is stopped the same command works, and the next start sees the user.
+    const created = await run(create, env);
+    expect(created.code).toBe(0);
+    const again = await start(env);
+    const login = await fetch(`${again.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'late@example.com', password: 'correct horse' }),
+    });
+    expect(login.status).toBe(200);
+    expect(await stop(again.child)).toBe(0);
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
 export type Engine = 'postgres' | 'pglite';
@@ -21,7 +22,10 @@ export interface Database {
 export interface DatabaseOptions {
   /** postgres:// URL; empty means PGlite in `dataDir`. */
   url: string;
-  /** PGlite directory, or `memory://` for an ephemeral database. */
+  /**
+   * PGlite directory, or `memory://` for an ephemeral database. A directory is locked for this
+   * process until `close()` (./data-dir-lock.ts): every command that opens it takes the lock.
+   */
   dataDir: string;
   poolSize: number;
   onPoolError?: (err: Error) => void;
@@ -39,15 +43,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return wrap(db, 'postgres');
   }
   const { PGlite } = await import('@electric-sql/pglite');
-  if (!options.dataDir.startsWith('memory://')) await mkdir(options.dataDir, { recursive: true });
-  const client = await PGlite.create(options.dataDir, {
-    parsers: { 20: (v: string) => Number(v) },
-  });
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
-  return wrap(db, 'pglite');
+  const onDisk = !options.dataDir.startsWith('memory://');
+  const release = onDisk ? await lockDataDir(options.dataDir) : async () => {};
+  try {
+    if (onDisk) await mkdir(options.dataDir, { recursive: true });
+    const client = await PGlite.create(options.dataDir, {
+      parsers: { 20: (v: string) => Number(v) },
+    });
+    const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+    return wrap(db, 'pglite', release);
+  } catch (err) {
+    await release();
+    throw err;
+  }
 }
 
-function wrap(db: Kysely<DB>, engine: Engine): Database {
+function wrap(db: Kysely<DB>, engine: Engine, afterClose: () => Promise<void> = async () => {}): Database {
   let closed = false;
   return {
     db,
@@ -63,7 +74,11 @@ function wrap(db: Kysely<DB>, engine: Engine): Database {
     async close() {
       if (closed) return;
       closed = true;
-      await db.destroy();
+      try {
+        await db.destroy();
+      } finally {
+        await afterClose();
+      }
     },
   };
 }
