@@ -18,6 +18,7 @@ const WorkflowCreatePage = lazy(() => import('./pages/workflows/WorkflowCreatePa
 const WorkflowEditPage = lazy(() => import('./pages/workflows/WorkflowEditPage.tsx'));
 const JobPage = lazy(() => import('./pages/job/JobPage.tsx'));
 const ProfilePage = lazy(() => import('./pages/profile/ProfilePage.tsx'));
+const RunsPage = lazy(() => import('./pages/runs/RunsPage.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
 
 /** The route table, without the router (tests wrap it in a MemoryRouter). */
@@ -36,6 +37,7 @@ export function AppRoutes() {
             <Route path="/workflows/:workflowId" element={<WorkflowDetailPage />} />
             <Route path="/workflows/:workflowId/edit" element={<WorkflowEditPage />} />
             <Route path="/workflows/:workflowId/jobs/:jobId" element={<JobPage />} />
+            <Route path="/runs" element={<RunsPage />} />
             <Route path="/profile" element={<ProfilePage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
             <Route path="*" element={<NotFoundPage />} />

@@ -1,8 +1,11 @@
-/** Job hooks: a workflow's jobs (filters, cursor), one job, run now, cancel, retry. */
+/**
+ * Job hooks: a workflow's jobs (filters, cursor), runs across all workflows (`GET /jobs`), one job,
+ * run now, cancel, retry.
+ */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
-import type { Job, JobPage, JobState, JobTrigger } from './types.ts';
-import { REFRESH_MS } from './workflows.ts';
+import type { Job, JobPage, JobState, JobTrigger, RunPage } from './types.ts';
+import { REFRESH_MS, workflowKeys } from './workflows.ts';
 
 export interface JobListParams {
   status?: JobState;
@@ -16,6 +19,42 @@ export const jobKeys = {
   list: (workflowId: string, params: JobListParams) => ['jobs', workflowId, 'list', params] as const,
   one: (workflowId: string, jobId: string) => ['jobs', workflowId, 'one', jobId] as const,
 };
+
+/** `GET /jobs`: every workflow's jobs, newest first (docs/api.md "Jobs"). */
+export interface RunListParams {
+  /** Any of these statuses (sent comma-separated); all when empty. */
+  status?: readonly JobState[];
+  workflow_id?: string;
+  trigger?: JobTrigger;
+  /** RFC 3339; jobs scheduled at or after. */
+  since?: string;
+  /** RFC 3339; jobs scheduled before. */
+  until?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const runKeys = {
+  all: ['runs'] as const,
+  list: (params: RunListParams) => ['runs', 'list', params] as const,
+};
+
+export function listRuns(params: RunListParams, signal?: AbortSignal) {
+  const { status, ...rest } = params;
+  return api.get<RunPage>('/jobs', {
+    query: { ...rest, status: status && status.length > 0 ? status.join(',') : undefined },
+    signal,
+  });
+}
+
+export function useRuns(params: RunListParams, options: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: runKeys.list(params),
+    queryFn: ({ signal }) => listRuns(params, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: options.refetchInterval ?? REFRESH_MS,
+  });
+}
 
 const base = (workflowId: string) => `/workflows/${encodeURIComponent(workflowId)}/jobs`;
 
@@ -53,6 +92,9 @@ function useJobMutation<V>(workflowId: string, request: (vars: V) => Promise<Job
     onSuccess: (job) => {
       client.setQueryData(jobKeys.one(workflowId, job.id), job);
       void client.invalidateQueries({ queryKey: jobKeys.all(workflowId) });
+      // The runs list and the workflows' recent runs show this job too.
+      void client.invalidateQueries({ queryKey: runKeys.all });
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
     },
   });
 }

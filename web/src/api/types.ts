@@ -20,7 +20,7 @@ export type {
 export { JOB_STATES, JOB_TRIGGERS } from '../../../src/domain/job-state.ts';
 // Not re-exported from workflow-input.ts: that module brings zod and croner, which only the forms need.
 export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER'] as const satisfies readonly WorkflowKind[];
-export { WORKFLOW_STATUSES } from '../../../src/domain/workflow-status.ts';
+export { BUILD_STATUSES, WORKFLOW_STATUSES } from '../../../src/domain/workflow-status.ts';
 
 export interface User {
   id: string;
@@ -60,6 +60,20 @@ export interface Workflow {
   updated_at: string;
   terminated_at: string | null;
   generation: number;
+  /** Up to 10 latest jobs that have left PENDING/QUEUED, newest first. */
+  recent_jobs: RecentJob[];
+}
+
+/** A workflow's recent run as the workflow object carries it (`recent_jobs`). */
+export interface RecentJob {
+  id: string;
+  status: JobState;
+  trigger: JobTrigger;
+  scheduled_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  /** Null until the job completes. */
+  duration_ms: number | null;
 }
 
 export interface Job {
@@ -89,5 +103,15 @@ export interface WorkflowPage {
 
 export interface JobPage {
   jobs: Job[];
+  cursor: string | null;
+}
+
+/** A job in the list across workflows (`GET /jobs`): the job and its workflow's name. */
+export interface Run extends Job {
+  workflow_name: string;
+}
+
+export interface RunPage {
+  jobs: Run[];
   cursor: string | null;
 }

@@ -1,4 +1,4 @@
-/** Workflow hooks: list (filters, cursor), one, create, update, terminate, delete. */
+/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, delete. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
 import type { BuildStatus, Workflow, WorkflowKind, WorkflowPage } from './types.ts';
@@ -81,6 +81,19 @@ export function useTerminateWorkflow(id: string) {
       client.setQueryData(workflowKeys.one(workflow.id), workflow);
       void client.invalidateQueries({ queryKey: workflowKeys.all });
       void client.invalidateQueries({ queryKey: ['jobs', id] });
+      void client.invalidateQueries({ queryKey: ['runs'] }); // its pending jobs are canceled
+    },
+  });
+}
+
+/** `POST /workflows/{id}/rebuild`: a failed build is queued again (202; 412 if terminated or not FAILED). */
+export function useRebuildWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/rebuild`),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
     },
   });
 }

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { deriveWorkflowStatus } from '../../../src/domain/workflow-status.ts';
-import type { JobState, Workflow, WorkflowStatus } from '../api/types.ts';
+import type { BuildStatus, JobState, Workflow, WorkflowStatus } from '../api/types.ts';
 
 export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger';
 
@@ -55,7 +55,7 @@ export const JOB_STATUS_LABEL: Record<JobState, string> = {
   CANCELED: 'Canceled',
 };
 
-const JOB_STATUS_TONE: Record<JobState, BadgeTone> = {
+export const JOB_STATUS_TONE: Record<JobState, BadgeTone> = {
   PENDING: 'neutral',
   QUEUED: 'neutral',
   RUNNING: 'info',
@@ -67,3 +67,12 @@ const JOB_STATUS_TONE: Record<JobState, BadgeTone> = {
 export function JobStatusBadge({ status }: { status: JobState }) {
   return <Badge tone={JOB_STATUS_TONE[status]}>{JOB_STATUS_LABEL[status]}</Badge>;
 }
+
+/** The API's build statuses in words, unchanged in meaning ("Completed", never "Built"). */
+export const BUILD_STATUS_LABEL: Record<BuildStatus, string> = {
+  QUEUED: 'Queued',
+  STARTED: 'Started',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CANCELED: 'Canceled',
+};

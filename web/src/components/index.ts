@@ -5,6 +5,8 @@ export {
   workflowStatusOf,
   WORKFLOW_STATUS_LABEL,
   JOB_STATUS_LABEL,
+  JOB_STATUS_TONE,
+  BUILD_STATUS_LABEL,
 } from './Badge.tsx';
 export type { BadgeTone } from './Badge.tsx';
 export { Button } from './Button.tsx';

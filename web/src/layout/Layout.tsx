@@ -28,6 +28,9 @@ export function Layout() {
               </NavLink>
             </li>
             <li>
+              <NavLink to="/runs">Runs</NavLink>
+            </li>
+            <li>
               <NavLink to="/analytics">Analytics</NavLink>
             </li>
             <li>

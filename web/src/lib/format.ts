@@ -1,15 +1,201 @@
+/**
+ * How the dashboard writes times, durations and schedules. Every absolute time carries its zone
+ * ("5 Jan 2026, 09:00 CET"), because a schedule's zone and the browser's often differ; a cron
+ * schedule's next run is also given in the schedule's own zone when that is not the browser's.
+ * Pure: the callers pass `now`, and tests pin `locale` and `timeZone` (the browser's by default).
+ */
 import type { ScheduleView } from '../api/types.ts';
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-
-/** A timestamp in the viewer's locale and zone; '—' for none. */
-export function formatDateTime(value: string | Date | null | undefined): string {
-  if (!value) return '—';
-  const date = typeof value === 'string' ? new Date(value) : value;
-  return Number.isNaN(date.getTime()) ? '—' : dateTime.format(date);
+export interface TimeOptions {
+  /** BCP 47 locale; the browser's when absent. */
+  locale?: string | undefined;
+  /** IANA zone to write the time in; the browser's when absent. */
+  timeZone?: string | undefined;
+  /** Include seconds (job times) or not (schedules). Default true. */
+  seconds?: boolean;
 }
 
-export function describeSchedule(schedule: ScheduleView): string {
+function toDate(value: string | Date | null | undefined): Date | null {
+  if (!value) return null;
+  const date = typeof value === 'string' ? new Date(value) : value;
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function formatter(
+  fields: Intl.DateTimeFormatOptions,
+  { locale, timeZone }: TimeOptions,
+): Intl.DateTimeFormat | null {
+  try {
+    return new Intl.DateTimeFormat(locale, { ...fields, ...(timeZone ? { timeZone } : {}) });
+  } catch {
+    return null; // an unknown zone name: the caller falls back to ISO
+  }
+}
+
+/** "5 Jan 2026, 09:00:00 CET" in the viewer's locale and zone (or the given ones); '—' for none. */
+export function formatDateTime(value: string | Date | null | undefined, options: TimeOptions = {}): string {
+  const date = toDate(value);
+  if (!date) return '—';
+  const fmt = formatter(
+    {
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(options.seconds === false ? {} : { second: '2-digit' }),
+      timeZoneName: 'short',
+    },
+    options,
+  );
+  return fmt ? fmt.format(date) : date.toISOString();
+}
+
+/** The calendar day of `date` in `timeZone`, to tell whether two renderings fall on the same day. */
+function dayIn(date: Date, timeZone: string | undefined): string {
+  return formatter(
+    { year: 'numeric', month: '2-digit', day: '2-digit' },
+    { locale: 'en-CA', timeZone },
+  )!.format(date);
+}
+
+/** The canonical IANA name of a zone ('Etc/UTC' and 'UTC' are the same), or the input if unknown. */
+export function canonicalZone(timeZone: string): string {
+  return formatter({}, { timeZone })?.resolvedOptions().timeZone ?? timeZone;
+}
+
+export function browserZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/**
+ * The time in another zone: "02:00 Europe/Paris" (named by its IANA name) or, with `label: 'short'`,
+ * "08:00 UTC"; with the day when it is not the same calendar day as in `referenceZone`
+ * ("6 Jan, 00:30 Europe/Paris").
+ */
+export function formatInZone(
+  value: string | Date,
+  timeZone: string,
+  options: { locale?: string | undefined; referenceZone?: string | undefined; label?: 'iana' | 'short' } = {},
+): string {
+  const date = toDate(value);
+  if (!date) return '—';
+  const reference = options.referenceZone ?? browserZone();
+  const sameDay = dayIn(date, timeZone) === dayIn(date, reference);
+  const short = options.label === 'short';
+  const fmt = formatter(
+    {
+      ...(sameDay ? {} : { month: 'short', day: 'numeric' }),
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(short ? { timeZoneName: 'short' } : {}),
+    },
+    { locale: options.locale, timeZone },
+  );
+  if (!fmt) return date.toISOString();
+  return short ? fmt.format(date) : `${fmt.format(date)} ${timeZone}`;
+}
+
+/**
+ * A workflow's next run: "5 Jan 2026, 01:00 UTC", and for a cron schedule in another zone than the
+ * viewer's also the schedule's own wall-clock time: "5 Jan 2026, 01:00 UTC · 02:00 Europe/Paris".
+ */
+export function formatNextRun(
+  value: string | null | undefined,
+  schedule: ScheduleView,
+  options: { locale?: string | undefined; viewerZone?: string | undefined } = {},
+): string {
+  const date = toDate(value);
+  if (!date) return '—';
+  const viewer = options.viewerZone ?? browserZone();
+  const here = formatDateTime(date, { locale: options.locale, timeZone: viewer, seconds: false });
+  if (schedule.type !== 'cron' || canonicalZone(schedule.timezone) === canonicalZone(viewer)) return here;
+  return `${here} · ${formatInZone(date, schedule.timezone, { locale: options.locale, referenceZone: viewer })}`;
+}
+
+/**
+ * One upcoming run in the form's preview. A cron schedule's runs are read in its own zone, with the
+ * weekday ("Monday, 5 January 2026 at 02:00 Europe/Paris"), and the viewer's time after them when the
+ * zones differ ("· 01:00 UTC"); other schedules in the viewer's zone, with its name.
+ */
+export function formatPreviewRun(
+  date: Date,
+  scheduleZone: string | null,
+  options: { locale?: string | undefined; viewerZone?: string | undefined } = {},
+): string {
+  const viewer = options.viewerZone ?? browserZone();
+  const zone = scheduleZone ?? viewer;
+  const fmt = formatter(
+    {
+      weekday: 'long',
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(scheduleZone ? {} : { timeZoneName: 'short' }),
+    },
+    { locale: options.locale, timeZone: zone },
+  );
+  if (!fmt) return date.toISOString();
+  if (!scheduleZone) return fmt.format(date);
+  const main = `${fmt.format(date)} ${scheduleZone}`;
+  if (canonicalZone(scheduleZone) === canonicalZone(viewer)) return main;
+  return `${main} · ${formatInZone(date, viewer, { locale: options.locale, referenceZone: scheduleZone, label: 'short' })}`;
+}
+
+const RELATIVE_UNITS: ReadonlyArray<{ unit: Intl.RelativeTimeFormatUnit; ms: number }> = [
+  { unit: 'year', ms: 365 * 24 * 3_600_000 },
+  { unit: 'month', ms: 30 * 24 * 3_600_000 },
+  { unit: 'week', ms: 7 * 24 * 3_600_000 },
+  { unit: 'day', ms: 24 * 3_600_000 },
+  { unit: 'hour', ms: 3_600_000 },
+  { unit: 'minute', ms: 60_000 },
+];
+
+/** "3 minutes ago", "in 2 hours"; '' for a malformed timestamp. */
+export function formatRelativeTime(iso: string, now: Date, locale?: string): string {
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) return '';
+  const diff = then - now.getTime();
+  const abs = Math.abs(diff);
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  // Under a minute (either way: clocks drift a little between browser and server) is "now".
+  if (abs < 60_000) return rtf.format(0, 'second');
+  for (const { unit, ms } of RELATIVE_UNITS) {
+    if (abs >= ms) return rtf.format(Math.round(diff / ms), unit);
+  }
+  return rtf.format(Math.round(diff / 60_000), 'minute');
+}
+
+/** 850 ms, 1.2 s, 3 min 4 s, 2 h 5 min; an em dash when unknown. */
+export function formatDurationMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  const totalSeconds = Math.round(ms / 1_000);
+  if (totalSeconds < 3_600) {
+    const s = totalSeconds % 60;
+    return s ? `${Math.floor(totalSeconds / 60)} min ${s} s` : `${totalSeconds / 60} min`;
+  }
+  const totalMinutes = Math.round(totalSeconds / 60);
+  const m = totalMinutes % 60;
+  return m ? `${Math.floor(totalMinutes / 60)} h ${m} min` : `${totalMinutes / 60} h`;
+}
+
+/** A job's run time from its timestamps (the API's `duration_ms` where it sends one); null until it ends. */
+export function jobDurationMs(job: {
+  started_at: string | null;
+  completed_at: string | null;
+  duration_ms?: number | null;
+}): number | null {
+  if (job.duration_ms !== undefined && job.duration_ms !== null) return job.duration_ms;
+  if (!job.started_at || !job.completed_at) return null;
+  const ms = Date.parse(job.completed_at) - Date.parse(job.started_at);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
+
+export function describeSchedule(schedule: ScheduleView, options: TimeOptions = {}): string {
   switch (schedule.type) {
     case 'interval': {
       const m = schedule.interval_minutes;
@@ -20,11 +206,21 @@ export function describeSchedule(schedule: ScheduleView): string {
     case 'cron':
       return `cron ${schedule.cron} (${schedule.timezone})`;
     case 'once':
-      return `once at ${formatDateTime(schedule.run_at)}`;
+      return `once at ${formatDateTime(schedule.run_at, { ...options, seconds: false })}`;
   }
 }
 
 /** A fresh key per user action (Idempotency-Key): a double click or a retry does not run twice. */
 export function newIdempotencyKey(): string {
   return crypto.randomUUID();
+}
+
+/**
+ * A command (argv) as one shell-like line for reading, not for running: arguments with spaces or
+ * shell characters are single-quoted (`sh -c 'echo hello'`).
+ */
+export function formatArgv(args: readonly string[]): string {
+  return args
+    .map((a) => (a !== '' && /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+    .join(' ');
 }

@@ -21,6 +21,8 @@ import {
   type Row,
 } from './form-state.ts';
 import { TimezoneField } from './TimezoneField.tsx';
+import { describeCron } from '../../lib/cron-words.ts';
+import { formatPreviewRun } from '../../lib/format.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -70,6 +72,9 @@ export function WorkflowForm({
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the clock is read per render on purpose
     [state, hasScheduleErrors],
   );
+
+  // A valid cron expression in words, beside the field ("At 02:00, Monday through Friday").
+  const cronWords = state.scheduleType === 'cron' && !local.cron ? describeCron(state.cron) : null;
 
   const err = (field: FieldKey): string | null =>
     errorText(server.byField[field] ?? (touched[field] || submitted ? local[field] : null) ?? null);
@@ -338,7 +343,16 @@ export function WorkflowForm({
               onChange={(e) => set('cron', e.target.value)}
               onBlur={blur('cron')}
               error={err('cron')}
-              description="minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5; or @hourly, @daily…"
+              description={
+                <>
+                  {cronWords && (
+                    <span className="cron-words">
+                      {cronWords} ({state.timezone || 'UTC'}).{' '}
+                    </span>
+                  )}
+                  minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5; or @hourly, @daily…
+                </>
+              }
               spellCheck={false}
             />
             <TimezoneField
@@ -372,18 +386,6 @@ export function WorkflowForm({
   );
 }
 
-function formatIn(date: Date, timezone: string | null): string {
-  try {
-    return new Intl.DateTimeFormat(undefined, {
-      dateStyle: 'full',
-      timeStyle: 'short',
-      ...(timezone ? { timeZone: timezone } : {}),
-    }).format(date);
-  } catch {
-    return date.toISOString();
-  }
-}
-
 export function SchedulePreview({ runs, timezone }: { runs: Date[] | null; timezone: string | null }) {
   return (
     <section aria-labelledby="preview-heading" className="schedule-preview" aria-live="polite">
@@ -396,8 +398,7 @@ export function SchedulePreview({ runs, timezone }: { runs: Date[] | null; timez
         <ol aria-label="Next run times">
           {runs.map((run) => (
             <li key={run.getTime()}>
-              <time dateTime={run.toISOString()}>{formatIn(run, timezone)}</time>
-              {timezone ? <span className="muted"> ({timezone})</span> : null}
+              <time dateTime={run.toISOString()}>{formatPreviewRun(run, timezone)}</time>
             </li>
           ))}
         </ol>

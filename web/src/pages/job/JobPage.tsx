@@ -14,7 +14,7 @@ import { useWorkflow } from '../../api/workflows.ts';
 import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../../components/index.ts';
 import { LogViewer } from '../../features/logs/LogViewer.tsx';
 import { JobTimeline } from './JobTimeline.tsx';
-import { isFinal } from './job-view.ts';
+import { attemptsText, isFinal, retryBlocker } from './job-view.ts';
 import './job.css';
 
 const POLL_MS = 5_000;
@@ -59,7 +59,9 @@ export default function JobPage() {
 
   const j = job.data;
   const canCancel = j.status === 'PENDING' || j.status === 'QUEUED' || j.status === 'RUNNING';
-  const canRetry = j.status === 'FAILED' || j.status === 'CANCELED';
+  // Offered only where it can work: a FAILED/CANCELED job of a runnable workflow.
+  const retryBlocked = retryBlocker(j, workflow.data);
+  const finishedBadly = j.status === 'FAILED' || j.status === 'CANCELED';
   const hasLogs = workflow.data?.kind === 'CONTAINER';
 
   return (
@@ -80,7 +82,7 @@ export default function JobPage() {
               Cancel job
             </Button>
           ) : null}
-          {canRetry ? (
+          {retryBlocked === null ? (
             <Button
               variant="primary"
               pending={retry.isPending}
@@ -101,15 +103,16 @@ export default function JobPage() {
           ) : null}
         </div>
       </header>
+      {finishedBadly && retryBlocked !== null && workflow.data ? (
+        <p className="muted">Retry is not available: {retryBlocked}</p>
+      ) : null}
       <ErrorMessage error={cancel.error ?? retry.error} title="The action failed" />
 
       <dl className="job-details">
         <dt>Trigger</dt>
         <dd>{j.trigger === 'MANUAL' ? 'Manual' : 'Automatic'}</dd>
         <dt>Attempts</dt>
-        <dd>
-          {j.attempts} of {j.max_attempts}
-        </dd>
+        <dd>{attemptsText(j)}</dd>
         {j.exit_code !== null ? (
           <>
             <dt>Exit code</dt>

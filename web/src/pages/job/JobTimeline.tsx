@@ -1,7 +1,6 @@
 import type { Job } from '../../api/types.ts';
+import { formatDateTime } from '../../lib/format.ts';
 import { timelineOf } from './job-view.ts';
-
-const FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 /** The job's life as an ordered list: each step with its time, or "—" if not reached. */
 export function JobTimeline({ job }: { job: Job }) {
@@ -15,7 +14,7 @@ export function JobTimeline({ job }: { job: Job }) {
           aria-current={step.state === 'current' ? 'step' : undefined}
         >
           <span className="timeline-label">{step.label}</span>{' '}
-          {step.at ? <time dateTime={step.at}>{FORMAT.format(new Date(step.at))}</time> : <span>—</span>}
+          {step.at ? <time dateTime={step.at}>{formatDateTime(step.at)}</time> : <span>—</span>}
         </li>
       ))}
     </ol>

@@ -1,10 +1,26 @@
-/** One workflow: details, failure counter, actions (run now, edit, terminate, delete) and its jobs. */
+/**
+ * One workflow: details (schedule in words, next run in both zones, what it runs), failure counter,
+ * actions (run now, rebuild a failed build, edit, terminate, delete) and its jobs.
+ */
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useJobs, useRunNow } from '../../api/jobs.ts';
-import { JOB_STATES, JOB_TRIGGERS, type Job, type JobState, type JobTrigger } from '../../api/types.ts';
-import { useDeleteWorkflow, useTerminateWorkflow, useWorkflow } from '../../api/workflows.ts';
 import {
+  JOB_STATES,
+  JOB_TRIGGERS,
+  type Job,
+  type JobState,
+  type JobTrigger,
+  type Workflow,
+} from '../../api/types.ts';
+import {
+  useDeleteWorkflow,
+  useRebuildWorkflow,
+  useTerminateWorkflow,
+  useWorkflow,
+} from '../../api/workflows.ts';
+import {
+  BUILD_STATUS_LABEL,
   JOB_STATUS_LABEL,
   JobStatusBadge,
   WorkflowStatusBadge,
@@ -18,7 +34,15 @@ import { Select } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
-import { describeSchedule, formatDateTime, newIdempotencyKey } from '../../lib/format.ts';
+import { describeCron } from '../../lib/cron-words.ts';
+import {
+  describeSchedule,
+  formatArgv,
+  formatDateTime,
+  formatNextRun,
+  newIdempotencyKey,
+} from '../../lib/format.ts';
+import { jobResult } from '../job/job-view.ts';
 
 // Its chart code loads only when a workflow is opened.
 const WorkflowAnalytics = lazy(() => import('../analytics/WorkflowAnalytics.tsx'));
@@ -30,6 +54,7 @@ export default function WorkflowDetailPage() {
   const runNow = useRunNow(workflowId);
   const terminate = useTerminateWorkflow(workflowId);
   const remove = useDeleteWorkflow(workflowId);
+  const rebuild = useRebuildWorkflow(workflowId);
   const [confirm, setConfirm] = useState<'terminate' | 'delete' | null>(null);
 
   if (workflow.isPending) return <Spinner label="Loading the workflow…" />;
@@ -39,6 +64,9 @@ export default function WorkflowDetailPage() {
   const status = workflowStatusOf(w);
   const terminated = w.terminated_at !== null;
   const canRun = !terminated && w.build_status === 'COMPLETED';
+  // The API rebuilds only a FAILED build of a workflow that is not terminated (editing re-activates).
+  const canRebuild = !terminated && w.build_status === 'FAILED';
+  const cronWords = w.schedule.type === 'cron' ? describeCron(w.schedule.cron) : null;
 
   return (
     <section aria-labelledby="workflow-heading">
@@ -64,6 +92,11 @@ export default function WorkflowDetailPage() {
           >
             Run now
           </Button>
+          {canRebuild && (
+            <Button pending={rebuild.isPending} onClick={() => rebuild.mutate()}>
+              Rebuild
+            </Button>
+          )}
           <Link to={`/workflows/${w.id}/edit`} className="btn">
             Edit
           </Link>
@@ -80,15 +113,25 @@ export default function WorkflowDetailPage() {
         </div>
       </div>
       <ErrorMessage error={runNow.error} title="The run could not start" />
+      <ErrorMessage error={rebuild.error} title="The rebuild could not start" />
 
       <div className="card">
         <dl className="details">
           <dt>Kind</dt>
           <dd>{w.kind}</dd>
           <dt>Schedule</dt>
-          <dd>{describeSchedule(w.schedule)}</dd>
+          <dd>
+            {describeSchedule(w.schedule)}
+            {cronWords && w.schedule.type === 'cron' && (
+              <span className="muted">
+                {' '}
+                — {cronWords} ({w.schedule.timezone})
+              </span>
+            )}
+          </dd>
           <dt>Next run</dt>
-          <dd>{formatDateTime(w.next_run_at)}</dd>
+          <dd>{formatNextRun(w.next_run_at, w.schedule)}</dd>
+          <PayloadDetails workflow={w} />
           <dt>Consecutive failures</dt>
           <dd>
             <meter
@@ -105,7 +148,7 @@ export default function WorkflowDetailPage() {
           </dd>
           <dt>Build</dt>
           <dd>
-            {w.build_status}
+            {BUILD_STATUS_LABEL[w.build_status]}
             {w.build_error ? ` — ${w.build_error}` : ''}
           </dd>
           {w.kind === 'CONTAINER' && (
@@ -124,7 +167,7 @@ export default function WorkflowDetailPage() {
           )}
         </dl>
         <details>
-          <summary>Payload</summary>
+          <summary>Payload (JSON)</summary>
           <pre>{JSON.stringify(w.payload, null, 2)}</pre>
         </details>
       </div>
@@ -161,6 +204,56 @@ export default function WorkflowDetailPage() {
   );
 }
 
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+const args = (value: unknown): string[] | null =>
+  Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')
+    ? (value as string[])
+    : null;
+
+/** What the workflow runs, in plain sight: the checked endpoint, or the image and its command. */
+function PayloadDetails({ workflow }: { workflow: Workflow }) {
+  const p = workflow.payload;
+  if (workflow.kind === 'HEARTBEAT') {
+    const expected = typeof p.expected_status_code === 'number' ? p.expected_status_code : 200;
+    return (
+      <>
+        <dt>Endpoint</dt>
+        <dd>
+          <code>
+            {text(p.method) ?? 'GET'} {text(p.endpoint) ?? '—'}
+          </code>
+        </dd>
+        <dt>Expects</dt>
+        <dd>
+          HTTP {expected} within {text(p.timeout) ?? '10s'}
+        </dd>
+      </>
+    );
+  }
+  const cmd = args(p.cmd);
+  const entrypoint = args(p.entrypoint);
+  return (
+    <>
+      <dt>Image</dt>
+      <dd>
+        <code>{text(p.image) ?? '—'}</code>
+      </dd>
+      {entrypoint && (
+        <>
+          <dt>Entrypoint</dt>
+          <dd>
+            <code>{formatArgv(entrypoint)}</code>
+          </dd>
+        </>
+      )}
+      <dt>Command</dt>
+      <dd>{cmd ? <code>{formatArgv(cmd)}</code> : <span className="muted">the image’s default</span>}</dd>
+      <dt>Timeout</dt>
+      <dd>{text(p.timeout) ?? '30s'}</dd>
+    </>
+  );
+}
+
 function JobsSection({ workflowId }: { workflowId: string }) {
   const [status, setStatus] = useState<JobState | ''>('');
   const [trigger, setTrigger] = useState<JobTrigger | ''>('');
@@ -181,18 +274,7 @@ function JobsSection({ workflowId }: { workflowId: string }) {
     { key: 'trigger', header: 'Trigger', cell: (j) => (j.trigger === 'MANUAL' ? 'Manual' : 'Automatic') },
     { key: 'started', header: 'Started', cell: (j) => formatDateTime(j.started_at) },
     { key: 'completed', header: 'Finished', cell: (j) => formatDateTime(j.completed_at) },
-    {
-      key: 'result',
-      header: 'Result',
-      cell: (j) =>
-        j.error
-          ? j.error.message
-          : j.exit_code !== null
-            ? `exit ${j.exit_code}`
-            : j.http_status_code !== null
-              ? `HTTP ${j.http_status_code}`
-              : '',
-    },
+    { key: 'result', header: 'Result', cell: jobResult },
   ];
   return (
     <section aria-labelledby="jobs-heading">

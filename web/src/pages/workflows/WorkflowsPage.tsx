@@ -1,36 +1,55 @@
-/** The workflows overview: search, filters, cursor pagination, refreshed every 5 s. */
+/**
+ * The workflows overview: search, filters, cursor pagination, refreshed every 5 s; per workflow its
+ * last run (when, result, how long) and a strip of its recent runs.
+ */
 import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useWorkflows } from '../../api/workflows.ts';
-import type { Workflow } from '../../api/types.ts';
-import { WorkflowStatusBadge, workflowStatusOf } from '../../components/Badge.tsx';
+import { BUILD_STATUSES, type Workflow } from '../../api/types.ts';
+import { BUILD_STATUS_LABEL, WorkflowStatusBadge, workflowStatusOf } from '../../components/Badge.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { Select, TextField } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
-import { describeSchedule, formatDateTime } from '../../lib/format.ts';
+import { LastRun, RecentRunsStrip, recentJobsOf } from '../../features/runs/RecentRuns.tsx';
+import { describeSchedule, formatNextRun } from '../../lib/format.ts';
+import { useNow } from '../../lib/use-now.ts';
 import { filtersFromSearch, listParams, searchFromFilters, type OverviewFilters } from './overview-query.ts';
 
 const SEARCH_DEBOUNCE_MS = 300;
 
-const columns: Column<Workflow>[] = [
-  {
-    key: 'name',
-    header: 'Name',
-    cell: (w) => <Link to={`/workflows/${w.id}`}>{w.name}</Link>,
-  },
-  { key: 'status', header: 'Status', cell: (w) => <WorkflowStatusBadge status={workflowStatusOf(w)} /> },
-  { key: 'kind', header: 'Kind', cell: (w) => w.kind },
-  { key: 'schedule', header: 'Schedule', cell: (w) => describeSchedule(w.schedule) },
-  {
-    key: 'failures',
-    header: 'Failures',
-    cell: (w) => `${w.consecutive_job_failures_count}/${w.max_consecutive_job_failures_allowed}`,
-  },
-  { key: 'next', header: 'Next run', cell: (w) => formatDateTime(w.next_run_at) },
-];
+function columnsAt(now: Date): Column<Workflow>[] {
+  return [
+    {
+      key: 'name',
+      header: 'Name',
+      cell: (w) => <Link to={`/workflows/${w.id}`}>{w.name}</Link>,
+    },
+    { key: 'status', header: 'Status', cell: (w) => <WorkflowStatusBadge status={workflowStatusOf(w)} /> },
+    { key: 'kind', header: 'Kind', cell: (w) => w.kind },
+    { key: 'schedule', header: 'Schedule', cell: (w) => describeSchedule(w.schedule) },
+    {
+      key: 'last',
+      header: 'Last run',
+      cell: (w) => <LastRun workflowId={w.id} jobs={recentJobsOf(w)} now={now} />,
+    },
+    {
+      key: 'recent',
+      header: 'Recent runs',
+      cell: (w) => (
+        <RecentRunsStrip workflowId={w.id} workflowName={w.name} jobs={recentJobsOf(w)} now={now} />
+      ),
+    },
+    {
+      key: 'failures',
+      header: 'Consecutive failures',
+      cell: (w) => `${w.consecutive_job_failures_count}/${w.max_consecutive_job_failures_allowed}`,
+    },
+    { key: 'next', header: 'Next run', cell: (w) => formatNextRun(w.next_run_at, w.schedule) },
+  ];
+}
 
 export function WorkflowsPage() {
   const [search, setSearch] = useSearchParams();
@@ -57,6 +76,7 @@ export function WorkflowsPage() {
   }, [queryText, filters.query, reset, setSearch]);
 
   const list = useWorkflows(listParams(filters, pager.cursor));
+  const now = useNow();
   const filtered = Boolean(filters.query || filters.state || filters.build || filters.kind);
 
   return (
@@ -91,11 +111,7 @@ export function WorkflowsPage() {
           onChange={(e) => update({ build: e.target.value as OverviewFilters['build'] })}
           options={[
             { value: '', label: 'Any' },
-            { value: 'QUEUED', label: 'Queued' },
-            { value: 'STARTED', label: 'Building' },
-            { value: 'COMPLETED', label: 'Built' },
-            { value: 'FAILED', label: 'Failed' },
-            { value: 'CANCELED', label: 'Canceled' },
+            ...BUILD_STATUSES.map((b) => ({ value: b, label: BUILD_STATUS_LABEL[b] })),
           ]}
         />
         <Select
@@ -128,7 +144,12 @@ export function WorkflowsPage() {
         )
       ) : (
         <>
-          <Table caption="Workflows" columns={columns} rows={list.data.workflows} rowKey={(w) => w.id} />
+          <Table
+            caption="Workflows"
+            columns={columnsAt(now)}
+            rows={list.data.workflows}
+            rowKey={(w) => w.id}
+          />
           <Pagination pager={pager} nextCursor={list.data.cursor} label="Workflow pages" />
         </>
       )}
