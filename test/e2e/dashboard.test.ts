@@ -5,7 +5,9 @@
  * CONTAINER workflow, run it, watch live lines arrive on the job page, see it complete, download
  * the logs; validation errors on the create form (client side and from the server); a second user
  * sees nothing of the first; a failing HEARTBEAT workflow auto-terminates and a notification
- * appears in the drawer. Waits only on roles, labels and text (never sleeps). Screenshots of the
+ * appears in the drawer; the overview shows each workflow's last run and recent runs, times carry
+ * their zone (the browser runs in New York, a cron schedule in Paris); the Runs page lists runs across
+ * workflows and filters them. Waits only on roles, labels and text (never sleeps). Screenshots of the
  * main pages go to test-artifacts/dashboard/<timestamp>/ (printed).
  */
 import { readFile } from 'node:fs/promises';
@@ -83,12 +85,29 @@ afterAll(async () => {
   await new Promise((resolve) => failing?.close(resolve));
 });
 
+/** The cells of the overview row of workflow `name`, by column header. */
+async function overviewRow(page: Page, name: string) {
+  const table = page.getByRole('table', { name: 'Workflows' });
+  await table.getByRole('link', { name, exact: true }).waitFor();
+  const headers = await table.getByRole('columnheader').allTextContents();
+  const row = table.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
+  return { row, cell: (header: string) => row.getByRole('cell').nth(headers.indexOf(header)) };
+}
+
 describe('dashboard in Chromium', { timeout: 240_000 }, () => {
   let owner: BrowserContext;
   let workflowId = '';
+  let jobId = '';
+  let failingId = '';
 
   it('signs up, creates a CONTAINER workflow (with validation errors first), runs it and follows its logs live', async () => {
-    owner = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    owner = await browser.newContext({
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 900 },
+      // Not the zone of the cron schedule below: times must say which zone they are in.
+      timezoneId: 'America/New_York',
+      locale: 'en-US',
+    });
     owner.setDefaultTimeout(UI_TIMEOUT);
     const page = await owner.newPage();
 
@@ -125,7 +144,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
 
     // Run now opens the new job's page.
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    const jobId = page.url().split('/').at(-1)!;
+    jobId = page.url().split('/').at(-1)!;
 
     // Live: lines arrive while the job is still running.
     const log = page.getByRole('log', { name: 'Log lines' });
@@ -165,6 +184,59 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('the overview shows each workflow’s last run and recent runs; times carry their zone', async () => {
+    expect(jobId).not.toBe('');
+    const page = await owner.newPage();
+    // A cron workflow in another zone than the browser's (New York): its next run is given in both.
+    const created = await page.request.post(`${baseUrl}/api/v1/workflows`, {
+      headers: await csrfHeader(owner),
+      data: {
+        name: 'e2e paris cron',
+        kind: 'HEARTBEAT',
+        payload: { endpoint: `${baseUrl}/healthz`, method: 'HEAD' },
+        schedule: { type: 'cron', cron: '0 2 * * 1-5', timezone: 'Europe/Paris' },
+      },
+    });
+    expect(created.status(), await created.text()).toBe(201);
+    const cronId = ((await created.json()) as { id: string }).id;
+
+    await page.goto(baseUrl);
+    const container = await overviewRow(page, 'e2e container');
+    // The run of the first test: its result, when (linking to it) and how long.
+    await container.cell('Last run').getByText('Completed', { exact: true }).waitFor();
+    expect(await container.cell('Last run').getByRole('link').getAttribute('href')).toBe(
+      `/workflows/${workflowId}/jobs/${jobId}`,
+    );
+    expect(await container.cell('Last run').textContent()).toMatch(/ · (\d+(\.\d)? s|\d+ min( \d+ s)?)$/);
+    const squares = container.row
+      .getByRole('list', { name: 'Recent runs of e2e container, oldest first' })
+      .getByRole('link');
+    expect(await squares.count()).toBe(1);
+    expect(await squares.first().getAttribute('aria-label')).toMatch(/^Completed, finished .+, took .+$/);
+    expect(await squares.first().getAttribute('href')).toBe(`/workflows/${workflowId}/jobs/${jobId}`);
+    expect(await container.cell('Consecutive failures').textContent()).toBe('0/3');
+    // An interval schedule's next run in the browser's zone, named.
+    expect(await container.cell('Next run').textContent()).toMatch(/\b(EST|EDT|GMT-[45])$/);
+
+    const cron = await overviewRow(page, 'e2e paris cron');
+    expect(await cron.cell('Last run').textContent()).toBe('Never');
+    expect(await cron.cell('Next run').textContent()).toMatch(
+      /\b(EST|EDT|GMT-[45]) · (\w+ \d+, )?02:00( AM)? Europe\/Paris$/,
+    );
+    await shot(page, '06-overview-last-run');
+
+    // Its detail page: the cron in words, what it checks, the next run in both zones.
+    await cron.row.getByRole('link', { name: 'e2e paris cron', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/workflows/${cronId}`);
+    await page.getByText('At 02:00, Monday through Friday (Europe/Paris)').waitFor();
+    await page.getByText(`HEAD ${baseUrl}/healthz`, { exact: true }).waitFor();
+    await page
+      .getByText(/Europe\/Paris$/)
+      .first()
+      .waitFor();
+    await page.close();
+  });
+
   it('a second user sees none of the first user’s workflows, and not by deep link either', async () => {
     expect(workflowId).not.toBe('');
     const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -178,6 +250,8 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
       .first()
       .waitFor();
     expect(await page.getByText('e2e container').count()).toBe(0);
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await page.getByText('No runs yet').waitFor();
     await other.close();
   });
 
@@ -215,15 +289,63 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
       .getByText(/terminated/i)
       .first()
       .waitFor({ timeout: 120_000 });
-    await shot(page, '06-notifications-drawer');
+    await shot(page, '07-notifications-drawer');
     await page.keyboard.press('Escape');
 
     await page.goto(`${baseUrl}/profile`);
     await page.getByRole('heading').first().waitFor();
-    await shot(page, '07-profile');
+    await shot(page, '08-profile');
     await page.goto(`${baseUrl}/analytics`);
     await page.getByRole('heading').first().waitFor();
-    await shot(page, '08-analytics');
+    await shot(page, '09-analytics');
+    failingId = wf.id;
+  });
+
+  it('the Runs page lists runs across workflows and filters them by status and workflow', async () => {
+    expect(failingId).not.toBe('');
+    const page = await owner.newPage();
+    await page.goto(baseUrl);
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Runs' });
+    await table.getByRole('link', { name: 'e2e container', exact: true }).first().waitFor();
+    await table.getByRole('link', { name: 'e2e failing heartbeat', exact: true }).first().waitFor();
+
+    // Failed only: the heartbeat's failed run, not the container's completed one.
+    await page.getByRole('checkbox', { name: 'Failed', exact: true }).check();
+    await page.waitForURL(/[?&]status=FAILED\b/);
+    await expect.poll(() => table.getByRole('link', { name: 'e2e container', exact: true }).count()).toBe(0);
+    const failedRow = table
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: 'e2e failing heartbeat', exact: true }) })
+      .first();
+    await failedRow.getByText('Failed', { exact: true }).waitFor();
+    await shot(page, '10-runs-failed');
+
+    // By workflow: only the container's runs.
+    await page.getByRole('checkbox', { name: 'Failed', exact: true }).uncheck();
+    await page.getByLabel('Workflow').selectOption({ label: 'e2e container' });
+    await page.waitForURL(new RegExp(`[?&]workflow=${workflowId}`));
+    await table.getByRole('link', { name: 'e2e container', exact: true }).first().waitFor();
+    await expect
+      .poll(() => table.getByRole('link', { name: 'e2e failing heartbeat', exact: true }).count())
+      .toBe(0);
+    // A time range that ends before any run: none match.
+    await page.getByLabel('Until').fill('2020-01-01T00:00');
+    await page.getByText('No runs match').waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await table.getByRole('link', { name: 'e2e failing heartbeat', exact: true }).first().waitFor();
+
+    // Each row links to its job page.
+    await page.getByLabel('Workflow').selectOption({ label: 'e2e failing heartbeat' });
+    await table
+      .getByRole('link', { name: /^Job of e2e failing heartbeat scheduled / })
+      .first()
+      .click();
+    await page.waitForURL(new RegExp(`/workflows/${failingId}/jobs/[0-9a-f-]{36}$`));
+    await page.getByText('Failed', { exact: true }).first().waitFor();
+    // Terminated workflow: no retry offered, and the job is not going to be attempted again.
+    await page.getByText(/Retry is not available/).waitFor();
+    expect(await page.getByRole('button', { name: 'Retry job' }).count()).toBe(0);
     await owner.close();
   });
 });
