@@ -242,9 +242,7 @@ start_redis() {
 # --- Kafka ---------------------------------------------------------------------------------------
 start_kafka() {
   log "starting Kafka on 127.0.0.1:${P[kafka]} (first run: resolving its jars from Maven Central)"
-  # One retry: a format that fails on a bad random cluster id leaves nothing behind to trip over.
   bash "$ROOT/scripts/kafka-env.sh" "$DIR/kafka" "${P[kafka]}" >/dev/null ||
-    bash "$ROOT/scripts/kafka-env.sh" "$DIR/kafka" "${P[kafka]}" >/dev/null ||
     die "Kafka did not start (log: $DIR/kafka/kafka.log)"
   cp "$DIR/kafka/kafka.pid" "$PIDS/kafka.pid"
 }
