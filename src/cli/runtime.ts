@@ -258,15 +258,16 @@ export async function startRuntime(params: {
     }
 
     // ── workers ─────────────────────────────────────────────────────────────────────────────
-    // The container runtime is optional: without one, HEARTBEAT workflows still run and CONTAINER
-    // builds and jobs fail with a clear reason instead of the process failing to start.
+    // The container runtime is optional: without one, HEARTBEAT workflows still run, CONTAINER
+    // builds wait for it (retried until it answers) and jobs fail with a clear reason, instead of
+    // the process failing to start.
     let containers: ContainerRuntime | null = null;
     if (has('executor') || has('workflow-worker')) {
       const runtime = new DockerContainerRuntime({ dockerHost: config.containers.dockerHost, logger });
       if (!(await runtime.ping())) {
         logger.warn(
           { dockerHost: config.containers.dockerHost },
-          'no container runtime answers at DOCKER_HOST: CONTAINER workflows fail until one does; HEARTBEAT workflows are unaffected',
+          'no container runtime answers at DOCKER_HOST: CONTAINER builds wait and their jobs fail until one does; HEARTBEAT workflows are unaffected',
         );
       }
       // Used even when down: calls then fail with a SYSTEM error, and a runtime that comes up later is picked up.
@@ -275,7 +276,13 @@ export async function startRuntime(params: {
     const deps = () => ({ db: needDb('worker').db, clock, events, logger });
 
     if (has('workflow-worker')) {
-      new WorkflowWorker({ ...deps(), bus: needDb('workflow-worker').bus, containers });
+      const workflowWorker = new WorkflowWorker({
+        ...deps(),
+        bus: needDb('workflow-worker').bus,
+        containers,
+      });
+      workflowWorker.start();
+      started.push({ name: 'workflow-worker', stop: () => workflowWorker.stop() });
     }
     if (has('executor')) {
       const executor = new Executor(

@@ -23,6 +23,7 @@ export interface ChronoverseEventMap {
   /** A run ended here, whatever its outcome, and every line it printed is stored. */
   'executor:job:released': { jobId: string };
   'workflow:build:finished': { workflowId: string; status: 'COMPLETED' | 'FAILED' };
+  'workflow:build:waiting': { workflowId: string };
   /** Webhook deliveries became due (created, redelivered, pinged): the sender should look now. */
   'webhooks:deliveries:due': { count: number };
   /** Notifications of this user were committed: their SSE streams should look now. */

@@ -61,10 +61,12 @@ export function createEngine(
     start() {
       relay.start();
       scheduler.start();
+      worker.start();
       executor?.start();
     },
     async stop() {
       await executor?.stop();
+      await worker.stop();
       await scheduler.stop();
       await relay.stop();
     },

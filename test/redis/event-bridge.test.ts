@@ -24,6 +24,7 @@ const ALL_EVENTS: EventName[] = [
   'executor:lease:lost',
   'executor:job:released',
   'workflow:build:finished',
+  'workflow:build:waiting',
   'webhooks:deliveries:due',
   'notification:created',
 ];
@@ -40,6 +41,7 @@ const SAMPLES: { [K in EventName]: ChronoverseEventMap[K] } = {
   'executor:lease:lost': { jobId: 'job-1' },
   'executor:job:released': { jobId: 'job-1' },
   'workflow:build:finished': { workflowId: 'wf-1', status: 'FAILED' },
+  'workflow:build:waiting': { workflowId: 'wf-1' },
   'webhooks:deliveries:due': { count: 2 },
   'notification:created': { userId: '0190a0a0-0000-7000-8000-000000000001' },
 };

@@ -5,6 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -205,6 +207,53 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
       .where('id', '=', wf!)
       .executeTakeFirstOrThrow();
     expect(w.build_error).toMatch(/registry\.invalid\/nope:1/);
+  });
+
+  it('a build waits while the runtime is unreachable, and completes once it answers', async () => {
+    // A socket path that does not exist yet, then a link to the real podman socket: the runtime
+    // "comes up" under the same DOCKER_HOST, as after `systemctl start podman.socket`.
+    const late = path.join(await mkdtemp(path.join(tmpdir(), 'cv-late-runtime-')), 'docker.sock');
+    const lateRuntime = new DockerContainerRuntime({ dockerHost: `unix://${late}` });
+    engine = createEngine(database, { containers: lateRuntime });
+    engine.start();
+    const [wf] = await insertWorkflows(database.db, [
+      {
+        userId,
+        kind: 'CONTAINER',
+        payload: container('true'),
+        intervalMinutes: 5,
+        nextRunAt: null,
+        buildStatus: 'QUEUED',
+      },
+    ]);
+    const waiting = engine.events.next('workflow:build:waiting', { filter: (e) => e.workflowId === wf });
+    await sql`INSERT INTO outbox (topic, key, event_type, payload)
+              VALUES ('workflows', ${wf!}, 'BUILD', ${JSON.stringify({ workflow_id: wf, generation: 1 })}::jsonb)`.execute(
+      database.db,
+    );
+    engine.events.emit('outbox:written', { count: 1 });
+    await waiting;
+    const buildOf = () =>
+      database.db
+        .selectFrom('workflows')
+        .select(['build_status', 'build_error', 'next_run_at'])
+        .where('id', '=', wf!)
+        .executeTakeFirstOrThrow();
+    const waited = await buildOf();
+    expect(waited).toMatchObject({ build_status: 'QUEUED', next_run_at: null });
+    expect(waited.build_error).toMatch(/^waiting for the container runtime/);
+
+    // Still down: a sweep leaves it waiting (and does not fail it).
+    await engine.worker.retryWaitingBuilds();
+    expect((await buildOf()).build_status).toBe('QUEUED');
+
+    await symlink(new URL(inject('dockerHost')).pathname, late);
+    const built = engine.events.next('workflow:build:finished', { filter: (e) => e.workflowId === wf });
+    await engine.worker.retryWaitingBuilds();
+    expect((await built).status).toBe('COMPLETED');
+    const done = await buildOf();
+    expect(done).toMatchObject({ build_status: 'COMPLETED', build_error: null });
+    expect(done.next_run_at).not.toBeNull();
   });
 
   it('an unreachable runtime is a SYSTEM error on the job, retried, never a crash', async () => {

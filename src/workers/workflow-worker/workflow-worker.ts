@@ -5,6 +5,10 @@
  *   present (pulling it when missing). COMPLETED sets the first `next_run_at` (an interval schedule
  *   runs one interval after the build completes, as in Chronoverse); FAILED stores the reason. Every
  *   write is guarded by the event's generation, so a build superseded by an edit changes nothing.
+ *   A build that cannot reach the container runtime is not the workflow's fault: it goes back to
+ *   QUEUED with `build_error` saying what it waits for, and a sweep (every `retryWaitingBuildsMs`,
+ *   once the runtime answers a ping) builds it again — as a Kubernetes pod waits in
+ *   ContainerCreating rather than failing. Only the workflow's own faults (no such image) FAIL.
  * - JOB_COMPLETED / JOB_FAILED: the failure policy. Failures are counted once per job (the event
  *   id is recorded in `processed_events` in the same transaction), a success resets the count, and
  *   reaching the workflow's maximum terminates it (one TERMINATE event with reason "auto").
@@ -17,15 +21,32 @@ import type { ContainerPayload } from '../../domain/workflow-input.ts';
 import { nextRunAfter } from '../../domain/schedule.ts';
 import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { ImageNotFoundError, type ContainerRuntime } from '../../platform/containers/runtime.ts';
+import {
+  ContainerRuntimeUnavailableError,
+  ImageNotFoundError,
+  type ContainerRuntime,
+} from '../../platform/containers/runtime.ts';
 import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { Loop } from '../loop.ts';
 import { writeJobFinishedEvents, writeWorkflowFact } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
 
 const CONSUMER = 'workflow-worker';
+
+export interface WorkflowWorkerConfig {
+  /** How often builds waiting for the container runtime are tried again. @default 30000 */
+  retryWaitingBuildsMs: number;
+  /** Waiting builds tried per sweep (oldest first); a full batch sweeps again at once. @default 100 */
+  retryBatchSize: number;
+}
+
+export const WORKFLOW_WORKER_DEFAULTS: WorkflowWorkerConfig = {
+  retryWaitingBuildsMs: 30_000,
+  retryBatchSize: 100,
+};
 
 interface WorkflowEventPayload {
   workflow_id: string;
@@ -39,22 +60,68 @@ export class WorkflowWorker {
   readonly #events: Events;
   readonly #logger: Logger;
   readonly #containers: ContainerRuntime | null;
+  readonly #config: WorkflowWorkerConfig;
+  readonly #retryLoop: Loop;
 
-  constructor(deps: {
-    db: Kysely<DB>;
-    clock: Clock;
-    events: Events;
-    logger: Logger;
-    bus: Bus;
-    /** Null when no container runtime is configured: CONTAINER builds then fail with that reason. */
-    containers: ContainerRuntime | null;
-  }) {
+  constructor(
+    deps: {
+      db: Kysely<DB>;
+      clock: Clock;
+      events: Events;
+      logger: Logger;
+      bus: Bus;
+      /** Null when no container runtime is configured: CONTAINER builds then fail with that reason. */
+      containers: ContainerRuntime | null;
+    },
+    config: Partial<WorkflowWorkerConfig> = {},
+  ) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#logger = deps.logger;
     this.#containers = deps.containers;
+    this.#config = { ...WORKFLOW_WORKER_DEFAULTS, ...config };
+    this.#retryLoop = new Loop({
+      name: 'waiting-builds',
+      logger: deps.logger,
+      run: () => this.retryWaitingBuilds(),
+    });
     deps.bus.subscribe({ topic: 'workflows', group: CONSUMER, handler: (batch) => this.handle(batch) });
+  }
+
+  /** Starts the sweep of builds waiting for the container runtime (events need no start). */
+  start(): void {
+    this.#retryLoop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#retryLoop.stop();
+  }
+
+  /**
+   * One sweep: builds again the CONTAINER workflows whose build waits for the container runtime,
+   * oldest first, when the runtime answers a ping (one ping per sweep, not one failure per
+   * workflow). Several workflow workers may sweep at once: #build's guarded updates let one
+   * finish each build. Resolves with the time to sleep before the next sweep.
+   */
+  async retryWaitingBuilds(): Promise<number> {
+    const { retryWaitingBuildsMs, retryBatchSize } = this.#config;
+    if (!this.#containers) return retryWaitingBuildsMs;
+    // A scan of workflows by build state; waiting builds are rare and the table is small next to
+    // jobs (100k workflows: a few ms every 30 s), so no index of its own.
+    const waiting = await this.#db
+      .selectFrom('workflows')
+      .select(['id', 'generation'])
+      .where('kind', '=', 'CONTAINER')
+      .where('build_status', '=', 'QUEUED')
+      .where('build_error', 'is not', null)
+      .where('terminated_at', 'is', null)
+      .orderBy('updated_at')
+      .limit(retryBatchSize)
+      .execute();
+    if (waiting.length === 0 || !(await this.#containers.ping())) return retryWaitingBuildsMs;
+    for (const w of waiting) await this.#build(w.id, w.generation);
+    return waiting.length === retryBatchSize ? 0 : retryWaitingBuildsMs;
   }
 
   async handle(batch: BusMessage[]): Promise<void> {
@@ -145,12 +212,31 @@ export class WorkflowWorker {
       await this.#containers.ensureImage(image);
       await this.#finishBuild(workflow, 'COMPLETED', null);
     } catch (err) {
+      if (err instanceof ContainerRuntimeUnavailableError) {
+        await this.#waitForRuntime(workflow, err.message);
+        return;
+      }
       const reason =
         err instanceof ImageNotFoundError
           ? err.message
           : `the container runtime failed while preparing ${image}: ${err instanceof Error ? err.message : String(err)}`;
       await this.#finishBuild(workflow, 'FAILED', reason.slice(0, 2000));
     }
+  }
+
+  /** Back to QUEUED with the reason; retryWaitingBuilds() takes it up when the runtime answers. */
+  async #waitForRuntime(workflow: WorkflowRow, detail: string): Promise<void> {
+    const reason = `waiting for the container runtime (tried again every ${Math.round(this.#config.retryWaitingBuildsMs / 1000)} s): ${detail}`;
+    await this.#db
+      .updateTable('workflows')
+      .set({ build_status: 'QUEUED', build_error: reason.slice(0, 2000), updated_at: this.#clock.now() })
+      .where('id', '=', workflow.id)
+      .where('generation', '=', workflow.generation)
+      .where('build_status', 'in', ['QUEUED', 'STARTED'])
+      .where('terminated_at', 'is', null)
+      .execute();
+    this.#logger.warn({ workflowId: workflow.id, reason }, 'workflow build waits for the container runtime');
+    this.#events.emit('workflow:build:waiting', { workflowId: workflow.id });
   }
 
   async #finishBuild(
