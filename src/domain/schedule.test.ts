@@ -20,16 +20,28 @@ describe('checkCron', () => {
     },
   );
   it('rejects 4 and 7 fields with the count', () => {
-    expect(checkCron('* * * *')).toMatch(/5 fields.*got 4/);
-    expect(checkCron('* * * * * * *')).toMatch(/got 7/);
+    expect(checkCron('* * * *')).toBe(
+      'expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got 4',
+    );
+    expect(checkCron('* * * * * * *')).toMatch(/got 7$/);
   });
-  it('rejects garbage and out-of-range fields', () => {
-    expect(checkCron('every day')).not.toBeNull();
-    expect(checkCron('61 * * * *')).toMatch(/not a valid cron/);
+  it('rejects garbage and out-of-range fields in plain words, naming the cron field', () => {
+    expect(checkCron('every day')).toMatch(/^expected 5 fields .* got 2$/);
+    expect(checkCron('61 * * * *')).toBe("minute field '61' is out of range 0–59");
+    expect(checkCron('* 5-25 * * *')).toBe("hour field '5-25': 25 is out of range 0–23");
     expect(checkCron('')).toBe('must not be empty');
+    expect(checkCron(`0 0 ${'1,'.repeat(100)}1 * *`)).toBe('must be at most 200 characters');
+  });
+  it("never passes croner's own text on (the reported case)", () => {
+    // croner: "CronPattern: Syntax error, illegal upper range (NaN)".
+    const message = checkCron('0 9-x * * *');
+    expect(message).toBe("hour field '9-x' has 'x', which is not a number; use 0–23");
+    expect(checkCron('0 9- * * *')).toBe("hour field '9-' is not a valid range; write low-high, as in 9-17");
   });
   it('rejects an expression that can never fire', () => {
-    expect(checkCron('0 0 30 2 *')).toBe('never fires');
+    expect(checkCron('0 0 30 2 *')).toBe(
+      'never fires: no date matches its day-of-month, month and day-of-week (such as 30 February)',
+    );
   });
 });
 

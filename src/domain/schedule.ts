@@ -8,6 +8,7 @@
  * time that occurs twice (autumn overlap) fires once, at its first occurrence. Pinned by tests.
  */
 import { Cron } from 'croner';
+import { cronSyntaxProblem } from './cron-syntax.ts';
 
 export type Schedule =
   | { type: 'interval'; intervalMinutes: number }
@@ -38,27 +39,27 @@ export function checkTimezone(timezone: string): string | null {
   return `unknown time zone "${timezone}"; use an IANA name such as "Europe/Paris" or "UTC"`;
 }
 
-const NICKNAMES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
-
-/** Error message for an invalid cron expression, or null when valid. */
+/**
+ * Error message for an invalid cron expression, or null when valid. Plain words naming the cron
+ * field (cron-syntax.ts), never croner's text; then croner is asked whether it ever fires.
+ */
 export function checkCron(expression: string): string | null {
   const trimmed = expression.trim();
-  if (trimmed.length === 0) return 'must not be empty';
   if (trimmed.length > 200) return 'must be at most 200 characters';
-  if (!NICKNAMES.has(trimmed.toLowerCase())) {
-    const fields = trimmed.split(/\s+/).length;
-    if (fields !== 5 && fields !== 6) {
-      return `must have 5 fields (minute hour day-of-month month day-of-week) or 6 with leading seconds; got ${fields}`;
-    }
-  }
+  const problem = cronSyntaxProblem(trimmed);
+  if (problem !== null) return problem;
   let cron: Cron;
   try {
     cron = new Cron(trimmed, { paused: true, timezone: 'UTC' });
-  } catch (err) {
-    return `is not a valid cron expression: ${err instanceof Error ? err.message : String(err)}`;
+  } catch {
+    // Unreachable while cron-syntax.ts follows croner's grammar (its property test compares them);
+    // should a croner upgrade refuse more, the user still gets words, not the library's text.
+    return 'is not a valid cron expression';
   }
   // "0 0 30 2 *" parses but never fires; reject it rather than accept a workflow that never runs.
-  if (cron.nextRun(new Date(0)) === null) return 'never fires';
+  if (cron.nextRun(new Date(0)) === null) {
+    return 'never fires: no date matches its day-of-month, month and day-of-week (such as 30 February)';
+  }
   return null;
 }
 
