@@ -26,9 +26,9 @@ export interface RunListParams {
   status?: readonly JobState[];
   workflow_id?: string;
   trigger?: JobTrigger;
-  /** RFC 3339; jobs scheduled at or after. */
+  /** RFC 3339; jobs from this time on. */
   since?: string;
-  /** RFC 3339; jobs scheduled before. */
+  /** RFC 3339; jobs before this time (exclusive). */
   until?: string;
   limit?: number;
   cursor?: string;

@@ -122,14 +122,14 @@ export default function RunsPage() {
             type="datetime-local"
             value={isoToLocalInput(filters.since)}
             onChange={(e) => update({ since: localInputToIso(e.target.value) })}
-            description={`Scheduled at or after; your time zone (${zone}).`}
+            description={`Runs from this time on; your time zone (${zone}).`}
           />
           <TextField
             label="Until"
             type="datetime-local"
             value={isoToLocalInput(filters.until)}
             onChange={(e) => update({ until: localInputToIso(e.target.value) })}
-            description={`Scheduled before; your time zone (${zone}).`}
+            description={`Runs before this time; your time zone (${zone}).`}
             error={rangeError(filters)}
           />
         </div>
