@@ -369,6 +369,7 @@ export async function startRuntime(params: {
         },
         {
           bodyLimitBytes: config.server.bodyLimitBytes,
+          bodyTimeoutMs: config.server.bodyTimeoutMs,
           trustProxy: config.server.trustProxy,
           version: VERSION,
         },

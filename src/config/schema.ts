@@ -139,6 +139,12 @@ export const CONFIG_SCHEMA = {
       1024,
       64 * 1_048_576,
     ),
+    bodyTimeoutMs: duration(
+      'CHRONOVERSE_SERVER_BODY_TIMEOUT',
+      '30s',
+      'Longest time a client may take to send a whole request, headers and body; a slower one gets 408 and its connection is closed',
+      1_000,
+    ),
     trustProxy: bool(
       'CHRONOVERSE_SERVER_TRUST_PROXY',
       false,

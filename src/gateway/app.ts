@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import type { Registry } from 'prom-client';
+import { CONFIG_SCHEMA } from '../config/schema.ts';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Events } from '../platform/events.ts';
@@ -21,7 +22,15 @@ import type { UsersApi } from '../services/users/api.ts';
 import type { WebhooksApi } from '../services/webhooks/api.ts';
 import type { WorkflowsApi } from '../services/workflows/api.ts';
 import type { BusAdmin } from '../services/bus-admin/types.ts';
-import { problemType, toProblem } from './problem.ts';
+import {
+  frameworkErrorReply,
+  httpServerOptions,
+  limitUrlLength,
+  makeClientErrorHandler,
+  MAX_URL_BYTES,
+} from './http-limits.ts';
+import { jsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
+import { HttpProblemError, problemType, toProblem } from './problem.ts';
 import { adminBusRoutes } from './routes/admin-bus.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -32,6 +41,7 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { userRoutes } from './routes/users.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
+import { securityHeaders } from './security-headers.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
 
 export interface GatewayDeps {
@@ -61,6 +71,8 @@ export interface GatewayDeps {
 
 export interface GatewayOptions {
   bodyLimitBytes: number;
+  /** Longest time to receive a whole request (CHRONOVERSE_SERVER_BODY_TIMEOUT; default 30 s). */
+  bodyTimeoutMs?: number;
   trustProxy: boolean;
   version: string;
   /** The built dashboard served at `/` (default: web/dist of this checkout). */
@@ -70,10 +82,17 @@ export interface GatewayOptions {
 }
 
 export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? CONFIG_SCHEMA.server.bodyTimeoutMs.default;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
+    // Limits of the HTTP layer and their problem+json answers (http-limits.ts, docs/api.md "Limits").
+    http: httpServerOptions(bodyTimeoutMs),
+    requestTimeout: bodyTimeoutMs,
+    routerOptions: { maxParamLength: MAX_URL_BYTES },
+    clientErrorHandler: makeClientErrorHandler(deps.logger, bodyTimeoutMs),
+    frameworkErrors: frameworkErrorReply,
   });
   app.decorateRequest('principal', null);
   // Request spans and the request duration histogram (docs/observability.md).
@@ -81,19 +100,25 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(jsonSerializerCompiler);
 
-  // JSON only; an empty body with a JSON content type means "no body" (PATCH, logout).
+  // JSON only, bounded in bytes and depth while it is read (json-body.ts); an empty body with a
+  // JSON content type means "no body" (PATCH, logout).
   app.removeContentTypeParser('application/json');
-  const defaultJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    defaultJson(req, text, done);
-  });
+  app.addContentTypeParser(
+    'application/json',
+    jsonBodyParser({
+      bodyLimitBytes: options.bodyLimitBytes,
+      maxDepth: MAX_JSON_DEPTH,
+      parse: app.getDefaultJsonParser('error', 'error'),
+    }),
+  );
   app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', limitUrlLength);
 
   app.setErrorHandler((err, req, reply) => {
     const { problem, headers, internal } = toProblem(err);
-    if (internal) req.log.error({ err }, 'request failed');
+    if (err instanceof HttpProblemError && err.aborted)
+      req.log.info('request body aborted: the client went away or the body timeout cut it');
+    else if (internal) req.log.error({ err }, 'request failed');
     else if (problem.status >= 500)
       req.log.warn({ err: { message: (err as Error).message } }, 'dependency unavailable');
     return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem);
@@ -111,11 +136,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       }),
   );
 
-  // API answers are per-user: never cached by browsers or proxies; never content-sniffed.
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    if (req.url.startsWith('/api/v1/')) reply.header('cache-control', 'no-store');
-  });
+  // nosniff, HSTS over https, no-store for the API, and CSP/framing/referrer rules for every HTML page.
+  app.addHook('onSend', securityHeaders);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -148,7 +170,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  // No validator badge: it would load an image from validator.swagger.io (and the CSP forbids it).
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { validatorUrl: null } });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -12,6 +12,14 @@ export interface Problem {
   detail: string;
   code: string;
   errors?: FieldIssue[];
+  /** The limit a 400/408/413/414/431 crossed (docs/api.md "Limits"). */
+  limit?: ProblemLimit;
+}
+
+export interface ProblemLimit {
+  /** `json_depth`, `body_bytes`, `url_bytes`, `header_bytes`, `request_timeout_ms`. */
+  name: string;
+  max: number;
 }
 
 const STATUS_BY_CODE: Record<string, { status: number; title: string }> = {
@@ -46,6 +54,39 @@ const FASTIFY_CODES: Record<string, { status: number; title: string; code: strin
   },
 };
 
+/** The codes the HTTP layer itself raises (limits and malformed requests), by status. */
+const GATEWAY_PROBLEMS = {
+  CV_MALFORMED_REQUEST: { status: 400, title: 'Invalid request' },
+  CV_BODY_TOO_DEEP: { status: 400, title: 'Request body nested too deeply' },
+  CV_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  CV_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  CV_URI_TOO_LONG: { status: 414, title: 'URI too long' },
+  CV_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
+} as const;
+
+/**
+ * An error the HTTP layer raises before any route runs: a limit crossed or a request that is not
+ * well-formed HTTP/JSON. It names the limit or the part (`errors`) so the client can fix it.
+ */
+export class HttpProblemError extends Error {
+  readonly code: keyof typeof GATEWAY_PROBLEMS;
+  readonly limit: ProblemLimit | undefined;
+  readonly issues: FieldIssue[] | undefined;
+  /** The client went away or was cut off: nothing can be answered, and it is not our failure. */
+  readonly aborted: boolean;
+  constructor(
+    code: keyof typeof GATEWAY_PROBLEMS,
+    detail: string,
+    extra: { limit?: ProblemLimit; errors?: FieldIssue[]; aborted?: boolean } = {},
+  ) {
+    super(detail);
+    this.code = code;
+    this.limit = extra.limit;
+    this.issues = extra.errors;
+    this.aborted = extra.aborted ?? false;
+  }
+}
+
 export function problemType(code: string): string {
   return `urn:chronoverse:problem:${code}`;
 }
@@ -58,6 +99,19 @@ export interface MappedProblem {
 }
 
 export function toProblem(err: unknown): MappedProblem {
+  if (err instanceof HttpProblemError) {
+    const entry = GATEWAY_PROBLEMS[err.code];
+    const problem: Problem = {
+      type: problemType(err.code),
+      title: entry.title,
+      status: entry.status,
+      detail: err.message,
+      code: err.code,
+    };
+    if (err.issues) problem.errors = err.issues;
+    if (err.limit) problem.limit = err.limit;
+    return { problem, headers: {}, internal: false };
+  }
   if (err instanceof ChronoverseError) {
     const entry = STATUS_BY_CODE[err.code] ?? { status: 500, title: 'Internal error' };
     const problem: Problem = {
@@ -140,7 +194,11 @@ function malformed(detail: string, status = 400): MappedProblem {
 
 /** Codes that only the gateway produces (not in the domain catalogue). */
 export const GATEWAY_ERROR_CODES = [
+  'CV_BODY_TOO_DEEP',
   'CV_BODY_TOO_LARGE',
+  'CV_REQUEST_TIMEOUT',
+  'CV_URI_TOO_LONG',
+  'CV_HEADERS_TOO_LARGE',
   'CV_UNSUPPORTED_MEDIA_TYPE',
   'CV_MALFORMED_REQUEST',
   'CV_ROUTE_NOT_FOUND',

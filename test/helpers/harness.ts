@@ -189,6 +189,7 @@ export async function createTestGateway(
     },
     {
       bodyLimitBytes: config.server.bodyLimitBytes,
+      bodyTimeoutMs: config.server.bodyTimeoutMs,
       trustProxy: config.server.trustProxy,
       version: 'test',
       ...(options.notificationPollMs !== undefined ? { notificationPollMs: options.notificationPollMs } : {}),

@@ -9,6 +9,11 @@
  * - A strict Content-Security-Policy: scripts and styles only from this origin, no inline code;
  *   the one exception is a per-response style nonce, handed to react-aria through
  *   `<meta property="csp-nonce">`, for the small <style> element its press handling injects.
+ * - `/index.html` is the same page as `/` (with its CSP and nonce), never the raw file; every HTML
+ *   answer gets the framing, referrer and sniffing rules of security-headers.ts.
+ * - A path with a `.` or `..` segment, a backslash or a NUL once decoded (`/assets/..%2f…`) is a
+ *   400 CV_MALFORMED_REQUEST before any file is looked up (it used to reach @fastify/static, whose
+ *   403 came out as CV_MALFORMED_REQUEST with a status docs/errors.md does not give that code).
  * - Without a build, `/` says how to make one (the API keeps working).
  */
 import fastifyStatic from '@fastify/static';
@@ -18,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpProblemError } from '../problem.ts';
 
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
@@ -38,6 +44,11 @@ export const dashboardCsp = (styleNonce: string) =>
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Paths that belong to the server, never to the single-page app. */
 const RESERVED = /^\/(?:api(?:\/|$)|healthz$|readyz$|metrics$)/;
+
+/** Decoded paths that could leave the build directory (or confuse the file system). */
+function climbs(path: string): boolean {
+  return /[\\\0]/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..');
+}
 
 /** Browser navigations ask for text/html; fetches of data (and typos in API paths) do not. */
 function acceptsHtml(req: FastifyRequest): boolean {
@@ -81,6 +92,13 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { distDir?: st
     const path = (req.params as { '*': string })['*'];
     const pathname = req.url.split('?')[0]!;
     if (RESERVED.test(pathname)) return reply.callNotFound();
+    if (climbs(path)) {
+      throw new HttpProblemError('CV_MALFORMED_REQUEST', 'The path leaves the dashboard files.', {
+        errors: [
+          { path: 'url', message: 'must not contain "." or ".." segments, backslashes or NUL characters' },
+        ],
+      });
+    }
     const built = existsSync(indexFile);
     if (path.startsWith('assets/')) {
       if (!built) return reply.callNotFound();
@@ -88,6 +106,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { distDir?: st
     }
     // Another file at the top level (robots.txt, icons): served when it exists, briefly cached.
     const last = path.split('/').at(-1) ?? '';
+    if (built && path === 'index.html') return sendIndex(reply);
     if (built && last.includes('.') && !path.includes('/') && existsSync(join(root, path))) {
       return reply.header('cache-control', 'no-cache').sendFile(path, { cacheControl: false });
     }
