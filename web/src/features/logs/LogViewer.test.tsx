@@ -127,6 +127,10 @@ describe('LogViewer', () => {
     await flush();
     expect(rows()).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
     expect(screen.getByText('5 lines', { exact: false })).toBeTruthy();
+    // The rows' bare times of day: the zone is said once.
+    expect(screen.getByText('5 lines', { exact: false }).textContent).toContain(
+      ` · times in ${Intl.DateTimeFormat().resolvedOptions().timeZone}`,
+    );
 
     act(() => es.emit('end', { id: JOB, status: 'COMPLETED' }));
     expect(es.closed).toBe(true);

@@ -8,6 +8,7 @@
  * plain segments (highlight.ts), pretty JSON is text in a pre-wrapped block.
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
+import { browserZone } from '../../lib/format.ts';
 import {
   memo,
   useDeferredValue,
@@ -152,6 +153,8 @@ export function LogViewer({ workflowId, jobId, onStatus, eventSource }: LogViewe
         {filtered
           ? `${lines.length.toLocaleString()} of ${total.toLocaleString()} lines`
           : `${total.toLocaleString()} lines`}
+        {/* The rows show a bare time of day: say once which zone it is in. */}
+        {` · times in ${browserZone()}`}
       </p>
       <div
         ref={scrollRef}

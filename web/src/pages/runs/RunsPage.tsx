@@ -26,6 +26,7 @@ import {
   searchFromRunFilters,
   type RunFilters,
 } from './runs-query.ts';
+import '../../features/runs/runs.css';
 
 const TRIGGER_LABEL = { AUTOMATIC: 'Automatic', MANUAL: 'Manual' } as const;
 
@@ -90,7 +91,7 @@ export default function RunsPage() {
       <form className="runs-filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
         <fieldset>
           <legend>Status</legend>
-          <div className="row">
+          <div className="status-options">
             {JOB_STATES.map((s) => (
               <Checkbox
                 key={s}
