@@ -15,6 +15,9 @@ export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_JOB_STATES = ['COMPLETED', 'FAILED', 'CANCELED'] as const satisfies readonly JobState[];
 export type FinalJobState = (typeof FINAL_JOB_STATES)[number];
 
+/** States of a job that has left the queue (PENDING/QUEUED): running or final. A workflow's recent runs. */
+export const DEQUEUED_JOB_STATES = ['RUNNING', ...FINAL_JOB_STATES] as const satisfies readonly JobState[];
+
 export const JOB_EVENTS = ['dispatch', 'claim', 'succeed', 'fail', 'retry', 'cancel'] as const;
 export type JobEvent = (typeof JOB_EVENTS)[number];
 

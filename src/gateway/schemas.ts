@@ -7,6 +7,7 @@ import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
+import { parseRfc3339 } from '../services/analytics/range.ts';
 import { DELIVERY_STATUSES } from '../services/webhooks/input.ts';
 
 const timestamp = z.string().describe('RFC 3339 UTC timestamp with milliseconds');
@@ -57,6 +58,22 @@ export const ScheduleViewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('once'), run_at: timestamp }),
 ]);
 
+export const RecentJobSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(JOB_STATES).describe('RUNNING or final: the job left the queue'),
+    trigger: z.enum(JOB_TRIGGERS),
+    scheduled_at: timestamp,
+    started_at: timestamp.nullable(),
+    completed_at: timestamp.nullable(),
+    duration_ms: z
+      .number()
+      .int()
+      .nullable()
+      .describe('completed_at − started_at; null until completed (and when canceled before it started)'),
+  })
+  .meta({ id: 'RecentJob' });
+
 export const WorkflowSchema = z
   .object({
     id: z.uuid(),
@@ -76,6 +93,11 @@ export const WorkflowSchema = z
     updated_at: timestamp,
     terminated_at: timestamp.nullable(),
     generation: z.number().int(),
+    recent_jobs: z
+      .array(RecentJobSchema)
+      .describe(
+        "Up to 10 of the workflow's latest jobs that left PENDING/QUEUED (RUNNING or final), newest first",
+      ),
   })
   .meta({ id: 'Workflow' });
 
@@ -128,6 +150,33 @@ export const JobListQuerySchema = z.object({
   limit,
   status: z.enum(JOB_STATES).optional(),
   trigger: z.enum(JOB_TRIGGERS).optional(),
+});
+
+export const WorkflowJobSchema = JobSchema.extend({ workflow_name: z.string() }).meta({ id: 'WorkflowJob' });
+
+const STATUS_LIST = new RegExp(`^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')}))*$`);
+
+const dateTime = (description: string) =>
+  z
+    .string()
+    .refine((s) => parseRfc3339(s) !== null, 'must be an RFC 3339 date-time with a time zone')
+    .transform((s) => parseRfc3339(s)!)
+    .optional()
+    .describe(description);
+
+export const AllJobsQuerySchema = z.object({
+  cursor,
+  limit,
+  status: z
+    .string()
+    .regex(STATUS_LIST, `must be one or more of ${JOB_STATES.join(', ')}, separated by commas`)
+    .transform((s) => [...new Set(s.split(','))] as (typeof JOB_STATES)[number][])
+    .optional()
+    .describe('A job status, or several separated by commas (any of them)'),
+  workflow_id: z.uuid('must be a UUID').optional().describe("Only this workflow's jobs"),
+  trigger: z.enum(JOB_TRIGGERS).optional(),
+  since: dateTime('Jobs created at or after this time (RFC 3339)'),
+  until: dateTime('Jobs created before this time (RFC 3339), exclusive; must be after since'),
 });
 
 export const JobParamsSchema = z.object({

@@ -36,6 +36,7 @@ const WORKFLOW_FIELDS = [
   'name',
   'next_run_at',
   'payload',
+  'recent_jobs',
   'schedule',
   'status',
   'terminated_at',

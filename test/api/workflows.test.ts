@@ -34,6 +34,7 @@ interface Workflow {
   updated_at: string;
   terminated_at: string | null;
   generation: number;
+  recent_jobs: unknown[];
 }
 
 interface Problem {
@@ -64,6 +65,7 @@ const WORKFLOW_FIELDS = [
   'updated_at',
   'terminated_at',
   'generation',
+  'recent_jobs',
 ].sort();
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -241,11 +243,13 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         updated_at: wf.created_at,
         terminated_at: null,
         generation: 1,
+        recent_jobs: [],
       });
       // Zero values are present in the raw JSON, not just undefined after parsing.
       expect(res.body).toContain('"consecutive_job_failures_count":0');
       expect(res.body).toContain('"terminated_at":null');
       expect(res.body).toContain('"build_error":null');
+      expect(res.body).toContain('"recent_jobs":[]');
       expect(res.body).toContain('"log_retention":false');
     });
 

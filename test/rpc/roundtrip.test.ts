@@ -166,6 +166,69 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
     await expect(local.workflows.get(user.id, id)).rejects.toMatchObject({ code: 'CV_NOT_FOUND' });
   });
 
+  it('jobs across workflows, recent jobs and rebuild', async () => {
+    const { user } = await local.users.register({ email: uniqueEmail(), password: PASSWORD });
+    const body = {
+      name: 'across ✓',
+      kind: 'HEARTBEAT',
+      payload: { endpoint: 'https://example.com/health' },
+      interval: 5,
+    };
+    const a = (await c.workflows.create(user.id, body)).body.id;
+    const b = (await c.workflows.create(user.id, { ...body, name: 'b' })).body.id;
+    await markBuilt(database, a);
+    await markBuilt(database, b);
+    // A canceled and a retried run on a, one canceled on b: recent jobs with and without a start.
+    const first = (await c.jobs.runNow(user.id, a)).body.id;
+    await c.jobs.cancel(user.id, a, first);
+    await c.jobs.retry(user.id, a, first);
+    const onB = (await c.jobs.runNow(user.id, b)).body.id;
+    await sql`UPDATE jobs SET status = 'COMPLETED', started_at = now() - interval '1.5 seconds',
+              completed_at = now(), attempts = 1 WHERE id = ${onB}`.execute(database.db);
+
+    const recent = await c.workflows.get(user.id, b);
+    expect(recent.recent_jobs).toMatchObject([{ id: onB, status: 'COMPLETED', duration_ms: 1500 }]);
+    same(recent, await local.workflows.get(user.id, b));
+    same(await c.workflows.get(user.id, a), await local.workflows.get(user.id, a));
+    same(await c.workflows.list(user.id, { limit: 10 }), await local.workflows.list(user.id, { limit: 10 }));
+
+    const since = new Date(Date.now() - 3_600_000);
+    for (const filters of [
+      { limit: 10 },
+      { limit: 2 },
+      { limit: 10, status: ['CANCELED', 'COMPLETED'] as ('CANCELED' | 'COMPLETED')[] },
+      { limit: 10, workflow_id: a, trigger: 'MANUAL' as const, since, until: new Date(Date.now() + 60_000) },
+    ]) {
+      same(await c.jobs.listAll(user.id, filters), await local.jobs.listAll(user.id, filters));
+    }
+    const page = await c.jobs.listAll(user.id, { limit: 2 });
+    expect(page.jobs.map((j) => j.workflow_name)).toEqual(['b', 'across ✓']);
+    same(
+      await c.jobs.listAll(user.id, { limit: 2, cursor: page.cursor! }),
+      await local.jobs.listAll(user.id, { limit: 2, cursor: page.cursor! }),
+    );
+    const badRange = { limit: 10, since, until: since };
+    expect(await sameProblem(local.jobs.listAll(user.id, badRange), c.jobs.listAll(user.id, badRange))).toBe(
+      400,
+    );
+
+    // Rebuild: 412 while the build is COMPLETED, then a FAILED build queued again, and replayed.
+    expect(await sameProblem(local.workflows.rebuild(user.id, b), c.workflows.rebuild(user.id, b))).toBe(412);
+    await sql`UPDATE workflows SET build_status = 'FAILED', build_error = 'image not found' WHERE id = ${b}`.execute(
+      database.db,
+    );
+    const rebuilt = await c.workflows.rebuild(user.id, b, 'rebuild-1');
+    expect(rebuilt).toMatchObject({ status: 202, replayed: false, body: { build_status: 'QUEUED' } });
+    same(rebuilt.body, await local.workflows.get(user.id, b));
+    same(
+      await c.workflows.rebuild(user.id, b, 'rebuild-1'),
+      await local.workflows.rebuild(user.id, b, 'rebuild-1'),
+    );
+    expect(
+      await sameProblem(local.workflows.rebuild(user.id, newId()), c.workflows.rebuild(user.id, newId())),
+    ).toBe(404);
+  });
+
   it('bus admin', async () => {
     // Each transport has its own database: the rows here are the only ones.
     await sql`

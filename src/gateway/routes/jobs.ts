@@ -1,4 +1,4 @@
-/** /api/v1/workflows/:id/jobs */
+/** /api/v1/jobs (every workflow's jobs) and /api/v1/workflows/:id/jobs */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertEmptyBody } from '../validation.ts';
@@ -6,12 +6,14 @@ import type { JobsApi } from '../../services/jobs/api.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
+  AllJobsQuerySchema,
   IdempotencyHeadersSchema,
   IdParamsSchema,
   JobListQuerySchema,
   JobParamsSchema,
   JobSchema,
   ProblemSchema,
+  WorkflowJobSchema,
 } from '../schemas.ts';
 import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
 import { SECURED } from './security.ts';
@@ -27,6 +29,26 @@ export async function jobRoutes(
 ): Promise<void> {
   const { jobs } = opts;
   app.addHook('onRequest', makeAuthenticate(opts.users));
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        tags,
+        summary: "List the jobs of all the caller's workflows, newest first",
+        description:
+          "Filters combine: `status` (one or several, comma-separated), `workflow_id` (another user's gives an empty list), `trigger`, and `since`/`until` on the creation time. Every bad parameter is listed in the 400.",
+        ...SECURED,
+        querystring: AllJobsQuerySchema,
+        response: {
+          200: z.object({ jobs: z.array(WorkflowJobSchema), cursor: z.string().nullable() }),
+          400: ProblemSchema,
+          401: ProblemSchema,
+        },
+      },
+    },
+    async (req) => jobs.listAll(principalOf(req).user.id, req.query as z.output<typeof AllJobsQuerySchema>),
+  );
 
   app.get(
     '/workflows/:id/jobs',

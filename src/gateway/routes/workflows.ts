@@ -12,7 +12,7 @@ import {
   WorkflowListQuerySchema,
   WorkflowSchema,
 } from '../schemas.ts';
-import { documentOnly } from '../validation.ts';
+import { assertEmptyBody, documentOnly } from '../validation.ts';
 import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
 import { SECURED } from './security.ts';
 
@@ -117,6 +117,33 @@ export async function workflowRoutes(
       },
     },
     async (req) => workflows.terminate(principalOf(req).user.id, (req.params as { id: string }).id),
+  );
+
+  app.post(
+    '/workflows/:id/rebuild',
+    {
+      schema: {
+        tags,
+        summary: 'Queue a failed build again',
+        description:
+          'For a workflow whose build FAILED (an image missing at the time, a container runtime that was down): 202 with the workflow, its build QUEUED. 412 when the workflow is terminated (edit it to re-activate it, which rebuilds it) or its build is not FAILED. The body, if any, must be `{}`.',
+        ...SECURED,
+        params: IdParamsSchema,
+        headers: IdempotencyHeadersSchema,
+        response: { 202: WorkflowSchema, ...errors, 409: ProblemSchema, 412: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      assertEmptyBody(req.body);
+      return sendIdempotent(
+        reply,
+        await workflows.rebuild(
+          principalOf(req).user.id,
+          (req.params as { id: string }).id,
+          idempotencyKey(req.headers),
+        ),
+      );
+    },
   );
 
   app.delete(

@@ -3,8 +3,8 @@
  * (./client.ts) implements it over RPC, returning the very same objects.
  */
 import type { IdempotentResult } from '../idempotency.ts';
-import type { JobView } from './codec.ts';
-import type { JobListFilters } from './service.ts';
+import type { JobView, WorkflowJobView } from './codec.ts';
+import type { AllJobsFilters, JobListFilters } from './service.ts';
 
 export interface JobsApi {
   list(
@@ -12,6 +12,11 @@ export interface JobsApi {
     workflowId: string,
     filters: JobListFilters,
   ): Promise<{ jobs: JobView[]; cursor: string | null }>;
+  /** The caller's jobs across all their workflows, newest first. */
+  listAll(
+    userId: string,
+    filters: AllJobsFilters,
+  ): Promise<{ jobs: WorkflowJobView[]; cursor: string | null }>;
   get(userId: string, workflowId: string, jobId: string): Promise<JobView>;
   runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>>;
   cancel(userId: string, workflowId: string, jobId: string): Promise<JobView>;

@@ -3,11 +3,12 @@ import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { JobStatusSchema, JobTriggerSchema, JobsService } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
 import { rpcCall } from '../../platform/rpc/call.ts';
 import { toEnum } from '../../platform/rpc/codec.ts';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { IdempotentResult } from '../idempotency.ts';
 import type { JobsApi } from './api.ts';
-import type { JobView } from './codec.ts';
-import type { JobListFilters } from './service.ts';
-import { jobFromWire, jobResultFromWire } from './wire.ts';
+import type { JobView, WorkflowJobView } from './codec.ts';
+import type { AllJobsFilters, JobListFilters } from './service.ts';
+import { jobFromWire, jobResultFromWire, workflowJobFromWire } from './wire.ts';
 
 export class JobsClient implements JobsApi {
   readonly #rpc: Client<typeof JobsService>;
@@ -32,6 +33,22 @@ export class JobsClient implements JobsApi {
         trigger: f.trigger !== undefined ? toEnum(JobTriggerSchema, f.trigger) : undefined,
       });
       return { jobs: res.jobs.map(jobFromWire), cursor: res.cursor ?? null };
+    });
+  }
+
+  listAll(userId: string, f: AllJobsFilters): Promise<{ jobs: WorkflowJobView[]; cursor: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listAllJobs({
+        userId,
+        limit: f.limit,
+        cursor: f.cursor,
+        statuses: (f.status ?? []).map((s) => toEnum(JobStatusSchema, s)),
+        workflowId: f.workflow_id,
+        trigger: f.trigger !== undefined ? toEnum(JobTriggerSchema, f.trigger) : undefined,
+        since: f.since !== undefined ? timestampFromDate(f.since) : undefined,
+        until: f.until !== undefined ? timestampFromDate(f.until) : undefined,
+      });
+      return { jobs: res.jobs.map(workflowJobFromWire), cursor: res.cursor ?? null };
     });
   }
 

@@ -28,6 +28,9 @@ export interface JobView {
   error: JobErrorView | null;
 }
 
+/** A job of the list across workflows (`GET /jobs`): the job object and its workflow's name. */
+export type WorkflowJobView = JobView & { workflow_name: string };
+
 export function toJobView(row: JobRow): JobView {
   return {
     id: row.id,

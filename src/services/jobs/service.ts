@@ -11,7 +11,7 @@
  * Ownership: every query is scoped by user id; another user's workflow or job is "not found".
  */
 import type { Kysely, Transaction } from 'kysely';
-import { NotFoundError, PreconditionFailedError } from '../../domain/errors.ts';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
 import { TRANSITIONS, type JobState, type JobTrigger } from '../../domain/job-state.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB, JobRow, WorkflowRow } from '../../platform/db/schema.ts';
@@ -24,13 +24,28 @@ import { writeJobFinishedEvents } from '../facts.ts';
 import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
 import type { JobsApi } from './api.ts';
-import { toJobView, type JobView } from './codec.ts';
+import { toJobView, type JobView, type WorkflowJobView } from './codec.ts';
+import { runJobsListAll } from './list-all.ts';
 
 export interface JobListFilters {
   cursor?: string;
   limit: number;
   status?: JobState;
   trigger?: JobTrigger;
+}
+
+/** `GET /jobs`: the caller's jobs across workflows. */
+export interface AllJobsFilters {
+  cursor?: string;
+  limit: number;
+  /** Any of these statuses; every status when absent or empty. */
+  status?: JobState[];
+  workflow_id?: string;
+  trigger?: JobTrigger;
+  /** created_at ≥ since. */
+  since?: Date;
+  /** created_at < until. */
+  until?: Date;
 }
 
 export interface JobsServiceConfig {
@@ -80,6 +95,23 @@ export class JobsService implements JobsApi {
     const page = rows.slice(0, filters.limit);
     return {
       jobs: page.map(toJobView),
+      cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
+    };
+  }
+
+  /** The caller's jobs across all their workflows, newest first (list-all.ts). */
+  async listAll(
+    userId: string,
+    filters: AllJobsFilters,
+  ): Promise<{ jobs: WorkflowJobView[]; cursor: string | null }> {
+    const after = filters.cursor !== undefined ? decodeCursor(filters.cursor) : undefined;
+    if (filters.since !== undefined && filters.until !== undefined && filters.until <= filters.since) {
+      throw ValidationError.single('until', 'must be after since');
+    }
+    const rows = await runJobsListAll(this.#db, userId, filters, after, filters.limit + 1);
+    const page = rows.slice(0, filters.limit);
+    return {
+      jobs: page.map(({ workflow_name, ...job }) => ({ ...toJobView(job), workflow_name })),
       cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
     };
   }

@@ -9,6 +9,8 @@ import {
   type JobResult,
   type JobResultSchema,
   type JobSchema,
+  type WorkflowJob,
+  type WorkflowJobSchema,
 } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
 import {
   fromEnum,
@@ -20,7 +22,7 @@ import {
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
 import type { IdempotentResult } from '../idempotency.ts';
-import type { JobView } from './codec.ts';
+import type { JobView, WorkflowJobView } from './codec.ts';
 
 export function jobToWire(j: JobView): MessageInitShape<typeof JobSchema> {
   return {
@@ -79,6 +81,16 @@ export function jobFromWire(m: Job | undefined): JobView {
         }
       : null,
   };
+}
+
+export function workflowJobToWire(j: WorkflowJobView): MessageInitShape<typeof WorkflowJobSchema> {
+  const { workflow_name, ...job } = j;
+  return { job: jobToWire(job), workflowName: workflow_name };
+}
+
+/** The job's fields first, then `workflow_name`: the key order the service answers with. */
+export function workflowJobFromWire(m: WorkflowJob): WorkflowJobView {
+  return { ...jobFromWire(m.job), workflow_name: m.workflowName };
 }
 
 /** A replay's body is the stored answer: sent verbatim as JSON, not re-shaped. */

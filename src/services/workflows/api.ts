@@ -21,5 +21,11 @@ export interface WorkflowsApi {
     idempotencyKey?: string,
   ): Promise<IdempotentResult<WorkflowView>>;
   terminate(userId: string, workflowId: string): Promise<WorkflowView>;
+  /** Queues a FAILED build again (202); 412 when terminated or the build is not FAILED. */
+  rebuild(
+    userId: string,
+    workflowId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>>;
   delete(userId: string, workflowId: string): Promise<void>;
 }

@@ -72,6 +72,16 @@ export class WorkflowsClient implements WorkflowsApi {
     );
   }
 
+  rebuild(
+    userId: string,
+    workflowId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
+    return this.#call(async () =>
+      resultFromWire(await this.#rpc.rebuildWorkflow({ userId, workflowId, idempotencyKey })),
+    );
+  }
+
   delete(userId: string, workflowId: string): Promise<void> {
     return this.#call(async () => void (await this.#rpc.deleteWorkflow({ userId, workflowId })));
   }

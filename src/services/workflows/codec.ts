@@ -1,4 +1,5 @@
 /** Workflow rows ↔ the API's workflow object (api.md "Workflows"). */
+import type { JobState, JobTrigger } from '../../domain/job-state.ts';
 import type { Schedule } from '../../domain/schedule.ts';
 import { deriveWorkflowStatus, type BuildStatus, type WorkflowStatus } from '../../domain/workflow-status.ts';
 import type { WorkflowKind } from '../../domain/workflow-input.ts';
@@ -8,6 +9,21 @@ export type ScheduleView =
   | { type: 'interval'; interval_minutes: number }
   | { type: 'cron'; cron: string; timezone: string }
   | { type: 'once'; run_at: string };
+
+/**
+ * One of a workflow's latest jobs that left the queue (RUNNING or final): what the dashboard shows
+ * as the last run and the recent-runs strip.
+ */
+export interface RecentJobView {
+  id: string;
+  status: JobState;
+  trigger: JobTrigger;
+  scheduled_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  /** completed_at − started_at; null until completed (and for a job canceled before it started). */
+  duration_ms: number | null;
+}
 
 export interface WorkflowView {
   id: string;
@@ -27,6 +43,8 @@ export interface WorkflowView {
   updated_at: string;
   terminated_at: string | null;
   generation: number;
+  /** Up to RECENT_JOBS_LIMIT (recent-jobs.ts), newest first. */
+  recent_jobs: RecentJobView[];
 }
 
 export function scheduleOf(row: WorkflowRow): Schedule {
@@ -66,7 +84,38 @@ export function sameSchedule(a: Schedule, b: Schedule): boolean {
   return JSON.stringify(scheduleView(a)) === JSON.stringify(scheduleView(b));
 }
 
-export function toWorkflowView(row: WorkflowRow): WorkflowView {
+/**
+ * The API's duration of a run from its RFC 3339 times (milliseconds). The RPC mapping recomputes it
+ * from the same strings instead of sending it, so both sides agree by construction.
+ */
+export function runDurationMs(startedAt: string | null, completedAt: string | null): number | null {
+  if (startedAt === null || completedAt === null) return null;
+  return Date.parse(completedAt) - Date.parse(startedAt);
+}
+
+export function toRecentJobView(job: {
+  id: string;
+  status: JobState;
+  trigger: JobTrigger;
+  scheduled_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}): RecentJobView {
+  const startedAt = job.started_at?.toISOString() ?? null;
+  const completedAt = job.completed_at?.toISOString() ?? null;
+  return {
+    id: job.id,
+    status: job.status,
+    trigger: job.trigger,
+    scheduled_at: job.scheduled_at.toISOString(),
+    started_at: startedAt,
+    completed_at: completedAt,
+    duration_ms: runDurationMs(startedAt, completedAt),
+  };
+}
+
+/** The API's workflow object; `recentJobs` come from `workflowsRecentJobs` (recent-jobs.ts). */
+export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): WorkflowView {
   return {
     id: row.id,
     name: row.name,
@@ -90,5 +139,6 @@ export function toWorkflowView(row: WorkflowRow): WorkflowView {
     updated_at: row.updated_at.toISOString(),
     terminated_at: row.terminated_at?.toISOString() ?? null,
     generation: row.generation,
+    recent_jobs: recentJobs,
   };
 }

@@ -50,6 +50,8 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
         terminateWorkflow: async (req) => ({
           workflow: workflowToWire(await workflows.terminate(req.userId, req.workflowId)),
         }),
+        rebuildWorkflow: async (req) =>
+          resultToWire(await workflows.rebuild(req.userId, req.workflowId, req.idempotencyKey)),
         deleteWorkflow: async (req) => {
           await workflows.delete(req.userId, req.workflowId);
           return {};

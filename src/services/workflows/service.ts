@@ -24,6 +24,7 @@ import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
+import { workflowsRecentJobs } from './recent-jobs.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { writeJobFinishedEvents, writeWorkflowFact } from '../facts.ts';
 
@@ -104,7 +105,8 @@ export class WorkflowsService implements WorkflowsApi {
           .returningAll()
           .executeTakeFirstOrThrow();
         await emit(trx, row, 'BUILD');
-        return toWorkflowView(row);
+        // A new workflow has no jobs yet.
+        return toWorkflowView(row, []);
       },
     );
     if (!result.replayed) this.#changed(result.body.id);
@@ -139,7 +141,7 @@ export class WorkflowsService implements WorkflowsApi {
     const rows = await q.execute();
     const page = rows.slice(0, filters.limit);
     return {
-      workflows: page.map(toWorkflowView),
+      workflows: await viewsOf(this.#db, page),
       cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
     };
   }
@@ -152,7 +154,7 @@ export class WorkflowsService implements WorkflowsApi {
       .where('user_id', '=', userId)
       .executeTakeFirst();
     if (!row) throw new NotFoundError('Workflow');
-    return toWorkflowView(row);
+    return viewOf(this.#db, row);
   }
 
   /**
@@ -211,20 +213,72 @@ export class WorkflowsService implements WorkflowsApi {
             consecutive_job_failures_count: 0,
             terminated_at: null,
             completed_at: scheduleChanged ? null : current.completed_at,
-            ...(rebuild ? { build_status: 'QUEUED' as const, build_error: null } : {}),
-            next_run_at:
-              rebuild || reschedule || scheduleChanged ? nextRunAfter(schedule, now) : current.next_run_at,
-            generation: rebuild || reschedule ? current.generation + 1 : current.generation,
+            next_run_at: reschedule || scheduleChanged ? nextRunAfter(schedule, now) : current.next_run_at,
+            generation: reschedule ? current.generation + 1 : current.generation,
+            ...(rebuild ? rebuildColumns(current, schedule, now) : {}),
             updated_at: now,
           })
           .where('id', '=', workflowId)
           .returningAll()
           .executeTakeFirstOrThrow();
-        if (rebuild || reschedule) {
-          await cancelPendingJobs(trx, workflowId, now, rebuild ? 'all' : 'automatic');
-          await emit(trx, row, rebuild ? 'BUILD' : 'RESCHEDULE');
+        if (rebuild) {
+          await queueBuild(trx, row, now);
+        } else if (reschedule) {
+          await cancelPendingJobs(trx, workflowId, now, 'automatic');
+          await emit(trx, row, 'RESCHEDULE');
         }
-        return toWorkflowView(row);
+        return viewOf(trx, row);
+      },
+    );
+    if (!result.replayed) this.#changed(workflowId);
+    return result;
+  }
+
+  /**
+   * Queues the build of a workflow whose build FAILED again (POST …/rebuild, 202): for a build that
+   * failed for a reason that has gone since (an image pushed meanwhile, a runtime that was down).
+   * The path of an edit that rebuilds (`rebuildColumns` + `queueBuild`): build QUEUED, generation
+   * bumped (a late event of the failed build is ignored), pending jobs canceled, a BUILD event. A
+   * terminated workflow is re-activated by editing it instead, which rebuilds it too.
+   */
+  async rebuild(
+    userId: string,
+    workflowId: string,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
+    const now = this.#clock.now();
+    const result = await runIdempotent(
+      this.#db,
+      {
+        userId,
+        operation: `workflows.rebuild:${workflowId}`,
+        key: idempotencyKey,
+        request: {},
+        status: 202,
+        now,
+        ttlMs: this.#config.idempotencyTtlMs,
+      },
+      async (trx) => {
+        const current = await lockOwnedWorkflow(trx, userId, workflowId);
+        if (current.terminated_at !== null) {
+          throw new PreconditionFailedError(
+            'The workflow is terminated; edit it to re-activate it, which rebuilds it.',
+          );
+        }
+        const row = await trx
+          .updateTable('workflows')
+          .set({ ...rebuildColumns(current, scheduleOf(current), now), updated_at: now })
+          .where('id', '=', workflowId)
+          .where('build_status', '=', 'FAILED')
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) {
+          throw new PreconditionFailedError(
+            `Only a FAILED build can be rebuilt; this workflow's build is ${current.build_status}.`,
+          );
+        }
+        await queueBuild(trx, row, now);
+        return viewOf(trx, row);
       },
     );
     if (!result.replayed) this.#changed(workflowId);
@@ -236,7 +290,7 @@ export class WorkflowsService implements WorkflowsApi {
     const now = this.#clock.now();
     const view = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
-      if (current.terminated_at !== null) return toWorkflowView(current);
+      if (current.terminated_at !== null) return viewOf(trx, current);
       const row = await trx
         .updateTable('workflows')
         .set({ terminated_at: now, next_run_at: null, updated_at: now })
@@ -250,7 +304,7 @@ export class WorkflowsService implements WorkflowsApi {
         consecutive_failures: row.consecutive_job_failures_count,
         max_consecutive_failures: row.max_consecutive_job_failures_allowed,
       });
-      return toWorkflowView(row);
+      return viewOf(trx, row);
     });
     this.#changed(workflowId);
     return view;
@@ -280,6 +334,39 @@ export class WorkflowsService implements WorkflowsApi {
     });
     this.#changed(workflowId);
   }
+}
+
+/** Workflow objects of `rows`, with their recent jobs from one statement for all of them. */
+async function viewsOf(db: Kysely<DB>, rows: readonly WorkflowRow[]): Promise<WorkflowView[]> {
+  const recent = await workflowsRecentJobs(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((row) => toWorkflowView(row, recent.get(row.id) ?? []));
+}
+
+async function viewOf(db: Kysely<DB>, row: WorkflowRow): Promise<WorkflowView> {
+  return (await viewsOf(db, [row]))[0]!;
+}
+
+/**
+ * The columns a rebuild sets (an edit that rebuilds, POST …/rebuild): the build queued again, a
+ * provisional next run (the build re-anchors interval schedules), and a new generation so that
+ * events and jobs of the previous one are recognised as stale.
+ */
+function rebuildColumns(current: WorkflowRow, schedule: Schedule, now: Date) {
+  return {
+    build_status: 'QUEUED' as const,
+    build_error: null,
+    next_run_at: nextRunAfter(schedule, now),
+    generation: current.generation + 1,
+  };
+}
+
+/** After a rebuild's UPDATE, in its transaction: pending jobs canceled, the BUILD event written. */
+async function queueBuild(trx: Transaction<DB>, row: WorkflowRow, now: Date): Promise<void> {
+  await cancelPendingJobs(trx, row.id, now, 'all');
+  await emit(trx, row, 'BUILD');
 }
 
 async function cancelPendingJobs(

@@ -1,11 +1,15 @@
 /** Workflow views ↔ chronoverse.workflows.v1 messages. Payloads and replayed answers are JSON text. */
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { JOB_STATES, JOB_TRIGGERS } from '../../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../../domain/workflow-status.ts';
+import { JobStatusSchema, JobTriggerSchema } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
 import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
 import {
   BuildStatusSchema,
   WorkflowKindSchema,
   WorkflowStatusSchema,
+  type RecentJob,
+  type RecentJobSchema,
   type Schedule,
   type Workflow,
   type WorkflowResult,
@@ -22,7 +26,7 @@ import {
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
 import type { IdempotentResult } from '../idempotency.ts';
-import type { ScheduleView, WorkflowView } from './codec.ts';
+import { runDurationMs, type RecentJobView, type ScheduleView, type WorkflowView } from './codec.ts';
 
 function scheduleToWire(s: ScheduleView): MessageInitShape<typeof WorkflowSchema>['schedule'] {
   switch (s.type) {
@@ -49,6 +53,31 @@ function scheduleFromWire(m: Schedule | undefined): ScheduleView {
   }
 }
 
+function recentJobToWire(j: RecentJobView): MessageInitShape<typeof RecentJobSchema> {
+  return {
+    id: j.id,
+    status: toEnum(JobStatusSchema, j.status),
+    trigger: toEnum(JobTriggerSchema, j.trigger),
+    scheduledAt: toTimestamp(j.scheduled_at),
+    startedAt: toOptionalTimestamp(j.started_at),
+    completedAt: toOptionalTimestamp(j.completed_at),
+  };
+}
+
+function recentJobFromWire(m: RecentJob): RecentJobView {
+  const startedAt = fromOptionalTimestamp(m.startedAt);
+  const completedAt = fromOptionalTimestamp(m.completedAt);
+  return {
+    id: m.id,
+    status: fromEnum(JobStatusSchema, m.status, JOB_STATES),
+    trigger: fromEnum(JobTriggerSchema, m.trigger, JOB_TRIGGERS),
+    scheduled_at: fromTimestamp(m.scheduledAt),
+    started_at: startedAt,
+    completed_at: completedAt,
+    duration_ms: runDurationMs(startedAt, completedAt),
+  };
+}
+
 export function workflowToWire(w: WorkflowView): MessageInitShape<typeof WorkflowSchema> {
   return {
     id: w.id,
@@ -68,6 +97,7 @@ export function workflowToWire(w: WorkflowView): MessageInitShape<typeof Workflo
     updatedAt: toTimestamp(w.updated_at),
     terminatedAt: toOptionalTimestamp(w.terminated_at),
     generation: w.generation,
+    recentJobs: w.recent_jobs.map(recentJobToWire),
   };
 }
 
@@ -91,6 +121,7 @@ export function workflowFromWire(m: Workflow | undefined): WorkflowView {
     updated_at: fromTimestamp(w.updatedAt),
     terminated_at: fromOptionalTimestamp(w.terminatedAt),
     generation: w.generation,
+    recent_jobs: w.recentJobs.map(recentJobFromWire),
   };
 }
 

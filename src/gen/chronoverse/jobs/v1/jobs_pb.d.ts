@@ -241,6 +241,107 @@ export declare type ListJobsResponse = Message<"chronoverse.jobs.v1.ListJobsResp
 export declare const ListJobsResponseSchema: GenMessage<ListJobsResponse>;
 
 /**
+ * A job of the list across workflows: the job and its workflow's name.
+ *
+ * @generated from message chronoverse.jobs.v1.WorkflowJob
+ */
+export declare type WorkflowJob = Message<"chronoverse.jobs.v1.WorkflowJob"> & {
+  /**
+   * @generated from field: chronoverse.jobs.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+
+  /**
+   * @generated from field: string workflow_name = 2;
+   */
+  workflowName: string;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.WorkflowJob.
+ * Use `create(WorkflowJobSchema)` to create a new message.
+ */
+export declare const WorkflowJobSchema: GenMessage<WorkflowJob>;
+
+/**
+ * The caller's jobs across all their workflows, newest first.
+ *
+ * @generated from message chronoverse.jobs.v1.ListAllJobsRequest
+ */
+export declare type ListAllJobsRequest = Message<"chronoverse.jobs.v1.ListAllJobsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: optional string cursor = 2;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * @generated from field: int32 limit = 3;
+   */
+  limit: number;
+
+  /**
+   * Any of these statuses; every status when empty.
+   *
+   * @generated from field: repeated chronoverse.jobs.v1.JobStatus statuses = 4;
+   */
+  statuses: JobStatus[];
+
+  /**
+   * @generated from field: optional string workflow_id = 5;
+   */
+  workflowId?: string | undefined;
+
+  /**
+   * @generated from field: optional chronoverse.jobs.v1.JobTrigger trigger = 6;
+   */
+  trigger?: JobTrigger | undefined;
+
+  /**
+   * Bounds on created_at: since inclusive, until exclusive; absent: unbounded.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 7;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp until = 8;
+   */
+  until?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.ListAllJobsRequest.
+ * Use `create(ListAllJobsRequestSchema)` to create a new message.
+ */
+export declare const ListAllJobsRequestSchema: GenMessage<ListAllJobsRequest>;
+
+/**
+ * @generated from message chronoverse.jobs.v1.ListAllJobsResponse
+ */
+export declare type ListAllJobsResponse = Message<"chronoverse.jobs.v1.ListAllJobsResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.jobs.v1.WorkflowJob jobs = 1;
+   */
+  jobs: WorkflowJob[];
+
+  /**
+   * @generated from field: optional string cursor = 2;
+   */
+  cursor?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.ListAllJobsResponse.
+ * Use `create(ListAllJobsResponseSchema)` to create a new message.
+ */
+export declare const ListAllJobsResponseSchema: GenMessage<ListAllJobsResponse>;
+
+/**
  * @generated from message chronoverse.jobs.v1.GetJobRequest
  */
 export declare type GetJobRequest = Message<"chronoverse.jobs.v1.GetJobRequest"> & {
@@ -487,6 +588,14 @@ export declare const JobsService: GenService<{
     methodKind: "unary";
     input: typeof ListJobsRequestSchema;
     output: typeof ListJobsResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.jobs.v1.JobsService.ListAllJobs
+   */
+  listAllJobs: {
+    methodKind: "unary";
+    input: typeof ListAllJobsRequestSchema;
+    output: typeof ListAllJobsResponseSchema;
   },
   /**
    * @generated from rpc chronoverse.jobs.v1.JobsService.GetJob

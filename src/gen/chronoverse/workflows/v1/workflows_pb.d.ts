@@ -12,6 +12,7 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { JobStatus, JobTrigger } from "../../jobs/v1/jobs_pb.js";
 
 /**
  * Describes the file chronoverse/workflows/v1/workflows.proto.
@@ -108,6 +109,50 @@ export declare type Schedule = Message<"chronoverse.workflows.v1.Schedule"> & {
 export declare const ScheduleSchema: GenMessage<Schedule>;
 
 /**
+ * One of a workflow's latest jobs that left the queue (RUNNING or final). The API's duration_ms
+ * is not sent: it is completed_at − started_at, computed the same way on both sides.
+ *
+ * @generated from message chronoverse.workflows.v1.RecentJob
+ */
+export declare type RecentJob = Message<"chronoverse.workflows.v1.RecentJob"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: chronoverse.jobs.v1.JobStatus status = 2;
+   */
+  status: JobStatus;
+
+  /**
+   * @generated from field: chronoverse.jobs.v1.JobTrigger trigger = 3;
+   */
+  trigger: JobTrigger;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp scheduled_at = 4;
+   */
+  scheduledAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp started_at = 5;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp completed_at = 6;
+   */
+  completedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.RecentJob.
+ * Use `create(RecentJobSchema)` to create a new message.
+ */
+export declare const RecentJobSchema: GenMessage<RecentJob>;
+
+/**
  * The API's workflow object (docs/api.md "Workflows"); absent fields are JSON nulls there.
  *
  * @generated from message chronoverse.workflows.v1.Workflow
@@ -199,6 +244,13 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
    * @generated from field: int32 generation = 17;
    */
   generation: number;
+
+  /**
+   * Up to 10, newest first.
+   *
+   * @generated from field: repeated chronoverse.workflows.v1.RecentJob recent_jobs = 18;
+   */
+  recentJobs: RecentJob[];
 };
 
 /**
@@ -461,6 +513,32 @@ export declare type TerminateWorkflowResponse = Message<"chronoverse.workflows.v
 export declare const TerminateWorkflowResponseSchema: GenMessage<TerminateWorkflowResponse>;
 
 /**
+ * @generated from message chronoverse.workflows.v1.RebuildWorkflowRequest
+ */
+export declare type RebuildWorkflowRequest = Message<"chronoverse.workflows.v1.RebuildWorkflowRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: optional string idempotency_key = 3;
+   */
+  idempotencyKey?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.RebuildWorkflowRequest.
+ * Use `create(RebuildWorkflowRequestSchema)` to create a new message.
+ */
+export declare const RebuildWorkflowRequestSchema: GenMessage<RebuildWorkflowRequest>;
+
+/**
  * @generated from message chronoverse.workflows.v1.DeleteWorkflowRequest
  */
 export declare type DeleteWorkflowRequest = Message<"chronoverse.workflows.v1.DeleteWorkflowRequest"> & {
@@ -648,6 +726,16 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof TerminateWorkflowRequestSchema;
     output: typeof TerminateWorkflowResponseSchema;
+  },
+  /**
+   * Queues the build of a workflow whose build FAILED again.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.RebuildWorkflow
+   */
+  rebuildWorkflow: {
+    methodKind: "unary";
+    input: typeof RebuildWorkflowRequestSchema;
+    output: typeof WorkflowResultSchema;
   },
   /**
    * @generated from rpc chronoverse.workflows.v1.WorkflowsService.DeleteWorkflow
