@@ -89,6 +89,8 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
       gw.app.inject({ method: 'PUT', url: `${API}/${id}`, headers: u.headers, payload: body }),
     terminate: (u: User, id: string) =>
       gw.app.inject({ method: 'PATCH', url: `${API}/${id}`, headers: u.headers }),
+    job: (u: User, id: string, jobId: string) =>
+      gw.app.inject({ method: 'GET', url: `${API}/${id}/jobs/${jobId}`, headers: u.headers }),
     rebuild: (u: User, id: string, headers: Record<string, string> = {}, payload?: unknown) =>
       gw.app.inject({
         method: 'POST',
@@ -170,12 +172,14 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
 
   // ─── recent_jobs ─────────────────────────────────────────────────────────────────────
   describe('recent_jobs', () => {
-    it('holds the jobs that left the queue, newest first, each with its seven fields and duration', async () => {
+    it('holds the runs (jobs that started), newest first, each with its seven fields and duration', async () => {
       const u = await registerUser(gw);
       const wf = await workflow(u);
       const completed = await insertJob(u, wf.id, 'COMPLETED', 1, { tookMs: 1234 });
       const failed = await insertJob(u, wf.id, 'FAILED', 2, { tookMs: 60_500 });
-      const canceledEarly = await insertJob(u, wf.id, 'CANCELED', 3, { started: false, trigger: 'MANUAL' });
+      // Canceled before it started: not a run.
+      await insertJob(u, wf.id, 'CANCELED', 3, { started: false, trigger: 'MANUAL' });
+      const canceledRunning = await insertJob(u, wf.id, 'CANCELED', 3, { trigger: 'MANUAL', tookMs: 500 });
       const running = await insertJob(u, wf.id, 'RUNNING', 4);
       await insertJob(u, wf.id, 'PENDING', 5);
       await insertJob(u, wf.id, 'QUEUED', 6);
@@ -183,7 +187,7 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
       const res = await api.get(u, wf.id);
       expect(res.statusCode, res.body).toBe(200);
       const recent = res.json<Workflow>().recent_jobs;
-      expect(recent.map((j) => j.id)).toEqual([running, canceledEarly, failed, completed]);
+      expect(recent.map((j) => j.id)).toEqual([running, canceledRunning, failed, completed]);
       for (const j of recent) expect(Object.keys(j)).toEqual(RECENT_JOB_FIELDS);
       const [r, c, f, k] = recent as [RecentJob, RecentJob, RecentJob, RecentJob];
       expect(r).toMatchObject({
@@ -193,13 +197,7 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
         duration_ms: null,
       });
       expect(r.started_at).not.toBeNull();
-      expect(c).toMatchObject({
-        status: 'CANCELED',
-        trigger: 'MANUAL',
-        started_at: null,
-        duration_ms: null,
-      });
-      expect(c.completed_at).not.toBeNull();
+      expect(c).toMatchObject({ status: 'CANCELED', trigger: 'MANUAL', duration_ms: 500 });
       expect(f).toMatchObject({ status: 'FAILED', duration_ms: 60_500 });
       expect(k).toMatchObject({ status: 'COMPLETED', duration_ms: 1234 });
       expect(Date.parse(k.completed_at!) - Date.parse(k.started_at!)).toBe(1234);
@@ -268,15 +266,14 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
       const done = await insertJob(u, created.id, 'COMPLETED', 1);
       const pending = await insertJob(u, created.id, 'PENDING', 2);
 
-      // An edit that reschedules cancels the pending (automatic) job: a run that never started.
+      // An edit that reschedules cancels the pending (automatic) job: it never started, so it is
+      // not a run and the strip still starts with the completed one.
       const edit = await api.update(u, created.id, { interval: 7 });
       expect(edit.statusCode, edit.body).toBe(200);
       const edited = edit.json<Workflow>();
-      expect(edited.recent_jobs.map((j) => [j.id, j.status])).toEqual([
-        [pending, 'CANCELED'],
-        [done, 'COMPLETED'],
-      ]);
-      expect(edited.recent_jobs[0]).toMatchObject({ started_at: null, duration_ms: null });
+      expect(edited.recent_jobs.map((j) => [j.id, j.status])).toEqual([[done, 'COMPLETED']]);
+      const pendingNow = await api.job(u, created.id, pending);
+      expect(pendingNow.json<{ status: string }>().status).toBe('CANCELED');
 
       const terminated = await api.terminate(u, created.id);
       expect(terminated.json<Workflow>().recent_jobs).toEqual(edited.recent_jobs);

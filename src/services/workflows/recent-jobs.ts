@@ -1,6 +1,8 @@
 /**
- * The `recent_jobs` of workflow objects: each workflow's latest jobs that left the queue (RUNNING
- * or final), newest first, for a whole page of workflows in one statement.
+ * The `recent_jobs` of workflow objects: each workflow's latest runs — jobs that started (RUNNING
+ * or final) — newest first, for a whole page of workflows in one statement. A job canceled before
+ * it started (an edit cancels the pending one) is not a run: it would push real runs out of the
+ * dashboard's strip and show "canceled" as the last run of a workflow that runs fine.
  *
  * Why the workflows service computes them, and not the gateway from a jobs-service call: every
  * service reads the one database (the workflows service already cancels jobs), so this is one
@@ -31,7 +33,7 @@ export interface RecentJobRow {
  * workflowsRecentJobs: up to RECENT_JOBS_LIMIT dequeued jobs per workflow of `workflowIds`, newest
  * first (by UUIDv7 id, like every list). A LATERAL subquery per id walks jobs_workflow_id_idx
  * (workflow_id, id DESC) backwards and stops after the limit; the PENDING/QUEUED jobs it steps
- * over are a workflow's queue, a handful at most.
+ * over are a workflow's queue, a handful at most, and jobs canceled before they started are as rare.
  *
  * Plan (PostgreSQL 15, EXPLAIN (ANALYZE, BUFFERS), 1M jobs of 2,000 workflows, 500 each;
  * `node bench/job-lists.ts`): Nested Loop over the Function Scan of the ids, each an Index Scan
@@ -46,6 +48,7 @@ export function workflowsRecentJobsQuery(workflowIds: readonly string[]): RawBui
       SELECT j.id, j.status, j.trigger, j.scheduled_at, j.started_at, j.completed_at
       FROM jobs j
       WHERE j.workflow_id = w.id AND j.status = ANY(${[...DEQUEUED_JOB_STATES]}::text[])
+        AND j.started_at IS NOT NULL
       ORDER BY j.id DESC
       LIMIT ${RECENT_JOBS_LIMIT}
     ) r
