@@ -70,6 +70,8 @@ beforeAll(async () => {
     HOST: '127.0.0.1',
     DATA_DIR: 'memory://',
     DOCKER_HOST: inject('dockerHost'),
+    // The test image is localhost/…: a registry the administrator must list.
+    CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES: 'docker.io,localhost',
     LOG_LEVEL: 'warn',
   });
   runtime = await startRuntime({ config, logger: createLogger('warn'), roles: ['all'] });
@@ -193,7 +195,8 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
       data: {
         name: 'e2e paris cron',
         kind: 'HEARTBEAT',
-        payload: { endpoint: `${baseUrl}/healthz`, method: 'HEAD' },
+        // Not the server itself: the outbound policy refuses its own listeners to everyone.
+        payload: { endpoint: `${new URL(failingUrl).origin}/healthz`, method: 'HEAD' },
         schedule: { type: 'cron', cron: '0 2 * * 1-5', timezone: 'Europe/Paris' },
       },
     });
@@ -229,11 +232,53 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await cron.row.getByRole('link', { name: 'e2e paris cron', exact: true }).click();
     await page.waitForURL(`${baseUrl}/workflows/${cronId}`);
     await page.getByText('At 02:00, Monday through Friday (Europe/Paris)').waitFor();
-    await page.getByText(`HEAD ${baseUrl}/healthz`, { exact: true }).waitFor();
+    await page.getByText(`HEAD ${new URL(failingUrl).origin}/healthz`, { exact: true }).waitFor();
     await page
       .getByText(/Europe\/Paris$/)
       .first()
       .waitFor();
+    await page.close();
+  });
+
+  it('a CONTAINER workflow whose build failed says why and can be rebuilt', async () => {
+    const page = await owner.newPage();
+    const created = await page.request.post(`${baseUrl}/api/v1/workflows`, {
+      headers: await csrfHeader(owner),
+      data: {
+        name: 'e2e missing image',
+        kind: 'CONTAINER',
+        payload: { image: `${inject('testImage')}-missing`, cmd: ['true'] },
+        interval: 60,
+      },
+    });
+    expect(created.status(), await created.text()).toBe(201);
+    const id = ((await created.json()) as { id: string }).id;
+    await page.goto(`${baseUrl}/workflows/${id}`);
+    await page.getByText('Build failed', { exact: true }).first().waitFor({ timeout: 120_000 });
+    await page.getByText(/^Failed — .+/).waitFor();
+    await page.getByText('true', { exact: true }).waitFor(); // the command, in plain sight
+    const [rebuilt] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/v1/workflows/${id}/rebuild`)),
+      page.getByRole('button', { name: 'Rebuild' }).click(),
+    ]);
+    expect(rebuilt.status()).toBe(202);
+    const queued = (await rebuilt.json()) as { build_status: string; updated_at: string };
+    expect(queued.build_status).toBe('QUEUED');
+    // The image is still missing: the build runs again and fails again, and Rebuild is offered again.
+    await expect
+      .poll(
+        async () => {
+          const w = (await (await page.request.get(`${baseUrl}/api/v1/workflows/${id}`)).json()) as {
+            build_status: string;
+            updated_at: string;
+          };
+          return w.build_status === 'FAILED' && w.updated_at > queued.updated_at;
+        },
+        { timeout: 120_000 },
+      )
+      .toBe(true);
+    await page.reload();
+    await page.getByRole('button', { name: 'Rebuild' }).waitFor();
     await page.close();
   });
 

@@ -90,7 +90,10 @@ export function useTerminateWorkflow(id: string) {
 export function useRebuildWorkflow(id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/rebuild`),
+    mutationFn: ({ idempotencyKey }: { idempotencyKey: string }) =>
+      api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/rebuild`, undefined, {
+        headers: { 'Idempotency-Key': idempotencyKey },
+      }),
     onSuccess: (workflow) => {
       client.setQueryData(workflowKeys.one(workflow.id), workflow);
       void client.invalidateQueries({ queryKey: workflowKeys.all });

@@ -280,6 +280,16 @@ describe('Runs page', () => {
     );
   });
 
+  it('follows the URL when it changes from outside (the Runs link in the navigation)', async () => {
+    const calls = stubRuns();
+    renderAt('/runs?status=CANCELED', <AppRoutes />);
+    await screen.findByText('No runs match');
+    await userEvent.setup().click(screen.getByRole('link', { name: 'Runs' }));
+    await screen.findByRole('table', { name: 'Runs' });
+    expect((screen.getByRole('checkbox', { name: 'Canceled' }) as HTMLInputElement).checked).toBe(false);
+    expect(lastJobsQuery(calls)).toEqual({ limit: '25' });
+  });
+
   it('says when no run matches, and clears the filters', async () => {
     const calls = stubRuns();
     renderAt('/runs?status=CANCELED', <AppRoutes />);
@@ -348,6 +358,8 @@ describe('workflow detail', () => {
     const post = calls.find((c) => c.method === 'POST')!;
     expect(post.url.pathname).toBe('/api/v1/workflows/w2/rebuild');
     expect(post.headers.get('x-csrf-token')).toBe('csrf-value');
+    expect(post.headers.get('idempotency-key')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(post.body).toBeUndefined();
     expect(screen.queryByRole('button', { name: 'Rebuild' })).toBeNull();
   });
 

@@ -3,6 +3,7 @@
  * workflow, trigger and time range (since/until, entered in the browser's zone), kept in the URL;
  * cursor pagination; each row links to its job and its workflow. Refreshed every 5 s.
  */
+import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useRuns } from '../../api/jobs.ts';
 import { JOB_STATES, JOB_TRIGGERS, type JobState, type Run } from '../../api/types.ts';
@@ -60,15 +61,27 @@ const columns: Column<Run>[] = [
 
 export default function RunsPage() {
   const [search, setSearch] = useSearchParams();
-  const filters = runFiltersFromSearch(search);
+  // The filters are state first and the URL second: the router applies URL changes in a
+  // transition, and a checkbox bound to the URL alone would spring back until it lands. The URL
+  // still wins when it changes from outside (back button, a link).
   const pager = useCursorPager();
+  const [filters, setFilters] = useState(() => runFiltersFromSearch(search));
+  const searchKey = search.toString();
+  const [seenSearch, setSeenSearch] = useState(searchKey);
+  if (searchKey !== seenSearch) {
+    setSeenSearch(searchKey);
+    setFilters(runFiltersFromSearch(search));
+    pager.reset();
+  }
   const runs = useRuns(runListParams(filters, pager.cursor));
   // The workflow filter offers the 100 newest workflows (and keeps one picked from a link).
   const workflows = useWorkflows({ limit: 100 }, { refetchInterval: false });
 
   const update = (changes: Partial<RunFilters>) => {
+    const next = { ...filters, ...changes };
     pager.reset();
-    setSearch(searchFromRunFilters({ ...filters, ...changes }), { replace: true });
+    setFilters(next);
+    setSearch(searchFromRunFilters(next), { replace: true });
   };
   const toggleStatus = (status: JobState, on: boolean) =>
     update({ status: on ? [...filters.status, status] : filters.status.filter((s) => s !== status) });

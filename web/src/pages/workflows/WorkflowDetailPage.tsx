@@ -93,7 +93,10 @@ export default function WorkflowDetailPage() {
             Run now
           </Button>
           {canRebuild && (
-            <Button pending={rebuild.isPending} onClick={() => rebuild.mutate()}>
+            <Button
+              pending={rebuild.isPending}
+              onClick={() => rebuild.mutate({ idempotencyKey: newIdempotencyKey() })}
+            >
               Rebuild
             </Button>
           )}
