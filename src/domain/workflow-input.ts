@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { fieldIssuesFromZod, unstorableValues } from './field-issues.ts';
 import { parseDuration } from './duration.ts';
+import { LabelsSchema, type Labels } from './labels.ts';
 import {
   canonicalTimezone,
   checkCron,
@@ -168,6 +169,7 @@ const commonFields = {
   schedule: ScheduleSchema.optional(),
   max_consecutive_job_failures_allowed: maxFailures.optional(),
   log_retention: z.boolean().optional(),
+  labels: LabelsSchema.optional(),
 };
 
 /** Documentation schema of `POST /workflows` (validation: `validateWorkflowCreate`). */
@@ -189,6 +191,7 @@ export const WorkflowUpdateBodySchema = z
     schedule: commonFields.schedule,
     max_consecutive_job_failures_allowed: commonFields.max_consecutive_job_failures_allowed,
     log_retention: commonFields.log_retention,
+    labels: LabelsSchema.optional().describe('Replaces every label (absent: labels kept; {}: none).'),
   })
   .strict()
   .meta({ id: 'WorkflowUpdate' });
@@ -206,6 +209,7 @@ export interface WorkflowDraft {
   schedule: Schedule;
   maxConsecutiveFailures: number;
   logRetention: boolean;
+  labels: Labels;
 }
 
 export interface WorkflowChanges {
@@ -214,6 +218,7 @@ export interface WorkflowChanges {
   schedule?: Schedule;
   maxConsecutiveFailures?: number;
   logRetention?: boolean;
+  labels?: Labels;
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
@@ -329,6 +334,7 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
       schedule,
       maxConsecutiveFailures: body.max_consecutive_job_failures_allowed ?? 3,
       logRetention: body.log_retention ?? body.kind === 'CONTAINER',
+      labels: body.labels ?? {},
     },
   };
 }
@@ -364,6 +370,7 @@ export function validateWorkflowUpdate(
     changes.maxConsecutiveFailures = body.max_consecutive_job_failures_allowed;
   }
   if (body.log_retention !== undefined) changes.logRetention = body.log_retention;
+  if (body.labels !== undefined) changes.labels = body.labels;
   return { ok: true, value: changes };
 }
 

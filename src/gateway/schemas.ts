@@ -7,6 +7,7 @@ import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
+import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
 import { parseRfc3339 } from '../services/analytics/range.ts';
 import { DELIVERY_STATUSES } from '../services/webhooks/input.ts';
 
@@ -93,6 +94,7 @@ export const WorkflowSchema = z
     updated_at: timestamp,
     terminated_at: timestamp.nullable(),
     generation: z.number().int(),
+    labels: z.record(z.string(), z.string()).describe('Labels, keys in order (docs/api.md "Labels")'),
     recent_jobs: z
       .array(RecentJobSchema)
       .describe(
@@ -119,6 +121,17 @@ export const WorkflowListQuerySchema = z.object({
     .describe('true: terminated only; false: not terminated only; absent: both'),
   interval_min: z.coerce.number().int().min(1).max(10_080).optional(),
   interval_max: z.coerce.number().int().min(1).max(10_080).optional(),
+  labels: z
+    .string()
+    .max(SELECTOR_MAX_LENGTH)
+    .superRefine((text, ctx) => {
+      const parsed = parseLabelSelector(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+    })
+    .optional()
+    .describe(
+      'Label selector, as in Kubernetes: `team=data,tier!=web`, `env in (prod,staging)`, `tier notin (web)`, `gpu`, `!legacy` (all must hold)',
+    ),
 });
 
 export const IdParamsSchema = z.object({ id: z.uuid('must be a UUID') });

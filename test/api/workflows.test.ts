@@ -65,6 +65,7 @@ const WORKFLOW_FIELDS = [
   'updated_at',
   'terminated_at',
   'generation',
+  'labels',
   'recent_jobs',
 ].sort();
 

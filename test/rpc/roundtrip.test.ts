@@ -97,8 +97,11 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
       payload: { image: 'docker.io/library/alpine:3.20', cmd: ['echo', 'hé ✓'] },
       log_retention: true,
       schedule: { type: 'cron', cron: '*/5 * * * *', timezone: 'Europe/Paris' },
+      // Out of order: a protobuf map has none, the API lists keys in order on both sides.
+      labels: { tier: 'batch', 'chronoverse.io/managed-by': 'cli', team: 'data' },
     };
     const created = await c.workflows.create(user.id, body, 'key-1');
+    expect(Object.keys(created.body.labels)).toEqual(['chronoverse.io/managed-by', 'team', 'tier']);
     expect(created).toMatchObject({ status: 201, replayed: false });
     same(created.body, await local.workflows.get(user.id, created.body.id));
     const replay = await c.workflows.create(user.id, body, 'key-1');
@@ -114,6 +117,17 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
       query: 'h',
     } as const;
     same(await c.workflows.list(user.id, filters), await local.workflows.list(user.id, filters));
+    for (const labels of ['team=data,tier!=web', 'team in (ops)', '!gpu']) {
+      same(
+        await c.workflows.list(user.id, { limit: 10, labels }),
+        await local.workflows.list(user.id, { limit: 10, labels }),
+      );
+    }
+    expect((await c.workflows.list(user.id, { limit: 10, labels: 'team in (ops)' })).workflows).toEqual([]);
+    await sameProblem(
+      local.workflows.list(user.id, { limit: 10, labels: 'team=' + '-x' }),
+      c.workflows.list(user.id, { limit: 10, labels: 'team=' + '-x' }),
+    );
     same(await c.workflows.get(user.id, id), await local.workflows.get(user.id, id));
     const updated = await c.workflows.update(user.id, id, {
       schedule: { type: 'interval', interval_minutes: 7 },

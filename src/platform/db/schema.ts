@@ -52,6 +52,8 @@ export interface WorkflowsTable {
   paused_at: Timestamp | null;
   terminated_at: Timestamp | null;
   completed_at: Timestamp | null;
+  /** `{key: value}` (src/domain/labels.ts); migration 0013. */
+  labels: ColumnType<Record<string, string>, string | undefined, string>;
 }
 
 export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';

@@ -42,6 +42,7 @@ export class WorkflowsClient implements WorkflowsApi {
         terminated: f.terminated,
         intervalMin: f.interval_min,
         intervalMax: f.interval_max,
+        labelSelector: f.labels,
       });
       return { workflows: res.workflows.map(workflowFromWire), cursor: res.cursor ?? null };
     });

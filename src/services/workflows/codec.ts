@@ -43,6 +43,8 @@ export interface WorkflowView {
   updated_at: string;
   terminated_at: string | null;
   generation: number;
+  /** `{key: value}`, keys sorted (src/domain/labels.ts). */
+  labels: Record<string, string>;
   /** Up to RECENT_JOBS_LIMIT (recent-jobs.ts), newest first. */
   recent_jobs: RecentJobView[];
 }
@@ -139,6 +141,12 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
     updated_at: row.updated_at.toISOString(),
     terminated_at: row.terminated_at?.toISOString() ?? null,
     generation: row.generation,
+    labels: sortedLabels(row.labels),
     recent_jobs: recentJobs,
   };
+}
+
+/** Labels with their keys in order: the same object whatever order they were given in. */
+export function sortedLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

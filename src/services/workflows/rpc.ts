@@ -29,6 +29,7 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
           if (req.terminated !== undefined) filters.terminated = req.terminated;
           if (req.intervalMin !== undefined) filters.interval_min = req.intervalMin;
           if (req.intervalMax !== undefined) filters.interval_max = req.intervalMax;
+          if (req.labelSelector !== undefined) filters.labels = req.labelSelector;
           const page = await workflows.list(req.userId, filters);
           return {
             workflows: page.workflows.map(workflowToWire),

@@ -5,8 +5,9 @@
  *
  * Ownership: every query is scoped by user id, and another user's workflow is "not found".
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
+import { parseLabelSelector, type LabelRequirement } from '../../domain/labels.ts';
 import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
 import type { BuildStatus } from '../../domain/workflow-status.ts';
 import {
@@ -37,6 +38,8 @@ export interface WorkflowListFilters {
   terminated?: boolean;
   interval_min?: number;
   interval_max?: number;
+  /** A label selector (src/domain/labels.ts), such as `team=data,tier!=web`. */
+  labels?: string;
 }
 
 export interface WorkflowsServiceConfig {
@@ -97,6 +100,7 @@ export class WorkflowsService implements WorkflowsApi {
             ...scheduleColumns(draft.schedule),
             max_consecutive_job_failures_allowed: draft.maxConsecutiveFailures,
             log_retention: draft.logRetention,
+            labels: JSON.stringify(draft.labels),
             // Provisional: the build step re-anchors interval schedules when the build completes.
             next_run_at: nextRunAfter(draft.schedule, now),
             created_at: now,
@@ -124,6 +128,8 @@ export class WorkflowsService implements WorkflowsApi {
     ) {
       throw ValidationError.single('interval_min', 'must not be greater than interval_max');
     }
+    const selector = filters.labels === undefined ? null : parseLabelSelector(filters.labels);
+    if (selector && !selector.ok) throw ValidationError.single('labels', selector.message);
     let q = this.#db
       .selectFrom('workflows')
       .selectAll()
@@ -138,6 +144,7 @@ export class WorkflowsService implements WorkflowsApi {
     if (filters.terminated === false) q = q.where('terminated_at', 'is', null);
     if (filters.interval_min !== undefined) q = q.where('interval_minutes', '>=', filters.interval_min);
     if (filters.interval_max !== undefined) q = q.where('interval_minutes', '<=', filters.interval_max);
+    for (const requirement of selector?.requirements ?? []) q = q.where(labelCondition(requirement));
     const rows = await q.execute();
     const page = rows.slice(0, filters.limit);
     return {
@@ -210,6 +217,7 @@ export class WorkflowsService implements WorkflowsApi {
             max_consecutive_job_failures_allowed:
               changes.maxConsecutiveFailures ?? current.max_consecutive_job_failures_allowed,
             log_retention: changes.logRetention ?? current.log_retention,
+            ...(changes.labels !== undefined ? { labels: JSON.stringify(changes.labels) } : {}),
             consecutive_job_failures_count: 0,
             terminated_at: null,
             completed_at: scheduleChanged ? null : current.completed_at,
@@ -411,6 +419,30 @@ async function emit(
       }),
     })
     .execute();
+}
+
+/**
+ * One requirement of a label selector as a condition on `labels`: containment (`@>`) and key
+ * existence (`?`) are the operators the GIN index of migration 0013 serves; `!=` and `notin` are
+ * their negations, true for workflows without the label as in Kubernetes.
+ */
+function labelCondition(r: LabelRequirement): Expression<SqlBool> {
+  const contains = (value: string) => sql<SqlBool>`labels @> ${JSON.stringify({ [r.key]: value })}::jsonb`;
+  const anyOf = (values: string[]) => sql<SqlBool>`(${sql.join(values.map(contains), sql` or `)})`;
+  switch (r.op) {
+    case '=':
+      return contains(r.value);
+    case '!=':
+      return sql<SqlBool>`not ${contains(r.value)}`;
+    case 'in':
+      return anyOf(r.values);
+    case 'notin':
+      return sql<SqlBool>`not ${anyOf(r.values)}`;
+    case 'exists':
+      return sql<SqlBool>`labels ? ${r.key}`;
+    case '!exists':
+      return sql<SqlBool>`not (labels ? ${r.key})`;
+  }
 }
 
 function escapeLike(text: string): string {

@@ -26,7 +26,13 @@ import {
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
 import type { IdempotentResult } from '../idempotency.ts';
-import { runDurationMs, type RecentJobView, type ScheduleView, type WorkflowView } from './codec.ts';
+import {
+  runDurationMs,
+  sortedLabels,
+  type RecentJobView,
+  type ScheduleView,
+  type WorkflowView,
+} from './codec.ts';
 
 function scheduleToWire(s: ScheduleView): MessageInitShape<typeof WorkflowSchema>['schedule'] {
   switch (s.type) {
@@ -98,6 +104,7 @@ export function workflowToWire(w: WorkflowView): MessageInitShape<typeof Workflo
     terminatedAt: toOptionalTimestamp(w.terminated_at),
     generation: w.generation,
     recentJobs: w.recent_jobs.map(recentJobToWire),
+    labels: w.labels,
   };
 }
 
@@ -121,6 +128,8 @@ export function workflowFromWire(m: Workflow | undefined): WorkflowView {
     updated_at: fromTimestamp(w.updatedAt),
     terminated_at: fromOptionalTimestamp(w.terminatedAt),
     generation: w.generation,
+    // A protobuf map has no order: the API's is the keys', restored here.
+    labels: sortedLabels(w.labels),
     recent_jobs: w.recentJobs.map(recentJobFromWire),
   };
 }

@@ -251,6 +251,13 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
    * @generated from field: repeated chronoverse.workflows.v1.RecentJob recent_jobs = 18;
    */
   recentJobs: RecentJob[];
+
+  /**
+   * Labels (src/domain/labels.ts); the API lists their keys in order.
+   *
+   * @generated from field: map<string, string> labels = 19;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -376,6 +383,13 @@ export declare type ListWorkflowsRequest = Message<"chronoverse.workflows.v1.Lis
    * @generated from field: optional int32 interval_max = 9;
    */
   intervalMax?: number | undefined;
+
+  /**
+   * A label selector as the API takes it (`team=data,tier!=web`), parsed by the service.
+   *
+   * @generated from field: optional string label_selector = 10;
+   */
+  labelSelector?: string | undefined;
 };
 
 /**
