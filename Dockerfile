@@ -9,6 +9,8 @@ ARG NODE_IMAGE=node:24-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The npm workspace (@chronoverse/client, used by the command line): npm ci links it.
+COPY packages/client/package.json ./packages/client/
 # --ignore-scripts: no dependency we ship needs an install script (argon2 comes as a prebuilt
 # optional package; ssh2's optional native crypto falls back to JavaScript).
 RUN --mount=type=cache,target=/root/.npm \
@@ -18,6 +20,7 @@ RUN --mount=type=cache,target=/root/.npm \
 FROM ${NODE_IMAGE} AS web
 WORKDIR /build
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
 COPY web ./web
@@ -40,6 +43,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
+COPY packages/client ./packages/client
 COPY migrations ./migrations
 COPY --from=web /out/web/dist ./web/dist
 RUN mkdir -p /data && chown node:node /data

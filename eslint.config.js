@@ -3,7 +3,17 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.chronoverse/', 'test-artifacts/', 'src/gen/', 'web/dist/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.chronoverse/',
+      'test-artifacts/',
+      'src/gen/',
+      'web/dist/',
+      'packages/client/src/generated/',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -226,11 +226,22 @@ describe('Dockerfile', () => {
 
   it('ships the production dependencies, src and migrations', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    for (const path of ['src', 'migrations', 'package.json']) {
+    for (const path of ['src', 'packages/client', 'migrations', 'package.json']) {
       expect(runtime.some((l) => new RegExp(`^COPY ${path} `).test(l))).toBe(true);
     }
+    // npm ci needs every workspace's package.json (packages/*) before it runs.
+    expect(dockerfile).toMatch(
+      /COPY packages\/client\/package\.json \.\/packages\/client\/\n[^]*npm ci --omit=dev/,
+    );
     const ignore = read('.dockerignore');
-    for (const path of ['src/', 'migrations/', 'package.json', 'package-lock.json']) {
+    for (const path of [
+      'src/',
+      'packages/client/src/',
+      'packages/client/package.json',
+      'migrations/',
+      'package.json',
+      'package-lock.json',
+    ]) {
       expect(ignore).toContain(`!${path}`);
     }
   });
