@@ -3,6 +3,7 @@
  * stops them in reverse. Shared by `chronoverse start` and the tests (which start on port 0).
  */
 import type { Config } from '../config/schema.ts';
+import { resolveSignupMode } from '../domain/user-input.ts';
 import { buildGateway } from '../gateway/app.ts';
 import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
 import { KafkaBus, parseBrokers } from '../platform/bus/kafka-bus.ts';
@@ -173,7 +174,11 @@ export async function startRuntime(params: {
       local.users = new UsersService(
         udb,
         clock,
-        config.auth,
+        {
+          ...config.auth,
+          // `auto`: open only when this very process serves the API on a loopback address.
+          signupMode: resolveSignupMode(config.auth.signup, config.server.host, has('gateway')),
+        },
         redis
           ? {
               throttle: new RedisLoginThrottle(
@@ -321,7 +326,7 @@ export async function startRuntime(params: {
       const relay = new OutboxRelay({ ...deps(), bus: needDb('outbox-relay').bus });
       relay.start();
       started.push({ name: 'outbox-relay', stop: () => relay.stop() });
-      const housekeeping = new Housekeeping(deps());
+      const housekeeping = new Housekeeping(deps(), { auditRetentionMs: config.audit.retentionMs });
       housekeeping.start();
       started.push({ name: 'housekeeping', stop: () => housekeeping.stop() });
     }

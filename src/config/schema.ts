@@ -4,6 +4,7 @@
  * `docs/configuration.md` is generated from this file (`npm run docs:config`, checked by a test).
  */
 import { parseDuration } from '../domain/duration.ts';
+import { formatTrustedProxies, parseTrustedProxies } from '../domain/trusted-proxies.ts';
 
 export interface Leaf<T> {
   env: string;
@@ -100,6 +101,20 @@ function oneOf<const T extends string>(
   });
 }
 
+/** A retention such as "90d" or "720h", in milliseconds (days are allowed here, not in payload durations). */
+function retention(env: string, def: string, description: string, minMs: number): Leaf<number> {
+  const parse = (raw: string) => {
+    const v = raw.trim();
+    const days = /^(\d{1,5})d$/.exec(v);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(v);
+    if (ms === null)
+      throw new Error(`must be a number of days such as "90d" or a duration such as "720h", got "${raw}"`);
+    if (ms < minMs) throw new Error(`must be at least ${minMs} ms, got "${raw}"`);
+    return ms;
+  };
+  return leaf({ env, default: parse(def), description: `${description} (such as "${def}")`, parse });
+}
+
 function databaseUrl(env: string): Leaf<string> {
   return leaf({
     env,
@@ -145,11 +160,13 @@ export const CONFIG_SCHEMA = {
       'Longest time a client may take to send a whole request, headers and body; a slower one gets 408 and its connection is closed',
       1_000,
     ),
-    trustProxy: bool(
-      'CHRONOVERSE_SERVER_TRUST_PROXY',
-      false,
-      'Trust X-Forwarded-For/-Proto from a reverse proxy (client IP for rate limits, https for Secure cookies)',
-    ),
+    trustProxy: leaf({
+      env: 'CHRONOVERSE_SERVER_TRUST_PROXY',
+      default: '',
+      description:
+        'Reverse proxies whose X-Forwarded-For/-Proto the gateway believes: their addresses and CIDR blocks ("127.0.0.1,10.0.0.0/8", "loopback"), or the number of proxies every request passes ("1"). The client address is the right-most hop that is not a trusted proxy (per-address limits, logs, the audit log); https from a trusted proxy makes cookies Secure. Empty: none. "true" (trust every client) is refused.',
+      parse: (raw) => formatTrustedProxies(parseTrustedProxies(raw)),
+    }),
   },
   ops: {
     port: int(
@@ -179,17 +196,29 @@ export const CONFIG_SCHEMA = {
       1,
       365,
     ),
-    loginMaxFailuresPerEmail: int(
-      'CHRONOVERSE_AUTH_LOGIN_MAX_FAILURES_PER_EMAIL',
-      10,
-      'Failed logins allowed per email within the login window before 429',
+    signup: oneOf(
+      'CHRONOVERSE_SIGNUP',
+      'auto',
+      'Who may create an account: open (anyone), invite (holders of an invitation an administrator created), closed (administrators create accounts). auto: open when this process serves the API on a loopback HOST (localhost, 127.0.0.1, ::1), invite otherwise. Administrators can override it over the API; the first account of an empty installation can always register',
+      ['auto', 'open', 'invite', 'closed'] as const,
+    ),
+    loginFreeFailures: int(
+      'CHRONOVERSE_AUTH_LOGIN_FREE_FAILURES',
+      3,
+      'Failed logins per (email, client address) within the login window before each further attempt from that address waits (progressive delay); other addresses are never affected',
       1,
-      10_000,
+      1_000,
+    ),
+    loginDelayMs: duration(
+      'CHRONOVERSE_AUTH_LOGIN_DELAY',
+      '5s',
+      'First wait after the free failures of an (email, client address); it doubles with every further failure, up to the login window',
+      100,
     ),
     loginMaxFailuresPerIp: int(
       'CHRONOVERSE_AUTH_LOGIN_MAX_FAILURES_PER_IP',
       50,
-      'Failed logins allowed per client IP within the login window before 429',
+      'Failed logins allowed per client address (any email) within the login window before 429',
       1,
       100_000,
     ),
@@ -198,6 +227,27 @@ export const CONFIG_SCHEMA = {
       '15m',
       'Window over which failed logins are counted',
       1_000,
+    ),
+    registerMaxPerIp: int(
+      'CHRONOVERSE_AUTH_REGISTER_MAX_PER_IP',
+      10,
+      'Registrations (successful or not) allowed per client address within the registration window before 429',
+      1,
+      100_000,
+    ),
+    registerWindowMs: duration(
+      'CHRONOVERSE_AUTH_REGISTER_WINDOW',
+      '1h',
+      'Window over which registrations are counted per client address',
+      1_000,
+    ),
+  },
+  audit: {
+    retentionMs: retention(
+      'CHRONOVERSE_AUDIT_RETENTION',
+      '90d',
+      'How long audit log entries are kept; older ones are deleted by the housekeeping of the outbox-relay role, in batches',
+      86_400_000,
     ),
   },
   workflows: {

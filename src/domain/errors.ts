@@ -55,6 +55,35 @@ export class ForbiddenError extends ChronoverseError {
   readonly code = 'CV_FORBIDDEN';
 }
 
+/**
+ * The credential is valid but lacks the scope this action needs (a personal access token created
+ * without it, or one asking to grant more than it holds). `scope` names the missing scope.
+ */
+export class InsufficientScopeError extends ChronoverseError {
+  readonly code = 'CV_INSUFFICIENT_SCOPE';
+  readonly scope: string;
+  constructor(scope: string, message = `This credential lacks the "${scope}" scope.`) {
+    super(message);
+    this.scope = scope;
+  }
+}
+
+/** Registration refused: the installation's sign-up mode is `closed` (administrators create accounts). */
+export class SignupClosedError extends ChronoverseError {
+  readonly code = 'CV_SIGNUP_CLOSED';
+  constructor(message = 'Sign-up is closed on this installation; an administrator creates accounts.') {
+    super(message);
+  }
+}
+
+/** Registration refused: the sign-up mode is `invite` and the request carries no invitation. */
+export class InviteRequiredError extends ChronoverseError {
+  readonly code = 'CV_INVITE_REQUIRED';
+  constructor(message = 'Sign-up needs an invitation from an administrator (the "invite" field).') {
+    super(message);
+  }
+}
+
 export class NotFoundError extends ChronoverseError {
   readonly code = 'CV_NOT_FOUND';
   readonly resource: string;
@@ -102,6 +131,9 @@ export const ERROR_CODES = [
   'CV_INVALID_CREDENTIALS',
   'CV_CSRF',
   'CV_FORBIDDEN',
+  'CV_INSUFFICIENT_SCOPE',
+  'CV_SIGNUP_CLOSED',
+  'CV_INVITE_REQUIRED',
   'CV_NOT_FOUND',
   'CV_EMAIL_TAKEN',
   'CV_IDEMPOTENCY_MISMATCH',

@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import { CONFIG_SCHEMA } from '../config/schema.ts';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { parseTrustedProxies, proxyTrust } from '../domain/trusted-proxies.ts';
 import type { Events } from '../platform/events.ts';
 import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -31,6 +32,7 @@ import {
 } from './http-limits.ts';
 import { jsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { HttpProblemError, problemType, toProblem } from './problem.ts';
+import { adminAccessRoutes } from './routes/admin-access.ts';
 import { adminBusRoutes } from './routes/admin-bus.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -73,7 +75,11 @@ export interface GatewayOptions {
   bodyLimitBytes: number;
   /** Longest time to receive a whole request (CHRONOVERSE_SERVER_BODY_TIMEOUT; default 30 s). */
   bodyTimeoutMs?: number;
-  trustProxy: boolean;
+  /**
+   * CHRONOVERSE_SERVER_TRUST_PROXY as the config holds it (src/domain/trusted-proxies.ts): the
+   * client address is the right-most hop that is not a trusted proxy. `false`/empty: none.
+   */
+  trustProxy: string | false;
   version: string;
   /** The built dashboard served at `/` (default: web/dist of this checkout). */
   webDistDir?: string;
@@ -86,7 +92,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: options.trustProxy,
+    trustProxy: proxyTrust(parseTrustedProxies(options.trustProxy || '')) ?? false,
     // Limits of the HTTP layer and their problem+json answers (http-limits.ts, docs/api.md "Limits").
     http: httpServerOptions(bodyTimeoutMs),
     requestTimeout: bodyTimeoutMs,
@@ -214,6 +220,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(authRoutes, { users: deps.users });
       await api.register(userRoutes, { users: deps.users });
       await api.register(adminBusRoutes, { users: deps.users, busAdmin: deps.busAdmin });
+      await api.register(adminAccessRoutes, { users: deps.users });
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
       await api.register(jobRoutes, { users: deps.users, jobs: deps.jobs });
       await api.register(logRoutes, {

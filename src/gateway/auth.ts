@@ -4,9 +4,15 @@
  *  2. The HttpOnly session cookie; then every state-changing request must carry `X-CSRF-Token`
  *     equal to the readable csrf cookie (double submit), and that value must be the one derived
  *     from the session token, so a cookie planted by a sibling subdomain does not pass either.
+ *
+ * Then the credential's scopes (api.md "Token scopes"): each route needs one, decided here from
+ * its path and method so a route added later is covered without opting in: /admin routes need
+ * `admin` (and the admin role), /auth/tokens routes `tokens`, logout and validate none, other
+ * reads `read`, other changes `write`. A session holds every scope its user's role allows.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CsrfError, ForbiddenError, UnauthenticatedError } from '../domain/errors.ts';
+import { CsrfError, ForbiddenError, InsufficientScopeError, UnauthenticatedError } from '../domain/errors.ts';
+import type { TokenScope } from '../domain/user-input.ts';
 import { csrfTokenFor, safeEqual } from '../platform/tokens.ts';
 import type { UsersApi } from '../services/users/api.ts';
 import type { Principal } from '../services/users/service.ts';
@@ -31,6 +37,7 @@ export function makeAuthenticate(users: UsersApi) {
       const principal = await users.authenticate(match[1]!);
       if (!principal) throw new UnauthenticatedError();
       req.principal = principal;
+      checkScope(req);
       return;
     }
     const session = req.cookies[SESSION_COOKIE];
@@ -46,7 +53,30 @@ export function makeAuthenticate(users: UsersApi) {
       }
     }
     req.principal = principal;
+    checkScope(req);
   };
+}
+
+const ADMIN_ROUTE = /^\/api\/v1\/admin(\/|$)/;
+const TOKEN_ROUTE = /^\/api\/v1\/auth\/tokens(\/|$)/;
+const UNSCOPED_ROUTES = new Set(['/api/v1/auth/logout', '/api/v1/auth/validate']);
+
+/** The scope a route needs (null: any credential will do). */
+export function requiredScope(method: string, routePath: string): TokenScope | null {
+  if (ADMIN_ROUTE.test(routePath)) return 'admin';
+  if (TOKEN_ROUTE.test(routePath)) return 'tokens';
+  if (UNSCOPED_ROUTES.has(routePath)) return null;
+  return SAFE_METHODS.has(method) ? 'read' : 'write';
+}
+
+function checkScope(req: FastifyRequest): void {
+  const principal = principalOf(req);
+  const scope = requiredScope(req.method, req.routeOptions.url ?? req.url.split('?')[0]!);
+  if (scope === null) return;
+  if (scope === 'admin' && principal.user.role !== 'admin') {
+    throw new ForbiddenError('This endpoint is for administrators.');
+  }
+  if (!principal.scopes.includes(scope)) throw new InsufficientScopeError(scope);
 }
 
 /** The authenticated principal of a request that passed `authenticate`. */
@@ -55,9 +85,11 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
+/** The principal of an admin route: the admin role and a credential holding the `admin` scope. */
 export function requireAdmin(req: FastifyRequest): Principal {
   const principal = principalOf(req);
   if (principal.user.role !== 'admin') throw new ForbiddenError('This endpoint is for administrators.');
+  if (!principal.scopes.includes('admin')) throw new InsufficientScopeError('admin');
   return principal;
 }
 

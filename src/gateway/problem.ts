@@ -3,7 +3,13 @@
  * statuses here and nowhere else. Anything unexpected is a 500 with no internals in the body.
  */
 import { isConnectionFailure } from '../platform/db/connection-errors.ts';
-import { ChronoverseError, RateLimitedError, ValidationError, type FieldIssue } from '../domain/errors.ts';
+import {
+  ChronoverseError,
+  InsufficientScopeError,
+  RateLimitedError,
+  ValidationError,
+  type FieldIssue,
+} from '../domain/errors.ts';
 
 export interface Problem {
   type: string;
@@ -28,6 +34,9 @@ const STATUS_BY_CODE: Record<string, { status: number; title: string }> = {
   CV_INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
   CV_CSRF: { status: 403, title: 'CSRF check failed' },
   CV_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  CV_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope' },
+  CV_SIGNUP_CLOSED: { status: 403, title: 'Sign-up closed' },
+  CV_INVITE_REQUIRED: { status: 403, title: 'Invitation required' },
   CV_NOT_FOUND: { status: 404, title: 'Not found' },
   CV_EMAIL_TAKEN: { status: 409, title: 'Email already registered' },
   CV_IDEMPOTENCY_MISMATCH: { status: 409, title: 'Idempotency key reused' },
@@ -124,6 +133,10 @@ export function toProblem(err: unknown): MappedProblem {
     if (err instanceof ValidationError) problem.errors = err.issues;
     const headers: Record<string, string> = {};
     if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
+    // RFC 6750 §3.1: tells a client which scope its token would need.
+    if (err instanceof InsufficientScopeError) {
+      headers['www-authenticate'] = `Bearer error="insufficient_scope", scope="${err.scope}"`;
+    }
     return { problem, headers, internal: entry.status >= 500 && entry.status !== 503 };
   }
   const e = err as { code?: string; statusCode?: number; message?: string; name?: string } | undefined;

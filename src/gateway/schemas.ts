@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
-import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../domain/user-input.ts';
+import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
 import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
 import { parseRfc3339 } from '../services/analytics/range.ts';
@@ -43,6 +43,8 @@ export const TokenSchema = z
   .object({
     id: z.uuid(),
     name: z.string(),
+    scopes: z.array(z.enum(TOKEN_SCOPES)),
+    parent_id: z.uuid().nullable().describe('The token that minted this one (revoking it revokes this)'),
     created_at: timestamp,
     expires_at: timestamp.nullable(),
     last_used_at: timestamp.nullable(),

@@ -1,6 +1,6 @@
 /**
  * Opaque bearer tokens. A token is 32 random bytes, base64url, behind a prefix that says what it
- * is (`cvs_` session, `cvp_` personal access token) so secret scanners can recognise it. Only the
+ * is (`cvs_` session, `cvp_` personal access token, `cvi_` invitation) so secret scanners can recognise it. Only the
  * SHA-256 is stored. Chosen over signed JWTs because revocation must be immediate (logout,
  * password change) and a lookup by primary key is cheaper than keeping a deny-list.
  */
@@ -12,6 +12,12 @@ const SHAPE = /^cv[sp]_[A-Za-z0-9_-]{43}$/;
 
 export function generateToken(kind: TokenKind): { token: string; hash: string } {
   const token = PREFIX[kind] + randomBytes(32).toString('base64url');
+  return { token, hash: hashToken(token) };
+}
+
+/** A one-time invitation secret (`cvi_…`); like tokens, only its SHA-256 is stored. */
+export function generateInviteSecret(): { token: string; hash: string } {
+  const token = 'cvi_' + randomBytes(32).toString('base64url');
   return { token, hash: hashToken(token) };
 }
 

@@ -138,7 +138,7 @@ describe('chronoverse CLI', () => {
     expect(created.stdout).toMatch(/created admin root@example.com/);
     expect(created.stdout).toMatch(/password: \S{16,}/);
     const dup = await run(
-      ['users', 'create', '--email', 'root@example.com', '--password', 'long enough'],
+      ['users', 'create', '--email', 'root@example.com', '--password', 'long enough passphrase'],
       env,
     );
     expect(dup.code).toBe(1);

@@ -303,7 +303,8 @@ describe('deploy/compose.yaml', () => {
       if (roles.includes('gateway')) {
         expect(env.HOST, `HOST in ${name}`).toBe('0.0.0.0');
         expect(Number(env.PORT), `PORT in ${name}`).toBeGreaterThan(0);
-        expect(env.CHRONOVERSE_SERVER_TRUST_PROXY, `${name} is behind nginx`).toBe('true');
+        // One proxy hop (nginx); "true" (trust every client) is refused at config load.
+        expect(env.CHRONOVERSE_SERVER_TRUST_PROXY, `${name} is behind nginx`).toBe('1');
       } else {
         expect(env.CHRONOVERSE_OPS_HOST, `CHRONOVERSE_OPS_HOST in ${name}`).toBe('0.0.0.0');
         expect(Number(env.CHRONOVERSE_OPS_PORT), `CHRONOVERSE_OPS_PORT in ${name}`).toBeGreaterThan(0);
@@ -429,7 +430,7 @@ describe('deploy/k8s', () => {
       for (const key of DISTRIBUTED_ENV) expect(env[key], `${key} in ${doc.metadata.name}`).toBeTruthy();
       if (roles.includes('gateway')) {
         expect(env.HOST).toBe('0.0.0.0');
-        expect(env.CHRONOVERSE_SERVER_TRUST_PROXY).toBe('true');
+        expect(env.CHRONOVERSE_SERVER_TRUST_PROXY).toBe('1');
       } else {
         expect(env.CHRONOVERSE_OPS_HOST).toBe('0.0.0.0');
         expect(Number(env.CHRONOVERSE_OPS_PORT)).toBeGreaterThan(0);

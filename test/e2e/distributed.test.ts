@@ -248,6 +248,9 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
       CHRONOVERSE_NOTIFICATIONS_URL: `http://127.0.0.1:${notificationsPort}`,
       CHRONOVERSE_ANALYTICS_URL: `http://127.0.0.1:${analyticsPort}`,
       CHRONOVERSE_DATABASE_POOL_SIZE: '4',
+      // Two accounts register through the gateway; the users service runs without a gateway of
+      // its own, so its sign-up mode would otherwise be invite.
+      CHRONOVERSE_SIGNUP: 'open',
       CHRONOVERSE_EXECUTOR_LEASE: '3s',
       DOCKER_HOST: inject('dockerHost'),
       LOG_LEVEL: 'info',

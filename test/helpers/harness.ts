@@ -26,6 +26,7 @@ import { LogsService } from '../../src/services/logs/service.ts';
 import { AnalyticsService } from '../../src/services/analytics/service.ts';
 import { NotificationsService } from '../../src/services/notifications/service.ts';
 import { UsersService } from '../../src/services/users/service.ts';
+import { resolveSignupMode } from '../../src/domain/user-input.ts';
 import { WebhooksService } from '../../src/services/webhooks/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { adminUrl, databaseUrl } from './postgres.ts';
@@ -130,12 +131,17 @@ export async function createTestGateway(
     allowPrivateNetworks?: boolean;
   } = {},
 ): Promise<TestGateway> {
-  const config = loadConfig({}, options.env ?? {});
+  // Every test file registers its users from one address (inject's 127.0.0.1): no registration
+  // limit unless a test sets one.
+  const config = loadConfig({}, { CHRONOVERSE_AUTH_REGISTER_MAX_PER_IP: '100000', ...options.env });
   const database = options.database ?? (await createTestDatabase(engine));
   const clock = options.clock ?? { now: () => new Date() };
   const logs = new LogCapture();
   const logger = createLogger('info', logs);
-  const users = new UsersService(database.db, clock, config.auth);
+  const users = new UsersService(database.db, clock, {
+    ...config.auth,
+    signupMode: resolveSignupMode(config.auth.signup, config.server.host, true),
+  });
   const events = options.events ?? new Events();
   const workflows = new WorkflowsService(
     database.db,

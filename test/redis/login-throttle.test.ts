@@ -1,9 +1,10 @@
 /**
  * RedisLoginThrottle behind two UsersService instances (two users-service replicas) on one
- * database and one real redis-server: failures count across replicas (also in parallel), the
- * window slides, a success gives its attempt back; with Redis stopped each replica falls back to
- * its own memory (still limited, correct passwords still work), and neither FLUSHALL nor a restart
- * logs anyone out (PostgreSQL is the source of truth for sessions).
+ * database and one real redis-server: failures of an (email, address) pair count across replicas
+ * (also in parallel) and slow that pair down, never the email from other addresses; the per-address
+ * limit holds across replicas, a success gives its attempt back; with Redis stopped each replica
+ * falls back to its own memory (still limited, correct passwords still work), and neither FLUSHALL
+ * nor a restart logs anyone out (PostgreSQL is the source of truth for sessions).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -20,10 +21,14 @@ import { RedisServer } from '../helpers/redis-server.ts';
 const CONFIG: UsersServiceConfig = {
   sessionTtlMs: 3_600_000,
   patDefaultDays: 30,
-  loginMaxFailuresPerEmail: 3,
+  loginFreeFailures: 3,
+  loginDelayMs: 5_000,
   loginMaxFailuresPerIp: 8,
   loginWindowMs: 60_000,
+  registerMaxPerIp: 100,
+  registerWindowMs: 60_000,
 };
+const FREE = CONFIG.loginFreeFailures;
 
 let ipCounter = 0;
 const uniqueIp = () => `10.1.${Math.floor(++ipCounter / 250)}.${ipCounter % 250}`;
@@ -80,41 +85,44 @@ describe('RedisLoginThrottle', () => {
       shared = a.redis;
     });
 
-    it('blocks an email after N failures spread over two replicas, until the window slides', async () => {
+    it('slows an (email, address) pair after N failures spread over two replicas, never the email elsewhere', async () => {
       const email = uniqueEmail();
       await a.users.createUser({ email, password: PASSWORD });
       const ip = uniqueIp();
       const outcomes = [];
-      for (let i = 0; i < CONFIG.loginMaxFailuresPerEmail; i++) {
+      for (let i = 0; i < FREE; i++) {
         outcomes.push(await attempt(i % 2 ? a.users : b.users, email, 'wrong password', ip));
       }
       expect(outcomes).toEqual(['invalid', 'invalid', 'invalid']);
-      // Blocked on both replicas, even with the right password (the attempt is refused unchecked).
+      // Slowed down on both replicas from that address, even with the right password.
       expect(await attempt(a.users, email, PASSWORD, ip)).toBe('limited');
-      expect(await attempt(b.users, email, PASSWORD, uniqueIp())).toBe('limited');
+      expect(await attempt(b.users, email, 'wrong password', ip)).toBe('limited');
       try {
         await b.users.login({ email, password: PASSWORD, ip });
       } catch (err) {
-        expect((err as RateLimitedError).retryAfterSeconds).toBeGreaterThan(0);
-        expect((err as RateLimitedError).retryAfterSeconds).toBeLessThanOrEqual(60);
+        expect((err as RateLimitedError).retryAfterSeconds).toBe(5);
       }
-      // Counters live under the prefix, hashed (no email in Redis).
+      // Another address is never refused because this one failed.
+      expect(await attempt(b.users, email, PASSWORD, uniqueIp())).toBe('ok');
+      // Counters live under the prefix, hashed (no email or address in Redis).
       const keys = await shared.client.keys(`${prefix}login:*`);
       expect(keys.length).toBeGreaterThan(0);
       expect(keys.join(' ')).not.toContain(email);
+      expect(keys.join(' ')).not.toContain(ip);
 
-      clock.advance(CONFIG.loginWindowMs + 1);
+      clock.advance(CONFIG.loginDelayMs);
       expect(await attempt(a.users, email, PASSWORD, ip)).toBe('ok');
     });
 
-    it('counts parallel guesses atomically across replicas: exactly N are checked', async () => {
+    it('counts parallel guesses of one address atomically across replicas: exactly N are checked', async () => {
       const email = uniqueEmail();
       await a.users.createUser({ email, password: PASSWORD });
+      const ip = uniqueIp();
       const outcomes = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => attempt(i % 2 ? a.users : b.users, email, 'wrong', uniqueIp())),
+        Array.from({ length: 12 }, (_, i) => attempt(i % 2 ? a.users : b.users, email, 'wrong', ip)),
       );
-      expect(outcomes.filter((o) => o === 'invalid')).toHaveLength(CONFIG.loginMaxFailuresPerEmail);
-      expect(outcomes.filter((o) => o === 'limited')).toHaveLength(12 - CONFIG.loginMaxFailuresPerEmail);
+      expect(outcomes.filter((o) => o === 'invalid')).toHaveLength(FREE);
+      expect(outcomes.filter((o) => o === 'limited')).toHaveLength(12 - FREE);
     });
 
     it('limits per IP across replicas, and a success gives its IP attempt back', async () => {
@@ -133,17 +141,18 @@ describe('RedisLoginThrottle', () => {
       expect(outcomes.at(-1)).toBe('limited');
     });
 
-    it('a success clears the email counter on every replica', async () => {
+    it('a success clears the pair counter on every replica', async () => {
       const email = uniqueEmail();
       await a.users.createUser({ email, password: PASSWORD });
-      for (let i = 0; i < CONFIG.loginMaxFailuresPerEmail - 1; i++) {
-        expect(await attempt(a.users, email, 'wrong', uniqueIp())).toBe('invalid');
+      const ip = uniqueIp();
+      for (let i = 0; i < FREE - 1; i++) {
+        expect(await attempt(a.users, email, 'wrong', ip)).toBe('invalid');
       }
-      expect(await attempt(b.users, email, PASSWORD, uniqueIp())).toBe('ok');
-      for (let i = 0; i < CONFIG.loginMaxFailuresPerEmail; i++) {
-        expect(await attempt(i % 2 ? a.users : b.users, email, 'wrong', uniqueIp())).toBe('invalid');
+      expect(await attempt(b.users, email, PASSWORD, ip)).toBe('ok');
+      for (let i = 0; i < FREE; i++) {
+        expect(await attempt(i % 2 ? a.users : b.users, email, 'wrong', ip)).toBe('invalid');
       }
-      expect(await attempt(a.users, email, 'wrong', uniqueIp())).toBe('limited');
+      expect(await attempt(a.users, email, 'wrong', ip)).toBe('limited');
     });
   });
 
@@ -165,12 +174,13 @@ describe('RedisLoginThrottle', () => {
       expect(await attempt(b.users, email, PASSWORD, uniqueIp())).toBe('ok');
       expect(a.throttle.degraded).toBe(true);
       expect(logs.text).toContain('login throttle: redis unreachable');
-      // Never unlimited: each replica still stops an email after N failures of its own.
+      // Never unlimited: each replica still slows a pair down after N failures of its own.
+      const ip = uniqueIp();
       for (const r of [a, b]) {
-        for (let i = 0; i < CONFIG.loginMaxFailuresPerEmail; i++) {
-          expect(await attempt(r.users, email, 'wrong', uniqueIp())).toBe('invalid');
+        for (let i = 0; i < FREE; i++) {
+          expect(await attempt(r.users, email, 'wrong', ip)).toBe('invalid');
         }
-        expect(await attempt(r.users, email, 'wrong', uniqueIp())).toBe('limited');
+        expect(await attempt(r.users, email, 'wrong', ip)).toBe('limited');
       }
       // Sessions do not depend on Redis.
       expect((await a.users.authenticate(session.token))?.user.email).toBe(email);
@@ -181,10 +191,11 @@ describe('RedisLoginThrottle', () => {
       // Shared again (Redis restarted empty): N failures over both replicas block.
       clock.advance(CONFIG.loginWindowMs + 1);
       const other = uniqueEmail();
-      for (let i = 0; i < CONFIG.loginMaxFailuresPerEmail; i++) {
-        expect(await attempt(i % 2 ? a.users : b.users, other, 'wrong', uniqueIp())).toBe('invalid');
+      const otherIp = uniqueIp();
+      for (let i = 0; i < FREE; i++) {
+        expect(await attempt(i % 2 ? a.users : b.users, other, 'wrong', otherIp)).toBe('invalid');
       }
-      expect(await attempt(a.users, other, 'wrong', uniqueIp())).toBe('limited');
+      expect(await attempt(a.users, other, 'wrong', otherIp)).toBe('limited');
       expect(a.throttle.degraded).toBe(false);
       expect(logs.text).toContain('login throttle: redis reachable again');
     });

@@ -20,9 +20,12 @@ import { RedisServer } from '../helpers/redis-server.ts';
 const CONFIG: UsersServiceConfig = {
   sessionTtlMs: 3_600_000,
   patDefaultDays: 30,
-  loginMaxFailuresPerEmail: 10,
+  loginFreeFailures: 10,
+  loginDelayMs: 1_000,
   loginMaxFailuresPerIp: 100,
   loginWindowMs: 60_000,
+  registerMaxPerIp: 100,
+  registerWindowMs: 60_000,
 };
 const logger = createLogger('silent');
 const clock = { now: () => new Date() };
@@ -100,11 +103,28 @@ describe('PrincipalCache', () => {
 
     it('a PAT revoked on another replica stops working at once', async () => {
       const session = await d.a.register({ email: uniqueEmail(), password: PASSWORD });
-      const pat = await d.b.createPersonalAccessToken(session.user.id, { name: 'ci' });
+      const principal = (await d.b.authenticate(session.token))!;
+      const pat = await d.b.createPersonalAccessToken(principal, { name: 'ci' });
       expect((await d.gateway.authenticate(pat.token))?.tokenKind).toBe('pat');
       expect(await d.cache.get(pat.token)).not.toBeNull();
       await d.a.revokePersonalAccessToken(session.user.id, pat.id);
       expect(await d.gateway.authenticate(pat.token)).toBeNull();
+    });
+
+    it('revoking a token on another replica stops the tokens it minted at once too', async () => {
+      const session = await d.a.register({ email: uniqueEmail(), password: PASSWORD });
+      const principal = (await d.b.authenticate(session.token))!;
+      const parent = await d.b.createPersonalAccessToken(principal, {
+        name: 'parent',
+        scopes: ['read', 'tokens'],
+      });
+      const parentPrincipal = (await d.gateway.authenticate(parent.token))!;
+      const child = await d.b.createPersonalAccessToken(parentPrincipal, { name: 'child', scopes: ['read'] });
+      expect((await d.gateway.authenticate(child.token))?.scopes).toEqual(['read']);
+      expect(await d.cache.get(child.token)).not.toBeNull();
+      await d.a.revokePersonalAccessToken(session.user.id, parent.id);
+      expect(await d.cache.get(child.token)).toBeNull();
+      expect(await d.gateway.authenticate(child.token)).toBeNull();
     });
 
     it('a password change revokes the other sessions at once; preference changes show at once', async () => {

@@ -6,9 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ForbiddenError,
   IdempotencyMismatchError,
+  InsufficientScopeError,
   InvalidCredentialsError,
+  InviteRequiredError,
   PreconditionFailedError,
   RateLimitedError,
+  SignupClosedError,
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
@@ -54,6 +57,15 @@ function throwing(err: () => unknown): UsersApi {
     listPersonalAccessTokens: fail,
     revokePersonalAccessToken: fail,
     listUsers: fail,
+    getSignupSettings: fail,
+    setSignupMode: fail,
+    createInvite: fail,
+    listInvites: fail,
+    revokeInvite: fail,
+    adminCreateUser: fail,
+    setUserRole: fail,
+    recordAudit: fail,
+    listAudit: fail,
   };
 }
 
@@ -146,6 +158,9 @@ describe.each(['memory', 'loopback'] as const)('errors over the %s transport', (
     ['unauthenticated', () => new UnauthenticatedError('nope')],
     ['invalid credentials', () => new InvalidCredentialsError()],
     ['forbidden', () => new ForbiddenError('admins only')],
+    ['insufficient scope (WWW-Authenticate)', () => new InsufficientScopeError('tokens')],
+    ['sign-up closed', () => new SignupClosedError()],
+    ['invitation required', () => new InviteRequiredError()],
     ['idempotency', () => new IdempotencyMismatchError()],
     ['precondition', () => new PreconditionFailedError('not yet')],
     ['rate limited (Retry-After)', () => new RateLimitedError(42, 'slow down')],

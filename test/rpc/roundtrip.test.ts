@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toProblem } from '../../src/gateway/problem.ts';
 import type { Database } from '../../src/platform/db/database.ts';
+import { scopesOfRole } from '../../src/domain/user-input.ts';
 import { newId } from '../../src/platform/ids.ts';
 import type { ServiceClients } from '../../src/platform/rpc/wiring.ts';
 import { createTestDatabase, PASSWORD, uniqueEmail } from '../helpers/harness.ts';
@@ -73,20 +74,128 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
     const updated = await c.users.updateUser(principal, { notification_preference: 'NONE' });
     expect(updated.notification_preference).toBe('NONE');
     same(updated, await local.users.getUser(session.user.id));
-    const pat = await c.users.createPersonalAccessToken(session.user.id, { name: 'ci', expires_in_days: 3 });
-    same(Object.keys(pat), ['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'token']);
-    expect(pat.last_used_at).toBeNull();
+    const pat = await c.users.createPersonalAccessToken(principal, {
+      name: 'ci',
+      expires_in_days: 3,
+      scopes: ['tokens', 'read'],
+      address: '10.0.0.2',
+    });
+    same(Object.keys(pat), [
+      'id',
+      'name',
+      'scopes',
+      'parent_id',
+      'created_at',
+      'expires_at',
+      'last_used_at',
+      'token',
+    ]);
+    expect(pat).toMatchObject({ last_used_at: null, parent_id: null, scopes: ['read', 'tokens'] });
+    const patPrincipal = (await c.users.authenticate(pat.token))!;
+    same(patPrincipal, await local.users.authenticate(pat.token));
+    const at = new Date(Date.now() + 86_400_000).toISOString();
+    const child = await c.users.createPersonalAccessToken(patPrincipal, {
+      name: 'child',
+      expires_at: at,
+      scopes: ['read'],
+    });
+    expect(child).toMatchObject({ parent_id: pat.id, expires_at: at, scopes: ['read'] });
+    await sameProblem(
+      local.users.createPersonalAccessToken(patPrincipal, { name: 'x', scopes: ['write'] }),
+      c.users.createPersonalAccessToken(patPrincipal, { name: 'x', scopes: ['write'] }),
+    );
     same(
       await c.users.listPersonalAccessTokens(session.user.id),
       await local.users.listPersonalAccessTokens(session.user.id),
     );
-    await c.users.revokePersonalAccessToken(session.user.id, pat.id);
+    await c.users.revokePersonalAccessToken(session.user.id, pat.id, '10.0.0.2');
     expect(await c.users.listPersonalAccessTokens(session.user.id)).toEqual([]);
     same(await c.users.listUsers({ limit: 1 }), await local.users.listUsers({ limit: 1 }));
     const page = await c.users.listUsers({ limit: 100 });
     expect(page.nextAfterId).toBeNull();
     await c.users.revokeToken(login.tokenId);
     expect(await c.users.authenticate(login.token)).toBeNull();
+  });
+
+  it('users: sign-up mode, invitations, roles and the audit log', async () => {
+    // The database is shared with the test above, whose user became its administrator.
+    const admin = (await local.users.listUsers({ limit: 100 })).users.find((u) => u.role === 'admin')!;
+    const ctx = {
+      principal: {
+        user: admin,
+        tokenId: newId(),
+        tokenKind: 'session' as const,
+        scopes: scopesOfRole('admin'),
+      },
+      address: '10.0.0.3',
+    };
+    same(await c.users.getSignupSettings(), await local.users.getSignupSettings());
+    const set = await c.users.setSignupMode(ctx, 'invite');
+    same(set, await local.users.getSignupSettings());
+    expect(set).toEqual({ override: 'invite', configured: 'open', effective: 'invite' });
+    same(await c.users.setSignupMode(ctx, null), await local.users.getSignupSettings());
+
+    const bound = await c.users.createInvite(ctx, { email: 'rt@example.com', expires_in_days: 2 });
+    same(Object.keys(bound), [
+      'id',
+      'email',
+      'status',
+      'created_at',
+      'expires_at',
+      'created_by',
+      'used_at',
+      'used_by',
+      'token',
+    ]);
+    const open = await c.users.createInvite(ctx, {});
+    expect(open.email).toBeNull();
+    await c.users.revokeInvite(ctx, open.id);
+    same(await c.users.listInvites({ limit: 1 }), await local.users.listInvites({ limit: 1 }));
+    same(await c.users.listInvites({ limit: 100 }), await local.users.listInvites({ limit: 100 }));
+    await sameProblem(local.users.revokeInvite(ctx, open.id), c.users.revokeInvite(ctx, open.id));
+    const invited = await c.users.register({
+      email: 'rt@example.com',
+      password: PASSWORD,
+      ip: '10.0.0.4',
+      invite: bound.token,
+    });
+    expect(invited.user.role).toBe('user');
+
+    const made = await c.users.adminCreateUser(ctx, { email: uniqueEmail(), password: PASSWORD });
+    same(made, await local.users.getUser(made.id));
+    const promoted = await c.users.setUserRole(ctx, made.id, 'admin');
+    same(promoted, await local.users.getUser(made.id));
+    expect(promoted.role).toBe('admin');
+
+    await c.users.recordAudit({
+      action: 'workflow.deleted',
+      actor_id: made.id,
+      subject_id: made.id,
+      address: null,
+      target_type: 'workflow',
+      target_id: 'w1',
+      details: { nested: { a: [1, 'two'] } },
+    });
+    const query = { limit: 5, userId: made.id, since: '2000-01-01T00:00:00.000Z' };
+    const events = await c.users.listAudit(query);
+    same(events, await local.users.listAudit(query));
+    expect(events.events.map((e) => e.action)).toEqual([
+      'workflow.deleted',
+      'user.role_changed',
+      'user.created',
+    ]);
+    expect(events.events[0]!.details).toEqual({ nested: { a: [1, 'two'] } });
+    const filtered = {
+      limit: 1,
+      action: 'invite.created',
+      until: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const page1 = await c.users.listAudit(filtered);
+    same(page1, await local.users.listAudit(filtered));
+    same(
+      await c.users.listAudit({ ...filtered, afterId: page1.nextAfterId! }),
+      await local.users.listAudit({ ...filtered, afterId: page1.nextAfterId! }),
+    );
   });
 
   it('workflows, jobs and logs', async () => {

@@ -4,7 +4,8 @@ import type { Database } from '../../src/platform/db/database.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { Housekeeping } from '../../src/workers/housekeeping/housekeeping.ts';
 import { insertUser } from '../helpers/fixtures.ts';
-import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
+import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
+import { insertAudit } from '../../src/services/users/audit.ts';
 
 describe.each(ENGINES)('housekeeping (%s)', (engine) => {
   let database: Database;
@@ -37,7 +38,12 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
       { db: database.db, logger: createLogger('silent') },
       { batchSize: 10 },
     );
-    expect(await housekeeping.runOnce()).toEqual({ outbox: 25, processedEvents: 1, idempotencyKeys: 1 });
+    expect(await housekeeping.runOnce()).toEqual({
+      outbox: 25,
+      processedEvents: 1,
+      idempotencyKeys: 1,
+      auditEvents: 0,
+    });
     const { rows: left } = await sql<{ key: string }>`select key from outbox order by key`.execute(
       database.db,
     );
@@ -48,6 +54,38 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
     expect(events.map((e) => e.event_id)).toEqual(['new']);
     const { rows: keys } = await sql<{ key: string }>`select key from idempotency_keys`.execute(database.db);
     expect(keys.map((k) => k.key)).toEqual(['live']);
-    expect(await housekeeping.runOnce()).toEqual({ outbox: 0, processedEvents: 0, idempotencyKeys: 0 });
+    expect(await housekeeping.runOnce()).toEqual({
+      outbox: 0,
+      processedEvents: 0,
+      idempotencyKeys: 0,
+      auditEvents: 0,
+    });
+  });
+
+  it('deletes audit entries older than the retention by the clock, in batches, and keeps the rest', async () => {
+    const clock = new TestClock(Date.parse('2026-05-01T00:00:00.000Z'));
+    const day = 86_400_000;
+    for (const age of [100, 95, 91, 90, 10]) {
+      await insertAudit(database.db, new Date(clock.now().getTime() - age * day), {
+        action: 'auth.login.failed',
+        actor_id: null,
+        subject_id: null,
+        address: '198.51.100.1',
+        target_type: null,
+        target_id: null,
+        details: { age },
+      });
+    }
+    const housekeeping = new Housekeeping(
+      { db: database.db, logger: createLogger('silent'), clock },
+      { batchSize: 2, auditRetentionMs: 90 * day },
+    );
+    expect((await housekeeping.runOnce()).auditEvents).toBe(3);
+    const { rows } = await sql<{
+      age: number;
+    }>`select (details->>'age')::int as age from audit_events order by at`.execute(database.db);
+    expect(rows.map((r) => r.age)).toEqual([90, 10]);
+    clock.advance(day);
+    expect((await housekeeping.runOnce()).auditEvents).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
-/** /api/v1/auth: register, login, logout, validate, personal access tokens. */
+/** /api/v1/auth: sign-up mode, register, login, logout, validate, personal access tokens. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CredentialsSchema, LoginSchema, TokenCreateSchema } from '../../domain/user-input.ts';
+import { LoginSchema, RegisterSchema, SIGNUP_MODES, TokenCreateSchema } from '../../domain/user-input.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { clearSessionCookies, makeAuthenticate, principalOf, setSessionCookies } from '../auth.ts';
 import {
@@ -19,19 +19,41 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }
   const authenticate = makeAuthenticate(users);
   const tags = ['auth'];
 
+  app.get(
+    '/auth/signup',
+    {
+      schema: {
+        tags,
+        summary: 'Who may register now',
+        description:
+          'open: anyone; invite: with an invitation (`invite` in the registration); closed: administrators create accounts. open while the installation has no account.',
+        response: { 200: z.object({ mode: z.enum(SIGNUP_MODES) }) },
+      },
+    },
+    async () => ({ mode: (await users.getSignupSettings()).effective }),
+  );
+
   app.post(
     '/auth/register',
     {
       schema: {
         tags,
         summary: 'Create an account and log in',
-        body: CredentialsSchema,
-        response: { 201: SessionSchema, 400: ProblemSchema, 409: ProblemSchema },
+        description:
+          "Allowed by the sign-up mode (GET /auth/signup): open, or invite with `invite`, the secret of an invitation an administrator created. The first account of an installation can always register and is an administrator. The password needs 10–128 characters and an estimated strength of at least 3 of 4 (zxcvbn); a 400 on `password` gives the estimator's advice. Registrations are limited per client address (429).",
+        body: RegisterSchema,
+        response: {
+          201: SessionSchema,
+          400: ProblemSchema,
+          403: ProblemSchema,
+          409: ProblemSchema,
+          429: ProblemSchema,
+        },
       },
     },
     async (req, reply) => {
-      const body = req.body as z.output<typeof CredentialsSchema>;
-      const session = await users.register(body);
+      const body = req.body as z.output<typeof RegisterSchema>;
+      const session = await users.register({ ...body, ip: req.ip });
       setSessionCookies(reply, session.token, session.expiresAt);
       return reply
         .code(201)
@@ -46,7 +68,7 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }
         tags,
         summary: 'Log in',
         description:
-          'Unknown email and wrong password give the same 401. Repeated failures are rate limited (429).',
+          'Unknown email and wrong password give the same 401. Repeated failures from one client address are slowed down (429 with Retry-After), for that email from that address and, beyond a limit, for every email from that address; other addresses are never affected.',
         body: LoginSchema,
         response: { 200: SessionSchema, 401: ProblemSchema, 429: ProblemSchema },
       },
@@ -98,14 +120,18 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }
         schema: {
           tags,
           summary: 'Create a personal access token (shown once)',
+          description:
+            'Scopes: read (GET routes), write (other routes), tokens (the /auth/tokens routes), admin (the /admin routes, administrators only); default read and write. A token can only grant scopes it holds; a token minted by a token is revoked with it and expires no later. Needs the `tokens` scope (403 CV_INSUFFICIENT_SCOPE otherwise).',
           ...SECURED,
           body: TokenCreateSchema,
-          response: { 201: CreatedTokenSchema },
+          response: { 201: CreatedTokenSchema, 400: ProblemSchema, 403: ProblemSchema },
         },
       },
       async (req, reply) => {
         const body = req.body as z.output<typeof TokenCreateSchema>;
-        return reply.code(201).send(await users.createPersonalAccessToken(principalOf(req).user.id, body));
+        return reply
+          .code(201)
+          .send(await users.createPersonalAccessToken(principalOf(req), { ...body, address: req.ip }));
       },
     );
 
@@ -127,7 +153,7 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }
       {
         schema: {
           tags,
-          summary: 'Revoke a personal access token',
+          summary: 'Revoke a personal access token, and every token it minted',
           ...SECURED,
           params: IdParamsSchema,
           response: { 204: z.null(), 404: ProblemSchema },
@@ -135,7 +161,7 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }
       },
       async (req, reply) => {
         const { id } = req.params as z.output<typeof IdParamsSchema>;
-        await users.revokePersonalAccessToken(principalOf(req).user.id, id);
+        await users.revokePersonalAccessToken(principalOf(req).user.id, id, req.ip);
         return reply.code(204).send();
       },
     );

@@ -23,8 +23,8 @@ export async function workflowRoutes(
   app: FastifyInstance,
   opts: { users: UsersApi; workflows: WorkflowsApi },
 ): Promise<void> {
-  const { workflows } = opts;
-  app.addHook('onRequest', makeAuthenticate(opts.users));
+  const { users, workflows } = opts;
+  app.addHook('onRequest', makeAuthenticate(users));
 
   app.post(
     '/workflows',
@@ -158,7 +158,22 @@ export async function workflowRoutes(
       },
     },
     async (req, reply) => {
-      await workflows.delete(principalOf(req).user.id, (req.params as { id: string }).id);
+      const userId = principalOf(req).user.id;
+      const workflowId = (req.params as { id: string }).id;
+      await workflows.delete(userId, workflowId);
+      // The audit log (GET /admin/audit). The deletion stands even if the entry cannot be written:
+      // then the log line below carries it.
+      const entry = {
+        action: 'workflow.deleted',
+        actor_id: userId,
+        subject_id: userId,
+        address: req.ip,
+        target_type: 'workflow',
+        target_id: workflowId,
+      };
+      await users.recordAudit(entry).catch((err: unknown) => {
+        req.log.warn({ audit: entry, err: { message: (err as Error).message } }, 'audit entry not recorded');
+      });
       return reply.code(204).send();
     },
   );

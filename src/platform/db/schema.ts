@@ -24,6 +24,41 @@ export interface AuthTokensTable {
   expires_at: Timestamp | null;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** Personal access tokens only (null for sessions). */
+  scopes: Array<'read' | 'write' | 'tokens' | 'admin'> | null;
+  /** The personal access token that minted this one. */
+  parent_id: string | null;
+}
+
+export interface SettingsTable {
+  name: 'signup_mode';
+  value: string;
+  updated_at: DefaultedTimestamp;
+  updated_by: string | null;
+}
+
+export interface InvitesTable {
+  id: string;
+  token_hash: string;
+  email: string | null;
+  created_by: string | null;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by: string | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: Timestamp;
+  action: string;
+  actor_id: string | null;
+  subject_id: string | null;
+  address: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  details: ColumnType<unknown, string | undefined, string>;
 }
 
 export interface WorkflowsTable {
@@ -255,6 +290,9 @@ export interface NotificationsTable {
 export interface DB {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
+  settings: SettingsTable;
+  invites: InvitesTable;
+  audit_events: AuditEventsTable;
   workflows: WorkflowsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;

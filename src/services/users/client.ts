@@ -1,11 +1,38 @@
 /** UsersApi over RPC: the same objects UsersService returns, the same errors it throws. */
 import { createClient, type Client, type Transport } from '@connectrpc/connect';
-import { NotificationPreferenceSchema, UsersService } from '../../gen/chronoverse/users/v1/users_pb.js';
-import { toEnum } from '../../platform/rpc/codec.ts';
+import {
+  NotificationPreferenceSchema,
+  UserRoleSchema,
+  UsersService,
+} from '../../gen/chronoverse/users/v1/users_pb.js';
+import type { SignupMode, UserRole } from '../../domain/user-input.ts';
+import { toEnum, toTimestamp } from '../../platform/rpc/codec.ts';
 import { rpcCall } from '../../platform/rpc/call.ts';
 import type { UsersApi } from './api.ts';
-import type { IssuedSession, PersonalAccessToken, Principal, User } from './service.ts';
-import { patFromWire, principalFromWire, principalToWire, sessionFromWire, userFromWire } from './wire.ts';
+import type { AuditEvent, AuditEventInput, AuditQuery } from './audit.ts';
+import type {
+  AdminContext,
+  Invite,
+  IssuedSession,
+  PersonalAccessToken,
+  Principal,
+  SignupSettings,
+  User,
+} from './service.ts';
+import {
+  adminContextToWire,
+  auditFromWire,
+  auditInputToWire,
+  inviteFromWire,
+  patFromWire,
+  principalFromWire,
+  principalToWire,
+  scopesToWire,
+  sessionFromWire,
+  signupModeToWire,
+  signupSettingsFromWire,
+  userFromWire,
+} from './wire.ts';
 
 export class UsersClient implements UsersApi {
   readonly #rpc: Client<typeof UsersService>;
@@ -15,7 +42,7 @@ export class UsersClient implements UsersApi {
     this.#rpc = createClient(UsersService, transport);
   }
 
-  register(params: { email: string; password: string }): Promise<IssuedSession> {
+  register(params: Parameters<UsersApi['register']>[0]): Promise<IssuedSession> {
     return this.#call(async () => sessionFromWire((await this.#rpc.register(params)).session));
   }
 
@@ -53,14 +80,17 @@ export class UsersClient implements UsersApi {
   }
 
   createPersonalAccessToken(
-    userId: string,
-    params: { name: string; expires_in_days?: number },
+    principal: Principal,
+    params: Parameters<UsersApi['createPersonalAccessToken']>[1],
   ): Promise<PersonalAccessToken & { token: string }> {
     return this.#call(async () => {
       const res = await this.#rpc.createPersonalAccessToken({
-        userId,
+        principal: principalToWire(principal),
         name: params.name,
+        ...(params.scopes !== undefined ? { scopes: scopesToWire(params.scopes) } : {}),
+        ...(params.expires_at !== undefined ? { expiresAt: toTimestamp(params.expires_at) } : {}),
         ...(params.expires_in_days !== undefined ? { expiresInDays: params.expires_in_days } : {}),
+        ...(params.address !== undefined ? { address: params.address } : {}),
       });
       return { ...patFromWire(res.token), token: res.secret };
     });
@@ -72,8 +102,15 @@ export class UsersClient implements UsersApi {
     );
   }
 
-  revokePersonalAccessToken(userId: string, tokenId: string): Promise<void> {
-    return this.#call(async () => void (await this.#rpc.revokePersonalAccessToken({ userId, tokenId })));
+  revokePersonalAccessToken(userId: string, tokenId: string, address?: string): Promise<void> {
+    return this.#call(
+      async () =>
+        void (await this.#rpc.revokePersonalAccessToken({
+          userId,
+          tokenId,
+          ...(address !== undefined ? { address } : {}),
+        })),
+    );
   }
 
   listUsers(params: {
@@ -83,6 +120,94 @@ export class UsersClient implements UsersApi {
     return this.#call(async () => {
       const res = await this.#rpc.listUsers(params);
       return { users: res.users.map(userFromWire), nextAfterId: res.nextAfterId ?? null };
+    });
+  }
+
+  getSignupSettings(): Promise<SignupSettings> {
+    return this.#call(async () => signupSettingsFromWire(await this.#rpc.getSignupSettings({})));
+  }
+
+  setSignupMode(ctx: AdminContext, mode: SignupMode | null): Promise<SignupSettings> {
+    return this.#call(async () => {
+      const res = await this.#rpc.setSignupMode({
+        context: adminContextToWire(ctx),
+        ...(mode !== null ? { mode: signupModeToWire(mode) } : {}),
+      });
+      return signupSettingsFromWire(res.settings);
+    });
+  }
+
+  createInvite(
+    ctx: AdminContext,
+    params: { email?: string; expires_in_days?: number },
+  ): Promise<Invite & { token: string }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.createInvite({
+        context: adminContextToWire(ctx),
+        ...(params.email !== undefined ? { email: params.email } : {}),
+        ...(params.expires_in_days !== undefined ? { expiresInDays: params.expires_in_days } : {}),
+      });
+      return { ...inviteFromWire(res.invite), token: res.secret };
+    });
+  }
+
+  listInvites(params: {
+    afterId?: string;
+    limit: number;
+  }): Promise<{ invites: Invite[]; nextAfterId: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listInvites(params);
+      return { invites: res.invites.map(inviteFromWire), nextAfterId: res.nextAfterId ?? null };
+    });
+  }
+
+  revokeInvite(ctx: AdminContext, inviteId: string): Promise<void> {
+    return this.#call(
+      async () => void (await this.#rpc.revokeInvite({ context: adminContextToWire(ctx), inviteId })),
+    );
+  }
+
+  adminCreateUser(
+    ctx: AdminContext,
+    params: { email: string; password: string; role?: UserRole },
+  ): Promise<User> {
+    return this.#call(async () => {
+      const res = await this.#rpc.adminCreateUser({
+        context: adminContextToWire(ctx),
+        email: params.email,
+        password: params.password,
+        ...(params.role !== undefined ? { role: toEnum(UserRoleSchema, params.role) } : {}),
+      });
+      return userFromWire(res.user);
+    });
+  }
+
+  setUserRole(ctx: AdminContext, userId: string, role: UserRole): Promise<User> {
+    return this.#call(async () => {
+      const res = await this.#rpc.setUserRole({
+        context: adminContextToWire(ctx),
+        userId,
+        role: toEnum(UserRoleSchema, role),
+      });
+      return userFromWire(res.user);
+    });
+  }
+
+  recordAudit(event: AuditEventInput): Promise<void> {
+    return this.#call(async () => void (await this.#rpc.recordAudit({ event: auditInputToWire(event) })));
+  }
+
+  listAudit(query: AuditQuery): Promise<{ events: AuditEvent[]; nextAfterId: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listAudit({
+        limit: query.limit,
+        ...(query.afterId !== undefined ? { afterId: query.afterId } : {}),
+        ...(query.action !== undefined ? { action: query.action } : {}),
+        ...(query.userId !== undefined ? { userId: query.userId } : {}),
+        ...(query.since !== undefined ? { since: toTimestamp(query.since) } : {}),
+        ...(query.until !== undefined ? { until: toTimestamp(query.until) } : {}),
+      });
+      return { events: res.events.map(auditFromWire), nextAfterId: res.nextAfterId ?? null };
     });
   }
 }

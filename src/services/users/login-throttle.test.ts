@@ -60,4 +60,37 @@ describe('LoginThrottle.reserve', () => {
     // A refused reservation counts nothing against the other keys.
     expect(t.check('free', 1, 1).allowed).toBe(true);
   });
+
+  it('lets `free` attempts through, then makes each further one wait twice as long, up to the cap', () => {
+    const t = new LoginThrottle(900_000);
+    const key = { key: 'pair', limit: 100, delay: { free: 3, baseMs: 5_000, maxMs: 20_000 } };
+    let now = 0;
+    for (let i = 0; i < 3; i++) expect(t.reserve([key], now).allowed).toBe(true);
+    // 4th: 5 s after the 3rd.
+    expect(t.reserve([key], now + 4_000)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    now += 5_000;
+    expect(t.reserve([key], now).allowed).toBe(true);
+    // 5th: 10 s after the 4th; 6th: 20 s; 7th: still 20 s (the cap).
+    expect(t.reserve([key], now + 9_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(t.reserve([key], now + 1_000)).toEqual({ allowed: false, retryAfterSeconds: 9 });
+    now += 10_000;
+    expect(t.reserve([key], now).allowed).toBe(true);
+    expect(t.reserve([key], now + 19_000).allowed).toBe(false);
+    now += 20_000;
+    expect(t.reserve([key], now).allowed).toBe(true);
+    expect(t.reserve([key], now + 19_000).allowed).toBe(false);
+    now += 20_000;
+    expect(t.reserve([key], now).allowed).toBe(true);
+    // Cleared (a success): free again at once.
+    t.clear('pair');
+    expect(t.reserve([key], now + 1).allowed).toBe(true);
+  });
+
+  it('keeps each key in its own window', () => {
+    const t = new LoginThrottle(60_000);
+    const long = { key: 'register:1', limit: 1, windowMs: 3_600_000 };
+    expect(t.reserve([long], 0).allowed).toBe(true);
+    expect(t.reserve([long], 120_000)).toEqual({ allowed: false, retryAfterSeconds: 3_480 });
+    expect(t.reserve([long], 3_600_001).allowed).toBe(true);
+  });
 });

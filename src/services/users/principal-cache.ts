@@ -24,6 +24,7 @@
  * the tombstone is retried in the background and a revoked token may pass at that gateway for at
  * most `ttlMs`.
  */
+import { TOKEN_SCOPES } from '../../domain/user-input.ts';
 import { hashToken, looksLikeToken } from '../../platform/tokens.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { RedisConnection } from '../../platform/redis/connection.ts';
@@ -160,7 +161,10 @@ function parsePrincipal(json: string): Principal | null {
       (p.tokenKind === 'session' || p.tokenKind === 'pat') &&
       typeof p.user?.id === 'string' &&
       typeof p.user.email === 'string' &&
-      typeof p.user.role === 'string'
+      typeof p.user.role === 'string' &&
+      // Entries written before tokens had scopes are misses: the users service answers instead.
+      Array.isArray(p.scopes) &&
+      p.scopes.every((s) => (TOKEN_SCOPES as readonly string[]).includes(s))
     ) {
       return p;
     }

@@ -1,13 +1,15 @@
 /**
- * Failed-login throttle shared by every users-service replica: the same sliding window and the
- * same reserve-before-the-password-check semantics as the in-memory LoginThrottle, with each
- * key's recent attempts in a Redis sorted set (score = time in ms, member unique per attempt).
+ * Attempt throttle shared by every users-service replica: the same sliding windows, progressive
+ * delays and reserve-before-the-password-check semantics as the in-memory LoginThrottle
+ * (./login-throttle.ts, whose design note says why the keys are what they are), with each key's
+ * recent attempts in a Redis sorted set (score = time in ms, member unique per attempt).
  *
- * loginThrottleReserve (Lua, atomic across replicas): for every key, drop entries that left the
- * window and refuse if the key already holds `limit` of them (answering when its oldest counting
- * entry leaves the window); when every key allows it, add the attempt to all of them and let each
- * key expire one window after its last attempt. Checking and counting in one script is what stops
- * parallel guesses on several replicas from all passing the check.
+ * loginThrottleReserve (Lua, atomic across replicas): for every key, drop entries that left its
+ * window; refuse if the key already holds `limit` of them (answering when its oldest counting
+ * entry leaves the window), or if it asks for a progressive delay and its latest attempt is more
+ * recent than `base · 2^(count − free)` (capped); when every key allows it, add the attempt to all
+ * of them and let each key expire one window after its last attempt. Checking and counting in one
+ * script is what stops parallel guesses on several replicas from all passing the check.
  *
  * When Redis is unreachable (not connected, an error, a timeout) the throttle falls back to this
  * process's in-memory throttle, logged once per outage: limits then hold per replica (never
@@ -17,23 +19,37 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/logger.ts';
 import type { RedisConnection } from '../../platform/redis/connection.ts';
-import { LoginThrottle, type LoginAttemptThrottle, type ThrottleVerdict } from './login-throttle.ts';
+import {
+  LoginThrottle,
+  type LoginAttemptThrottle,
+  type ThrottleLimit,
+  type ThrottleVerdict,
+} from './login-throttle.ts';
 
+/** ARGV: now, member, then five values per key: limit, window, free (-1: no delay), base, max. */
 const RESERVE_LUA = `
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
 for i, key in ipairs(KEYS) do
+  local o = 2 + (i - 1) * 5
+  local limit = math.max(tonumber(ARGV[o + 1]), 1)
+  local window = tonumber(ARGV[o + 2])
+  local free = tonumber(ARGV[o + 3])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local limit = math.max(tonumber(ARGV[3 + i]), 1)
   local count = redis.call('ZCARD', key)
   if count >= limit then
     local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
     return {0, tonumber(oldest[2]) + window - now}
   end
+  if free >= 0 and count > 0 and count >= free then
+    local wait = math.min(tonumber(ARGV[o + 4]) * 2 ^ (count - free), tonumber(ARGV[o + 5]))
+    local latest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    local ready = tonumber(latest[2]) + wait
+    if now < ready then return {0, math.ceil(ready - now)} end
+  end
 end
 for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[3])
-  redis.call('PEXPIRE', key, window)
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 + (i - 1) * 5 + 2]))
 end
 return {1, 0}
 `;
@@ -57,7 +73,7 @@ export class RedisLoginThrottle implements LoginAttemptThrottle {
   readonly #fallback: LoginThrottle;
   #degraded = false;
 
-  /** `windowMs`: the sliding window (config `auth.loginWindowMs`), as for LoginThrottle. */
+  /** `windowMs`: the default sliding window (config `auth.loginWindowMs`), as for LoginThrottle. */
   constructor(deps: { redis: RedisConnection; logger: Logger }, windowMs: number) {
     this.#redis = deps.redis;
     this.#logger = deps.logger;
@@ -72,19 +88,21 @@ export class RedisLoginThrottle implements LoginAttemptThrottle {
     return this.#degraded;
   }
 
-  async reserve(
-    limits: ReadonlyArray<{ key: string; limit: number }>,
-    now: number,
-  ): Promise<ThrottleVerdict> {
+  async reserve(limits: ReadonlyArray<ThrottleLimit>, now: number): Promise<ThrottleVerdict> {
     if (this.#redis.ready) {
       try {
         const [allowed, retryAfterMs] = await this.#commands.cvLoginThrottleReserve(
           limits.length,
           ...limits.map((l) => this.#redisKey(l.key)),
           now,
-          this.#windowMs,
           `${now}:${randomUUID()}`,
-          ...limits.map((l) => l.limit),
+          ...limits.flatMap((l) => [
+            l.limit,
+            l.windowMs ?? this.#windowMs,
+            l.delay?.free ?? -1,
+            l.delay?.baseMs ?? 0,
+            l.delay?.maxMs ?? 0,
+          ]),
         );
         this.#recovered();
         return allowed === 1

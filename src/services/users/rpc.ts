@@ -1,10 +1,27 @@
 /** chronoverse.users.v1.UsersService served by a UsersApi (the in-process UsersService). */
-import { NOTIFICATION_PREFERENCES } from '../../domain/user-input.ts';
-import { NotificationPreferenceSchema, UsersService } from '../../gen/chronoverse/users/v1/users_pb.js';
-import { fromEnum } from '../../platform/rpc/codec.ts';
+import { NOTIFICATION_PREFERENCES, USER_ROLES } from '../../domain/user-input.ts';
+import {
+  NotificationPreferenceSchema,
+  UserRoleSchema,
+  UsersService,
+} from '../../gen/chronoverse/users/v1/users_pb.js';
+import { fromEnum, fromTimestamp } from '../../platform/rpc/codec.ts';
 import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
 import type { UsersApi } from './api.ts';
-import { patToWire, principalFromWire, principalToWire, sessionToWire, userToWire } from './wire.ts';
+import {
+  adminContextFromWire,
+  auditInputFromWire,
+  auditToWire,
+  inviteToWire,
+  patToWire,
+  principalFromWire,
+  principalToWire,
+  scopesFromWire,
+  sessionToWire,
+  signupModeFromWire,
+  signupSettingsToWire,
+  userToWire,
+} from './wire.ts';
 
 export function usersRpc(users: UsersApi): ServiceRegistration {
   return {
@@ -12,7 +29,14 @@ export function usersRpc(users: UsersApi): ServiceRegistration {
     register: (router) =>
       router.service(UsersService, {
         register: async (req) => ({
-          session: sessionToWire(await users.register({ email: req.email, password: req.password })),
+          session: sessionToWire(
+            await users.register({
+              email: req.email,
+              password: req.password,
+              ...(req.ip !== undefined ? { ip: req.ip } : {}),
+              ...(req.invite !== undefined ? { invite: req.invite } : {}),
+            }),
+          ),
         }),
         login: async (req) => ({
           session: sessionToWire(await users.login({ email: req.email, password: req.password, ip: req.ip })),
@@ -44,9 +68,12 @@ export function usersRpc(users: UsersApi): ServiceRegistration {
           ),
         }),
         createPersonalAccessToken: async (req) => {
-          const { token, ...pat } = await users.createPersonalAccessToken(req.userId, {
+          const { token, ...pat } = await users.createPersonalAccessToken(principalFromWire(req.principal), {
             name: req.name,
+            ...(req.scopes.length > 0 ? { scopes: scopesFromWire(req.scopes) } : {}),
+            ...(req.expiresAt !== undefined ? { expires_at: fromTimestamp(req.expiresAt) } : {}),
             ...(req.expiresInDays !== undefined ? { expires_in_days: req.expiresInDays } : {}),
+            ...(req.address !== undefined ? { address: req.address } : {}),
           });
           return { token: patToWire(pat), secret: token };
         },
@@ -54,7 +81,7 @@ export function usersRpc(users: UsersApi): ServiceRegistration {
           tokens: (await users.listPersonalAccessTokens(req.userId)).map(patToWire),
         }),
         revokePersonalAccessToken: async (req) => {
-          await users.revokePersonalAccessToken(req.userId, req.tokenId);
+          await users.revokePersonalAccessToken(req.userId, req.tokenId, req.address);
           return {};
         },
         listUsers: async (req) => {
@@ -64,6 +91,73 @@ export function usersRpc(users: UsersApi): ServiceRegistration {
           });
           return {
             users: page.users.map(userToWire),
+            ...(page.nextAfterId !== null ? { nextAfterId: page.nextAfterId } : {}),
+          };
+        },
+        getSignupSettings: async () => signupSettingsToWire(await users.getSignupSettings()),
+        setSignupMode: async (req) => ({
+          settings: signupSettingsToWire(
+            await users.setSignupMode(
+              adminContextFromWire(req.context),
+              req.mode !== undefined ? signupModeFromWire(req.mode) : null,
+            ),
+          ),
+        }),
+        createInvite: async (req) => {
+          const { token, ...invite } = await users.createInvite(adminContextFromWire(req.context), {
+            ...(req.email !== undefined ? { email: req.email } : {}),
+            ...(req.expiresInDays !== undefined ? { expires_in_days: req.expiresInDays } : {}),
+          });
+          return { invite: inviteToWire(invite), secret: token };
+        },
+        listInvites: async (req) => {
+          const page = await users.listInvites({
+            limit: req.limit,
+            ...(req.afterId !== undefined ? { afterId: req.afterId } : {}),
+          });
+          return {
+            invites: page.invites.map(inviteToWire),
+            ...(page.nextAfterId !== null ? { nextAfterId: page.nextAfterId } : {}),
+          };
+        },
+        revokeInvite: async (req) => {
+          await users.revokeInvite(adminContextFromWire(req.context), req.inviteId);
+          return {};
+        },
+        adminCreateUser: async (req) => ({
+          user: userToWire(
+            await users.adminCreateUser(adminContextFromWire(req.context), {
+              email: req.email,
+              password: req.password,
+              // UNSPECIFIED (0): the service's default role.
+              ...(req.role !== 0 ? { role: fromEnum(UserRoleSchema, req.role, USER_ROLES) } : {}),
+            }),
+          ),
+        }),
+        setUserRole: async (req) => ({
+          user: userToWire(
+            await users.setUserRole(
+              adminContextFromWire(req.context),
+              req.userId,
+              fromEnum(UserRoleSchema, req.role, USER_ROLES),
+            ),
+          ),
+        }),
+        recordAudit: async (req) => {
+          await users.recordAudit(auditInputFromWire(req.event));
+          return {};
+        },
+        listAudit: async (req) => {
+          const page = await users.listAudit({
+            limit: req.limit,
+            ...(req.afterId !== undefined ? { afterId: req.afterId } : {}),
+            ...(req.action !== undefined ? { action: req.action } : {}),
+            ...(req.userId !== undefined ? { userId: req.userId } : {}),
+            ...(req.since !== undefined ? { since: fromTimestamp(req.since) } : {}),
+            ...(req.until !== undefined ? { until: fromTimestamp(req.until) } : {}),
+          });
+          return {
+            events: page.events.map(auditToWire),
             ...(page.nextAfterId !== null ? { nextAfterId: page.nextAfterId } : {}),
           };
         },

@@ -4,12 +4,15 @@
  * - outbox rows PUBLISHED more than `publishedRetentionMs` ago (DEAD rows stay: they need a human);
  * - consumer de-duplication records older than `processedRetentionMs` (a redelivery older than
  *   that is not expected: the outbox relay retries for minutes, not weeks);
- * - idempotency keys past their expiry.
+ * - idempotency keys past their expiry;
+ * - audit log entries older than `auditRetentionMs` (CHRONOVERSE_AUDIT_RETENTION, by the clock).
  * Runs with the outbox relay (it owns the outbox), every `intervalMs`.
  */
 import { sql, type Kysely } from 'kysely';
+import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { auditPurge } from '../../services/users/audit.ts';
 import { Loop } from '../loop.ts';
 
 export interface HousekeepingConfig {
@@ -17,6 +20,8 @@ export interface HousekeepingConfig {
   publishedRetentionMs: number;
   /** @default 1209600000 (14 days) */
   processedRetentionMs: number;
+  /** @default 7776000000 (90 days) */
+  auditRetentionMs: number;
   /** Rows deleted per statement. @default 10000 */
   batchSize: number;
   /** @default 300000 (5 min) */
@@ -26,6 +31,7 @@ export interface HousekeepingConfig {
 export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
   publishedRetentionMs: 3_600_000,
   processedRetentionMs: 14 * 86_400_000,
+  auditRetentionMs: 90 * 86_400_000,
   batchSize: 10_000,
   intervalMs: 300_000,
 };
@@ -33,17 +39,23 @@ export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
 export class Housekeeping {
   readonly #db: Kysely<DB>;
   readonly #config: HousekeepingConfig;
+  readonly #clock: Clock;
   readonly #loop: Loop;
 
-  constructor(deps: { db: Kysely<DB>; logger: Logger }, config: Partial<HousekeepingConfig> = {}) {
+  constructor(
+    deps: { db: Kysely<DB>; logger: Logger; clock?: Clock },
+    config: Partial<HousekeepingConfig> = {},
+  ) {
     this.#db = deps.db;
+    this.#clock = deps.clock ?? systemClock;
     this.#config = { ...HOUSEKEEPING_DEFAULTS, ...config };
     this.#loop = new Loop({
       name: 'housekeeping',
       logger: deps.logger,
       run: async () => {
         const deleted = await this.runOnce();
-        const total = deleted.outbox + deleted.processedEvents + deleted.idempotencyKeys;
+        const total =
+          deleted.outbox + deleted.processedEvents + deleted.idempotencyKeys + deleted.auditEvents;
         if (total > 0) deps.logger.info(deleted, 'housekeeping deleted finished rows');
         return this.#config.intervalMs;
       },
@@ -58,7 +70,12 @@ export class Housekeeping {
     return this.#loop.stop();
   }
 
-  async runOnce(): Promise<{ outbox: number; processedEvents: number; idempotencyKeys: number }> {
+  async runOnce(): Promise<{
+    outbox: number;
+    processedEvents: number;
+    idempotencyKeys: number;
+    auditEvents: number;
+  }> {
     const n = this.#config.batchSize;
     const publishedBefore = new Date(Date.now() - this.#config.publishedRetentionMs);
     const processedBefore = new Date(Date.now() - this.#config.processedRetentionMs);
@@ -74,7 +91,9 @@ export class Housekeeping {
       () => sql`DELETE FROM idempotency_keys WHERE (user_id, operation, key) IN (
         SELECT user_id, operation, key FROM idempotency_keys WHERE expires_at < now() LIMIT ${n})`,
     );
-    return { outbox, processedEvents, idempotencyKeys };
+    const auditBefore = new Date(this.#clock.now().getTime() - this.#config.auditRetentionMs);
+    const auditEvents = await this.#drain(() => auditPurge(auditBefore, n));
+    return { outbox, processedEvents, idempotencyKeys, auditEvents };
   }
 
   /** Repeats a bounded DELETE until it deletes less than a full batch. */

@@ -87,6 +87,13 @@ export declare type ErrorInfo = Message<"chronoverse.errors.v1.ErrorInfo"> & {
    * @generated from field: string cause_code = 6;
    */
   causeCode: string;
+
+  /**
+   * CV_INSUFFICIENT_SCOPE: the missing scope ("tokens").
+   *
+   * @generated from field: string scope = 7;
+   */
+  scope: string;
 };
 
 /**

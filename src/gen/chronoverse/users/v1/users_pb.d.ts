@@ -1,5 +1,6 @@
 // The users service as the gateway calls it (src/services/users/api.ts UsersApi): accounts,
-// sessions, personal access tokens. Each RPC mirrors one UsersApi method. Reads and calls that
+// sessions, personal access tokens and their scopes, sign-up mode and invitations, and the audit
+// log. Each RPC mirrors one UsersApi method. Reads and calls that
 // may run twice with the same outcome are marked idempotent: the client retries only those after
 // an ambiguous transport failure (src/platform/rpc/retry.ts).
 
@@ -91,7 +92,7 @@ export declare type Session = Message<"chronoverse.users.v1.Session"> & {
 export declare const SessionSchema: GenMessage<Session>;
 
 /**
- * Who a bearer token belongs to.
+ * Who a bearer token belongs to, and what it may do.
  *
  * @generated from message chronoverse.users.v1.Principal
  */
@@ -110,6 +111,11 @@ export declare type Principal = Message<"chronoverse.users.v1.Principal"> & {
    * @generated from field: chronoverse.users.v1.TokenKind token_kind = 3;
    */
   tokenKind: TokenKind;
+
+  /**
+   * @generated from field: repeated chronoverse.users.v1.TokenScope scopes = 4;
+   */
+  scopes: TokenScope[];
 };
 
 /**
@@ -150,6 +156,18 @@ export declare type PersonalAccessToken = Message<"chronoverse.users.v1.Personal
    * @generated from field: google.protobuf.Timestamp last_used_at = 5;
    */
   lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated chronoverse.users.v1.TokenScope scopes = 6;
+   */
+  scopes: TokenScope[];
+
+  /**
+   * The personal access token that minted this one; absent when a session did.
+   *
+   * @generated from field: optional string parent_id = 7;
+   */
+  parentId?: string | undefined;
 };
 
 /**
@@ -171,6 +189,20 @@ export declare type RegisterRequest = Message<"chronoverse.users.v1.RegisterRequ
    * @generated from field: string password = 2;
    */
   password: string;
+
+  /**
+   * The client's address as the gateway saw it: registrations are throttled per address.
+   *
+   * @generated from field: optional string ip = 3;
+   */
+  ip?: string | undefined;
+
+  /**
+   * The invitation secret (cvi_…), needed when the sign-up mode is invite.
+   *
+   * @generated from field: optional string invite = 4;
+   */
+  invite?: string | undefined;
 };
 
 /**
@@ -387,9 +419,12 @@ export declare const UpdateUserResponseSchema: GenMessage<UpdateUserResponse>;
  */
 export declare type CreatePersonalAccessTokenRequest = Message<"chronoverse.users.v1.CreatePersonalAccessTokenRequest"> & {
   /**
-   * @generated from field: string user_id = 1;
+   * The caller: the new token's scopes must be among its own, and a token minted by a token is
+   * its child (revoked with it, expiring no later).
+   *
+   * @generated from field: chronoverse.users.v1.Principal principal = 1;
    */
-  userId: string;
+  principal?: Principal | undefined;
 
   /**
    * @generated from field: string name = 2;
@@ -402,6 +437,25 @@ export declare type CreatePersonalAccessTokenRequest = Message<"chronoverse.user
    * @generated from field: optional int32 expires_in_days = 3;
    */
   expiresInDays?: number | undefined;
+
+  /**
+   * Empty: read and write.
+   *
+   * @generated from field: repeated chronoverse.users.v1.TokenScope scopes = 4;
+   */
+  scopes: TokenScope[];
+
+  /**
+   * @generated from field: optional google.protobuf.Timestamp expires_at = 5;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The client's address, for the audit log.
+   *
+   * @generated from field: optional string address = 6;
+   */
+  address?: string | undefined;
 };
 
 /**
@@ -478,6 +532,13 @@ export declare type RevokePersonalAccessTokenRequest = Message<"chronoverse.user
    * @generated from field: string token_id = 2;
    */
   tokenId: string;
+
+  /**
+   * The client's address, for the audit log.
+   *
+   * @generated from field: optional string address = 3;
+   */
+  address?: string | undefined;
 };
 
 /**
@@ -541,6 +602,526 @@ export declare type ListUsersResponse = Message<"chronoverse.users.v1.ListUsersR
  * Use `create(ListUsersResponseSchema)` to create a new message.
  */
 export declare const ListUsersResponseSchema: GenMessage<ListUsersResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.Invite
+ */
+export declare type Invite = Message<"chronoverse.users.v1.Invite"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Absent: anyone holding the secret.
+   *
+   * @generated from field: optional string email = 2;
+   */
+  email?: string | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 4;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string created_by = 5;
+   */
+  createdBy?: string | undefined;
+
+  /**
+   * pending, used, expired or revoked.
+   *
+   * @generated from field: string status = 6;
+   */
+  status: string;
+
+  /**
+   * @generated from field: optional google.protobuf.Timestamp used_at = 7;
+   */
+  usedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string used_by = 8;
+   */
+  usedBy?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.Invite.
+ * Use `create(InviteSchema)` to create a new message.
+ */
+export declare const InviteSchema: GenMessage<Invite>;
+
+/**
+ * @generated from message chronoverse.users.v1.AuditEvent
+ */
+export declare type AuditEvent = Message<"chronoverse.users.v1.AuditEvent"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 2;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string action = 3;
+   */
+  action: string;
+
+  /**
+   * @generated from field: optional string actor_id = 4;
+   */
+  actorId?: string | undefined;
+
+  /**
+   * @generated from field: optional string subject_id = 5;
+   */
+  subjectId?: string | undefined;
+
+  /**
+   * @generated from field: optional string address = 6;
+   */
+  address?: string | undefined;
+
+  /**
+   * @generated from field: optional string target_type = 7;
+   */
+  targetType?: string | undefined;
+
+  /**
+   * @generated from field: optional string target_id = 8;
+   */
+  targetId?: string | undefined;
+
+  /**
+   * A JSON object.
+   *
+   * @generated from field: string details_json = 9;
+   */
+  detailsJson: string;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export declare const AuditEventSchema: GenMessage<AuditEvent>;
+
+/**
+ * Every change an administrator makes carries who and from where, for the audit log.
+ *
+ * @generated from message chronoverse.users.v1.AdminContext
+ */
+export declare type AdminContext = Message<"chronoverse.users.v1.AdminContext"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.Principal principal = 1;
+   */
+  principal?: Principal | undefined;
+
+  /**
+   * @generated from field: optional string address = 2;
+   */
+  address?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.AdminContext.
+ * Use `create(AdminContextSchema)` to create a new message.
+ */
+export declare const AdminContextSchema: GenMessage<AdminContext>;
+
+/**
+ * @generated from message chronoverse.users.v1.GetSignupSettingsRequest
+ */
+export declare type GetSignupSettingsRequest = Message<"chronoverse.users.v1.GetSignupSettingsRequest"> & {
+};
+
+/**
+ * Describes the message chronoverse.users.v1.GetSignupSettingsRequest.
+ * Use `create(GetSignupSettingsRequestSchema)` to create a new message.
+ */
+export declare const GetSignupSettingsRequestSchema: GenMessage<GetSignupSettingsRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.GetSignupSettingsResponse
+ */
+export declare type GetSignupSettingsResponse = Message<"chronoverse.users.v1.GetSignupSettingsResponse"> & {
+  /**
+   * The administrators' setting; absent: the configured mode applies.
+   *
+   * @generated from field: optional chronoverse.users.v1.SignupMode override = 1;
+   */
+  override?: SignupMode | undefined;
+
+  /**
+   * @generated from field: chronoverse.users.v1.SignupMode configured = 2;
+   */
+  configured: SignupMode;
+
+  /**
+   * The mode the next registration meets (open while the installation has no account).
+   *
+   * @generated from field: chronoverse.users.v1.SignupMode effective = 3;
+   */
+  effective: SignupMode;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.GetSignupSettingsResponse.
+ * Use `create(GetSignupSettingsResponseSchema)` to create a new message.
+ */
+export declare const GetSignupSettingsResponseSchema: GenMessage<GetSignupSettingsResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.SetSignupModeRequest
+ */
+export declare type SetSignupModeRequest = Message<"chronoverse.users.v1.SetSignupModeRequest"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.AdminContext context = 1;
+   */
+  context?: AdminContext | undefined;
+
+  /**
+   * Absent: back to the configured mode.
+   *
+   * @generated from field: optional chronoverse.users.v1.SignupMode mode = 2;
+   */
+  mode?: SignupMode | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.SetSignupModeRequest.
+ * Use `create(SetSignupModeRequestSchema)` to create a new message.
+ */
+export declare const SetSignupModeRequestSchema: GenMessage<SetSignupModeRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.SetSignupModeResponse
+ */
+export declare type SetSignupModeResponse = Message<"chronoverse.users.v1.SetSignupModeResponse"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.GetSignupSettingsResponse settings = 1;
+   */
+  settings?: GetSignupSettingsResponse | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.SetSignupModeResponse.
+ * Use `create(SetSignupModeResponseSchema)` to create a new message.
+ */
+export declare const SetSignupModeResponseSchema: GenMessage<SetSignupModeResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.CreateInviteRequest
+ */
+export declare type CreateInviteRequest = Message<"chronoverse.users.v1.CreateInviteRequest"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.AdminContext context = 1;
+   */
+  context?: AdminContext | undefined;
+
+  /**
+   * @generated from field: optional string email = 2;
+   */
+  email?: string | undefined;
+
+  /**
+   * @generated from field: optional int32 expires_in_days = 3;
+   */
+  expiresInDays?: number | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.CreateInviteRequest.
+ * Use `create(CreateInviteRequestSchema)` to create a new message.
+ */
+export declare const CreateInviteRequestSchema: GenMessage<CreateInviteRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.CreateInviteResponse
+ */
+export declare type CreateInviteResponse = Message<"chronoverse.users.v1.CreateInviteResponse"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.Invite invite = 1;
+   */
+  invite?: Invite | undefined;
+
+  /**
+   * The secret, shown once.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.CreateInviteResponse.
+ * Use `create(CreateInviteResponseSchema)` to create a new message.
+ */
+export declare const CreateInviteResponseSchema: GenMessage<CreateInviteResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.ListInvitesRequest
+ */
+export declare type ListInvitesRequest = Message<"chronoverse.users.v1.ListInvitesRequest"> & {
+  /**
+   * @generated from field: optional string after_id = 1;
+   */
+  afterId?: string | undefined;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.ListInvitesRequest.
+ * Use `create(ListInvitesRequestSchema)` to create a new message.
+ */
+export declare const ListInvitesRequestSchema: GenMessage<ListInvitesRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.ListInvitesResponse
+ */
+export declare type ListInvitesResponse = Message<"chronoverse.users.v1.ListInvitesResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.users.v1.Invite invites = 1;
+   */
+  invites: Invite[];
+
+  /**
+   * @generated from field: optional string next_after_id = 2;
+   */
+  nextAfterId?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.ListInvitesResponse.
+ * Use `create(ListInvitesResponseSchema)` to create a new message.
+ */
+export declare const ListInvitesResponseSchema: GenMessage<ListInvitesResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.RevokeInviteRequest
+ */
+export declare type RevokeInviteRequest = Message<"chronoverse.users.v1.RevokeInviteRequest"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.AdminContext context = 1;
+   */
+  context?: AdminContext | undefined;
+
+  /**
+   * @generated from field: string invite_id = 2;
+   */
+  inviteId: string;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.RevokeInviteRequest.
+ * Use `create(RevokeInviteRequestSchema)` to create a new message.
+ */
+export declare const RevokeInviteRequestSchema: GenMessage<RevokeInviteRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.RevokeInviteResponse
+ */
+export declare type RevokeInviteResponse = Message<"chronoverse.users.v1.RevokeInviteResponse"> & {
+};
+
+/**
+ * Describes the message chronoverse.users.v1.RevokeInviteResponse.
+ * Use `create(RevokeInviteResponseSchema)` to create a new message.
+ */
+export declare const RevokeInviteResponseSchema: GenMessage<RevokeInviteResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.AdminCreateUserRequest
+ */
+export declare type AdminCreateUserRequest = Message<"chronoverse.users.v1.AdminCreateUserRequest"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.AdminContext context = 1;
+   */
+  context?: AdminContext | undefined;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string password = 3;
+   */
+  password: string;
+
+  /**
+   * @generated from field: chronoverse.users.v1.UserRole role = 4;
+   */
+  role: UserRole;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.AdminCreateUserRequest.
+ * Use `create(AdminCreateUserRequestSchema)` to create a new message.
+ */
+export declare const AdminCreateUserRequestSchema: GenMessage<AdminCreateUserRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.AdminCreateUserResponse
+ */
+export declare type AdminCreateUserResponse = Message<"chronoverse.users.v1.AdminCreateUserResponse"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.AdminCreateUserResponse.
+ * Use `create(AdminCreateUserResponseSchema)` to create a new message.
+ */
+export declare const AdminCreateUserResponseSchema: GenMessage<AdminCreateUserResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.SetUserRoleRequest
+ */
+export declare type SetUserRoleRequest = Message<"chronoverse.users.v1.SetUserRoleRequest"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.AdminContext context = 1;
+   */
+  context?: AdminContext | undefined;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: chronoverse.users.v1.UserRole role = 3;
+   */
+  role: UserRole;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.SetUserRoleRequest.
+ * Use `create(SetUserRoleRequestSchema)` to create a new message.
+ */
+export declare const SetUserRoleRequestSchema: GenMessage<SetUserRoleRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.SetUserRoleResponse
+ */
+export declare type SetUserRoleResponse = Message<"chronoverse.users.v1.SetUserRoleResponse"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.SetUserRoleResponse.
+ * Use `create(SetUserRoleResponseSchema)` to create a new message.
+ */
+export declare const SetUserRoleResponseSchema: GenMessage<SetUserRoleResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.RecordAuditRequest
+ */
+export declare type RecordAuditRequest = Message<"chronoverse.users.v1.RecordAuditRequest"> & {
+  /**
+   * @generated from field: chronoverse.users.v1.AuditEvent event = 1;
+   */
+  event?: AuditEvent | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.RecordAuditRequest.
+ * Use `create(RecordAuditRequestSchema)` to create a new message.
+ */
+export declare const RecordAuditRequestSchema: GenMessage<RecordAuditRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.RecordAuditResponse
+ */
+export declare type RecordAuditResponse = Message<"chronoverse.users.v1.RecordAuditResponse"> & {
+};
+
+/**
+ * Describes the message chronoverse.users.v1.RecordAuditResponse.
+ * Use `create(RecordAuditResponseSchema)` to create a new message.
+ */
+export declare const RecordAuditResponseSchema: GenMessage<RecordAuditResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.ListAuditRequest
+ */
+export declare type ListAuditRequest = Message<"chronoverse.users.v1.ListAuditRequest"> & {
+  /**
+   * @generated from field: int32 limit = 1;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: optional string after_id = 2;
+   */
+  afterId?: string | undefined;
+
+  /**
+   * @generated from field: optional string action = 3;
+   */
+  action?: string | undefined;
+
+  /**
+   * @generated from field: optional string user_id = 4;
+   */
+  userId?: string | undefined;
+
+  /**
+   * @generated from field: optional google.protobuf.Timestamp since = 5;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional google.protobuf.Timestamp until = 6;
+   */
+  until?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.ListAuditRequest.
+ * Use `create(ListAuditRequestSchema)` to create a new message.
+ */
+export declare const ListAuditRequestSchema: GenMessage<ListAuditRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.ListAuditResponse
+ */
+export declare type ListAuditResponse = Message<"chronoverse.users.v1.ListAuditResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.users.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+
+  /**
+   * @generated from field: optional string next_after_id = 2;
+   */
+  nextAfterId?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.ListAuditResponse.
+ * Use `create(ListAuditResponseSchema)` to create a new message.
+ */
+export declare const ListAuditResponseSchema: GenMessage<ListAuditResponse>;
 
 /**
  * @generated from enum chronoverse.users.v1.UserRole
@@ -621,6 +1202,71 @@ export enum TokenKind {
  * Describes the enum chronoverse.users.v1.TokenKind.
  */
 export declare const TokenKindSchema: GenEnum<TokenKind>;
+
+/**
+ * @generated from enum chronoverse.users.v1.TokenScope
+ */
+export enum TokenScope {
+  /**
+   * @generated from enum value: TOKEN_SCOPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TOKEN_SCOPE_READ = 1;
+   */
+  READ = 1,
+
+  /**
+   * @generated from enum value: TOKEN_SCOPE_WRITE = 2;
+   */
+  WRITE = 2,
+
+  /**
+   * @generated from enum value: TOKEN_SCOPE_TOKENS = 3;
+   */
+  TOKENS = 3,
+
+  /**
+   * @generated from enum value: TOKEN_SCOPE_ADMIN = 4;
+   */
+  ADMIN = 4,
+}
+
+/**
+ * Describes the enum chronoverse.users.v1.TokenScope.
+ */
+export declare const TokenScopeSchema: GenEnum<TokenScope>;
+
+/**
+ * @generated from enum chronoverse.users.v1.SignupMode
+ */
+export enum SignupMode {
+  /**
+   * @generated from enum value: SIGNUP_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SIGNUP_MODE_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * @generated from enum value: SIGNUP_MODE_INVITE = 2;
+   */
+  INVITE = 2,
+
+  /**
+   * @generated from enum value: SIGNUP_MODE_CLOSED = 3;
+   */
+  CLOSED = 3,
+}
+
+/**
+ * Describes the enum chronoverse.users.v1.SignupMode.
+ */
+export declare const SignupModeSchema: GenEnum<SignupMode>;
 
 /**
  * @generated from service chronoverse.users.v1.UsersService
@@ -707,6 +1353,78 @@ export declare const UsersService: GenService<{
     methodKind: "unary";
     input: typeof ListUsersRequestSchema;
     output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.GetSignupSettings
+   */
+  getSignupSettings: {
+    methodKind: "unary";
+    input: typeof GetSignupSettingsRequestSchema;
+    output: typeof GetSignupSettingsResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.SetSignupMode
+   */
+  setSignupMode: {
+    methodKind: "unary";
+    input: typeof SetSignupModeRequestSchema;
+    output: typeof SetSignupModeResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.CreateInvite
+   */
+  createInvite: {
+    methodKind: "unary";
+    input: typeof CreateInviteRequestSchema;
+    output: typeof CreateInviteResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.ListInvites
+   */
+  listInvites: {
+    methodKind: "unary";
+    input: typeof ListInvitesRequestSchema;
+    output: typeof ListInvitesResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.RevokeInvite
+   */
+  revokeInvite: {
+    methodKind: "unary";
+    input: typeof RevokeInviteRequestSchema;
+    output: typeof RevokeInviteResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.AdminCreateUser
+   */
+  adminCreateUser: {
+    methodKind: "unary";
+    input: typeof AdminCreateUserRequestSchema;
+    output: typeof AdminCreateUserResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.SetUserRole
+   */
+  setUserRole: {
+    methodKind: "unary";
+    input: typeof SetUserRoleRequestSchema;
+    output: typeof SetUserRoleResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.RecordAudit
+   */
+  recordAudit: {
+    methodKind: "unary";
+    input: typeof RecordAuditRequestSchema;
+    output: typeof RecordAuditResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.ListAudit
+   */
+  listAudit: {
+    methodKind: "unary";
+    input: typeof ListAuditRequestSchema;
+    output: typeof ListAuditResponseSchema;
   },
 }>;
 
