@@ -21,6 +21,10 @@ export const ProblemSchema = z
     detail: z.string(),
     code: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    limit: z
+      .object({ name: z.string(), max: z.number() })
+      .optional()
+      .describe('The limit a 400/408/413/414/431 crossed (docs/api.md "Limits")'),
   })
   .meta({ id: 'Problem' });
 

@@ -15,13 +15,17 @@ export function documentOnly<T extends object>(schema: T): T {
   return schema;
 }
 
+const CHECKED_PARTS = new Set(['body', 'querystring', 'params']);
+
 export const zodValidatorCompiler: FastifySchemaCompiler<ZodType> = ({ schema, httpPart }) => {
   if (DOCUMENT_ONLY.has(schema)) return (data) => ({ value: data });
   return (data) => {
     if (httpPart === 'body' && (typeof data !== 'object' || data === null || Array.isArray(data))) {
       return { error: ValidationError.single('', 'body must be a JSON object') };
     }
-    const unstorable = httpPart === 'body' ? unstorableValues(data) : [];
+    // Strings PostgreSQL cannot store are named here, whichever part carries them: a NUL in a
+    // query filter used to reach the database and come back as an anonymous 400.
+    const unstorable = CHECKED_PARTS.has(httpPart ?? '') ? unstorableValues(data) : [];
     const result = schema.safeParse(data);
     if (result.success && unstorable.length === 0) return { value: result.data };
     const issues = result.success ? [] : fieldIssuesFromZod(result.error.issues);

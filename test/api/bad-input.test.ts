@@ -174,6 +174,24 @@ describe('bad input (pglite)', () => {
       expect(expectProblem(text, 415).code).toBe('CV_UNSUPPORTED_MEDIA_TYPE');
     });
 
+    it('answers a query or path parameter the database cannot store with 400 naming it (found by the fuzzer)', async () => {
+      for (const url of [
+        '/api/v1/workflows?query=%00',
+        '/api/v1/workflows?query=a%00b&limit=5',
+        `/api/v1/workflows/${SOME_ID}/jobs/${SOME_ID}/logs/search?q=%00`,
+        '/api/v1/workflows?cursor=%00',
+      ]) {
+        const res = await gw.app.inject({ method: 'GET', url, headers: admin.headers });
+        const problem = expectProblem(res, 400);
+        expect(problem.code, url).toBe('CV_VALIDATION');
+        const parameter = /[?&](\w+)=[^&]*%00/.exec(url)![1];
+        expect(problem.errors, url).toContainEqual({
+          path: parameter,
+          message: 'must not contain NUL characters',
+        });
+      }
+    });
+
     it('answers an undecodable URL with 400, a long path parameter with 400 naming it, a long URL with 414', async () => {
       const bad = await gw.app.inject({
         method: 'GET',
