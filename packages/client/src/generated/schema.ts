@@ -3,6 +3,86 @@
  * serves, with openapi-typescript. Do not edit: test/client/client.test.ts fails when it is stale.
  */
 export interface paths {
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first
+         * @description Sign-ins (succeeded and failed), tokens created and revoked, accounts, roles, sign-up mode and invitations changed, workflows deleted. Filters: `action`, `user` (as actor or subject), `since` (inclusive), `until` (exclusive). Kept CHRONOVERSE_AUDIT_RETENTION (90 days).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    action?: string;
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    limit?: number;
+                    /** @description Inclusive */
+                    since?: string;
+                    /** @description Exclusive */
+                    until?: string;
+                    /** @description Entries whose actor or subject is this user */
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cursor: string | null;
+                            events: components["schemas"]["AuditEvent"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/bus/parked": {
         parameters: {
             query?: never;
@@ -161,6 +241,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Invitations, newest first, with their status */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cursor: string | null;
+                            invites: components["schemas"]["Invite"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a one-time invitation (its secret is shown once)
+         * @description Valid `expires_in_days` (1–30, default 7) days, for one registration; with `email`, only for that address. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["InviteCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreatedInvite"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invites/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an unused invitation */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/outbox/{id}/redrive": {
         parameters: {
             query?: never;
@@ -308,6 +575,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Installation settings: the sign-up mode */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Settings"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Change the sign-up mode
+         * @description `signup_mode`: open, invite or closed; null goes back to CHRONOVERSE_SIGNUP. Audited.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SettingsUpdateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Settings"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -353,11 +728,164 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /**
+         * Create an account (whatever the sign-up mode)
+         * @description The same password rules as registration; `role` defaults to user. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminUserCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's role
+         * @description The user's tokens lose or gain the admin scope at once (a token keeps only what the role allows). 412 when it would leave no administrator. Audited.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminUserUpdateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/analytics": {
@@ -626,7 +1154,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Unknown email and wrong password give the same 401. Repeated failures are rate limited (429).
+         * @description Unknown email and wrong password give the same 401. Repeated failures from one client address are slowed down (429 with Retry-After), for that email from that address and, beyond a limit, for every email from that address; other addresses are never affected.
          */
         post: {
             parameters: {
@@ -719,7 +1247,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account and log in */
+        /**
+         * Create an account and log in
+         * @description Allowed by the sign-up mode (GET /auth/signup): open, or invite with `invite`, the secret of an invitation an administrator created. The first account of an installation can always register and is an administrator. The password needs 10–128 characters and an estimated strength of at least 3 of 4 (zxcvbn); a 400 on `password` gives the estimator's advice. Registrations are limited per client address (429).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -729,7 +1260,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["CredentialsInput"];
+                    "application/json": components["schemas"]["RegistrationInput"];
                 };
             };
             responses: {
@@ -752,7 +1283,25 @@ export interface paths {
                     };
                 };
                 /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -762,6 +1311,48 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who may register now
+         * @description open: anyone; invite: with an invitation (`invite` in the registration); closed: administrators create accounts. open while the installation has no account.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            mode: "open" | "invite" | "closed";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -799,7 +1390,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a personal access token (shown once) */
+        /**
+         * Create a personal access token (shown once)
+         * @description Scopes: read (GET routes), write (other routes), tokens (the /auth/tokens routes), admin (the /admin routes, administrators only); default read and write. A token can only grant scopes it holds; a token minted by a token is revoked with it and expires no later. Needs the `tokens` scope (403 CV_INSUFFICIENT_SCOPE otherwise).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -822,6 +1416,24 @@ export interface paths {
                         "application/json": components["schemas"]["CreatedPersonalAccessToken"];
                     };
                 };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -840,7 +1452,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a personal access token */
+        /** Revoke a personal access token, and every token it minted */
         delete: {
             parameters: {
                 query?: never;
@@ -3100,6 +3712,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminUserCreate: {
+            /** Format: email */
+            email: string;
+            password: string;
+            /** @enum {string} */
+            role?: "admin" | "user";
+        };
+        AdminUserCreateInput: {
+            /** Format: email */
+            email: string;
+            password: string;
+            /** @enum {string} */
+            role?: "admin" | "user";
+        };
+        AdminUserUpdate: {
+            /** @enum {string} */
+            role: "admin" | "user";
+        };
+        AdminUserUpdateInput: {
+            /** @enum {string} */
+            role: "admin" | "user";
+        };
         Analytics: {
             /** @description completed_at − started_at of jobs finished since percentiles_since (jobs that never started are left out) */
             duration_ms: components["schemas"]["Percentiles"];
@@ -3153,6 +3787,44 @@ export interface components {
             total_jobs: number;
             /** @description Workflows of the user, deleted ones that ran jobs included */
             total_workflows: number;
+        };
+        AuditEvent: {
+            /** @description auth.login.succeeded, token.created, workflow.deleted, … (docs/operations.md) */
+            action: string;
+            /** @description Who acted; null for a failed sign-in */
+            actor_id: string | null;
+            /** @description The client address */
+            address: string | null;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            at: string;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            id: string;
+            /** @description The account the action is about */
+            subject_id: string | null;
+            target_id: string | null;
+            target_type: string | null;
+        };
+        AuditEventInput: {
+            /** @description auth.login.succeeded, token.created, workflow.deleted, … (docs/operations.md) */
+            action: string;
+            /** @description Who acted; null for a failed sign-in */
+            actor_id: string | null;
+            /** @description The client address */
+            address: string | null;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            at: string;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            id: string;
+            /** @description The account the action is about */
+            subject_id: string | null;
+            target_id: string | null;
+            target_type: string | null;
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayload: {
@@ -3228,6 +3900,44 @@ export interface components {
             /** @default null */
             workdir?: string | null;
         };
+        CreatedInvite: {
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            created_by: string | null;
+            /** @description Only this address may use it; null: anyone holding it */
+            email: string | null;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The dashboard path that registers with it */
+            link: string;
+            /** @enum {string} */
+            status: "pending" | "used" | "expired" | "revoked";
+            /** @description The one-time secret (cvi_…), shown once: the `invite` of POST /auth/register */
+            token: string;
+            used_at: string | null;
+            used_by: string | null;
+        };
+        CreatedInviteInput: {
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            created_by: string | null;
+            /** @description Only this address may use it; null: anyone holding it */
+            email: string | null;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The dashboard path that registers with it */
+            link: string;
+            /** @enum {string} */
+            status: "pending" | "used" | "expired" | "revoked";
+            /** @description The one-time secret (cvi_…), shown once: the `invite` of POST /auth/register */
+            token: string;
+            used_at: string | null;
+            used_by: string | null;
+        };
         CreatedPersonalAccessToken: {
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
@@ -3236,6 +3946,9 @@ export interface components {
             id: string;
             last_used_at: string | null;
             name: string;
+            /** @description The token that minted this one (revoking it revokes this) */
+            parent_id: string | null;
+            scopes: ("read" | "write" | "tokens" | "admin")[];
             /** @description Shown once; store it now. */
             token: string;
         };
@@ -3247,6 +3960,9 @@ export interface components {
             id: string;
             last_used_at: string | null;
             name: string;
+            /** @description The token that minted this one (revoking it revokes this) */
+            parent_id: string | null;
+            scopes: ("read" | "write" | "tokens" | "admin")[];
             /** @description Shown once; store it now. */
             token: string;
         };
@@ -3319,6 +4035,46 @@ export interface components {
             method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
             /** @default 10s */
             timeout?: string;
+        };
+        Invite: {
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            created_by: string | null;
+            /** @description Only this address may use it; null: anyone holding it */
+            email: string | null;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "pending" | "used" | "expired" | "revoked";
+            used_at: string | null;
+            used_by: string | null;
+        };
+        InviteCreate: {
+            /** Format: email */
+            email?: string;
+            expires_in_days?: number;
+        };
+        InviteCreateInput: {
+            /** Format: email */
+            email?: string;
+            expires_in_days?: number;
+        };
+        InviteInput: {
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            created_by: string | null;
+            /** @description Only this address may use it; null: anyone holding it */
+            email: string | null;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "pending" | "used" | "expired" | "revoked";
+            used_at: string | null;
+            used_by: string | null;
         };
         Job: {
             attempts: number;
@@ -3560,6 +4316,9 @@ export interface components {
             id: string;
             last_used_at: string | null;
             name: string;
+            /** @description The token that minted this one (revoking it revokes this) */
+            parent_id: string | null;
+            scopes: ("read" | "write" | "tokens" | "admin")[];
         };
         PersonalAccessTokenInput: {
             /** @description RFC 3339 UTC timestamp with milliseconds */
@@ -3569,6 +4328,9 @@ export interface components {
             id: string;
             last_used_at: string | null;
             name: string;
+            /** @description The token that minted this one (revoking it revokes this) */
+            parent_id: string | null;
+            scopes: ("read" | "write" | "tokens" | "admin")[];
         };
         Problem: {
             code: string;
@@ -3577,6 +4339,11 @@ export interface components {
                 message: string;
                 path: string;
             }[];
+            /** @description The limit a 400/408/413/414/431 crossed (docs/api.md "Limits") */
+            limit?: {
+                max: number;
+                name: string;
+            };
             status: number;
             title: string;
             type: string;
@@ -3588,6 +4355,11 @@ export interface components {
                 message: string;
                 path: string;
             }[];
+            /** @description The limit a 400/408/413/414/431 crossed (docs/api.md "Limits") */
+            limit?: {
+                max: number;
+                name: string;
+            };
             status: number;
             title: string;
             type: string;
@@ -3625,6 +4397,18 @@ export interface components {
             status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
+        };
+        Registration: {
+            /** Format: email */
+            email: string;
+            invite?: string;
+            password: string;
+        };
+        RegistrationInput: {
+            /** Format: email */
+            email: string;
+            invite?: string;
+            password: string;
         };
         Schedule: {
             interval_minutes: number;
@@ -3670,6 +4454,46 @@ export interface components {
             token: string;
             user: components["schemas"]["UserInput"];
         };
+        Settings: {
+            /**
+             * @description CHRONOVERSE_SIGNUP as this installation resolved it
+             * @enum {string}
+             */
+            configured_signup_mode: "open" | "invite" | "closed";
+            /**
+             * @description What a registration meets now
+             * @enum {string}
+             */
+            signup_mode: "open" | "invite" | "closed";
+            /**
+             * @description setting: chosen by an administrator; configuration: CHRONOVERSE_SIGNUP
+             * @enum {string}
+             */
+            signup_mode_source: "setting" | "configuration";
+        };
+        SettingsInput: {
+            /**
+             * @description CHRONOVERSE_SIGNUP as this installation resolved it
+             * @enum {string}
+             */
+            configured_signup_mode: "open" | "invite" | "closed";
+            /**
+             * @description What a registration meets now
+             * @enum {string}
+             */
+            signup_mode: "open" | "invite" | "closed";
+            /**
+             * @description setting: chosen by an administrator; configuration: CHRONOVERSE_SIGNUP
+             * @enum {string}
+             */
+            signup_mode_source: "setting" | "configuration";
+        };
+        SettingsUpdate: {
+            signup_mode: ("open" | "invite" | "closed") | null;
+        };
+        SettingsUpdateInput: {
+            signup_mode: ("open" | "invite" | "closed") | null;
+        };
         TimeseriesPoint: {
             /** @description null when no job of the bucket started */
             avg_duration_ms: number | null;
@@ -3693,12 +4517,18 @@ export interface components {
             ts: string;
         };
         TokenCreate: {
+            /** Format: date-time */
+            expires_at?: string;
             expires_in_days?: number;
             name: string;
+            scopes?: ("read" | "write" | "tokens" | "admin")[];
         };
         TokenCreateInput: {
+            /** Format: date-time */
+            expires_at?: string;
             expires_in_days?: number;
             name: string;
+            scopes?: ("read" | "write" | "tokens" | "admin")[];
         };
         User: {
             /** @description RFC 3339 UTC timestamp with milliseconds */
