@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import { resolveSignupMode } from '../domain/user-input.ts';
+import { imageProblem, type ContainerPolicy } from '../domain/container-policy.ts';
 import { buildGateway } from '../gateway/app.ts';
 import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
 import { KafkaBus, parseBrokers } from '../platform/bus/kafka-bus.ts';
@@ -23,6 +24,7 @@ import {
   registerOutboxMetrics,
 } from '../platform/metrics/registry.ts';
 import { readinessOf, startOpsServer } from '../platform/ops/ops-server.ts';
+import { OutboundGuard } from '../platform/outbound/guard.ts';
 import { openRedis } from '../platform/redis/connection.ts';
 import { EventBridge } from '../platform/redis/event-bridge.ts';
 import { RedisLiveLogs } from '../platform/redis/live-logs.ts';
@@ -112,6 +114,21 @@ export async function startRuntime(params: {
       }
     }
 
+    // The outbound and container policies (src/domain/outbound-policy.ts, container-policy.ts).
+    // One guard for heartbeats and one for webhooks, which also honour the deprecated
+    // webhooks-only CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS. Our own ports: the configured
+    // ones now, the ones port 0 got once bound.
+    const ownPorts = [config.server.port, config.rpc.port, config.ops.port];
+    const heartbeatGuard = new OutboundGuard({
+      allowPrivateNetworks: config.outbound.allowPrivateNetworks,
+      ownPorts,
+    });
+    const webhookGuard = new OutboundGuard({
+      allowPrivateNetworks: config.outbound.allowPrivateNetworks || config.webhooks.allowPrivateNetworks,
+      ownPorts,
+    });
+    const containerPolicy: ContainerPolicy = config.containers;
+
     const events = new Events();
     // Before the workers: they register their series in it (src/platform/metrics).
     const metrics = createMetricsRegistry();
@@ -194,7 +211,10 @@ export async function startRuntime(params: {
       local.workflows = new WorkflowsService(
         needDb('workflows').db,
         clock,
-        { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
+        {
+          idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+          policy: { outbound: heartbeatGuard.rules, containers: containerPolicy },
+        },
         events,
       );
     }
@@ -228,14 +248,16 @@ export async function startRuntime(params: {
       local.webhooks = new WebhooksService(
         wdb,
         clock,
-        { allowPrivateNetworks: w.allowPrivateNetworks },
+        {
+          allowPrivateNetworks: webhookGuard.rules.allowPrivateNetworks,
+          ownPorts: webhookGuard.rules.ownPorts,
+        },
         events,
       );
       new WebhookConsumer({ db: wdb, bus: wbus, clock, events, logger });
       const sender = new WebhookSender(
-        { db: wdb, clock, events, logger },
+        { db: wdb, clock, events, logger, outbound: webhookGuard },
         {
-          allowPrivateNetworks: w.allowPrivateNetworks,
           timeoutMs: w.timeoutMs,
           concurrency: w.concurrency,
           retryBaseMs: w.retryBaseMs,
@@ -259,6 +281,7 @@ export async function startRuntime(params: {
     if (servesRpc) {
       const server = await startRpcServer({ rpc: config.rpc, keys, services: local, logger });
       rpcUrl = server.url;
+      for (const guard of [heartbeatGuard, webhookGuard]) guard.addOwnPort(Number(new URL(server.url).port));
       started.push({ name: 'rpc-server', stop: () => server.close() });
     }
 
@@ -268,7 +291,12 @@ export async function startRuntime(params: {
     // the process failing to start.
     let containers: ContainerRuntime | null = null;
     if (has('executor') || has('workflow-worker')) {
-      const runtime = new DockerContainerRuntime({ dockerHost: config.containers.dockerHost, logger });
+      const runtime = new DockerContainerRuntime({
+        dockerHost: config.containers.dockerHost,
+        logger,
+        // The last gate before a registry is contacted (the build and the executor check first).
+        pullPolicy: (image) => imageProblem(image, containerPolicy),
+      });
       if (!(await runtime.ping())) {
         logger.warn(
           { dockerHost: config.containers.dockerHost },
@@ -285,13 +313,14 @@ export async function startRuntime(params: {
         ...deps(),
         bus: needDb('workflow-worker').bus,
         containers,
+        imagePolicy: containerPolicy,
       });
       workflowWorker.start();
       started.push({ name: 'workflow-worker', stop: () => workflowWorker.stop() });
     }
     if (has('executor')) {
       const executor = new Executor(
-        { ...deps(), bus: needDb('executor').bus, live, containers, metrics },
+        { ...deps(), bus: needDb('executor').bus, live, containers, metrics, outbound: heartbeatGuard },
         {
           concurrency: config.executor.concurrency,
           leaseMs: config.executor.leaseMs,
@@ -301,6 +330,7 @@ export async function startRuntime(params: {
             memoryMb: config.executor.defaultMemoryMb,
             pids: config.executor.defaultPids,
           },
+          containerPolicy,
         },
       );
       executor.start();
@@ -382,6 +412,7 @@ export async function startRuntime(params: {
       await app.listen({ host: config.server.host, port: config.server.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.server.port;
+      for (const guard of [heartbeatGuard, webhookGuard]) guard.addOwnPort(port);
       const host =
         config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

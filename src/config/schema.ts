@@ -3,6 +3,7 @@
  * variable it is read from; `loadConfig` is the only reader of the environment and
  * `docs/configuration.md` is generated from this file (`npm run docs:config`, checked by a test).
  */
+import { DEFAULT_ALLOWED_REGISTRIES, registryEntryProblem } from '../domain/container-policy.ts';
 import { parseDuration } from '../domain/duration.ts';
 import { formatTrustedProxies, parseTrustedProxies } from '../domain/trusted-proxies.ts';
 
@@ -113,6 +114,24 @@ function retention(env: string, def: string, description: string, minMs: number)
     return ms;
   };
   return leaf({ env, default: parse(def), description: `${description} (such as "${def}")`, parse });
+}
+
+/** Image registry hosts, comma-separated (src/domain/container-policy.ts says what matches). */
+function registries(env: string, def: readonly string[], description: string): Leaf<readonly string[]> {
+  return leaf({
+    env,
+    default: def,
+    description,
+    parse: (raw) => {
+      const entries = raw
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter((e) => e !== '');
+      const problems = entries.flatMap((e) => registryEntryProblem(e) ?? []);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+      return [...new Set(entries)];
+    },
+  });
 }
 
 function databaseUrl(env: string): Leaf<string> {
@@ -306,11 +325,18 @@ export const CONFIG_SCHEMA = {
       3650,
     ),
   },
+  outbound: {
+    allowPrivateNetworks: bool(
+      'CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS',
+      false,
+      "Let every user's heartbeats and webhooks reach loopback, private (RFC 1918), carrier-grade NAT, unique-local and other internal addresses (administrators always may). Link-local and cloud metadata addresses and this server's own listeners stay refused for everyone. For trusted installations only",
+    ),
+  },
   webhooks: {
     allowPrivateNetworks: bool(
       'CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS',
       false,
-      'Let webhooks reach loopback, private, link-local and other internal addresses (SSRF guard off). For trusted single-user installations only.',
+      'Deprecated: use CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS. Still honoured for webhooks only (as if that setting were true for them); link-local and cloud metadata addresses are refused whatever its value',
     ),
     timeoutMs: duration(
       'CHRONOVERSE_WEBHOOKS_TIMEOUT',
@@ -473,6 +499,43 @@ export const CONFIG_SCHEMA = {
       'DOCKER_HOST',
       'unix:///var/run/docker.sock',
       'Docker Engine API of the container runtime (Docker or Podman): unix:///path or tcp://host:port',
+    ),
+    allowedRegistries: registries(
+      'CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES',
+      DEFAULT_ALLOWED_REGISTRIES,
+      'Registries images may come from, comma-separated: a host exactly as images name it (with its port if it has one) or *.example.com for every name under it. An image without a registry host is on docker.io. IP addresses, localhost and hosts with a port are refused unless listed. Checked at create and edit, by the build and before every run and pull',
+    ),
+    allowBridgeNetwork: bool(
+      'CHRONOVERSE_CONTAINERS_ALLOW_BRIDGE_NETWORK',
+      false,
+      'Let every user run containers on the bridge network (administrators always may); otherwise network "none" only',
+    ),
+    maxCpus: number(
+      'CHRONOVERSE_CONTAINERS_MAX_CPUS',
+      2,
+      'Most CPUs a container may ask for (resources.cpus); more is a 400 at create and edit, and stored workflows run within it',
+      0.01,
+      64,
+    ),
+    maxMemoryMb: int(
+      'CHRONOVERSE_CONTAINERS_MAX_MEMORY_MB',
+      2048,
+      'Most memory (MiB) a container may ask for (resources.memory_mb)',
+      6,
+      262_144,
+    ),
+    maxPids: int(
+      'CHRONOVERSE_CONTAINERS_MAX_PIDS',
+      1024,
+      'Most processes a container may ask for (resources.pids)',
+      1,
+      32_768,
+    ),
+    maxTimeoutMs: duration(
+      'CHRONOVERSE_CONTAINERS_MAX_TIMEOUT',
+      '1h',
+      'Longest timeout a container may ask for (payload timeout; at most 1h)',
+      1_000,
     ),
   },
   telemetry: {

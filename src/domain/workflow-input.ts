@@ -112,7 +112,30 @@ export const ContainerPayloadSchema = z
       .strict()
       .default({ cpus: null, memory_mb: null, pids: null })
       .describe('Limits; null means the executor default.'),
-    network: z.enum(['none', 'bridge']).default('none'),
+    network: z
+      .enum(['none', 'bridge'])
+      .default('none')
+      .describe('"bridge" only for administrators, unless the administrator allows it.'),
+    read_only_root_fs: z
+      .boolean()
+      .default(false)
+      .describe('Mount the image read-only; /tmp stays writable (a 64 MiB tmpfs).'),
+    user: z
+      .string()
+      .max(32)
+      .superRefine((u, ctx) => {
+        if (!/^\d{1,10}(?::\d{1,10})?$/.test(u)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be a numeric "uid" or "uid:gid", such as "1000:1000"',
+          });
+        } else if (u.split(':').some((n) => Number(n) > 2_147_483_647)) {
+          ctx.addIssue({ code: 'custom', message: 'must have a uid and gid of at most 2147483647' });
+        }
+      })
+      .nullable()
+      .default(null)
+      .describe("Run as this uid[:gid] instead of the image's user; null keeps the image's."),
   })
   .strict()
   .meta({ id: 'ContainerPayload', description: 'A container run through the Docker Engine API.' });

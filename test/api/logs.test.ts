@@ -14,7 +14,7 @@ import { DockerContainerRuntime } from '../../src/platform/containers/docker-run
 import type { Database } from '../../src/platform/db/database.ts';
 import { newId } from '../../src/platform/ids.ts';
 import type { LiveLogListener } from '../../src/platform/live-logs.ts';
-import { createEngine, type Engine } from '../helpers/engine.ts';
+import { createEngine, TEST_CONTAINER_POLICY, type Engine } from '../helpers/engine.ts';
 import {
   createTestDatabase,
   createTestGateway,
@@ -115,7 +115,13 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
         unsubscribe();
       };
     };
-    gw = await createTestGateway(engineName, { database, events: engine.events, live: engine.live });
+    gw = await createTestGateway(engineName, {
+      database,
+      events: engine.events,
+      live: engine.live,
+      // The test image is localhost/…: a registry the administrator must list.
+      env: { CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES: TEST_CONTAINER_POLICY.allowedRegistries.join(',') },
+    });
     engine.start();
     await gw.app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(gw.app.server.address() as AddressInfo).port}`;

@@ -366,7 +366,17 @@ const MULTI_BAD_PATHS = [
 ];
 
 async function setup(engine: Engine) {
-  const gw = await createTestGateway(engine);
+  // The schema's own bounds are what this file checks: the administrator's ceilings are raised to
+  // them, and the registry of the "port and digest" reference is listed (test/api/policy.test.ts
+  // checks the ceilings and the allow-list themselves).
+  const gw = await createTestGateway(engine, {
+    env: {
+      CHRONOVERSE_CONTAINERS_MAX_CPUS: '64',
+      CHRONOVERSE_CONTAINERS_MAX_MEMORY_MB: '262144',
+      CHRONOVERSE_CONTAINERS_MAX_PIDS: '32768',
+      CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES: 'docker.io,ghcr.io,registry.local:5000',
+    },
+  });
   const user = await registerUser(gw);
   return { gw, user };
 }

@@ -87,6 +87,8 @@ const CONTAINER_DEFAULTS = {
   timeout: '30s',
   resources: { cpus: null, memory_mb: null, pids: null },
   network: 'none',
+  read_only_root_fs: false,
+  user: null,
 };
 
 function heartbeat(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -386,6 +388,8 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         timeout: '1h',
         resources: { cpus: 0.5, memory_mb: 256, pids: 64 },
         network: 'bridge',
+        read_only_root_fs: false,
+        user: null,
       });
       const h = await createOk(
         u,

@@ -2,6 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLeaves, renderConfigDocs } from '../../src/config/load.ts';
+import { CONTAINER_CAPABILITIES } from '../../src/domain/container-policy.ts';
 import { ERROR_CODES } from '../../src/domain/errors.ts';
 import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../../src/domain/job-state.ts';
 import { NOTIFICATION_KINDS } from '../../src/domain/notification-content.ts';
@@ -34,7 +35,17 @@ const NOT_SETTINGS: Record<string, string> = {
 /** Upper-case words in code spans that are values, not variables (besides API_VALUES). */
 const NOT_VARIABLES: Record<string, string> = {
   CONTAINER_RUNTIME_UNAVAILABLE: "a job error's code",
+  OUTBOUND_REFUSED: "a job error's code",
+  CONTAINER_POLICY_REFUSED: "a job error's code",
   DEAD: "an outbox row's status",
+  // Linux capabilities Docker grants by default and our containers do not (docs/operations.md).
+  NET_RAW: 'a Linux capability',
+  MKNOD: 'a Linux capability',
+  SETFCAP: 'a Linux capability',
+  SETPCAP: 'a Linux capability',
+  FSETID: 'a Linux capability',
+  SYS_CHROOT: 'a Linux capability',
+  AUDIT_WRITE: 'a Linux capability',
 };
 
 /** The API's enumerations (src/domain): statuses, kinds, methods and the like are no variables. */
@@ -48,6 +59,7 @@ const API_VALUES = new Set<string>([
   ...ERROR_KINDS,
   ...NOTIFICATION_KINDS,
   ...NOTIFICATION_PREFERENCES,
+  ...CONTAINER_CAPABILITIES,
 ]);
 
 /**

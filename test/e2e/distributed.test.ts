@@ -253,6 +253,8 @@ describe('distributed profile: every role in its own process', { timeout: 240_00
       CHRONOVERSE_SIGNUP: 'open',
       CHRONOVERSE_EXECUTOR_LEASE: '3s',
       DOCKER_HOST: inject('dockerHost'),
+      // The test image is localhost/…: a registry the administrator must list.
+      CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES: 'docker.io,localhost',
       LOG_LEVEL: 'info',
     };
     await runCli(['migrate'], common);

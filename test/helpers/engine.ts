@@ -11,6 +11,13 @@ import type { ContainerRuntime } from '../../src/platform/containers/runtime.ts'
 import { Events } from '../../src/platform/events.ts';
 import { InMemoryLiveLogs } from '../../src/platform/live-logs.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { OutboundGuard } from '../../src/platform/outbound/guard.ts';
+import { loopbackOnlyBlockList } from './loopback-only.ts';
+import {
+  CONTAINER_POLICY_DEFAULTS,
+  DEFAULT_ALLOWED_REGISTRIES,
+  type ContainerPolicy,
+} from '../../src/domain/container-policy.ts';
 import { Executor, type ExecutorConfig } from '../../src/workers/executor/executor.ts';
 import { OutboxRelay } from '../../src/workers/outbox-relay/relay.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
@@ -27,14 +34,31 @@ export const FAST_EXECUTOR: Partial<ExecutorConfig> = {
   softStopMs: 2_000,
 };
 
+/**
+ * The policies engine tests run under unless they say otherwise: heartbeat targets listen on
+ * 127.0.0.1 and fixture users are ordinary users, so private networks are allowed; the test image
+ * is `localhost/…` (present in the test engine, never pulled), so `localhost` is a listed registry.
+ */
+export const TEST_CONTAINER_POLICY: ContainerPolicy = {
+  ...CONTAINER_POLICY_DEFAULTS,
+  allowedRegistries: [...DEFAULT_ALLOWED_REGISTRIES, 'localhost'],
+};
+
 export function createEngine(
   database: Database,
   options: {
     containers?: ContainerRuntime | null;
     executor?: Partial<ExecutorConfig>;
     withExecutor?: boolean;
+    /** Default: private networks allowed (see TEST_CONTAINER_POLICY's note), loopback dials only. */
+    outbound?: OutboundGuard;
+    /** Default: TEST_CONTAINER_POLICY. */
+    containerPolicy?: ContainerPolicy;
   } = {},
 ) {
+  const outbound =
+    options.outbound ?? new OutboundGuard({ allowPrivateNetworks: true, blockList: loopbackOnlyBlockList() });
+  const containerPolicy = options.containerPolicy ?? TEST_CONTAINER_POLICY;
   const events = new Events();
   const bus = new InProcessBus();
   const logger = createLogger('silent');
@@ -42,13 +66,18 @@ export function createEngine(
   const deps = { db: database.db, clock: systemClock, events, logger };
   const relay = new OutboxRelay({ ...deps, bus }, { pollIntervalMs: 50, retryBaseMs: 20 });
   const scheduler = new Scheduler(deps, { maxSleepMs: 100 });
-  const worker = new WorkflowWorker({ ...deps, bus, containers: options.containers ?? null });
+  const worker = new WorkflowWorker({
+    ...deps,
+    bus,
+    containers: options.containers ?? null,
+    imagePolicy: containerPolicy,
+  });
   const executor =
     options.withExecutor === false
       ? null
       : new Executor(
-          { ...deps, bus, live, containers: options.containers ?? null },
-          { ...FAST_EXECUTOR, ...options.executor },
+          { ...deps, bus, live, containers: options.containers ?? null, outbound },
+          { ...FAST_EXECUTOR, containerPolicy, ...options.executor },
         );
   return {
     events,

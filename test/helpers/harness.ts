@@ -127,7 +127,10 @@ export async function createTestGateway(
     republish?: BusAdminDeps['republish'];
     /** Safety poll of the notifications SSE stream (wake-ups aside). */
     notificationPollMs?: number;
-    /** Webhooks may target loopback and private addresses (the admin setting). */
+    /**
+     * Webhooks may target loopback and private addresses (the admin setting). Default: the
+     * configuration's (CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS in `env`).
+     */
     allowPrivateNetworks?: boolean;
   } = {},
 ): Promise<TestGateway> {
@@ -146,7 +149,18 @@ export async function createTestGateway(
   const workflows = new WorkflowsService(
     database.db,
     clock,
-    { idempotencyTtlMs: config.workflows.idempotencyTtlMs },
+    {
+      idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+      // The outbound and container policies as `env` configures them (no own listeners: inject).
+      policy: {
+        outbound: {
+          allowPrivateNetworks: config.outbound.allowPrivateNetworks,
+          ownPorts: new Set(),
+          ownAddresses: new Set(),
+        },
+        containers: config.containers,
+      },
+    },
     events,
   );
   const live = options.live ?? new InMemoryLiveLogs();
@@ -158,7 +172,11 @@ export async function createTestGateway(
   const webhooks = new WebhooksService(
     database.db,
     clock,
-    { allowPrivateNetworks: options.allowPrivateNetworks ?? false },
+    {
+      allowPrivateNetworks:
+        options.allowPrivateNetworks ??
+        (config.outbound.allowPrivateNetworks || config.webhooks.allowPrivateNetworks),
+    },
     events,
   );
   // Every service, reached through its RPC client on the in-memory transport, as one process runs them.

@@ -302,6 +302,8 @@ describe('an executor process killed with SIGKILL mid-job (PostgreSQL)', () => {
         DATABASE_URL: databaseUrl(rows[0]!.db),
         DOCKER_HOST: inject('dockerHost'),
         CHRONOVERSE_EXECUTOR_LEASE: '3s',
+        // The test image is localhost/…: a registry the administrator must list.
+        CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES: 'localhost',
         LOG_LEVEL: 'warn',
       },
       stdio: 'ignore',

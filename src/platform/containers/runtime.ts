@@ -18,6 +18,10 @@ export interface ContainerSpec {
   memoryMb: number;
   pids: number;
   network: 'none' | 'bridge';
+  /** Mount the image read-only (a small tmpfs on /tmp stays writable). @default false */
+  readOnlyRootFs?: boolean;
+  /** `uid[:gid]` to run as; null or absent: the image's user. */
+  user?: string | null;
 }
 
 /**
@@ -57,7 +61,10 @@ export class ImageNotFoundError extends Error {
 export interface ContainerRuntime {
   /** Is the runtime reachable? Never throws. */
   ping(): Promise<boolean>;
-  /** Makes sure `image` is present locally, pulling it when missing (one pull per image at a time). */
+  /**
+   * Makes sure `image` is present locally, pulling it when missing (one pull per image at a time).
+   * A pull the runtime's pull policy refuses is an ImageNotFoundError, with nothing sent to the registry.
+   */
   ensureImage(image: string): Promise<void>;
   /**
    * Runs one attempt to its end and removes the container (always, whatever happens). Output

@@ -1,12 +1,13 @@
 /**
  * Webhook request bodies: the schemas (also the OpenAPI document's) and their validation, which
- * reports every offending field at once. The URL rules need the installation's SSRF setting, so
- * the service validates (the route only documents the schema).
+ * reports every offending field at once. The URL rules need the outbound policy (the
+ * installation's settings and the caller's role), so the service validates (the route only
+ * documents the schema).
  */
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../../domain/errors.ts';
 import { fieldIssuesFromZod, unstorableValues } from '../../domain/field-issues.ts';
-import { classifyAddress } from '../../domain/ip-ranges.ts';
+import { endpointProblem, type OutboundRole } from '../../domain/outbound-policy.ts';
 
 /** The events a webhook can subscribe to (`*`: all of them, including ones added later). */
 export const WEBHOOK_EVENT_TYPES = [
@@ -72,12 +73,20 @@ export type WebhookCreateInput = z.output<typeof WebhookCreateBodySchema>;
 export type WebhookUpdateInput = z.output<typeof WebhookUpdateBodySchema>;
 
 export interface UrlPolicy {
-  /** The admin setting CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS. */
+  /**
+   * Non-administrators may target internal networks: CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS
+   * (or its deprecated webhooks-only alias CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS).
+   */
   allowPrivateNetworks: boolean;
+  /** Ports of this server's listeners, never a target. @default none */
+  ownPorts?: ReadonlySet<number>;
 }
 
-/** What is wrong with a webhook URL (null: nothing). Literal internal addresses are refused here. */
-export function urlProblem(text: string, policy: UrlPolicy): string | null {
+/**
+ * What is wrong with a webhook URL for a user of `role` (null: nothing). Literal addresses and
+ * known names are judged by the outbound policy here; other names at every delivery.
+ */
+export function urlProblem(text: string, policy: UrlPolicy, role: OutboundRole): string | null {
   let parsed: URL;
   try {
     parsed = new URL(text);
@@ -88,14 +97,19 @@ export function urlProblem(text: string, policy: UrlPolicy): string | null {
   if (parsed.username !== '' || parsed.password !== '')
     return 'must not contain credentials (user:password@)';
   if (parsed.hostname === '') return 'must name a host';
-  const verdict = classifyAddress(parsed.hostname);
-  if (verdict && !verdict.allowed && !policy.allowPrivateNetworks) {
-    return `must not point to an internal address (${verdict.range}); private networks are not allowed`;
-  }
-  return null;
+  return endpointProblem(text, role, {
+    allowPrivateNetworks: policy.allowPrivateNetworks,
+    ownPorts: policy.ownPorts ?? new Set(),
+    ownAddresses: new Set(),
+  });
 }
 
-function validate<S extends z.ZodType>(schema: S, body: unknown, policy: UrlPolicy): z.output<S> {
+function validate<S extends z.ZodType>(
+  schema: S,
+  body: unknown,
+  policy: UrlPolicy,
+  role: OutboundRole,
+): z.output<S> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw ValidationError.single('', 'body must be a JSON object');
   }
@@ -104,7 +118,7 @@ function validate<S extends z.ZodType>(schema: S, body: unknown, policy: UrlPoli
   const parsed = schema.safeParse(body);
   if (!parsed.success) issues.push(...fieldIssuesFromZod(parsed.error.issues));
   if (typeof raw.url === 'string' && raw.url.length >= 1 && raw.url.length <= URL_MAX) {
-    const problem = urlProblem(raw.url, policy);
+    const problem = urlProblem(raw.url, policy, role);
     if (problem) issues.push({ path: 'url', message: problem });
   }
   if (Array.isArray(raw.event_types) && raw.event_types.includes('*') && raw.event_types.length > 1) {
@@ -117,12 +131,20 @@ function validate<S extends z.ZodType>(schema: S, body: unknown, policy: UrlPoli
   return parsed.data;
 }
 
-export function validateWebhookCreate(body: unknown, policy: UrlPolicy): WebhookCreateInput {
-  return validate(WebhookCreateBodySchema, body, policy);
+export function validateWebhookCreate(
+  body: unknown,
+  policy: UrlPolicy,
+  role: OutboundRole,
+): WebhookCreateInput {
+  return validate(WebhookCreateBodySchema, body, policy, role);
 }
 
-export function validateWebhookUpdate(body: unknown, policy: UrlPolicy): WebhookUpdateInput {
-  return validate(WebhookUpdateBodySchema, body, policy);
+export function validateWebhookUpdate(
+  body: unknown,
+  policy: UrlPolicy,
+  role: OutboundRole,
+): WebhookUpdateInput {
+  return validate(WebhookUpdateBodySchema, body, policy, role);
 }
 
 /** Duplicates removed, in the catalogue's order ("*" stays alone). */

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { NotFoundError, PreconditionFailedError } from '../../domain/errors.ts';
+import type { OutboundRole } from '../../domain/outbound-policy.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
@@ -53,7 +54,7 @@ export class WebhooksService implements WebhooksApi {
   }
 
   async create(userId: string, body: unknown): Promise<WebhookView> {
-    const input = validateWebhookCreate(body, this.#config);
+    const input = validateWebhookCreate(body, this.#config, await this.#roleOf(userId));
     const now = this.#clock.now();
     const row = await this.#db
       .insertInto('webhooks')
@@ -71,6 +72,12 @@ export class WebhooksService implements WebhooksApi {
       .returningAll()
       .executeTakeFirstOrThrow();
     return toWebhookView(row, true);
+  }
+
+  /** The caller's role now (the outbound policy depends on it); an account that is gone is a user. */
+  async #roleOf(userId: string): Promise<OutboundRole> {
+    const row = await this.#db.selectFrom('users').select('role').where('id', '=', userId).executeTakeFirst();
+    return row?.role === 'admin' ? 'admin' : 'user';
   }
 
   async list(
@@ -97,7 +104,7 @@ export class WebhooksService implements WebhooksApi {
   }
 
   async update(userId: string, webhookId: string, body: unknown): Promise<WebhookView> {
-    const input = validateWebhookUpdate(body, this.#config);
+    const input = validateWebhookUpdate(body, this.#config, await this.#roleOf(userId));
     const secret = input.rotate_secret === true ? generateSecret() : input.secret;
     const row = await this.#db
       .updateTable('webhooks')

@@ -24,6 +24,7 @@ import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
+import { assertWithinPolicy, WORKFLOW_POLICY_DEFAULTS, type WorkflowPolicy } from './policy.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
@@ -44,6 +45,8 @@ export interface WorkflowListFilters {
 
 export interface WorkflowsServiceConfig {
   idempotencyTtlMs: number;
+  /** Outbound and container policies (src/services/workflows/policy.ts). @default the defaults */
+  policy?: WorkflowPolicy;
 }
 
 type WorkflowEvent = 'BUILD' | 'RESCHEDULE' | 'TERMINATE' | 'DELETE';
@@ -89,6 +92,13 @@ export class WorkflowsService implements WorkflowsApi {
         const validated = validateWorkflowCreate(body, now);
         if (!validated.ok) throw new ValidationError(validated.issues);
         const draft = validated.value;
+        await assertWithinPolicy(
+          trx,
+          userId,
+          draft.kind,
+          draft.payload,
+          this.#config.policy ?? WORKFLOW_POLICY_DEFAULTS,
+        );
         const row = await trx
           .insertInto('workflows')
           .values({
@@ -193,6 +203,15 @@ export class WorkflowsService implements WorkflowsApi {
         const validated = validateWorkflowUpdate(body, current.kind, now);
         if (!validated.ok) throw new ValidationError(validated.issues);
         const changes = validated.value;
+        if (changes.payload !== undefined) {
+          await assertWithinPolicy(
+            trx,
+            userId,
+            current.kind,
+            changes.payload,
+            this.#config.policy ?? WORKFLOW_POLICY_DEFAULTS,
+          );
+        }
 
         const schedule: Schedule = changes.schedule ?? scheduleOf(current);
         const scheduleChanged =

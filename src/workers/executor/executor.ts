@@ -12,6 +12,12 @@
  * are rescued by every executor's rescue loop: back to PENDING for another attempt (or FAILED when
  * attempts are used up), and their leftover containers are removed.
  *
+ * Policies, at every run, for the job owner's role as it is now: heartbeats go through the
+ * outbound guard (src/platform/outbound; a refused target is FAILED "refused by outbound policy"),
+ * containers through the container policy (src/domain/container-policy.ts: the registry and the
+ * bridge network are checked before anything is pulled or created, and resources and timeout are
+ * clamped to the administrator's ceilings) and are hardened by the runtime.
+ *
  * Outcomes (RunOutcome): success → COMPLETED; USER failure → FAILED at once; SYSTEM failure →
  * PENDING with exponential backoff while attempts remain, then FAILED. Final states write
  * `workflows` (failure policy) and `analytics` outbox rows in the same transaction.
@@ -30,7 +36,14 @@ import { hostname } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import { parseDuration } from '../../domain/duration.ts';
+import { formatDuration } from '../../domain/duration.ts';
+import {
+  CONTAINER_POLICY_DEFAULTS,
+  effectiveLimits,
+  imageProblem,
+  type ContainerPolicy,
+} from '../../domain/container-policy.ts';
+import type { OutboundRole } from '../../domain/outbound-policy.ts';
 import type { ContainerPayload, HeartbeatPayload } from '../../domain/workflow-input.ts';
 import type { Bus } from '../../platform/bus/bus.ts';
 import {
@@ -45,6 +58,7 @@ import type { Events } from '../../platform/events.ts';
 import type { LiveLogs } from '../../platform/live-logs.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { registerExecutorMetrics, type ExecutorMetrics } from '../../platform/metrics/jobs.ts';
+import { OutboundGuard } from '../../platform/outbound/guard.ts';
 import { contextFromJson, serializeContext } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { isUniqueViolation } from '../../services/users/service.ts';
@@ -73,8 +87,10 @@ export interface ExecutorConfig {
   retryMaxMs: number;
   /** How long stop() lets running jobs finish before aborting them. @default 30000 */
   softStopMs: number;
-  /** Container limits used when a workflow does not set them. */
+  /** Container limits used when a workflow does not set them (never above the policy's ceilings). */
   containerDefaults: { cpus: number; memoryMb: number; pids: number };
+  /** Registries, bridge network and ceilings (the administrator's settings). */
+  containerPolicy: ContainerPolicy;
 }
 
 export const EXECUTOR_DEFAULTS: ExecutorConfig = {
@@ -87,6 +103,7 @@ export const EXECUTOR_DEFAULTS: ExecutorConfig = {
   retryMaxMs: 300_000,
   softStopMs: 30_000,
   containerDefaults: { cpus: 1, memoryMb: 512, pids: 256 },
+  containerPolicy: CONTAINER_POLICY_DEFAULTS,
 };
 
 type AbortReason = 'canceled' | 'lease_lost' | 'shutdown';
@@ -107,6 +124,7 @@ export class Executor {
   readonly #logger: Logger;
   readonly #live: LiveLogs;
   readonly #containers: ContainerRuntime | null;
+  readonly #outbound: OutboundGuard;
   readonly #config: ExecutorConfig;
   readonly #running = new Map<string, Running>();
   readonly #claimLoop: Loop;
@@ -126,6 +144,8 @@ export class Executor {
       containers: ContainerRuntime | null;
       /** Where the executor's series are registered (none: not measured). */
       metrics?: Registry;
+      /** Heartbeats' requests go through it. @default the default policy (no private networks) */
+      outbound?: OutboundGuard;
     },
     config: Partial<ExecutorConfig> = {},
   ) {
@@ -134,6 +154,7 @@ export class Executor {
     this.#logger = deps.logger.child({ executor: this.id });
     this.#live = deps.live;
     this.#containers = deps.containers;
+    this.#outbound = deps.outbound ?? new OutboundGuard();
     this.#config = { ...EXECUTOR_DEFAULTS, ...config };
     if (this.#config.concurrency < 1) throw new Error('executor concurrency must be at least 1');
     this.#metrics = deps.metrics
@@ -326,10 +347,27 @@ export class Executor {
     let outcome: RunOutcome;
     let logs: JobLogWriter | null = null;
     try {
+      const role: OutboundRole = job.user_role ?? 'user';
+      const containerRefusal =
+        job.kind === 'CONTAINER'
+          ? this.#containerRefusal(job.payload as unknown as ContainerPayload, role)
+          : null;
       if (job.kind === 'HEARTBEAT') {
         outcome = await inSpan('job.heartbeat', SpanKind.CLIENT, () =>
-          runHeartbeat(job.payload as unknown as HeartbeatPayload, controller.signal),
+          runHeartbeat(job.payload as unknown as HeartbeatPayload, {
+            guard: this.#outbound,
+            role,
+            signal: controller.signal,
+            // The detail is the operator's: the job records only "refused by outbound policy".
+            onRefused: (detail) =>
+              this.#logger.info(
+                { jobId: job.id, workflowId: job.workflow_id, detail },
+                'heartbeat refused by the outbound policy',
+              ),
+          }),
         );
+      } else if (containerRefusal) {
+        outcome = containerRefusal;
       } else if (!this.#containers) {
         outcome = systemFailure(
           'NO_CONTAINER_RUNTIME',
@@ -343,14 +381,11 @@ export class Executor {
         const writer = logs;
         const payload = job.payload as unknown as ContainerPayload;
         const containers = this.#containers;
+        const spec = this.#containerSpec(job, payload);
         const result = await inSpan('job.container', SpanKind.INTERNAL, () =>
-          containers.run(
-            this.#containerSpec(job, payload),
-            (lines) => writer.write(lines),
-            controller.signal,
-          ),
+          containers.run(spec, (lines) => writer.write(lines), controller.signal),
         );
-        outcome = containerOutcome(result, payload, this.#config.containerDefaults.memoryMb);
+        outcome = containerOutcome(result, spec);
       }
     } catch (err) {
       outcome = classifyError(err);
@@ -371,8 +406,31 @@ export class Executor {
     await this.#complete(job, outcome);
   }
 
+  /** A run the container policy refuses before anything is pulled or created; null: none. */
+  #containerRefusal(payload: ContainerPayload, role: OutboundRole): RunOutcome | null {
+    const policy = this.#config.containerPolicy;
+    const image = imageProblem(payload.image, policy);
+    const problem = image
+      ? `the image ${image}`
+      : payload.network === 'bridge' && role !== 'admin' && !policy.allowBridgeNetwork
+        ? 'the bridge network is not allowed for this account'
+        : null;
+    if (problem === null) return null;
+    return {
+      kind: 'failed',
+      errorKind: 'USER',
+      code: 'CONTAINER_POLICY_REFUSED',
+      message: `refused by container policy: ${problem}`,
+      retryable: false,
+    };
+  }
+
   #containerSpec(job: ClaimedJob, payload: ContainerPayload): ContainerSpec {
-    const defaults = this.#config.containerDefaults;
+    const limits = effectiveLimits(
+      payload,
+      { ...this.#config.containerDefaults, timeoutMs: 30_000 },
+      this.#config.containerPolicy,
+    );
     return {
       jobId: job.id,
       workflowId: job.workflow_id,
@@ -382,11 +440,14 @@ export class Executor {
       entrypoint: payload.entrypoint,
       env: payload.env,
       workdir: payload.workdir,
-      timeoutMs: parseDuration(payload.timeout) ?? 30_000,
-      cpus: payload.resources.cpus ?? defaults.cpus,
-      memoryMb: payload.resources.memory_mb ?? defaults.memoryMb,
-      pids: payload.resources.pids ?? defaults.pids,
+      timeoutMs: limits.timeoutMs,
+      cpus: limits.cpus,
+      memoryMb: limits.memoryMb,
+      pids: limits.pids,
       network: payload.network,
+      // Absent from payloads stored before these fields existed.
+      readOnlyRootFs: payload.read_only_root_fs ?? false,
+      user: payload.user ?? null,
     };
   }
 
@@ -477,16 +538,12 @@ function classifyError(err: unknown): RunOutcome {
   return systemFailure('EXECUTOR_ERROR', err instanceof Error ? err.message : String(err));
 }
 
-function containerOutcome(
-  result: ContainerOutcome,
-  payload: ContainerPayload,
-  defaultMemoryMb: number,
-): RunOutcome {
+function containerOutcome(result: ContainerOutcome, spec: ContainerSpec): RunOutcome {
   switch (result.kind) {
     case 'exited':
       if (result.exitCode === 0) return { kind: 'succeeded', exitCode: 0 };
       if (result.killed || result.oomKilled) {
-        const limit = payload.resources.memory_mb ?? defaultMemoryMb;
+        const limit = spec.memoryMb;
         return {
           kind: 'failed',
           errorKind: 'USER',
@@ -509,7 +566,7 @@ function containerOutcome(
         kind: 'failed',
         errorKind: 'USER',
         code: 'TIMEOUT',
-        message: `the container did not finish within ${payload.timeout} and was stopped`,
+        message: `the container did not finish within ${formatDuration(spec.timeoutMs)} and was stopped`,
         retryable: false,
         ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}),
       };

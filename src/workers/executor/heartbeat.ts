@@ -1,63 +1,92 @@
 /**
- * HEARTBEAT runner: one HTTP request, success when the status is the expected one.
+ * HEARTBEAT runner: one HTTP request through the outbound guard (src/platform/outbound), success
+ * when the status is the expected one.
+ *
  * Connection problems and timeouts are SYSTEM failures (retried: the network may blink); a wrong
- * status is a USER failure (the monitored service answered, and not as expected).
+ * status is a USER failure (the monitored service answered, and not as expected); a target the
+ * outbound policy refuses (at this hop or at a redirect) is a USER failure recorded only as
+ * "refused by outbound policy" — no address, no latency, nothing dialled — and never retried.
+ * Redirects are followed up to MAX_REDIRECTS hops, each one checked like the first request.
  */
 import { parseDuration } from '../../domain/duration.ts';
+import { REFUSED_BY_OUTBOUND_POLICY, type OutboundRole } from '../../domain/outbound-policy.ts';
 import type { HeartbeatPayload } from '../../domain/workflow-input.ts';
+import type { OutboundGuard } from '../../platform/outbound/guard.ts';
 import type { RunOutcome } from './outcome.ts';
 
-export async function runHeartbeat(payload: HeartbeatPayload, signal: AbortSignal): Promise<RunOutcome> {
+/** Redirect hops a heartbeat follows (fetch follows 20; a monitored endpoint needs few). */
+export const MAX_REDIRECTS = 5;
+
+export async function runHeartbeat(
+  payload: HeartbeatPayload,
+  context: {
+    guard: OutboundGuard;
+    role: OutboundRole;
+    signal: AbortSignal;
+    onRefused?: (detail: string) => void;
+  },
+): Promise<RunOutcome> {
   const timeoutMs = parseDuration(payload.timeout) ?? 10_000;
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(payload.headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  const headers: Record<string, string | string[]> = { ...payload.headers };
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent')) {
+    headers['user-agent'] = 'Chronoverse-Heartbeat';
   }
   const started = performance.now();
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    const response = await fetch(payload.endpoint, {
-      method: payload.method,
-      headers,
-      body: payload.body,
-      redirect: 'follow',
-      signal: AbortSignal.any([signal, timeout]),
-    });
-    const latencyMs = Math.round(performance.now() - started);
-    await response.body?.cancel().catch(() => {});
-    if (response.status === payload.expected_status_code) {
-      return { kind: 'succeeded', httpStatusCode: response.status, latencyMs };
-    }
-    return {
-      kind: 'failed',
-      errorKind: 'USER',
-      code: 'UNEXPECTED_STATUS',
-      message: `expected HTTP ${payload.expected_status_code}, got ${response.status}`,
-      retryable: false,
-      httpStatusCode: response.status,
-      latencyMs,
-    };
-  } catch (err) {
-    if (signal.aborted) return { kind: 'canceled' };
-    const latencyMs = Math.round(performance.now() - started);
-    if (timeout.aborted) {
+  const result = await context.guard.request({
+    url: payload.endpoint,
+    method: payload.method,
+    headers,
+    body: payload.body,
+    role: context.role,
+    timeoutMs,
+    signal: context.signal,
+    redirects: MAX_REDIRECTS,
+    readAnswerBytes: 0,
+  });
+  const latencyMs = Math.round(performance.now() - started);
+  switch (result.kind) {
+    case 'aborted':
+      return { kind: 'canceled' };
+    case 'refused':
+      context.onRefused?.(result.detail);
+      return {
+        kind: 'failed',
+        errorKind: 'USER',
+        code: 'OUTBOUND_REFUSED',
+        message: REFUSED_BY_OUTBOUND_POLICY,
+        retryable: false,
+      };
+    case 'failed':
+      if (result.reason === 'timeout') {
+        return {
+          kind: 'failed',
+          errorKind: 'SYSTEM',
+          code: 'TIMEOUT',
+          message: `no answer within ${payload.timeout}`,
+          retryable: true,
+          latencyMs,
+        };
+      }
       return {
         kind: 'failed',
         errorKind: 'SYSTEM',
-        code: 'TIMEOUT',
-        message: `no answer within ${payload.timeout}`,
+        code: 'CONNECTION_FAILED',
+        message: `request to ${new URL(payload.endpoint).host} failed: ${result.error}`,
         retryable: true,
         latencyMs,
       };
-    }
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return {
-      kind: 'failed',
-      errorKind: 'SYSTEM',
-      code: 'CONNECTION_FAILED',
-      message: `request to ${new URL(payload.endpoint).host} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
-      retryable: true,
-      latencyMs,
-    };
+    case 'answered':
+      if (result.statusCode === payload.expected_status_code) {
+        return { kind: 'succeeded', httpStatusCode: result.statusCode, latencyMs };
+      }
+      return {
+        kind: 'failed',
+        errorKind: 'USER',
+        code: 'UNEXPECTED_STATUS',
+        message: `expected HTTP ${payload.expected_status_code}, got ${result.statusCode}`,
+        retryable: false,
+        httpStatusCode: result.statusCode,
+        latencyMs,
+      };
   }
 }

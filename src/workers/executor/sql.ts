@@ -17,6 +17,8 @@ export interface ClaimedJob {
   log_retention: boolean;
   /** W3C trace context of the request or tick that created the job (JSON), or null. */
   trace_context: string | null;
+  /** The owner's role now (null: the account is gone): the outbound and container policies depend on it. */
+  user_role: 'admin' | 'user' | null;
 }
 
 /**
@@ -67,7 +69,9 @@ export async function jobsClaim(
     FROM candidates c, workflows w
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
-              w.kind, w.payload, w.log_retention, j.trace_context`.execute(trx);
+              w.kind, w.payload, w.log_retention, j.trace_context,
+              -- One primary-key probe per claimed row, after the claim: the plan above is unchanged.
+              (SELECT u.role FROM users u WHERE u.id = j.user_id) AS user_role`.execute(trx);
     return rows;
   });
 }

@@ -1,17 +1,21 @@
 /**
- * Webhook sender: sends due deliveries, signed, behind the SSRF guard, and records every attempt.
+ * Webhook sender: sends due deliveries, signed, through the outbound guard (src/platform/outbound:
+ * the outbound policy for the webhook owner's role, checked at connect time), and records every
+ * attempt.
  *
  * A round (`runOnce`):
  * 1. webhookDeliveriesClaim: up to `concurrency` due PENDING deliveries of enabled webhooks, with
  *    FOR UPDATE SKIP LOCKED (several senders never take the same row), counting the attempt and
  *    pushing `next_attempt_at` forward by a lease (the request deadline + 30 s): a sender that
  *    dies mid-request leaves the row to be claimed again when the lease ends.
- * 2. POST them all at once (src/platform/webhooks/guarded-post.ts), each with its deadline.
+ * 2. POST them all at once, each with its deadline; redirects are not followed (a 3xx is an
+ *    answer like any other non-2xx).
  * 3. webhookDeliveriesRecord: one statement for the round that stores the attempts and moves each
  *    delivery on, guarded by its attempt number (a row redelivered and re-claimed meanwhile is
  *    not overwritten by the older attempt):
  *    - 2xx → SUCCEEDED;
- *    - refused by the SSRF guard → FAILED at once (retrying cannot help);
+ *    - refused by the outbound policy → FAILED at once (retrying cannot help), the attempt's error
+ *      saying only "refused by outbound policy" (the detail goes to the log);
  *    - anything else → PENDING again after base · 2^(attempt−1) (capped, ±20% jitter), or FAILED
  *      when that would fall after created_at + max age (24 h by default).
  *
@@ -23,13 +27,12 @@ import type { Clock } from '../../platform/clock.ts';
 import type { DB, WebhookDeliveryStatus } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { guardedPost, type PostOutcome } from '../../platform/webhooks/guarded-post.ts';
+import { REFUSED_BY_OUTBOUND_POLICY } from '../../domain/outbound-policy.ts';
+import { OutboundGuard, type OutboundResult } from '../../platform/outbound/guard.ts';
 import { SIGNATURE_HEADER, signatureHeader } from '../../platform/webhooks/signature.ts';
 import { Loop } from '../loop.ts';
 
 export interface WebhookSenderConfig {
-  /** Send to internal addresses too (SSRF guard off). @default false */
-  allowPrivateNetworks: boolean;
   /** Deadline of one request. @default 10000 */
   timeoutMs: number;
   /** Deliveries claimed and sent at once per round. @default 16 */
@@ -51,7 +54,6 @@ export interface WebhookSenderConfig {
 }
 
 export const WEBHOOK_SENDER_DEFAULTS: WebhookSenderConfig = {
-  allowPrivateNetworks: false,
   timeoutMs: 10_000,
   concurrency: 16,
   retryBaseMs: 30_000,
@@ -78,6 +80,8 @@ interface Claimed {
   created_at: Date;
   url: string;
   secret: string;
+  /** The webhook owner's role now (null: the account is gone). */
+  user_role: 'admin' | 'user' | null;
 }
 
 interface Result {
@@ -91,6 +95,8 @@ interface Result {
   nextAttemptAt: Date | null;
 }
 
+/** Answer bytes read (and discarded) so the receiver can finish writing. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 const PURGE_EVERY_MS = 3_600_000;
 const PURGE_BATCH = 1_000;
 
@@ -115,18 +121,27 @@ export class WebhookSender {
   readonly #events: Events;
   readonly #logger: Logger;
   readonly #config: WebhookSenderConfig;
+  readonly #outbound: OutboundGuard;
   readonly #loop: Loop;
   #unsubscribe: (() => void) | null = null;
   #lastPurge = 0;
 
   constructor(
-    deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger },
+    deps: {
+      db: Kysely<DB>;
+      clock: Clock;
+      events: Events;
+      logger: Logger;
+      /** @default the default policy (no private networks for non-administrators) */
+      outbound?: OutboundGuard;
+    },
     config: Partial<WebhookSenderConfig> = {},
   ) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#logger = deps.logger;
+    this.#outbound = deps.outbound ?? new OutboundGuard();
     this.#config = { ...WEBHOOK_SENDER_DEFAULTS, ...config };
     const c = this.#config;
     if (c.concurrency < 1 || c.timeoutMs <= 0 || c.retryBaseMs <= 0 || c.retryMaxMs < c.retryBaseMs) {
@@ -209,20 +224,24 @@ export class WebhookSender {
       SET attempts = d.attempts + 1, next_attempt_at = ${leaseEnd}::timestamptz
       FROM due, webhooks w
       WHERE d.id = due.id AND w.id = d.webhook_id
-      RETURNING d.id, d.attempts, d.body, d.event_type, d.created_at, w.url, w.secret`.execute(this.#db);
+      RETURNING d.id, d.attempts, d.body, d.event_type, d.created_at, w.url, w.secret,
+                (SELECT u.role FROM users u WHERE u.id = w.user_id) AS user_role`.execute(this.#db);
     return rows.map((r) => ({ ...r, created_at: new Date(r.created_at) }));
   }
 
   async #send(d: Claimed): Promise<Result> {
     const startedAt = this.#clock.now();
     const t0 = performance.now();
-    let outcome: PostOutcome;
+    let outcome: OutboundResult;
     try {
-      outcome = await guardedPost({
+      outcome = await this.#outbound.request({
         url: d.url,
+        method: 'POST',
         body: d.body,
+        role: d.user_role ?? 'user',
         timeoutMs: this.#config.timeoutMs,
-        allowPrivateNetworks: this.#config.allowPrivateNetworks,
+        redirects: 0,
+        readAnswerBytes: MAX_ANSWER_BYTES,
         headers: {
           'content-type': 'application/json',
           'user-agent': this.#config.userAgent,
@@ -232,7 +251,7 @@ export class WebhookSender {
         },
       });
     } catch (err) {
-      outcome = { kind: 'failed', error: (err as Error).message };
+      outcome = { kind: 'failed', reason: 'connection', error: (err as Error).message };
     }
     const durationMs = Math.max(0, Math.round(performance.now() - t0));
     const base = { id: d.id, attempt: d.attempts, startedAt, durationMs };
@@ -246,10 +265,25 @@ export class WebhookSender {
       };
     }
     if (outcome.kind === 'refused') {
-      return { ...base, statusCode: null, error: outcome.error, status: 'FAILED', nextAttemptAt: null };
+      this.#logger.info(
+        { deliveryId: d.id, detail: outcome.detail },
+        'webhook refused by the outbound policy',
+      );
+      return {
+        ...base,
+        statusCode: null,
+        error: REFUSED_BY_OUTBOUND_POLICY,
+        status: 'FAILED',
+        nextAttemptAt: null,
+      };
     }
     const statusCode = outcome.kind === 'answered' ? outcome.statusCode : null;
-    const error = outcome.kind === 'answered' ? `HTTP ${outcome.statusCode}` : outcome.error;
+    const error =
+      outcome.kind === 'answered'
+        ? `HTTP ${outcome.statusCode}`
+        : outcome.kind === 'failed'
+          ? outcome.error
+          : 'aborted';
     const now = this.#clock.now();
     const next = new Date(now.getTime() + retryDelayMs(d.attempts, this.#config));
     if (next.getTime() > d.created_at.getTime() + this.#config.maxAgeMs) {

@@ -2,7 +2,9 @@
  * Workflow worker: reacts to `workflows` events.
  *
  * - BUILD: prepares a workflow to run. HEARTBEAT builds at once; CONTAINER makes sure its image is
- *   present (pulling it when missing). COMPLETED sets the first `next_run_at` (an interval schedule
+ *   present (pulling it when missing), after checking its registry against the allow-list
+ *   (src/domain/container-policy.ts: a refused one FAILS before the runtime is asked anything, so
+ *   nothing is pulled). COMPLETED sets the first `next_run_at` (an interval schedule
  *   runs one interval after the build completes, as in Chronoverse); FAILED stores the reason. Every
  *   write is guarded by the event's generation, so a build superseded by an edit changes nothing.
  *   A build that cannot reach the container runtime is not the workflow's fault: it goes back to
@@ -17,6 +19,11 @@
  * Every handler is idempotent: a redelivered event finds its effect already applied.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import {
+  CONTAINER_POLICY_DEFAULTS,
+  imageProblem,
+  type ContainerPolicy,
+} from '../../domain/container-policy.ts';
 import type { ContainerPayload } from '../../domain/workflow-input.ts';
 import { nextRunAfter } from '../../domain/schedule.ts';
 import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
@@ -60,6 +67,7 @@ export class WorkflowWorker {
   readonly #events: Events;
   readonly #logger: Logger;
   readonly #containers: ContainerRuntime | null;
+  readonly #imagePolicy: Pick<ContainerPolicy, 'allowedRegistries'>;
   readonly #config: WorkflowWorkerConfig;
   readonly #retryLoop: Loop;
 
@@ -72,6 +80,8 @@ export class WorkflowWorker {
       bus: Bus;
       /** Null when no container runtime is configured: CONTAINER builds then fail with that reason. */
       containers: ContainerRuntime | null;
+      /** The registry allow-list, checked before the image is looked for. @default the default list */
+      imagePolicy?: Pick<ContainerPolicy, 'allowedRegistries'>;
     },
     config: Partial<WorkflowWorkerConfig> = {},
   ) {
@@ -80,6 +90,7 @@ export class WorkflowWorker {
     this.#events = deps.events;
     this.#logger = deps.logger;
     this.#containers = deps.containers;
+    this.#imagePolicy = deps.imagePolicy ?? CONTAINER_POLICY_DEFAULTS;
     this.#config = { ...WORKFLOW_WORKER_DEFAULTS, ...config };
     this.#retryLoop = new Loop({
       name: 'waiting-builds',
@@ -204,6 +215,17 @@ export class WorkflowWorker {
         await writeWorkflowFact(trx, 'BUILD_STARTED', workflow, startedAt, { image });
     });
     this.#events.emit('outbox:written', { count: 1 });
+    // The registry allow-list before anything could reach a registry: the API checks it too, but
+    // a workflow stored before the list changed must not make the runtime pull.
+    const refused = imageProblem(image, this.#imagePolicy);
+    if (refused !== null) {
+      await this.#finishBuild(
+        workflow,
+        'FAILED',
+        `refused by image policy: ${image} ${refused}`.slice(0, 2000),
+      );
+      return;
+    }
     if (!this.#containers) {
       await this.#finishBuild(workflow, 'FAILED', 'no container runtime is configured (set DOCKER_HOST)');
       return;

@@ -1,0 +1,326 @@
+/**
+ * The outbound guard: every HTTP request made on a user's behalf (heartbeats, webhooks) goes
+ * through `OutboundGuard.request`, which enforces src/domain/outbound-policy.ts at connect time.
+ *
+ * Design note
+ *
+ * - Literal IP hosts (any encoding; the WHATWG URL parser has already normalised them) and the
+ *   known names are decided before anything is sent. Node skips `lookup` for IP literals, so this
+ *   check is the only one they get.
+ * - Any other name is resolved inside the `lookup` that node:http/https call to connect, with the
+ *   guard's resolver (injectable: tests answer with test addresses), and every address is decided
+ *   there. The socket can only open to an address that passed at that moment, so a name that
+ *   resolves, or re-resolves between a check and the connection (DNS rebinding), to a refused
+ *   address never gets a connection.
+ * - Redirects: with `redirects: 0` a 3xx is the answer (webhooks). Otherwise (heartbeats) each hop
+ *   is a new request through the same checks, up to that many hops, with fetch's rules: 303, and
+ *   301/302 after a POST, become a GET without body; credentials headers are dropped when a hop
+ *   leaves the origin.
+ * - A refusal is `{ kind: 'refused' }` and its `detail` is for the operator's log only: what a
+ *   user's record may say is REFUSED_BY_OUTBOUND_POLICY. Nothing was dialled, so nothing about
+ *   the target (open, closed, slow) can be learned from it.
+ * - A second line under the policy: every socket carries a net.BlockList that Node checks right
+ *   before it dials, whatever address it got. By default it holds the tier refused to everyone
+ *   (link-local, the metadata addresses); tests give one that holds everything but loopback, so
+ *   even a broken policy could not make a test dial out.
+ * - One deadline covers resolving, connecting, every hop and the answer.
+ * - The server's own listeners: the ports come from the configuration and from `addOwnPort`
+ *   (a listener bound to port 0 registers the port it got); the host's own addresses are its
+ *   interface addresses (os.networkInterfaces) read once.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, type LookupFunction } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import {
+  addressKey,
+  METADATA_ADDRESSES,
+  decideAddress,
+  decideHost,
+  portOf,
+  type OutboundDecision,
+  type OutboundRole,
+  type OutboundRules,
+} from '../../domain/outbound-policy.ts';
+
+/** Resolves a host name to all of its addresses (the system resolver by default). */
+export type Resolver = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
+
+export const systemResolver: Resolver = (hostname) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(hostname, { all: true }, (err, addresses: LookupAddress[]) =>
+      err ? reject(err) : resolve(addresses),
+    );
+  });
+
+export interface OutboundGuardOptions {
+  /** Non-administrators may reach internal networks. @default false */
+  allowPrivateNetworks?: boolean;
+  /** Ports of this server's listeners (HTTP, RPC, operations); 0 is ignored. */
+  ownPorts?: Iterable<number>;
+  /** This host's addresses; default: every interface address of this machine. */
+  ownAddresses?: Iterable<string>;
+  /** @default systemResolver */
+  resolve?: Resolver;
+  /** Addresses no socket may open to, whatever the policy decided. @default alwaysRefusedBlockList() */
+  blockList?: BlockList;
+}
+
+/** The addresses refused to everyone (link-local, cloud metadata), as a socket-level block list. */
+export function alwaysRefusedBlockList(): BlockList {
+  const list = new BlockList();
+  list.addSubnet('169.254.0.0', 16, 'ipv4');
+  list.addSubnet('fe80::', 10, 'ipv6');
+  list.addSubnet('::ffff:169.254.0.0', 112, 'ipv6');
+  for (const address of METADATA_ADDRESSES) list.addAddress(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  return list;
+}
+
+export interface OutboundRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string | string[]>;
+  body: string | null;
+  /** The role of the user the request is made for. */
+  role: OutboundRole;
+  timeoutMs: number;
+  /** Cancels the request (the result is then `aborted`). */
+  signal?: AbortSignal;
+  /** Redirect hops to follow, each checked like the first request; 0: a 3xx is the answer. */
+  redirects: number;
+  /** Answer bytes read (and discarded) before finishing; 0: finish at the status line. */
+  readAnswerBytes: number;
+}
+
+export type OutboundResult =
+  | { kind: 'answered'; statusCode: number }
+  /** Refused by the outbound policy before any connection; `detail` is for the operator's log. */
+  | { kind: 'refused'; detail: string }
+  /** No answer: `error` is safe to show (the target passed the policy). */
+  | { kind: 'failed'; reason: 'timeout' | 'connection'; error: string }
+  | { kind: 'aborted' };
+
+class RefusedError extends Error {}
+
+/** One hop's result: an answer with its redirect target, or why there was none. */
+type HopResult =
+  | { kind: 'answered'; statusCode: number; location: string | null }
+  | { kind: 'refused'; detail: string }
+  | { kind: 'failed'; reason: 'connection'; error: string };
+
+const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .map((i) => i.address);
+}
+
+export class OutboundGuard {
+  readonly #allowPrivateNetworks: boolean;
+  readonly #ownPorts: Set<number>;
+  readonly #ownAddresses: Set<string>;
+  readonly #resolve: Resolver;
+  readonly #blockList: BlockList;
+
+  constructor(options: OutboundGuardOptions = {}) {
+    this.#allowPrivateNetworks = options.allowPrivateNetworks ?? false;
+    this.#ownPorts = new Set([...(options.ownPorts ?? [])].filter((p) => p > 0));
+    this.#ownAddresses = new Set(
+      [...(options.ownAddresses ?? localAddresses())].flatMap((a) => addressKey(a) ?? []),
+    );
+    this.#resolve = options.resolve ?? systemResolver;
+    this.#blockList = options.blockList ?? alwaysRefusedBlockList();
+  }
+
+  /** A listener of this server bound to `port` (e.g. after binding port 0). */
+  addOwnPort(port: number): void {
+    if (port > 0) this.#ownPorts.add(port);
+  }
+
+  /** The rules as they stand, for the create/edit checks of the same process. */
+  get rules(): OutboundRules {
+    return {
+      allowPrivateNetworks: this.#allowPrivateNetworks,
+      ownPorts: this.#ownPorts,
+      ownAddresses: this.#ownAddresses,
+    };
+  }
+
+  async request(req: OutboundRequest): Promise<OutboundResult> {
+    const timeout = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return { kind: 'failed', reason: 'connection', error: 'the URL is not valid' };
+    }
+    let method = req.method;
+    let body = req.body;
+    const headers = { ...req.headers };
+    for (let hop = 0; ; hop++) {
+      const answer = await this.#once(url, method, headers, body, req, signal);
+      if (answer.kind !== 'answered') {
+        if (answer.kind === 'failed' && req.signal?.aborted) return { kind: 'aborted' };
+        if (answer.kind === 'failed' && timeout.aborted) {
+          return { kind: 'failed', reason: 'timeout', error: `no answer within ${req.timeoutMs} ms` };
+        }
+        return answer;
+      }
+      const { statusCode, location } = answer;
+      if (req.redirects === 0 || location === null || ![301, 302, 303, 307, 308].includes(statusCode)) {
+        return { kind: 'answered', statusCode };
+      }
+      if (hop >= req.redirects) {
+        return { kind: 'failed', reason: 'connection', error: `more than ${req.redirects} redirects` };
+      }
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return { kind: 'failed', reason: 'connection', error: 'a redirect to an invalid URL' };
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        return { kind: 'failed', reason: 'connection', error: `a redirect to a ${next.protocol} URL` };
+      }
+      if (
+        (statusCode === 303 && method !== 'HEAD') ||
+        ((statusCode === 301 || statusCode === 302) && method === 'POST')
+      ) {
+        method = 'GET';
+        body = null;
+        for (const name of Object.keys(headers)) {
+          if (/^content-(type|length|encoding|language|location)$/i.test(name)) delete headers[name];
+        }
+      }
+      if (next.origin !== url.origin) {
+        for (const name of Object.keys(headers)) {
+          if (SENSITIVE_HEADERS.includes(name.toLowerCase())) delete headers[name];
+        }
+      }
+      url = next;
+    }
+  }
+
+  /** A `lookup` that resolves with the guard's resolver and hands over only allowed addresses. */
+  #vettedLookup(port: number, role: OutboundRole): LookupFunction {
+    return (hostname, options, callback) => {
+      this.#resolve(hostname).then(
+        (addresses) => {
+          const family = options.family === 4 || options.family === 6 ? options.family : 0;
+          const candidates = addresses.filter((a) => family === 0 || a.family === family);
+          const decisions = candidates.map((a) => ({
+            a,
+            d: decideAddress(a.address, port, role, this.rules),
+          }));
+          const allowed = decisions.filter((x) => x.d.allowed).map((x) => x.a);
+          if (allowed.length === 0) {
+            const first = decisions.find((x) => !x.d.allowed);
+            const why = first && !first.d.allowed ? `${first.a.address}: ${first.d.detail}` : 'no address';
+            return callback(
+              new RefusedError(`${hostname} resolves to ${why}`) as NodeJS.ErrnoException,
+              '',
+              4,
+            );
+          }
+          if (options.all) {
+            return (callback as (e: null, a: LookupAddress[]) => void)(
+              null,
+              allowed.map((a) => ({ address: a.address, family: a.family })),
+            );
+          }
+          return callback(null, allowed[0]!.address, allowed[0]!.family);
+        },
+        (err: NodeJS.ErrnoException) => callback(err, '', 4),
+      );
+    };
+  }
+
+  #once(
+    url: URL,
+    method: string,
+    headers: Record<string, string | string[]>,
+    body: string | null,
+    req: OutboundRequest,
+    signal: AbortSignal,
+  ): Promise<HopResult> {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return Promise.resolve({
+        kind: 'failed',
+        reason: 'connection',
+        error: `unsupported scheme ${url.protocol}`,
+      });
+    }
+    const port = portOf(url);
+    const before: OutboundDecision | { allowed: 'resolve' } = decideHost(
+      url.hostname,
+      port,
+      req.role,
+      this.rules,
+    );
+    if (before.allowed === false)
+      return Promise.resolve({ kind: 'refused', detail: `${url.host}: ${before.detail}` });
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const allHeaders: Record<string, string | string[]> = { ...headers };
+    if (body !== null && !Object.keys(allHeaders).some((h) => h.toLowerCase() === 'content-length')) {
+      allHeaders['content-length'] = String(Buffer.byteLength(body));
+    }
+    // `blockList` reaches net.connect (agent: false); @types/node leaves it out of ClientRequestArgs.
+    const options: RequestOptions & { blockList: BlockList } = {
+      method,
+      headers: allHeaders,
+      lookup: this.#vettedLookup(port, req.role),
+      blockList: this.#blockList,
+      agent: false,
+      signal,
+    };
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (outcome: HopResult) => {
+        if (settled) return;
+        settled = true;
+        resolve(outcome);
+      };
+      const request = send(url, options, (res: IncomingMessage) => {
+        const statusCode = res.statusCode ?? 0;
+        const location = typeof res.headers.location === 'string' ? res.headers.location : null;
+        const answered = { kind: 'answered' as const, statusCode, location };
+        if (req.readAnswerBytes <= 0) {
+          res.destroy();
+          return done(answered);
+        }
+        let read = 0;
+        res.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > req.readAnswerBytes) {
+            res.destroy();
+            done(answered);
+          }
+        });
+        res.on('end', () => done(answered));
+        res.on('error', () => done(answered));
+        res.on('close', () => done(answered));
+      });
+      request.on('error', (err) => {
+        const refused =
+          err instanceof RefusedError
+            ? err
+            : // AggregateError of happy eyeballs: a refusal if that is what it was.
+              (err as { errors?: unknown[] }).errors?.find((e) => e instanceof RefusedError);
+        if (refused instanceof RefusedError) return done({ kind: 'refused', detail: refused.message });
+        if ((err as NodeJS.ErrnoException).code === 'ERR_IP_BLOCKED') {
+          return done({ kind: 'refused', detail: `the block list stopped a dial: ${err.message}` });
+        }
+        const code = (err as NodeJS.ErrnoException).code;
+        done({
+          kind: 'failed',
+          reason: 'connection',
+          error: `${code ?? err.name}: ${err.message}`.slice(0, 500),
+        });
+      });
+      request.end(body ?? undefined);
+    });
+  }
+}
