@@ -272,6 +272,9 @@ write_env() {
     echo "export CHRONOVERSE_ANALYTICS_URL=http://127.0.0.1:${P[analytics.rpc]}"
     sed 's/^/export /' "$DIR/keys.env"
     echo "export GATEWAY_URL=http://127.0.0.1:${P[gateway.http]}"
+    # The users role runs without a gateway beside it, so its automatic sign-up mode would be
+    # "invite"; a cluster on this machine's loopback is a laptop's, open like the quick start.
+    echo "export CHRONOVERSE_SIGNUP=${CHRONOVERSE_SIGNUP:-open}"
   } >"$DIR/cluster.env"
 }
 
