@@ -4,10 +4,11 @@
  * routes and schemas are the document; no service is called to render it) and asked for
  * `/api/v1/openapi.json` as a client would.
  *
- * Writes packages/client/openapi.json (the document, as served) and
- * packages/client/src/generated/schema.ts (its types, by openapi-typescript). Both are committed;
- * test/client/client.test.ts regenerates them in memory and fails when they differ, so an API
- * change without `npm run client:gen` does not pass CI.
+ * Writes packages/client/openapi.json (the document, as served),
+ * packages/client/src/generated/schema.ts (its types, by openapi-typescript) and
+ * docs/schemas/workflow.json (the JSON Schema of definition files, as served at
+ * /api/v1/schemas/workflow.json). All are committed; test/client/client.test.ts regenerates them in
+ * memory and fails when they differ, so an API change without `npm run client:gen` does not pass CI.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import openapiTS, { astToString } from 'openapi-typescript';
@@ -20,6 +21,7 @@ import { createLogger } from '../src/platform/logger.ts';
 export const CLIENT_DIR = new URL('../packages/client/', import.meta.url);
 export const DOCUMENT_FILE = new URL('openapi.json', CLIENT_DIR);
 export const SCHEMA_FILE = new URL('src/generated/schema.ts', CLIENT_DIR);
+export const DEFINITION_SCHEMA_FILE = new URL('../docs/schemas/workflow.json', import.meta.url);
 
 /** A service the document does not need: rendering it calls none, and a call would be a bug here. */
 function unused(name: string): never {
@@ -36,8 +38,14 @@ function unused(name: string): never {
   ) as never;
 }
 
-/** The OpenAPI document as the gateway serves it at /api/v1/openapi.json, every optional role included. */
-export async function servedOpenApiDocument(): Promise<Record<string, unknown>> {
+/**
+ * What the gateway serves at /api/v1/openapi.json (every optional role included) and
+ * /api/v1/schemas/workflow.json.
+ */
+export async function servedDocuments(): Promise<{
+  openapi: Record<string, unknown>;
+  workflowSchema: Record<string, unknown>;
+}> {
   const deps: GatewayDeps = {
     logger: createLogger('silent'),
     users: unused('users'),
@@ -54,9 +62,15 @@ export async function servedOpenApiDocument(): Promise<Record<string, unknown>> 
   };
   const app = await buildGateway(deps, { bodyLimitBytes: 1 << 20, trustProxy: false, version: VERSION });
   try {
-    const res = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
-    if (res.statusCode !== 200) throw new Error(`GET /api/v1/openapi.json answered ${res.statusCode}`);
-    return res.json<Record<string, unknown>>();
+    const get = async (url: string) => {
+      const res = await app.inject({ method: 'GET', url });
+      if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}`);
+      return res.json<Record<string, unknown>>();
+    };
+    return {
+      openapi: await get('/api/v1/openapi.json'),
+      workflowSchema: await get('/api/v1/schemas/workflow.json'),
+    };
   } finally {
     await app.close();
   }
@@ -69,25 +83,32 @@ const SCHEMA_HEADER = `/**
 `;
 
 /** The committed files' contents for `document`. */
-export async function clientSources(
-  document: Record<string, unknown>,
-): Promise<{ document: string; schema: string }> {
-  const ast = await openapiTS(document as never, {
+export async function generatedSources(served: {
+  openapi: Record<string, unknown>;
+  workflowSchema: Record<string, unknown>;
+}): Promise<{ document: string; schema: string; workflowSchema: string }> {
+  const ast = await openapiTS(served.openapi as never, {
     silent: true,
     alphabetize: true,
     // A field with a default is optional in a request (the `…Input` schemas); answers list it as required.
     defaultNonNullable: false,
   });
   return {
-    document: `${JSON.stringify(document, null, 2)}\n`,
+    document: `${JSON.stringify(served.openapi, null, 2)}\n`,
     schema: `${SCHEMA_HEADER}${astToString(ast)}`,
+    workflowSchema: `${JSON.stringify(served.workflowSchema, null, 2)}\n`,
   };
 }
 
 if (import.meta.main) {
-  const sources = await clientSources(await servedOpenApiDocument());
-  await mkdir(new URL('.', SCHEMA_FILE), { recursive: true });
-  await writeFile(DOCUMENT_FILE, sources.document);
-  await writeFile(SCHEMA_FILE, sources.schema);
-  process.stdout.write(`wrote ${DOCUMENT_FILE.pathname} and ${SCHEMA_FILE.pathname}\n`);
+  const sources = await generatedSources(await servedDocuments());
+  for (const [file, text] of [
+    [DOCUMENT_FILE, sources.document],
+    [SCHEMA_FILE, sources.schema],
+    [DEFINITION_SCHEMA_FILE, sources.workflowSchema],
+  ] as const) {
+    await mkdir(new URL('.', file), { recursive: true });
+    await writeFile(file, text);
+    process.stdout.write(`wrote ${file.pathname}\n`);
+  }
 }

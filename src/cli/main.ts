@@ -8,6 +8,9 @@
  *   chronoverse config print|check|docs            resolved config, validation, markdown reference
  *   chronoverse roles                              the role graph
  *   chronoverse keys generate                      a service identity key pair, as env lines
+ *
+ * and the client commands, which talk to a server (src/cli/client/commands.ts): login, context,
+ * apply, diff, get, describe, run, logs, cancel, retry, export, completion.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,7 @@ import { systemClock } from '../platform/clock.ts';
 import { UsersService } from '../services/users/service.ts';
 import { guardAgainstDeferredGoaway } from '../platform/rpc/goaway-guard.ts';
 import { initTracing } from '../platform/telemetry/tracing.ts';
+import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './client/commands.ts';
 import { describeRoles, UnknownRoleError } from './roles.ts';
 import { startRuntime } from './runtime.ts';
 import { VERSION } from './version.ts';
@@ -37,7 +41,9 @@ Usage:
   chronoverse roles                               list roles and their dependencies
   chronoverse keys generate                       print a new service identity key pair (env lines)
 
-Configuration comes from environment variables; see docs/configuration.md.`;
+Configuration comes from environment variables; see docs/configuration.md.
+
+${CLIENT_USAGE}`;
 
 const USERS_LOCKED_HINT = `
 While the server runs, create accounts through it instead (the dashboard's sign-up page, or
@@ -48,7 +54,16 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-const COMMANDS = ['start', 'migrate', 'users', 'config', 'keys', 'roles', 'help'] as const;
+const COMMANDS = [
+  'start',
+  'migrate',
+  'users',
+  'config',
+  'keys',
+  'roles',
+  'help',
+  ...CLIENT_COMMANDS,
+] as const;
 
 const VALUE_OPTIONS = ['--role', '--roles', '--email', '--password'];
 
@@ -89,6 +104,20 @@ function parseCommandLineStrict(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // The client commands come first on their command line and parse the rest themselves. They get
+  // the environment as a value: only this entry reads process.env (CHRONOVERSE_URL, _TOKEN,
+  // XDG_CONFIG_HOME, NO_COLOR).
+  if ((CLIENT_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+    const code = await runClientCommand(argv, {
+      env: { ...process.env },
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: process.stdin,
+    });
+    // Pipes and files are written synchronously on Linux: nothing printed is lost by exiting now,
+    // and an idle keep-alive connection does not hold the command open.
+    process.exit(code);
+  }
   const { positionals, values } = parseCommandLine(argv);
   const [command, sub] = positionals;
   if (values.version) return void process.stdout.write(`${VERSION}\n`);

@@ -40,6 +40,7 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { logRoutes } from './routes/logs.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { schemaRoutes } from './routes/schemas.ts';
 import { userRoutes } from './routes/users.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
@@ -222,6 +223,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(adminBusRoutes, { users: deps.users, busAdmin: deps.busAdmin });
       await api.register(adminAccessRoutes, { users: deps.users });
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
+      await api.register(schemaRoutes);
       await api.register(jobRoutes, { users: deps.users, jobs: deps.jobs });
       await api.register(logRoutes, {
         users: deps.users,

@@ -8,19 +8,21 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChronoverseApiError, createChronoverseClient, unwrap } from '@chronoverse/client';
 import {
-  clientSources,
+  DEFINITION_SCHEMA_FILE,
   DOCUMENT_FILE,
+  generatedSources,
   SCHEMA_FILE,
-  servedOpenApiDocument,
+  servedDocuments,
 } from '../../scripts/client-gen.ts';
 import { createTestGateway, registerUser, type TestGateway } from '../helpers/harness.ts';
 
 describe('@chronoverse/client', () => {
   it('is generated from the OpenAPI document the gateway serves (else run `npm run client:gen`)', async () => {
-    const fresh = await clientSources(await servedOpenApiDocument());
+    const fresh = await generatedSources(await servedDocuments());
     const committed = {
       document: await readFile(DOCUMENT_FILE, 'utf8'),
       schema: await readFile(SCHEMA_FILE, 'utf8'),
+      workflowSchema: await readFile(DEFINITION_SCHEMA_FILE, 'utf8'),
     };
     // Compared as parsed JSON first: a failure then names the route or schema that changed.
     expect(JSON.parse(committed.document), 'packages/client/openapi.json: run `npm run client:gen`').toEqual(
@@ -29,6 +31,9 @@ describe('@chronoverse/client', () => {
     expect(committed.document).toBe(fresh.document);
     expect(committed.schema, 'packages/client/src/generated/schema.ts: run `npm run client:gen`').toBe(
       fresh.schema,
+    );
+    expect(committed.workflowSchema, 'docs/schemas/workflow.json: run `npm run client:gen`').toBe(
+      fresh.workflowSchema,
     );
   });
 

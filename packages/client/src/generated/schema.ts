@@ -1773,6 +1773,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schemas/workflow.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * JSON Schema of workflow definition files
+         * @description The documents `chronoverse apply -f` reads (apiVersion chronoverse/v1, kind Workflow), generated from the validators of POST /workflows. Also committed as docs/schemas/workflow.json.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -3838,10 +3879,16 @@ export interface components {
             };
             image: string;
             /**
+             * @description "bridge" only for administrators, unless the administrator allows it.
              * @default none
              * @enum {string}
              */
             network: "none" | "bridge";
+            /**
+             * @description Mount the image read-only; /tmp stays writable (a 64 MiB tmpfs).
+             * @default false
+             */
+            read_only_root_fs: boolean;
             /**
              * @description Limits; null means the executor default.
              * @default {
@@ -3860,6 +3907,11 @@ export interface components {
             };
             /** @default 30s */
             timeout: string;
+            /**
+             * @description Run as this uid[:gid] instead of the image's user; null keeps the image's.
+             * @default null
+             */
+            user: string | null;
             /** @default null */
             workdir: string | null;
         };
@@ -3875,10 +3927,16 @@ export interface components {
             };
             image: string;
             /**
+             * @description "bridge" only for administrators, unless the administrator allows it.
              * @default none
              * @enum {string}
              */
             network?: "none" | "bridge";
+            /**
+             * @description Mount the image read-only; /tmp stays writable (a 64 MiB tmpfs).
+             * @default false
+             */
+            read_only_root_fs?: boolean;
             /**
              * @description Limits; null means the executor default.
              * @default {
@@ -3897,6 +3955,11 @@ export interface components {
             };
             /** @default 30s */
             timeout?: string;
+            /**
+             * @description Run as this uid[:gid] instead of the image's user; null keeps the image's.
+             * @default null
+             */
+            user?: string | null;
             /** @default null */
             workdir?: string | null;
         };

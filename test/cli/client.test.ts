@@ -1,0 +1,334 @@
+/**
+ * The client commands as a user (or CI) runs them: a real `chronoverse start` on port 0 with its
+ * own data directory, and `chronoverse <command>` as separate processes talking to it over HTTP,
+ * with a config file of their own (XDG_CONFIG_HOME). One story, in order: register, create a
+ * token, login, apply a folder, re-apply (nothing changes), edit a file (the diff), run --wait
+ * (exit codes follow the run), logs (stored and followed live), get with label selectors, prune,
+ * export round trip.
+ *
+ * The heartbeats target a listener of the test on 127.0.0.1 that answers 200 or 500; the
+ * container runs on the test run's podman (test/helpers/podman-setup.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+const MAIN = path.resolve('src/cli/main.ts');
+const NODE = existsSync('node_modules/.bin/node') ? path.resolve('node_modules/.bin/node') : process.execPath;
+const children: ChildProcess[] = [];
+
+let root: string;
+let folder: string;
+let config: string;
+let server: { child: ChildProcess; url: string };
+let listener: Server;
+let target: string;
+let token: string;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [MAIN, ...args], {
+      env: { PATH: process.env.PATH, HOME: root, XDG_CONFIG_HOME: config, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [MAIN, 'start'], {
+      env: { PATH: process.env.PATH, HOME: root, PORT: '0', ...env },
+    });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const entry = JSON.parse(line) as { url?: string };
+          if (entry.url) return resolve({ child, url: entry.url });
+        } catch {
+          // a partial line
+        }
+      }
+    });
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+async function post(url: string, body: unknown, bearer?: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const CHECK = () => `apiVersion: chronoverse/v1
+kind: Workflow
+metadata:
+  name: site check
+  labels:
+    team: web
+spec:
+  kind: HEARTBEAT
+  schedule:
+    type: interval
+    interval_minutes: 60
+  payload:
+    endpoint: ${target}/ok
+`;
+
+const REPORT = () => `# The container prints three lines, a moment apart.
+apiVersion: chronoverse/v1
+kind: Workflow
+metadata:
+  name: nightly report
+  labels:
+    team: data
+    tier: batch
+spec:
+  kind: CONTAINER
+  schedule:
+    type: cron
+    cron: 30 2 * * *
+    timezone: Europe/Paris
+  payload:
+    image: ${inject('testImage')}
+    cmd:
+      - sh
+      - -c
+      - for i in 1 2 3; do echo "report line $i"; sleep 0.3; done
+`;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'cv-client-'));
+  folder = path.join(root, 'workflows');
+  config = path.join(root, 'config');
+  await mkdir(folder);
+  listener = createServer((req, res) => {
+    res.statusCode = req.url?.startsWith('/fail') ? 500 : 200;
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  target = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  server = await startServer({
+    DATA_DIR: path.join(root, 'data'),
+    DOCKER_HOST: inject('dockerHost'),
+    // Heartbeats to the test's own listener, and the test image from the local registry.
+    CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+    CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES: 'docker.io,localhost',
+  });
+  const session = await post(`${server.url}/api/v1/auth/register`, {
+    email: 'ci@example.com',
+    password: 'correct horse battery',
+  });
+  token = (await post(`${server.url}/api/v1/auth/tokens`, { name: 'ci' }, session.token as string))
+    .token as string;
+}, 120_000);
+
+afterAll(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await new Promise((resolve) => listener?.close(resolve));
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('chronoverse client commands against a real server', () => {
+  it('refuses to work without a login, exit 77, saying how to log in', async () => {
+    const result = await cli(['get', 'workflows']);
+    expect(result.code).toBe(77);
+    expect(result.stderr).toMatch(/not logged in: run `chronoverse login/);
+  });
+
+  it('logs in with a personal access token, keeping it in a 0600 config file', async () => {
+    const bad = await cli(['login', '--server', server.url, '--token', 'cvp_wrong']);
+    expect(bad.code).toBe(77);
+    const result = await cli(['login', '--server', server.url, '--token', token, '--context', 'local']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^logged in to http:\/\/localhost:\d+ as ci@example\.com \(context "local"/,
+    );
+    const file = path.join(config, 'chronoverse', 'config.yaml');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).toContain(token);
+    const contexts = await cli(['context']);
+    expect(contexts.stdout).toMatch(/^CURRENT\s+NAME\s+SERVER\n\*\s+local\s+http:\/\/localhost/);
+  });
+
+  it('applies a folder of definitions, then re-applies it without changing anything', async () => {
+    await writeFile(path.join(folder, 'check.yaml'), CHECK());
+    await writeFile(path.join(folder, 'report.yaml'), REPORT());
+    const first = await cli(['apply', '-f', folder]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe('workflow/site check created\nworkflow/nightly report created\n');
+    const again = await cli(['apply', '-f', folder]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('workflow/site check unchanged\nworkflow/nightly report unchanged\n');
+    const diff = await cli(['diff', '-f', folder]);
+    expect(diff).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('runs with --wait and exits with the run result: 0 for a success', async () => {
+    const result = await cli(['run', 'site check', '--wait']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^job\/[0-9a-f-]{36} created\njob\/[0-9a-f-]{36} COMPLETED\n$/);
+  }, 60_000);
+
+  it('shows the diff of an edited file, applies it, and the failing run exits 1', async () => {
+    await writeFile(
+      path.join(folder, 'check.yaml'),
+      CHECK().replace('/ok', '/fail').replace('team: web', 'team: web\n    tier: frontend'),
+    );
+    const preview = await cli(['diff', '-f', folder]);
+    expect(preview.code).toBe(1);
+    const dry = await cli(['apply', '-f', folder, '--dry-run']);
+    expect(dry.stdout).toMatch(/^workflow\/site check changed \(dry run\)\n/);
+    const applied = await cli(['apply', '-f', folder]);
+    expect(applied.code).toBe(0);
+    const lines = applied.stdout.split('\n');
+    expect(lines[0]).toBe('workflow/site check changed');
+    expect(lines).toContain('--- workflow/site check (server)');
+    expect(lines).toContain(`+++ workflow/site check (${path.join(folder, 'check.yaml')})`);
+    expect(lines).toContain(`-    endpoint: ${target}/ok`);
+    expect(lines).toContain(`+    endpoint: ${target}/fail`);
+    expect(lines).toContain('+    tier: frontend');
+    expect(lines.filter((l) => /^[-+] /.test(l) || /^[-+]\s/.test(l))).toHaveLength(3);
+    expect(applied.stdout).toMatch(/\nworkflow\/nightly report unchanged\n$/);
+
+    const failed = await cli(['run', 'site check', '--wait']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^job\/[0-9a-f-]{36} created\njob\/[0-9a-f-]{36} FAILED\n$/);
+    expect(failed.stderr).toMatch(/UNEXPECTED_STATUS/);
+  }, 60_000);
+
+  it("follows a running job's logs until it ends, and prints the stored ones afterwards", async () => {
+    const started = await cli(['run', 'nightly report']);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    const job = /^job\/([0-9a-f-]{36}) created/.exec(started.stdout)![1]!;
+    const followed = await cli(['logs', job, '-f']);
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toBe('report line 1\nreport line 2\nreport line 3\n');
+    const stored = await cli(['logs', job]);
+    expect(stored).toMatchObject({ code: 0, stdout: 'report line 1\nreport line 2\nreport line 3\n' });
+    // A workflow name means its latest job.
+    expect((await cli(['logs', 'nightly report'])).stdout).toBe(stored.stdout);
+    const heartbeat = await cli(['logs', 'site check']);
+    expect(heartbeat.code).toBe(1);
+    expect(heartbeat.stderr).toMatch(/keeps no logs/);
+  }, 120_000);
+
+  it('lists with label selectors, as a table, JSON and names', async () => {
+    const web = await cli(['get', 'workflows', '-l', 'team=web']);
+    expect(web.stdout.split('\n')[0]).toMatch(
+      /^NAME\s+KIND\s+STATUS\s+SCHEDULE\s+LAST RUN\s+NEXT RUN\s+LABELS$/,
+    );
+    expect(web.stdout).toMatch(/\nsite check\s+HEARTBEAT\s+/);
+    expect(web.stdout).not.toMatch(/nightly report/);
+    const json = JSON.parse(
+      (await cli(['get', 'workflows', '-l', 'tier in (batch),!gpu', '-o', 'json'])).stdout,
+    ) as {
+      name: string;
+      labels: Record<string, string>;
+    }[];
+    expect(json.map((w) => w.name)).toEqual(['nightly report']);
+    expect(json[0]!.labels).toEqual({ 'chronoverse.io/managed-by': 'cli', team: 'data', tier: 'batch' });
+    expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe(
+      'workflow/nightly report\nworkflow/site check\n',
+    );
+    const jobs = await cli(['get', 'jobs', '--workflow', 'site check', '-o', 'json']);
+    expect((JSON.parse(jobs.stdout) as { status: string }[]).map((j) => j.status)).toEqual([
+      'FAILED',
+      'COMPLETED',
+    ]);
+    const bad = await cli(['get', 'workflows', '-l', 'team=-x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/-l "team": value "-x"/);
+    const describe = await cli(['describe', 'workflow', 'site check']);
+    expect(describe.stdout).toMatch(/^Name:\s+site check\n/);
+    expect(describe.stdout).toMatch(/\nLabels:\s+chronoverse\.io\/managed-by=cli,team=web,tier=frontend\n/);
+  });
+
+  it('reports every problem of the files at file:line:column and applies nothing', async () => {
+    const broken = path.join(root, 'broken');
+    await mkdir(broken);
+    await writeFile(
+      path.join(broken, 'a.yaml'),
+      CHECK().replace('site check', 'another').replace(`${target}/ok`, 'nope'),
+    );
+    await writeFile(path.join(broken, 'b.yaml'), REPORT().replace('cron: 30 2 * * *', 'cron: 30 25 * * *'));
+    const result = await cli(['apply', '-f', broken]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `${path.join(broken, 'a.yaml')}:13:15: spec.payload.endpoint must be an http:// or https:// URL\n` +
+        `${path.join(broken, 'b.yaml')}:13:11: spec.schedule.cron hour field '25' is out of range 0–23\n` +
+        'nothing applied: 2 problems\n',
+    );
+    expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).not.toMatch(/another/);
+  });
+
+  it('prunes the managed workflows no file names any more', async () => {
+    await unlink(path.join(folder, 'report.yaml'));
+    const withoutPrune = await cli(['apply', '-f', folder]);
+    expect(withoutPrune.stdout).toBe('workflow/site check unchanged\n');
+    const pruned = await cli(['apply', '-f', folder, '--prune']);
+    expect(pruned.stderr).toBe('');
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toBe('workflow/site check unchanged\nworkflow/nightly report pruned\n');
+    expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe('workflow/site check\n');
+  });
+
+  it('exports the workflows back to the very documents they were applied from', async () => {
+    const exported = await cli(['export']);
+    expect(exported.code).toBe(0);
+    const docs = parseAllDocuments(exported.stdout) as ReturnType<typeof parseAllDocuments> & unknown[];
+    const files = parseAllDocuments(await readFile(path.join(folder, 'check.yaml'), 'utf8')) as unknown[];
+    expect((docs as { toJS(): unknown }[]).map((d) => d.toJS())).toEqual(
+      (files as { toJS(): unknown }[]).map((d) => d.toJS()),
+    );
+    // Applying the export changes nothing.
+    const file = path.join(root, 'exported.yaml');
+    await writeFile(file, exported.stdout);
+    expect((await cli(['apply', '-f', file])).stdout).toBe('workflow/site check unchanged\n');
+  });
+
+  it('takes CHRONOVERSE_URL and CHRONOVERSE_TOKEN instead of a config file (CI)', async () => {
+    const result = await cli(['get', 'workflows', '-o', 'name'], {
+      XDG_CONFIG_HOME: path.join(root, 'nowhere'),
+      CHRONOVERSE_URL: server.url,
+      CHRONOVERSE_TOKEN: token,
+    });
+    expect(result).toMatchObject({ code: 0, stdout: 'workflow/site check\n' });
+    const usage = await cli(['run']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/expected one workflow/);
+  });
+});
