@@ -8,6 +8,7 @@ export default defineConfig({
       'test/helpers/podman-setup.ts',
       'test/helpers/redis-setup.ts',
       'test/helpers/kafka-setup.ts',
+      'test/helpers/greenmail-setup.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

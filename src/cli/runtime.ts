@@ -35,6 +35,7 @@ import { BusAdminService } from '../services/bus-admin/service.ts';
 import { JobsService } from '../services/jobs/service.ts';
 import { LogsService } from '../services/logs/service.ts';
 import { NotificationsService } from '../services/notifications/service.ts';
+import { SubscriptionsService } from '../services/notifications/subscriptions.ts';
 import { PrincipalCache, withPrincipalCache } from '../services/users/principal-cache.ts';
 import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
 import { UsersService } from '../services/users/service.ts';
@@ -47,6 +48,9 @@ import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { NotificationsConsumer } from '../workers/notifications/consumer.ts';
 import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
 import { Scheduler } from '../workers/scheduler/scheduler.ts';
+import { EmailConsumer } from '../workers/email/consumer.ts';
+import { EmailSender } from '../workers/email/sender.ts';
+import { SmtpMailer } from '../platform/email/mailer.ts';
 import { WebhookConsumer } from '../workers/webhooks/consumer.ts';
 import { WebhookSender } from '../workers/webhooks/sender.ts';
 import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
@@ -277,6 +281,38 @@ export async function startRuntime(params: {
     });
     // Service roles without a gateway beside them serve over gRPC (the distributed profile).
     const servesRpc = SERVICE_ROLES.some((s) => has(s)) && !has('gateway');
+    if (has('notifications')) {
+      // Subscriptions and email live with notifications too. Without CHRONOVERSE_SMTP_URL the
+      // service still keeps subscriptions (and says email is off); no consumer queues email.
+      const { db: edb, bus: ebus } = needDb('notifications');
+      const e = config.email;
+      local.subscriptions = new SubscriptionsService(edb, clock, { emailEnabled: e.smtpUrl !== '' });
+      if (e.smtpUrl !== '') {
+        new EmailConsumer({ db: edb, bus: ebus, clock, events, logger }, { publicUrl: e.publicUrl });
+        const mailer = new SmtpMailer({
+          url: e.smtpUrl,
+          from: e.from,
+          starttls: e.starttls,
+          tlsVerify: e.tlsVerify,
+          tlsCaFile: e.tlsCaFile,
+          timeoutMs: e.timeoutMs,
+        });
+        const emailSender = new EmailSender(
+          { db: edb, clock, events, logger, mailer },
+          {
+            timeoutMs: e.timeoutMs,
+            concurrency: e.concurrency,
+            retryBaseMs: e.retryBaseMs,
+            retryMaxMs: Math.max(e.retryMaxMs, e.retryBaseMs),
+            maxAgeMs: e.maxAgeMs,
+            pollIntervalMs: e.pollIntervalMs,
+            retentionMs: e.retentionMs,
+          },
+        );
+        emailSender.start();
+        started.push({ name: 'email-sender', stop: () => emailSender.stop() });
+      }
+    }
     let rpcUrl: string | null = null;
     if (servesRpc) {
       const server = await startRpcServer({ rpc: config.rpc, keys, services: local, logger });
@@ -407,6 +443,7 @@ export async function startRuntime(params: {
           bodyTimeoutMs: config.server.bodyTimeoutMs,
           trustProxy: config.server.trustProxy,
           version: VERSION,
+          ...(clients.subscriptions ? { subscriptions: clients.subscriptions } : {}),
         },
       );
       await app.listen({ host: config.server.host, port: config.server.port });

@@ -413,6 +413,93 @@ export const CONFIG_SCHEMA = {
     ),
     analyticsUrl: str(
       'CHRONOVERSE_ANALYTICS_URL',
+  email: {
+    smtpUrl: leaf({
+      env: 'CHRONOVERSE_SMTP_URL',
+      default: '',
+      description:
+        'SMTP server that sends notification emails: smtp://user:password@host:587 (STARTTLS as CHRONOVERSE_SMTP_STARTTLS says) or smtps://user:password@host:465 (TLS from the start); percent-encode special characters of the user and password. Empty: email is off (subscriptions to EMAIL queue nothing; in-app notifications and webhooks are unaffected)',
+      secret: 'url-password',
+      parse: (raw) => {
+        const v = raw.trim();
+        if (v === '') return '';
+        let url: URL;
+        try {
+          url = new URL(v);
+        } catch {
+          throw new Error('must be a URL such as smtp://user:password@smtp.example.com:587');
+        }
+        if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+          throw new Error(`must start with smtp:// or smtps://, got ${url.protocol}//`);
+        }
+        if (url.hostname === '') throw new Error('must name a host');
+        return v;
+      },
+    }),
+    from: str(
+      'CHRONOVERSE_SMTP_FROM',
+      'Chronoverse <chronoverse@localhost>',
+      'From header of notification emails, e.g. "Chronoverse <alerts@example.com>" (an address your SMTP server may send as)',
+    ),
+    starttls: oneOf(
+      'CHRONOVERSE_SMTP_STARTTLS',
+      'required',
+      'With an smtp:// URL: required = refuse to log in or send unless the server upgrades to TLS (STARTTLS); auto = upgrade when the server offers it; off = never (a relay on this machine). Ignored with smtps://',
+      ['required', 'auto', 'off'] as const,
+    ),
+    tlsVerify: bool(
+      'CHRONOVERSE_SMTP_TLS_VERIFY',
+      true,
+      "Check the SMTP server's TLS certificate (chain and host name). Turn off only for a test server",
+    ),
+    tlsCaFile: str(
+      'CHRONOVERSE_SMTP_TLS_CA_FILE',
+      '',
+      "PEM file of the certificate authority that signed the SMTP server's certificate (empty: the system's)",
+    ),
+    publicUrl: str(
+      'CHRONOVERSE_PUBLIC_URL',
+      'http://localhost:8080',
+      'Address users open the dashboard at; links in emails start with it (e.g. https://chronoverse.example.com)',
+    ),
+    timeoutMs: duration(
+      'CHRONOVERSE_SMTP_TIMEOUT',
+      '30s',
+      'Deadline of each SMTP step (connect, greeting, each command)',
+      100,
+    ),
+    concurrency: int('CHRONOVERSE_SMTP_CONCURRENCY', 4, 'Emails one process sends at once', 1, 100),
+    retryBaseMs: duration(
+      'CHRONOVERSE_SMTP_RETRY_BASE',
+      '30s',
+      'Wait before the first retry of an email the server did not take (connection refused, timeout, 4xx); doubles each attempt (with ±20% jitter)',
+      100,
+    ),
+    retryMaxMs: duration(
+      'CHRONOVERSE_SMTP_RETRY_MAX',
+      '1h',
+      'Longest wait between two attempts of an email',
+      100,
+    ),
+    maxAgeMs: duration(
+      'CHRONOVERSE_SMTP_MAX_AGE',
+      '24h',
+      'An email still not sent this long after it was queued is marked FAILED',
+      1_000,
+    ),
+    retentionMs: duration(
+      'CHRONOVERSE_SMTP_RETENTION',
+      '720h',
+      'Sent and failed emails (and their attempt history) older than this are deleted',
+      3_600_000,
+    ),
+    pollIntervalMs: duration(
+      'CHRONOVERSE_SMTP_POLL_INTERVAL',
+      '5s',
+      'How often the email sender looks for due retries when nothing woke it',
+      100,
+    ),
+  },
       '',
       'gRPC address of the analytics service. Empty: in this process.',
     ),

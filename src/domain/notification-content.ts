@@ -218,3 +218,15 @@ function oneLine(text: string): string {
 function clip(text: string): string {
   return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS - 1)}…` : text;
 }
+
+/**
+ * A completed job whose workflow's previous finished job had failed (`job.recovered`,
+ * src/domain/subscriptions.ts): the same notification, said as a recovery.
+ */
+export function asRecovered(content: NotificationContent): NotificationContent {
+  return {
+    ...content,
+    title: 'Job recovered',
+    message: `${content.message} The previous run had failed; this one succeeded.`,
+  };
+}

@@ -20,6 +20,7 @@ import type { JobsApi } from '../services/jobs/api.ts';
 import type { LogsApi } from '../services/logs/api.ts';
 import type { NotificationsApi } from '../services/notifications/api.ts';
 import type { UsersApi } from '../services/users/api.ts';
+import type { SubscriptionsApi } from '../services/notifications/subscriptions-api.ts';
 import type { WebhooksApi } from '../services/webhooks/api.ts';
 import type { WorkflowsApi } from '../services/workflows/api.ts';
 import type { BusAdmin } from '../services/bus-admin/types.ts';
@@ -43,6 +44,7 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { schemaRoutes } from './routes/schemas.ts';
 import { userRoutes } from './routes/users.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { securityHeaders } from './security-headers.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
@@ -70,6 +72,8 @@ export interface GatewayDeps {
   metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
   readiness: () => Promise<Record<string, boolean>>;
+  /** Notification subscriptions and the email history (the notifications role); absent without it. */
+  subscriptions?: SubscriptionsApi;
 }
 
 export interface GatewayOptions {
@@ -250,5 +254,8 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
   );
   // Last: its `GET /*` only catches what no route above matched.
   await app.register(dashboardRoutes, { distDir: options.webDistDir });
+      if (deps.subscriptions) {
+        await api.register(subscriptionRoutes, { users: deps.users, subscriptions: deps.subscriptions });
+      }
   return app;
 }

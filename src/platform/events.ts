@@ -26,6 +26,8 @@ export interface ChronoverseEventMap {
   'workflow:build:waiting': { workflowId: string };
   /** Webhook deliveries became due (created, redelivered, pinged): the sender should look now. */
   'webhooks:deliveries:due': { count: number };
+  /** Emails were queued: the email sender should look now. */
+  'email:deliveries:due': { count: number };
   /** Notifications of this user were committed: their SSE streams should look now. */
   'notification:created': { userId: string };
 }

@@ -25,6 +25,7 @@ import { JobsService } from '../../src/services/jobs/service.ts';
 import { LogsService } from '../../src/services/logs/service.ts';
 import { AnalyticsService } from '../../src/services/analytics/service.ts';
 import { NotificationsService } from '../../src/services/notifications/service.ts';
+import { SubscriptionsService } from '../../src/services/notifications/subscriptions.ts';
 import { UsersService } from '../../src/services/users/service.ts';
 import { resolveSignupMode } from '../../src/domain/user-input.ts';
 import { WebhooksService } from '../../src/services/webhooks/service.ts';
@@ -134,6 +135,8 @@ export async function createTestGateway(
     allowPrivateNetworks?: boolean;
   } = {},
 ): Promise<TestGateway> {
+    /** What the subscriptions service says of email (`email_enabled`). Default: off. */
+    emailEnabled?: boolean;
   // Every test file registers its users from one address (inject's 127.0.0.1): no registration
   // limit unless a test sets one.
   const config = loadConfig({}, { CHRONOVERSE_AUTH_REGISTER_MAX_PER_IP: '100000', ...options.env });
@@ -199,6 +202,9 @@ export async function createTestGateway(
   const app = await buildGateway(
     {
       logger,
+      subscriptions: new SubscriptionsService(database.db, clock, {
+        emailEnabled: options.emailEnabled ?? false,
+      }),
       users: clients.users,
       workflows: clients.workflows,
       jobs: clients.jobs,
@@ -216,6 +222,7 @@ export async function createTestGateway(
       bodyTimeoutMs: config.server.bodyTimeoutMs,
       trustProxy: config.server.trustProxy,
       version: 'test',
+      subscriptions: clients.subscriptions ?? undefined,
       ...(options.notificationPollMs !== undefined ? { notificationPollMs: options.notificationPollMs } : {}),
     },
   );

@@ -19,9 +19,12 @@ export async function createNotificationsGateway(
     /** Shared with another "process" (left open on close). */
     database?: Database;
     events?: Events;
+    /** What the subscriptions service says of email. */
+    emailEnabled?: boolean;
   } = {},
 ) {
   const gw = await createTestGateway(engine, {
+    ...(options.emailEnabled !== undefined ? { emailEnabled: options.emailEnabled } : {}),
     ...(options.database ? { database: options.database } : {}),
     ...(options.events ? { events: options.events } : {}),
     // Long by default: a pushed notification then can only have come from the wake-up.

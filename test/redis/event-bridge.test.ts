@@ -26,6 +26,7 @@ const ALL_EVENTS: EventName[] = [
   'workflow:build:finished',
   'workflow:build:waiting',
   'webhooks:deliveries:due',
+  'email:deliveries:due',
   'notification:created',
 ];
 
@@ -43,6 +44,7 @@ const SAMPLES: { [K in EventName]: ChronoverseEventMap[K] } = {
   'workflow:build:finished': { workflowId: 'wf-1', status: 'FAILED' },
   'workflow:build:waiting': { workflowId: 'wf-1' },
   'webhooks:deliveries:due': { count: 2 },
+  'email:deliveries:due': { count: 1 },
   'notification:created': { userId: '0190a0a0-0000-7000-8000-000000000001' },
 };
 
@@ -101,6 +103,7 @@ describe('EventBridge', () => {
         'executor:job:released',
         'workflow:build:finished',
         'webhooks:deliveries:due',
+        'email:deliveries:due',
         'notification:created',
       ].sort(),
     );

@@ -284,6 +284,48 @@ export interface NotificationsTable {
   action_url: string | null;
   dedupe_key: string;
   read_at: Timestamp | null;
+/** Per-user, per-channel subscriptions to one workflow or to all (migration 0015). */
+export interface NotificationSubscriptionsTable {
+  id: string;
+  user_id: string;
+  /** Null: every workflow of the user. */
+  workflow_id: string | null;
+  channel: 'IN_APP' | 'EMAIL';
+  events: string[];
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export type EmailDeliveryStatus = 'PENDING' | 'SENT' | 'FAILED';
+
+/** The email outbox (migration 0015): one row per (user, fact), its message rendered when queued. */
+export interface EmailDeliveriesTable {
+  id: string;
+  user_id: string;
+  workflow_id: string | null;
+  event_type: string;
+  dedupe_key: string;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  status: ColumnType<EmailDeliveryStatus, EmailDeliveryStatus | undefined, EmailDeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface EmailDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  smtp_code: number | null;
+  response: string | null;
+  duration_ms: number;
+}
+
   created_at: DefaultedTimestamp;
 }
 
@@ -312,3 +354,6 @@ export interface DB {
 export type UserRow = Selectable<UsersTable>;
 export type JobRow = Selectable<JobsTable>;
 export type WorkflowRow = Selectable<WorkflowsTable>;
+  notification_subscriptions: NotificationSubscriptionsTable;
+  email_deliveries: EmailDeliveriesTable;
+  email_delivery_attempts: EmailDeliveryAttemptsTable;

@@ -37,6 +37,8 @@ const BRIDGED = {
   'workflow:build:finished': z.object({ workflowId: id, status: z.enum(['COMPLETED', 'FAILED']) }),
   // Wakes the webhook senders of every notifications process, not only the one that created them.
   'webhooks:deliveries:due': z.object({ count: z.number().int().min(0) }),
+  // Likewise the email senders.
+  'email:deliveries:due': z.object({ count: z.number().int().min(0) }),
   'notification:created': z.object({ userId: id }),
 } as const satisfies { [K in EventName]?: z.ZodType<ChronoverseEventMap[K]> };
 

@@ -24,6 +24,12 @@ import type { NotificationsApi } from '../../services/notifications/api.ts';
 import { NotificationsClient } from '../../services/notifications/client.ts';
 import { notificationsRpc } from '../../services/notifications/rpc.ts';
 import type { UsersApi } from '../../services/users/api.ts';
+import type { SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
+import { SubscriptionsClient } from '../../services/notifications/subscriptions-client.ts';
+import { subscriptionsRpc } from '../../services/notifications/subscriptions-rpc.ts';
+import type { QuotasApi } from '../../services/quotas/api.ts';
+import { QuotasClient } from '../../services/quotas/client.ts';
+import { quotasRpc } from '../../services/quotas/rpc.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
@@ -56,6 +62,8 @@ export interface LocalServices {
 }
 
 export interface ServiceClients {
+  /** Notification subscriptions and the email history; served by the notifications role. */
+  subscriptions?: SubscriptionsApi;
   users: UsersApi;
   workflows: WorkflowsApi;
   jobs: JobsApi;
@@ -81,6 +89,8 @@ export interface ServiceClients {
 
 function registrations(local: LocalServices): ServiceRegistration[] {
   return [
+  /** Like `notifications` (same role, same address). */
+  subscriptions: SubscriptionsApi | null;
     ...(local.users ? [usersRpc(local.users)] : []),
     ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
@@ -98,6 +108,7 @@ function internalErrorLogger(logger: Logger): InternalErrorLogger {
 
 export function createServiceClients(params: {
   rpc: RpcConfig;
+    ...(local.subscriptions ? [subscriptionsRpc(local.subscriptions)] : []),
   keys: ServiceKeys;
   /** The calling role(s), the `sub` of service tokens, e.g. 'gateway'. */
   caller: string;
@@ -185,6 +196,17 @@ export function createServiceClients(params: {
           try {
             const health = createClient(Health, remoteTransport(url));
             const res = await health.check({ service: '' }, { timeoutMs: 1_000 });
+    subscriptions:
+      rpc.notificationsUrl !== '' || local.subscriptions
+        ? new SubscriptionsClient(
+            pick(
+              'notifications',
+              rpc.notificationsUrl,
+              !!local.subscriptions,
+              'CHRONOVERSE_NOTIFICATIONS_URL',
+            ),
+          )
+        : null,
             return [`${name}-service`, res.status === HealthCheckResponse_ServingStatus.SERVING] as const;
           } catch {
             return [`${name}-service`, false] as const;

@@ -2,14 +2,18 @@
  * `notificationsInsertBatch`: the consumer's one write per batch. One INSERT … SELECT FROM
  * unnest(…) for every notification of the batch:
  *
- * - the JOIN on users applies each user's preference at creation (ALL: everything; ALERTS: rows
- *   flagged `alert`; NONE: nothing) and drops the facts of users deleted meanwhile (no FK error);
+ * - who gets it (src/domain/subscriptions.ts): the user's IN_APP subscription to the workflow,
+ *   else their all-workflows one (the LATERAL probe of notification_subscriptions_scope_idx,
+ *   most specific first), decides by its events; without one, the user's preference at creation
+ *   (ALL: everything; ALERTS: rows flagged `alert`; NONE: nothing). The JOIN on users drops the
+ *   facts of users deleted meanwhile (no FK error);
  * - ON CONFLICT (user_id, dedupe_key) DO NOTHING makes a redelivered fact, the same fact under
  *   another message id, or two consumers handling it at once, create exactly one row (the UNIQUE
  *   constraint decides, whichever transaction commits first);
  * - RETURNING names the users who got something new, for the SSE wake-up.
  *
- * Relies on the UNIQUE (user_id, dedupe_key) index and the users primary key.
+ * Relies on the UNIQUE (user_id, dedupe_key) index, the users primary key and
+ * notification_subscriptions_scope_idx.
  */
 import { sql, type Kysely } from 'kysely';
 import type { NotificationContent } from '../../domain/notification-content.ts';
@@ -18,6 +22,10 @@ import type { DB } from '../../platform/db/schema.ts';
 export interface NotificationInsert extends NotificationContent {
   /** UUIDv7, made in the consumer. */
   id: string;
+  /** The workflow the fact is about (subscriptions are per workflow). */
+  workflow_id: string;
+  /** The subscription events the fact is (job.failed, job.recovered…). */
+  events: readonly string[];
 }
 
 /** Inserts what each user's preference keeps; returns the rows actually created. */
@@ -26,6 +34,8 @@ export async function notificationsInsertBatch(
   rows: readonly NotificationInsert[],
 ): Promise<{ id: string; user_id: string }[]> {
   if (rows.length === 0) return [];
+  // Arrays of text[] do not go through unnest as rows of arrays: events travel as one
+  // comma-joined string per row (event names have no commas).
   const result = await sql<{ id: string; user_id: string }>`
     INSERT INTO notifications (id, user_id, kind, title, message, entity_type, entity_id, action_url, dedupe_key)
     SELECT n.id, n.user_id, n.kind, n.title, n.message, n.entity_type, n.entity_id, n.action_url, n.dedupe_key
@@ -33,10 +43,21 @@ export async function notificationsInsertBatch(
       ${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.user_id)}::uuid[], ${rows.map((r) => r.kind)}::text[],
       ${rows.map((r) => r.title)}::text[], ${rows.map((r) => r.message)}::text[], ${rows.map((r) => r.entity_type)}::text[],
       ${rows.map((r) => r.entity_id)}::uuid[], ${rows.map((r) => r.action_url)}::text[], ${rows.map((r) => r.dedupe_key)}::text[],
-      ${rows.map((r) => r.alert)}::boolean[]
-    ) AS n(id, user_id, kind, title, message, entity_type, entity_id, action_url, dedupe_key, alert)
+      ${rows.map((r) => r.alert)}::boolean[], ${rows.map((r) => r.workflow_id)}::uuid[], ${rows.map((r) => r.events.join(','))}::text[]
+    ) AS n(id, user_id, kind, title, message, entity_type, entity_id, action_url, dedupe_key, alert, workflow_id, events)
     JOIN users u ON u.id = n.user_id
-    WHERE u.notification_preference = 'ALL' OR (u.notification_preference = 'ALERTS' AND n.alert)
+    LEFT JOIN LATERAL (
+      SELECT s.events FROM notification_subscriptions s
+      WHERE s.user_id = n.user_id AND s.channel = 'IN_APP'
+        AND COALESCE(s.workflow_id, '00000000-0000-0000-0000-000000000000'::uuid)
+            IN (n.workflow_id, '00000000-0000-0000-0000-000000000000'::uuid)
+      ORDER BY s.workflow_id NULLS LAST
+      LIMIT 1
+    ) s ON true
+    WHERE CASE
+      WHEN s.events IS NOT NULL THEN '*' = ANY(s.events) OR s.events && string_to_array(n.events, ',')
+      ELSE u.notification_preference = 'ALL' OR (u.notification_preference = 'ALERTS' AND n.alert)
+    END
     ORDER BY n.id
     ON CONFLICT (user_id, dedupe_key) DO NOTHING
     RETURNING id, user_id`.execute(db);

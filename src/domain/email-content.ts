@@ -1,0 +1,77 @@
+/**
+ * The email a notification becomes: subject, plain text and HTML, rendered by one pure function
+ * from the same content as the in-app notification (src/domain/notification-content.ts), so the
+ * two channels never tell different stories. Links are absolute: the dashboard's public address
+ * (CHRONOVERSE_PUBLIC_URL) + the notification's `action_url`.
+ *
+ * What a message may hold is what the in-app notification holds: names, statuses, exit codes and
+ * the (clipped) error text. Never a workflow's payload (heartbeat headers, container environment)
+ * — facts do not carry it — nor anything of the SMTP configuration.
+ */
+import type { NotificationContent } from './notification-content.ts';
+
+export interface EmailMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface EmailInput {
+  content: Pick<NotificationContent, 'kind' | 'title' | 'message' | 'action_url'>;
+  /** Why the reader gets it: the event name(s) they subscribed to, e.g. `job.failed`. */
+  event: string;
+  /** The dashboard's address without a trailing slash, e.g. `https://chronoverse.example.com`. */
+  publicUrl: string;
+  /** The workflow's name (null when unknown: deleted). */
+  workflowName: string | null;
+  /** Dashboard path of the workflow, where its subscriptions are edited. */
+  workflowPath: string;
+}
+
+const SUBJECT_MAX = 200;
+
+export function renderEmail(input: EmailInput): EmailMessage {
+  const base = input.publicUrl.replace(/\/+$/, '');
+  const link = `${base}${input.content.action_url}`;
+  const manage = `${base}${input.workflowPath}`;
+  const about = input.workflowName === null ? '' : `: ${oneLine(input.workflowName)}`;
+  const subject = clip(`[Chronoverse] ${input.content.title}${about}`, SUBJECT_MAX);
+  const why = `You get this email because you subscribed to ${input.event} notifications for this workflow.`;
+  const text = [
+    input.content.message,
+    '',
+    `Open it: ${link}`,
+    '',
+    '--',
+    why,
+    `Change or stop them: ${manage}`,
+    '',
+  ].join('\n');
+  const html = `<!doctype html>
+<html><body style="font-family: sans-serif; line-height: 1.4">
+<h2 style="margin: 0 0 12px">${escapeHtml(input.content.title)}</h2>
+<p>${escapeHtml(input.content.message)}</p>
+<p><a href="${escapeHtml(link)}">Open it in Chronoverse</a></p>
+<hr>
+<p style="color: #666; font-size: 12px">${escapeHtml(why)} <a href="${escapeHtml(manage)}">Change or stop them</a>.</p>
+</body></html>
+`;
+  return { subject, text, html };
+}
+
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}

@@ -1,0 +1,261 @@
+/**
+ * Subscriptions service: a user's notification subscriptions (per workflow or for all their
+ * workflows, per channel) and the history of the emails sent to them. Owns the
+ * `notification_subscriptions` table and reads `email_deliveries` (written by src/workers/email).
+ * The rules of who is told what: src/domain/subscriptions.ts.
+ *
+ * Ownership: every query is scoped by user id; another user's workflow, subscription or email is
+ * "not found" (404), never "forbidden", so their existence is not revealed.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { fieldIssuesFromZod } from '../../domain/field-issues.ts';
+import type { NotificationPreference } from '../../domain/user-input.ts';
+import {
+  ALL_EVENTS,
+  decidingSubscription,
+  normalizeEvents,
+  SUBSCRIPTION_CHANNELS,
+  SUBSCRIPTION_EVENTS,
+} from '../../domain/subscriptions.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type {
+  DB,
+  EmailDeliveriesTable,
+  EmailDeliveryAttemptsTable,
+  NotificationSubscriptionsTable,
+} from '../../platform/db/schema.ts';
+import { isUuid, newId } from '../../platform/ids.ts';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
+import type {
+  EffectiveView,
+  EmailAttemptView,
+  EmailDetailView,
+  EmailListFilters,
+  EmailView,
+  SubscriptionList,
+  SubscriptionsApi,
+  SubscriptionView,
+} from './subscriptions-api.ts';
+
+const KNOWN_EVENTS: readonly string[] = [...SUBSCRIPTION_EVENTS, ALL_EVENTS];
+
+export const SubscriptionBodySchema = z.strictObject({
+  channel: z.enum(SUBSCRIPTION_CHANNELS, { message: `must be one of ${SUBSCRIPTION_CHANNELS.join(', ')}` }),
+  events: z
+    .array(
+      z.string().refine((e) => KNOWN_EVENTS.includes(e), {
+        message: `must be one of ${KNOWN_EVENTS.join(', ')}`,
+      }),
+    )
+    .max(16, 'must hold at most 16 events'),
+});
+
+/** What the ALERTS and ALL preferences keep, as events (the IN_APP default). */
+const PREFERENCE_EVENTS: Record<NotificationPreference, string[]> = {
+  ALL: [ALL_EVENTS],
+  ALERTS: ['job.failed', 'build.failed', 'workflow.terminated'],
+  NONE: [],
+};
+
+export interface SubscriptionsServiceConfig {
+  /** Whether email is configured in the process that sends it (shown to users). */
+  emailEnabled: boolean;
+}
+
+export class SubscriptionsService implements SubscriptionsApi {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #config: SubscriptionsServiceConfig;
+
+  constructor(db: Kysely<DB>, clock: Clock, config: SubscriptionsServiceConfig) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#config = config;
+  }
+
+  async list(userId: string, workflowId: string | null): Promise<SubscriptionList> {
+    if (workflowId === null) {
+      const rows = await this.#db
+        .selectFrom('notification_subscriptions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('id')
+        .execute();
+      return { subscriptions: rows.map(toSubscriptionView), email_enabled: this.#config.emailEnabled };
+    }
+    await this.#ownedWorkflow(userId, workflowId);
+    const [rows, user] = await Promise.all([
+      this.#db
+        .selectFrom('notification_subscriptions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where((eb) => eb.or([eb('workflow_id', '=', workflowId), eb('workflow_id', 'is', null)]))
+        .orderBy('id')
+        .execute(),
+      this.#db
+        .selectFrom('users')
+        .select('notification_preference')
+        .where('id', '=', userId)
+        .executeTakeFirst(),
+    ]);
+    const effective: EffectiveView[] = SUBSCRIPTION_CHANNELS.map((channel) => {
+      const rule = decidingSubscription(rows, userId, channel, workflowId);
+      if (rule) {
+        return {
+          channel,
+          source: rule.workflow_id === null ? 'ALL_WORKFLOWS' : 'WORKFLOW',
+          events: [...rule.events],
+        };
+      }
+      const events = channel === 'IN_APP' ? PREFERENCE_EVENTS[user?.notification_preference ?? 'ALERTS'] : [];
+      return { channel, source: 'DEFAULT', events: [...events] };
+    });
+    return {
+      subscriptions: rows.map(toSubscriptionView),
+      email_enabled: this.#config.emailEnabled,
+      effective,
+    };
+  }
+
+  /**
+   * One statement: INSERT … ON CONFLICT on notification_subscriptions_scope_idx replaces the
+   * events of an existing (user, channel, scope); `xmax = 0` tells a fresh row from an updated one.
+   */
+  async put(
+    userId: string,
+    workflowId: string | null,
+    body: unknown,
+  ): Promise<{ subscription: SubscriptionView; created: boolean }> {
+    const parsed = SubscriptionBodySchema.safeParse(body ?? {});
+    if (!parsed.success) throw new ValidationError(fieldIssuesFromZod(parsed.error.issues));
+    if (workflowId !== null) await this.#ownedWorkflow(userId, workflowId);
+    const now = this.#clock.now();
+    const events = normalizeEvents(parsed.data.events);
+    const { rows } = await sql<Selectable<NotificationSubscriptionsTable> & { created: boolean }>`
+      INSERT INTO notification_subscriptions (id, user_id, workflow_id, channel, events, created_at, updated_at)
+      VALUES (${newId()}, ${userId}, ${workflowId}, ${parsed.data.channel}, ${events}::text[], ${now}, ${now})
+      ON CONFLICT (user_id, channel, COALESCE(workflow_id, '00000000-0000-0000-0000-000000000000'::uuid))
+      DO UPDATE SET events = EXCLUDED.events, updated_at = EXCLUDED.updated_at
+      RETURNING *, (xmax = 0) AS created`.execute(this.#db);
+    const row = rows[0]!;
+    return { subscription: toSubscriptionView(row), created: row.created };
+  }
+
+  async delete(userId: string, workflowId: string | null, subscriptionId: string): Promise<void> {
+    if (workflowId !== null) await this.#ownedWorkflow(userId, workflowId);
+    if (!isUuid(subscriptionId)) throw new NotFoundError('Subscription');
+    let q = this.#db
+      .deleteFrom('notification_subscriptions')
+      .where('id', '=', subscriptionId)
+      .where('user_id', '=', userId);
+    if (workflowId !== null) q = q.where('workflow_id', '=', workflowId);
+    const result = await q.executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw new NotFoundError('Subscription');
+  }
+
+  async listEmails(
+    userId: string,
+    filters: EmailListFilters,
+  ): Promise<{ emails: EmailView[]; cursor: string | null }> {
+    let q = this.#db
+      .selectFrom('email_deliveries')
+      .select(EMAIL_COLUMNS)
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .limit(filters.limit + 1);
+    if (filters.cursor !== undefined) q = q.where('id', '<', decodeCursor(filters.cursor));
+    if (filters.status !== undefined) q = q.where('status', '=', filters.status);
+    const rows = await q.execute();
+    const page = rows.slice(0, filters.limit);
+    return {
+      emails: page.map(toEmailView),
+      cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
+    };
+  }
+
+  async getEmail(userId: string, emailId: string): Promise<EmailDetailView> {
+    if (!isUuid(emailId)) throw new NotFoundError('Email');
+    const row = await this.#db
+      .selectFrom('email_deliveries')
+      .select([...EMAIL_COLUMNS, 'text_body'])
+      .where('id', '=', emailId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('Email');
+    const attempts = await this.#db
+      .selectFrom('email_delivery_attempts')
+      .selectAll()
+      .where('delivery_id', '=', emailId)
+      .orderBy('attempt')
+      .execute();
+    return { ...toEmailView(row), text: row.text_body, history: attempts.map(toAttemptView) };
+  }
+
+  async #ownedWorkflow(userId: string, workflowId: string): Promise<void> {
+    if (!isUuid(workflowId)) throw new NotFoundError('Workflow');
+    const row = await this.#db
+      .selectFrom('workflows')
+      .select('id')
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('Workflow');
+  }
+}
+
+const EMAIL_COLUMNS = [
+  'id',
+  'workflow_id',
+  'event_type',
+  'to_address',
+  'subject',
+  'status',
+  'attempts',
+  'last_error',
+  'created_at',
+  'next_attempt_at',
+  'completed_at',
+] as const;
+
+function iso(d: Date | string): string {
+  return new Date(d).toISOString();
+}
+
+function toSubscriptionView(r: Selectable<NotificationSubscriptionsTable>): SubscriptionView {
+  return {
+    id: r.id,
+    workflow_id: r.workflow_id,
+    channel: r.channel,
+    events: [...r.events],
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+  };
+}
+
+function toEmailView(r: Pick<Selectable<EmailDeliveriesTable>, (typeof EMAIL_COLUMNS)[number]>): EmailView {
+  return {
+    id: r.id,
+    workflow_id: r.workflow_id,
+    event_type: r.event_type,
+    to: r.to_address,
+    subject: r.subject,
+    status: r.status,
+    attempts: r.attempts,
+    last_error: r.last_error,
+    created_at: iso(r.created_at),
+    next_attempt_at: r.next_attempt_at === null ? null : iso(r.next_attempt_at),
+    completed_at: r.completed_at === null ? null : iso(r.completed_at),
+  };
+}
+
+function toAttemptView(r: Selectable<EmailDeliveryAttemptsTable>): EmailAttemptView {
+  return {
+    attempt: r.attempt,
+    started_at: iso(r.started_at),
+    smtp_code: r.smtp_code,
+    response: r.response,
+    duration_ms: r.duration_ms,
+  };
+}
