@@ -20,6 +20,8 @@ const JobPage = lazy(() => import('./pages/job/JobPage.tsx'));
 const ProfilePage = lazy(() => import('./pages/profile/ProfilePage.tsx'));
 const RunsPage = lazy(() => import('./pages/runs/RunsPage.tsx'));
 const AnalyticsPage = lazy(() => import('./pages/analytics/AnalyticsPage.tsx'));
+// Administrators only: its own chunk, fetched when an administrator opens it.
+const AdminPage = lazy(() => import('./pages/admin/AdminPage.tsx'));
 
 /** The route table, without the router (tests wrap it in a MemoryRouter). */
 export function AppRoutes() {
@@ -40,6 +42,7 @@ export function AppRoutes() {
             <Route path="/runs" element={<RunsPage />} />
             <Route path="/profile" element={<ProfilePage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
+            <Route path="/admin/*" element={<AdminPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Route>

@@ -16,9 +16,18 @@ export interface UserUpdate {
   new_password?: string;
 }
 
+/** What a personal access token may do (docs/api.md "Token scopes"). */
+export type TokenScope = 'read' | 'write' | 'tokens' | 'admin';
+export const TOKEN_SCOPES = ['read', 'write', 'tokens', 'admin'] as const satisfies readonly TokenScope[];
+/** What the API gives a token created without `scopes`. */
+export const DEFAULT_TOKEN_SCOPES: readonly TokenScope[] = ['read', 'write'];
+
 export interface PersonalAccessToken {
   id: string;
   name: string;
+  scopes: TokenScope[];
+  /** The token that minted this one: revoking it revokes this too. */
+  parent_id: string | null;
   created_at: string;
   expires_at: string | null;
   last_used_at: string | null;
@@ -31,6 +40,9 @@ export interface CreatedPersonalAccessToken extends PersonalAccessToken {
 
 export interface TokenCreate {
   name: string;
+  scopes?: TokenScope[];
+  /** RFC 3339 with a zone, at most 365 days ahead; or `expires_in_days`. */
+  expires_at?: string;
   expires_in_days?: number;
 }
 

@@ -1,4 +1,4 @@
-/** Session hooks: the current user, register, login, logout. */
+/** Session hooks: the current user, the sign-up mode, register, login, logout. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from './client.ts';
 import type { Session, User } from './types.ts';
@@ -25,6 +25,23 @@ export function useMe() {
 export interface Credentials {
   email: string;
   password: string;
+  /** Registration only: the invitation secret (`cvi_…`) from `?invite=`. */
+  invite?: string;
+}
+
+/** Who may register now (`GET /auth/signup`); docs/api.md "Sign-up". */
+export type SignupMode = 'open' | 'invite' | 'closed';
+export const SIGNUP_MODES = ['open', 'invite', 'closed'] as const satisfies readonly SignupMode[];
+
+export const signupKey = ['signup'] as const;
+
+export function useSignupMode() {
+  return useQuery({
+    queryKey: signupKey,
+    queryFn: ({ signal }) => api.get<{ mode: SignupMode }>('/auth/signup', { signal }),
+    select: (data) => data.mode,
+    staleTime: 30_000,
+  });
 }
 
 function useSessionMutation(path: '/auth/login' | '/auth/register') {
@@ -32,6 +49,12 @@ function useSessionMutation(path: '/auth/login' | '/auth/register') {
   return useMutation({
     mutationFn: (body: Credentials) => api.post<Session>(path, body),
     meta: { authForm: true },
+    onError: (error) => {
+      // Refused by the sign-up mode: it changed since the page read it.
+      if (error instanceof ApiError && /^CV_(SIGNUP_CLOSED|INVITE_REQUIRED)$/.test(error.code)) {
+        void client.invalidateQueries({ queryKey: signupKey });
+      }
+    },
     onSuccess: (session) => {
       client.clear();
       client.setQueryData(meKey, session.user);

@@ -138,9 +138,35 @@ export const api = {
   delete: <T>(path: string, options?: RequestOptions) => apiRequest<T>('DELETE', path, options),
 };
 
+/** The scope a `CV_INSUFFICIENT_SCOPE` answer names (`… lacks the "tokens" scope.`), or null. */
+export function missingScope(error: ApiError): string | null {
+  return /"(read|write|tokens|admin)"/.exec(error.detail)?.[1] ?? null;
+}
+
+/**
+ * The access-control refusals in the dashboard's words: which scope is missing and what to do, why
+ * a registration was refused. `null` for any other error.
+ */
+export function accessMessage(error: ApiError): string | null {
+  switch (error.code) {
+    case 'CV_INSUFFICIENT_SCOPE': {
+      const scope = missingScope(error);
+      return `Not allowed: this credential lacks the ${scope ? `“${scope}” ` : ''}scope this action needs. Sign in again, or use a token created with ${scope ? `the “${scope}”` : 'that'} scope.`;
+    }
+    case 'CV_SIGNUP_CLOSED':
+      return 'Sign-up is closed on this installation: ask an administrator to create your account.';
+    case 'CV_INVITE_REQUIRED':
+      return 'Sign-up needs an invitation: open the invitation link an administrator sent you.';
+    default:
+      return null;
+  }
+}
+
 /** A readable one-line message for any error a query or mutation may throw. */
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
+    const access = accessMessage(error);
+    if (access) return access;
     if (error.status === 429 && error.retryAfterSeconds !== null) {
       return `${error.detail || error.title} Try again in ${error.retryAfterSeconds} s.`;
     }

@@ -36,6 +36,11 @@ export function Layout() {
             <li>
               <NavLink to="/profile">Profile</NavLink>
             </li>
+            {me.data?.role === 'admin' ? (
+              <li>
+                <NavLink to="/admin">Admin</NavLink>
+              </li>
+            ) : null}
           </ul>
         </nav>
         <div className="app-header-actions">

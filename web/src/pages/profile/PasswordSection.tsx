@@ -4,19 +4,15 @@ import { ApiError } from '../../api/client.ts';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { Button } from '../../components/Button.tsx';
-
-/** Same bounds as the API (src/domain/user-input.ts PASSWORD_MIN/MAX). */
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 128;
+import { fieldSentence, PASSWORD_RULE, passwordLengthIssue } from '../../lib/password-rule.ts';
 
 type Errors = Partial<Record<'current_password' | 'new_password' | 'confirm', string[]>>;
 
 function localErrors(current: string, next: string, confirm: string): Errors {
   const errors: Errors = {};
   if (!current) errors.current_password = ['Enter your current password.'];
-  if (next.length < PASSWORD_MIN || next.length > PASSWORD_MAX) {
-    errors.new_password = [`Use ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`];
-  }
+  const length = passwordLengthIssue(next);
+  if (length) errors.new_password = [length];
   if (confirm !== next) errors.confirm = ['The two new passwords differ.'];
   return errors;
 }
@@ -34,7 +30,9 @@ export function PasswordSection() {
   const [done, setDone] = useState(false);
 
   const server = update.error instanceof ApiError ? update.error.fieldErrors : {};
-  const errorFor = (field: keyof Errors) => shown[field] ?? server[field] ?? null;
+  // The strength advice ("is too easy to guess …: Add more words …") reads as a sentence.
+  const errorFor = (field: keyof Errors) =>
+    shown[field] ?? (field === 'new_password' ? server[field]?.map(fieldSentence) : server[field]) ?? null;
   const unplaced =
     update.error instanceof ApiError &&
     !['current_password', 'new_password'].some((f) => server[f]) &&
@@ -75,7 +73,7 @@ export function PasswordSection() {
           label="New password"
           type="password"
           autoComplete="new-password"
-          description={`${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`}
+          description={PASSWORD_RULE}
           value={next}
           onChange={(e) => setNext(e.target.value)}
           error={errorFor('new_password')}

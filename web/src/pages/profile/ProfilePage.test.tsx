@@ -41,10 +41,12 @@ function fakeAccount() {
     },
     'GET /api/v1/auth/tokens': () => json(200, { tokens: state.tokens }),
     'POST /api/v1/auth/tokens': ({ body }) => {
-      const b = body as { name: string };
-      const token = {
+      const b = body as { name: string; scopes?: PersonalAccessToken['scopes'] };
+      const token: PersonalAccessToken = {
         id: TOKEN_ID,
         name: b.name,
+        scopes: b.scopes ?? ['read', 'write'],
+        parent_id: null,
         created_at: '2024-03-05T10:00:00Z',
         expires_at: '2024-04-04T10:00:00Z',
         last_used_at: null,
@@ -116,7 +118,7 @@ describe('ProfilePage', () => {
     await user.type(screen.getByLabelText(/^New password/), 'short');
     await user.type(screen.getByLabelText('Repeat the new password'), 'other');
     await user.click(screen.getByRole('button', { name: 'Change password' }));
-    expect(await screen.findByText('Use 8 to 128 characters.')).toBeTruthy();
+    expect(await screen.findByText('Use at least 10 characters.')).toBeTruthy();
     expect(screen.getByText('The two new passwords differ.')).toBeTruthy();
     expect(server.requests.some((r) => r.method === 'PUT')).toBe(false);
   });
@@ -137,6 +139,7 @@ describe('ProfilePage', () => {
     expect(secret).toHaveProperty('value', 'cvp_secret_1');
     expect(server.requests.find((r) => r.method === 'POST')?.body).toEqual({
       name: 'laptop',
+      scopes: ['read', 'write'],
       expires_in_days: 90,
     });
     await user.click(screen.getByRole('button', { name: 'Copy token' }));

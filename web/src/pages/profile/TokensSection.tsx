@@ -1,25 +1,48 @@
 import { useState, type FormEvent } from 'react';
 import {
+  DEFAULT_TOKEN_SCOPES,
+  TOKEN_SCOPES,
   useCreateToken,
   useRevokeToken,
   useTokens,
   type CreatedPersonalAccessToken,
   type PersonalAccessToken,
+  type TokenCreate,
+  type TokenScope,
 } from '../../api/account.ts';
+import { useMe } from '../../api/auth.ts';
 import { ApiError } from '../../api/client.ts';
 import { Button } from '../../components/Button.tsx';
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
-import { Select, TextField } from '../../components/Field.tsx';
+import { Checkbox, Select, TextField } from '../../components/Field.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
+import { formatDateTime } from '../../lib/format.ts';
 
+const ON_DATE = 'date';
 const EXPIRY_OPTIONS = [
   { value: '7', label: '7 days' },
   { value: '30', label: '30 days' },
   { value: '90', label: '90 days' },
   { value: '365', label: '1 year' },
+  { value: ON_DATE, label: 'On a date…' },
 ];
+
+/** What each scope allows (docs/api.md "Token scopes"). */
+export const SCOPE_HELP: Record<TokenScope, string> = {
+  read: 'Read: every GET route (lists, details, live streams).',
+  write: 'Write: create, change, run and delete (every other route except tokens and admin).',
+  tokens: 'Tokens: create, list and revoke access tokens (tokens it creates are revoked with it).',
+  admin: 'Admin: the administration routes (administrators only).',
+};
+
+/** The end of `day` (YYYY-MM-DD) in the browser's zone, as RFC 3339 UTC; null if not a date. */
+export function endOfDay(day: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return null;
+  const date = new Date(`${day}T23:59:59`);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
 
 function formatDate(iso: string | null): string {
   if (!iso) return '—';
@@ -66,40 +89,71 @@ function CreatedToken({
 
 /** Personal access tokens for the CLI and scripts: create (shown once), list, revoke with confirmation. */
 export function TokensSection() {
+  const me = useMe();
   const tokens = useTokens();
   const create = useCreateToken();
   const revoke = useRevokeToken();
   const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<TokenScope[]>([...DEFAULT_TOKEN_SCOPES]);
   const [days, setDays] = useState('30');
-  const [nameError, setNameError] = useState<string | null>(null);
+  const [day, setDay] = useState('');
+  const [local, setLocal] = useState<{ name?: string; scopes?: string; expires_at?: string }>({});
   const [created, setCreated] = useState<CreatedPersonalAccessToken | null>(null);
   const [revoking, setRevoking] = useState<PersonalAccessToken | null>(null);
 
   const server = create.error instanceof ApiError ? create.error.fieldErrors : {};
+  // A session can grant what the role allows; admin only to administrators.
+  const grantable = TOKEN_SCOPES.filter((s) => s !== 'admin' || me.data?.role === 'admin');
+  const list = tokens.data ?? [];
+  const byId = new Map(list.map((t) => [t.id, t]));
+  const childrenOf = (id: string) => list.filter((t) => t.parent_id === id);
+
+  const toggle = (scope: TokenScope, on: boolean) =>
+    setScopes((current) => TOKEN_SCOPES.filter((s) => (s === scope ? on : current.includes(s))));
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const trimmed = name.trim();
-    if (!trimmed) {
-      setNameError('Give the token a name, e.g. the machine that will use it.');
-      return;
-    }
-    setNameError(null);
-    create.mutate(
-      { name: trimmed, expires_in_days: Number(days) },
-      {
-        onSuccess: (token) => {
-          setCreated(token);
-          setName('');
-        },
+    const issues: typeof local = {};
+    if (!trimmed) issues.name = 'Give the token a name, e.g. the machine that will use it.';
+    if (scopes.length === 0) issues.scopes = 'Choose at least one scope.';
+    const body: TokenCreate = { name: trimmed, scopes };
+    if (days === ON_DATE) {
+      const at = endOfDay(day);
+      if (!at) issues.expires_at = 'Choose the day it expires (at the end of that day).';
+      else if (Date.parse(at) <= Date.now()) issues.expires_at = 'Choose a day in the future.';
+      else body.expires_at = at;
+    } else body.expires_in_days = Number(days);
+    setLocal(issues);
+    if (Object.keys(issues).length > 0) return;
+    create.mutate(body, {
+      onSuccess: (token) => {
+        setCreated(token);
+        setName('');
       },
-    );
+    });
   };
 
   const columns: Column<PersonalAccessToken>[] = [
     { key: 'name', header: 'Name', cell: (t) => t.name },
+    { key: 'scopes', header: 'Scopes', cell: (t) => t.scopes.join(', ') },
     { key: 'created', header: 'Created', cell: (t) => formatDate(t.created_at) },
-    { key: 'expires', header: 'Expires', cell: (t) => (t.expires_at ? formatDate(t.expires_at) : 'Never') },
+    {
+      key: 'expires',
+      header: 'Expires',
+      cell: (t) =>
+        t.expires_at ? (
+          <time dateTime={t.expires_at}>{formatDateTime(t.expires_at, { seconds: false })}</time>
+        ) : (
+          'Never'
+        ),
+    },
+    {
+      key: 'parent',
+      header: 'Created by',
+      cell: (t) =>
+        t.parent_id === null ? 'You (signed in)' : `Token ${byId.get(t.parent_id)?.name ?? t.parent_id}`,
+    },
     {
       key: 'used',
       header: 'Last used',
@@ -131,8 +185,28 @@ export function TokensSection() {
             value={name}
             maxLength={100}
             onChange={(e) => setName(e.target.value)}
-            error={nameError ?? server.name ?? null}
+            error={local.name ?? server.name ?? null}
           />
+          <fieldset
+            className="token-scopes"
+            aria-describedby={local.scopes ? 'token-scopes-error' : undefined}
+          >
+            <legend>Scopes</legend>
+            {grantable.map((scope) => (
+              <Checkbox
+                key={scope}
+                label={scope}
+                description={SCOPE_HELP[scope]}
+                checked={scopes.includes(scope)}
+                onChange={(e) => toggle(scope, e.target.checked)}
+              />
+            ))}
+            {(local.scopes ?? server.scopes) ? (
+              <p id="token-scopes-error" className="field-error">
+                {local.scopes ?? server.scopes?.join('; ')}
+              </p>
+            ) : null}
+          </fieldset>
           <Select
             label="Expires after"
             value={days}
@@ -140,6 +214,16 @@ export function TokensSection() {
             options={EXPIRY_OPTIONS}
             error={server.expires_in_days ?? null}
           />
+          {days === ON_DATE ? (
+            <TextField
+              label="Expires on"
+              type="date"
+              value={day}
+              onChange={(e) => setDay(e.target.value)}
+              description="At the end of that day, in your time zone; at most a year ahead."
+              error={local.expires_at ?? server.expires_at ?? null}
+            />
+          ) : null}
           <div>
             <Button type="submit" variant="primary" pending={create.isPending}>
               Create token
@@ -147,7 +231,7 @@ export function TokensSection() {
           </div>
         </form>
       )}
-      {create.error && !server.name && !server.expires_in_days ? (
+      {create.error && !server.name && !server.expires_in_days && !server.expires_at && !server.scopes ? (
         <ErrorMessage error={create.error} title="Could not create the token" />
       ) : null}
       {tokens.isPending ? (
@@ -181,6 +265,15 @@ export function TokensSection() {
         }}
       >
         <p>Anything using “{revoking?.name}” stops working at once. This cannot be undone.</p>
+        {revoking && childrenOf(revoking.id).length > 0 ? (
+          <p>
+            The tokens it created are revoked with it:{' '}
+            {childrenOf(revoking.id)
+              .map((t) => `“${t.name}”`)
+              .join(', ')}
+            .
+          </p>
+        ) : null}
       </ConfirmDialog>
     </section>
   );
