@@ -46,11 +46,11 @@ import { Executor } from '../workers/executor/executor.ts';
 import { Housekeeping } from '../workers/housekeeping/housekeeping.ts';
 import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { NotificationsConsumer } from '../workers/notifications/consumer.ts';
-import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
-import { Scheduler } from '../workers/scheduler/scheduler.ts';
 import { EmailConsumer } from '../workers/email/consumer.ts';
 import { EmailSender } from '../workers/email/sender.ts';
 import { SmtpMailer } from '../platform/email/mailer.ts';
+import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
+import { Scheduler } from '../workers/scheduler/scheduler.ts';
 import { WebhookConsumer } from '../workers/webhooks/consumer.ts';
 import { WebhookSender } from '../workers/webhooks/sender.ts';
 import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
@@ -275,12 +275,6 @@ export async function startRuntime(params: {
       sender.start();
       started.push({ name: 'webhook-sender', stop: () => sender.stop() });
     }
-    const keys = loadServiceKeys({
-      privateKeyPem: config.rpc.servicePrivateKey,
-      publicKeyPem: config.rpc.servicePublicKey,
-    });
-    // Service roles without a gateway beside them serve over gRPC (the distributed profile).
-    const servesRpc = SERVICE_ROLES.some((s) => has(s)) && !has('gateway');
     if (has('notifications')) {
       // Subscriptions and email live with notifications too. Without CHRONOVERSE_SMTP_URL the
       // service still keeps subscriptions (and says email is off); no consumer queues email.
@@ -313,6 +307,12 @@ export async function startRuntime(params: {
         started.push({ name: 'email-sender', stop: () => emailSender.stop() });
       }
     }
+    const keys = loadServiceKeys({
+      privateKeyPem: config.rpc.servicePrivateKey,
+      publicKeyPem: config.rpc.servicePublicKey,
+    });
+    // Service roles without a gateway beside them serve over gRPC (the distributed profile).
+    const servesRpc = SERVICE_ROLES.some((s) => has(s)) && !has('gateway');
     let rpcUrl: string | null = null;
     if (servesRpc) {
       const server = await startRpcServer({ rpc: config.rpc, keys, services: local, logger });
@@ -435,6 +435,7 @@ export async function startRuntime(params: {
           ...(clients.analytics ? { analytics: clients.analytics } : {}),
           ...(clients.notifications ? { notifications: clients.notifications } : {}),
           ...(clients.webhooks ? { webhooks: clients.webhooks } : {}),
+          ...(clients.subscriptions ? { subscriptions: clients.subscriptions } : {}),
           readiness,
           metrics,
         },
@@ -443,7 +444,6 @@ export async function startRuntime(params: {
           bodyTimeoutMs: config.server.bodyTimeoutMs,
           trustProxy: config.server.trustProxy,
           version: VERSION,
-          ...(clients.subscriptions ? { subscriptions: clients.subscriptions } : {}),
         },
       );
       await app.listen({ host: config.server.host, port: config.server.port });

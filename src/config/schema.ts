@@ -382,37 +382,6 @@ export const CONFIG_SCHEMA = {
       100,
     ),
   },
-  rpc: {
-    host: str(
-      'CHRONOVERSE_RPC_HOST',
-      '127.0.0.1',
-      'Address the gRPC server of the service roles (users, workflows, jobs) binds to. Use 0.0.0.0 across machines.',
-    ),
-    port: int(
-      'CHRONOVERSE_RPC_PORT',
-      50051,
-      'gRPC port of the service roles this process runs (0 picks a free port)',
-      0,
-      65535,
-    ),
-    usersUrl: str(
-      'CHRONOVERSE_USERS_URL',
-      '',
-      'gRPC address of the users service (http://host:50051 or https:// with TLS). Empty: in this process.',
-    ),
-    workflowsUrl: str(
-      'CHRONOVERSE_WORKFLOWS_URL',
-      '',
-      'gRPC address of the workflows service. Empty: in this process.',
-    ),
-    jobsUrl: str('CHRONOVERSE_JOBS_URL', '', 'gRPC address of the jobs service. Empty: in this process.'),
-    notificationsUrl: str(
-      'CHRONOVERSE_NOTIFICATIONS_URL',
-      '',
-      'gRPC address of the notifications service (notifications and webhooks). Empty: in this process.',
-    ),
-    analyticsUrl: str(
-      'CHRONOVERSE_ANALYTICS_URL',
   email: {
     smtpUrl: leaf({
       env: 'CHRONOVERSE_SMTP_URL',
@@ -500,6 +469,37 @@ export const CONFIG_SCHEMA = {
       100,
     ),
   },
+  rpc: {
+    host: str(
+      'CHRONOVERSE_RPC_HOST',
+      '127.0.0.1',
+      'Address the gRPC server of the service roles (users, workflows, jobs) binds to. Use 0.0.0.0 across machines.',
+    ),
+    port: int(
+      'CHRONOVERSE_RPC_PORT',
+      50051,
+      'gRPC port of the service roles this process runs (0 picks a free port)',
+      0,
+      65535,
+    ),
+    usersUrl: str(
+      'CHRONOVERSE_USERS_URL',
+      '',
+      'gRPC address of the users service (http://host:50051 or https:// with TLS). Empty: in this process.',
+    ),
+    workflowsUrl: str(
+      'CHRONOVERSE_WORKFLOWS_URL',
+      '',
+      'gRPC address of the workflows service. Empty: in this process.',
+    ),
+    jobsUrl: str('CHRONOVERSE_JOBS_URL', '', 'gRPC address of the jobs service. Empty: in this process.'),
+    notificationsUrl: str(
+      'CHRONOVERSE_NOTIFICATIONS_URL',
+      '',
+      'gRPC address of the notifications service (notifications and webhooks). Empty: in this process.',
+    ),
+    analyticsUrl: str(
+      'CHRONOVERSE_ANALYTICS_URL',
       '',
       'gRPC address of the analytics service. Empty: in this process.',
     ),

@@ -42,9 +42,9 @@ import { jobRoutes } from './routes/jobs.ts';
 import { logRoutes } from './routes/logs.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { schemaRoutes } from './routes/schemas.ts';
+import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { userRoutes } from './routes/users.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
-import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { securityHeaders } from './security-headers.ts';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.ts';
@@ -68,12 +68,12 @@ export interface GatewayDeps {
   analytics?: AnalyticsApi;
   /** Webhook endpoints and deliveries (the notifications role); the routes are absent without it. */
   webhooks?: WebhooksApi;
+  /** Notification subscriptions and the email history (the notifications role); absent without it. */
+  subscriptions?: SubscriptionsApi;
   /** Prometheus metrics of this process, served at /metrics. */
   metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
   readiness: () => Promise<Record<string, boolean>>;
-  /** Notification subscriptions and the email history (the notifications role); absent without it. */
-  subscriptions?: SubscriptionsApi;
 }
 
 export interface GatewayOptions {
@@ -249,13 +249,13 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       if (deps.webhooks) {
         await api.register(webhookRoutes, { users: deps.users, webhooks: deps.webhooks });
       }
+      if (deps.subscriptions) {
+        await api.register(subscriptionRoutes, { users: deps.users, subscriptions: deps.subscriptions });
+      }
     },
     { prefix: '/api/v1' },
   );
   // Last: its `GET /*` only catches what no route above matched.
   await app.register(dashboardRoutes, { distDir: options.webDistDir });
-      if (deps.subscriptions) {
-        await api.register(subscriptionRoutes, { users: deps.users, subscriptions: deps.subscriptions });
-      }
   return app;
 }

@@ -133,10 +133,10 @@ export async function createTestGateway(
      * configuration's (CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS in `env`).
      */
     allowPrivateNetworks?: boolean;
-  } = {},
-): Promise<TestGateway> {
     /** What the subscriptions service says of email (`email_enabled`). Default: off. */
     emailEnabled?: boolean;
+  } = {},
+): Promise<TestGateway> {
   // Every test file registers its users from one address (inject's 127.0.0.1): no registration
   // limit unless a test sets one.
   const config = loadConfig({}, { CHRONOVERSE_AUTH_REGISTER_MAX_PER_IP: '100000', ...options.env });
@@ -196,15 +196,15 @@ export async function createTestGateway(
       notifications: new NotificationsService(database.db, clock),
       analytics: new AnalyticsService(database.db, clock),
       webhooks,
+      subscriptions: new SubscriptionsService(database.db, clock, {
+        emailEnabled: options.emailEnabled ?? false,
+      }),
     },
     logger,
   });
   const app = await buildGateway(
     {
       logger,
-      subscriptions: new SubscriptionsService(database.db, clock, {
-        emailEnabled: options.emailEnabled ?? false,
-      }),
       users: clients.users,
       workflows: clients.workflows,
       jobs: clients.jobs,
@@ -215,6 +215,7 @@ export async function createTestGateway(
       notifications: clients.notifications ?? undefined,
       analytics: clients.analytics ?? undefined,
       webhooks: clients.webhooks ?? undefined,
+      subscriptions: clients.subscriptions ?? undefined,
       readiness: async () => ({ database: await database.ping() }),
     },
     {
@@ -222,7 +223,6 @@ export async function createTestGateway(
       bodyTimeoutMs: config.server.bodyTimeoutMs,
       trustProxy: config.server.trustProxy,
       version: 'test',
-      subscriptions: clients.subscriptions ?? undefined,
       ...(options.notificationPollMs !== undefined ? { notificationPollMs: options.notificationPollMs } : {}),
     },
   );

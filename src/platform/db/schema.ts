@@ -271,19 +271,6 @@ export interface WebhookDeliveryAttemptsTable {
   duration_ms: number;
 }
 
-/** In-app notifications (migration 0001): one per (user_id, dedupe_key). */
-export interface NotificationsTable {
-  /** UUIDv7 made by the consumer: ids order notifications by creation. */
-  id: string;
-  user_id: string;
-  kind: 'INFO' | 'SUCCESS' | 'WARN' | 'ERROR' | 'ALERT';
-  title: string;
-  message: string;
-  entity_type: 'WORKFLOW' | 'JOB';
-  entity_id: string;
-  action_url: string | null;
-  dedupe_key: string;
-  read_at: Timestamp | null;
 /** Per-user, per-channel subscriptions to one workflow or to all (migration 0015). */
 export interface NotificationSubscriptionsTable {
   id: string;
@@ -326,6 +313,19 @@ export interface EmailDeliveryAttemptsTable {
   duration_ms: number;
 }
 
+/** In-app notifications (migration 0001): one per (user_id, dedupe_key). */
+export interface NotificationsTable {
+  /** UUIDv7 made by the consumer: ids order notifications by creation. */
+  id: string;
+  user_id: string;
+  kind: 'INFO' | 'SUCCESS' | 'WARN' | 'ERROR' | 'ALERT';
+  title: string;
+  message: string;
+  entity_type: 'WORKFLOW' | 'JOB';
+  entity_id: string;
+  action_url: string | null;
+  dedupe_key: string;
+  read_at: Timestamp | null;
   created_at: DefaultedTimestamp;
 }
 
@@ -346,6 +346,9 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  notification_subscriptions: NotificationSubscriptionsTable;
+  email_deliveries: EmailDeliveriesTable;
+  email_delivery_attempts: EmailDeliveryAttemptsTable;
   analytics_workflow_totals: AnalyticsWorkflowTotalsTable;
   analytics_job_buckets: AnalyticsJobBucketsTable;
   analytics_job_durations: AnalyticsJobDurationsTable;
@@ -354,6 +357,3 @@ export interface DB {
 export type UserRow = Selectable<UsersTable>;
 export type JobRow = Selectable<JobsTable>;
 export type WorkflowRow = Selectable<WorkflowsTable>;
-  notification_subscriptions: NotificationSubscriptionsTable;
-  email_deliveries: EmailDeliveriesTable;
-  email_delivery_attempts: EmailDeliveryAttemptsTable;

@@ -23,13 +23,10 @@ import { logsRpc } from '../../services/logs/rpc.ts';
 import type { NotificationsApi } from '../../services/notifications/api.ts';
 import { NotificationsClient } from '../../services/notifications/client.ts';
 import { notificationsRpc } from '../../services/notifications/rpc.ts';
-import type { UsersApi } from '../../services/users/api.ts';
 import type { SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
 import { SubscriptionsClient } from '../../services/notifications/subscriptions-client.ts';
 import { subscriptionsRpc } from '../../services/notifications/subscriptions-rpc.ts';
-import type { QuotasApi } from '../../services/quotas/api.ts';
-import { QuotasClient } from '../../services/quotas/client.ts';
-import { quotasRpc } from '../../services/quotas/rpc.ts';
+import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
@@ -59,11 +56,11 @@ export interface LocalServices {
   notifications?: NotificationsApi;
   /** Webhook endpoints and deliveries; served by the notifications role. */
   webhooks?: WebhooksApi;
+  /** Notification subscriptions and the email history; served by the notifications role. */
+  subscriptions?: SubscriptionsApi;
 }
 
 export interface ServiceClients {
-  /** Notification subscriptions and the email history; served by the notifications role. */
-  subscriptions?: SubscriptionsApi;
   users: UsersApi;
   workflows: WorkflowsApi;
   jobs: JobsApi;
@@ -81,6 +78,8 @@ export interface ServiceClients {
   notifications: NotificationsApi | null;
   /** Like `notifications` (same role, same address): null only when neither runs nor is reachable. */
   webhooks: WebhooksApi | null;
+  /** Like `notifications` (same role, same address). */
+  subscriptions: SubscriptionsApi | null;
   /** Readiness of the remote services: each answers the standard gRPC health check as SERVING. */
   health(): Promise<Record<string, boolean>>;
   /** Ends remote connections. */
@@ -89,8 +88,6 @@ export interface ServiceClients {
 
 function registrations(local: LocalServices): ServiceRegistration[] {
   return [
-  /** Like `notifications` (same role, same address). */
-  subscriptions: SubscriptionsApi | null;
     ...(local.users ? [usersRpc(local.users)] : []),
     ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
@@ -99,6 +96,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.analytics ? [analyticsRpc(local.analytics)] : []),
     ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
     ...(local.webhooks ? [webhooksRpc(local.webhooks)] : []),
+    ...(local.subscriptions ? [subscriptionsRpc(local.subscriptions)] : []),
   ];
 }
 
@@ -108,7 +106,6 @@ function internalErrorLogger(logger: Logger): InternalErrorLogger {
 
 export function createServiceClients(params: {
   rpc: RpcConfig;
-    ...(local.subscriptions ? [subscriptionsRpc(local.subscriptions)] : []),
   keys: ServiceKeys;
   /** The calling role(s), the `sub` of service tokens, e.g. 'gateway'. */
   caller: string;
@@ -183,6 +180,17 @@ export function createServiceClients(params: {
             pick('notifications', rpc.notificationsUrl, !!local.webhooks, 'CHRONOVERSE_NOTIFICATIONS_URL'),
           )
         : null,
+    subscriptions:
+      rpc.notificationsUrl !== '' || local.subscriptions
+        ? new SubscriptionsClient(
+            pick(
+              'notifications',
+              rpc.notificationsUrl,
+              !!local.subscriptions,
+              'CHRONOVERSE_NOTIFICATIONS_URL',
+            ),
+          )
+        : null,
     health: async () => {
       const checks = Object.entries({
         users: rpc.usersUrl,
@@ -196,17 +204,6 @@ export function createServiceClients(params: {
           try {
             const health = createClient(Health, remoteTransport(url));
             const res = await health.check({ service: '' }, { timeoutMs: 1_000 });
-    subscriptions:
-      rpc.notificationsUrl !== '' || local.subscriptions
-        ? new SubscriptionsClient(
-            pick(
-              'notifications',
-              rpc.notificationsUrl,
-              !!local.subscriptions,
-              'CHRONOVERSE_NOTIFICATIONS_URL',
-            ),
-          )
-        : null,
             return [`${name}-service`, res.status === HealthCheckResponse_ServingStatus.SERVING] as const;
           } catch {
             return [`${name}-service`, false] as const;
