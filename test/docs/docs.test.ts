@@ -23,6 +23,10 @@ const NOT_SETTINGS: Record<string, string> = {
   CHRONOVERSE_TEST_PG_URL: 'read by the test suite (test/helpers/postgres.ts), not by Chronoverse',
   CHRONOVERSE_HTTP_PORT: 'deploy/.env: the host port deploy/compose.yaml publishes the load balancer on',
   CHRONOVERSE_WEBHOOK_SECRET: "the receiver's own variable in docs/webhooks.md's verification example",
+  CHRONOVERSE_URL:
+    'read by the client commands (src/cli/client/context.ts), not the server: the server to talk to',
+  CHRONOVERSE_TOKEN:
+    'read by the client commands (src/cli/client/context.ts), not the server: the token to send',
   POSTGRES_PASSWORD: 'deploy/.env: the password deploy/compose.yaml creates the postgres container with',
   DOCKER_GID: 'deploy/.env: the group owning the Docker socket, which the compose containers join',
   GATEWAY_URL: "written to cluster.env by scripts/local-cluster.sh for the user's shell",
