@@ -41,6 +41,8 @@ import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
 import { UsersService } from '../services/users/service.ts';
 import { WebhooksService } from '../services/webhooks/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
+import { quotaDefaultsOf } from '../services/quotas/enforce.ts';
+import { QuotasService } from '../services/quotas/service.ts';
 import { AnalyticsProcessor } from '../workers/analytics-processor/processor.ts';
 import { Executor } from '../workers/executor/executor.ts';
 import { Housekeeping } from '../workers/housekeeping/housekeeping.ts';
@@ -190,6 +192,7 @@ export async function startRuntime(params: {
 
     // ── domain services ─────────────────────────────────────────────────────────────────────
     const local: LocalServices = {};
+    const quotaDefaults = quotaDefaultsOf(config.quotas);
     if (has('users')) {
       const { db: udb } = needDb('users');
       local.users = new UsersService(
@@ -218,14 +221,17 @@ export async function startRuntime(params: {
         {
           idempotencyTtlMs: config.workflows.idempotencyTtlMs,
           policy: { outbound: heartbeatGuard.rules, containers: containerPolicy },
+          quotas: quotaDefaults,
         },
         events,
       );
+      local.quotas = new QuotasService(needDb('workflows').db, clock, quotaDefaults);
     }
     if (has('jobs')) {
       const { db: jdb } = needDb('jobs');
       local.jobs = new JobsService(jdb, clock, events, {
         idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+        quotas: quotaDefaults,
       });
       local.logs = new LogsService(jdb, clock);
       local.busAdmin = new BusAdminService({
@@ -367,6 +373,7 @@ export async function startRuntime(params: {
             pids: config.executor.defaultPids,
           },
           containerPolicy,
+          maxConcurrentContainers: config.quotas.maxConcurrentContainers,
         },
       );
       executor.start();
@@ -432,6 +439,7 @@ export async function startRuntime(params: {
           live,
           events,
           busAdmin: clients.busAdmin,
+          ...(clients.quotas ? { quotas: clients.quotas } : {}),
           ...(clients.analytics ? { analytics: clients.analytics } : {}),
           ...(clients.notifications ? { notifications: clients.notifications } : {}),
           ...(clients.webhooks ? { webhooks: clients.webhooks } : {}),

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_ALLOWED_REGISTRIES, registryEntryProblem } from '../domain/container-policy.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { QUOTA_BOUNDS, QUOTA_DEFAULTS } from '../domain/quotas.ts';
 import { formatTrustedProxies, parseTrustedProxies } from '../domain/trusted-proxies.ts';
 
 export interface Leaf<T> {
@@ -275,6 +276,36 @@ export const CONFIG_SCHEMA = {
       '24h',
       'How long an Idempotency-Key is remembered',
       60_000,
+    ),
+  },
+  quotas: {
+    maxWorkflows: int(
+      'CHRONOVERSE_QUOTA_MAX_WORKFLOWS',
+      QUOTA_DEFAULTS.max_workflows,
+      'Workflows a user may have (terminated ones count until deleted); one more is a 409. Default of users with the role user (administrators: no limit), overridden per user by PUT /admin/users/{id}/quotas. 0: no limit',
+      QUOTA_BOUNDS.max_workflows.min,
+      QUOTA_BOUNDS.max_workflows.max,
+    ),
+    runsPerMinute: int(
+      'CHRONOVERSE_QUOTA_RUNS_PER_MINUTE',
+      QUOTA_DEFAULTS.runs_per_minute,
+      'Manual runs and retries a user may ask for through the API in any 60 seconds; more is a 429 with Retry-After. Scheduled runs do not count. Default of users (as above). 0: no limit',
+      QUOTA_BOUNDS.runs_per_minute.min,
+      QUOTA_BOUNDS.runs_per_minute.max,
+    ),
+    minScheduleSeconds: int(
+      'CHRONOVERSE_QUOTA_MIN_SCHEDULE_SECONDS',
+      QUOTA_DEFAULTS.min_schedule_seconds,
+      'Shortest time in seconds a schedule may leave between two runs: an interval or a cron (with seconds, say) that runs more often is a 400 at create and at a schedule change. Default of users (as above). 0: no minimum',
+      QUOTA_BOUNDS.min_schedule_seconds.min,
+      QUOTA_BOUNDS.min_schedule_seconds.max,
+    ),
+    maxConcurrentContainers: int(
+      'CHRONOVERSE_QUOTA_MAX_CONCURRENT_CONTAINERS',
+      QUOTA_DEFAULTS.max_concurrent_containers,
+      "CONTAINER jobs of one user running at once across all executors; the executors' claim leaves the user's others queued until one finishes. Default of users (as above). 0: no limit",
+      QUOTA_BOUNDS.max_concurrent_containers.min,
+      QUOTA_BOUNDS.max_concurrent_containers.max,
     ),
   },
   scheduler: {

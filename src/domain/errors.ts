@@ -120,6 +120,55 @@ export class RateLimitedError extends ChronoverseError {
   }
 }
 
+/**
+ * A quota in force (src/domain/quotas.ts): `name` (max_workflows, runs_per_minute,
+ * min_schedule_seconds), `limit` its value for this user, `usage` what crossed it: the workflows
+ * the user has, the runs asked for in the last minute, the refused schedule's shortest period.
+ */
+export interface QuotaDetail {
+  name: string;
+  limit: number;
+  usage: number;
+}
+
+/** A count quota is used up (409): the user has as many workflows as `max_workflows` allows. */
+export class QuotaExceededError extends ChronoverseError {
+  readonly code = 'CV_QUOTA_EXCEEDED';
+  readonly quota: QuotaDetail;
+  constructor(quota: QuotaDetail, message: string) {
+    super(message);
+    this.quota = quota;
+  }
+}
+
+/** A rate quota is used up (429, Retry-After): more manual runs than `runs_per_minute`. */
+export class RunRateExceededError extends ChronoverseError {
+  readonly code = 'CV_RUN_RATE_EXCEEDED';
+  readonly quota: QuotaDetail;
+  readonly retryAfterSeconds: number;
+  constructor(quota: QuotaDetail, retryAfterSeconds: number, message: string) {
+    super(message);
+    this.quota = quota;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A schedule runs more often than `min_schedule_seconds` allows (400 on its field). */
+export class ScheduleTooFrequentError extends ChronoverseError {
+  readonly code = 'CV_SCHEDULE_TOO_FREQUENT';
+  readonly quota: QuotaDetail;
+  readonly issues: FieldIssue[];
+  constructor(
+    quota: QuotaDetail,
+    issues: FieldIssue[],
+    message = 'The schedule runs more often than your quota allows.',
+  ) {
+    super(message);
+    this.quota = quota;
+    this.issues = issues;
+  }
+}
+
 export class UnavailableError extends ChronoverseError {
   readonly code = 'CV_UNAVAILABLE';
 }
@@ -139,5 +188,8 @@ export const ERROR_CODES = [
   'CV_IDEMPOTENCY_MISMATCH',
   'CV_PRECONDITION_FAILED',
   'CV_RATE_LIMITED',
+  'CV_QUOTA_EXCEEDED',
+  'CV_RUN_RATE_EXCEEDED',
+  'CV_SCHEDULE_TOO_FREQUENT',
   'CV_UNAVAILABLE',
 ] as const;

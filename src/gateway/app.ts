@@ -24,6 +24,7 @@ import type { SubscriptionsApi } from '../services/notifications/subscriptions-a
 import type { WebhooksApi } from '../services/webhooks/api.ts';
 import type { WorkflowsApi } from '../services/workflows/api.ts';
 import type { BusAdmin } from '../services/bus-admin/types.ts';
+import type { QuotasApi } from '../services/quotas/api.ts';
 import {
   frameworkErrorReply,
   httpServerOptions,
@@ -35,6 +36,7 @@ import { jsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { HttpProblemError, problemType, toProblem } from './problem.ts';
 import { adminAccessRoutes } from './routes/admin-access.ts';
 import { adminBusRoutes } from './routes/admin-bus.ts';
+import { adminQuotaRoutes } from './routes/admin-quotas.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -62,6 +64,8 @@ export interface GatewayDeps {
   events: Events;
   /** Dead outbox rows and parked bus messages (admin API), served by the jobs role. */
   busAdmin: BusAdmin;
+  /** Users' quotas (admin API), served by the workflows role; the routes are absent without it. */
+  quotas?: QuotasApi;
   /** In-app notifications (list, mark read, SSE); the routes are absent without it. */
   notifications?: NotificationsApi;
   /** Figures and time series (the analytics role); without it the /analytics routes are absent. */
@@ -225,6 +229,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(authRoutes, { users: deps.users });
       await api.register(userRoutes, { users: deps.users });
       await api.register(adminBusRoutes, { users: deps.users, busAdmin: deps.busAdmin });
+      if (deps.quotas) await api.register(adminQuotaRoutes, { users: deps.users, quotas: deps.quotas });
       await api.register(adminAccessRoutes, { users: deps.users });
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
       await api.register(schemaRoutes);

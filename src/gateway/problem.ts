@@ -6,9 +6,13 @@ import { isConnectionFailure } from '../platform/db/connection-errors.ts';
 import {
   ChronoverseError,
   InsufficientScopeError,
+  QuotaExceededError,
   RateLimitedError,
+  RunRateExceededError,
+  ScheduleTooFrequentError,
   ValidationError,
   type FieldIssue,
+  type QuotaDetail,
 } from '../domain/errors.ts';
 
 export interface Problem {
@@ -20,6 +24,8 @@ export interface Problem {
   errors?: FieldIssue[];
   /** The limit a 400/408/413/414/431 crossed (docs/api.md "Limits"). */
   limit?: ProblemLimit;
+  /** The user's quota a 400/409/429 crossed (docs/api.md "Quotas"). */
+  quota?: QuotaDetail;
 }
 
 export interface ProblemLimit {
@@ -42,6 +48,9 @@ const STATUS_BY_CODE: Record<string, { status: number; title: string }> = {
   CV_IDEMPOTENCY_MISMATCH: { status: 409, title: 'Idempotency key reused' },
   CV_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   CV_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  CV_QUOTA_EXCEEDED: { status: 409, title: 'Quota exceeded' },
+  CV_RUN_RATE_EXCEEDED: { status: 429, title: 'Run quota exceeded' },
+  CV_SCHEDULE_TOO_FREQUENT: { status: 400, title: 'Schedule too frequent' },
   CV_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
 };
 
@@ -130,9 +139,19 @@ export function toProblem(err: unknown): MappedProblem {
       detail: err.message,
       code: err.code,
     };
-    if (err instanceof ValidationError) problem.errors = err.issues;
+    if (err instanceof ValidationError || err instanceof ScheduleTooFrequentError)
+      problem.errors = err.issues;
+    if (
+      err instanceof QuotaExceededError ||
+      err instanceof RunRateExceededError ||
+      err instanceof ScheduleTooFrequentError
+    ) {
+      problem.quota = { ...err.quota };
+    }
     const headers: Record<string, string> = {};
-    if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
+    if (err instanceof RateLimitedError || err instanceof RunRateExceededError) {
+      headers['retry-after'] = String(err.retryAfterSeconds);
+    }
     // RFC 6750 §3.1: tells a client which scope its token would need.
     if (err instanceof InsufficientScopeError) {
       headers['www-authenticate'] = `Bearer error="insufficient_scope", scope="${err.scope}"`;

@@ -25,6 +25,10 @@ export const ProblemSchema = z
       .object({ name: z.string(), max: z.number() })
       .optional()
       .describe('The limit a 400/408/413/414/431 crossed (docs/api.md "Limits")'),
+    quota: z
+      .object({ name: z.string(), limit: z.number(), usage: z.number() })
+      .optional()
+      .describe('The quota a 400/409/429 crossed, its value for you and your usage (docs/api.md "Quotas")'),
   })
   .meta({ id: 'Problem' });
 

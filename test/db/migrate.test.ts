@@ -51,6 +51,7 @@ const EXPECTED_TABLES = [
   'processed_events',
   'schema_migrations',
   'settings',
+  'user_quotas',
   'users',
   'webhook_deliveries',
   'webhook_delivery_attempts',

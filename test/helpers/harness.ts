@@ -30,6 +30,8 @@ import { UsersService } from '../../src/services/users/service.ts';
 import { resolveSignupMode } from '../../src/domain/user-input.ts';
 import { WebhooksService } from '../../src/services/webhooks/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
+import { quotaDefaultsOf } from '../../src/services/quotas/enforce.ts';
+import { QuotasService } from '../../src/services/quotas/service.ts';
 import { adminUrl, databaseUrl } from './postgres.ts';
 
 /** Runs `fn` with a short-lived connection to the server's maintenance database. */
@@ -149,6 +151,7 @@ export async function createTestGateway(
     signupMode: resolveSignupMode(config.auth.signup, config.server.host, true),
   });
   const events = options.events ?? new Events();
+  const quotaDefaults = quotaDefaultsOf(config.quotas);
   const workflows = new WorkflowsService(
     database.db,
     clock,
@@ -163,6 +166,7 @@ export async function createTestGateway(
         },
         containers: config.containers,
       },
+      quotas: quotaDefaults,
     },
     events,
   );
@@ -170,6 +174,7 @@ export async function createTestGateway(
   const jobLogs = new LogsService(database.db, clock);
   const jobs = new JobsService(database.db, clock, events, {
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
+    quotas: quotaDefaults,
   });
   const busAdmin = new BusAdminService({ db: database.db, republish: options.republish, events });
   const webhooks = new WebhooksService(
@@ -190,6 +195,7 @@ export async function createTestGateway(
     local: {
       users,
       workflows,
+      quotas: new QuotasService(database.db, clock, quotaDefaults),
       jobs,
       logs: jobLogs,
       busAdmin,
@@ -212,6 +218,7 @@ export async function createTestGateway(
       live,
       events,
       busAdmin: clients.busAdmin,
+      ...(clients.quotas ? { quotas: clients.quotas } : {}),
       notifications: clients.notifications ?? undefined,
       analytics: clients.analytics ?? undefined,
       webhooks: clients.webhooks ?? undefined,

@@ -10,7 +10,10 @@ import {
   InvalidCredentialsError,
   InviteRequiredError,
   PreconditionFailedError,
+  QuotaExceededError,
   RateLimitedError,
+  RunRateExceededError,
+  ScheduleTooFrequentError,
   SignupClosedError,
   UnauthenticatedError,
   UnavailableError,
@@ -164,6 +167,23 @@ describe.each(['memory', 'loopback'] as const)('errors over the %s transport', (
     ['idempotency', () => new IdempotencyMismatchError()],
     ['precondition', () => new PreconditionFailedError('not yet')],
     ['rate limited (Retry-After)', () => new RateLimitedError(42, 'slow down')],
+    [
+      'quota exceeded (the quota named)',
+      () => new QuotaExceededError({ name: 'max_workflows', limit: 500, usage: 500 }, 'too many'),
+    ],
+    [
+      'run rate exceeded (Retry-After, the quota named)',
+      () => new RunRateExceededError({ name: 'runs_per_minute', limit: 60, usage: 60 }, 17, 'slow down'),
+    ],
+    [
+      'schedule too frequent (the field and the quota named)',
+      () =>
+        new ScheduleTooFrequentError(
+          { name: 'min_schedule_seconds', limit: 60, usage: 1 },
+          [{ path: 'schedule.cron', message: 'runs too often' }],
+          'too often',
+        ),
+    ],
     ['unavailable', () => new UnavailableError('later')],
     [
       'database unreachable (503)',

@@ -9,6 +9,7 @@ import { createServiceClients, startRpcServer, type LocalServices } from '../../
 import { BusAdminService } from '../../src/services/bus-admin/service.ts';
 import { JobsService } from '../../src/services/jobs/service.ts';
 import { LogsService } from '../../src/services/logs/service.ts';
+import { QuotasService } from '../../src/services/quotas/service.ts';
 import { UsersService } from '../../src/services/users/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { LogCapture } from '../helpers/harness.ts';
@@ -25,6 +26,7 @@ export function realServices(database: Database) {
   return {
     users: new UsersService(database.db, clock, config.auth),
     workflows: new WorkflowsService(database.db, clock, ttl, events),
+    quotas: new QuotasService(database.db, clock),
     jobs: new JobsService(database.db, clock, events, ttl),
     logs: new LogsService(database.db, clock),
     // A bus that refuses records keyed 'unavailable' and accepts the rest.

@@ -352,6 +352,53 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
     ).toBe(404);
   });
 
+  it('quotas, and the errors of quotas', async () => {
+    const admin = (await local.users.register({ email: uniqueEmail(), password: PASSWORD })).user;
+    const { user } = await local.users.register({ email: uniqueEmail(), password: PASSWORD });
+    const quotas = c.quotas!;
+    same(await quotas.get(user.id), await local.quotas.get(user.id));
+    const set = await quotas.set(admin.id, user.id, {
+      max_workflows: 1,
+      runs_per_minute: 1,
+      min_schedule_seconds: 0,
+      max_concurrent_containers: null,
+    });
+    same(set, await local.quotas.get(user.id));
+    expect(set.quotas.min_schedule_seconds).toEqual({ limit: 0, source: 'user', usage: null });
+    expect(set.quotas.max_concurrent_containers).toEqual({ limit: 4, source: 'default', usage: 0 });
+    same(await quotas.list({ limit: 1 }), await local.quotas.list({ limit: 1 }));
+    const page = await quotas.list({ limit: 1 });
+    same(
+      await quotas.list({ limit: 5, afterId: page.nextAfterId! }),
+      await local.quotas.list({ limit: 5, afterId: page.nextAfterId! }),
+    );
+    expect(await sameProblem(local.quotas.get(newId()), quotas.get(newId()))).toBe(404);
+    expect(
+      await sameProblem(
+        local.quotas.set(admin.id, user.id, { max_workflows: -1 }),
+        quotas.set(admin.id, user.id, { max_workflows: -1 }),
+      ),
+    ).toBe(400);
+
+    // The quota errors cross the wire whole: 409, 400 on the field, 429 with Retry-After.
+    const body = { name: 'q', kind: 'HEARTBEAT', payload: { endpoint: 'https://example.com/' }, interval: 5 };
+    const wf = (await c.workflows.create(user.id, body)).body;
+    expect(await sameProblem(local.workflows.create(user.id, body), c.workflows.create(user.id, body))).toBe(
+      409,
+    );
+    await local.quotas.set(admin.id, user.id, { max_workflows: null, min_schedule_seconds: null });
+    const everySecond = { ...body, interval: undefined, schedule: { type: 'cron', cron: '* * * * * *' } };
+    expect(
+      await sameProblem(
+        local.workflows.create(user.id, everySecond),
+        c.workflows.create(user.id, everySecond),
+      ),
+    ).toBe(400);
+    await markBuilt(database, wf.id);
+    await c.jobs.runNow(user.id, wf.id);
+    expect(await sameProblem(local.jobs.runNow(user.id, wf.id), c.jobs.runNow(user.id, wf.id))).toBe(429);
+  });
+
   it('bus admin', async () => {
     // Each transport has its own database: the rows here are the only ones.
     await sql`

@@ -119,10 +119,23 @@ export interface JobsTable {
   retry_of: string | null;
   /** W3C trace context headers as JSON (migration 0007); NULL when tracing is off. */
   trace_context: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The owner's container slot while RUNNING under a container quota (migration 0014). */
+  container_slot: ColumnType<number | null, number | null | undefined, number | null>;
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
+}
+
+/** A user's own quotas (migration 0014); NULL: the default for the user's role. */
+export interface UserQuotasTable {
+  user_id: string;
+  max_workflows: number | null;
+  runs_per_minute: number | null;
+  min_schedule_seconds: number | null;
+  max_concurrent_containers: number | null;
+  updated_at: DefaultedTimestamp;
+  updated_by: string | null;
 }
 
 export interface OutboxTable {
@@ -335,6 +348,7 @@ export interface DB {
   settings: SettingsTable;
   invites: InvitesTable;
   audit_events: AuditEventsTable;
+  user_quotas: UserQuotasTable;
   workflows: WorkflowsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;

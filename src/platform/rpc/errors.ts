@@ -27,13 +27,16 @@ import {
   InviteRequiredError,
   NotFoundError,
   PreconditionFailedError,
+  QuotaExceededError,
   RateLimitedError,
+  RunRateExceededError,
+  ScheduleTooFrequentError,
   SignupClosedError,
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
 } from '../../domain/errors.ts';
-import type { ERROR_CODES } from '../../domain/errors.ts';
+import type { ERROR_CODES, QuotaDetail } from '../../domain/errors.ts';
 import { toProblem } from '../../gateway/problem.ts';
 import { ErrorInfoSchema, type ErrorInfo } from '../../gen/chronoverse/errors/v1/errors_pb.js';
 
@@ -53,6 +56,9 @@ const GRPC_CODE: Record<CatalogueCode, Code> = {
   CV_IDEMPOTENCY_MISMATCH: Code.Aborted,
   CV_PRECONDITION_FAILED: Code.FailedPrecondition,
   CV_RATE_LIMITED: Code.ResourceExhausted,
+  CV_QUOTA_EXCEEDED: Code.ResourceExhausted,
+  CV_RUN_RATE_EXCEEDED: Code.ResourceExhausted,
+  CV_SCHEDULE_TOO_FREQUENT: Code.InvalidArgument,
   CV_UNAVAILABLE: Code.Unavailable,
 };
 
@@ -75,8 +81,24 @@ const REBUILD = {
   CV_IDEMPOTENCY_MISMATCH: () => new IdempotencyMismatchError(),
   CV_PRECONDITION_FAILED: (i) => new PreconditionFailedError(i.message),
   CV_RATE_LIMITED: (i) => new RateLimitedError(i.retryAfterSeconds, i.message),
+  CV_QUOTA_EXCEEDED: (i) => new QuotaExceededError(quotaOf(i), i.message),
+  CV_RUN_RATE_EXCEEDED: (i) => new RunRateExceededError(quotaOf(i), i.retryAfterSeconds, i.message),
+  CV_SCHEDULE_TOO_FREQUENT: (i) =>
+    new ScheduleTooFrequentError(
+      quotaOf(i),
+      i.issues.map((x) => ({ path: x.path, message: x.message })),
+      i.message,
+    ),
   CV_UNAVAILABLE: (i) => new UnavailableError(i.message),
 } satisfies Record<CatalogueCode, (info: ErrorInfo) => ChronoverseError>;
+
+function quotaOf(info: ErrorInfo): QuotaDetail {
+  return {
+    name: info.quota?.name ?? '',
+    limit: Number(info.quota?.limit ?? 0),
+    usage: Number(info.quota?.usage ?? 0),
+  };
+}
 
 /** A catalogue code this build does not know (a newer server): kept, so the answer keeps its code. */
 class RemoteChronoverseError extends ChronoverseError {
@@ -99,10 +121,22 @@ export function toConnectError(err: unknown): { error: ConnectError; internal: b
     const info = create(ErrorInfoSchema, {
       code: err.code,
       message: err.message,
-      issues: err instanceof ValidationError ? err.issues : [],
+      issues: err instanceof ValidationError || err instanceof ScheduleTooFrequentError ? err.issues : [],
       resource: err instanceof NotFoundError ? err.resource : '',
-      retryAfterSeconds: err instanceof RateLimitedError ? err.retryAfterSeconds : 0,
+      retryAfterSeconds:
+        err instanceof RateLimitedError || err instanceof RunRateExceededError ? err.retryAfterSeconds : 0,
       scope: err instanceof InsufficientScopeError ? err.scope : '',
+      ...(err instanceof QuotaExceededError ||
+      err instanceof RunRateExceededError ||
+      err instanceof ScheduleTooFrequentError
+        ? {
+            quota: {
+              name: err.quota.name,
+              limit: BigInt(err.quota.limit),
+              usage: BigInt(err.quota.usage),
+            },
+          }
+        : {}),
     });
     const code = GRPC_CODE[err.code as CatalogueCode] ?? Code.Unknown;
     return { error: withInfo(err.message, code, info), internal: false };

@@ -3,7 +3,8 @@
  * roles. For each service the gateway uses the remote URL when one is configured, else the class
  * running in this process through the in-memory router transport (the full RPC stack: messages,
  * identity, errors, deadlines), so both profiles run the same code. The logs and bus admin
- * services live with jobs (CHRONOVERSE_JOBS_URL).
+ * services live with jobs (CHRONOVERSE_JOBS_URL), the quotas service with workflows
+ * (CHRONOVERSE_WORKFLOWS_URL).
  */
 import { createClient } from '@connectrpc/connect';
 import type { Config } from '../../config/schema.ts';
@@ -26,6 +27,9 @@ import { notificationsRpc } from '../../services/notifications/rpc.ts';
 import type { SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
 import { SubscriptionsClient } from '../../services/notifications/subscriptions-client.ts';
 import { subscriptionsRpc } from '../../services/notifications/subscriptions-rpc.ts';
+import type { QuotasApi } from '../../services/quotas/api.ts';
+import { QuotasClient } from '../../services/quotas/client.ts';
+import { quotasRpc } from '../../services/quotas/rpc.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
@@ -48,6 +52,8 @@ export type RpcConfig = Config['rpc'];
 export interface LocalServices {
   users?: UsersApi;
   workflows?: WorkflowsApi;
+  /** Users' quotas for administrators; served by the workflows role. */
+  quotas?: QuotasApi;
   jobs?: JobsApi;
   logs?: LogsApi;
   /** Dead outbox rows and parked bus messages; served by the jobs role. */
@@ -63,6 +69,11 @@ export interface LocalServices {
 export interface ServiceClients {
   users: UsersApi;
   workflows: WorkflowsApi;
+  /**
+   * Null only when the workflows role neither runs this service in this process nor has an address
+   * (CHRONOVERSE_WORKFLOWS_URL): the gateway then has no quota routes.
+   */
+  quotas: QuotasApi | null;
   jobs: JobsApi;
   logs: LogsApi;
   busAdmin: BusAdmin;
@@ -90,6 +101,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
   return [
     ...(local.users ? [usersRpc(local.users)] : []),
     ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
+    ...(local.quotas ? [quotasRpc(local.quotas)] : []),
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
     ...(local.logs ? [logsRpc(local.logs)] : []),
     ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
@@ -152,6 +164,10 @@ export function createServiceClients(params: {
     workflows: new WorkflowsClient(
       pick('workflows', rpc.workflowsUrl, !!local.workflows, 'CHRONOVERSE_WORKFLOWS_URL'),
     ),
+    quotas:
+      rpc.workflowsUrl !== '' || local.quotas
+        ? new QuotasClient(pick('workflows', rpc.workflowsUrl, !!local.quotas, 'CHRONOVERSE_WORKFLOWS_URL'))
+        : null,
     jobs: new JobsClient(pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL')),
     logs: new LogsClient(pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'), {
       timeoutMs: rpc.timeoutMs,

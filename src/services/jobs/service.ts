@@ -23,6 +23,8 @@ import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import { writeJobFinishedEvents } from '../facts.ts';
 import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
+import type { Quotas } from '../../domain/quotas.ts';
+import { assertRunRate, quotasOf } from '../quotas/enforce.ts';
 import type { JobsApi } from './api.ts';
 import { toJobView, type JobView, type WorkflowJobView } from './codec.ts';
 import { runJobsListAll } from './list-all.ts';
@@ -50,6 +52,8 @@ export interface AllJobsFilters {
 
 export interface JobsServiceConfig {
   idempotencyTtlMs: number;
+  /** Quotas of users without values of their own (CHRONOVERSE_QUOTA_*). @default QUOTA_DEFAULTS */
+  quotas?: Quotas;
 }
 
 const RETRYABLE: readonly JobState[] = ['FAILED', 'CANCELED'];
@@ -142,6 +146,7 @@ export class JobsService implements JobsApi {
       },
       async (trx) => {
         const workflow = await lockRunnableWorkflow(trx, userId, workflowId);
+        await this.#assertRunRate(trx, userId, now);
         return toJobView(await insertManualJob(trx, workflow, now, null));
       },
     );
@@ -232,11 +237,17 @@ export class JobsService implements JobsApi {
           );
         }
         assertRunnable(workflow);
+        await this.#assertRunRate(trx, userId, now);
         return toJobView(await insertManualJob(trx, workflow, now, job.id));
       },
     );
     if (!result.replayed) this.#announceDispatch();
     return result;
+  }
+
+  /** 429 beyond runs_per_minute manual runs and retries; the user's row stays locked to the commit. */
+  async #assertRunRate(trx: Transaction<DB>, userId: string, now: Date): Promise<void> {
+    await assertRunRate(trx, userId, await quotasOf(trx, userId, this.#config.quotas, { lock: true }), now);
   }
 
   #announceDispatch(): void {

@@ -27,6 +27,8 @@ import { lockOwnedWorkflow } from './lock-owned.ts';
 import { assertWithinPolicy, WORKFLOW_POLICY_DEFAULTS, type WorkflowPolicy } from './policy.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
+import type { Quotas } from '../../domain/quotas.ts';
+import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { writeJobFinishedEvents, writeWorkflowFact } from '../facts.ts';
 
@@ -47,6 +49,8 @@ export interface WorkflowsServiceConfig {
   idempotencyTtlMs: number;
   /** Outbound and container policies (src/services/workflows/policy.ts). @default the defaults */
   policy?: WorkflowPolicy;
+  /** Quotas of users without values of their own (CHRONOVERSE_QUOTA_*). @default QUOTA_DEFAULTS */
+  quotas?: Quotas;
 }
 
 type WorkflowEvent = 'BUILD' | 'RESCHEDULE' | 'TERMINATE' | 'DELETE';
@@ -99,6 +103,10 @@ export class WorkflowsService implements WorkflowsApi {
           draft.payload,
           this.#config.policy ?? WORKFLOW_POLICY_DEFAULTS,
         );
+        // The user's row stays locked to the commit: the count cannot be raced by their other creates.
+        const quotas = await quotasOf(trx, userId, this.#config.quotas, { lock: true });
+        assertSchedulePeriod(draft.schedule, schedulePathOf(body, draft.schedule), quotas);
+        await assertCanAddWorkflow(trx, userId, quotas);
         const row = await trx
           .insertInto('workflows')
           .values({
@@ -216,6 +224,14 @@ export class WorkflowsService implements WorkflowsApi {
         const schedule: Schedule = changes.schedule ?? scheduleOf(current);
         const scheduleChanged =
           changes.schedule !== undefined && !sameSchedule(changes.schedule, scheduleOf(current));
+        // A schedule is held to the quota when it is set; an unchanged one keeps running as it was.
+        if (scheduleChanged) {
+          assertSchedulePeriod(
+            schedule,
+            schedulePathOf(body, schedule),
+            await quotasOf(trx, userId, this.#config.quotas),
+          );
+        }
         const payload = changes.payload ?? current.payload;
         const imageChanged =
           buildInputOf(current.kind, payload as never) !==

@@ -18,6 +18,9 @@
  * bridge network are checked before anything is pulled or created, and resources and timeout are
  * clamped to the administrator's ceilings) and are hardened by the runtime.
  *
+ * Quotas: the claim itself leaves a user's CONTAINER jobs queued while the user runs as many as
+ * their max_concurrent_containers quota allows (src/workers/executor/sql.ts `jobsClaim`).
+ *
  * Outcomes (RunOutcome): success → COMPLETED; USER failure → FAILED at once; SYSTEM failure →
  * PENDING with exponential backoff while attempts remain, then FAILED. Final states write
  * `workflows` (failure policy) and `analytics` outbox rows in the same transaction.
@@ -44,6 +47,7 @@ import {
   type ContainerPolicy,
 } from '../../domain/container-policy.ts';
 import type { OutboundRole } from '../../domain/outbound-policy.ts';
+import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
 import type { ContainerPayload, HeartbeatPayload } from '../../domain/workflow-input.ts';
 import type { Bus } from '../../platform/bus/bus.ts';
 import {
@@ -91,6 +95,12 @@ export interface ExecutorConfig {
   containerDefaults: { cpus: number; memoryMb: number; pids: number };
   /** Registries, bridge network and ceilings (the administrator's settings). */
   containerPolicy: ContainerPolicy;
+  /**
+   * CONTAINER jobs one user may run at once across all executors, for users with the role user
+   * and no value of their own (CHRONOVERSE_QUOTA_MAX_CONCURRENT_CONTAINERS; 0: no limit). The
+   * claim leaves the others queued. @default 4
+   */
+  maxConcurrentContainers: number;
 }
 
 export const EXECUTOR_DEFAULTS: ExecutorConfig = {
@@ -104,6 +114,7 @@ export const EXECUTOR_DEFAULTS: ExecutorConfig = {
   softStopMs: 30_000,
   containerDefaults: { cpus: 1, memoryMb: 512, pids: 256 },
   containerPolicy: CONTAINER_POLICY_DEFAULTS,
+  maxConcurrentContainers: QUOTA_DEFAULTS.max_concurrent_containers,
 };
 
 type AbortReason = 'canceled' | 'lease_lost' | 'shutdown';
@@ -223,9 +234,13 @@ export class Executor {
     if (free <= 0) return 0;
     let claimed: ClaimedJob[];
     try {
-      claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs, [...this.#running.keys()]);
+      claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs, [...this.#running.keys()], {
+        maxConcurrentContainers: this.#config.maxConcurrentContainers,
+      });
     } catch (err) {
-      if (isUniqueViolation(err)) return 0; // lost a sibling race; the next round sees the winner
+      // Lost a race for a sibling of a running job, or for a user's container slot: the next round
+      // sees the winner.
+      if (isUniqueViolation(err)) return 0;
       throw err;
     }
     for (const job of claimed) this.#start(job);

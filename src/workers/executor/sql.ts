@@ -2,6 +2,7 @@
  * The executor's hot-path statements, in plain sight. Each is one statement per batch.
  */
 import { sql, type Kysely } from 'kysely';
+import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
 import type { DB } from '../../platform/db/schema.ts';
 
 export interface ClaimedJob {
@@ -21,12 +22,38 @@ export interface ClaimedJob {
   user_role: 'admin' | 'user' | null;
 }
 
+/** What the claim enforces of users' quotas. */
+export interface ClaimQuotas {
+  /**
+   * CONTAINER jobs a user with the role user and no value of their own may run at once
+   * (CHRONOVERSE_QUOTA_MAX_CONCURRENT_CONTAINERS); 0 = no limit.
+   */
+  maxConcurrentContainers: number;
+}
+
+export const CLAIM_QUOTA_DEFAULTS: ClaimQuotas = {
+  maxConcurrentContainers: QUOTA_DEFAULTS.max_concurrent_containers,
+};
+
 /**
  * jobsClaim: lease up to `limit` runnable jobs. A job is runnable when due, not waiting for a
  * retry delay, and no sibling of its workflow is RUNNING or runnable-and-earlier (jobs of one
  * workflow run one at a time, earliest first). `SKIP LOCKED` lets executors claim side by side;
  * the unique index jobs_one_running_per_workflow catches the one race the probe cannot see (two
  * executors claiming siblings at once): the loser gets 23505 and retries next round.
+ *
+ * Container quota (max_concurrent_containers, src/domain/quotas.ts): a user's CONTAINER jobs run
+ * at most `cap` at a time across all executors (`cap` is the user's own value, else the default
+ * for users, else none for administrators; 0 = no limit). Three parts, in the same statement:
+ * - a user already at their cap has their CONTAINER jobs left out of the ordered scan itself, so
+ *   a backlog of them never fills the batch ahead of other users' jobs (`full_users`);
+ * - within a batch, a user's n-th CONTAINER candidate is admitted only while running + n <= cap;
+ * - each admitted job takes a free slot number 1..cap of its user, and jobs_container_slot_uq
+ *   (migration 0014) lets one RUNNING job hold a slot: two executors claiming for one user at
+ *   the same instant cannot both start the last place. To keep that race rare, the owners' user
+ *   rows are locked SKIP LOCKED: a user another executor is claiming for is passed over this round.
+ * Capped users' running containers are counted on that small partial index (only RUNNING jobs
+ * holding a slot are in it), not on the jobs table. Jobs passed over stay queued, untouched.
  *
  * Plan (EXPLAIN ANALYZE, 50k queued jobs over 5k workflows, 200k finished): index scan of
  * jobs_runnable_idx, one probe per candidate on jobs_workflow_active_idx, 0.65 ms for 64 jobs.
@@ -40,7 +67,13 @@ export async function jobsClaim(
   leaseMs: number,
   /** Jobs this executor is still running (a rescued-then-due job must not start twice here). */
   exclude: readonly string[] = [],
+  quotas: ClaimQuotas = CLAIM_QUOTA_DEFAULTS,
 ): Promise<ClaimedJob[]> {
+  // The container quota of a user: their own value, else the default for users; administrators
+  // without a value of their own have none (0 = no limit).
+  const cap = (u: string, q: string) =>
+    sql.raw(`COALESCE(${q}.max_concurrent_containers, CASE WHEN ${u}.role = 'admin' THEN 0 ELSE `);
+  const capOf = (u: string, q: string) => sql`${cap(u, q)}${quotas.maxConcurrentContainers}::int END)`;
   return db.transaction().execute(async (trx) => {
     // Pin the ordered index scan: without fresh statistics (a burst of new jobs) the planner
     // otherwise bitmap-scans every runnable row, probes each and sorts: 22.7 ms instead of 0.3 ms
@@ -48,8 +81,20 @@ export async function jobsClaim(
     await sql`SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true),
                      set_config('enable_seqscan', 'off', true)`.execute(trx);
     const { rows } = await sql<ClaimedJob>`
-    WITH candidates AS (
-      SELECT j.id FROM jobs j
+    WITH slotted AS MATERIALIZED (
+      -- CONTAINER jobs of capped users running now, per user (jobs_container_slot_uq).
+      SELECT r.user_id, count(*)::int AS running FROM jobs r
+      WHERE r.status = 'RUNNING' AND r.container_slot IS NOT NULL
+      GROUP BY r.user_id
+    ),
+    full_users AS MATERIALIZED (
+      -- Users at (or, after their quota was lowered, over) their container quota.
+      SELECT COALESCE(array_agg(s.user_id), '{}'::uuid[]) AS ids
+      FROM slotted s JOIN users u ON u.id = s.user_id LEFT JOIN user_quotas q ON q.user_id = s.user_id
+      WHERE ${capOf('u', 'q')} > 0 AND s.running >= ${capOf('u', 'q')}
+    ),
+    candidates AS (
+      SELECT j.id, j.user_id, j.workflow_id, j.scheduled_at FROM jobs j
       WHERE j.status IN ('PENDING', 'QUEUED')
         AND j.id <> ALL(${[...exclude]}::uuid[])
         AND j.scheduled_at <= now()
@@ -58,15 +103,53 @@ export async function jobsClaim(
           SELECT 1 FROM jobs e
           WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING')
             AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id)))
+        -- A full user's CONTAINER jobs wait; the workflow is probed only for full users' jobs.
+        AND (j.user_id <> ALL((SELECT f.ids FROM full_users f)::uuid[])
+             OR NOT EXISTS (SELECT 1 FROM workflows fw WHERE fw.id = j.workflow_id AND fw.kind = 'CONTAINER'))
       ORDER BY j.scheduled_at, j.id
       LIMIT ${limit}
       FOR UPDATE OF j SKIP LOCKED
+    ),
+    ranked AS (
+      -- Each candidate; for a capped user's CONTAINER job, its rank among the user's in this batch.
+      SELECT c.id, c.user_id, uq.cap, COALESCE(s.running, 0) AS running,
+             w.kind = 'CONTAINER' AND uq.cap > 0 AS capped,
+             row_number() OVER (PARTITION BY c.user_id, w.kind ORDER BY c.scheduled_at, c.id) AS nth
+      FROM candidates c
+      JOIN workflows w ON w.id = c.workflow_id
+      CROSS JOIN LATERAL (
+        SELECT ${capOf('u', 'q')} AS cap
+        FROM users u LEFT JOIN user_quotas q ON q.user_id = u.id WHERE u.id = c.user_id) uq
+      LEFT JOIN slotted s ON s.user_id = c.user_id
+    ),
+    owners AS (
+      -- Capped users this batch would start containers for; one another executor is claiming
+      -- for right now is passed over (its jobs stay queued for the next round).
+      SELECT u.id FROM users u
+      WHERE u.id IN (SELECT r.user_id FROM ranked r WHERE r.capped)
+      FOR NO KEY UPDATE SKIP LOCKED
+    ),
+    slots AS (
+      -- Each such owner's free slot numbers, lowest first: at most running + wanted to look at.
+      SELECT o.user_id, g.slot, row_number() OVER (PARTITION BY o.user_id ORDER BY g.slot) AS k
+      FROM (SELECT r.user_id, max(r.cap) AS cap, max(r.running) AS running, count(*)::int AS wanted
+            FROM ranked r JOIN owners ow ON ow.id = r.user_id WHERE r.capped GROUP BY r.user_id) o
+      CROSS JOIN LATERAL generate_series(1, LEAST(o.cap, o.running + o.wanted)) AS g(slot)
+      WHERE NOT EXISTS (
+        SELECT 1 FROM jobs t
+        WHERE t.user_id = o.user_id AND t.status = 'RUNNING' AND t.container_slot = g.slot)
+    ),
+    admitted AS (
+      SELECT r.id, sl.slot FROM ranked r
+      LEFT JOIN slots sl ON r.capped AND sl.user_id = r.user_id AND sl.k = r.nth
+      WHERE NOT r.capped OR (sl.slot IS NOT NULL AND r.running + r.nth <= r.cap)
     )
     UPDATE jobs j
     SET status = 'RUNNING', attempts = j.attempts + 1, lease_owner = ${owner},
         lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000}),
-        started_at = COALESCE(j.started_at, now()), next_attempt_at = NULL, updated_at = now()
-    FROM candidates c, workflows w
+        started_at = COALESCE(j.started_at, now()), next_attempt_at = NULL, updated_at = now(),
+        container_slot = c.slot
+    FROM admitted c, workflows w
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
               w.kind, w.payload, w.log_retention, j.trace_context,

@@ -41,6 +41,40 @@ export declare type FieldIssue = Message<"chronoverse.errors.v1.FieldIssue"> & {
 export declare const FieldIssueSchema: GenMessage<FieldIssue>;
 
 /**
+ * A quota in force (src/domain/errors.ts QuotaDetail).
+ *
+ * @generated from message chronoverse.errors.v1.Quota
+ */
+export declare type Quota = Message<"chronoverse.errors.v1.Quota"> & {
+  /**
+   * max_workflows, runs_per_minute, min_schedule_seconds.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Its value for this user.
+   *
+   * @generated from field: int64 limit = 2;
+   */
+  limit: bigint;
+
+  /**
+   * What crossed it.
+   *
+   * @generated from field: int64 usage = 3;
+   */
+  usage: bigint;
+};
+
+/**
+ * Describes the message chronoverse.errors.v1.Quota.
+ * Use `create(QuotaSchema)` to create a new message.
+ */
+export declare const QuotaSchema: GenMessage<Quota>;
+
+/**
  * @generated from message chronoverse.errors.v1.ErrorInfo
  */
 export declare type ErrorInfo = Message<"chronoverse.errors.v1.ErrorInfo"> & {
@@ -60,7 +94,7 @@ export declare type ErrorInfo = Message<"chronoverse.errors.v1.ErrorInfo"> & {
   message: string;
 
   /**
-   * CV_VALIDATION: every offending field, in order.
+   * CV_VALIDATION, CV_SCHEDULE_TOO_FREQUENT: every offending field, in order.
    *
    * @generated from field: repeated chronoverse.errors.v1.FieldIssue issues = 3;
    */
@@ -74,7 +108,7 @@ export declare type ErrorInfo = Message<"chronoverse.errors.v1.ErrorInfo"> & {
   resource: string;
 
   /**
-   * CV_RATE_LIMITED: the Retry-After value.
+   * CV_RATE_LIMITED, CV_RUN_RATE_EXCEEDED: the Retry-After value.
    *
    * @generated from field: int32 retry_after_seconds = 5;
    */
@@ -94,6 +128,13 @@ export declare type ErrorInfo = Message<"chronoverse.errors.v1.ErrorInfo"> & {
    * @generated from field: string scope = 7;
    */
   scope: string;
+
+  /**
+   * CV_QUOTA_EXCEEDED, CV_RUN_RATE_EXCEEDED, CV_SCHEDULE_TOO_FREQUENT: the quota crossed.
+   *
+   * @generated from field: chronoverse.errors.v1.Quota quota = 8;
+   */
+  quota?: Quota | undefined;
 };
 
 /**

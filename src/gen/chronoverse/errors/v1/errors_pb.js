@@ -13,7 +13,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file chronoverse/errors/v1/errors.proto.
  */
 export const file_chronoverse_errors_v1_errors = /*@__PURE__*/
-  fileDesc("CiJjaHJvbm92ZXJzZS9lcnJvcnMvdjEvZXJyb3JzLnByb3RvEhVjaHJvbm92ZXJzZS5lcnJvcnMudjEiKwoKRmllbGRJc3N1ZRIMCgRwYXRoGAEgASgJEg8KB21lc3NhZ2UYAiABKAkirwEKCUVycm9ySW5mbxIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSMQoGaXNzdWVzGAMgAygLMiEuY2hyb25vdmVyc2UuZXJyb3JzLnYxLkZpZWxkSXNzdWUSEAoIcmVzb3VyY2UYBCABKAkSGwoTcmV0cnlfYWZ0ZXJfc2Vjb25kcxgFIAEoBRISCgpjYXVzZV9jb2RlGAYgASgJEg0KBXNjb3BlGAcgASgJYgZwcm90bzM");
+  fileDesc("CiJjaHJvbm92ZXJzZS9lcnJvcnMvdjEvZXJyb3JzLnByb3RvEhVjaHJvbm92ZXJzZS5lcnJvcnMudjEiKwoKRmllbGRJc3N1ZRIMCgRwYXRoGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiMwoFUXVvdGESDAoEbmFtZRgBIAEoCRINCgVsaW1pdBgCIAEoAxINCgV1c2FnZRgDIAEoAyLcAQoJRXJyb3JJbmZvEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIxCgZpc3N1ZXMYAyADKAsyIS5jaHJvbm92ZXJzZS5lcnJvcnMudjEuRmllbGRJc3N1ZRIQCghyZXNvdXJjZRgEIAEoCRIbChNyZXRyeV9hZnRlcl9zZWNvbmRzGAUgASgFEhIKCmNhdXNlX2NvZGUYBiABKAkSDQoFc2NvcGUYByABKAkSKwoFcXVvdGEYCCABKAsyHC5jaHJvbm92ZXJzZS5lcnJvcnMudjEuUXVvdGFiBnByb3RvMw");
 
 /**
  * Describes the message chronoverse.errors.v1.FieldIssue.
@@ -23,9 +23,16 @@ export const FieldIssueSchema = /*@__PURE__*/
   messageDesc(file_chronoverse_errors_v1_errors, 0);
 
 /**
+ * Describes the message chronoverse.errors.v1.Quota.
+ * Use `create(QuotaSchema)` to create a new message.
+ */
+export const QuotaSchema = /*@__PURE__*/
+  messageDesc(file_chronoverse_errors_v1_errors, 1);
+
+/**
  * Describes the message chronoverse.errors.v1.ErrorInfo.
  * Use `create(ErrorInfoSchema)` to create a new message.
  */
 export const ErrorInfoSchema = /*@__PURE__*/
-  messageDesc(file_chronoverse_errors_v1_errors, 1);
+  messageDesc(file_chronoverse_errors_v1_errors, 2);
 
