@@ -91,7 +91,7 @@ describe('chronoverse CLI', () => {
     expect(bad.stderr).toMatch(/CHRONOVERSE_AUTH_SESSION_TTL/);
   });
 
-  it('masks every secret in config print: URL passwords, the service private key, OTLP headers', async () => {
+  it('masks every secret in config print: URL passwords (database, Redis, SMTP), the service private key, OTLP headers', async () => {
     const result = await run(['config', 'print'], {
       DATABASE_URL: 'postgres://cv:s3cret@db:5432/cv',
       REDIS_URL: 'redis://:r3dis-pass@cache:6379/0',
@@ -99,6 +99,7 @@ describe('chronoverse CLI', () => {
         '-----BEGIN PRIVATE KEY-----\\nk3y-material\\n-----END PRIVATE KEY-----',
       OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=0tlp-key',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:c0llector@otel.example:4318',
+      CHRONOVERSE_SMTP_URL: 'smtp://alerts%40example.com:smtp-pa55@smtp.example.com:587',
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/DATABASE_URL=postgres:\/\/cv:\*\*\*\*@db:5432\/cv/);
@@ -106,7 +107,10 @@ describe('chronoverse CLI', () => {
     expect(result.stdout).toMatch(/CHRONOVERSE_SERVICE_PRIVATE_KEY=\*\*\*\*\n/);
     expect(result.stdout).toMatch(/OTEL_EXPORTER_OTLP_HEADERS=\*\*\*\*\n/);
     expect(result.stdout).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT=https:\/\/user:\*\*\*\*@otel.example:4318/);
-    for (const secret of ['s3cret', 'r3dis-pass', 'k3y-material', '0tlp-key', 'c0llector']) {
+    expect(result.stdout).toMatch(
+      /CHRONOVERSE_SMTP_URL=smtp:\/\/alerts%40example.com:\*\*\*\*@smtp.example.com:587\n/,
+    );
+    for (const secret of ['s3cret', 'r3dis-pass', 'k3y-material', '0tlp-key', 'c0llector', 'smtp-pa55']) {
       expect(result.stdout).not.toContain(secret);
     }
   });
