@@ -320,6 +320,60 @@ describe.each(ENGINES)('email notifications and subscriptions (%s)', (engine) =>
     ]);
   });
 
+  it('job.recovered: a completed job after a failed one says so, in the email and in-app', async () => {
+    const user = await newUser(gw, 'ALL');
+    const wf = await workflowOf(gw, user, 'flaky');
+    expect(
+      (
+        await subscribe(gw, user, `/workflows/${wf}/subscriptions`, {
+          channel: 'EMAIL',
+          events: ['job.recovered'],
+        })
+      ).statusCode,
+    ).toBe(201);
+    // Jobs as the engine leaves them: failed, canceled (skipped by the rule), then completed twice.
+    const ids = [newId(), newId(), newId(), newId()];
+    const statuses = ['FAILED', 'CANCELED', 'COMPLETED', 'COMPLETED'] as const;
+    await gw.database.db
+      .insertInto('jobs')
+      .values(
+        ids.map((id, i) => ({
+          id,
+          workflow_id: wf,
+          user_id: user.user.id,
+          workflow_generation: 1,
+          status: statuses[i]!,
+          trigger: 'AUTOMATIC' as const,
+          scheduled_at: new Date(Date.UTC(2026, 10, 23, 10, i)),
+          started_at: new Date(Date.UTC(2026, 10, 23, 10, i)),
+          completed_at: new Date(Date.UTC(2026, 10, 23, 10, i, 5)),
+        })),
+      )
+      .execute();
+    const facts = ids.map((id, i) =>
+      jobFinished({ job_id: id, workflow_id: wf, user_id: user.user.id, status: statuses[i]! }),
+    );
+    expect(await emails.handle(facts)).toBe(1);
+    await gw.consumer.handle(facts);
+    const [email] = await gw.database.db
+      .selectFrom('email_deliveries')
+      .selectAll()
+      .where('user_id', '=', user.user.id)
+      .execute();
+    expect(email).toMatchObject({
+      event_type: 'job.recovered',
+      subject: '[Chronoverse] Job recovered: flaky',
+    });
+    expect(email!.text_body).toContain(`/workflows/${wf}/jobs/${ids[2]}`);
+    const inApp = await notificationsOf(gw.database, user.user.id);
+    expect(inApp.map((n) => [n.entity_id, n.title])).toEqual([
+      [ids[0], 'Job failed'],
+      [ids[1], 'Job canceled'],
+      [ids[2], 'Job recovered'],
+      [ids[3], 'Job completed'],
+    ]);
+  });
+
   it('replaces the events of a channel and scope on a second POST, and validates every field', async () => {
     const user = await newUser(gw);
     const wf = await workflowOf(gw, user, 'replace');
