@@ -8,6 +8,7 @@ import { ApiError } from '../../api/client.ts';
 import type { User, UserRole } from '../../api/types.ts';
 import { Badge } from '../../components/Badge.tsx';
 import { Button } from '../../components/Button.tsx';
+import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { Select, TextField } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
@@ -98,10 +99,17 @@ export function UsersPanel({ me }: { me: User }) {
   const users = useUsers(pager.cursor);
   const setRole = useSetRole();
   const [target, setTarget] = useState<User | null>(null);
+  // Demotions are confirmed first (the user's tokens lose the admin scope at once).
+  const [demoting, setDemoting] = useState<User | null>(null);
 
   const change = (user: User) => {
     setTarget(user);
-    setRole.mutate({ id: user.id, role: user.role === 'admin' ? 'user' : 'admin' });
+    if (user.role === 'admin') {
+      setRole.reset();
+      setDemoting(user);
+      return;
+    }
+    setRole.mutate({ id: user.id, role: 'admin' });
   };
 
   const columns: Column<User>[] = [
@@ -131,7 +139,7 @@ export function UsersPanel({ me }: { me: User }) {
     <section aria-labelledby="users-heading">
       <h2 id="users-heading">Users</h2>
       <CreateUserForm />
-      {setRole.error ? (
+      {setRole.error && demoting === null ? (
         <ErrorMessage
           error={setRole.error}
           title={`Could not change the role of ${target?.email ?? 'the user'}`}
@@ -147,6 +155,29 @@ export function UsersPanel({ me }: { me: User }) {
           <Pagination pager={pager} nextCursor={users.data.cursor} label="User pages" />
         </>
       )}
+      <ConfirmDialog
+        isOpen={demoting !== null}
+        onOpenChange={(open) => {
+          if (!open) {
+            setDemoting(null);
+            setRole.reset();
+          }
+        }}
+        title="Remove administrator rights?"
+        confirmLabel="Make user"
+        pending={setRole.isPending}
+        error={setRole.error}
+        onConfirm={() => {
+          if (demoting) {
+            setRole.mutate({ id: demoting.id, role: 'user' }, { onSuccess: () => setDemoting(null) });
+          }
+        }}
+      >
+        <p>
+          {demoting?.id === me.id ? 'You' : demoting?.email} will no longer administer this installation;
+          tokens with the admin scope lose it at once.
+        </p>
+      </ConfirmDialog>
     </section>
   );
 }
