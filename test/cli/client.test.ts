@@ -225,6 +225,17 @@ describe('chronoverse client commands against a real server', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^job\/[0-9a-f-]{36} created\njob\/[0-9a-f-]{36} FAILED\n$/);
     expect(failed.stderr).toMatch(/UNEXPECTED_STATUS/);
+
+    // A retry is a new job of the same workflow (it fails again); a final job cannot be canceled.
+    const job = /^job\/([0-9a-f-]{36}) created/.exec(failed.stdout)![1]!;
+    const retried = await cli(['retry', job, '--wait']);
+    expect(retried.code).toBe(1);
+    expect(retried.stdout).toMatch(
+      new RegExp(`^job/[0-9a-f-]{36} created \\(retry of ${job}\\)\njob/[0-9a-f-]{36} FAILED\n$`),
+    );
+    const cancel = await cli(['cancel', job]);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toMatch(/^chronoverse: .*\(CV_PRECONDITION_FAILED, 412\)\n$/);
   }, 60_000);
 
   it("follows a running job's logs until it ends, and prints the stored ones afterwards", async () => {
@@ -263,8 +274,10 @@ describe('chronoverse client commands against a real server', () => {
     expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe(
       'workflow/nightly report\nworkflow/site check\n',
     );
+    // The run, the failed run and its retry, newest first.
     const jobs = await cli(['get', 'jobs', '--workflow', 'site check', '-o', 'json']);
     expect((JSON.parse(jobs.stdout) as { status: string }[]).map((j) => j.status)).toEqual([
+      'FAILED',
       'FAILED',
       'COMPLETED',
     ]);
@@ -330,5 +343,19 @@ describe('chronoverse client commands against a real server', () => {
     const usage = await cli(['run']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/expected one workflow/);
+  });
+
+  it('prints shell completion scripts that the shells accept', async () => {
+    const bash = await cli(['completion', 'bash']);
+    expect(bash.code).toBe(0);
+    expect(bash.stdout).toMatch(/complete -F _chronoverse chronoverse/);
+    const checked = await new Promise<number | null>((resolve) => {
+      const child = spawn('bash', ['-n'], { stdio: ['pipe', 'ignore', 'inherit'] });
+      child.on('exit', resolve);
+      child.stdin.end(bash.stdout);
+    });
+    expect(checked).toBe(0);
+    expect((await cli(['completion', 'zsh'])).stdout).toMatch(/^#compdef chronoverse\n/);
+    expect((await cli(['completion', 'fish'])).code).toBe(2);
   });
 });

@@ -36,6 +36,8 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
       buffer += value;
       let newline: number;
       while ((newline = buffer.search(/\r\n|\r|\n/)) >= 0) {
+        // A CR ending the chunk may be the first half of a CRLF: wait for the next byte.
+        if (buffer[newline] === '\r' && newline === buffer.length - 1) break;
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
         if (line === '') {

@@ -21,9 +21,10 @@ function operations(a: string[], b: string[]): Op[] {
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) ops.push({ kind: ' ', text: a[i++]!, a: i, b: ++j });
-    else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
-      ops.push({ kind: '+', text: b[j++]!, a: i, b: j });
-    else ops.push({ kind: '-', text: a[i++]!, a: i, b: j });
+    // Removals before additions where either would do, as diff(1) prints them.
+    else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ kind: '-', text: a[i++]!, a: i, b: j });
+    else ops.push({ kind: '+', text: b[j++]!, a: i, b: j });
   }
   return ops;
 }
@@ -69,9 +70,7 @@ export function unifiedDiff(
     const bStart = hunk.find((o) => o.kind !== '-')?.b ?? hunk[0]!.b;
     const aCount = hunk.filter((o) => o.kind !== '+').length;
     const bCount = hunk.filter((o) => o.kind !== '-').length;
-    out.push(
-      `@@ -${aCount === 0 ? aStart : aStart},${aCount} +${bCount === 0 ? bStart : bStart},${bCount} @@`,
-    );
+    out.push(`@@ -${aStart},${aCount} +${bStart},${bCount} @@`);
     for (const o of hunk) out.push(`${o.kind}${o.text}`);
     k = end;
   }

@@ -1,0 +1,95 @@
+/**
+ * `logs -f` when the connection drops mid-stream: it reconnects with the last line's id as
+ * `Last-Event-ID` and prints every line exactly once. The server here is a stand-in for the
+ * gateway over real HTTP (the three routes `logs` calls), one that cuts the first stream after two
+ * lines, as a proxy's idle timeout or a gateway restart would.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from './api.ts';
+import { logs, sseEvents } from './logs.ts';
+import { Output } from './output.ts';
+
+const WF = '01a24c07-2be9-739b-9a9f-be4b6a171fc7';
+const JOB = '01a24c07-bc2c-7544-ae59-5ba588463c34';
+const line = (n: number) =>
+  `id: ${n}\nevent: log\ndata: ${JSON.stringify({ sequence_num: n, stream: 'stdout', timestamp: '2026-01-01T00:00:00.000Z', message: `line ${n}` })}\n\n`;
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+describe('logs -f', () => {
+  let server: Server;
+  let url: string;
+  const streams: IncomingHttpHeaders[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const path = req.url!.split('?')[0]!;
+      if (path === `/api/v1/workflows/${WF}`) {
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ id: WF, name: 'report', log_retention: true }));
+      }
+      if (path === `/api/v1/workflows/${WF}/jobs/${JOB}`) {
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ id: JOB, workflow_id: WF, status: 'RUNNING' }));
+      }
+      if (path === `/api/v1/workflows/${WF}/jobs/${JOB}/events`) {
+        streams.push(req.headers);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`event: status\ndata: {"status":"RUNNING"}\n\n: keep-alive comment\n\n`);
+        const after = Number(req.headers['last-event-id'] ?? -1);
+        if (streams.length === 1) {
+          res.write(line(0) + line(1));
+          // Cut mid-event, as a dropped connection does.
+          res.write('id: 2\nevent: log\ndata: {"sequence');
+          setTimeout(() => res.socket?.destroy(), 50);
+          return;
+        }
+        for (let n = after + 1; n <= 3; n++) res.write(line(n));
+        return res.end(`event: end\ndata: {"status":"COMPLETED"}\n\n`);
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('resumes after the last line with Last-Event-ID: every line once, then exits at the end', async () => {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const out = new Output({ stdout, stderr }, {});
+    const api = connect({ name: 'test', server: url, token: 'cvp_test' });
+    const code = await logs(out, api, { job: JOB, workflow: WF, follow: true, timestamps: false });
+    expect(code).toBe(0);
+    expect(stdout.text).toBe('line 0\nline 1\nline 2\nline 3\n');
+    expect(streams.map((h) => h['last-event-id'])).toEqual([undefined, '1']);
+    expect(streams.every((h) => h.authorization === 'Bearer cvp_test')).toBe(true);
+  });
+
+  it('parses events split anywhere, CRLF lines, comments and multi-line data', async () => {
+    const text = 'id: 7\r\nevent: log\r\ndata: a\r\ndata: b\r\n\r\n: c\n\nevent: end\ndata: {}\n\n';
+    const bytes = new TextEncoder().encode(text);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 3) controller.enqueue(bytes.slice(i, i + 3));
+        controller.close();
+      },
+    });
+    const events = [];
+    for await (const e of sseEvents(body)) events.push(e);
+    expect(events).toEqual([
+      { id: '7', event: 'log', data: 'a\nb' },
+      { event: 'end', data: '{}' },
+    ]);
+  });
+});
