@@ -145,6 +145,27 @@ describe('dashboard access control in Chromium', { timeout: 240_000 }, () => {
     await guestPage.goto(`${baseUrl}/admin`);
     await guestPage.getByText(/Administrators only/).waitFor();
 
+    // The newcomer's token: chosen scopes and a day of expiry, accepted by the real API.
+    await guestPage.goto(`${baseUrl}/profile`);
+    const scopes = guestPage.getByRole('group', { name: 'Scopes' });
+    expect(await scopes.getByRole('checkbox', { name: 'admin' }).count()).toBe(0);
+    await guestPage.getByLabel('Token name').fill('ci');
+    await scopes.getByRole('checkbox', { name: 'write' }).uncheck();
+    await scopes.getByRole('checkbox', { name: 'tokens' }).check();
+    await guestPage.getByLabel('Expires after').selectOption('date');
+    const day = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await guestPage.getByLabel('Expires on').fill(day);
+    await guestPage.getByRole('button', { name: 'Create token' }).click();
+    expect(await guestPage.getByLabel('New token').inputValue()).toMatch(/^cvp_/);
+    const tokenRow = guestPage
+      .getByRole('table', { name: 'Active personal access tokens' })
+      .getByRole('row')
+      .filter({ hasText: 'ci' });
+    await tokenRow.getByText('read, tokens').waitFor();
+    await tokenRow.getByText('You (signed in)').waitFor();
+    expect(await tokenRow.locator('time').textContent()).toMatch(/23:59 (CET|CEST|GMT\+1|GMT\+2)$/);
+    await shot(guestPage, '04-guest-token');
+
     // Back to the administrator: the invitation is used, the audit log has the registration.
     await page.reload();
     await invites.getByRole('row').filter({ hasText: 'guest@example.com' }).getByText('used').waitFor();
@@ -163,7 +184,7 @@ describe('dashboard access control in Chromium', { timeout: 240_000 }, () => {
     const time = (await row.locator('time').textContent()) ?? '';
     // Paris in winter or summer, named as the browser names it.
     expect(time).toMatch(/\d{4}.*\d{2}:\d{2}:\d{2} (CET|CEST|GMT\+1|GMT\+2)$/);
-    await shot(page, '04-admin-audit');
+    await shot(page, '05-admin-audit');
 
     // Everything about the guest: the registration, never the administrator's own sign-in.
     await page.getByLabel('User').selectOption({ label: 'guest@example.com' });
