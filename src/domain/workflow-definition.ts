@@ -79,7 +79,7 @@ export const WorkflowDefinitionSchema = z
 /** The JSON Schema of definition documents (2020-12), as published in docs/schemas/workflow.json. */
 export function workflowDefinitionJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(WorkflowDefinitionSchema, { io: 'input', unrepresentable: 'any' });
-  return { ...schema, $id: 'https://chronoverse.dev/schemas/workflow.json' };
+  return { ...schema, $id: 'urn:chronoverse:schemas:workflow:v1' };
 }
 
 export type DefinitionPath = (string | number)[];

@@ -4407,6 +4407,12 @@ export interface components {
                 max: number;
                 name: string;
             };
+            /** @description The quota a 400/409/429 crossed, its value for you and your usage (docs/api.md "Quotas") */
+            quota?: {
+                limit: number;
+                name: string;
+                usage: number;
+            };
             status: number;
             title: string;
             type: string;
@@ -4423,9 +4429,49 @@ export interface components {
                 max: number;
                 name: string;
             };
+            /** @description The quota a 400/409/429 crossed, its value for you and your usage (docs/api.md "Quotas") */
+            quota?: {
+                limit: number;
+                name: string;
+                usage: number;
+            };
             status: number;
             title: string;
             type: string;
+        };
+        Quota: {
+            /** @description Its value for this user; 0: no limit */
+            limit: number;
+            /**
+             * @description user: the user's own value; default: CHRONOVERSE_QUOTA_*; admin: an administrator without a value of their own has no limit
+             * @enum {string}
+             */
+            source: "user" | "default" | "admin";
+            /** @description max_workflows: workflows the user has; runs_per_minute: manual runs and retries in the last 60 s; max_concurrent_containers: CONTAINER jobs running now; min_schedule_seconds: null */
+            usage: number | null;
+        };
+        QuotaInput: {
+            /** @description Its value for this user; 0: no limit */
+            limit: number;
+            /**
+             * @description user: the user's own value; default: CHRONOVERSE_QUOTA_*; admin: an administrator without a value of their own has no limit
+             * @enum {string}
+             */
+            source: "user" | "default" | "admin";
+            /** @description max_workflows: workflows the user has; runs_per_minute: manual runs and retries in the last 60 s; max_concurrent_containers: CONTAINER jobs running now; min_schedule_seconds: null */
+            usage: number | null;
+        };
+        QuotaUpdate: {
+            max_concurrent_containers?: number | null;
+            max_workflows?: number | null;
+            min_schedule_seconds?: number | null;
+            runs_per_minute?: number | null;
+        };
+        QuotaUpdateInput: {
+            max_concurrent_containers?: number | null;
+            max_workflows?: number | null;
+            min_schedule_seconds?: number | null;
+            runs_per_minute?: number | null;
         };
         RecentJob: {
             completed_at: string | null;
@@ -4618,6 +4664,38 @@ export interface components {
             role: "admin" | "user";
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
+        };
+        UserQuotas: {
+            email: string;
+            quotas: {
+                max_concurrent_containers: components["schemas"]["Quota"];
+                max_workflows: components["schemas"]["Quota"];
+                min_schedule_seconds: components["schemas"]["Quota"];
+                runs_per_minute: components["schemas"]["Quota"];
+            };
+            /** @enum {string} */
+            role: "admin" | "user";
+            /** @description When an administrator last changed this user's values */
+            updated_at: string | null;
+            updated_by: string | null;
+            /** Format: uuid */
+            user_id: string;
+        };
+        UserQuotasInput: {
+            email: string;
+            quotas: {
+                max_concurrent_containers: components["schemas"]["QuotaInput"];
+                max_workflows: components["schemas"]["QuotaInput"];
+                min_schedule_seconds: components["schemas"]["QuotaInput"];
+                runs_per_minute: components["schemas"]["QuotaInput"];
+            };
+            /** @enum {string} */
+            role: "admin" | "user";
+            /** @description When an administrator last changed this user's values */
+            updated_at: string | null;
+            updated_by: string | null;
+            /** Format: uuid */
+            user_id: string;
         };
         UserUpdate: {
             current_password?: string;
