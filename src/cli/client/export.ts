@@ -1,7 +1,7 @@
 /**
  * `export [name…] [-l selector]`: workflows back to definition documents, canonical (the shortest
  * document that means each one; src/domain/workflow-definition.ts) and without the management
- * label `apply` adds, so that `export > all.yaml` then `apply -f all.yaml` changes nothing.
+ * label `apply` adds: `export > all.yaml` then `apply -f all.yaml` changes nothing but that label.
  */
 import { listWorkflows, type ChronoverseClient } from './api.ts';
 import { documentsYaml, documentYaml, valuesOfWorkflow } from './documents.ts';
