@@ -88,7 +88,7 @@ describe.each(ENGINES)('container quota in the claim (%s)', (engineName) => {
     const first = (await claim()).map((j) => j.id);
     expect(first.sort()).toEqual([...aContainers.slice(0, 2), ...aHeartbeats, ...bContainers].sort());
     // Full: nothing more of A's until one finishes, however often executors ask.
-    expect(await claim()).toEqual([]);
+    expect(await claim()).toHaveLength(0);
     await finish([aContainers[0]!]);
     expect((await claim()).map((j) => j.id)).toEqual([aContainers[2]]);
     const pending = await database.db
@@ -108,6 +108,21 @@ describe.each(ENGINES)('container quota in the claim (%s)', (engineName) => {
     expect((await claim(2)).map((j) => j.id)).toEqual(aContainers.slice(0, 2));
     expect((await claim(3)).map((j) => j.id).sort()).toEqual(bJobs.slice(0, 3).sort());
     expect((await claim(3)).map((j) => j.id)).toEqual([bJobs[3]]);
+  });
+
+  it('says how many candidates of a batch it passed over, and the next claim reaches the jobs behind them', async () => {
+    const a = await insertUser(database.db);
+    const b = await insertUser(database.db);
+    const aContainers = await queue(a, 'CONTAINER', 5);
+    const bJobs = await queue(b, 'HEARTBEAT', 3);
+    // A batch of 5 holds only A's containers: 2 start, 3 are passed over (A had room at the start).
+    const first = await claim(5);
+    expect(first.map((j) => j.id)).toEqual(aContainers.slice(0, 2));
+    expect(first.passedOver).toBe(3);
+    // A is full now: left out of the scan, the next batch is B's.
+    const second = await claim(5);
+    expect(second.map((j) => j.id).sort()).toEqual([...bJobs].sort());
+    expect(second.passedOver).toBe(0);
   });
 
   it('hands out distinct slots 1..quota, and the database refuses a second job in a held slot', async () => {
@@ -199,9 +214,9 @@ describe.each(ENGINES)('container quota in the claim (%s)', (engineName) => {
       .where('user_id', '=', a)
       .execute();
     await finish([ids[0]!]);
-    expect(await claim()).toEqual([]);
+    expect(await claim()).toHaveLength(0);
     await finish([ids[1]!]);
-    expect(await claim()).toEqual([]);
+    expect(await claim()).toHaveLength(0);
     await finish([ids[2]!]);
     expect((await claim()).map((j) => j.id)).toEqual([ids[3]]);
   });

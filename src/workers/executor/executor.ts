@@ -72,7 +72,14 @@ import { Completer } from './completer.ts';
 import { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
 import { writeJobFinishedEvents } from '../../services/facts.ts';
-import { jobsClaim, jobsHandBack, jobsRenewLease, jobsRescueExpired, type ClaimedJob } from './sql.ts';
+import {
+  jobsClaim,
+  jobsHandBack,
+  jobsRenewLease,
+  jobsRescueExpired,
+  type ClaimedJob,
+  type ClaimResult,
+} from './sql.ts';
 
 export interface ExecutorConfig {
   /** Jobs run at once by this executor. @default 8 */
@@ -138,6 +145,8 @@ export class Executor {
   readonly #outbound: OutboundGuard;
   readonly #config: ExecutorConfig;
   readonly #running = new Map<string, Running>();
+  /** The last claim left free slots while the container quota passed over candidates. */
+  #claimAgain = false;
   readonly #claimLoop: Loop;
   readonly #rescueLoop: Loop;
   readonly #completer: Completer;
@@ -182,6 +191,8 @@ export class Executor {
       logger: this.#logger,
       run: async () => {
         if (this.#fetching) await this.claimOnce();
+        // Again at once when the container quota passed over part of the batch (see jobsClaim).
+        if (this.#claimAgain) return 0;
         return this.#config.pollIntervalMs;
       },
     });
@@ -230,9 +241,10 @@ export class Executor {
 
   /** Claims as many jobs as there are free slots and starts them; returns how many. */
   async claimOnce(): Promise<number> {
+    this.#claimAgain = false;
     const free = this.#config.concurrency - this.#running.size;
     if (free <= 0) return 0;
-    let claimed: ClaimedJob[];
+    let claimed: ClaimResult;
     try {
       claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs, [...this.#running.keys()], {
         maxConcurrentContainers: this.#config.maxConcurrentContainers,
@@ -244,6 +256,7 @@ export class Executor {
       throw err;
     }
     for (const job of claimed) this.#start(job);
+    this.#claimAgain = claimed.passedOver > 0 && claimed.length < free;
     return claimed.length;
   }
 
