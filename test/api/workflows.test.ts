@@ -246,6 +246,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         updated_at: wf.created_at,
         terminated_at: null,
         generation: 1,
+        labels: {},
         recent_jobs: [],
       });
       // Zero values are present in the raw JSON, not just undefined after parsing.
@@ -253,6 +254,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
       expect(res.body).toContain('"terminated_at":null');
       expect(res.body).toContain('"build_error":null');
       expect(res.body).toContain('"recent_jobs":[]');
+      expect(res.body).toContain('"labels":{}');
       expect(res.body).toContain('"log_retention":false');
     });
 
