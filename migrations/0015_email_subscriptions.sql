@@ -1,4 +1,4 @@
--- Email notifications and per-workflow subscriptions (issue 14).
+-- Email notifications, per-workflow subscriptions and password reset by email (issue 14).
 -- src/domain/subscriptions.ts says which subscription decides; src/workers/email has the outbox
 -- design note (claim with a lease, one attempt row per try, guarded by the attempt number).
 
@@ -39,6 +39,9 @@ CREATE TABLE email_deliveries (
   subject         text NOT NULL,
   text_body       text NOT NULL,
   html_body       text NOT NULL,
+  -- Holds a secret (a password reset link): its text is never shown in the history and is
+  -- blanked once the email is SENT or FAILED.
+  sensitive       boolean NOT NULL DEFAULT false,
   status          text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'SENT', 'FAILED')),
   attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   -- When a sender may (re)claim it: due time while waiting, lease end while being sent.
@@ -67,3 +70,19 @@ CREATE TABLE email_delivery_attempts (
   duration_ms   integer NOT NULL CHECK (duration_ms >= 0),
   PRIMARY KEY (delivery_id, attempt)
 );
+
+-- ─── password reset ────────────────────────────────────────────────────────────────────────
+-- One row per emailed link: only the SHA-256 of the token is kept; used once (guarded UPDATE on
+-- used_at IS NULL), valid until expires_at (30 minutes). A confirmed reset marks every other
+-- open link of the user used too.
+CREATE TABLE password_reset_tokens (
+  id         uuid PRIMARY KEY,
+  user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  token_hash text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  used_at    timestamptz,
+  -- The client address that asked (the audit log has the confirmation's).
+  address    text
+);
+CREATE INDEX password_reset_tokens_user_idx ON password_reset_tokens (user_id) WHERE used_at IS NULL;

@@ -38,7 +38,7 @@ import { NotificationsService } from '../services/notifications/service.ts';
 import { SubscriptionsService } from '../services/notifications/subscriptions.ts';
 import { PrincipalCache, withPrincipalCache } from '../services/users/principal-cache.ts';
 import { RedisLoginThrottle } from '../services/users/redis-login-throttle.ts';
-import { UsersService } from '../services/users/service.ts';
+import { PASSWORD_RESET_DEFAULTS, UsersService } from '../services/users/service.ts';
 import { WebhooksService } from '../services/webhooks/service.ts';
 import { WorkflowsService } from '../services/workflows/service.ts';
 import { quotaDefaultsOf } from '../services/quotas/enforce.ts';
@@ -202,6 +202,12 @@ export async function startRuntime(params: {
           ...config.auth,
           // `auto`: open only when this very process serves the API on a loopback address.
           signupMode: resolveSignupMode(config.auth.signup, config.server.host, has('gateway')),
+          // Reset links are emailed through the email outbox, sent by the notifications role.
+          passwordReset: {
+            ...PASSWORD_RESET_DEFAULTS,
+            emailEnabled: config.email.smtpUrl !== '',
+            publicUrl: config.email.publicUrl,
+          },
         },
         redis
           ? {

@@ -75,3 +75,25 @@ function oneLine(s: string): string {
 function clip(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
+
+/**
+ * The password reset email: the one-time link and how long it works. It names no account
+ * detail beyond the address it is sent to, and says what to do when the reader did not ask.
+ */
+export function renderPasswordResetEmail(input: { link: string; validMinutes: number }): EmailMessage {
+  const subject = '[Chronoverse] Reset your password';
+  const intro = 'Someone (hopefully you) asked to reset the password of your Chronoverse account.';
+  const action = `Choose a new password within ${input.validMinutes} minutes; the link works once:`;
+  const ignore =
+    'If you did not ask, ignore this email: your password stays as it is. Setting a new one signs out every session and revokes every token of the account.';
+  const text = [intro, '', action, input.link, '', ignore, ''].join('\n');
+  const html = `<!doctype html>
+<html><body style="font-family: sans-serif; line-height: 1.4">
+<p>${escapeHtml(intro)}</p>
+<p>${escapeHtml(action)}</p>
+<p><a href="${escapeHtml(input.link)}">${escapeHtml(input.link)}</a></p>
+<p style="color: #666; font-size: 12px">${escapeHtml(ignore)}</p>
+</body></html>
+`;
+  return { subject, text, html };
+}

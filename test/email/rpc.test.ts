@@ -9,9 +9,11 @@ import type { Database } from '../../src/platform/db/database.ts';
 import { newId } from '../../src/platform/ids.ts';
 import type { SubscriptionsApi } from '../../src/services/notifications/subscriptions-api.ts';
 import { SubscriptionsService } from '../../src/services/notifications/subscriptions.ts';
+import type { UsersApi } from '../../src/services/users/api.ts';
+import { PASSWORD_RESET_DEFAULTS, UsersService } from '../../src/services/users/service.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
 import { insertUser, insertWorkflows } from '../helpers/fixtures.ts';
-import { loopbackClients, memoryClients, realServices } from '../rpc/fixtures.ts';
+import { config, loopbackClients, memoryClients, realServices } from '../rpc/fixtures.ts';
 
 const same = (a: unknown, b: unknown) => expect(JSON.stringify(b)).toBe(JSON.stringify(a));
 
@@ -31,20 +33,36 @@ describe.each(['memory', 'loopback'] as const)('subscriptions RPC over the %s tr
   let close: () => Promise<void>;
   let userId: string;
   let workflowId: string;
+  let users: UsersService;
+  let usersClient: UsersApi;
 
   beforeAll(async () => {
     database = await createTestDatabase('pglite');
     service = new SubscriptionsService(database.db, { now: () => new Date() }, { emailEnabled: true });
     userId = await insertUser(database.db);
-    [workflowId] = await insertWorkflows(database.db, [{ userId }]);
-    const local = { ...realServices(database), subscriptions: service };
+    [workflowId] = (await insertWorkflows(database.db, [{ userId, nextRunAt: null }])) as [string];
+    users = new UsersService(
+      database.db,
+      { now: () => new Date() },
+      {
+        ...config.auth,
+        passwordReset: {
+          ...PASSWORD_RESET_DEFAULTS,
+          emailEnabled: true,
+          publicUrl: 'https://cv.example.test',
+        },
+      },
+    );
+    const local = { ...realServices(database), subscriptions: service, users };
     if (mode === 'memory') {
       const clients = memoryClients(local);
       client = clients.subscriptions!;
+      usersClient = clients.users;
       close = async () => clients.close();
     } else {
       const loopback = await loopbackClients(local);
       client = loopback.clients.subscriptions!;
+      usersClient = loopback.clients.users;
       close = loopback.close;
     }
   });
@@ -143,5 +161,22 @@ describe.each(['memory', 'loopback'] as const)('subscriptions RPC over the %s tr
       expect(toProblem(b)).toEqual(toProblem(a));
       expect((b as object).constructor).toBe((a as object).constructor);
     }
+  });
+
+  it('password reset: the same answers and errors through the users client', async () => {
+    const email = (
+      await database.db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow()
+    ).email;
+    same(
+      await users.requestPasswordReset({ email: 'nobody@example.com' }),
+      await usersClient.requestPasswordReset({ email, ip: '10.0.0.9' }),
+    );
+    const bad = { token: 'cvr_unknown', password: 'lantern quietly orbiting 42 pears', ip: '10.0.0.9' };
+    const [a, b] = [
+      await failure(users.confirmPasswordReset(bad)),
+      await failure(usersClient.confirmPasswordReset(bad)),
+    ];
+    expect(toProblem(b)).toEqual(toProblem(a));
+    expect(toProblem(b).problem.status).toBe(400);
   });
 });

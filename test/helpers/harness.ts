@@ -26,7 +26,7 @@ import { LogsService } from '../../src/services/logs/service.ts';
 import { AnalyticsService } from '../../src/services/analytics/service.ts';
 import { NotificationsService } from '../../src/services/notifications/service.ts';
 import { SubscriptionsService } from '../../src/services/notifications/subscriptions.ts';
-import { UsersService } from '../../src/services/users/service.ts';
+import { PASSWORD_RESET_DEFAULTS, UsersService } from '../../src/services/users/service.ts';
 import { resolveSignupMode } from '../../src/domain/user-input.ts';
 import { WebhooksService } from '../../src/services/webhooks/service.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
@@ -149,6 +149,11 @@ export async function createTestGateway(
   const users = new UsersService(database.db, clock, {
     ...config.auth,
     signupMode: resolveSignupMode(config.auth.signup, config.server.host, true),
+    passwordReset: {
+      ...PASSWORD_RESET_DEFAULTS,
+      emailEnabled: options.emailEnabled ?? false,
+      publicUrl: config.email.publicUrl,
+    },
   });
   const events = options.events ?? new Events();
   const quotaDefaults = quotaDefaultsOf(config.quotas);

@@ -51,6 +51,8 @@ function throwing(err: () => unknown): UsersApi {
   };
   return {
     register: fail,
+    requestPasswordReset: fail,
+    confirmPasswordReset: fail,
     login: fail,
     authenticate: fail,
     revokeToken: fail,

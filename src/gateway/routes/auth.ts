@@ -1,7 +1,14 @@
 /** /api/v1/auth: sign-up mode, register, login, logout, validate, personal access tokens. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { LoginSchema, RegisterSchema, SIGNUP_MODES, TokenCreateSchema } from '../../domain/user-input.ts';
+import {
+  EmailSchema,
+  LoginSchema,
+  PasswordSchema,
+  RegisterSchema,
+  SIGNUP_MODES,
+  TokenCreateSchema,
+} from '../../domain/user-input.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { clearSessionCookies, makeAuthenticate, principalOf, setSessionCookies } from '../auth.ts';
 import {
@@ -13,6 +20,15 @@ import {
   UserSchema,
 } from '../schemas.ts';
 import { SECURED } from './security.ts';
+
+const PasswordResetRequestSchema = z
+  .object({ email: EmailSchema })
+  .strict()
+  .meta({ id: 'PasswordResetRequest' });
+const PasswordResetConfirmSchema = z
+  .object({ token: z.string().trim().min(1).max(200), password: PasswordSchema })
+  .strict()
+  .meta({ id: 'PasswordResetConfirm' });
 
 export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }): Promise<void> {
   const { users } = opts;
@@ -78,6 +94,48 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UsersApi }
       const session = await users.login({ ...body, ip: req.ip });
       setSessionCookies(reply, session.token, session.expiresAt);
       return { user: session.user, token: session.token, expires_at: session.expiresAt.toISOString() };
+    },
+  );
+
+  app.post(
+    '/auth/password-reset',
+    {
+      schema: {
+        tags,
+        summary: 'Email a link to choose a new password',
+        description:
+          'The same 202 whether or not an account has this address. The link (`<public URL>/reset-password?token=…`) works once, for 30 minutes. Limited per client address (429) and per account (beyond: no more email, same answer). 412 when this installation sends no email.',
+        body: PasswordResetRequestSchema,
+        response: {
+          202: z.object({ message: z.string() }),
+          400: ProblemSchema,
+          412: ProblemSchema,
+          429: ProblemSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof PasswordResetRequestSchema>;
+      return reply.code(202).send(await users.requestPasswordReset({ email: body.email, ip: req.ip }));
+    },
+  );
+
+  app.post(
+    '/auth/password-reset/confirm',
+    {
+      schema: {
+        tags,
+        summary: 'Set a new password with an emailed token',
+        description:
+          'The token of the emailed link and a new password (the registration rules). Signs out every session and revokes every token of the account; log in again. A 400 on `token` when it is unknown, used or expired.',
+        body: PasswordResetConfirmSchema,
+        response: { 204: z.null(), 400: ProblemSchema, 429: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof PasswordResetConfirmSchema>;
+      await users.confirmPasswordReset({ token: body.token, password: body.password, ip: req.ip });
+      return reply.code(204).send();
     },
   );
 

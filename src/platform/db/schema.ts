@@ -309,6 +309,8 @@ export interface EmailDeliveriesTable {
   subject: string;
   text_body: string;
   html_body: string;
+  /** Holds a secret (a reset link): never shown, blanked once finished. */
+  sensitive: ColumnType<boolean, boolean | undefined, boolean>;
   status: ColumnType<EmailDeliveryStatus, EmailDeliveryStatus | undefined, EmailDeliveryStatus>;
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: Timestamp | null;
@@ -324,6 +326,17 @@ export interface EmailDeliveryAttemptsTable {
   smtp_code: number | null;
   response: string | null;
   duration_ms: number;
+}
+
+/** Emailed password reset links (migration 0015): only the token's SHA-256 is kept. */
+export interface PasswordResetTokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  address: string | null;
 }
 
 /** In-app notifications (migration 0001): one per (user_id, dedupe_key). */
@@ -363,6 +376,7 @@ export interface DB {
   notification_subscriptions: NotificationSubscriptionsTable;
   email_deliveries: EmailDeliveriesTable;
   email_delivery_attempts: EmailDeliveryAttemptsTable;
+  password_reset_tokens: PasswordResetTokensTable;
   analytics_workflow_totals: AnalyticsWorkflowTotalsTable;
   analytics_job_buckets: AnalyticsJobBucketsTable;
   analytics_job_durations: AnalyticsJobDurationsTable;

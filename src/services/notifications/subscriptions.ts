@@ -179,7 +179,7 @@ export class SubscriptionsService implements SubscriptionsApi {
     if (!isUuid(emailId)) throw new NotFoundError('Email');
     const row = await this.#db
       .selectFrom('email_deliveries')
-      .select([...EMAIL_COLUMNS, 'text_body'])
+      .select([...EMAIL_COLUMNS, 'text_body', 'sensitive'])
       .where('id', '=', emailId)
       .where('user_id', '=', userId)
       .executeTakeFirst();
@@ -190,7 +190,9 @@ export class SubscriptionsService implements SubscriptionsApi {
       .where('delivery_id', '=', emailId)
       .orderBy('attempt')
       .execute();
-    return { ...toEmailView(row), text: row.text_body, history: attempts.map(toAttemptView) };
+    // A reset link is a credential: a token that may read the history must not be able to use it.
+    const text = row.sensitive ? SENSITIVE_TEXT : row.text_body;
+    return { ...toEmailView(row), text, history: attempts.map(toAttemptView) };
   }
 
   async #ownedWorkflow(userId: string, workflowId: string): Promise<void> {
@@ -204,6 +206,9 @@ export class SubscriptionsService implements SubscriptionsApi {
     if (!row) throw new NotFoundError('Workflow');
   }
 }
+
+/** What the history shows of an email that held a secret (a password reset link). */
+export const SENSITIVE_TEXT = '(not shown: this email held a one-time link)';
 
 const EMAIL_COLUMNS = [
   'id',

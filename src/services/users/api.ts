@@ -17,6 +17,10 @@ import type {
 export interface UsersApi {
   /** `ip`: the client address (registrations are limited per address); `invite`: a cvi_ secret. */
   register(params: { email: string; password: string; ip?: string; invite?: string }): Promise<IssuedSession>;
+  /** Emails a one-time reset link if an account has this address; the same answer either way. */
+  requestPasswordReset(params: { email: string; ip?: string }): Promise<{ message: string }>;
+  /** Sets a new password with an emailed token; revokes every session and token of the account. */
+  confirmPasswordReset(params: { token: string; password: string; ip?: string }): Promise<void>;
   login(params: { email: string; password: string; ip: string }): Promise<IssuedSession>;
   /** The principal behind a bearer token, or null when it is unknown, expired or revoked. */
   authenticate(token: string): Promise<Principal | null>;

@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'user.created',
   'user.role_changed',
   'user.password_changed',
+  'user.password_reset',
   'user.quotas_changed',
   'token.created',
   'token.revoked',

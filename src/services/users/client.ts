@@ -46,6 +46,14 @@ export class UsersClient implements UsersApi {
     return this.#call(async () => sessionFromWire((await this.#rpc.register(params)).session));
   }
 
+  requestPasswordReset(params: { email: string; ip?: string }): Promise<{ message: string }> {
+    return this.#call(async () => ({ message: (await this.#rpc.requestPasswordReset(params)).message }));
+  }
+
+  confirmPasswordReset(params: { token: string; password: string; ip?: string }): Promise<void> {
+    return this.#call(async () => void (await this.#rpc.confirmPasswordReset(params)));
+  }
+
   login(params: { email: string; password: string; ip: string }): Promise<IssuedSession> {
     return this.#call(async () => sessionFromWire((await this.#rpc.login(params)).session));
   }

@@ -38,6 +38,16 @@ export function usersRpc(users: UsersApi): ServiceRegistration {
             }),
           ),
         }),
+        requestPasswordReset: async (req) =>
+          users.requestPasswordReset({ email: req.email, ...(req.ip !== undefined ? { ip: req.ip } : {}) }),
+        confirmPasswordReset: async (req) => {
+          await users.confirmPasswordReset({
+            token: req.token,
+            password: req.password,
+            ...(req.ip !== undefined ? { ip: req.ip } : {}),
+          });
+          return {};
+        },
         login: async (req) => ({
           session: sessionToWire(await users.login({ email: req.email, password: req.password, ip: req.ip })),
         }),

@@ -9,7 +9,9 @@
  * emails; never against the email alone, so no stranger can lock an account out. Registrations
  * are limited per address; wrong current passwords per account.
  */
+import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { renderPasswordResetEmail } from '../../domain/email-content.ts';
 import {
   EmailTakenError,
   ForbiddenError,
@@ -119,7 +121,34 @@ export interface UsersServiceConfig {
   registerWindowMs: number;
   /** CHRONOVERSE_SIGNUP with `auto` decided (resolveSignupMode); open when absent. */
   signupMode?: SignupMode;
+  /** Password reset by email; absent or `emailEnabled: false`: refused (412). */
+  passwordReset?: PasswordResetConfig;
 }
+
+export interface PasswordResetConfig {
+  /** Whether an SMTP server sends the email outbox (CHRONOVERSE_SMTP_URL is set). */
+  emailEnabled: boolean;
+  /** The dashboard's address: the link is `<publicUrl>/reset-password?token=…`. */
+  publicUrl: string;
+  /** How long a link works. @default 30 minutes */
+  ttlMs: number;
+  /** Requests per client address per window (429 beyond). */
+  maxPerIp: number;
+  /** Emails per account per window (beyond: the same answer, no email). */
+  maxPerEmail: number;
+  windowMs: number;
+}
+
+export const PASSWORD_RESET_DEFAULTS: Omit<PasswordResetConfig, 'emailEnabled' | 'publicUrl'> = {
+  ttlMs: 30 * 60_000,
+  maxPerIp: 10,
+  maxPerEmail: 3,
+  windowMs: 3_600_000,
+};
+
+/** The answer to a reset request, whatever the address (an account's existence is not revealed). */
+export const PASSWORD_RESET_ACCEPTED =
+  'If an account has this address, an email with a link to choose a new password is on its way.';
 
 // Serialises "is this the first user?" (and "is this the last admin?") between concurrent changes.
 const FIRST_USER_LOCK_KEY = 727_450_100_002;
@@ -901,6 +930,153 @@ export class UsersService implements UsersApi {
       throw new ForbiddenError('This endpoint is for administrators.');
     }
     return ctx.principal.user.id;
+  }
+
+  // ── password reset by email ─────────────────────────────────────────────────────────────
+
+  /**
+   * Emails a one-time link to the account with this address, if there is one: the same answer
+   * either way (and no timing difference worth measuring: the work after the lookup is two
+   * INSERTs). Limited per client address (429) and per account (beyond: silently no email, so a
+   * mailbox cannot be flooded). The link's token is kept only as its SHA-256; the email is queued
+   * in the email outbox (src/workers/email sends it) marked sensitive: never shown in the email
+   * history, blanked once sent.
+   */
+  async requestPasswordReset(params: { email: string; ip?: string }): Promise<{ message: string }> {
+    const reset = this.#config.passwordReset;
+    if (!reset?.emailEnabled) {
+      throw new PreconditionFailedError(
+        'Password reset by email is off on this installation (no SMTP server); an administrator can set a new password.',
+      );
+    }
+    const now = this.#clock.now();
+    if (params.ip !== undefined) {
+      const verdict = await this.#throttle.reserve(
+        [{ key: `reset:${params.ip}`, limit: reset.maxPerIp, windowMs: reset.windowMs }],
+        now.getTime(),
+      );
+      if (!verdict.allowed) {
+        throw new RateLimitedError(
+          verdict.retryAfterSeconds,
+          'Too many reset requests from this address; try again later.',
+        );
+      }
+    }
+    const email = params.email.trim().toLowerCase();
+    const user = await this.#db
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('email', '=', email)
+      .executeTakeFirst();
+    if (!user) return { message: PASSWORD_RESET_ACCEPTED };
+    const perAccount = await this.#throttle.reserve(
+      [{ key: `reset-account:${user.id}`, limit: reset.maxPerEmail, windowMs: reset.windowMs }],
+      now.getTime(),
+    );
+    if (!perAccount.allowed) return { message: PASSWORD_RESET_ACCEPTED };
+    const token = `cvr_${randomBytes(32).toString('base64url')}`;
+    const tokenId = newId();
+    const link = `${reset.publicUrl.replace(/\/+$/, '')}/reset-password?token=${encodeURIComponent(token)}`;
+    const message = renderPasswordResetEmail({ link, validMinutes: Math.round(reset.ttlMs / 60_000) });
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('password_reset_tokens')
+        .values({
+          id: tokenId,
+          user_id: user.id,
+          token_hash: hashToken(token),
+          created_at: now,
+          expires_at: new Date(now.getTime() + reset.ttlMs),
+          address: params.ip ?? null,
+        })
+        .execute();
+      await trx
+        .insertInto('email_deliveries')
+        .values({
+          id: newId(),
+          user_id: user.id,
+          workflow_id: null,
+          event_type: 'auth.password_reset',
+          dedupe_key: `PASSWORD_RESET:${tokenId}`,
+          to_address: user.email,
+          subject: message.subject,
+          text_body: message.text,
+          html_body: message.html,
+          sensitive: true,
+          status: 'PENDING',
+          next_attempt_at: now,
+          created_at: now,
+        })
+        .execute();
+    });
+    return { message: PASSWORD_RESET_ACCEPTED };
+  }
+
+  /**
+   * Sets a new password with an emailed token: one guarded UPDATE takes the token (unused,
+   * unexpired), so two confirmations of one link cannot both succeed; then the password changes,
+   * every session and token of the account is revoked, the account's other open links are spent,
+   * and the audit log records it. Wrong tokens are throttled per address like failed logins.
+   */
+  async confirmPasswordReset(params: { token: string; password: string; ip?: string }): Promise<void> {
+    const now = this.#clock.now();
+    const key = `reset-confirm:${params.ip ?? 'unknown'}`;
+    const verdict = await this.#throttle.reserve([this.#delayed(key)], now.getTime());
+    if (!verdict.allowed) {
+      throw new RateLimitedError(verdict.retryAfterSeconds, 'Too many wrong reset links; try again later.');
+    }
+    const unusable = () =>
+      ValidationError.single('token', 'is unknown, already used or expired; ask for a new link');
+    const hash = hashToken(params.token);
+    const found = await this.#db
+      .selectFrom('password_reset_tokens as t')
+      .innerJoin('users as u', 'u.id', 't.user_id')
+      .select(['t.id', 't.user_id', 'u.email'])
+      .where('t.token_hash', '=', hash)
+      .where('t.used_at', 'is', null)
+      .where('t.expires_at', '>', now)
+      .executeTakeFirst();
+    if (!found) throw unusable();
+    const passwordHash = await this.#newPasswordHash(params.password, found.email, 'password');
+    await this.#db.transaction().execute(async (trx) => {
+      const taken = await trx
+        .updateTable('password_reset_tokens')
+        .set({ used_at: now })
+        .where('id', '=', found.id)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning('id')
+        .executeTakeFirst();
+      if (!taken) throw unusable();
+      await trx
+        .updateTable('password_reset_tokens')
+        .set({ used_at: now })
+        .where('user_id', '=', found.user_id)
+        .where('used_at', 'is', null)
+        .execute();
+      await trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: now })
+        .where('id', '=', found.user_id)
+        .execute();
+      await trx
+        .updateTable('auth_tokens')
+        .set({ revoked_at: now })
+        .where('user_id', '=', found.user_id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await insertAudit(trx, now, {
+        action: 'user.password_reset',
+        actor_id: found.user_id,
+        subject_id: found.user_id,
+        address: params.ip ?? null,
+        target_type: 'user',
+        target_id: found.user_id,
+        details: {},
+      });
+    });
+    await this.#throttle.clear(key);
+    await this.#invalidateUser(found.user_id, now);
   }
 
   /** Cached principals of this user carry the old user: drop them all. */

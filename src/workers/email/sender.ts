@@ -21,6 +21,9 @@
  * SENT by the same round. Only a crash between the server's 250 and the record (a few ms) sends
  * it again after the lease; the unchanged Message-ID lets the receiver's client fold the two.
  *
+ * A `sensitive` email (a password reset link) has its bodies blanked in the statement that
+ * finishes it: the link lives in the table only while it may still be sent.
+ *
  * Woken by `email:deliveries:due` (the consumer's commits; bridged across processes by Redis)
  * and polling every `pollIntervalMs` for retries coming due. Finished rows older than the
  * retention are purged hourly, in batches.
@@ -263,6 +266,8 @@ export class EmailSender {
       UPDATE email_deliveries d
       SET status = r.status, next_attempt_at = r.next_attempt_at,
           last_error = CASE WHEN r.status = 'SENT' THEN NULL ELSE r.response END,
+          text_body = CASE WHEN d.sensitive AND r.status <> 'PENDING' THEN '' ELSE d.text_body END,
+          html_body = CASE WHEN d.sensitive AND r.status <> 'PENDING' THEN '' ELSE d.html_body END,
           completed_at = CASE WHEN r.status = 'PENDING' THEN NULL ELSE ${now}::timestamptz END
       FROM r
       WHERE d.id = r.id AND d.attempts = r.attempt AND d.status = 'PENDING'`.execute(this.#db);

@@ -228,6 +228,85 @@ export declare type RegisterResponse = Message<"chronoverse.users.v1.RegisterRes
 export declare const RegisterResponseSchema: GenMessage<RegisterResponse>;
 
 /**
+ * @generated from message chronoverse.users.v1.RequestPasswordResetRequest
+ */
+export declare type RequestPasswordResetRequest = Message<"chronoverse.users.v1.RequestPasswordResetRequest"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * The client's address as the gateway saw it: requests are limited per address.
+   *
+   * @generated from field: optional string ip = 2;
+   */
+  ip?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export declare const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.RequestPasswordResetResponse
+ */
+export declare type RequestPasswordResetResponse = Message<"chronoverse.users.v1.RequestPasswordResetResponse"> & {
+  /**
+   * The same text whether or not an account has the address.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export declare const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse>;
+
+/**
+ * @generated from message chronoverse.users.v1.ConfirmPasswordResetRequest
+ */
+export declare type ConfirmPasswordResetRequest = Message<"chronoverse.users.v1.ConfirmPasswordResetRequest"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+
+  /**
+   * @generated from field: optional string ip = 3;
+   */
+  ip?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.users.v1.ConfirmPasswordResetRequest.
+ * Use `create(ConfirmPasswordResetRequestSchema)` to create a new message.
+ */
+export declare const ConfirmPasswordResetRequestSchema: GenMessage<ConfirmPasswordResetRequest>;
+
+/**
+ * @generated from message chronoverse.users.v1.ConfirmPasswordResetResponse
+ */
+export declare type ConfirmPasswordResetResponse = Message<"chronoverse.users.v1.ConfirmPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message chronoverse.users.v1.ConfirmPasswordResetResponse.
+ * Use `create(ConfirmPasswordResetResponseSchema)` to create a new message.
+ */
+export declare const ConfirmPasswordResetResponseSchema: GenMessage<ConfirmPasswordResetResponse>;
+
+/**
  * @generated from message chronoverse.users.v1.LoginRequest
  */
 export declare type LoginRequest = Message<"chronoverse.users.v1.LoginRequest"> & {
@@ -1287,6 +1366,22 @@ export declare const UsersService: GenService<{
     methodKind: "unary";
     input: typeof LoginRequestSchema;
     output: typeof LoginResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.RequestPasswordReset
+   */
+  requestPasswordReset: {
+    methodKind: "unary";
+    input: typeof RequestPasswordResetRequestSchema;
+    output: typeof RequestPasswordResetResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.users.v1.UsersService.ConfirmPasswordReset
+   */
+  confirmPasswordReset: {
+    methodKind: "unary";
+    input: typeof ConfirmPasswordResetRequestSchema;
+    output: typeof ConfirmPasswordResetResponseSchema;
   },
   /**
    * Idempotent: at most refreshes a token's last-used time.
