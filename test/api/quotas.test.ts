@@ -153,7 +153,7 @@ describe.each(ENGINES)('quotas (%s)', (engine) => {
   });
 
   describe('max_workflows', () => {
-    it('answers 409 naming the quota for one workflow too many, and counts a deleted one out', async () => {
+    it('answers 409 naming the quota for one workflow too many, counts a deleted one out; administrators have none', async () => {
       const user = await registerUser(gw);
       const ids: string[] = [];
       for (let i = 0; i < 3; i += 1) {
@@ -186,7 +186,7 @@ describe.each(ENGINES)('quotas (%s)', (engine) => {
   });
 
   describe('runs_per_minute', () => {
-    it('answers 429 with Retry-After for manual runs and retries beyond it within 60 s, and lets them through after', async () => {
+    it('answers 429 with Retry-After for manual runs and retries beyond it within 60 s, lets them through after; administrators have none', async () => {
       const user = await registerUser(gw);
       const wf = await runnable(user);
       const run = () =>
