@@ -10,6 +10,7 @@ import { Layout } from './layout/Layout.tsx';
 import { RedirectIfSignedIn, RequireAuth } from './layout/RequireAuth.tsx';
 import { LoginPage } from './pages/auth/LoginPage.tsx';
 import { RegisterPage } from './pages/auth/RegisterPage.tsx';
+import { ResetPasswordPage } from './pages/auth/ResetPasswordPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.tsx';
 
@@ -31,6 +32,7 @@ export function AppRoutes() {
         <Route element={<RedirectIfSignedIn />}>
           <Route path="/login" element={<LoginPage />} />
           <Route path="/register" element={<RegisterPage />} />
+          <Route path="/reset-password" element={<ResetPasswordPage />} />
         </Route>
         <Route element={<RequireAuth />}>
           <Route element={<Layout />}>

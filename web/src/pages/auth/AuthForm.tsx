@@ -57,6 +57,8 @@ function SwitchLink({ mode, search }: { mode: 'login' | 'register'; search: stri
       {mode === 'login' ? (
         <>
           No account yet? <Link to={{ pathname: '/register', search }}>Create one</Link>
+          <br />
+          <Link to="/reset-password">Forgot your password?</Link>
         </>
       ) : (
         <>
