@@ -31,6 +31,7 @@ const WORKFLOW_FIELDS = [
   'id',
   'interval',
   'kind',
+  'labels',
   'log_retention',
   'max_consecutive_job_failures_allowed',
   'name',
@@ -144,6 +145,7 @@ const TOP_KEYS = [
   'schedule',
   'max_consecutive_job_failures_allowed',
   'log_retention',
+  'labels',
 ];
 const SCHEDULE_KEYS = ['type', 'interval_minutes', 'cron', 'timezone', 'run_at'];
 
@@ -156,6 +158,7 @@ const mutationPath: fc.Arbitrary<string[]> = fc.oneof(
   fc.constantFrom('PATH', '1BAD', '__proto__', 'constructor').map((k) => ['payload', 'env', k]),
   fc.constantFrom('0', '1', '300').map((k) => ['payload', 'cmd', k]),
   fc.constantFrom(...SCHEDULE_KEYS).map((k) => ['schedule', k]),
+  fc.constantFrom('team', 'example.com/owner', '-bad', 'Bad Key', '__proto__', '').map((k) => ['labels', k]),
   fc
     .tuple(
       fc.constantFrom<string[]>([], ['payload'], ['schedule'], ['payload', 'resources']),
@@ -228,6 +231,7 @@ function validCreateBodies(): Obj[] {
       schedule: { type: 'cron', cron: '0 9 * * 1-5', timezone: 'Europe/Paris' },
       max_consecutive_job_failures_allowed: 5,
       log_retention: false,
+      labels: { team: 'ops', 'example.com/owner': 'me', empty: '' },
     },
     {
       name: 'ct once',
@@ -257,6 +261,7 @@ function validCreateBodies(): Obj[] {
 function validUpdateBodies(kind: 'HEARTBEAT' | 'CONTAINER', payload: Obj): Obj[] {
   return [
     { payload, name: 'renamed' },
+    { payload, labels: { tier: 'web' } },
     { payload, kind, interval: 15, max_consecutive_job_failures_allowed: 2 },
     { payload, schedule: { type: 'cron', cron: '*/10 * * * *' } },
     { payload, schedule: { type: 'once', run_at: future() }, log_retention: false },
