@@ -1,6 +1,7 @@
 /**
  * One workflow: details (schedule in words, next run in both zones, what it runs), failure counter,
- * actions (run now, rebuild a failed build, edit, terminate, delete) and its jobs.
+ * actions (run now, rebuild a failed build, edit, terminate, delete), its jobs and who is notified
+ * of what (subscriptions).
  */
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -27,6 +28,7 @@ import {
   workflowStatusOf,
 } from '../../components/Badge.tsx';
 import { Button } from '../../components/Button.tsx';
+import { SubscriptionsSection } from '../../features/subscriptions/SubscriptionsSection.tsx';
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
@@ -176,6 +178,8 @@ export default function WorkflowDetailPage() {
       </div>
 
       <JobsSection workflowId={w.id} />
+
+      <SubscriptionsSection workflowId={w.id} />
 
       <Suspense fallback={<Spinner label="Loading analytics" />}>
         <WorkflowAnalytics workflowId={w.id} />
