@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalDefinition, checkDefinition } from '../../domain/workflow-definition.ts';
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import {
+  canonicalDefinition,
+  checkDefinition,
+  WorkflowDefinitionSchema,
+} from '../../domain/workflow-definition.ts';
 import { formatError, loadDefinitions, parseDefinitions } from './definitions.ts';
 
 function errorsOf(text: string, file = 'wf.yaml'): string[] {
@@ -197,5 +203,35 @@ describe('loading files and folders', () => {
     expect(loaded.errors.map(formatError)).toEqual([
       `${path.join(dir, 'wf', 'c.yaml')}:4:9: metadata.name "a" is also defined at ${path.join(dir, 'wf', 'a.yml')}:1:1`,
     ]);
+  });
+});
+
+describe('examples/', () => {
+  it('are valid definitions, for the command line and for the JSON Schema editors use alike', async () => {
+    const loaded = await loadDefinitions(['examples']);
+    expect(loaded.errors.map(formatError)).toEqual([]);
+    expect(loaded.definitions.map((d) => d.values.name).sort()).toEqual([
+      'api create order',
+      'launch check',
+      'nightly container report',
+      'site heartbeat',
+    ]);
+    for (const file of loaded.files) {
+      for (const doc of parseAllDocuments(await readFile(file, 'utf8')) as { toJS(): unknown }[]) {
+        const parsed = WorkflowDefinitionSchema.safeParse(doc.toJS());
+        expect(parsed.error?.issues ?? [], file).toEqual([]);
+      }
+    }
+  });
+
+  it('and the schema refuses what the command line refuses: a payload of the other kind', () => {
+    const doc = {
+      apiVersion: 'chronoverse/v1',
+      kind: 'Workflow',
+      metadata: { name: 'x' },
+      spec: { kind: 'HEARTBEAT', interval: 5, payload: { image: 'alpine:3.20' } },
+    };
+    expect(WorkflowDefinitionSchema.safeParse(doc).success).toBe(false);
+    expect(checkDefinition(doc, new Date(0)).ok).toBe(false);
   });
 });
