@@ -331,6 +331,11 @@ describe('chronoverse client commands against a real server', () => {
     const file = path.join(root, 'exported.yaml');
     await writeFile(file, exported.stdout);
     expect((await cli(['apply', '-f', file])).stdout).toBe('workflow/site check unchanged\n');
+    // One file per workflow, named after it.
+    const dir = path.join(root, 'exported');
+    const written = await cli(['export', '-d', dir]);
+    expect(written.stdout).toBe(`workflow/site check exported to ${path.join(dir, 'site-check.yaml')}\n`);
+    expect(await readFile(path.join(dir, 'site-check.yaml'), 'utf8')).toBe(exported.stdout);
   });
 
   it('takes CHRONOVERSE_URL and CHRONOVERSE_TOKEN instead of a config file (CI)', async () => {
@@ -343,6 +348,10 @@ describe('chronoverse client commands against a real server', () => {
     const usage = await cli(['run']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/expected one workflow/);
+    // Forgetting the context forgets the token: logged out.
+    expect((await cli(['context', 'delete', 'local'])).stdout).toBe('context local deleted\n');
+    expect(await readFile(path.join(config, 'chronoverse', 'config.yaml'), 'utf8')).not.toContain(token);
+    expect((await cli(['get', 'workflows'])).code).toBe(77);
   });
 
   it('prints shell completion scripts that the shells accept', async () => {

@@ -37,7 +37,7 @@ export const CLIENT_COMMANDS = [
 
 export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md):
   chronoverse login --server <url> --token <token> [--context <name>]   (or --token-stdin)
-  chronoverse context [use <name>]                  list contexts, or choose the current one
+  chronoverse context [use <name> | delete <name>]  list contexts, choose one, or forget one
   chronoverse apply -f <file|dir>... [--dry-run] [--prune [-l <selector>]]
   chronoverse diff -f <file|dir>... [--prune [-l <selector>]]        exit 1 when different
   chronoverse get workflows [<name>...] [-l <selector>] [-o table|json|yaml|name]
@@ -47,7 +47,7 @@ export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md)
   chronoverse logs <job|workflow> [-f] [--timestamps] [--workflow <name>]
   chronoverse cancel <job> [--workflow <name>]
   chronoverse retry <job> [--workflow <name>] [--wait] [--timeout <duration>]
-  chronoverse export [<name>...] [-l <selector>] [-o yaml|json]
+  chronoverse export [<name>...] [-l <selector>] [-o yaml|json] [-d <dir>]   (-d: one file each)
   chronoverse completion bash|zsh
   Every client command takes --context <name>; CHRONOVERSE_URL and CHRONOVERSE_TOKEN override it.`;
 
@@ -277,9 +277,14 @@ async function dispatch(argv: string[], io: ClientIo, out: Output): Promise<numb
       });
     }
     case 'export': {
-      const { values, positionals } = parse(args, { ...OUTPUT, ...SELECTOR });
+      const { values, positionals } = parse(args, {
+        ...OUTPUT,
+        ...SELECTOR,
+        dir: { type: 'string', short: 'd' },
+      });
       return exportWorkflows(out, await api(values.context), {
         names: positionals,
+        ...(values.dir !== undefined ? { dir: values.dir } : {}),
         format: format(values.output, ['yaml', 'json'], 'yaml') as 'yaml' | 'json',
         ...(values.selector !== undefined ? { selector: selector(values.selector)! } : {}),
       });

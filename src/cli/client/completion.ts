@@ -21,7 +21,7 @@ _chronoverse() {
   case "\${words[1]}" in
     get) [ "$cword" -eq 2 ] && COMPREPLY=( $(compgen -W "workflows jobs" -- "$cur") ) ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh" -- "$cur") ) ;;
-    context) COMPREPLY=( $(compgen -W "use" -- "$cur") ) ;;
+    context) COMPREPLY=( $(compgen -W "use delete" -- "$cur") ) ;;
     ${WORKFLOW_COMMANDS.split(' ').join('|')})
       [ "\${words[1]}" = describe ] && [ "$cword" -eq 2 ] && { COMPREPLY=( $(compgen -W "workflow" -- "$cur") ); return; }
       COMPREPLY=( $(compgen -W "$(chronoverse get workflows -o name 2>/dev/null | sed 's#^workflow/##')" -- "$cur") ) ;;
@@ -45,7 +45,7 @@ _chronoverse() {
   case "$words[2]" in
     get) (( CURRENT == 3 )) && compadd -- workflows jobs ;;
     completion) compadd -- bash zsh ;;
-    context) compadd -- use ;;
+    context) compadd -- use delete ;;
     ${WORKFLOW_COMMANDS.split(' ').join('|')})
       if [[ $words[2] == describe && CURRENT -eq 3 ]]; then compadd -- workflow; return; fi
       compadd -- \${(f)"$(chronoverse get workflows -o name 2>/dev/null | sed 's#^workflow/##')"} ;;

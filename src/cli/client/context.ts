@@ -83,6 +83,18 @@ export async function useContext(env: Env, name: string): Promise<void> {
   await writeClientConfig(env, { ...config, 'current-context': name });
 }
 
+/** Forgets a context and its token (the current one too: then none is current). */
+export async function deleteContext(env: Env, name: string): Promise<void> {
+  const config = await readClientConfig(env);
+  if (!config.contexts.some((c) => c.name === name)) {
+    throw new ContextError(`no context "${name}" in ${configPath(env)}`);
+  }
+  await writeClientConfig(env, {
+    'current-context': config['current-context'] === name ? null : config['current-context'],
+    contexts: config.contexts.filter((c) => c.name !== name),
+  });
+}
+
 /** The server and token a command uses: the context (current or `--context`), then the overrides. */
 export async function resolveContext(env: Env, name?: string): Promise<Context> {
   const config = await readClientConfig(env);

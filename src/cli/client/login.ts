@@ -4,7 +4,7 @@
  */
 import { unwrap } from './api.ts';
 import { connect } from './api.ts';
-import { configPath, readClientConfig, saveContext, useContext, type Env } from './context.ts';
+import { configPath, deleteContext, readClientConfig, saveContext, useContext, type Env } from './context.ts';
 import type { Output } from './output.ts';
 
 export async function login(
@@ -30,13 +30,19 @@ export async function login(
 }
 
 export async function contexts(out: Output, env: Env, args: string[]): Promise<number> {
-  if (args[0] === 'use') {
+  if (args[0] === 'use' || args[0] === 'delete') {
     if (!args[1]) {
-      out.note('usage: chronoverse context use <name>');
+      out.note(`usage: chronoverse context ${args[0]} <name>`);
       return 2;
     }
-    await useContext(env, args[1]);
-    out.line(`current context: ${args[1]}`);
+    if (args[0] === 'use') {
+      await useContext(env, args[1]);
+      out.line(`current context: ${args[1]}`);
+    } else {
+      // The token stays valid on the server: revoke it there (DELETE /auth/tokens/{id}) if it leaked.
+      await deleteContext(env, args[1]);
+      out.line(`context ${args[1]} deleted`);
+    }
     return 0;
   }
   const config = await readClientConfig(env);
