@@ -142,9 +142,17 @@ async function main(argv: string[]): Promise<void> {
         roles,
         version: VERSION,
       });
-      const runtime = await startRuntime({ config, logger, roles });
+      // The handlers come first: a signal that arrives while the roles start (or in the moment
+      // between the "is up" line and the end of start) is then a clean stop once they have
+      // started, never the default action, which kills the process and leaves its lock behind.
+      let runtime: Awaited<ReturnType<typeof startRuntime>> | null = null;
+      let requested: string | null = null;
       let stopping = false;
       const shutdown = (signal: string) => {
+        if (!runtime) {
+          requested ??= signal;
+          return;
+        }
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'shutting down');
@@ -161,6 +169,8 @@ async function main(argv: string[]): Promise<void> {
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
+      runtime = await startRuntime({ config, logger, roles });
+      if (requested) shutdown(requested);
       return;
     }
     case 'migrate': {

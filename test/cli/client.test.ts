@@ -306,6 +306,23 @@ describe('chronoverse client commands against a real server', () => {
         'nothing applied: 2 problems\n',
     );
     expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).not.toMatch(/another/);
+
+    // Valid here, refused by the server's policy (a registry it does not allow): the server's
+    // field error, at the file's line and column; the other documents are applied.
+    const refused = path.join(root, 'refused');
+    await mkdir(refused);
+    await writeFile(
+      path.join(refused, 'r.yaml'),
+      REPORT().replace('nightly report', 'elsewhere').replace(inject('testImage'), 'quay.io/org/app:1'),
+    );
+    const partly = await cli(['apply', '-f', refused]);
+    expect(partly.code).toBe(1);
+    expect(partly.stdout).toBe('workflow/elsewhere failed\n');
+    expect(partly.stderr).toMatch(
+      new RegExp(
+        `^${path.join(refused, 'r.yaml')}:16:12: spec\\.payload\\.image .*CHRONOVERSE_CONTAINERS_ALLOWED_REGISTRIES`,
+      ),
+    );
   });
 
   it('prunes the managed workflows no file names any more', async () => {

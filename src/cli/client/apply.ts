@@ -140,7 +140,10 @@ export async function apply(out: Output, api: ChronoverseClient, options: ApplyO
     return 1;
   }
   const suffix = options.dryRun ? ' (dry run)' : '';
-  const failed: DefinitionError[] = [];
+  // A refused document does not stop the others (each is independent); the exit status says so.
+  let failures = 0;
+  // The body is the document's, checked by the validator the server runs; `never` stands for
+  // the per-kind payload type the generated client cannot narrow from `spec.kind`.
   for (const p of planned.plans) {
     const name = label(p.def.values.name);
     try {
@@ -164,8 +167,10 @@ export async function apply(out: Output, api: ChronoverseClient, options: ApplyO
         out.line(`${name} unchanged`);
       }
     } catch (err) {
-      failed.push(...refusal(p.def, err));
+      const errors = refusal(p.def, err);
+      failures++;
       out.line(`${name} ${out.paint('red', 'failed')}`);
+      for (const e of errors) out.note(formatError(e));
     }
   }
   for (const w of planned.prune) {
@@ -177,11 +182,10 @@ export async function apply(out: Output, api: ChronoverseClient, options: ApplyO
       if (!(err instanceof ChronoverseApiError)) throw err;
       out.line(`${name} ${out.paint('red', 'failed')}`);
       out.note(`${name}: not pruned: ${err.message}`);
-      failed.push({ file: name, line: 0, col: 0, message: err.message });
+      failures++;
     }
   }
-  for (const e of failed) if (e.line > 0) out.note(formatError(e));
-  return failed.length > 0 ? 1 : 0;
+  return failures > 0 ? 1 : 0;
 }
 
 /** Terminates (cancelling its pending jobs), then deletes, as the API requires. */
