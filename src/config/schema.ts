@@ -504,7 +504,7 @@ export const CONFIG_SCHEMA = {
     host: str(
       'CHRONOVERSE_RPC_HOST',
       '127.0.0.1',
-      'Address the gRPC server of the service roles (users, workflows, jobs) binds to. Use 0.0.0.0 across machines.',
+      'Address the gRPC server of the service roles (users, workflows, jobs, notifications, analytics) binds to. Use 0.0.0.0 across machines.',
     ),
     port: int(
       'CHRONOVERSE_RPC_PORT',

@@ -76,7 +76,8 @@ describe.each(ENGINES)('/metrics of the embedded process (%s)', (engine) => {
     ran.push([failing, await runNow(proc.url, token, failing)]);
     for (const [w, j] of ran) await finishedJob(proc.url, token, w, j);
 
-    // A CONTAINER build with no container runtime reachable: one failed ensure_image call.
+    // A CONTAINER build with no container runtime reachable: one failed ensure_image call, and the
+    // build waits for the runtime (QUEUED, with the reason) instead of failing.
     const container = await api<{ id: string }>(proc.url, 'POST', '/api/v1/workflows', {
       token,
       body: {
@@ -88,7 +89,7 @@ describe.each(ENGINES)('/metrics of the embedded process (%s)', (engine) => {
     });
     expect(container.status).toBe(201);
     await waitFor(async () => {
-      const w = await api<{ build_status: string }>(
+      const w = await api<{ build_status: string; build_error: string | null }>(
         proc.url,
         'GET',
         `/api/v1/workflows/${container.body.id}`,
@@ -96,7 +97,10 @@ describe.each(ENGINES)('/metrics of the embedded process (%s)', (engine) => {
           token,
         },
       );
-      return w.body.build_status === 'FAILED';
+      return (
+        w.body.build_status === 'QUEUED' &&
+        /^waiting for the container runtime/.test(w.body.build_error ?? '')
+      );
     });
     const missing = await fetch(`${proc.url}/no/such/route/${randomBytes(4).toString('hex')}`);
     expect(missing.status).toBe(404);

@@ -42,6 +42,11 @@ export async function startEmbedded(
       PORT: '0',
       HOST: '127.0.0.1',
       DOCKER_HOST: 'unix:///nonexistent/chronoverse-test.sock',
+      // The heartbeat targets of these tests listen on loopback and their schedules tick every
+      // second, and not every test user is the first (admin) account: the outbound policy and the
+      // schedule quota would refuse them for other users by default.
+      CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
+      CHRONOVERSE_QUOTA_MIN_SCHEDULE_SECONDS: '0',
       ...dbEnv,
       ...env,
     },
