@@ -148,7 +148,9 @@ export async function insertEmails(db: Kysely<DB>, rows: readonly EmailRow[], no
                 ${col('subject')}::text[], ${col('text_body')}::text[], ${col('html_body')}::text[])
       AS e(id, user_id, workflow_id, event_type, dedupe_key, to_address, subject, text_body, html_body)
     JOIN users u ON u.id = e.user_id
-    ORDER BY e.id
+    -- Conflict-key order, so consumers inserting the same facts at once cannot deadlock (see
+    -- src/workers/notifications/sql.ts, where id order did on PostgreSQL).
+    ORDER BY e.user_id, e.dedupe_key
     ON CONFLICT (user_id, dedupe_key) DO NOTHING`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }

@@ -10,6 +10,7 @@
  * - ON CONFLICT (user_id, dedupe_key) DO NOTHING makes a redelivered fact, the same fact under
  *   another message id, or two consumers handling it at once, create exactly one row (the UNIQUE
  *   constraint decides, whichever transaction commits first);
+ * - rows go in conflict-key order, so concurrent consumers of the same facts cannot deadlock;
  * - RETURNING names the users who got something new, for the SSE wake-up.
  *
  * Relies on the UNIQUE (user_id, dedupe_key) index, the users primary key and
@@ -58,7 +59,10 @@ export async function notificationsInsertBatch(
       WHEN s.events IS NOT NULL THEN '*' = ANY(s.events) OR s.events && string_to_array(n.events, ',')
       ELSE u.notification_preference = 'ALL' OR (u.notification_preference = 'ALERTS' AND n.alert)
     END
-    ORDER BY n.id
+    -- In conflict-key order: two consumers inserting the same facts (a redelivery racing the
+    -- first delivery) then take the unique index's entries in the same order and one waits for
+    -- the other; in id order (ids are made per delivery) they deadlocked on PostgreSQL.
+    ORDER BY n.user_id, n.dedupe_key
     ON CONFLICT (user_id, dedupe_key) DO NOTHING
     RETURNING id, user_id`.execute(db);
   return result.rows;
