@@ -143,7 +143,7 @@ async function main() {
       CHRONOVERSE_WORKFLOWS_URL: `http://127.0.0.1:${workflowsPort}`,
       CHRONOVERSE_JOBS_URL: `http://127.0.0.1:${jobsPort}`,
       CHRONOVERSE_DATABASE_POOL_SIZE: String(poolSize),
-      CHRONOVERSE_EXECUTOR_CONCURRENCY: String(concurrency),
+      CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY: String(concurrency),
       DOCKER_HOST: 'unix:///nonexistent/docker.sock', // HEARTBEAT only
       LOG_LEVEL: logLevel,
     };

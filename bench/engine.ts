@@ -7,7 +7,8 @@
  *   node bench/engine.ts firelag [workflows=10000] [minutes=3]
  *
  * Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a database
- * cv_bench_<pid> is created and dropped), BENCH_CONCURRENCY (executor slots, default 64).
+ * cv_bench_<pid> is created and dropped), BENCH_CONCURRENCY (heartbeat slots;
+ * default: the product's, CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY's default).
  * Prints its figures; asserts nothing.
  */
 import { createServer } from 'node:http';
@@ -23,15 +24,17 @@ import { newId } from '../src/platform/ids.ts';
 import { insertHeartbeatWorkflows } from './workflows.ts';
 import { InMemoryLiveLogs } from '../src/platform/live-logs.ts';
 import { createLogger } from '../src/platform/logger.ts';
+import { OutboundGuard } from '../src/platform/outbound/guard.ts';
+import { loopbackOnlyBlockList } from '../test/helpers/loopback-only.ts';
 import { JobsService } from '../src/services/jobs/service.ts';
-import { Executor } from '../src/workers/executor/executor.ts';
+import { EXECUTOR_DEFAULTS, Executor } from '../src/workers/executor/executor.ts';
 import { OutboxRelay } from '../src/workers/outbox-relay/relay.ts';
 import { Scheduler } from '../src/workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../src/workers/workflow-worker/workflow-worker.ts';
 
 const [mode = 'throughput', arg1, arg2] = process.argv.slice(2);
 const adminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? EXECUTOR_DEFAULTS.heartbeatConcurrency);
 const dbName = `cv_bench_${process.pid}`;
 
 function percentile(sorted: number[], p: number): number {
@@ -67,8 +70,16 @@ async function main() {
   const scheduler = new Scheduler(deps, { batchSize: 2000 });
   new WorkflowWorker({ ...deps, bus, containers: null });
   const executor = new Executor(
-    { ...deps, bus, live: new InMemoryLiveLogs(), containers: null },
-    { concurrency },
+    {
+      ...deps,
+      bus,
+      live: new InMemoryLiveLogs(),
+      containers: null,
+      // The target listens on 127.0.0.1: private networks allowed, dials to loopback only (as the
+      // engine tests run); the default policy would refuse every heartbeat before any request.
+      outbound: new OutboundGuard({ allowPrivateNetworks: true, blockList: loopbackOnlyBlockList() }),
+    },
+    { heartbeatConcurrency: concurrency },
   );
   try {
     const userId = newId();

@@ -370,7 +370,8 @@ export async function startRuntime(params: {
       const executor = new Executor(
         { ...deps(), bus: needDb('executor').bus, live, containers, metrics, outbound: heartbeatGuard },
         {
-          concurrency: config.executor.concurrency,
+          heartbeatConcurrency: config.executor.heartbeatConcurrency,
+          containerConcurrency: config.executor.containerConcurrency,
           leaseMs: config.executor.leaseMs,
           renewIntervalMs: Math.max(1_000, Math.floor(config.executor.leaseMs / 3)),
           containerDefaults: {

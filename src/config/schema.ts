@@ -318,7 +318,20 @@ export const CONFIG_SCHEMA = {
     ),
   },
   executor: {
-    concurrency: int('CHRONOVERSE_EXECUTOR_CONCURRENCY', 8, 'Jobs one executor runs at once', 1, 10_000),
+    heartbeatConcurrency: int(
+      'CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY',
+      256,
+      'HEARTBEAT jobs one executor runs at once (an HTTP request each: an I/O wait, so hundreds fit)',
+      1,
+      10_000,
+    ),
+    containerConcurrency: int(
+      'CHRONOVERSE_EXECUTOR_CONTAINER_CONCURRENCY',
+      4,
+      'CONTAINER jobs one executor runs at once (a process each on the container host: size it to its cores and memory)',
+      1,
+      1_000,
+    ),
     leaseMs: duration(
       'CHRONOVERSE_EXECUTOR_LEASE',
       '30s',

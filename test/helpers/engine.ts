@@ -24,7 +24,8 @@ import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../../src/workers/workflow-worker/workflow-worker.ts';
 
 export const FAST_EXECUTOR: Partial<ExecutorConfig> = {
-  concurrency: 4,
+  heartbeatConcurrency: 4,
+  containerConcurrency: 4,
   leaseMs: 2_000,
   renewIntervalMs: 300,
   rescueIntervalMs: 200,

@@ -38,7 +38,10 @@ describe.each(ENGINES)('/metrics of the embedded process (%s)', (engine) => {
 
   beforeAll(async () => {
     target = await startTarget();
-    proc = await startEmbedded(engine, { CHRONOVERSE_EXECUTOR_CONCURRENCY: '3' });
+    proc = await startEmbedded(engine, {
+      CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY: '3',
+      CHRONOVERSE_EXECUTOR_CONTAINER_CONCURRENCY: '2',
+    });
   });
   afterAll(async () => {
     await proc?.stop();
@@ -61,7 +64,7 @@ describe.each(ENGINES)('/metrics of the embedded process (%s)', (engine) => {
         name,
       ).toContain(name);
     }
-    expect(value(before, 'chronoverse_executor_slots_total')).toBe(3);
+    expect(value(before, 'chronoverse_executor_slots_total')).toBe(5);
     for (const operation of ['ping', 'ensure_image', 'run', 'remove']) {
       expect(sample(before, 'chronoverse_container_runtime_errors_total', { operation })).toBeDefined();
     }

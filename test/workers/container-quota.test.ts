@@ -78,6 +78,69 @@ describe.each(ENGINES)('container quota in the claim (%s)', (engineName) => {
     return id;
   }
 
+  describe('slots per kind (heartbeats and containers counted apart)', () => {
+    const NO_QUOTA = { maxConcurrentContainers: 0 };
+    const kinds = (limit: { heartbeat: number; container: number }) =>
+      jobsClaim(database.db, 'executor-a', limit, 60_000, [], NO_QUOTA);
+
+    it('admits up to the free slots of each kind; candidates beyond them stay queued and are counted as overflow', async () => {
+      const a = await insertUser(database.db);
+      const containers = await queue(a, 'CONTAINER', 4);
+      const heartbeats = await queue(a, 'HEARTBEAT', 4);
+      // A batch of 3 + 1 candidates in due order is the 4 containers: one fits, 3 overflow.
+      const first = await kinds({ heartbeat: 3, container: 1 });
+      expect(first.map((j) => j.id)).toEqual([containers[0]]);
+      expect(first.overflow).toBe(3);
+      expect(first.passedOver).toBe(0);
+      // The executor claims again at once (claimOnce), its container slots now full: the scan
+      // leaves containers out and reaches the heartbeats behind them.
+      const second = await kinds({ heartbeat: 3, container: 0 });
+      expect(second.map((j) => j.id).sort()).toEqual(heartbeats.slice(0, 3).sort());
+      expect(second.overflow).toBe(0);
+      const queued = await database.db
+        .selectFrom('jobs')
+        .select('id')
+        .where('status', '=', 'PENDING')
+        .execute();
+      expect(queued.map((q) => q.id).sort()).toEqual([...containers.slice(1), heartbeats[3]].sort());
+    });
+
+    it('fills both kinds in one batch when the candidates mix', async () => {
+      const a = await insertUser(database.db);
+      const c1 = await queue(a, 'CONTAINER', 1);
+      const h = await queue(a, 'HEARTBEAT', 2);
+      const c2 = await queue(a, 'CONTAINER', 1);
+      const claimed = await kinds({ heartbeat: 2, container: 2 });
+      expect(claimed.map((j) => j.id).sort()).toEqual([...c1, ...h, ...c2].sort());
+      expect(claimed.overflow).toBe(0);
+    });
+
+    it("leaves a full kind out of the scan, so its backlog never fills the batch ahead of the other kind's jobs", async () => {
+      const a = await insertUser(database.db);
+      await queue(a, 'CONTAINER', 30);
+      const heartbeats = await queue(a, 'HEARTBEAT', 2);
+      // No container slot free: the 30 earlier containers are not candidates at all.
+      const claimed = await kinds({ heartbeat: 2, container: 0 });
+      expect(claimed.map((j) => j.id).sort()).toEqual([...heartbeats].sort());
+      expect(claimed.overflow).toBe(0);
+    });
+
+    it('claims only containers when no heartbeat slot is free', async () => {
+      const a = await insertUser(database.db);
+      await queue(a, 'HEARTBEAT', 5);
+      const containers = await queue(a, 'CONTAINER', 2);
+      const claimed = await kinds({ heartbeat: 0, container: 4 });
+      expect(claimed.map((j) => j.id).sort()).toEqual([...containers].sort());
+      expect(claimed.every((j) => j.kind === 'CONTAINER')).toBe(true);
+    });
+
+    it('claims nothing with no free slot of either kind', async () => {
+      const a = await insertUser(database.db);
+      await queue(a, 'HEARTBEAT', 2);
+      expect(await kinds({ heartbeat: 0, container: 0 })).toHaveLength(0);
+    });
+  });
+
   it("leaves a user's CONTAINER jobs beyond the quota queued and claims everything else in the same batch", async () => {
     const a = await insertUser(database.db);
     const b = await insertUser(database.db);

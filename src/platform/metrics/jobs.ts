@@ -41,7 +41,7 @@ export function registerExecutorMetrics(
   });
   new Gauge({
     name: 'chronoverse_executor_slots_total',
-    help: 'Jobs this executor runs at most at once (CHRONOVERSE_EXECUTOR_CONCURRENCY)',
+    help: 'Jobs this executor runs at most at once (CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY + CHRONOVERSE_EXECUTOR_CONTAINER_CONCURRENCY)',
     registers: [registry],
     collect() {
       this.set(slots().total);

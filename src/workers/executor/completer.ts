@@ -42,6 +42,7 @@ export class Completer {
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #scheduled = false;
+  #writing = false;
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(deps: { db: Kysely<DB>; owner: string; logger: Logger }, maxBatch = 500) {
@@ -55,6 +56,7 @@ export class Completer {
   complete(completion: Completion): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ completion, resolve, reject });
+      if (this.#writing) return; // the write in flight takes this one next (#flush)
       if (this.#queue.length >= this.#maxBatch) this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
@@ -64,15 +66,21 @@ export class Completer {
     });
   }
 
+  /**
+   * One write at a time; completions that arrive meanwhile wait for it and go together in the
+   * next (natural batching: a batch is as large as the completions of one round trip, so the
+   * number of commits per second stays bounded by the round trip, not by the job rate).
+   */
   #flush(): void {
     this.#scheduled = false;
+    if (this.#writing) return;
     const batch = this.#queue.splice(0, this.#maxBatch);
     if (batch.length === 0) return;
-    this.#flushing = this.#flushing.then(() => this.#write(batch));
-    if (this.#queue.length > 0 && !this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#writing = true;
+    this.#flushing = this.#write(batch).finally(() => {
+      this.#writing = false;
+      if (this.#queue.length > 0) this.#flush();
+    });
   }
 
   async #write(batch: Pending[]): Promise<void> {
@@ -125,6 +133,9 @@ export class Completer {
   /** Waits until every queued completion is written. */
   async drain(): Promise<void> {
     this.#flush();
-    await this.#flushing;
+    while (this.#writing || this.#queue.length > 0) {
+      await this.#flushing;
+      this.#flush();
+    }
   }
 }

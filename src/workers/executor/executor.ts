@@ -82,8 +82,17 @@ import {
 } from './sql.ts';
 
 export interface ExecutorConfig {
-  /** Jobs run at once by this executor. @default 8 */
-  concurrency: number;
+  /**
+   * HEARTBEAT jobs run at once by this executor. A heartbeat is an HTTP request: an I/O wait of a
+   * socket and a few KB, so hundreds fit one process; 2,000 heartbeats due at the same instant
+   * start in 8 claims of 256. @default 256
+   */
+  heartbeatConcurrency: number;
+  /**
+   * CONTAINER jobs run at once by this executor: each is a process on the container host (the
+   * default suits a 2-core host; size it to the host's cores and memory). @default 4
+   */
+  containerConcurrency: number;
   /** Lease length. @default 30000 */
   leaseMs: number;
   /** Lease renewal period; well under leaseMs. @default 10000 */
@@ -111,7 +120,8 @@ export interface ExecutorConfig {
 }
 
 export const EXECUTOR_DEFAULTS: ExecutorConfig = {
-  concurrency: 8,
+  heartbeatConcurrency: 256,
+  containerConcurrency: 4,
   leaseMs: 30_000,
   renewIntervalMs: 10_000,
   rescueIntervalMs: 5_000,
@@ -176,11 +186,12 @@ export class Executor {
     this.#containers = deps.containers;
     this.#outbound = deps.outbound ?? new OutboundGuard();
     this.#config = { ...EXECUTOR_DEFAULTS, ...config };
-    if (this.#config.concurrency < 1) throw new Error('executor concurrency must be at least 1');
+    if (this.#config.heartbeatConcurrency < 1 || this.#config.containerConcurrency < 1)
+      throw new Error('executor concurrency must be at least 1 for each kind');
     this.#metrics = deps.metrics
       ? registerExecutorMetrics(deps.metrics, () => ({
           busy: this.#running.size,
-          total: this.#config.concurrency,
+          total: this.#config.heartbeatConcurrency + this.#config.containerConcurrency,
         }))
       : null;
     this.#completer = new Completer({ db: deps.db, owner: this.id, logger: this.#logger });
@@ -191,7 +202,7 @@ export class Executor {
       logger: this.#logger,
       run: async () => {
         if (this.#fetching) await this.claimOnce();
-        // Again at once when the container quota passed over part of the batch (see jobsClaim).
+        // Again at once when part of the batch was passed over (see claimOnce).
         if (this.#claimAgain) return 0;
         return this.#config.pollIntervalMs;
       },
@@ -242,11 +253,17 @@ export class Executor {
   /** Claims as many jobs as there are free slots and starts them; returns how many. */
   async claimOnce(): Promise<number> {
     this.#claimAgain = false;
-    const free = this.#config.concurrency - this.#running.size;
+    let containers = 0;
+    for (const r of this.#running.values()) if (r.job.kind === 'CONTAINER') containers += 1;
+    const slots = {
+      heartbeat: Math.max(0, this.#config.heartbeatConcurrency - (this.#running.size - containers)),
+      container: Math.max(0, this.#config.containerConcurrency - containers),
+    };
+    const free = slots.heartbeat + slots.container;
     if (free <= 0) return 0;
     let claimed: ClaimResult;
     try {
-      claimed = await jobsClaim(this.#db, this.id, free, this.#config.leaseMs, [...this.#running.keys()], {
+      claimed = await jobsClaim(this.#db, this.id, slots, this.#config.leaseMs, [...this.#running.keys()], {
         maxConcurrentContainers: this.#config.maxConcurrentContainers,
       });
     } catch (err) {
@@ -256,7 +273,10 @@ export class Executor {
       throw err;
     }
     for (const job of claimed) this.#start(job);
-    this.#claimAgain = claimed.passedOver > 0 && claimed.length < free;
+    // Again at once while the round made progress and left slots free behind candidates that
+    // were passed over (quota) or did not fit (their kind is full now, and left out next time).
+    this.#claimAgain =
+      claimed.length > 0 && claimed.length < free && (claimed.passedOver > 0 || claimed.overflow > 0);
     return claimed.length;
   }
 
