@@ -151,8 +151,39 @@ describe('outbound guard at connect time', () => {
       ['100.100.100.200'],
     ]) {
       answers['flip.test'] = rebound;
+      // A pooled connection stays on the address that passed when it opened; a new one (here,
+      // after the pool is closed) is decided on what the name answers now.
+      g.close();
       expectPolicyRefusal(await g.request(GET(url, 'admin')));
     }
+  });
+
+  it('keeps connections alive: one connection serves consecutive requests, and a rebound name reaches only the address that passed', async () => {
+    const answers: Record<string, string[]> = { 'pooled.test': ['127.0.0.1'] };
+    const dns = fakeResolver(answers);
+    const g = guard({ resolve: dns.resolve });
+    const before = target.connections;
+    const url = `http://pooled.test:${target.port}/ok`;
+    for (let i = 0; i < 3; i++)
+      expect(await g.request(GET(url, 'admin'))).toMatchObject({ kind: 'answered' });
+    expect(target.connections).toBe(before + 1);
+    answers['pooled.test'] = ['169.254.169.254'];
+    // Served on the pooled connection to 127.0.0.1: the refused address is never dialled.
+    expect(await g.request(GET(url, 'admin'))).toEqual({ kind: 'answered', statusCode: 200 });
+    expect(target.connections).toBe(before + 1);
+    g.close();
+  });
+
+  it("never lends one role's pooled connection to another role's request", async () => {
+    // An administrator may reach a private address (allowPrivateNetworks applies to others only
+    // when set); a user's request to the same name must be decided afresh, and refused.
+    const g = guard({ resolve: fakeResolver({ 'inside.test': ['127.0.0.1'] }).resolve });
+    const before = target.connections;
+    const url = `http://inside.test:${target.port}/ok`;
+    expect(await g.request(GET(url, 'admin'))).toMatchObject({ kind: 'answered' });
+    expectPolicyRefusal(await g.request(GET(url, 'user')));
+    expect(target.connections).toBe(before + 1);
+    g.close();
   });
 
   it('connects only to the allowed addresses of a name that resolves to several', async () => {

@@ -56,7 +56,9 @@ describe.each(ENGINES)('heartbeats under the outbound policy (%s)', (engineName)
     database = await createTestDatabase(engineName);
     server = createServer((req, res) => {
       req.resume();
-      res.writeHead(200).end('ok');
+      // No keep-alive: each run opens its own connection, so each run's name is decided afresh
+      // (a pooled connection would stay on the address that passed; test/outbound/guard.test.ts).
+      res.writeHead(200, { connection: 'close' }).end('ok');
     });
     server.on('connection', () => (connections += 1));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
