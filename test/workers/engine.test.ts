@@ -163,14 +163,27 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
     expect(terminate.map((t) => t.payload)).toEqual([
       expect.objectContaining({ reason: 'auto', consecutive_failures: 2 }),
     ]);
-    // A redelivered JOB_FAILED event changes nothing.
+    // The completion counted the failures and wrote the limit event once, for the second.
+    const reached = await database.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('key', '=', wf!)
+      .where('event_type', '=', 'FAILURE_LIMIT_REACHED')
+      .execute();
+    expect(reached).toHaveLength(1);
+    expect(reached[0]!.payload).toMatchObject({
+      workflow_id: wf!,
+      consecutive_failures: 2,
+      max_consecutive_failures: 2,
+    });
+    // A redelivered FAILURE_LIMIT_REACHED changes nothing: no second TERMINATE, the count holds.
     await engine.worker.handle([
       {
         id: 'redelivered',
         topic: 'workflows',
         key: wf!,
-        type: 'JOB_FAILED',
-        payload: { workflow_id: wf!, job_id: first.id },
+        type: 'FAILURE_LIMIT_REACHED',
+        payload: reached[0]!.payload as Record<string, unknown>,
       },
     ]);
     const after = await database.db
@@ -179,6 +192,86 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       .where('id', '=', wf!)
       .executeTakeFirstOrThrow();
     expect(after.consecutive_job_failures_count).toBe(2);
+    expect(after.terminated_at).toEqual(workflow.terminated_at);
+    const terminates = await database.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('key', '=', wf!)
+      .where('event_type', '=', 'TERMINATE')
+      .execute();
+    expect(terminates).toHaveLength(1);
+  });
+
+  it('a lease that expired on the last attempt fails the job (LEASE_EXPIRED), counts for the failure policy and can terminate', async () => {
+    engine = createEngine(database);
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 1 },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId, 1);
+    // A crashed executor's attempt: RUNNING, its only attempt used, its lease run out.
+    await database.db
+      .updateTable('jobs')
+      .set({
+        status: 'RUNNING',
+        attempts: 1,
+        lease_owner: 'crashed-executor',
+        lease_expires_at: new Date(Date.now() - 1_000),
+        started_at: new Date(),
+      })
+      .where('id', '=', jobId)
+      .execute();
+    expect(await engine.executor!.rescueOnce()).toBe(1);
+    const job = await database.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', '=', jobId)
+      .executeTakeFirstOrThrow();
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      error_kind: 'SYSTEM',
+      error_code: 'LEASE_EXPIRED',
+      lease_owner: null,
+    });
+    const outbox = await database.db
+      .selectFrom('outbox')
+      .select(['topic', 'event_type'])
+      .where('key', '=', wf!)
+      .orderBy('id')
+      .execute();
+    expect(outbox).toEqual([
+      { topic: 'workflows', event_type: 'FAILURE_LIMIT_REACHED' },
+      { topic: 'analytics', event_type: 'JOB_FINISHED' },
+    ]);
+    const workflow = await database.db
+      .selectFrom('workflows')
+      .select('consecutive_job_failures_count')
+      .where('id', '=', wf!)
+      .executeTakeFirstOrThrow();
+    expect(workflow.consecutive_job_failures_count).toBe(1);
+    // Nothing more to rescue: the job left RUNNING once.
+    expect(await engine.executor!.rescueOnce()).toBe(0);
+  });
+
+  it('counts JOB_FAILED events left in the outbox by earlier versions once each', async () => {
+    engine = createEngine(database);
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 5 },
+    ]);
+    const legacy = (id: string) => ({
+      id,
+      topic: 'workflows' as const,
+      key: wf!,
+      type: 'JOB_FAILED',
+      payload: { workflow_id: wf!, job_id: 'legacy-job' },
+    });
+    await engine.worker.handle([legacy('1')]);
+    await engine.worker.handle([legacy('2')]);
+    const after = await database.db
+      .selectFrom('workflows')
+      .select('consecutive_job_failures_count')
+      .where('id', '=', wf!)
+      .executeTakeFirstOrThrow();
+    expect(after.consecutive_job_failures_count).toBe(1);
   });
 
   it('a success resets the consecutive failure count', async () => {

@@ -1,16 +1,22 @@
 /**
  * Batched completion (jobsComplete). Finished attempts queue here and are written together: one
  * statement per batch updates every job (guarded: only jobs still RUNNING under this executor's
- * lease) and inserts the outbox rows of the final ones from the same CTE. Measured with
+ * lease), applies the failure policy to their workflows (./failure-policy.ts) and inserts the
+ * JOB_FINISHED facts of the final ones, all from the same CTE. Measured with
  * `node bench/engine.ts throughput 20000 2000`: per-job transactions capped the engine near
  * 1.2k jobs/s on this machine; see docs/performance.md for the batched figure. Each completion
  * brings its job span's trace context, one more array of the same statement: the outbox rows
- * carry it so the consumers of JOB_COMPLETED/JOB_FINISHED continue the job's trace.
+ * carry it so the consumers of JOB_FINISHED (and FAILURE_LIMIT_REACHED) continue the job's trace.
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { jobFinishedPayloadSql } from '../../services/facts.ts';
+import { failurePolicyCtes } from './failure-policy.ts';
+
+/** Deadlock, serialization failure: the statement changed nothing and may simply run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 3;
 
 export interface Completion {
   jobId: string;
@@ -84,9 +90,26 @@ export class Completer {
   }
 
   async #write(batch: Pending[]): Promise<void> {
-    const c = batch.map((p) => p.completion);
-    try {
-      const { rows } = await sql<{ id: string }>`
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const written = await this.#statement(batch.map((p) => p.completion));
+        for (const p of batch) p.resolve(written.has(p.completion.jobId));
+        return;
+      } catch (err) {
+        // The statement locks job rows, then their workflows' rows: a transaction that takes
+        // them the other way round (an API terminate cancelling running jobs) may deadlock with
+        // it, and PostgreSQL aborts one of the two. Nothing was written: write the batch again.
+        if (attempt < MAX_ATTEMPTS && RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
+        this.#logger.error({ err, jobs: batch.length }, 'writing job completions failed');
+        for (const p of batch) p.reject(err);
+        return;
+      }
+    }
+  }
+
+  /** The batch's statement; returns the jobs it wrote (those still ours). */
+  async #statement(c: Completion[]): Promise<Set<string>> {
+    const { rows } = await sql<{ id: string }>`
         WITH v AS (
           SELECT * FROM unnest(
             ${c.map((x) => x.jobId)}::uuid[], ${c.map((x) => x.status)}::text[], ${c.map((x) => x.exitCode)}::int[],
@@ -108,26 +131,17 @@ export class Completer {
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
                     j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers
-        ), events AS (
+        ), results AS (
+          SELECT d.id AS job_id, d.workflow_id, d.status = 'COMPLETED' AS succeeded, d.headers
+          FROM done d WHERE d.status IN ('COMPLETED', 'FAILED')
+        ), ${failurePolicyCtes('results')}, events AS (
           INSERT INTO outbox (topic, key, event_type, payload, headers)
-          SELECT e.topic, e.key, e.event_type, e.payload, e.headers FROM (
-            SELECT d.id, 1 AS n, 'workflows' AS topic, d.workflow_id::text AS key,
-                   CASE d.status WHEN 'COMPLETED' THEN 'JOB_COMPLETED' ELSE 'JOB_FAILED' END AS event_type,
-                   jsonb_build_object('job_id', d.id, 'workflow_id', d.workflow_id, 'user_id', d.user_id,
-                                      'generation', d.workflow_generation) AS payload, d.headers
-            FROM done d WHERE d.status IN ('COMPLETED', 'FAILED')
-            UNION ALL
-            SELECT j.id, 2, 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}, j.headers
-            FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
-          ) e ORDER BY e.id, e.n
+          SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}, j.headers
+          FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
+          ORDER BY j.id
         )
         SELECT id FROM done`.execute(this.#db);
-      const written = new Set(rows.map((r) => r.id));
-      for (const p of batch) p.resolve(written.has(p.completion.jobId));
-    } catch (err) {
-      this.#logger.error({ err, jobs: batch.length }, 'writing job completions failed');
-      for (const p of batch) p.reject(err);
-    }
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Waits until every queued completion is written. */

@@ -69,6 +69,7 @@ import { isUniqueViolation } from '../../services/users/service.ts';
 import { Loop } from '../loop.ts';
 import { runHeartbeat } from './heartbeat.ts';
 import { Completer } from './completer.ts';
+import { failurePolicyCtes } from './failure-policy.ts';
 import { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
 import { writeJobFinishedEvents } from '../../services/facts.ts';
@@ -303,15 +304,14 @@ export class Executor {
       const rows = await jobsRescueExpired(trx, 100);
       const failed = rows.filter((r) => r.status === 'FAILED');
       if (failed.length > 0) {
+        // A failure like any other for the failure policy (./failure-policy.ts).
         await sql`
-          INSERT INTO outbox (topic, key, event_type, payload, headers)
-          SELECT 'workflows', f.workflow_id::text, 'JOB_FAILED',
-                 jsonb_build_object('job_id', f.id, 'workflow_id', f.workflow_id, 'user_id', f.user_id, 'generation', f.generation),
-                 COALESCE(f.trace_context, '{}')::jsonb
-          FROM unnest(${failed.map((f) => f.id)}::uuid[], ${failed.map((f) => f.workflow_id)}::uuid[],
-                      ${failed.map((f) => f.user_id)}::uuid[], ${failed.map((f) => f.workflow_generation)}::int[],
-                      ${failed.map((f) => f.trace_context)}::text[])
-               AS f(id, workflow_id, user_id, generation, trace_context)`.execute(trx);
+          WITH results AS (
+            SELECT f.job_id, f.workflow_id, false AS succeeded, COALESCE(f.trace_context, '{}')::jsonb AS headers
+            FROM unnest(${failed.map((f) => f.id)}::uuid[], ${failed.map((f) => f.workflow_id)}::uuid[],
+                        ${failed.map((f) => f.trace_context)}::text[]) AS f(job_id, workflow_id, trace_context)
+          ), ${failurePolicyCtes('results')}
+          SELECT count(*) FROM limit_reached`.execute(trx);
         await writeJobFinishedEvents(
           trx,
           failed.map((f) => f.id),

@@ -11,9 +11,13 @@
  *   QUEUED with `build_error` saying what it waits for, and a sweep (every `retryWaitingBuildsMs`,
  *   once the runtime answers a ping) builds it again — as a Kubernetes pod waits in
  *   ContainerCreating rather than failing. Only the workflow's own faults (no such image) FAIL.
- * - JOB_COMPLETED / JOB_FAILED: the failure policy. Failures are counted once per job (the event
- *   id is recorded in `processed_events` in the same transaction), a success resets the count, and
- *   reaching the workflow's maximum terminates it (one TERMINATE event with reason "auto").
+ * - FAILURE_LIMIT_REACHED: the statement that recorded a failure counted it and found the
+ *   workflow's maximum reached (src/workers/executor/failure-policy.ts); the workflow is
+ *   terminated (reason "auto"), its queued jobs canceled, one TERMINATE event written. Guarded by
+ *   `terminated_at IS NULL` and the generation, so a redelivery changes nothing.
+ * - JOB_COMPLETED / JOB_FAILED: the failure policy as versions before it moved into the
+ *   completion counted it; only rows written by those versions, still in the outbox after an
+ *   upgrade, carry them. Counted once per job (`processed_events`).
  * - TERMINATE: cancels the workflow's running jobs; executors stop their containers.
  *
  * Every handler is idempotent: a redelivered event finds its effect already applied.
@@ -59,6 +63,16 @@ interface WorkflowEventPayload {
   workflow_id: string;
   generation?: number;
   job_id?: string;
+}
+
+/** Written by src/workers/executor/failure-policy.ts. */
+interface FailureLimitPayload {
+  workflow_id: string;
+  user_id: string;
+  generation: number;
+  job_id: string;
+  consecutive_failures: number;
+  max_consecutive_failures: number;
 }
 
 export class WorkflowWorker {
@@ -144,6 +158,9 @@ export class WorkflowWorker {
       switch (message.type) {
         case 'BUILD':
           await this.#build(payload.workflow_id, payload.generation ?? 0);
+          break;
+        case 'FAILURE_LIMIT_REACHED':
+          await this.#failureLimitReached(payload as FailureLimitPayload);
           break;
         case 'JOB_FAILED':
           await this.#jobFailed(message, payload);
@@ -289,7 +306,30 @@ export class WorkflowWorker {
     this.#events.emit('schedules:changed', { workflowId: workflow.id });
   }
 
-  /** A failure counts once per job; reaching the maximum terminates the workflow (reason "auto"). */
+  /** The failure limit was reached (counted by the completion): terminate, once. */
+  async #failureLimitReached(payload: FailureLimitPayload): Promise<void> {
+    const terminated = await this.#db.transaction().execute(async (trx) => {
+      const workflow = await trx
+        .selectFrom('workflows')
+        .select(['id', 'user_id', 'generation', 'name', 'kind', 'terminated_at'])
+        .where('id', '=', payload.workflow_id)
+        .forUpdate()
+        .executeTakeFirst();
+      // Gone, already terminated, or edited since (an edit starts the count afresh).
+      if (!workflow || workflow.terminated_at !== null || workflow.generation !== payload.generation)
+        return false;
+      await this.#terminateAuto(
+        trx,
+        workflow,
+        payload.consecutive_failures,
+        payload.max_consecutive_failures,
+      );
+      return true;
+    });
+    if (terminated) this.#terminated(payload.workflow_id);
+  }
+
+  /** Before the policy moved into the completion: a failure counts once per job here. */
   async #jobFailed(message: BusMessage, payload: WorkflowEventPayload): Promise<void> {
     const terminated = await this.#db.transaction().execute(async (trx) => {
       if (!(await markProcessed(trx, `${message.type}:${payload.job_id ?? message.id}`))) return false;
@@ -317,52 +357,67 @@ export class WorkflowWorker {
       if (!workflow || workflow.terminated_at !== null) return false;
       if (workflow.consecutive_job_failures_count < workflow.max_consecutive_job_failures_allowed)
         return false;
-      await trx
-        .updateTable('workflows')
-        .set({ terminated_at: now, next_run_at: null, updated_at: now })
-        .where('id', '=', workflow.id)
-        .execute();
-      const canceled = await trx
-        .updateTable('jobs')
-        .set({ status: 'CANCELED', completed_at: now, updated_at: now })
-        .where('workflow_id', '=', workflow.id)
-        .where('status', 'in', ['PENDING', 'QUEUED'])
-        .returning('id')
-        .execute();
-      await writeJobFinishedEvents(
+      await this.#terminateAuto(
         trx,
-        canceled.map((c) => c.id),
-        { bulk: true },
+        workflow,
+        workflow.consecutive_job_failures_count,
+        workflow.max_consecutive_job_failures_allowed,
       );
-      await writeWorkflowFact(trx, 'WORKFLOW_TERMINATED', workflow, now, {
-        reason: 'auto',
-        consecutive_failures: workflow.consecutive_job_failures_count,
-        max_consecutive_failures: workflow.max_consecutive_job_failures_allowed,
-      });
-      await writeOutbox(trx, [
-        {
-          topic: 'workflows',
-          key: workflow.id,
-          type: 'TERMINATE',
-          payload: {
-            workflow_id: workflow.id,
-            user_id: workflow.user_id,
-            generation: workflow.generation,
-            reason: 'auto',
-            consecutive_failures: workflow.consecutive_job_failures_count,
-          },
-        },
-      ]);
       return true;
     });
-    if (terminated) {
-      this.#logger.info(
-        { workflowId: payload.workflow_id },
-        'workflow terminated after consecutive failures',
-      );
-      this.#events.emit('outbox:written', { count: 1 });
-      this.#events.emit('schedules:changed', { workflowId: payload.workflow_id });
-    }
+    if (terminated) this.#terminated(payload.workflow_id);
+  }
+
+  /** Terminates after consecutive failures: queued jobs canceled, the fact, one TERMINATE. */
+  async #terminateAuto(
+    trx: Transaction<DB>,
+    workflow: Pick<WorkflowRow, 'id' | 'user_id' | 'generation' | 'name' | 'kind'>,
+    failures: number,
+    maxFailures: number,
+  ): Promise<void> {
+    const now = this.#clock.now();
+    await trx
+      .updateTable('workflows')
+      .set({ terminated_at: now, next_run_at: null, updated_at: now })
+      .where('id', '=', workflow.id)
+      .execute();
+    const canceled = await trx
+      .updateTable('jobs')
+      .set({ status: 'CANCELED', completed_at: now, updated_at: now })
+      .where('workflow_id', '=', workflow.id)
+      .where('status', 'in', ['PENDING', 'QUEUED'])
+      .returning('id')
+      .execute();
+    await writeJobFinishedEvents(
+      trx,
+      canceled.map((c) => c.id),
+      { bulk: true },
+    );
+    await writeWorkflowFact(trx, 'WORKFLOW_TERMINATED', workflow, now, {
+      reason: 'auto',
+      consecutive_failures: failures,
+      max_consecutive_failures: maxFailures,
+    });
+    await writeOutbox(trx, [
+      {
+        topic: 'workflows',
+        key: workflow.id,
+        type: 'TERMINATE',
+        payload: {
+          workflow_id: workflow.id,
+          user_id: workflow.user_id,
+          generation: workflow.generation,
+          reason: 'auto',
+          consecutive_failures: failures,
+        },
+      },
+    ]);
+  }
+
+  #terminated(workflowId: string): void {
+    this.#logger.info({ workflowId }, 'workflow terminated after consecutive failures');
+    this.#events.emit('outbox:written', { count: 1 });
+    this.#events.emit('schedules:changed', { workflowId });
   }
 
   async #cancelRunning(workflowId: string): Promise<void> {
