@@ -160,6 +160,43 @@ describe('EventBridge', () => {
     expect(b.seen).toEqual([{ name: 'executor:job:released', payload: { jobId: 'ok' } }]);
   });
 
+  it('sends the events of one turn of the event loop as one message, each emitted on the other side', async () => {
+    const listener = new RedisSubscriber({
+      url: inject('redisUrl'),
+      keyPrefix: prefix,
+      name: 'counter-sub',
+      logger,
+    });
+    expect(await listener.waitReady()).toBe(true);
+    const messages: string[] = [];
+    const unsubscribe = listener.subscribe(a.bridge.channel, (m) => messages.push(m));
+    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 3, 5_000);
+    b.seen.length = 0;
+    for (let i = 0; i < 100; i++) a.events.emit('executor:job:released', { jobId: `job-${i}` });
+    await waitFor(async () => b.seen.length >= 100, 5_000);
+    expect(b.seen.map((e) => (e.payload as { jobId: string }).jobId)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `job-${i}`),
+    );
+    expect(messages).toHaveLength(1);
+    // Junk inside a batch is skipped item by item; the good items still arrive.
+    b.seen.length = 0;
+    await a.publisher.client.publish(
+      a.bridge.channel,
+      JSON.stringify({
+        o: 'someone',
+        b: [
+          { e: 'toString', p: {} },
+          { e: 'executor:job:claimed', p: { jobId: 'j' } },
+          { e: 'schedules:changed', p: { workflowId: 'in-batch' } },
+        ],
+      }),
+    );
+    await waitFor(async () => b.seen.length > 0, 5_000);
+    expect(b.seen).toEqual([{ name: 'schedules:changed', payload: { workflowId: 'in-batch' } }]);
+    unsubscribe();
+    await listener.close();
+  });
+
   it('stops forwarding after stop()', async () => {
     const c = await processOn(inject('redisUrl'), prefix, 'c');
     await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 3, 5_000);

@@ -117,6 +117,11 @@ export class Completer {
             ${c.map((x) => x.errorCode)}::text[], ${c.map((x) => x.errorMessage)}::text[], ${c.map((x) => x.retryDelayMs)}::int[], ${c.map((x) => x.attempt)}::int[],
             ${c.map((x) => x.traceHeaders)}::text[]
           ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt, trace_headers)
+        ), locked AS (
+          -- In id order, as the lease renewal locks them (two orders deadlocked).
+          SELECT j.id FROM jobs j
+          WHERE j.id IN (SELECT v.id FROM v) AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner}
+          ORDER BY j.id FOR UPDATE
         ), done AS (
           UPDATE jobs j
           SET status = v.status,
@@ -127,7 +132,7 @@ export class Completer {
               error_kind = v.error_kind, error_code = v.error_code, error_message = v.error_message,
               updated_at = now()
           FROM v
-          WHERE j.id = v.id AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
+          WHERE j.id = v.id AND j.id IN (SELECT l.id FROM locked l) AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
                     j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers

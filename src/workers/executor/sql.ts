@@ -235,9 +235,14 @@ export async function jobsRenewLease(
   leaseMs: number,
 ): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
+  // Rows locked in id order, as the completer locks them: the two statements of one executor
+  // touch the same running rows, and in plan order they deadlocked (seen in the anchor bench).
   const { rows } = await sql<{ id: string }>`
     UPDATE jobs SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-    WHERE id = ANY(${ids}::uuid[]) AND status = 'RUNNING' AND lease_owner = ${owner}
+    WHERE id IN (
+      SELECT id FROM jobs
+      WHERE id = ANY(${ids}::uuid[]) AND status = 'RUNNING' AND lease_owner = ${owner}
+      ORDER BY id FOR UPDATE)
     RETURNING id`.execute(db);
   return new Set(rows.map((r) => r.id));
 }
