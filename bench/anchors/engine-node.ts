@@ -103,9 +103,19 @@ async function withAdmin(url: string, query: string): Promise<void> {
   }
 }
 
-function redisWithBridge(config: Config, events: Events, logger: ReturnType<typeof createLogger>, name: string) {
+function redisWithBridge(
+  config: Config,
+  events: Events,
+  logger: ReturnType<typeof createLogger>,
+  name: string,
+) {
   const redis = openRedis(config.redis, logger, name) as ProcessRedis;
-  const bridge = new EventBridge({ events, publisher: redis.connection, subscriber: redis.subscriber, logger });
+  const bridge = new EventBridge({
+    events,
+    publisher: redis.connection,
+    subscriber: redis.subscriber,
+    logger,
+  });
   bridge.start();
   return {
     /** Until both connections are up: a wake-up sent before that is lost (best effort by design). */
@@ -166,7 +176,9 @@ export async function openApi(site: Site, env: Record<string, string>): Promise<
     async pending() {
       const { rows } = await sql<{ n: number }>`
         SELECT (SELECT count(*) FROM workflows WHERE next_run_at IS NOT NULL)::int
-             + (SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'QUEUED', 'RUNNING'))::int AS n`.execute(db);
+             + (SELECT count(*) FROM jobs WHERE status IN ('PENDING', 'QUEUED', 'RUNNING'))::int AS n`.execute(
+        db,
+      );
       return rows[0]!.n;
     },
     async purge() {
@@ -232,7 +244,9 @@ export async function startEngineNode(
     if (q >= 0) onJob(JSON.parse(decodeURIComponent(req.url!.slice(q + 3))));
     res.writeHead(200).end('ok');
   });
-  await new Promise<void>((r) => server.listen({ port: site.targetPort, host: '127.0.0.1', reusePort: true }, r));
+  await new Promise<void>((r) =>
+    server.listen({ port: site.targetPort, host: '127.0.0.1', reusePort: true }, r),
+  );
 
   const config = engineConfig(site, env);
   const logger = createLogger('warn');
@@ -250,7 +264,12 @@ export async function startEngineNode(
     allowPrivateNetworks: config.outbound.allowPrivateNetworks,
     ownPorts: [config.server.port, config.rpc.port, config.ops.port],
   });
-  const workflowWorker = new WorkflowWorker({ ...deps, bus, containers: null, imagePolicy: config.containers });
+  const workflowWorker = new WorkflowWorker({
+    ...deps,
+    bus,
+    containers: null,
+    imagePolicy: config.containers,
+  });
   const executor = new Executor(
     { ...deps, bus, live: new InMemoryLiveLogs(), containers: null, outbound },
     {
