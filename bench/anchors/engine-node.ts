@@ -130,6 +130,9 @@ function redisWithBridge(
   };
 }
 
+/** Logs go to stderr: the harness reads its results from the processes' stdout. */
+const quietLogger = () => createLogger('warn', process.stderr);
+
 async function settle(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
@@ -148,7 +151,7 @@ export async function openApi(site: Site, env: Record<string, string>): Promise<
   await withAdmin(site.pgAdminUrl, `drop database if exists "${DB_NAME}" with (force)`);
   await withAdmin(site.pgAdminUrl, `create database "${DB_NAME}"`);
   const config = engineConfig(site, env);
-  const logger = createLogger('warn');
+  const logger = quietLogger();
   const database: Database = await openDatabase({
     url: config.database.url,
     dataDir: '',
@@ -249,7 +252,7 @@ export async function startEngineNode(
   );
 
   const config = engineConfig(site, env);
-  const logger = createLogger('warn');
+  const logger = quietLogger();
   const database = await openDatabase({
     url: config.database.url,
     dataDir: '',
