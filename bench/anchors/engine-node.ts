@@ -22,7 +22,7 @@
  * Processes: the harness parent stands for the API process (it writes the rows and emits what the
  * workflows service emits after a commit); every worker process is one engine node with the roles
  * bench/engine.ts wires (scheduler, outbox relay, workflow worker, executor), configured as
- * `npm start` would configure them from the environment (src/config: executor concurrency 8,
+ * `npm start` would configure them from the environment (src/config: 256 heartbeat slots,
  * pool 10, scheduler batch 1000 by default), with REDIS_URL set because several processes on one
  * PostgreSQL need it for their wake-ups (src/config: "Empty: in memory (single process only)").
  * Without Kafka the bus is in-process: a DISPATCH relayed in one process wakes that process's
@@ -276,7 +276,8 @@ export async function startEngineNode(
   const executor = new Executor(
     { ...deps, bus, live: new InMemoryLiveLogs(), containers: null, outbound },
     {
-      concurrency: config.executor.concurrency,
+      heartbeatConcurrency: config.executor.heartbeatConcurrency,
+      containerConcurrency: config.executor.containerConcurrency,
       leaseMs: config.executor.leaseMs,
       renewIntervalMs: Math.max(1_000, Math.floor(config.executor.leaseMs / 3)),
       containerPolicy: config.containers,

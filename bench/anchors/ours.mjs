@@ -22,12 +22,12 @@ const engine = await import(pathToFileURL(join(dir, 'engine-node.ts')).href);
 const adapter = {
   name: 'ours',
   configs: {
-    // What `npm start` resolves with DATABASE_URL and REDIS_URL set and nothing else: executor
-    // concurrency 8, lease 30 s, claim poll 1 s, scheduler batch 1000 (wakes on schedules:changed,
+    // What `npm start` resolves with DATABASE_URL and REDIS_URL set and nothing else: 256
+    // heartbeat slots per executor, lease 30 s, claim poll 1 s, scheduler batch 1000 (wakes on schedules:changed,
     // else at the earliest next_run_at, at most 1 s later), relay batch 500, pool 10 per process.
     default: { env: {} },
-    // The setting the issue measured the burst with (a knob, not the default).
-    c64: { env: { CHRONOVERSE_EXECUTOR_CONCURRENCY: '64' } },
+    // The slot count the issue measured the burst with (a knob, not the default).
+    c64: { env: { CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY: '64' } },
   },
 
   async setup(cfg) {
