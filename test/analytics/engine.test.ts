@@ -1,7 +1,8 @@
 /**
  * Real jobs through the engine (relay, in-process bus, workflow worker, executor running
  * heartbeats against a local server) with the analytics processor subscribed to the same bus: the
- * analytics endpoints show the runs, agreeing with the jobs table.
+ * analytics endpoints show the runs, agreeing with the jobs table, and count each once when the
+ * relay publishes the facts again (a crash between publish and the PUBLISHED mark).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
@@ -118,5 +119,36 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
       },
     );
     expect(sum).toEqual({ completed: 3, failed: 2 });
+
+    // A crash between publishing the completions' facts and marking them published: on restart
+    // the relay publishes them again. Counted once all the same.
+    const facts = await database.db
+      .updateTable('outbox')
+      .set({ status: 'PENDING', published_at: null, next_attempt_at: new Date(0) })
+      .where('topic', '=', 'analytics')
+      .where('key', 'in', [ok, failing])
+      .returning('id')
+      .execute();
+    expect(facts).toHaveLength(5);
+    engine.events.emit('outbox:written', { count: facts.length });
+    await waitFor(async () => {
+      const left = await database.db
+        .selectFrom('outbox')
+        .select('id')
+        .where(
+          'id',
+          'in',
+          facts.map((f) => f.id),
+        )
+        .where('status', '=', 'PENDING')
+        .execute();
+      return left.length === 0;
+    });
+    const again = (await gw.app.inject({ method: 'GET', url: '/api/v1/analytics', headers })).json();
+    expect(again).toMatchObject({
+      total_jobs: 5,
+      jobs_by_status: { COMPLETED: 3, FAILED: 2 },
+      total_job_execution_duration: summary.total_job_execution_duration,
+    });
   });
 });
