@@ -15,6 +15,8 @@ import {
   type WorkflowResult,
   type WorkflowResultSchema,
   type WorkflowSchema,
+  type WorkflowsResult,
+  type WorkflowsResultSchema,
 } from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
 import {
   fromEnum,
@@ -152,6 +154,27 @@ export function resultFromWire(m: WorkflowResult): IdempotentResult<WorkflowView
     m.body.case === 'storedJson'
       ? (JSON.parse(m.body.value) as WorkflowView)
       : workflowFromWire(m.body.case === 'workflow' ? m.body.value : undefined);
+  return { status: m.status, body, replayed: m.replayed };
+}
+
+/** The answer of a bulk create; a replay's body is the stored answer, sent verbatim as JSON. */
+export function resultsToWire(
+  r: IdempotentResult<WorkflowView[]>,
+): MessageInitShape<typeof WorkflowsResultSchema> {
+  return {
+    status: r.status,
+    replayed: r.replayed,
+    body: r.replayed
+      ? { case: 'storedJson', value: JSON.stringify(r.body) }
+      : { case: 'created', value: { workflows: r.body.map(workflowToWire) } },
+  };
+}
+
+export function resultsFromWire(m: WorkflowsResult): IdempotentResult<WorkflowView[]> {
+  const body =
+    m.body.case === 'storedJson'
+      ? (JSON.parse(m.body.value) as WorkflowView[])
+      : (m.body.case === 'created' ? m.body.value.workflows : []).map(workflowFromWire);
   return { status: m.status, body, replayed: m.replayed };
 }
 
