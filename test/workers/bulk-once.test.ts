@@ -2,13 +2,21 @@
  * 1,000 `once` HEARTBEAT workflows due at one instant, created by one POST /workflows/bulk, on
  * PostgreSQL with two engines on the database (each its own relay, workflow worker, scheduler and
  * executor, as two processes would have): every one is built, scheduled and started exactly once
- * (one job per workflow, one request per workflow at the target), and none runs again.
+ * (one job per workflow, one request per workflow at the target), and none runs again. And, on
+ * both engines, a once workflow whose run_at passed while it was building runs once, late.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
-import { waitFor } from '../helpers/fixtures.ts';
-import { createTestGateway, registerUser, type TestGateway } from '../helpers/harness.ts';
+import type { Database } from '../../src/platform/db/database.ts';
+import { insertUser, insertWorkflows, jobsOf, waitFor } from '../helpers/fixtures.ts';
+import {
+  createTestDatabase,
+  createTestGateway,
+  ENGINES,
+  registerUser,
+  type TestGateway,
+} from '../helpers/harness.ts';
 
 const N = 1000;
 
@@ -87,4 +95,61 @@ describe('1,000 once workflows from one bulk create, two schedulers and two exec
     );
     expect(left[0]!.n).toBe(0);
   }, 120_000);
+});
+
+describe.each(ENGINES)('a once workflow whose run_at passed while it was building (%s)', (engineName) => {
+  let database: Database;
+  let target: Awaited<ReturnType<typeof startTarget>>;
+  let engine: Engine;
+  beforeAll(async () => {
+    database = await createTestDatabase(engineName);
+    target = await startTarget();
+  });
+  afterAll(async () => {
+    await engine?.stop();
+    await target.close();
+    await database.close();
+  });
+
+  it('runs once, late, when its build completes', async () => {
+    const userId = await insertUser(database.db);
+    const runAt = new Date(Date.now() - 1_000);
+    const [id] = await insertWorkflows(database.db, [
+      {
+        userId,
+        runAt,
+        nextRunAt: runAt,
+        buildStatus: 'QUEUED',
+        payload: {
+          endpoint: `${target.url}/late`,
+          method: 'GET',
+          headers: {},
+          body: null,
+          expected_status_code: 200,
+          timeout: '5s',
+        },
+      },
+    ]);
+    await database.db
+      .insertInto('outbox')
+      .values({
+        topic: 'workflows',
+        key: id!,
+        event_type: 'BUILD',
+        payload: JSON.stringify({ workflow_id: id, user_id: userId, generation: 1 }),
+      })
+      .execute();
+    engine = createEngine(database);
+    engine.start();
+    await waitFor(async () => (await jobsOf(database.db, id!)).some((j) => j.completed_at !== null)).catch(
+      async (err: unknown) => {
+        const row = await database.db.selectFrom('workflows').selectAll().where('id', '=', id!).execute();
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(row)}`);
+      },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const jobs = await jobsOf(database.db, id!);
+    expect(jobs.map((j) => [j.status, j.scheduled_at.getTime()])).toEqual([['COMPLETED', runAt.getTime()]]);
+    expect(target.hits.get('/late')).toBe(1);
+  });
 });
