@@ -115,7 +115,9 @@ async function markBuilt(db: Kysely<DB>): Promise<number> {
   await sql`UPDATE workflows SET build_status = 'COMPLETED', updated_at = now() WHERE build_status = 'QUEUED'`.execute(
     db,
   );
-  await sql`UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE status = 'PENDING'`.execute(db);
+  await sql`UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE status = 'PENDING'`.execute(
+    db,
+  );
   await sql`VACUUM ANALYZE workflows`.execute(db);
   await sql`VACUUM ANALYZE outbox`.execute(db);
   return performance.now() - t0;
@@ -136,7 +138,10 @@ async function main() {
   const bus = new InProcessBus();
   const logger = createLogger('warn');
   const deps = { db, clock: systemClock, events, logger };
-  const policy = { ...WORKFLOW_POLICY_DEFAULTS, outbound: { ...WORKFLOW_POLICY_DEFAULTS.outbound, allowPrivateNetworks: true } };
+  const policy = {
+    ...WORKFLOW_POLICY_DEFAULTS,
+    outbound: { ...WORKFLOW_POLICY_DEFAULTS.outbound, allowPrivateNetworks: true },
+  };
   const service = new WorkflowsService(db, systemClock, { idempotencyTtlMs: 86_400_000, policy }, events);
   const relay = new OutboxRelay({ ...deps, bus }, { batchSize: 2000 });
   const worker = new WorkflowWorker({ ...deps, bus, containers: null });
@@ -159,14 +164,16 @@ async function main() {
       .values({ id: userId, email: 'bench@example.com', password_hash: 'x', role: 'admin' })
       .execute();
     const count = async (where: ReturnType<typeof sql>) =>
-      (await sql<{ n: number }>`select count(*)::int as n from workflows where ${where}`.execute(db)).rows[0]!.n;
+      (await sql<{ n: number }>`select count(*)::int as n from workflows where ${where}`.execute(db)).rows[0]!
+        .n;
 
     // 1. builds by the real worker
     await service.createMany(userId, { workflows: onceItems(1_000, () => FAR, endpoint) });
     const b0 = performance.now();
     relay.start();
     worker.start();
-    while ((await count(sql`build_status = 'COMPLETED'`)) < 1_000) await new Promise((r) => setTimeout(r, 50));
+    while ((await count(sql`build_status = 'COMPLETED'`)) < 1_000)
+      await new Promise((r) => setTimeout(r, 50));
     const buildMs = performance.now() - b0;
     await worker.stop();
     await relay.stop();
@@ -201,10 +208,14 @@ async function main() {
         `${createdSecs.toFixed(1)} s = ${Math.round((PENDING - 1_000) / createdSecs)} workflows/s; ` +
         `per batch p50 ${ms(percentile(batchTimes, 50))}, max ${ms(batchTimes.at(-1) ?? NaN)}`,
     );
-    console.log(`  (builds marked done in SQL: ${((await markBuilt(db)) / 1000).toFixed(1)} s, with VACUUM ANALYZE)`);
+    console.log(
+      `  (builds marked done in SQL: ${((await markBuilt(db)) / 1000).toFixed(1)} s, with VACUUM ANALYZE)`,
+    );
 
     // 4. tick with `pending` pending
-    console.log(`tick, ${PENDING.toLocaleString('en')} once pending, nothing due: ${await tickCost(scheduler)}`);
+    console.log(
+      `tick, ${PENDING.toLocaleString('en')} once pending, nothing due: ${await tickCost(scheduler)}`,
+    );
     console.log(await explainDue(db, 2000));
 
     // 5. `rate`/s coming due for `seconds` s
@@ -222,10 +233,14 @@ async function main() {
     await markBuilt(db);
     const prepared = performance.now() - c0;
     if (prepared > lead - 1_000) {
-      console.log(`  (preparing ${due} took ${(prepared / 1000).toFixed(1)} s, more than the lead: early ones late)`);
+      console.log(
+        `  (preparing ${due} took ${(prepared / 1000).toFixed(1)} s, more than the lead: early ones late)`,
+      );
     }
     relay.start();
-    worker.start();
+    // BENCH_NO_WORKER=1: no workflow worker in this phase (JOB_COMPLETED events are published to
+    // nobody), to see its share of the lag.
+    if (!process.env.BENCH_NO_WORKER) worker.start();
     executor.start();
     scheduler.start();
     const until = start + SECONDS * 1000 + 10_000;
@@ -250,13 +265,14 @@ async function main() {
       select extract(epoch from (created_at - scheduled_at)) * 1000 as ms from jobs
       where scheduled_at >= ${new Date(start)}`.execute(db);
     const tickLag = made.map((r) => Number(r.ms)).sort((a, b) => a - b);
-    const { rows: stats } = await sql<{ n: number; per_wf: number }>`
-      select count(*)::int as n, count(distinct workflow_id)::int as per_wf from jobs where scheduled_at >= ${new Date(start)}`.execute(
-      db,
-    );
+    const { rows: stats } = await sql<{ n: number; per_wf: number; statuses: string }>`
+      select count(*)::int as n, count(distinct workflow_id)::int as per_wf,
+        (select string_agg(status || ' ' || c, ', ') from (select status, count(*) as c from jobs
+          where scheduled_at >= ${new Date(start)} group by status) s) as statuses
+      from jobs where scheduled_at >= ${new Date(start)}`.execute(db);
     console.log(
       `${RATE}/s coming due for ${SECONDS} s (${due} once workflows) with ${PENDING.toLocaleString('en')} pending: ` +
-        `${lag.length} started (${stats[0]!.n} jobs for ${stats[0]!.per_wf} workflows); fire lag p50 ${ms(percentile(lag, 50))}, ` +
+        `${lag.length} started (${stats[0]!.n} jobs for ${stats[0]!.per_wf} workflows: ${stats[0]!.statuses}); fire lag p50 ${ms(percentile(lag, 50))}, ` +
         `p99 ${ms(percentile(lag, 99))}, max ${ms(lag.at(-1) ?? NaN)}; ` +
         `job created (scheduler) lag p50 ${ms(percentile(tickLag, 50))}, p99 ${ms(percentile(tickLag, 99))}, max ${ms(tickLag.at(-1) ?? NaN)}`,
     );

@@ -146,20 +146,21 @@ describe.each(ENGINES)('bulk create of workflows (%s)', (engine) => {
       single.push(one.json<View>());
     }
     const rowsOf = async (ids: string[]) => {
-      const rows = await gw.database.db
-        .selectFrom('workflows')
-        .selectAll()
-        .where('id', 'in', ids)
-        .execute();
+      const rows = await gw.database.db.selectFrom('workflows').selectAll().where('id', 'in', ids).execute();
       const events = await gw.database.db
         .selectFrom('outbox')
         .select(['key', 'topic', 'event_type', 'payload'])
         .where('key', 'in', ids)
         .execute();
       return ids.map((id) => {
-        const { id: _id, name: _name, created_at, updated_at, next_run_at, ...rest } = rows.find(
-          (r) => r.id === id,
-        )!;
+        const {
+          id: _id,
+          name: _name,
+          created_at,
+          updated_at,
+          next_run_at,
+          ...rest
+        } = rows.find((r) => r.id === id)!;
         const event = events.find((e) => e.key === id)!;
         return {
           ...rest,
@@ -170,9 +171,7 @@ describe.each(ENGINES)('bulk create of workflows (%s)', (engine) => {
         };
       });
     };
-    expect(await rowsOf(created.slice(0, 3).map((w) => w.id))).toEqual(
-      await rowsOf(single.map((w) => w.id)),
-    );
+    expect(await rowsOf(created.slice(0, 3).map((w) => w.id))).toEqual(await rowsOf(single.map((w) => w.id)));
   });
 
   it('replays an Idempotency-Key, and refuses it with another body', async () => {
@@ -268,10 +267,18 @@ describe.each(ENGINES)('bulk create of workflows (%s)', (engine) => {
     expect(list.statusCode).toBe(200);
     expect(list.json<{ workflows: View[] }>().workflows).toEqual([]);
     for (const id of ids) {
-      const one = await gw.app.inject({ method: 'GET', url: `${API}/workflows/${id}`, headers: other.headers });
+      const one = await gw.app.inject({
+        method: 'GET',
+        url: `${API}/workflows/${id}`,
+        headers: other.headers,
+      });
       expectProblem(one, 404, 'CV_NOT_FOUND');
     }
-    const mine = await gw.app.inject({ method: 'GET', url: `${API}/workflows/${ids[0]}`, headers: admin.headers });
+    const mine = await gw.app.inject({
+      method: 'GET',
+      url: `${API}/workflows/${ids[0]}`,
+      headers: admin.headers,
+    });
     expect(mine.statusCode).toBe(200);
   });
 });
