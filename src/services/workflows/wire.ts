@@ -27,6 +27,7 @@ import {
   toOptionalTimestamp,
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import type { IdempotentResult } from '../idempotency.ts';
 import {
   runDurationMs,
@@ -170,7 +171,26 @@ export function resultsToWire(
   };
 }
 
+/** A bulk create refused for its items, as an answer (see BulkRefusal in the .proto). */
+export function refusalToWire(err: ValidationError): MessageInitShape<typeof WorkflowsResultSchema> {
+  return {
+    status: 400,
+    replayed: false,
+    body: { case: 'invalid', value: { message: err.message, issues: err.issues } },
+  };
+}
+
 export function resultsFromWire(m: WorkflowsResult): IdempotentResult<WorkflowView[]> {
+  if (m.body.case === 'invalid') {
+    throw new ValidationError(
+      m.body.value.issues.map((x) => ({
+        path: x.path,
+        message: x.message,
+        ...(x.index !== undefined ? { index: x.index, field: x.field ?? '' } : {}),
+      })),
+      m.body.value.message,
+    );
+  }
   const body =
     m.body.case === 'storedJson'
       ? (JSON.parse(m.body.value) as WorkflowView[])

@@ -13,6 +13,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { JobStatus, JobTrigger } from "../../jobs/v1/jobs_pb.js";
+import type { FieldIssue } from "../../errors/v1/errors_pb.js";
 
 /**
  * Describes the file chronoverse/workflows/v1/workflows.proto.
@@ -382,8 +383,33 @@ export declare type WorkflowList = Message<"chronoverse.workflows.v1.WorkflowLis
 export declare const WorkflowListSchema: GenMessage<WorkflowList>;
 
 /**
+ * A bulk create refused for its items (CV_VALIDATION), as an answer rather than an RPC error:
+ * an error's details travel in gRPC trailers, and the issues of 10,000 bad items (about 1 MB)
+ * break the HTTP/2 header limits.
+ *
+ * @generated from message chronoverse.workflows.v1.BulkRefusal
+ */
+export declare type BulkRefusal = Message<"chronoverse.workflows.v1.BulkRefusal"> & {
+  /**
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated chronoverse.errors.v1.FieldIssue issues = 2;
+   */
+  issues: FieldIssue[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BulkRefusal.
+ * Use `create(BulkRefusalSchema)` to create a new message.
+ */
+export declare const BulkRefusalSchema: GenMessage<BulkRefusal>;
+
+/**
  * The answer of CreateWorkflows: the workflows in the order of the request, or on a replay the
- * stored answer as it was first sent.
+ * stored answer as it was first sent, or the refusal of bad items.
  *
  * @generated from message chronoverse.workflows.v1.WorkflowsResult
  */
@@ -413,6 +439,12 @@ export declare type WorkflowsResult = Message<"chronoverse.workflows.v1.Workflow
      */
     value: string;
     case: "storedJson";
+  } | {
+    /**
+     * @generated from field: chronoverse.workflows.v1.BulkRefusal invalid = 5;
+     */
+    value: BulkRefusal;
+    case: "invalid";
   } | { case: undefined; value?: undefined };
 };
 
