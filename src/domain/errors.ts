@@ -5,10 +5,16 @@
  * list in both directions.
  */
 
-/** One offending input field: `path` is dotted (`payload.cmd.0`), empty for the whole body. */
+/**
+ * One offending input field: `path` is dotted (`payload.cmd.0`), empty for the whole body. In a
+ * request of many items (`POST /workflows/bulk`) an item's issue also names the item's `index` and
+ * its `field` within the item (`path` is then `workflows.<index>.<field>`).
+ */
 export interface FieldIssue {
   path: string;
   message: string;
+  index?: number;
+  field?: string;
 }
 
 export abstract class ChronoverseError extends Error {

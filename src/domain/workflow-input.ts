@@ -201,6 +201,46 @@ export const WorkflowCreateBodySchema = z
   .strict()
   .meta({ id: 'WorkflowCreate' });
 
+/** Most workflows one `POST /workflows/bulk` creates. */
+export const BULK_MAX_ITEMS = 10_000;
+
+/** Documentation schema of `POST /workflows/bulk` (validation: `validateWorkflowBulk` + per item). */
+export const WorkflowBulkCreateBodySchema = z
+  .object({
+    workflows: z
+      .array(WorkflowCreateBodySchema)
+      .min(1)
+      .max(BULK_MAX_ITEMS)
+      .describe(`1 to ${BULK_MAX_ITEMS} workflows, each as \`POST /workflows\` takes it`),
+  })
+  .strict()
+  .meta({ id: 'WorkflowBulkCreate' });
+
+/**
+ * The envelope of a bulk create: `{ workflows: [...] }` with 1 to BULK_MAX_ITEMS items, checked
+ * before any item (an item is checked by `validateWorkflowCreate`, as a single create is).
+ */
+export function validateWorkflowBulk(input: unknown): Validated<unknown[]> {
+  if (!isPlainObject(input))
+    return { ok: false, issues: [{ path: '', message: 'body must be a JSON object' }] };
+  const issues: FieldIssue[] = Object.keys(input)
+    .filter((k) => k !== 'workflows')
+    .map((k) => ({ path: k, message: 'is not a known field' }));
+  const items = input.workflows;
+  if (!Array.isArray(items)) {
+    issues.push({ path: 'workflows', message: 'is required: an array of workflows' });
+  } else if (items.length === 0) {
+    issues.push({ path: 'workflows', message: 'must have at least 1 item' });
+  } else if (items.length > BULK_MAX_ITEMS) {
+    issues.push({
+      path: 'workflows',
+      message: `must have at most ${BULK_MAX_ITEMS} items (has ${items.length}); send several requests`,
+    });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, value: items as unknown[] };
+}
+
 /** Documentation schema of `PUT /workflows/{id}` (validation: `validateWorkflowUpdate`). */
 export const WorkflowUpdateBodySchema = z
   .object({

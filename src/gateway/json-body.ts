@@ -86,21 +86,24 @@ type ParseJson = (
 
 /**
  * Fastify content-type parser for `application/json` (registered without `parseAs`, so it gets
- * the request stream): enforces `bodyLimitBytes` and `maxDepth` while reading, then hands the text
+ * the request stream): enforces the route's body limit (`bodyLimitBytes` unless the route sets
+ * `bodyLimit`) and `maxDepth` while reading, then hands the text
  * to `parse` (Fastify's secure JSON parser). An empty body means "no body" (PATCH, logout).
  */
 export function jsonBodyParser(options: { bodyLimitBytes: number; maxDepth: number; parse: ParseJson }) {
-  const { bodyLimitBytes, maxDepth, parse } = options;
-  const tooLarge = () =>
-    new HttpProblemError('CV_BODY_TOO_LARGE', `The body is larger than ${bodyLimitBytes} bytes.`, {
-      limit: { name: 'body_bytes', max: bodyLimitBytes },
-    });
+  const { maxDepth, parse } = options;
 
   return (
     req: FastifyRequest,
     payload: Readable,
     done: (err: Error | null, body?: unknown) => void,
   ): void => {
+    // A route may raise its own limit (`bodyLimit`: POST /workflows/bulk); others have the server's.
+    const bodyLimitBytes = req.routeOptions.bodyLimit ?? options.bodyLimitBytes;
+    const tooLarge = () =>
+      new HttpProblemError('CV_BODY_TOO_LARGE', `The body is larger than ${bodyLimitBytes} bytes.`, {
+        limit: { name: 'body_bytes', max: bodyLimitBytes },
+      });
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimitBytes) return done(tooLarge());
 

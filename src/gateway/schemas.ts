@@ -20,7 +20,20 @@ export const ProblemSchema = z
     status: z.number().int(),
     detail: z.string(),
     code: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          path: z.string(),
+          message: z.string(),
+          index: z
+            .number()
+            .int()
+            .optional()
+            .describe('In a request of many items (POST /workflows/bulk): the position of the bad item'),
+          field: z.string().optional().describe('With `index`: the field within the item (empty: the item)'),
+        }),
+      )
+      .optional(),
     limit: z
       .object({ name: z.string(), max: z.number() })
       .optional()

@@ -1,7 +1,11 @@
 /** /api/v1/workflows */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { WorkflowCreateBodySchema, WorkflowUpdateBodySchema } from '../../domain/workflow-input.ts';
+import {
+  WorkflowBulkCreateBodySchema,
+  WorkflowCreateBodySchema,
+  WorkflowUpdateBodySchema,
+} from '../../domain/workflow-input.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
@@ -18,6 +22,9 @@ import { SECURED } from './security.ts';
 
 const tags = ['workflows'];
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
+
+/** The body limit of POST /workflows/bulk (10,000 items), unless the server's own is larger. */
+export const BULK_BODY_LIMIT_BYTES = 16 * 1_048_576;
 
 export async function workflowRoutes(
   app: FastifyInstance,
@@ -43,6 +50,39 @@ export async function workflowRoutes(
         reply,
         await workflows.create(principalOf(req).user.id, req.body, idempotencyKey(req.headers)),
       ),
+  );
+
+  app.post(
+    '/workflows/bulk',
+    {
+      bodyLimit: Math.max(app.initialConfig.bodyLimit ?? 0, BULK_BODY_LIMIT_BYTES),
+      schema: {
+        tags,
+        summary: 'Create many workflows at once (all or none)',
+        description:
+          'Up to 10,000 workflows, each as `POST /workflows` takes it, checked as it checks one (fields, outbound and container policies, quotas). ' +
+          'All valid: every one created in one transaction, 201 with them in the order of the request. ' +
+          'Any invalid: nothing is created, 400 whose `errors` name every problem of every bad item by `index` and `field`. ' +
+          'Creating them would exceed `max_workflows`: 409 naming the quota. Bodies up to 16 MiB (or the server limit if larger).',
+        ...SECURED,
+        headers: IdempotencyHeadersSchema,
+        body: documentOnly(WorkflowBulkCreateBodySchema),
+        response: {
+          201: z.object({ workflows: z.array(WorkflowSchema) }),
+          ...errors,
+          409: ProblemSchema,
+          413: ProblemSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const result = await workflows.createMany(
+        principalOf(req).user.id,
+        req.body,
+        idempotencyKey(req.headers),
+      );
+      return sendIdempotent(reply, { ...result, body: { workflows: result.body } });
+    },
   );
 
   app.get(

@@ -66,7 +66,11 @@ const GRPC_CODE: Record<CatalogueCode, Code> = {
 const REBUILD = {
   CV_VALIDATION: (i) =>
     new ValidationError(
-      i.issues.map((x) => ({ path: x.path, message: x.message })),
+      i.issues.map((x) => ({
+        path: x.path,
+        message: x.message,
+        ...(x.index !== undefined ? { index: x.index, field: x.field ?? '' } : {}),
+      })),
       i.message,
     ),
   CV_UNAUTHENTICATED: (i) => new UnauthenticatedError(i.message),

@@ -70,11 +70,15 @@ export async function quotasOf(
   return effectiveQuotas(row?.role === 'admin' ? 'admin' : 'user', overrides, defaults).quotas;
 }
 
-/** 409 when the user already has `max_workflows` workflows. Call with the user's row locked. */
+/**
+ * 409 when the user already has `max_workflows` workflows, or (`adding` > 1, a bulk create) when
+ * `adding` more would take them past it. Call with the user's row locked.
+ */
 export async function assertCanAddWorkflow(
   trx: Transaction<DB>,
   userId: string,
   quotas: Quotas,
+  adding = 1,
 ): Promise<void> {
   const limit = quotas.max_workflows;
   if (limit <= 0) return;
@@ -87,6 +91,12 @@ export async function assertCanAddWorkflow(
     throw new QuotaExceededError(
       { name: 'max_workflows', limit, usage },
       `You have ${usage} workflows, as many as your quota max_workflows (${limit}) allows; delete a terminated one or ask an administrator for more.`,
+    );
+  }
+  if (usage + adding > limit) {
+    throw new QuotaExceededError(
+      { name: 'max_workflows', limit, usage },
+      `You have ${usage} workflows; ${adding} more would exceed your quota max_workflows (${limit}), which leaves room for ${limit - usage}. Nothing was created.`,
     );
   }
 }

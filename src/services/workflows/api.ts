@@ -9,6 +9,15 @@ import type { WorkflowListFilters } from './service.ts';
 export interface WorkflowsApi {
   /** `body` is the request body as received (validated by the service). */
   create(userId: string, body: unknown, idempotencyKey?: string): Promise<IdempotentResult<WorkflowView>>;
+  /**
+   * POST /workflows/bulk: `body` is `{ workflows: [...] }` as received; all created (201, in the
+   * request's order) or none (400 naming every bad item by index and field).
+   */
+  createMany(
+    userId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView[]>>;
   list(
     userId: string,
     filters: WorkflowListFilters,

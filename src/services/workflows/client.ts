@@ -11,7 +11,7 @@ import type { IdempotentResult } from '../idempotency.ts';
 import type { WorkflowsApi } from './api.ts';
 import type { WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
-import { bodyToWire, resultFromWire, workflowFromWire } from './wire.ts';
+import { bodyToWire, resultFromWire, resultsFromWire, workflowFromWire } from './wire.ts';
 
 export class WorkflowsClient implements WorkflowsApi {
   readonly #rpc: Client<typeof WorkflowsService>;
@@ -24,6 +24,18 @@ export class WorkflowsClient implements WorkflowsApi {
   create(userId: string, body: unknown, idempotencyKey?: string): Promise<IdempotentResult<WorkflowView>> {
     return this.#call(async () =>
       resultFromWire(await this.#rpc.createWorkflow({ userId, bodyJson: bodyToWire(body), idempotencyKey })),
+    );
+  }
+
+  createMany(
+    userId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView[]>> {
+    return this.#call(async () =>
+      resultsFromWire(
+        await this.#rpc.createWorkflows({ userId, bodyJson: bodyToWire(body), idempotencyKey }),
+      ),
     );
   }
 

@@ -10,7 +10,8 @@ import { fromEnum } from '../../platform/rpc/codec.ts';
 import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
 import type { WorkflowsApi } from './api.ts';
 import type { WorkflowListFilters } from './service.ts';
-import { bodyFromWire, resultToWire, workflowToWire } from './wire.ts';
+import { ValidationError } from '../../domain/errors.ts';
+import { bodyFromWire, refusalToWire, resultsToWire, resultToWire, workflowToWire } from './wire.ts';
 
 export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
   return {
@@ -19,6 +20,16 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
       router.service(WorkflowsService, {
         createWorkflow: async (req) =>
           resultToWire(await workflows.create(req.userId, bodyFromWire(req.bodyJson), req.idempotencyKey)),
+        createWorkflows: async (req) => {
+          try {
+            return resultsToWire(
+              await workflows.createMany(req.userId, bodyFromWire(req.bodyJson), req.idempotencyKey),
+            );
+          } catch (err) {
+            if (err instanceof ValidationError) return refusalToWire(err);
+            throw err;
+          }
+        },
         listWorkflows: async (req) => {
           const filters: WorkflowListFilters = { limit: req.limit };
           if (req.cursor !== undefined) filters.cursor = req.cursor;

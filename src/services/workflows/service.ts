@@ -6,14 +6,22 @@
  * Ownership: every query is scoped by user id, and another user's workflow is "not found".
  */
 import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
+import {
+  NotFoundError,
+  PreconditionFailedError,
+  ScheduleTooFrequentError,
+  ValidationError,
+  type FieldIssue,
+} from '../../domain/errors.ts';
 import { parseLabelSelector, type LabelRequirement } from '../../domain/labels.ts';
 import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
 import type { BuildStatus } from '../../domain/workflow-status.ts';
 import {
   buildInputOf,
+  validateWorkflowBulk,
   validateWorkflowCreate,
   validateWorkflowUpdate,
+  type WorkflowDraft,
   type WorkflowKind,
 } from '../../domain/workflow-input.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -24,7 +32,13 @@ import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
-import { assertWithinPolicy, WORKFLOW_POLICY_DEFAULTS, type WorkflowPolicy } from './policy.ts';
+import {
+  assertWithinPolicy,
+  policyIssues,
+  roleOf,
+  WORKFLOW_POLICY_DEFAULTS,
+  type WorkflowPolicy,
+} from './policy.ts';
 import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
 import type { Quotas } from '../../domain/quotas.ts';
@@ -132,6 +146,83 @@ export class WorkflowsService implements WorkflowsApi {
       },
     );
     if (!result.replayed) this.#changed(result.body.id);
+    return result;
+  }
+
+  /**
+   * Creates many workflows at once (POST /workflows/bulk, 201): each item is checked exactly as
+   * `create` checks its body (validation, outbound and container policies for the caller's role,
+   * the schedule quota), and the count quota for all of them together. One bad item and nothing is
+   * created: a 400 lists every issue of every bad item with its `index` and `field`. All good: one
+   * INSERT of every row and one INSERT of their BUILD events, in one transaction, answered in the
+   * order of the request. Idempotent like `create` (operation `workflows.bulk`).
+   */
+  async createMany(
+    userId: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView[]>> {
+    const now = this.#clock.now();
+    const result = await runIdempotent(
+      this.#db,
+      {
+        userId,
+        operation: 'workflows.bulk',
+        key: idempotencyKey,
+        request: body,
+        status: 201,
+        now,
+        ttlMs: this.#config.idempotencyTtlMs,
+      },
+      async (trx) => {
+        const envelope = validateWorkflowBulk(body);
+        if (!envelope.ok) throw new ValidationError(envelope.issues);
+        const items = envelope.value;
+        const issues: FieldIssue[] = [];
+        const itemIssue = (index: number, issue: FieldIssue) =>
+          issues.push({
+            path: issue.path === '' ? `workflows.${index}` : `workflows.${index}.${issue.path}`,
+            message: issue.message,
+            index,
+            field: issue.path,
+          });
+        const drafts: WorkflowDraft[] = [];
+        items.forEach((item, index) => {
+          const validated = validateWorkflowCreate(item, now);
+          if (validated.ok) drafts[index] = validated.value;
+          else for (const issue of validated.issues) itemIssue(index, issue);
+        });
+        // The policies and the schedule quota of `create`, per item, with the role and quotas read once.
+        const policy = this.#config.policy ?? WORKFLOW_POLICY_DEFAULTS;
+        const role = await roleOf(trx, userId);
+        // The user's row stays locked to the commit: the count cannot be raced by their other creates.
+        const quotas = await quotasOf(trx, userId, this.#config.quotas, { lock: true });
+        drafts.forEach((draft, index) => {
+          for (const issue of policyIssues(draft.kind, draft.payload, role, policy)) itemIssue(index, issue);
+          try {
+            assertSchedulePeriod(draft.schedule, schedulePathOf(items[index], draft.schedule), quotas);
+          } catch (err) {
+            if (!(err instanceof ScheduleTooFrequentError)) throw err;
+            for (const issue of err.issues) itemIssue(index, issue);
+          }
+        });
+        if (issues.length > 0) {
+          const bad = new Set(issues.map((i) => i.index)).size;
+          throw new ValidationError(
+            issues,
+            `${bad} of ${items.length} workflows are invalid; nothing was created.`,
+          );
+        }
+        await assertCanAddWorkflow(trx, userId, quotas, items.length);
+        const rows = await insertWorkflows(trx, userId, drafts, now);
+        await emitBuilds(trx, rows);
+        return rows.map((row) => toWorkflowView(row, []));
+      },
+    );
+    if (!result.replayed) {
+      this.#events?.emit('outbox:written', { count: result.body.length });
+      this.#events?.emit('schedules:changed', { workflowId: result.body[0]!.id });
+    }
     return result;
   }
 
@@ -377,6 +468,50 @@ export class WorkflowsService implements WorkflowsApi {
     });
     this.#changed(workflowId);
   }
+}
+
+/**
+ * The rows of `drafts`, as `create` writes one, in one statement (one array parameter per column,
+ * so 10,000 rows stay far under PostgreSQL's 65,535 parameters), returned in the order of `drafts`.
+ */
+async function insertWorkflows(
+  trx: Transaction<DB>,
+  userId: string,
+  drafts: readonly WorkflowDraft[],
+  now: Date,
+): Promise<WorkflowRow[]> {
+  const ids = drafts.map(() => newId());
+  const columns = drafts.map((d) => scheduleColumns(d.schedule));
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  const { rows } = await sql<WorkflowRow>`
+    INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, cron_expression,
+      timezone, run_at, max_consecutive_job_failures_allowed, log_retention, labels, next_run_at, created_at, updated_at)
+    SELECT w.id, ${userId}, w.name, w.kind, w.payload::jsonb, w.schedule_type, w.interval_minutes, w.cron_expression,
+      w.timezone, w.run_at, w.max_failures, w.log_retention, w.labels::jsonb, w.next_run_at, ${now}, ${now}
+    FROM unnest(
+      ${ids}::uuid[], ${drafts.map((d) => d.name)}::text[], ${drafts.map((d) => d.kind)}::text[],
+      ${drafts.map((d) => JSON.stringify(d.payload))}::text[], ${columns.map((c) => c.schedule_type)}::text[],
+      ${columns.map((c) => c.interval_minutes)}::int[], ${columns.map((c) => c.cron_expression)}::text[],
+      ${columns.map((c) => c.timezone)}::text[], ${columns.map((c) => iso(c.run_at))}::timestamptz[],
+      ${drafts.map((d) => d.maxConsecutiveFailures)}::int[], ${drafts.map((d) => d.logRetention)}::bool[],
+      ${drafts.map((d) => JSON.stringify(d.labels))}::text[],
+      ${drafts.map((d) => iso(nextRunAfter(d.schedule, now)))}::timestamptz[]
+    ) AS w(id, name, kind, payload, schedule_type, interval_minutes, cron_expression, timezone, run_at,
+      max_failures, log_retention, labels, next_run_at)
+    RETURNING *`.execute(trx);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id)!);
+}
+
+/** The BUILD event of each new workflow (what `emit(trx, row, 'BUILD')` writes), in one statement. */
+async function emitBuilds(trx: Transaction<DB>, rows: readonly WorkflowRow[]): Promise<void> {
+  await sql`
+    INSERT INTO outbox (topic, key, event_type, headers, payload)
+    SELECT 'workflows', w.id::text, 'BUILD', ${JSON.stringify(contextHeaders())}::jsonb,
+      jsonb_build_object('workflow_id', w.id, 'user_id', ${rows[0]?.user_id ?? null}::uuid, 'generation', w.generation)
+    FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.generation)}::int[]) WITH ORDINALITY
+      AS w(id, generation, n)
+    ORDER BY w.n`.execute(trx);
 }
 
 /** Workflow objects of `rows`, with their recent jobs from one statement for all of them. */

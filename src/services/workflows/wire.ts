@@ -15,6 +15,8 @@ import {
   type WorkflowResult,
   type WorkflowResultSchema,
   type WorkflowSchema,
+  type WorkflowsResult,
+  type WorkflowsResultSchema,
 } from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
 import {
   fromEnum,
@@ -25,6 +27,7 @@ import {
   toOptionalTimestamp,
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import type { IdempotentResult } from '../idempotency.ts';
 import {
   runDurationMs,
@@ -152,6 +155,46 @@ export function resultFromWire(m: WorkflowResult): IdempotentResult<WorkflowView
     m.body.case === 'storedJson'
       ? (JSON.parse(m.body.value) as WorkflowView)
       : workflowFromWire(m.body.case === 'workflow' ? m.body.value : undefined);
+  return { status: m.status, body, replayed: m.replayed };
+}
+
+/** The answer of a bulk create; a replay's body is the stored answer, sent verbatim as JSON. */
+export function resultsToWire(
+  r: IdempotentResult<WorkflowView[]>,
+): MessageInitShape<typeof WorkflowsResultSchema> {
+  return {
+    status: r.status,
+    replayed: r.replayed,
+    body: r.replayed
+      ? { case: 'storedJson', value: JSON.stringify(r.body) }
+      : { case: 'created', value: { workflows: r.body.map(workflowToWire) } },
+  };
+}
+
+/** A bulk create refused for its items, as an answer (see BulkRefusal in the .proto). */
+export function refusalToWire(err: ValidationError): MessageInitShape<typeof WorkflowsResultSchema> {
+  return {
+    status: 400,
+    replayed: false,
+    body: { case: 'invalid', value: { message: err.message, issues: err.issues } },
+  };
+}
+
+export function resultsFromWire(m: WorkflowsResult): IdempotentResult<WorkflowView[]> {
+  if (m.body.case === 'invalid') {
+    throw new ValidationError(
+      m.body.value.issues.map((x) => ({
+        path: x.path,
+        message: x.message,
+        ...(x.index !== undefined ? { index: x.index, field: x.field ?? '' } : {}),
+      })),
+      m.body.value.message,
+    );
+  }
+  const body =
+    m.body.case === 'storedJson'
+      ? (JSON.parse(m.body.value) as WorkflowView[])
+      : (m.body.case === 'created' ? m.body.value.workflows : []).map(workflowFromWire);
   return { status: m.status, body, replayed: m.replayed };
 }
 

@@ -284,7 +284,13 @@ export class WorkflowWorker {
     reason: string | null,
   ): Promise<void> {
     const now = this.#clock.now();
-    const nextRunAt = status === 'COMPLETED' ? nextRunAfter(scheduleOf(workflow), now, now) : null;
+    const schedule = scheduleOf(workflow);
+    // A once workflow whose run_at passed while it was building (a slow pull, a long build queue:
+    // 1,000 created at once) still runs, late, like a catch-up run; it used to get no next run and
+    // so never ran. It cannot run twice: the tick's job is unique per (workflow, scheduled_at), and
+    // one that already completed keeps completed_at.
+    const lateOnce = schedule.type === 'once' && workflow.completed_at === null ? schedule.runAt : null;
+    const nextRunAt = status === 'COMPLETED' ? (nextRunAfter(schedule, now, now) ?? lateOnce) : null;
     const finished = await this.#db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('workflows')

@@ -3800,6 +3800,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create many workflows at once (all or none)
+         * @description Up to 10,000 workflows, each as `POST /workflows` takes it, checked as it checks one (fields, outbound and container policies, quotas). All valid: every one created in one transaction, 201 with them in the order of the request. Any invalid: nothing is created, 400 whose `errors` name every problem of every bad item by `index` and `field`. Creating them would exceed `max_workflows`: 409 naming the quota. Bodies up to 16 MiB (or the server limit if larger).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Replays the first response for a repeated request with the same key and body (24 h). */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowBulkCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            workflows: components["schemas"]["Workflow"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -4546,6 +4639,10 @@ export interface components {
             code: string;
             detail: string;
             errors?: {
+                /** @description With `index`: the field within the item (empty: the item) */
+                field?: string;
+                /** @description In a request of many items (POST /workflows/bulk): the position of the bad item */
+                index?: number;
                 message: string;
                 path: string;
             }[];
@@ -4568,6 +4665,10 @@ export interface components {
             code: string;
             detail: string;
             errors?: {
+                /** @description With `index`: the field within the item (empty: the item) */
+                field?: string;
+                /** @description In a request of many items (POST /workflows/bulk): the position of the bad item */
+                index?: number;
                 message: string;
                 path: string;
             }[];
@@ -5130,6 +5231,14 @@ export interface components {
             total_workflows: number;
             /** Format: uuid */
             workflow_id: string;
+        };
+        WorkflowBulkCreate: {
+            /** @description 1 to 10000 workflows, each as `POST /workflows` takes it */
+            workflows: components["schemas"]["WorkflowCreate"][];
+        };
+        WorkflowBulkCreateInput: {
+            /** @description 1 to 10000 workflows, each as `POST /workflows` takes it */
+            workflows: components["schemas"]["WorkflowCreateInput"][];
         };
         WorkflowCreate: {
             /** @description Minutes between runs (Chronoverse form); or use `schedule`. */

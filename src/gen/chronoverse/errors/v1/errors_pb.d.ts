@@ -32,6 +32,18 @@ export declare type FieldIssue = Message<"chronoverse.errors.v1.FieldIssue"> & {
    * @generated from field: string message = 2;
    */
   message: string;
+
+  /**
+   * In a request of many items (CreateWorkflows): the item's position and the field within it.
+   *
+   * @generated from field: optional int32 index = 3;
+   */
+  index?: number | undefined;
+
+  /**
+   * @generated from field: optional string field = 4;
+   */
+  field?: string | undefined;
 };
 
 /**

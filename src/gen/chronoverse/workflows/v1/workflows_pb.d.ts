@@ -13,6 +13,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { JobStatus, JobTrigger } from "../../jobs/v1/jobs_pb.js";
+import type { FieldIssue } from "../../errors/v1/errors_pb.js";
 
 /**
  * Describes the file chronoverse/workflows/v1/workflows.proto.
@@ -334,6 +335,124 @@ export declare type CreateWorkflowRequest = Message<"chronoverse.workflows.v1.Cr
  * Use `create(CreateWorkflowRequestSchema)` to create a new message.
  */
 export declare const CreateWorkflowRequestSchema: GenMessage<CreateWorkflowRequest>;
+
+/**
+ * Many workflows in one request (POST /workflows/bulk): all created in one transaction, or none.
+ *
+ * @generated from message chronoverse.workflows.v1.CreateWorkflowsRequest
+ */
+export declare type CreateWorkflowsRequest = Message<"chronoverse.workflows.v1.CreateWorkflowsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The request body as received (JSON text, `{"workflows": [...]}`). Validated by the service.
+   *
+   * @generated from field: optional string body_json = 2;
+   */
+  bodyJson?: string | undefined;
+
+  /**
+   * @generated from field: optional string idempotency_key = 3;
+   */
+  idempotencyKey?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.CreateWorkflowsRequest.
+ * Use `create(CreateWorkflowsRequestSchema)` to create a new message.
+ */
+export declare const CreateWorkflowsRequestSchema: GenMessage<CreateWorkflowsRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.WorkflowList
+ */
+export declare type WorkflowList = Message<"chronoverse.workflows.v1.WorkflowList"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.Workflow workflows = 1;
+   */
+  workflows: Workflow[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowList.
+ * Use `create(WorkflowListSchema)` to create a new message.
+ */
+export declare const WorkflowListSchema: GenMessage<WorkflowList>;
+
+/**
+ * A bulk create refused for its items (CV_VALIDATION), as an answer rather than an RPC error:
+ * an error's details travel in gRPC trailers, and the issues of 10,000 bad items (about 1 MB)
+ * break the HTTP/2 header limits.
+ *
+ * @generated from message chronoverse.workflows.v1.BulkRefusal
+ */
+export declare type BulkRefusal = Message<"chronoverse.workflows.v1.BulkRefusal"> & {
+  /**
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated chronoverse.errors.v1.FieldIssue issues = 2;
+   */
+  issues: FieldIssue[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BulkRefusal.
+ * Use `create(BulkRefusalSchema)` to create a new message.
+ */
+export declare const BulkRefusalSchema: GenMessage<BulkRefusal>;
+
+/**
+ * The answer of CreateWorkflows: the workflows in the order of the request, or on a replay the
+ * stored answer as it was first sent, or the refusal of bad items.
+ *
+ * @generated from message chronoverse.workflows.v1.WorkflowsResult
+ */
+export declare type WorkflowsResult = Message<"chronoverse.workflows.v1.WorkflowsResult"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+
+  /**
+   * @generated from oneof chronoverse.workflows.v1.WorkflowsResult.body
+   */
+  body: {
+    /**
+     * @generated from field: chronoverse.workflows.v1.WorkflowList created = 3;
+     */
+    value: WorkflowList;
+    case: "created";
+  } | {
+    /**
+     * @generated from field: string stored_json = 4;
+     */
+    value: string;
+    case: "storedJson";
+  } | {
+    /**
+     * @generated from field: chronoverse.workflows.v1.BulkRefusal invalid = 5;
+     */
+    value: BulkRefusal;
+    case: "invalid";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowsResult.
+ * Use `create(WorkflowsResultSchema)` to create a new message.
+ */
+export declare const WorkflowsResultSchema: GenMessage<WorkflowsResult>;
 
 /**
  * @generated from message chronoverse.workflows.v1.ListWorkflowsRequest
@@ -706,6 +825,16 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof CreateWorkflowRequestSchema;
     output: typeof WorkflowResultSchema;
+  },
+  /**
+   * All items valid: every one created in one transaction; else none, every bad item named.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CreateWorkflows
+   */
+  createWorkflows: {
+    methodKind: "unary";
+    input: typeof CreateWorkflowsRequestSchema;
+    output: typeof WorkflowsResultSchema;
   },
   /**
    * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListWorkflows
