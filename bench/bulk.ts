@@ -36,7 +36,7 @@ import { createLogger } from '../src/platform/logger.ts';
 import { OutboundGuard } from '../src/platform/outbound/guard.ts';
 import { WORKFLOW_POLICY_DEFAULTS } from '../src/services/workflows/policy.ts';
 import { WorkflowsService } from '../src/services/workflows/service.ts';
-import { Executor } from '../src/workers/executor/executor.ts';
+import { EXECUTOR_DEFAULTS, Executor } from '../src/workers/executor/executor.ts';
 import { OutboxRelay } from '../src/workers/outbox-relay/relay.ts';
 import { Scheduler } from '../src/workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../src/workers/workflow-worker/workflow-worker.ts';
@@ -47,7 +47,7 @@ const RATE = Number(rateArg ?? 1_000);
 const SECONDS = Number(secondsArg ?? 30);
 const BATCH = 10_000;
 const adminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? EXECUTOR_DEFAULTS.heartbeatConcurrency);
 const dbName = `cv_bench_bulk_${process.pid}`;
 const FAR = '2099-01-01T00:00:00.000Z';
 
@@ -154,7 +154,7 @@ async function main() {
       containers: null,
       outbound: new OutboundGuard({ allowPrivateNetworks: true }),
     },
-    { concurrency },
+    { heartbeatConcurrency: concurrency },
   );
   try {
     const userId = newId();

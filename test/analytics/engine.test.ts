@@ -4,6 +4,7 @@
  * analytics endpoints show the runs, agreeing with the jobs table, and count each once when the
  * relay publishes the facts again (a crash between publish and the PUBLISHED mark).
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -122,13 +123,11 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
 
     // A crash between publishing the completions' facts and marking them published: on restart
     // the relay publishes them again. Counted once all the same.
-    const facts = await database.db
-      .updateTable('outbox')
-      .set({ status: 'PENDING', published_at: null, next_attempt_at: new Date(0) })
-      .where('topic', '=', 'analytics')
-      .where('key', 'in', [ok, failing])
-      .returning('id')
-      .execute();
+    // (Raw SQL: the row's relay columns are the relay's own, not in the typed schema.)
+    const { rows: facts } = await sql<{ id: number }>`
+      UPDATE outbox SET status = 'PENDING', published_at = NULL, next_attempt_at = now()
+      WHERE topic = 'analytics' AND key IN (${ok}, ${failing})
+      RETURNING id`.execute(database.db);
     expect(facts).toHaveLength(5);
     engine.events.emit('outbox:written', { count: facts.length });
     await waitFor(async () => {
