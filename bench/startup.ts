@@ -25,11 +25,10 @@ const idleSeconds = Number(process.argv[3] ?? 30);
 const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as {
   scripts: Record<string, string>;
 };
-const startFlags = (/^node ((?:--\S+ )*)src\/cli\/main\.ts start$/.exec(pkg.scripts.start!)?.[1] ?? '').trim();
-const nodeFlags = [startFlags, process.env.BENCH_NODE_FLAGS ?? '']
-  .join(' ')
-  .split(' ')
-  .filter(Boolean);
+const startFlags = (
+  /^node ((?:--\S+ )*)src\/cli\/main\.ts start$/.exec(pkg.scripts.start!)?.[1] ?? ''
+).trim();
+const nodeFlags = [startFlags, process.env.BENCH_NODE_FLAGS ?? ''].join(' ').split(' ').filter(Boolean);
 const extraEnv = Object.fromEntries(
   (process.env.BENCH_ENV ?? '')
     .split(',')
