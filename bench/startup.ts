@@ -5,7 +5,8 @@
  *   node bench/startup.ts [runs=3] [idleSeconds=30]
  *
  * Per run, on a new temporary DATA_DIR and a free port:
- *   - cold start: spawn → first 200 from GET /healthz (PGlite initdb + migrations);
+ *   - cold start: spawn → first 200 from GET /healthz (PGlite initdb + migrations), and the CPU
+ *     time the server used until then (steadier than wall time when other work shares the cores);
  *   - peak RSS of the first start (VmHWM), idle RSS after `idleSeconds` (VmRSS);
  *   - restart on the same directory after a SIGTERM: spawn → healthy, its peak and idle RSS.
  * Then the median of each figure over the runs. Extra node flags (e.g. --cpu-prof) go through
@@ -38,6 +39,9 @@ const extraEnv = Object.fromEntries(
 
 interface Figures {
   healthyMs: number;
+  /** CPU time (user + system, all threads) the server used until healthy: steadier than the
+   * wall time on a shared machine. */
+  cpuMs: number;
   peakMb: number;
   idleMb: number;
 }
@@ -57,6 +61,13 @@ async function memoryMb(pid: number): Promise<{ rss: number; hwm: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function startOnce(dataDir: string): Promise<Figures> {
@@ -88,18 +99,19 @@ async function startOnce(dataDir: string): Promise<Figures> {
     await new Promise((r) => setTimeout(r, 20));
   }
   if (exited) throw new Error(`the server exited with ${child.exitCode} before it was healthy`);
+  const cpuMs = await cpuMsOf(child.pid!);
   const atHealthy = await memoryMb(child.pid!);
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const idle = await memoryMb(child.pid!);
   child.kill('SIGTERM');
   await exit;
   if (child.exitCode !== 0) throw new Error(`the server exited with ${child.exitCode} on SIGTERM`);
-  return { healthyMs, peakMb: Math.max(atHealthy.hwm, idle.hwm), idleMb: idle.rss };
+  return { healthyMs, cpuMs, peakMb: Math.max(atHealthy.hwm, idle.hwm), idleMb: idle.rss };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (f: Figures) =>
-  `${f.healthyMs.toFixed(0)} ms to healthy, peak RSS ${f.peakMb.toFixed(0)} MiB, idle RSS ${f.idleMb.toFixed(0)} MiB`;
+  `${f.healthyMs.toFixed(0)} ms to healthy (${f.cpuMs.toFixed(0)} ms CPU), peak RSS ${f.peakMb.toFixed(0)} MiB, idle RSS ${f.idleMb.toFixed(0)} MiB`;
 
 const firsts: Figures[] = [];
 const agains: Figures[] = [];
@@ -118,6 +130,7 @@ for (let i = 0; i < runs; i++) {
 }
 const med = (fs: Figures[]): Figures => ({
   healthyMs: median(fs.map((f) => f.healthyMs)),
+  cpuMs: median(fs.map((f) => f.cpuMs)),
   peakMb: median(fs.map((f) => f.peakMb)),
   idleMb: median(fs.map((f) => f.idleMb)),
 });

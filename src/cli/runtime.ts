@@ -108,6 +108,7 @@ export async function startRuntime(params: {
         url: config.database.url,
         dataDir: config.database.dataDir,
         poolSize: config.database.poolSize,
+        pgliteSharedBuffersMb: config.database.pgliteSharedBuffersMb,
         onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
       });
       const opened = database;
