@@ -109,10 +109,14 @@ export async function startRuntime(params: {
         dataDir: config.database.dataDir,
         poolSize: config.database.poolSize,
         pgliteSharedBuffersMb: config.database.pgliteSharedBuffersMb,
+        seedFromTemplate: true,
         onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
       });
       const opened = database;
       started.push({ name: 'db', stop: () => opened.close() });
+      if (database.seededFromTemplate) {
+        logger.info({ dataDir: config.database.dataDir }, 'new data directory made from the PGlite template');
+      }
       const migrated = await migrate(database.db);
       if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
       try {

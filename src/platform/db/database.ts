@@ -14,6 +14,8 @@ export type Engine = 'postgres' | 'pglite';
 export interface Database {
   readonly db: Kysely<DB>;
   readonly engine: Engine;
+  /** PGlite: this open made the data directory as a copy of the installation's template. */
+  readonly seededFromTemplate?: boolean;
   /** Is the database answering? For readiness probes. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -28,6 +30,11 @@ export interface DatabaseOptions {
    */
   dataDir: string;
   poolSize: number;
+  /**
+   * PGlite: a data directory that does not exist yet (or is empty) starts as a copy of the
+   * installation's template, initdb and migrations done (./pglite-template.ts). `start` only.
+   */
+  seedFromTemplate?: boolean;
   /** PGlite's shared_buffers in MiB (default 32; see CHRONOVERSE_PGLITE_SHARED_BUFFERS_MB). */
   pgliteSharedBuffersMb?: number;
   onPoolError?: (err: Error) => void;
@@ -50,6 +57,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const onDisk = !options.dataDir.startsWith('memory://');
   const release = onDisk ? await lockDataDir(options.dataDir) : async () => {};
   try {
+    const seeded =
+      onDisk && options.seedFromTemplate === true
+        ? await import('./pglite-template.ts').then((t) => t.seedFromTemplate(options.dataDir))
+        : false;
     if (onDisk) await mkdir(options.dataDir, { recursive: true });
     const client = await PGlite.create(options.dataDir, {
       parsers: { 20: (v: string) => Number(v) },
@@ -63,7 +74,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ],
     });
     const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
-    return wrap(db, 'pglite', release);
+    return { ...wrap(db, 'pglite', release), seededFromTemplate: seeded };
   } catch (err) {
     await release();
     throw err;
