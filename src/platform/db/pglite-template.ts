@@ -75,6 +75,12 @@ export async function buildTemplate(
     // Another process may have made it meanwhile: theirs is as good.
     if (await exists(target)) return target;
     await rename(building, target);
+    // Templates of earlier builds (another PGlite, older migrations) are never used again.
+    for (const old of await readdir(CACHE_DIR)) {
+      if (/^pglite-[0-9a-f]{16}$/.test(old) && path.join(CACHE_DIR, old) !== target) {
+        await rm(path.join(CACHE_DIR, old), { recursive: true, force: true });
+      }
+    }
     return target;
   } finally {
     await rm(building, { recursive: true, force: true });
