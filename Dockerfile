@@ -58,5 +58,5 @@ EXPOSE 8080 8081 50051
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const ports=[process.env.PORT||'8080',process.env.CHRONOVERSE_OPS_PORT].filter((p)=>p&&p!=='0');Promise.any(ports.map((p)=>fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(3000)}).then((r)=>{if(!r.ok)throw new Error(String(r.status));}))).then(()=>process.exit(0),()=>process.exit(1));"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "src/cli/main.ts"]
+ENTRYPOINT ["node", "--liftoff-only", "src/cli/main.ts"]
 CMD ["start"]

@@ -7,7 +7,7 @@
  * Without an endpoint it installs nothing (tracing off, as in production).
  */
 import { loadConfig } from '../src/config/load.ts';
-import { initTracing } from '../src/platform/telemetry/tracing.ts';
+import { initTracing } from '../src/platform/telemetry/tracing-sdk.ts';
 
 const config = loadConfig();
 const tracing = initTracing({

@@ -12,24 +12,22 @@
  * and the client commands, which talk to a server (src/cli/client/commands.ts): login, context,
  * apply, diff, get, describe, run, logs, cancel, retry, export, completion.
  */
+// First: the compile cache must be on before the modules it should cover are loaded.
+import './compile-cache.ts';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, displayValue, listLeaves, loadConfig, renderConfigDocs } from '../config/load.ts';
 import { ValidationError } from '../domain/errors.ts';
-import { CredentialsSchema } from '../domain/user-input.ts';
 import { DataDirLockedError } from '../platform/db/data-dir-lock.ts';
-import { openDatabase } from '../platform/db/database.ts';
-import { ensureJobLogPartitions, migrate } from '../platform/db/migrate.ts';
-import { createLogger } from '../platform/logger.ts';
-import { generateServiceKeyPair } from '../platform/rpc/identity.ts';
-import { systemClock } from '../platform/clock.ts';
-import { UsersService } from '../services/users/service.ts';
-import { guardAgainstDeferredGoaway } from '../platform/rpc/goaway-guard.ts';
-import { initTracing } from '../platform/telemetry/tracing.ts';
-import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './client/commands.ts';
+import { TRACING_OFF, tracesUrl } from '../platform/telemetry/tracing.ts';
+import { CLIENT_COMMANDS, CLIENT_USAGE } from './client/usage.ts';
 import { describeRoles, UnknownRoleError } from './roles.ts';
-import { startRuntime } from './runtime.ts';
+import type { Runtime } from './runtime.ts';
 import { VERSION } from './version.ts';
+
+// Each command imports what it uses when it runs: `start` does not load the client, the client
+// commands do not load the server, and the tracing SDK loads only when an endpoint is set.
+const db = () => Promise.all([import('../platform/db/database.ts'), import('../platform/db/migrate.ts')]);
 
 const USAGE = `chronoverse ${VERSION}
 
@@ -108,6 +106,7 @@ async function main(argv: string[]): Promise<void> {
   // the environment as a value: only this entry reads process.env (CHRONOVERSE_URL, _TOKEN,
   // XDG_CONFIG_HOME, NO_COLOR).
   if ((CLIENT_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+    const { runClientCommand } = await import('./client/commands.ts');
     const code = await runClientCommand(argv, {
       env: { ...process.env },
       stdout: process.stdout,
@@ -127,6 +126,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start': {
       const config = loadConfig();
+      const [{ createLogger }, { guardAgainstDeferredGoaway }] = await Promise.all([
+        import('../platform/logger.ts'),
+        import('../platform/rpc/goaway-guard.ts'),
+      ]);
       const logger = createLogger(config.log.level);
       guardAgainstDeferredGoaway(logger);
       const roles = [...(values.role ?? []), ...(values.roles ?? [])]
@@ -134,18 +137,22 @@ async function main(argv: string[]): Promise<void> {
         .map((r) => r.trim())
         .filter(Boolean);
       // Before anything runs, so every span has the provider (docs/observability.md).
-      const tracing = initTracing({
+      const tracingOptions = {
         endpoint: config.telemetry.otlpEndpoint,
         tracesEndpoint: config.telemetry.otlpTracesEndpoint,
         headers: config.telemetry.otlpHeaders,
         sampleRatio: config.telemetry.sampleRatio,
         roles,
         version: VERSION,
-      });
+      };
+      const tracing =
+        tracesUrl(tracingOptions) === ''
+          ? TRACING_OFF
+          : (await import('../platform/telemetry/tracing-sdk.ts')).initTracing(tracingOptions);
       // The handlers come first: a signal that arrives while the roles start (or in the moment
       // between the "is up" line and the end of start) is then a clean stop once they have
       // started, never the default action, which kills the process and leaves its lock behind.
-      let runtime: Awaited<ReturnType<typeof startRuntime>> | null = null;
+      let runtime: Runtime | null = null;
       let requested: string | null = null;
       let stopping = false;
       const shutdown = (signal: string) => {
@@ -169,12 +176,14 @@ async function main(argv: string[]): Promise<void> {
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
+      const { startRuntime } = await import('./runtime.ts');
       runtime = await startRuntime({ config, logger, roles });
       if (requested) shutdown(requested);
       return;
     }
     case 'migrate': {
       const config = loadConfig();
+      const [{ openDatabase }, { ensureJobLogPartitions, migrate }] = await db();
       const database = await openDatabase({ ...config.database });
       try {
         const result = await migrate(database.db);
@@ -194,11 +203,17 @@ async function main(argv: string[]): Promise<void> {
         fail('usage: chronoverse users create --email <email> [--password <pw>] [--admin]', 2);
       const generated = values.password === undefined;
       const password = values.password ?? randomBytes(15).toString('base64url');
+      const { CredentialsSchema } = await import('../domain/user-input.ts');
       const parsed = CredentialsSchema.safeParse({ email: values.email ?? '', password });
       if (!parsed.success) {
         fail(parsed.error.issues.map((i) => `--${String(i.path[0])} ${i.message}`).join('; '), 2);
       }
       const config = loadConfig();
+      const [[{ openDatabase }, { migrate }], { UsersService }, { systemClock }] = await Promise.all([
+        db(),
+        import('../services/users/service.ts'),
+        import('../platform/clock.ts'),
+      ]);
       const database = await openDatabase({ ...config.database });
       try {
         await migrate(database.db);
@@ -235,6 +250,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub !== 'generate') fail('usage: chronoverse keys generate', 2);
       // One line each, newlines escaped: env files and secret stores take them as is (the loader
       // turns \n back into newlines). Every process gets the public key; callers the private one.
+      const { generateServiceKeyPair } = await import('../platform/rpc/identity.ts');
       const { privateKeyPem, publicKeyPem } = generateServiceKeyPair();
       const line = (pem: string) => JSON.stringify(pem.trim()).slice(1, -1);
       return void process.stdout.write(

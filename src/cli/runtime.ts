@@ -1,13 +1,17 @@
 /**
  * One running Chronoverse process: opens the database, starts the requested modules in order,
  * stops them in reverse. Shared by `chronoverse start` and the tests (which start on port 0).
+ *
+ * What only some profiles use is imported when used (Kafka, Redis, SMTP): the embedded profile
+ * (`npm start`) does not load their clients, which was about a second of CPU at every start on
+ * the 2-core machine (docs/performance.md, Startup).
  */
 import type { Config } from '../config/schema.ts';
 import { resolveSignupMode } from '../domain/user-input.ts';
 import { imageProblem, type ContainerPolicy } from '../domain/container-policy.ts';
 import { buildGateway } from '../gateway/app.ts';
 import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
-import { KafkaBus, parseBrokers } from '../platform/bus/kafka-bus.ts';
+import type { KafkaBus } from '../platform/bus/kafka-bus.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import { DockerContainerRuntime } from '../platform/containers/docker-runtime.ts';
 import type { ContainerRuntime } from '../platform/containers/runtime.ts';
@@ -25,7 +29,6 @@ import {
 } from '../platform/metrics/registry.ts';
 import { readinessOf, startOpsServer } from '../platform/ops/ops-server.ts';
 import { OutboundGuard } from '../platform/outbound/guard.ts';
-import { openRedis } from '../platform/redis/connection.ts';
 import { EventBridge } from '../platform/redis/event-bridge.ts';
 import { RedisLiveLogs } from '../platform/redis/live-logs.ts';
 import { loadServiceKeys } from '../platform/rpc/identity.ts';
@@ -50,7 +53,6 @@ import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { NotificationsConsumer } from '../workers/notifications/consumer.ts';
 import { EmailConsumer } from '../workers/email/consumer.ts';
 import { EmailSender } from '../workers/email/sender.ts';
-import { SmtpMailer } from '../platform/email/mailer.ts';
 import { OutboxRelay } from '../workers/outbox-relay/relay.ts';
 import { Scheduler } from '../workers/scheduler/scheduler.ts';
 import { WebhookConsumer } from '../workers/webhooks/consumer.ts';
@@ -106,10 +108,15 @@ export async function startRuntime(params: {
         url: config.database.url,
         dataDir: config.database.dataDir,
         poolSize: config.database.poolSize,
+        pgliteSharedBuffersMb: config.database.pgliteSharedBuffersMb,
+        seedFromTemplate: true,
         onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
       });
       const opened = database;
       started.push({ name: 'db', stop: () => opened.close() });
+      if (database.seededFromTemplate) {
+        logger.info({ dataDir: config.database.dataDir }, 'new data directory made from the PGlite template');
+      }
       const migrated = await migrate(database.db);
       if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
       try {
@@ -140,7 +147,13 @@ export async function startRuntime(params: {
     const metrics = createMetricsRegistry();
     // Redis (distributed profile): live lines across processes, wake-ups between processes,
     // shared login counters and the principal cache. Connects in the background.
-    const redis = openRedis(config.redis, logger, `chronoverse-${modules.join('+')}`);
+    const redis = config.redis.url
+      ? (await import('../platform/redis/connection.ts')).openRedis(
+          config.redis,
+          logger,
+          `chronoverse-${modules.join('+')}`,
+        )
+      : null;
     if (redis) started.push({ name: 'redis', stop: () => redis.close() });
     const live: LiveLogs = redis
       ? new RedisLiveLogs({ publisher: redis.connection, subscriber: redis.subscriber, logger })
@@ -167,6 +180,7 @@ export async function startRuntime(params: {
     let kafkaBus: KafkaBus | null = null;
     if (db) {
       if (kafka) {
+        const { KafkaBus, parseBrokers } = await import('../platform/bus/kafka-bus.ts');
         kafkaBus = new KafkaBus({
           brokers: parseBrokers(config.kafka.brokers),
           clientId: `${config.kafka.clientId}-${modules.filter((m) => m !== 'db').join('+')}`,
@@ -295,6 +309,7 @@ export async function startRuntime(params: {
       local.subscriptions = new SubscriptionsService(edb, clock, { emailEnabled: e.smtpUrl !== '' });
       if (e.smtpUrl !== '') {
         new EmailConsumer({ db: edb, bus: ebus, clock, events, logger }, { publicUrl: e.publicUrl });
+        const { SmtpMailer } = await import('../platform/email/mailer.ts');
         const mailer = new SmtpMailer({
           url: e.smtpUrl,
           from: e.from,

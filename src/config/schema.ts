@@ -206,6 +206,13 @@ export const CONFIG_SCHEMA = {
       'Directory of the embedded PGlite database (when DATABASE_URL is empty)',
     ),
     poolSize: int('CHRONOVERSE_DATABASE_POOL_SIZE', 10, 'PostgreSQL connections per process', 1, 200),
+    pgliteSharedBuffersMb: int(
+      'CHRONOVERSE_PGLITE_SHARED_BUFFERS_MB',
+      32,
+      "shared_buffers of the embedded PGlite database, in MiB: its page cache, resident in this process from the start (PostgreSQL's default, 128, costs about 100 MiB more RSS; the operating system caches the files as well)",
+      1,
+      1024,
+    ),
   },
   auth: {
     sessionTtlMs: duration('CHRONOVERSE_AUTH_SESSION_TTL', '24h', 'Lifetime of a login session', 60_000),

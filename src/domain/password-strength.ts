@@ -8,16 +8,38 @@
  *
  * The refusal carries the estimator's own feedback (warning and suggestions) so the user learns
  * what to change. Pure: the dictionaries are in memory, loaded on first use (~100 ms, once).
+ * "On first use" includes the import: the packages (CommonJS) decompress their dictionaries when
+ * loaded, so they are required at the first check, not at start (server only; the dashboard has
+ * its own rule, web/src/lib/password-rule.ts).
  */
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
-import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en';
+import type * as Core from '@zxcvbn-ts/core';
+import type * as Common from '@zxcvbn-ts/language-common';
+import type * as English from '@zxcvbn-ts/language-en';
+
+// Through process.getBuiltinModule rather than `import … from 'node:module'`: the dashboard's
+// typecheck sees this file (through user-input.ts's types) without Node's declarations.
+function nodeRequire(): (id: string) => unknown {
+  const { createRequire } = (
+    globalThis as unknown as { process: { getBuiltinModule(id: 'node:module'): NodeModuleApi } }
+  ).process.getBuiltinModule('node:module');
+  return createRequire(import.meta.url);
+}
+
+interface NodeModuleApi {
+  createRequire(url: string): (id: string) => unknown;
+}
 
 export const PASSWORD_MIN_SCORE = 3;
 
-let estimator: ZxcvbnFactory | undefined;
+let estimator: Core.ZxcvbnFactory | undefined;
 
-function zxcvbn(): ZxcvbnFactory {
+function zxcvbn(): Core.ZxcvbnFactory {
+  if (estimator) return estimator;
+  const require = nodeRequire();
+  const { ZxcvbnFactory } = require('@zxcvbn-ts/core') as typeof Core;
+  const { adjacencyGraphs, dictionary: commonDictionary } =
+    require('@zxcvbn-ts/language-common') as typeof Common;
+  const { dictionary: englishDictionary, translations } = require('@zxcvbn-ts/language-en') as typeof English;
   // Bounded work: the check runs on unauthenticated sign-up bodies, and with the defaults a random
   // 24-character password took 534 ms, 128 characters 2 s (the l33t substitution search explodes).
   // With at most 4 substitutions and the first 64 characters scored, the worst seen was ~50 ms,

@@ -14,12 +14,8 @@ import {
   contextHeaders,
   serializeContext,
 } from '../../src/platform/telemetry/propagation.ts';
-import {
-  initTracing,
-  parseHeaders,
-  tracer,
-  type TracingHandle,
-} from '../../src/platform/telemetry/tracing.ts';
+import { parseHeaders, tracer, type TracingHandle } from '../../src/platform/telemetry/tracing.ts';
+import { initTracing } from '../../src/platform/telemetry/tracing-sdk.ts';
 import { InProcessBus, type BusMessage } from '../../src/platform/bus/bus.ts';
 import { messageContext } from '../../src/platform/bus/tracing.ts';
 import { createLogger } from '../../src/platform/logger.ts';

@@ -19,37 +19,9 @@ import { Output, type Streams } from './output.ts';
 import { cancel, EXIT_TIMEOUT, retry, run, WaitTimeoutError } from './run.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { parseLabelSelector } from '../../domain/labels.ts';
+import { CLIENT_COMMANDS, CLIENT_USAGE } from './usage.ts';
 
-export const CLIENT_COMMANDS = [
-  'login',
-  'context',
-  'apply',
-  'diff',
-  'get',
-  'describe',
-  'run',
-  'logs',
-  'cancel',
-  'retry',
-  'export',
-  'completion',
-] as const;
-
-export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md):
-  chronoverse login --server <url> --token <token> [--context <name>]   (or --token-stdin)
-  chronoverse context [use <name> | delete <name>]  list contexts, choose one, or forget one
-  chronoverse apply -f <file|dir>... [--dry-run] [--prune [-l <selector>]]
-  chronoverse diff -f <file|dir>... [--prune [-l <selector>]]        exit 1 when different
-  chronoverse get workflows [<name>...] [-l <selector>] [-o table|json|yaml|name]
-  chronoverse get jobs [--workflow <name>] [-l <selector>] [--status <S>] [--limit <n>] [-o …]
-  chronoverse describe workflow <name> [-o json|yaml]
-  chronoverse run <workflow> [--wait] [--timeout <duration>] [-o json]
-  chronoverse logs <job|workflow> [-f] [--timestamps] [--workflow <name>]
-  chronoverse cancel <job> [--workflow <name>]
-  chronoverse retry <job> [--workflow <name>] [--wait] [--timeout <duration>]
-  chronoverse export [<name>...] [-l <selector>] [-o yaml|json] [-d <dir>]   (-d: one file each)
-  chronoverse completion bash|zsh
-  Every client command takes --context <name>; CHRONOVERSE_URL and CHRONOVERSE_TOKEN override it.`;
+export { CLIENT_COMMANDS, CLIENT_USAGE };
 
 /** A command line we cannot read: its message and the usage, exit 2. */
 export class ClientUsageError extends Error {}

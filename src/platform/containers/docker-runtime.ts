@@ -39,10 +39,16 @@
  *   /tmp` is used) and a numeric `uid[:gid]`.
  * - Pulls: with `pullPolicy`, an image it refuses is never pulled (an ImageNotFoundError saying
  *   why); images already present are used as they are.
+ * - dockerode (and what it brings: ssh2, grpc-js, protobufjs, tar-fs; about a quarter of a second
+ *   of CPU) is imported on the first call that needs it, not at start; `ping` is a plain
+ *   `GET /_ping` (what dockerode's ping sends), so a process that never runs a container never
+ *   loads it.
  * - Containers are named `cv-<jobId>-<attempt>` and labelled `<prefix>.managed=true`,
  *   `<prefix>.job-id`, `<prefix>.workflow-id`, `<prefix>.attempt` (prefix `chronoverse`).
  */
-import Docker from 'dockerode';
+import http from 'node:http';
+import https from 'node:https';
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { CONTAINER_CAPABILITIES } from '../../domain/container-policy.ts';
 import {
@@ -84,7 +90,9 @@ export interface DockerContainerRuntimeOptions {
 const READ_ONLY_TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m' };
 
 export class DockerContainerRuntime implements ContainerRuntime {
-  private readonly docker: Docker;
+  private client: Docker | null = null;
+  private loading: Promise<Docker> | null = null;
+  private readonly connection: Docker.DockerOptions;
   private readonly dockerHost: string;
   private readonly logger: Logger | undefined;
   private readonly stopGraceMs: number;
@@ -94,24 +102,47 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   constructor(options: DockerContainerRuntimeOptions) {
     this.dockerHost = options.dockerHost;
-    this.docker = new Docker(dockerOptions(options.dockerHost));
+    // Parsed now: an invalid DOCKER_HOST fails the start, as constructing dockerode did.
+    this.connection = dockerOptions(options.dockerHost);
     this.logger = options.logger;
     this.stopGraceMs = Math.max(0, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
     this.labelPrefix = options.labelPrefix ?? 'chronoverse';
     this.pullPolicy = options.pullPolicy;
   }
 
+  /** The dockerode client, imported and created on first use. */
+  private load(): Promise<Docker> {
+    this.loading ??= import('dockerode').then(({ default: Dockerode }) => {
+      this.client = new Dockerode(this.connection);
+      return this.client;
+    });
+    return this.loading;
+  }
+
+  /** The client inside a call that awaited `load()` first (every public method does). */
+  private get docker(): Docker {
+    if (!this.client) throw new Error('DockerContainerRuntime: the client is used before load()');
+    return this.client;
+  }
+
   async ping(): Promise<boolean> {
-    try {
-      // dockerode accepts an abort signal here; its type declarations do not say so.
-      const ping = this.docker.ping.bind(this.docker) as unknown as (opts: {
-        abortSignal: AbortSignal;
-      }) => Promise<unknown>;
-      await ping({ abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
-      return true;
-    } catch {
-      return false;
-    }
+    // GET /_ping answered 200, as dockerode's ping requires, without loading dockerode.
+    const { socketPath, host, port, protocol } = this.connection;
+    return new Promise<boolean>((resolve) => {
+      const request = (protocol === 'https' ? https : http).get(
+        {
+          ...(socketPath ? { socketPath } : { host: host?.replace(/^\[|\]$/g, ''), port }),
+          path: '/_ping',
+          signal: AbortSignal.timeout(PING_TIMEOUT_MS),
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode === 200));
+          response.on('error', () => resolve(false));
+        },
+      );
+      request.on('error', () => resolve(false));
+    });
   }
 
   ensureImage(image: string): Promise<void> {
@@ -153,7 +184,9 @@ export class DockerContainerRuntime implements ContainerRuntime {
   ): Promise<number> {
     let containers: Docker.ContainerInfo[];
     try {
-      containers = await this.docker.listContainers({
+      containers = await (
+        await this.load()
+      ).listContainers({
         all: true,
         filters: { label: [`${this.labelPrefix}.managed=true`] },
       });
@@ -176,6 +209,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   // --- images ------------------------------------------------------------------------------------
 
   private async inspectOrPull(image: string): Promise<void> {
+    await this.load();
     if (await this.imageExists(image)) return;
     const refused = this.pullPolicy?.(image) ?? null;
     if (refused !== null) throw new ImageNotFoundError(image, `not pulled: it ${refused}`);

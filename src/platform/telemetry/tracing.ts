@@ -11,22 +11,11 @@
  *   of tracing off is a boolean test per message or job.
  * - The tracer is looked up on every use (`tracer()`), not cached in a module: tests install and
  *   remove providers in one process, and a cached proxy would keep pointing at the first one.
+ * - This module needs only `@opentelemetry/api`; the SDK (provider, exporter, about 250 modules)
+ *   is in ./tracing-sdk.ts, which `chronoverse start` imports only when an endpoint is set.
  */
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  TraceIdRatioBasedSampler,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { trace, type Tracer } from '@opentelemetry/api';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export const TRACER_NAME = 'chronoverse';
 /** Resource attribute naming the roles a process runs ("gateway", "executor,scheduler", "all"). */
@@ -66,56 +55,21 @@ export interface TracingHandle {
   shutdown(): Promise<void>;
 }
 
-export function initTracing(options: TracingOptions): TracingHandle {
-  const url =
-    options.tracesEndpoint && options.tracesEndpoint !== ''
-      ? options.tracesEndpoint
-      : options.endpoint && options.endpoint !== ''
-        ? `${options.endpoint.replace(/\/+$/, '')}/v1/traces`
-        : '';
-  if (!options.exporter && url === '') return { enabled: false, shutdown: async () => {} };
-  if (enabled) throw new Error('tracing is already initialised in this process');
+/** Where spans go: the full traces URL, else `<endpoint>/v1/traces`, else '' (tracing off). */
+export function tracesUrl(options: Pick<TracingOptions, 'endpoint' | 'tracesEndpoint'>): string {
+  return options.tracesEndpoint && options.tracesEndpoint !== ''
+    ? options.tracesEndpoint
+    : options.endpoint && options.endpoint !== ''
+      ? `${options.endpoint.replace(/\/+$/, '')}/v1/traces`
+      : '';
+}
 
-  let processor: SpanProcessor;
-  if (options.exporter) {
-    processor = new SimpleSpanProcessor(options.exporter);
-  } else {
-    processor = new BatchSpanProcessor(
-      new OTLPTraceExporter({ url, headers: parseHeaders(options.headers ?? '') }),
-      { maxQueueSize: 8192, maxExportBatchSize: 512, scheduledDelayMillis: 1000 },
-    );
-  }
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: 'chronoverse',
-      [ATTR_SERVICE_VERSION]: options.version,
-      [ATTR_ROLES]: options.roles.length > 0 ? options.roles.join(',') : 'all',
-      'process.pid': process.pid,
-      ...options.attributes,
-    }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
-    spanProcessors: [processor],
-  });
-  const contextManager = new AsyncLocalStorageContextManager();
-  contextManager.enable();
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-  enabled = true;
-  return {
-    enabled: true,
-    async shutdown() {
-      if (!enabled) return;
-      enabled = false;
-      try {
-        await provider.shutdown();
-      } finally {
-        trace.disable();
-        propagation.disable();
-        context.disable();
-      }
-    },
-  };
+/** The handle when nothing is installed. */
+export const TRACING_OFF: TracingHandle = { enabled: false, shutdown: async () => {} };
+
+/** For ./tracing-sdk.ts: a provider was installed (true) or removed (false). */
+export function setTracingEnabled(value: boolean): void {
+  enabled = value;
 }
 
 /** `k=v,k2=v2` (the OTEL_EXPORTER_OTLP_HEADERS format, values URL-encoded). */
