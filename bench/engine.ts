@@ -85,7 +85,8 @@ async function main() {
     const userId = newId();
     await database.db
       .insertInto('users')
-      .values({ id: userId, email: 'bench@example.com', password_hash: 'x', role: 'user' })
+      // An administrator: the per-user quotas (runs_per_minute 60) would refuse the pickup run.
+      .values({ id: userId, email: 'bench@example.com', password_hash: 'x', role: 'admin' })
       .execute();
     const makeWorkflows = (n: number, nextRunAt: (i: number) => Date | null) =>
       insertHeartbeatWorkflows((text, params) => database.db.executeQuery(CompiledQuery.raw(text, params)), {
