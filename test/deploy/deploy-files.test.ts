@@ -211,7 +211,8 @@ describe('Dockerfile', () => {
   );
 
   it('runs src/cli/main.ts with node, `start` by default', () => {
-    expect(json('ENTRYPOINT')).toEqual(['node', 'src/cli/main.ts']);
+    // --liftoff-only: no background recompiling of PGlite's WebAssembly (docs/performance.md, Startup).
+    expect(json('ENTRYPOINT')).toEqual(['node', '--liftoff-only', 'src/cli/main.ts']);
     expect(json('CMD')).toEqual(['start']);
   });
 
