@@ -22,8 +22,9 @@
  * their max_concurrent_containers quota allows (src/workers/executor/sql.ts `jobsClaim`).
  *
  * Outcomes (RunOutcome): success → COMPLETED; USER failure → FAILED at once; SYSTEM failure →
- * PENDING with exponential backoff while attempts remain, then FAILED. Final states write
- * `workflows` (failure policy) and `analytics` outbox rows in the same transaction.
+ * PENDING with exponential backoff while attempts remain, then FAILED. A final state applies the
+ * failure policy (./failure-policy.ts) and writes its `analytics` JOB_FINISHED fact in the same
+ * statement (./completer.ts).
  *
  * Stopping: `stop()` stops claiming, lets running jobs finish for up to `softStopMs`, then aborts
  * the rest and hands them back (PENDING, the attempt not counted).
@@ -540,7 +541,7 @@ export class Executor {
       this.#metrics?.jobFinished(job.kind, status);
       this.#events.emit('executor:job:finished', { jobId: job.id, status });
     }
-    this.#events.emit('outbox:written', { count: 2 });
+    this.#events.emit('outbox:written', { count: 1 });
     this.#events.emit('jobs:runnable', { count: 1 });
   }
 }
