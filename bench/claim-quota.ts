@@ -197,30 +197,30 @@ async function fill(db: Kysely<DB>): Promise<string> {
     [users],
   );
   // 200,000 finished jobs, spread over every workflow, days ago.
-  await run(`INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at, started_at,
+  await run(`INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at, started_at,
                               completed_at, attempts)
-             SELECT gen_random_uuid(), wf.id, wf.user_id, 1, 'COMPLETED', 'AUTOMATIC',
+             SELECT gen_random_uuid(), wf.id, wf.user_id, 1, (SELECT x.kind FROM workflows x WHERE x.id = wf.id), (SELECT x.payload FROM workflows x WHERE x.id = wf.id), 'COMPLETED', 'AUTOMATIC',
                     now() - interval '3 days' + g * interval '1 second', now() - interval '3 days',
                     now() - interval '3 days', 1
              FROM generate_series(1, 200000) AS g
              JOIN wf ON wf.n = 1 + g % 50 AND wf.u = 1 + g % 100`);
   // RUNNING: H's 4 slots; 2 containers of each of users 1…50; 300 heartbeats of users 51…99.
-  await run(`INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at, started_at,
+  await run(`INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at, started_at,
                               attempts, lease_owner, lease_expires_at, container_slot)
-             SELECT gen_random_uuid(), wf.id, wf.user_id, 1, 'RUNNING', 'AUTOMATIC', now() - interval '3 hours',
+             SELECT gen_random_uuid(), wf.id, wf.user_id, 1, (SELECT x.kind FROM workflows x WHERE x.id = wf.id), (SELECT x.payload FROM workflows x WHERE x.id = wf.id), 'RUNNING', 'AUTOMATIC', now() - interval '3 hours',
                     now() - interval '3 hours', 1, 'other-executor', now() + interval '1 hour',
                     CASE WHEN wf.kind = 'CONTAINER' THEN wf.n END
              FROM wf
              WHERE (wf.u = 1 AND wf.n <= 4) OR (wf.u BETWEEN 2 AND 51 AND wf.n <= 2)
                 OR (wf.u BETWEEN 52 AND 100 AND wf.n BETWEEN 26 AND 31)`);
   // Queued: H's backlog first (40 per workflow), then the others' (queuedPerWorkflow each).
-  await run(`INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at)
-             SELECT gen_random_uuid(), wf.id, wf.user_id, 1, 'PENDING', 'MANUAL',
+  await run(`INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at)
+             SELECT gen_random_uuid(), wf.id, wf.user_id, 1, (SELECT x.kind FROM workflows x WHERE x.id = wf.id), (SELECT x.payload FROM workflows x WHERE x.id = wf.id), 'PENDING', 'MANUAL',
                     now() - interval '2 hours' + (wf.n * 40 + k) * interval '100 ms'
              FROM wf, generate_series(1, 40) AS k WHERE wf.u = 1`);
   await run(
-    `INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at)
-     SELECT gen_random_uuid(), wf.id, wf.user_id, 1, 'PENDING', 'MANUAL',
+    `INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at)
+     SELECT gen_random_uuid(), wf.id, wf.user_id, 1, (SELECT x.kind FROM workflows x WHERE x.id = wf.id), (SELECT x.payload FROM workflows x WHERE x.id = wf.id), 'PENDING', 'MANUAL',
             now() - interval '1 hour' + ((wf.u * 50 + wf.n) * $1::int + k) * interval '10 ms'
      FROM wf, generate_series(1, $1::int) AS k WHERE wf.u > 1`,
     [queuedPerWorkflow],

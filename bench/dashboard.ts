@@ -184,9 +184,9 @@ try {
   const jobId = newId();
   await sql`
     INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at,
-                      attempts, started_at, completed_at, exit_code, log_lines, next_sequence_num)
+                      attempts, started_at, completed_at, exit_code, log_lines, next_sequence_num, kind, spec)
     SELECT ${jobId}, w.id, w.user_id, w.generation, 'COMPLETED', 'MANUAL', now(), 1, now(), now(), 0,
-           ${LINES}, ${LINES}
+           ${LINES}, ${LINES}, w.kind, w.payload
     FROM workflows w WHERE w.id = ${containerId}`.execute(db);
   await sql`
     INSERT INTO job_logs (job_id, workflow_id, sequence_num, attempt, stream, "timestamp", message)

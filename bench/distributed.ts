@@ -217,9 +217,9 @@ async function main() {
         try {
           await client.query('BEGIN');
           await client.query(
-            `INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at)
-             SELECT j.id, j.wf, $1, 1, 'MANUAL', now()
-             FROM unnest($2::uuid[], $3::uuid[]) AS j(id, wf)`,
+            `INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at, kind, spec)
+             SELECT j.id, j.wf, $1, 1, 'MANUAL', now(), w.kind, w.payload
+             FROM workflows w JOIN unnest($2::uuid[], $3::uuid[]) AS j(id, wf) ON w.id = j.wf`,
             [userId, jobIds, jobIds.map((_, k) => ids[(offset + k) % ids.length]!)],
           );
           await client.query(

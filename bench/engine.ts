@@ -106,10 +106,10 @@ async function main() {
       for (let offset = 0; offset < jobs; offset += 10_000) {
         const n = Math.min(10_000, jobs - offset);
         await sql`
-          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at)
-          SELECT j.id, j.wf, ${userId}, 1, 'MANUAL', now()
-          FROM unnest(${Array.from({ length: n }, () => newId())}::uuid[],
-                      ${Array.from({ length: n }, (_, k) => ids[(offset + k) % ids.length]!)}::uuid[]) AS j(id, wf)`.execute(
+          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at, kind, spec)
+          SELECT j.id, j.wf, ${userId}, 1, 'MANUAL', now(), w.kind, w.payload
+          FROM workflows w JOIN unnest(${Array.from({ length: n }, () => newId())}::uuid[],
+                      ${Array.from({ length: n }, (_, k) => ids[(offset + k) % ids.length]!)}::uuid[]) AS j(id, wf) ON w.id = j.wf`.execute(
           database.db,
         );
       }

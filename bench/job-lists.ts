@@ -88,14 +88,16 @@ async function main() {
       const hi = Math.min(jobCount, lo + 100_000) - 1;
       await run(
         `INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at,
-                           started_at, completed_at, attempts, created_at, updated_at)
+                           started_at, completed_at, attempts, created_at, updated_at, kind, spec)
          SELECT (substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-8' || substr(r, 4, 3)
                  || '-' || substr(r, 7, 12))::uuid,
                 ($1::uuid[])[k], ($2::uuid[])[k], 1, st,
                 CASE WHEN i % 10 = 0 THEN 'MANUAL' ELSE 'AUTOMATIC' END,
                 ts, CASE WHEN st = 'PENDING' THEN NULL ELSE ts + interval '50 ms' END,
                 CASE WHEN st = 'PENDING' THEN NULL ELSE ts + interval '1 second' END,
-                CASE WHEN st = 'PENDING' THEN 0 ELSE 1 END, ts, ts
+                CASE WHEN st = 'PENDING' THEN 0 ELSE 1 END, ts, ts,
+                (SELECT w.kind FROM workflows w WHERE w.id = ($1::uuid[])[k]),
+                (SELECT w.payload FROM workflows w WHERE w.id = ($1::uuid[])[k])
          FROM generate_series($3::int, $4::int) AS i,
               LATERAL (SELECT to_timestamp(($5::float8 + i * $6::float8) / 1000) AS ts,
                               1 + (i::bigint * 7919) % array_length($1::uuid[], 1) AS k,

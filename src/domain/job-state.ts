@@ -6,7 +6,7 @@
  *
  *   PENDING ──dispatch──▶ QUEUED ──claim──▶ RUNNING ──succeed──▶ COMPLETED
  *      ▲  └────────claim──────────────────▲   │ ├──fail──────────▶ FAILED
- *      └──────────retry (SYSTEM, attempts left) / lease lost ─────┘ │
+ *      └──────retry (SYSTEM, attempts left) / lease lost / release ─┘ │
  *   PENDING | QUEUED | RUNNING ──cancel──▶ CANCELED                  │
  */
 export const JOB_STATES = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
@@ -18,7 +18,7 @@ export type FinalJobState = (typeof FINAL_JOB_STATES)[number];
 /** States of a job that has left the queue (PENDING/QUEUED): running or final. A workflow's recent runs. */
 export const DEQUEUED_JOB_STATES = ['RUNNING', ...FINAL_JOB_STATES] as const satisfies readonly JobState[];
 
-export const JOB_EVENTS = ['dispatch', 'claim', 'succeed', 'fail', 'retry', 'cancel'] as const;
+export const JOB_EVENTS = ['dispatch', 'claim', 'succeed', 'fail', 'retry', 'release', 'cancel'] as const;
 export type JobEvent = (typeof JOB_EVENTS)[number];
 
 export const JOB_TRIGGERS = ['AUTOMATIC', 'MANUAL'] as const;
@@ -33,6 +33,8 @@ export const TRANSITIONS: Record<JobEvent, { from: readonly JobState[]; to: JobS
   succeed: { from: ['RUNNING'], to: 'COMPLETED' },
   fail: { from: ['RUNNING'], to: 'FAILED' },
   retry: { from: ['RUNNING'], to: 'PENDING' },
+  /** Handed back unstarted by a stopping executor: the attempt does not count. */
+  release: { from: ['RUNNING'], to: 'PENDING' },
   cancel: { from: ['PENDING', 'QUEUED', 'RUNNING'], to: 'CANCELED' },
 };
 
@@ -53,4 +55,57 @@ export function transition(from: JobState, event: JobEvent): JobState | IllegalT
 
 export function isFinal(state: JobState): state is FinalJobState {
   return (FINAL_JOB_STATES as readonly JobState[]).includes(state);
+}
+
+/** How one attempt ended, as far as the job's next state depends on it. */
+export type AttemptResult =
+  | { kind: 'succeeded' }
+  /** `retryable`: a SYSTEM failure (ours or the infrastructure's); USER failures never are. */
+  | { kind: 'failed'; retryable: boolean }
+  | { kind: 'canceled' };
+
+/** Exponential backoff of retries: `baseMs`, doubled per attempt, at most `maxMs`. */
+export interface RetryBackoff {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** The delay before the attempt after `attempt` (1-based): base × 2^(attempt−1), capped. */
+export function retryDelayMs(attempt: number, backoff: RetryBackoff): number {
+  return Math.min(backoff.baseMs * 2 ** Math.max(0, attempt - 1), backoff.maxMs);
+}
+
+export interface AttemptEnd {
+  event: 'succeed' | 'fail' | 'retry' | 'cancel';
+  /** The job's state after the event (TRANSITIONS[event].to). */
+  to: JobState;
+  /** For a retry: how long the job waits before it is runnable again; otherwise null. */
+  retryDelayMs: number | null;
+}
+
+/**
+ * The transition that ends a RUNNING attempt: a retryable failure is retried while attempts
+ * remain, every other failure (and a retryable one on the last attempt) fails the job.
+ */
+export function attemptEnd(
+  result: AttemptResult,
+  attempt: number,
+  maxAttempts: number,
+  backoff: RetryBackoff,
+): AttemptEnd {
+  const end = (event: AttemptEnd['event'], delay: number | null = null): AttemptEnd => ({
+    event,
+    to: TRANSITIONS[event].to,
+    retryDelayMs: delay,
+  });
+  switch (result.kind) {
+    case 'succeeded':
+      return end('succeed');
+    case 'canceled':
+      return end('cancel');
+    case 'failed':
+      return result.retryable && attempt < maxAttempts
+        ? end('retry', retryDelayMs(attempt, backoff))
+        : end('fail');
+  }
 }

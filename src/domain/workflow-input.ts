@@ -145,6 +145,9 @@ export type WorkflowPayload = HeartbeatPayload | ContainerPayload;
 
 const PAYLOAD_SCHEMAS = { HEARTBEAT: HeartbeatPayloadSchema, CONTAINER: ContainerPayloadSchema } as const;
 
+/** The payload type of one kind. */
+export type PayloadOf<K extends WorkflowKind> = z.output<(typeof PAYLOAD_SCHEMAS)[K]>;
+
 // ─── schedule ──────────────────────────────────────────────────────────────────────────────
 const intervalMinutes = z.number().int().min(INTERVAL_MIN_MINUTES).max(INTERVAL_MAX_MINUTES);
 
@@ -314,6 +317,11 @@ export function validatePayload(kind: WorkflowKind, raw: unknown): Validated<Wor
   const parsed = PAYLOAD_SCHEMAS[kind].safeParse(value);
   if (!parsed.success) return { ok: false, issues: fieldIssuesFromZod(parsed.error.issues, 'payload') };
   return { ok: true, value: parsed.data };
+}
+
+/** validatePayload, typed for one kind (the value was parsed by that kind's schema). */
+export function validatePayloadOf<K extends WorkflowKind>(kind: K, raw: unknown): Validated<PayloadOf<K>> {
+  return validatePayload(kind, raw) as Validated<PayloadOf<K>>;
 }
 
 /**

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/platform/db/schema.ts';
 import { newId } from '../../src/platform/ids.ts';
 import { createTestGateway, ENGINES, registerUser, type TestGateway } from '../helpers/harness.ts';
+import { snapshotOf } from '../helpers/fixtures.ts';
 
 const MINUTE = 60_000;
 /** Creation times are set explicitly (never "now"): the time filters are checked against them. */
@@ -122,6 +123,7 @@ describe.each(ENGINES)('GET /jobs (%s)', (engine) => {
         workflow_id: wfId,
         user_id: u.user.id,
         workflow_generation: 1,
+        ...snapshotOf(wfId),
         status,
         trigger,
         scheduled_at: new Date(T0 - tick * MINUTE),

@@ -10,6 +10,7 @@ import type { JobStatus } from '../../src/platform/db/schema.ts';
 import type { ChronoverseEventMap, EventName } from '../../src/platform/events.ts';
 import { newId } from '../../src/platform/ids.ts';
 import { createTestGateway, ENGINES, registerUser, type TestGateway } from '../helpers/harness.ts';
+import { snapshotOf } from '../helpers/fixtures.ts';
 
 const API = '/api/v1/workflows';
 const MINUTE = 60_000;
@@ -174,6 +175,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
         workflow_id: wfId,
         user_id: u.user.id,
         workflow_generation: 1,
+        ...snapshotOf(wfId),
         status,
         trigger: extra.trigger ?? 'AUTOMATIC',
         // Distinct ticks: AUTOMATIC jobs are unique per (workflow, scheduled_at).

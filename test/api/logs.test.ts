@@ -22,7 +22,7 @@ import {
   registerUser,
   type TestGateway,
 } from '../helpers/harness.ts';
-import { waitFor } from '../helpers/fixtures.ts';
+import { waitFor, snapshotOf } from '../helpers/fixtures.ts';
 import { sseEvents, type SseEvent } from '../helpers/sse.ts';
 
 const API = '/api/v1/workflows';
@@ -257,6 +257,7 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
         workflow_id: w,
         user_id: user.user.id,
         workflow_generation: 1,
+        ...snapshotOf(w),
         trigger: 'MANUAL',
         status: 'COMPLETED',
         scheduled_at: now,

@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/platform/ids.ts';
 import { createTestGateway, ENGINES, registerUser, TestClock, type TestGateway } from '../helpers/harness.ts';
+import { snapshotOf } from '../helpers/fixtures.ts';
 
 const API = '/api/v1';
 type User = Awaited<ReturnType<typeof registerUser>>;
@@ -276,6 +277,7 @@ describe.each(ENGINES)('quotas (%s)', (engine) => {
           workflow_id: container.id,
           user_id: user.user.id,
           workflow_generation: 1,
+          ...snapshotOf(container.id),
           trigger: 'AUTOMATIC',
           status: 'RUNNING',
           lease_owner: 'x',

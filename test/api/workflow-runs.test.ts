@@ -18,6 +18,7 @@ import { newId } from '../../src/platform/ids.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { WorkflowWorker } from '../../src/workers/workflow-worker/workflow-worker.ts';
 import { createTestGateway, ENGINES, registerUser, type TestGateway } from '../helpers/harness.ts';
+import { snapshotOf } from '../helpers/fixtures.ts';
 
 const API = '/api/v1/workflows';
 const MINUTE = 60_000;
@@ -148,6 +149,7 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
         workflow_id: wfId,
         user_id: u.user.id,
         workflow_generation: 1,
+        ...snapshotOf(wfId),
         status,
         trigger: options.trigger ?? 'AUTOMATIC',
         scheduled_at: scheduled,

@@ -9,6 +9,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/platform/ids.ts';
 import { createTestGateway, ENGINES, registerUser, TestClock, type TestGateway } from '../helpers/harness.ts';
+import { snapshotOf } from '../helpers/fixtures.ts';
 
 const API = '/api/v1/workflows';
 const MINUTE = 60_000;
@@ -936,6 +937,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
           workflow_id: wf.id,
           user_id: u.user.id,
           workflow_generation: 1,
+          ...snapshotOf(wf.id),
           status: 'PENDING',
           trigger: 'MANUAL',
           scheduled_at: new Date(),
@@ -1072,6 +1074,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
           workflow_id: wf.id,
           user_id: u.user.id,
           workflow_generation: 1,
+          ...snapshotOf(wf.id),
           status: 'QUEUED',
           trigger: 'AUTOMATIC',
           scheduled_at: new Date(),

@@ -26,6 +26,7 @@ import {
   notificationsOf,
   type NotificationsGateway,
 } from '../notifications/fixtures.ts';
+import { snapshotOf } from '../helpers/fixtures.ts';
 
 const PUBLIC_URL = 'https://chronoverse.example.test';
 const WORKFLOW_SECRET = 'Bearer wf-secret-7f3a9c';
@@ -342,6 +343,7 @@ describe.each(ENGINES)('email notifications and subscriptions (%s)', (engine) =>
           workflow_id: wf,
           user_id: user.user.id,
           workflow_generation: 1,
+          ...snapshotOf(wf),
           status: statuses[i]!,
           trigger: 'AUTOMATIC' as const,
           scheduled_at: new Date(Date.UTC(2026, 10, 23, 10, i)),

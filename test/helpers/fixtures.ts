@@ -88,6 +88,17 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * A job's own copy of its workflow's kind and payload, taken from the workflow row at insert as
+ * the scheduler and the jobs service do (migration 0016): spread into a raw `insertInto('jobs')`.
+ */
+export function snapshotOf(workflowId: string) {
+  return {
+    kind: sql<'HEARTBEAT' | 'CONTAINER'>`(SELECT w.kind FROM workflows w WHERE w.id = ${workflowId}::uuid)`,
+    spec: sql<string>`(SELECT w.payload FROM workflows w WHERE w.id = ${workflowId}::uuid)`,
+  };
+}
+
 /** A PENDING manual job due now (no outbox row: tests wake the executor themselves). */
 export async function insertManualJob(
   database: { db: Kysely<DB> },
@@ -103,6 +114,7 @@ export async function insertManualJob(
       workflow_id: workflowId,
       user_id: userId,
       workflow_generation: 1,
+      ...snapshotOf(workflowId),
       trigger: 'MANUAL',
       scheduled_at: new Date(),
       max_attempts: maxAttempts,

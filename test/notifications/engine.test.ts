@@ -13,7 +13,7 @@ import { createLogger } from '../../src/platform/logger.ts';
 import type { OutboxTopic } from '../../src/services/outbox.ts';
 import { NotificationsConsumer } from '../../src/workers/notifications/consumer.ts';
 import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
-import { finalJob, insertManualJob, insertWorkflows, waitFor } from '../helpers/fixtures.ts';
+import { finalJob, insertManualJob, insertWorkflows, waitFor, snapshotOf } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { insertUserWith, notificationsOf } from './fixtures.ts';
 
@@ -69,6 +69,7 @@ describe.each(ENGINES)('notifications from the engine (%s)', (engineName) => {
         workflow_id: wf!,
         user_id: userId,
         workflow_generation: 1,
+        ...snapshotOf(wf!),
         trigger: 'AUTOMATIC',
         scheduled_at: new Date(Date.now() + 3_600_000),
         max_attempts: 1,

@@ -17,7 +17,7 @@ import { RedisConnection, RedisSubscriber } from '../../src/platform/redis/conne
 import { EventBridge } from '../../src/platform/redis/event-bridge.ts';
 import { RedisLiveLogs } from '../../src/platform/redis/live-logs.ts';
 import { JobLogWriter } from '../../src/workers/executor/log-sink.ts';
-import { insertWorkflows, waitFor } from '../helpers/fixtures.ts';
+import { insertWorkflows, waitFor, snapshotOf } from '../helpers/fixtures.ts';
 import { createTestDatabase, createTestGateway, registerUser, type TestGateway } from '../helpers/harness.ts';
 import { RedisServer } from '../helpers/redis-server.ts';
 
@@ -138,6 +138,7 @@ describe('SSE across two gateways over Redis', () => {
         workflow_id: workflowId!,
         user_id: alice.user.id,
         workflow_generation: 1,
+        ...snapshotOf(workflowId!),
         trigger: 'MANUAL',
         status: 'RUNNING',
         scheduled_at: now,
@@ -223,6 +224,7 @@ describe('SSE across two gateways over Redis', () => {
         workflow_id: workflowId!,
         user_id: alice.user.id,
         workflow_generation: 1,
+        ...snapshotOf(workflowId!),
         trigger: 'MANUAL',
         status: 'RUNNING',
         scheduled_at: now,

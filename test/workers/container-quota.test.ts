@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { newId } from '../../src/platform/ids.ts';
 import { jobsClaim } from '../../src/workers/executor/sql.ts';
-import { insertUser, insertWorkflows } from '../helpers/fixtures.ts';
+import { insertUser, insertWorkflows, snapshotOf } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { databaseUrl } from '../helpers/postgres.ts';
 
@@ -51,6 +51,7 @@ describe.each(ENGINES)('container quota in the claim (%s)', (engineName) => {
             workflow_id: workflowId,
             user_id: userId,
             workflow_generation: 1,
+            ...snapshotOf(workflowId),
             trigger: 'MANUAL' as const,
             // Due, each after the previous, all in the past.
             scheduled_at: new Date(Date.UTC(2020, 0, 1) + minute * 60_000),

@@ -98,6 +98,10 @@ export interface JobsTable {
   workflow_id: string;
   user_id: string;
   workflow_generation: number;
+  /** The workflow's kind, copied when the job is created (migration 0016). */
+  kind: 'HEARTBEAT' | 'CONTAINER';
+  /** The workflow's payload when the job was created: what every attempt runs (migration 0016). */
+  spec: ColumnType<unknown, string, never>;
   status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
   trigger: 'AUTOMATIC' | 'MANUAL';
   scheduled_at: Timestamp;

@@ -14,7 +14,7 @@
  * - This module needs only `@opentelemetry/api`; the SDK (provider, exporter, about 250 modules)
  *   is in ./tracing-sdk.ts, which `chronoverse start` imports only when an endpoint is set.
  */
-import { trace, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type SpanKind, type Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export const TRACER_NAME = 'chronoverse';
@@ -30,6 +30,24 @@ export function tracingEnabled(): boolean {
 
 export function tracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
+}
+
+/** A child span of the active one around `run`, an error status when it throws (tracing off: just `run`). */
+export async function inSpan<T>(name: string, kind: SpanKind, run: () => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return run();
+  return tracer().startActiveSpan(name, { kind }, async (span) => {
+    try {
+      return await run();
+    } catch (err) {
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 export interface TracingOptions {

@@ -306,6 +306,9 @@ async function insertManualJob(
       user_id: workflow.user_id,
       workflow_id: workflow.id,
       workflow_generation: workflow.generation,
+      // What every attempt of this run executes, whatever edits come after (migration 0016).
+      kind: workflow.kind,
+      spec: JSON.stringify(workflow.payload),
       trigger: 'MANUAL',
       status: 'PENDING',
       scheduled_at: now,

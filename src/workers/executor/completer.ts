@@ -13,6 +13,7 @@ import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { jobFinishedPayloadSql } from '../../services/facts.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
+import { fromStates } from './sql.ts';
 
 /** Deadlock, serialization failure: the statement changed nothing and may simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -107,7 +108,11 @@ export class Completer {
     }
   }
 
-  /** The batch's statement; returns the jobs it wrote (those still ours). */
+  /**
+   * The batch's statement; returns the jobs it wrote (those still ours). Every end of an attempt
+   * (succeed, fail, retry, and a cancel observed by the runner) leaves RUNNING: the guard is the
+   * state machine's `from` of those events (src/domain/job-state.ts), the statuses are its `to`.
+   */
   async #statement(c: Completion[]): Promise<Set<string>> {
     const { rows } = await sql<{ id: string }>`
         WITH v AS (
@@ -120,7 +125,7 @@ export class Completer {
         ), locked AS (
           -- In id order, as the lease renewal locks them (two orders deadlocked).
           SELECT j.id FROM jobs j
-          WHERE j.id IN (SELECT v.id FROM v) AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner}
+          WHERE j.id IN (SELECT v.id FROM v) AND j.status IN (${fromStates('succeed')}) AND j.lease_owner = ${this.#owner}
           ORDER BY j.id FOR UPDATE
         ), done AS (
           UPDATE jobs j
@@ -132,7 +137,7 @@ export class Completer {
               error_kind = v.error_kind, error_code = v.error_code, error_message = v.error_message,
               updated_at = now()
           FROM v
-          WHERE j.id = v.id AND j.id IN (SELECT l.id FROM locked l) AND j.status = 'RUNNING' AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
+          WHERE j.id = v.id AND j.id IN (SELECT l.id FROM locked l) AND j.status IN (${fromStates('succeed')}) AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
                     j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers

@@ -1,6 +1,8 @@
 /**
- * Executor: claims jobs with a lease, runs them (HEARTBEAT over HTTP, CONTAINER through the
- * container runtime), streams their logs, and records how each attempt ended.
+ * Executor: claims jobs with a lease, runs each attempt with the task runner of the job's kind
+ * (./task-runner.ts: HEARTBEAT over HTTP in ./heartbeat.ts, CONTAINER through the container
+ * runtime in ./container-runner.ts) on the job's own copy of its spec, streams their logs, and
+ * records how each attempt ended.
  *
  * Dispatch: DISPATCH events (topic `jobs`) and in-process `jobs:runnable` events only wake the
  * claim loop; the jobs table is the source of truth, so a lost or duplicated message is harmless
@@ -14,15 +16,14 @@
  *
  * Policies, at every run, for the job owner's role as it is now: heartbeats go through the
  * outbound guard (src/platform/outbound; a refused target is FAILED "refused by outbound policy"),
- * containers through the container policy (src/domain/container-policy.ts: the registry and the
- * bridge network are checked before anything is pulled or created, and resources and timeout are
- * clamped to the administrator's ceilings) and are hardened by the runtime.
+ * containers through the container policy (see ./container-runner.ts).
  *
  * Quotas: the claim itself leaves a user's CONTAINER jobs queued while the user runs as many as
  * their max_concurrent_containers quota allows (src/workers/executor/sql.ts `jobsClaim`).
  *
- * Outcomes (RunOutcome): success → COMPLETED; USER failure → FAILED at once; SYSTEM failure →
- * PENDING with exponential backoff while attempts remain, then FAILED. A final state applies the
+ * Outcomes (RunOutcome): the job state machine decides (src/domain/job-state.ts `attemptEnd`):
+ * success → COMPLETED; USER failure → FAILED at once; SYSTEM failure → PENDING with exponential
+ * backoff while attempts remain, then FAILED. A final state applies the
  * failure policy (./failure-policy.ts) and writes its `analytics` JOB_FINISHED fact in the same
  * statement (./completer.ts).
  *
@@ -40,24 +41,11 @@ import { hostname } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import { formatDuration } from '../../domain/duration.ts';
-import {
-  CONTAINER_POLICY_DEFAULTS,
-  effectiveLimits,
-  imageProblem,
-  type ContainerPolicy,
-} from '../../domain/container-policy.ts';
-import type { OutboundRole } from '../../domain/outbound-policy.ts';
+import { CONTAINER_POLICY_DEFAULTS, type ContainerPolicy } from '../../domain/container-policy.ts';
+import { attemptEnd, isFinal } from '../../domain/job-state.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
-import type { ContainerPayload, HeartbeatPayload } from '../../domain/workflow-input.ts';
 import type { Bus } from '../../platform/bus/bus.ts';
-import {
-  ContainerRuntimeUnavailableError,
-  ImageNotFoundError,
-  type ContainerOutcome,
-  type ContainerRuntime,
-  type ContainerSpec,
-} from '../../platform/containers/runtime.ts';
+import type { ContainerRuntime } from '../../platform/containers/runtime.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { LiveLogs } from '../../platform/live-logs.ts';
@@ -66,14 +54,15 @@ import { registerExecutorMetrics, type ExecutorMetrics } from '../../platform/me
 import { OutboundGuard } from '../../platform/outbound/guard.ts';
 import { contextFromJson, serializeContext } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
+import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { isUniqueViolation } from '../../services/users/service.ts';
 import { Loop } from '../loop.ts';
-import { runHeartbeat } from './heartbeat.ts';
-import { Completer } from './completer.ts';
+import { Completer, type Completion } from './completer.ts';
+import { containerRunner } from './container-runner.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
+import { heartbeatRunner } from './heartbeat.ts';
 import { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
-import { writeJobFinishedEvents } from '../../services/facts.ts';
 import {
   jobsClaim,
   jobsHandBack,
@@ -82,6 +71,7 @@ import {
   type ClaimedJob,
   type ClaimResult,
 } from './sql.ts';
+import { invalidSpec, type TaskRunner, type TaskRunners } from './task-runner.ts';
 
 export interface ExecutorConfig {
   /**
@@ -153,6 +143,7 @@ export class Executor {
   readonly #events: Events;
   readonly #logger: Logger;
   readonly #live: LiveLogs;
+  /** For removing the containers of rescued jobs; the container runner runs the rest. */
   readonly #containers: ContainerRuntime | null;
   readonly #outbound: OutboundGuard;
   readonly #config: ExecutorConfig;
@@ -162,6 +153,7 @@ export class Executor {
   readonly #claimLoop: Loop;
   readonly #rescueLoop: Loop;
   readonly #completer: Completer;
+  readonly #runners: TaskRunners;
   readonly #metrics: ExecutorMetrics | null;
   #renewTimer: NodeJS.Timeout | null = null;
   #fetching = false;
@@ -197,6 +189,10 @@ export class Executor {
         }))
       : null;
     this.#completer = new Completer({ db: deps.db, owner: this.id, logger: this.#logger });
+    this.#runners = {
+      HEARTBEAT: heartbeatRunner({ guard: this.#outbound, logger: this.#logger }),
+      CONTAINER: containerRunner(deps.containers, this.#config),
+    };
     if (this.#config.renewIntervalMs >= this.#config.leaseMs)
       throw new Error('renewIntervalMs must be below leaseMs');
     this.#claimLoop = new Loop({
@@ -394,52 +390,33 @@ export class Executor {
   async #execute(entry: Running): Promise<void> {
     const { job, controller } = entry;
     let outcome: RunOutcome;
-    let logs: JobLogWriter | null = null;
+    const log: { writer: JobLogWriter | null } = { writer: null };
     try {
-      const role: OutboundRole = job.user_role ?? 'user';
-      const containerRefusal =
-        job.kind === 'CONTAINER'
-          ? this.#containerRefusal(job.payload as unknown as ContainerPayload, role)
-          : null;
-      if (job.kind === 'HEARTBEAT') {
-        outcome = await inSpan('job.heartbeat', SpanKind.CLIENT, () =>
-          runHeartbeat(job.payload as unknown as HeartbeatPayload, {
-            guard: this.#outbound,
-            role,
+      // The runner of the job's kind (./task-runner.ts), on the job's own copy of its spec.
+      const runner = this.#runners[job.kind] as TaskRunner<unknown>;
+      const spec = runner.parse(job.payload);
+      outcome = !spec.ok
+        ? invalidSpec(spec.issues)
+        : await runner.run(spec.value, {
+            job,
+            role: job.user_role ?? 'user',
             signal: controller.signal,
-            // The detail is the operator's: the job records only "refused by outbound policy".
-            onRefused: (detail) =>
-              this.#logger.info(
-                { jobId: job.id, workflowId: job.workflow_id, detail },
-                'heartbeat refused by the outbound policy',
-              ),
-          }),
-        );
-      } else if (containerRefusal) {
-        outcome = containerRefusal;
-      } else if (!this.#containers) {
-        outcome = systemFailure(
-          'NO_CONTAINER_RUNTIME',
-          'no container runtime is configured (set DOCKER_HOST)',
-        );
-      } else {
-        logs = new JobLogWriter(
-          { db: this.#db, live: this.#live, logger: this.#logger },
-          { id: job.id, workflowId: job.workflow_id, attempt: job.attempts, retain: job.log_retention },
-        );
-        const writer = logs;
-        const payload = job.payload as unknown as ContainerPayload;
-        const containers = this.#containers;
-        const spec = this.#containerSpec(job, payload);
-        const result = await inSpan('job.container', SpanKind.INTERNAL, () =>
-          containers.run(spec, (lines) => writer.write(lines), controller.signal),
-        );
-        outcome = containerOutcome(result, spec);
-      }
+            logs: () =>
+              (log.writer ??= new JobLogWriter(
+                { db: this.#db, live: this.#live, logger: this.#logger },
+                { id: job.id, workflowId: job.workflow_id, attempt: job.attempts, retain: job.log_retention },
+              )),
+          });
     } catch (err) {
-      outcome = classifyError(err);
+      outcome = {
+        kind: 'failed',
+        errorKind: 'SYSTEM',
+        code: 'EXECUTOR_ERROR',
+        message: err instanceof Error ? err.message : String(err),
+        retryable: true,
+      };
     } finally {
-      await logs?.flush();
+      await log.writer?.flush();
     }
     if (entry.reason === 'shutdown') {
       await jobsHandBack(this.#db, this.id, [job.id]);
@@ -455,63 +432,14 @@ export class Executor {
     await this.#complete(job, outcome);
   }
 
-  /** A run the container policy refuses before anything is pulled or created; null: none. */
-  #containerRefusal(payload: ContainerPayload, role: OutboundRole): RunOutcome | null {
-    const policy = this.#config.containerPolicy;
-    const image = imageProblem(payload.image, policy);
-    const problem = image
-      ? `the image ${image}`
-      : payload.network === 'bridge' && role !== 'admin' && !policy.allowBridgeNetwork
-        ? 'the bridge network is not allowed for this account'
-        : null;
-    if (problem === null) return null;
-    return {
-      kind: 'failed',
-      errorKind: 'USER',
-      code: 'CONTAINER_POLICY_REFUSED',
-      message: `refused by container policy: ${problem}`,
-      retryable: false,
-    };
-  }
-
-  #containerSpec(job: ClaimedJob, payload: ContainerPayload): ContainerSpec {
-    const limits = effectiveLimits(
-      payload,
-      { ...this.#config.containerDefaults, timeoutMs: 30_000 },
-      this.#config.containerPolicy,
-    );
-    return {
-      jobId: job.id,
-      workflowId: job.workflow_id,
-      attempt: job.attempts,
-      image: payload.image,
-      cmd: payload.cmd,
-      entrypoint: payload.entrypoint,
-      env: payload.env,
-      workdir: payload.workdir,
-      timeoutMs: limits.timeoutMs,
-      cpus: limits.cpus,
-      memoryMb: limits.memoryMb,
-      pids: limits.pids,
-      network: payload.network,
-      // Absent from payloads stored before these fields existed.
-      readOnlyRootFs: payload.read_only_root_fs ?? false,
-      user: payload.user ?? null,
-    };
-  }
-
   /** Records the outcome through the batched completer (guarded: only while we own the lease). */
   async #complete(job: ClaimedJob, outcome: RunOutcome): Promise<void> {
     if (outcome.kind === 'lease_lost') return;
-    const retry = outcome.kind === 'failed' && outcome.retryable && job.attempts < job.max_attempts;
-    const status =
-      outcome.kind === 'succeeded'
-        ? 'COMPLETED'
-        : outcome.kind === 'canceled'
-          ? 'CANCELED'
-          : retry
-            ? 'PENDING'
-            : 'FAILED';
+    const end = attemptEnd(outcome, job.attempts, job.max_attempts, {
+      baseMs: this.#config.retryBaseMs,
+      maxMs: this.#config.retryMaxMs,
+    });
+    const status = end.to as Completion['status'];
     const failure = outcome.kind === 'failed' ? outcome : null;
     const detail = outcome.kind === 'succeeded' || outcome.kind === 'failed' ? outcome : null;
     const written = await this.#completer.complete({
@@ -524,102 +452,22 @@ export class Executor {
       errorKind: failure?.errorKind ?? null,
       errorCode: failure?.code ?? null,
       errorMessage: failure ? failure.message.slice(0, 4096) : null,
-      retryDelayMs: retry
-        ? Math.min(this.#config.retryBaseMs * 2 ** (job.attempts - 1), this.#config.retryMaxMs)
-        : null,
+      retryDelayMs: end.retryDelayMs,
       // Inside the `job.run` span (#start): the facts of this attempt continue its trace.
       traceHeaders: serializeContext(),
     });
     if (!written) return;
-    if (failure || status !== 'COMPLETED') {
+    if (end.event !== 'succeed') {
       this.#logger.info(
         { jobId: job.id, workflowId: job.workflow_id, attempt: job.attempts, status, code: failure?.code },
         'job attempt finished',
       );
     }
-    if (status !== 'PENDING') {
-      this.#metrics?.jobFinished(job.kind, status);
-      this.#events.emit('executor:job:finished', { jobId: job.id, status });
+    if (isFinal(end.to)) {
+      this.#metrics?.jobFinished(job.kind, end.to);
+      this.#events.emit('executor:job:finished', { jobId: job.id, status: end.to });
     }
     this.#events.emit('outbox:written', { count: 1 });
     this.#events.emit('jobs:runnable', { count: 1 });
-  }
-}
-
-/** A child span of the active one around `run` (tracing off: just `run`). */
-async function inSpan<T>(name: string, kind: SpanKind, run: () => Promise<T>): Promise<T> {
-  if (!tracingEnabled()) return run();
-  return tracer().startActiveSpan(name, { kind }, async (span) => {
-    try {
-      return await run();
-    } catch (err) {
-      span.setStatus({
-        code: SpanStatusCode.ERROR,
-        message: err instanceof Error ? err.message : String(err),
-      });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
-}
-
-function systemFailure(code: string, message: string): RunOutcome {
-  return { kind: 'failed', errorKind: 'SYSTEM', code, message, retryable: true };
-}
-
-function classifyError(err: unknown): RunOutcome {
-  if (err instanceof ImageNotFoundError) {
-    return {
-      kind: 'failed',
-      errorKind: 'USER',
-      code: 'IMAGE_NOT_FOUND',
-      message: err.message,
-      retryable: false,
-    };
-  }
-  if (err instanceof ContainerRuntimeUnavailableError) {
-    return systemFailure(
-      'CONTAINER_RUNTIME_UNAVAILABLE',
-      `the container runtime is unreachable: ${err.message}`,
-    );
-  }
-  return systemFailure('EXECUTOR_ERROR', err instanceof Error ? err.message : String(err));
-}
-
-function containerOutcome(result: ContainerOutcome, spec: ContainerSpec): RunOutcome {
-  switch (result.kind) {
-    case 'exited':
-      if (result.exitCode === 0) return { kind: 'succeeded', exitCode: 0 };
-      if (result.killed || result.oomKilled) {
-        const limit = spec.memoryMb;
-        return {
-          kind: 'failed',
-          errorKind: 'USER',
-          code: result.oomKilled ? 'OOM_KILLED' : 'KILLED',
-          message: `the container was killed (exit ${result.exitCode}): it most likely exceeded its memory limit of ${limit} MiB`,
-          retryable: false,
-          exitCode: result.exitCode,
-        };
-      }
-      return {
-        kind: 'failed',
-        errorKind: 'USER',
-        code: 'NON_ZERO_EXIT',
-        message: `the container exited with code ${result.exitCode}`,
-        retryable: false,
-        exitCode: result.exitCode,
-      };
-    case 'timed_out':
-      return {
-        kind: 'failed',
-        errorKind: 'USER',
-        code: 'TIMEOUT',
-        message: `the container did not finish within ${formatDuration(spec.timeoutMs)} and was stopped`,
-        retryable: false,
-        ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}),
-      };
-    case 'canceled':
-      return { kind: 'canceled', ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}) };
   }
 }

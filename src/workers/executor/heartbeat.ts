@@ -8,14 +8,42 @@
  * "refused by outbound policy" — no address, no latency, nothing dialled — and never retried.
  * Redirects are followed up to MAX_REDIRECTS hops, each one checked like the first request.
  */
+import { SpanKind } from '@opentelemetry/api';
 import { parseDuration } from '../../domain/duration.ts';
 import { REFUSED_BY_OUTBOUND_POLICY, type OutboundRole } from '../../domain/outbound-policy.ts';
-import type { HeartbeatPayload } from '../../domain/workflow-input.ts';
+import { validatePayloadOf, type HeartbeatPayload } from '../../domain/workflow-input.ts';
+import type { Logger } from '../../platform/logger.ts';
 import type { OutboundGuard } from '../../platform/outbound/guard.ts';
+import { inSpan } from '../../platform/telemetry/tracing.ts';
 import type { RunOutcome } from './outcome.ts';
+import type { TaskRunner } from './task-runner.ts';
 
 /** Redirect hops a heartbeat follows (fetch follows 20; a monitored endpoint needs few). */
 export const MAX_REDIRECTS = 5;
+
+/** The HEARTBEAT task runner (./task-runner.ts). */
+export function heartbeatRunner(deps: {
+  guard: OutboundGuard;
+  logger: Logger;
+}): TaskRunner<HeartbeatPayload> {
+  return {
+    parse: (spec) => validatePayloadOf('HEARTBEAT', spec),
+    run: (payload, { job, role, signal }) =>
+      inSpan('job.heartbeat', SpanKind.CLIENT, () =>
+        runHeartbeat(payload, {
+          guard: deps.guard,
+          role,
+          signal,
+          // The detail is the operator's: the job records only "refused by outbound policy".
+          onRefused: (detail) =>
+            deps.logger.info(
+              { jobId: job.id, workflowId: job.workflow_id, detail },
+              'heartbeat refused by the outbound policy',
+            ),
+        }),
+      ),
+  };
+}
 
 export async function runHeartbeat(
   payload: HeartbeatPayload,

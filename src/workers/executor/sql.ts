@@ -2,8 +2,19 @@
  * The executor's hot-path statements, in plain sight. Each is one statement per batch.
  */
 import { sql, type Kysely } from 'kysely';
+import { TRANSITIONS, type JobEvent } from '../../domain/job-state.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
 import type { DB } from '../../platform/db/schema.ts';
+
+/**
+ * The states a job may leave by `event`, as an SQL list for `status IN (…)`: every guarded
+ * UPDATE of the job lifecycle takes its `from` states from the one state machine
+ * (src/domain/job-state.ts) instead of repeating literals. The text equals the literals the
+ * partial indexes are declared with (e.g. jobs_runnable_idx), so the planner still matches them.
+ */
+export function fromStates(event: JobEvent) {
+  return sql.raw(TRANSITIONS[event].from.map((s) => `'${s}'`).join(', '));
+}
 
 export interface ClaimedJob {
   id: string;
@@ -14,6 +25,7 @@ export interface ClaimedJob {
   max_attempts: number;
   scheduled_at: Date;
   kind: 'HEARTBEAT' | 'CONTAINER';
+  /** The job's own copy of the workflow's payload, taken when the job was created (jobs.spec). */
   payload: Record<string, unknown>;
   log_retention: boolean;
   /** W3C trace context of the request or tick that created the job (JSON), or null. */
@@ -120,9 +132,9 @@ export async function jobsClaim(
   // only while a kind is full), so its backlog never fills the batch ahead of the other kind.
   const kindFilter =
     slots.container <= 0
-      ? sql`AND NOT EXISTS (SELECT 1 FROM workflows kw WHERE kw.id = j.workflow_id AND kw.kind = 'CONTAINER')`
+      ? sql`AND j.kind <> 'CONTAINER'`
       : slots.heartbeat <= 0
-        ? sql`AND EXISTS (SELECT 1 FROM workflows kw WHERE kw.id = j.workflow_id AND kw.kind = 'CONTAINER')`
+        ? sql`AND j.kind = 'CONTAINER'`
         : sql``;
   return db.transaction().execute(async (trx) => {
     // Pin the ordered index scan: without fresh statistics (a burst of new jobs) the planner
@@ -152,8 +164,8 @@ export async function jobsClaim(
       WHERE ${capOf('u', 'q')} > 0 AND s.running >= ${capOf('u', 'q')}
     ),
     candidates AS (
-      SELECT j.id, j.user_id, j.workflow_id, j.scheduled_at FROM jobs j
-      WHERE j.status IN ('PENDING', 'QUEUED')
+      SELECT j.id, j.user_id, j.workflow_id, j.scheduled_at, j.kind FROM jobs j
+      WHERE j.status IN (${fromStates('claim')})
         AND j.id <> ALL(${[...exclude]}::uuid[])
         AND j.scheduled_at <= now()
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
@@ -161,9 +173,8 @@ export async function jobsClaim(
           SELECT 1 FROM jobs e
           WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING')
             AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id)))
-        -- A full user's CONTAINER jobs wait; the workflow is probed only for full users' jobs.
-        AND (j.user_id <> ALL((SELECT f.ids FROM full_users f)::uuid[])
-             OR NOT EXISTS (SELECT 1 FROM workflows fw WHERE fw.id = j.workflow_id AND fw.kind = 'CONTAINER'))
+        -- A full user's CONTAINER jobs wait.
+        AND (j.kind <> 'CONTAINER' OR j.user_id <> ALL((SELECT f.ids FROM full_users f)::uuid[]))
         ${kindFilter}
       ORDER BY j.scheduled_at, j.id
       LIMIT ${slots.total}
@@ -172,12 +183,11 @@ export async function jobsClaim(
     ranked AS (
       -- Each candidate; for a capped user's CONTAINER job, its rank among the user's in this batch.
       SELECT c.id, c.user_id, uq.cap, COALESCE(s.running, 0) AS running,
-             w.kind = 'CONTAINER' AND uq.cap > 0 AS capped,
-             row_number() OVER (PARTITION BY c.user_id, w.kind ORDER BY c.scheduled_at, c.id) AS nth,
-             row_number() OVER (PARTITION BY w.kind ORDER BY c.scheduled_at, c.id)
-               <= CASE w.kind WHEN 'CONTAINER' THEN ${slots.container}::int ELSE ${slots.heartbeat}::int END AS fits
+             c.kind = 'CONTAINER' AND uq.cap > 0 AS capped,
+             row_number() OVER (PARTITION BY c.user_id, c.kind ORDER BY c.scheduled_at, c.id) AS nth,
+             row_number() OVER (PARTITION BY c.kind ORDER BY c.scheduled_at, c.id)
+               <= CASE c.kind WHEN 'CONTAINER' THEN ${slots.container}::int ELSE ${slots.heartbeat}::int END AS fits
       FROM candidates c
-      JOIN workflows w ON w.id = c.workflow_id
       CROSS JOIN LATERAL (
         SELECT ${capOf('u', 'q')} AS cap
         FROM users u LEFT JOIN user_quotas q ON q.user_id = u.id WHERE u.id = c.user_id) uq
@@ -219,7 +229,7 @@ export async function jobsClaim(
     FROM admitted c, workflows w, batch b
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
-              w.kind, w.payload, w.log_retention, j.trace_context,
+              j.kind, j.spec AS payload, w.log_retention, j.trace_context,
               -- One primary-key probe per claimed row, after the claim: the plan above is unchanged.
               (SELECT u.role FROM users u WHERE u.id = j.user_id) AS user_role, b.size AS batch_size,
               b.overflow AS batch_overflow`.execute(trx);
@@ -265,19 +275,20 @@ export interface RescuedJob {
 
 /**
  * jobsRescueExpired: jobs whose executor stopped renewing (crash, partition) go back to PENDING for
- * another attempt, or to FAILED when their attempts are used up. Index: jobs_lease_expiry_idx.
+ * another attempt (the state machine's `retry`), or to FAILED when their attempts are used up
+ * (`fail`). Index: jobs_lease_expiry_idx.
  */
 export async function jobsRescueExpired(db: Kysely<DB>, limit: number): Promise<RescuedJob[]> {
   const { rows } = await sql<RescuedJob>`
     UPDATE jobs j
-    SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'FAILED' ELSE 'PENDING' END,
+    SET status = CASE WHEN j.attempts >= j.max_attempts THEN ${TRANSITIONS.fail.to} ELSE ${TRANSITIONS.retry.to} END,
         completed_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
         next_attempt_at = CASE WHEN j.attempts >= j.max_attempts THEN NULL ELSE now() END,
         error_kind = 'SYSTEM', error_code = 'LEASE_EXPIRED',
         error_message = 'the executor running this job stopped renewing its lease (it crashed or lost the database)',
         lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
     WHERE j.id IN (
-      SELECT id FROM jobs WHERE status = 'RUNNING' AND lease_expires_at < now()
+      SELECT id FROM jobs WHERE status IN (${fromStates('retry')}) AND lease_expires_at < now()
       ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
     RETURNING j.id, j.attempts, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trace_context,
               (SELECT w.kind FROM workflows w WHERE w.id = j.workflow_id) AS kind`.execute(db);
@@ -288,8 +299,10 @@ export async function jobsRescueExpired(db: Kysely<DB>, limit: number): Promise<
 export async function jobsHandBack(db: Kysely<DB>, owner: string, ids: string[]): Promise<number> {
   if (ids.length === 0) return 0;
   const result = await sql`
-    UPDATE jobs SET status = 'PENDING', attempts = greatest(attempts - 1, 0), lease_owner = NULL,
+    UPDATE jobs SET status = ${TRANSITIONS.release.to}, attempts = greatest(attempts - 1, 0), lease_owner = NULL,
                     lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
-    WHERE id = ANY(${ids}::uuid[]) AND status = 'RUNNING' AND lease_owner = ${owner}`.execute(db);
+    WHERE id = ANY(${ids}::uuid[]) AND status IN (${fromStates('release')}) AND lease_owner = ${owner}`.execute(
+    db,
+  );
   return Number(result.numAffectedRows ?? 0);
 }

@@ -131,13 +131,14 @@ export class Scheduler {
         }));
         const jobIds = plans.map(() => newId());
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
-        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, trigger, scheduled_at, skipped_ticks, created_at, updated_at, trace_context)
-        SELECT j.id, j.workflow_id, j.user_id, j.generation, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}, ${traceContext}::text
-        FROM unnest(
+        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, created_at, updated_at, trace_context)
+        -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
+        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}, ${traceContext}::text
+        FROM workflows w JOIN unnest(
           ${jobIds}::uuid[], ${plans.map((p) => p.w.id)}::uuid[], ${plans.map((p) => p.w.user_id)}::uuid[],
           ${plans.map((p) => p.w.generation)}::int[], ${plans.map((p) => p.plan.scheduledAt.toISOString())}::timestamptz[],
           ${plans.map((p) => p.plan.skipped)}::int[]
-        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped)
+        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped) ON w.id = j.workflow_id
         ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
         RETURNING id, workflow_id`.execute(trx);
 
