@@ -9,12 +9,13 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { DockerContainerRuntime } from '../../src/platform/containers/docker-runtime.ts';
-import type {
-  CapturedLine,
-  ContainerHandle,
-  ContainerHooks,
-  ContainerOutcome,
-  ContainerSpec,
+import {
+  ContainerRuntimeUnavailableError,
+  type CapturedLine,
+  type ContainerHandle,
+  type ContainerHooks,
+  type ContainerOutcome,
+  type ContainerSpec,
 } from '../../src/platform/containers/runtime.ts';
 
 const dockerHost = inject('dockerHost');
@@ -300,6 +301,18 @@ describe('a hook that throws', () => {
     expect(err).toBe(failure);
     expect(await ours()).toEqual([]);
     await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('an archive the engine cannot read: run rejects with ContainerRuntimeUnavailableError (Podman: 500)', async () => {
+    const err = await run(sh('echo should-not-run'), {
+      async beforeStart(container) {
+        await container.putArchive('/tmp', Buffer.from('not a tar archive '.repeat(64)));
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContainerRuntimeUnavailableError);
+    expect((err as Error).message).toMatch(/putting an archive into cv-.* at \/tmp failed/);
+    expect((err as Error).message.length).toBeLessThan(800);
+    expect(await ours()).toEqual([]);
   });
 
   it('an archive call on a removed container fails (the handle is valid only during the run)', async () => {

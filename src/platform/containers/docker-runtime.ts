@@ -374,12 +374,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private archiveFailure(what: string, err: unknown): Error {
     const status = statusOf(err);
     if (status !== undefined && status >= 400 && status < 500) {
-      return new Error(
-        `container runtime at ${this.dockerHost}: ${what} was refused: ${shorten(messageOf(err))}`,
-        {
-          cause: err,
-        },
-      );
+      const message = `container runtime at ${this.dockerHost}: ${what} was refused: ${shorten(messageOf(err))}`;
+      return new Error(message, { cause: err });
     }
     return new ContainerRuntimeUnavailableError(
       `container runtime at ${this.dockerHost}: ${what} failed: ${shorten(messageOf(err))}`,

@@ -61,15 +61,19 @@ export class ImageNotFoundError extends Error {
 /**
  * A created container, between create and remove. Archives are tar streams (uncompressed), as
  * the Docker Engine API takes and gives them. Both calls work on a created, a running and an
- * exited container (measured on Podman 4.3). Outside a run they reach the container's own
- * filesystem, not what is mounted over it while it runs. With a read-only root filesystem, on
+ * exited container (measured on Podman 4.3); read a getArchive stream to its end inside the hook
+ * (the container is removed once the hook settles). While the process is not running (before
+ * the start, after the exit) they reach the container's own filesystem, not the tmpfs mounted
+ * over /tmp while it runs. With a read-only root filesystem, on
  * Podman 4.3: a put before the start succeeds anywhere, / included (the engine writes into the
  * container's storage; the Docker API documents a 403 for this case, not tried here), and a file
  * put into /tmp shows in the tmpfs mounted there (Podman copies the image's /tmp up into it);
  * after the exit, whatever the process wrote into that tmpfs is gone (getArchive: null), so
- * outputs to collect must be written elsewhere (a writable root filesystem). An engine that cannot
- * be reached or fails on its side (5xx) is a ContainerRuntimeUnavailableError; a request the
- * engine refuses (4xx) is a plain Error.
+ * outputs to collect must be written elsewhere (a writable root filesystem). Podman 4.3 creates
+ * a missing destination directory of putArchive (the Docker API documents a 404 for it instead).
+ * An engine that cannot be reached or fails on its side (5xx) is a
+ * ContainerRuntimeUnavailableError, a request the engine refuses (4xx) a plain Error; Podman 4.3
+ * answers an invalid tar archive with a 500, so that one is a ContainerRuntimeUnavailableError too.
  */
 export interface ContainerHandle {
   readonly id: string;
