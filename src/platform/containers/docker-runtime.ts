@@ -24,6 +24,13 @@
  *   still delivered in 64 KiB pieces as it arrives.
  * - Stop sequence (timeout or abort): SIGTERM, then SIGKILL when the container has not exited
  *   after `stopGraceMs`. Whatever happens, the container is force-removed afterwards.
+ * - Steps: `run` is pull → create → `hooks.beforeStart` (put inputs) → attach and start → wait →
+ *   `hooks.afterExit` (collect outputs) → remove, each a small method below, read top to bottom in
+ *   `run`. The hooks get a ContainerHandle (the archive endpoints, PUT/GET
+ *   /containers/{id}/archive). A hook that throws ends the run: the container is removed, then
+ *   `run` rejects with exactly what the hook threw (not wrapped; the executor classifies an error
+ *   it does not know as a SYSTEM EXECUTOR_ERROR). On Podman 4.3 a missing path is a 404 like a
+ *   missing container; the message tells them apart (getArchive answers null for the path only).
  * - Start failures that are the workflow's fault (the command does not exist or cannot be
  *   executed) are reported like `docker run` does: an `exited` outcome with exit code 127 (not
  *   found) or 126 (not executable), plus one stderr line carrying the engine's message.
@@ -55,6 +62,8 @@ import {
   ContainerRuntimeUnavailableError,
   ImageNotFoundError,
   type CapturedLine,
+  type ContainerHandle,
+  type ContainerHooks,
   type ContainerOutcome,
   type ContainerRuntime,
   type ContainerSpec,
@@ -158,18 +167,27 @@ export class DockerContainerRuntime implements ContainerRuntime {
     spec: ContainerSpec,
     onLines: (lines: CapturedLine[]) => void | Promise<void>,
     signal: AbortSignal,
+    hooks: ContainerHooks = {},
   ): Promise<ContainerOutcome> {
-    if (signal.aborted) return { kind: 'canceled', exitCode: null };
-    await this.ensureImage(spec.image);
-    if (signal.aborted) return { kind: 'canceled', exitCode: null };
+    // The steps, in order: pull → create → put inputs (beforeStart) → attach and start → wait →
+    // collect outputs (afterExit) → remove (in `finally`: always).
+    if (signal.aborted) return canceledBeforeStart();
+    await this.ensureImage(spec.image); // pull
+    if (signal.aborted) return canceledBeforeStart();
 
     const name = containerName(spec);
     let container: Docker.Container | undefined;
     try {
       container = await this.createContainer(spec, name);
-      if (signal.aborted) return { kind: 'canceled', exitCode: null };
-      return await this.execute(container, spec, onLines, signal);
+      const handle = this.handle(container, name);
+      if (!signal.aborted) await runHook('beforeStart', () => hooks.beforeStart?.(handle));
+      const outcome = signal.aborted
+        ? canceledBeforeStart()
+        : await this.startAndWait(container, spec, onLines, signal);
+      await runHook('afterExit', () => hooks.afterExit?.(handle, outcome));
+      return outcome;
     } catch (err) {
+      if (err instanceof HookFailure) throw err.error; // the hook's own error, unwrapped
       if (err instanceof ImageNotFoundError || err instanceof ContainerRuntimeUnavailableError) throw err;
       throw this.unavailable(`running container ${name}`, err);
     } finally {
@@ -328,12 +346,69 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return this.unavailable('creating a container', err);
   }
 
-  private async execute(
+  // --- archives (the hooks' handle) --------------------------------------------------------------
+
+  /** What the hooks get: the archive endpoints of one created container. */
+  private handle(container: Docker.Container, name: string): ContainerHandle {
+    return {
+      id: container.id,
+      putArchive: async (path, tar) => {
+        try {
+          await container.putArchive(tar, { path });
+        } catch (err) {
+          throw this.archiveFailure(`putting an archive into ${name} at ${path}`, err);
+        }
+      },
+      getArchive: async (path) => {
+        try {
+          return await container.getArchive({ path });
+        } catch (err) {
+          if (isMissingPath(err)) return null;
+          throw this.archiveFailure(`getting an archive of ${path} from ${name}`, err);
+        }
+      },
+    };
+  }
+
+  /** The engine refused the request (4xx): a plain Error; unreachable or failing (5xx): unavailable. */
+  private archiveFailure(what: string, err: unknown): Error {
+    const status = statusOf(err);
+    if (status !== undefined && status >= 400 && status < 500) {
+      const message = `container runtime at ${this.dockerHost}: ${what} was refused: ${shorten(messageOf(err))}`;
+      return new Error(message, { cause: err });
+    }
+    return new ContainerRuntimeUnavailableError(
+      `container runtime at ${this.dockerHost}: ${what} failed: ${shorten(messageOf(err))}`,
+      { cause: err },
+    );
+  }
+
+  // --- start and wait ----------------------------------------------------------------------------
+
+  /** Attach, start, wait: the process from its start to its exit (stopped on timeout or abort). */
+  private async startAndWait(
     container: Docker.Container,
     spec: ContainerSpec,
     onLines: (lines: CapturedLine[]) => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<ContainerOutcome> {
+    const started = await this.start(container, onLines);
+    if ('kind' in started) return started; // the command could not start: an exit (127/126)
+    try {
+      return await this.wait(container, spec, started.output, signal);
+    } finally {
+      started.output.close();
+    }
+  }
+
+  /**
+   * Attaches to the output (before the start, so that nothing is missed), then starts the process.
+   * A start that failed because of the command itself is an `exited` outcome.
+   */
+  private async start(
+    container: Docker.Container,
+    onLines: (lines: CapturedLine[]) => void | Promise<void>,
+  ): Promise<{ output: OutputCapture } | ContainerOutcome> {
     // Podman prepares the container (runc create) when attaching: a bad command fails here.
     let output: OutputCapture;
     try {
@@ -347,58 +422,63 @@ export class DockerContainerRuntime implements ContainerRuntime {
       output.close();
       return this.startFailure(err, onLines, 'starting a container');
     }
+    return { output };
+  }
 
-    try {
-      const exited = container.wait().then((result: { StatusCode?: unknown }) => {
-        const code = Number(result?.StatusCode);
-        return Number.isInteger(code) && code >= 0 ? code : null;
-      });
-      exited.catch(() => {}); // observed below; never an unhandled rejection
+  /** Waits for the exit, the timeout or the abort (then stops the container); reads the output to its end. */
+  private async wait(
+    container: Docker.Container,
+    spec: ContainerSpec,
+    output: OutputCapture,
+    signal: AbortSignal,
+  ): Promise<ContainerOutcome> {
+    const exited = container.wait().then((result: { StatusCode?: unknown }) => {
+      const code = Number(result?.StatusCode);
+      return Number.isInteger(code) && code >= 0 ? code : null;
+    });
+    exited.catch(() => {}); // observed below; never an unhandled rejection
 
-      let timer: (() => void) | undefined;
-      let onAbort: (() => void) | undefined;
-      const reason = await new Promise<'exit' | 'timeout' | 'abort'>((resolve) => {
-        exited.then(
-          () => resolve('exit'),
-          () => resolve('exit'),
-        );
-        timer = startTimer(spec.timeoutMs, () => resolve('timeout'));
-        onAbort = () => resolve('abort');
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      timer?.();
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+    let timer: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
+    const reason = await new Promise<'exit' | 'timeout' | 'abort'>((resolve) => {
+      exited.then(
+        () => resolve('exit'),
+        () => resolve('exit'),
+      );
+      timer = startTimer(spec.timeoutMs, () => resolve('timeout'));
+      onAbort = () => resolve('abort');
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    timer?.();
+    if (onAbort) signal.removeEventListener('abort', onAbort);
 
-      if (reason !== 'exit') {
-        this.logger?.info(
-          { container: containerName(spec), reason },
-          reason === 'timeout' ? 'container timed out, stopping it' : 'container canceled, stopping it',
-        );
-        await this.stop(container, exited);
-      }
-
-      let exitCode: number | null;
-      try {
-        exitCode = await exited;
-      } catch (err) {
-        if (reason === 'exit') throw this.unavailable('waiting for a container', err);
-        exitCode = null; // we stopped it; the exit code is a detail
-      }
-      await output.finish(OUTPUT_SETTLE_MS);
-
-      if (reason === 'timeout') return { kind: 'timed_out', exitCode };
-      if (reason === 'abort') return { kind: 'canceled', exitCode };
-      if (exitCode === null) throw this.unavailable('waiting for a container', 'no exit code');
-      return {
-        kind: 'exited',
-        exitCode,
-        killed: exitCode === 137,
-        oomKilled: await this.oomKilled(container),
-      };
-    } finally {
-      output.close();
+    if (reason !== 'exit') {
+      this.logger?.info(
+        { container: containerName(spec), reason },
+        reason === 'timeout' ? 'container timed out, stopping it' : 'container canceled, stopping it',
+      );
+      await this.stop(container, exited);
     }
+
+    let exitCode: number | null;
+    try {
+      exitCode = await exited;
+    } catch (err) {
+      if (reason === 'exit') throw this.unavailable('waiting for a container', err);
+      exitCode = null; // we stopped it; the exit code is a detail
+    }
+    await output.finish(OUTPUT_SETTLE_MS);
+
+    if (reason === 'timeout') return { kind: 'timed_out', exitCode };
+    if (reason === 'abort') return { kind: 'canceled', exitCode };
+    if (exitCode === null) throw this.unavailable('waiting for a container', 'no exit code');
+    return {
+      kind: 'exited',
+      exitCode,
+      killed: exitCode === 137,
+      oomKilled: await this.oomKilled(container),
+    };
   }
 
   /** A start that failed because of the command itself is an exit (127/126); anything else is ours. */
@@ -753,6 +833,39 @@ function dockerOptions(dockerHost: string): Docker.DockerOptions {
     port: Number(match[3]),
     socketPath: undefined,
   };
+}
+
+/** The outcome of a run canceled before its process started. */
+function canceledBeforeStart(): ContainerOutcome {
+  return { kind: 'canceled', exitCode: null };
+}
+
+/** An error a hook threw, carried through `run`'s error handling unchanged. */
+class HookFailure {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+async function runHook(name: keyof ContainerHooks, hook: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await hook();
+  } catch (err) {
+    throw new HookFailure(err ?? new Error(`the ${name} hook failed`));
+  }
+}
+
+/** A 404 of the archive endpoint for a path that does not exist, not for a missing container. */
+function isMissingPath(err: unknown): boolean {
+  // Podman: "no such file or directory"; Docker: "Could not find the file … in container …".
+  // A missing container: "no container with name or ID … found" / "No such container: …".
+  return statusOf(err) === 404 && !/no such container|no container with/i.test(messageOf(err));
+}
+
+/** Engine messages can be long (Podman's archive errors dump a whole request struct). */
+function shorten(message: string, max = 500): string {
+  return message.length <= max ? message : `${message.slice(0, max)}…`;
 }
 
 function containerName(spec: ContainerSpec): string {
