@@ -215,6 +215,10 @@ export const AllJobsQuerySchema = z.object({
   until: dateTime('Jobs created before this time (RFC 3339), exclusive; must be after since'),
 });
 
+export const JobIdParamsSchema = z.object({
+  job_id: z.uuid('must be a UUID'),
+});
+
 export const JobParamsSchema = z.object({
   id: z.uuid('must be a UUID'),
   job_id: z.uuid('must be a UUID'),

@@ -292,6 +292,36 @@ describe.each(ENGINES)('GET /jobs (%s)', (engine) => {
     });
   });
 
+  it("GET /jobs/{job_id}: one of the caller's jobs by its id alone, as under its workflow; 404 for another user's", async () => {
+    const u = await registerUser(gw);
+    const other = await registerUser(gw);
+    const w = await workflow(u, 'by-id');
+    const id = await insertJob(u, w, 'FAILED', 3);
+    const byId = await gw.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: u.headers });
+    expect(byId.statusCode, byId.body).toBe(200);
+    const underWorkflow = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v1/workflows/${w}/jobs/${id}`,
+      headers: u.headers,
+    });
+    expect(byId.json()).toEqual(underWorkflow.json());
+    expect(byId.json()).toMatchObject({ id, workflow_id: w, status: 'FAILED' });
+
+    const theirs = await gw.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: other.headers });
+    expect(theirs.statusCode).toBe(404);
+    const missing = await gw.app.inject({
+      method: 'GET',
+      url: `/api/v1/jobs/${newId()}`,
+      headers: u.headers,
+    });
+    expect(missing.statusCode).toBe(404);
+    const bad = await gw.app.inject({ method: 'GET', url: '/api/v1/jobs/not-a-uuid', headers: u.headers });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<Problem>().errors).toEqual([{ path: 'job_id', message: expect.stringMatching(/UUID/) }]);
+    const anonymous = await gw.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}` });
+    expect(anonymous.statusCode).toBe(401);
+  });
+
   it('defaults to 20 per page, at most 100', async () => {
     const u = await registerUser(gw);
     const w = await workflow(u, 'many');

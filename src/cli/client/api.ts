@@ -80,9 +80,8 @@ export async function findWorkflow(api: ChronoverseClient, ref: string): Promise
 }
 
 /**
- * A job by id, with its workflow. Jobs are addressed under their workflow, so without
- * `workflowRef` the newest jobs of all workflows are searched (a job run a moment ago is on the
- * first page); a workflow name instead of a job id means that workflow's latest job.
+ * A job by id (GET /jobs/{job_id}), with its workflow; with `workflowRef`, looked up under that
+ * workflow. A workflow name instead of a job id means that workflow's latest job.
  */
 export async function findJob(
   api: ChronoverseClient,
@@ -106,20 +105,13 @@ export async function findJob(
     if (res.response.status === 404) throw new NotFoundError(`no job ${ref} in workflow "${workflow.name}"`);
     return { workflow, job: unwrap(res) };
   }
-  let cursor: string | undefined;
-  for (let page = 0; page < 50; page++) {
-    const res = unwrap(await api.GET('/api/v1/jobs', { params: { query: { limit: 100, cursor } } }));
-    const job = res.jobs.find((j) => j.id === ref);
-    if (job) {
-      const workflow = unwrap(
-        await api.GET('/api/v1/workflows/{id}', { params: { path: { id: job.workflow_id } } }),
-      );
-      return { workflow, job };
-    }
-    cursor = res.cursor ?? undefined;
-    if (!cursor) break;
-  }
-  throw new NotFoundError(`no job ${ref} (give its workflow with --workflow to look further)`);
+  const res = await api.GET('/api/v1/jobs/{job_id}', { params: { path: { job_id: ref } } });
+  if (res.response.status === 404) throw new NotFoundError(`no job ${ref}`);
+  const job = unwrap(res);
+  const workflow = unwrap(
+    await api.GET('/api/v1/workflows/{id}', { params: { path: { id: job.workflow_id } } }),
+  );
+  return { workflow, job };
 }
 
 export const FINAL_JOB_STATES = ['COMPLETED', 'FAILED', 'CANCELED'] as const;

@@ -9,6 +9,7 @@ import {
   AllJobsQuerySchema,
   IdempotencyHeadersSchema,
   IdParamsSchema,
+  JobIdParamsSchema,
   JobListQuerySchema,
   JobParamsSchema,
   JobSchema,
@@ -48,6 +49,23 @@ export async function jobRoutes(
       },
     },
     async (req) => jobs.listAll(principalOf(req).user.id, req.query as z.output<typeof AllJobsQuerySchema>),
+  );
+
+  app.get(
+    '/jobs/:job_id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a job by its id alone',
+        description:
+          "The same job object as under its workflow; 404 when no workflow of the caller's has this job.",
+        ...SECURED,
+        params: JobIdParamsSchema,
+        response: { 200: JobSchema, ...errors },
+      },
+    },
+    async (req) =>
+      jobs.get(principalOf(req).user.id, null, (req.params as z.output<typeof JobIdParamsSchema>).job_id),
   );
 
   app.get(

@@ -17,7 +17,8 @@ export interface JobsApi {
     userId: string,
     filters: AllJobsFilters,
   ): Promise<{ jobs: WorkflowJobView[]; cursor: string | null }>;
-  get(userId: string, workflowId: string, jobId: string): Promise<JobView>;
+  /** One of the caller's jobs; `workflowId` null: whichever workflow of theirs it belongs to. */
+  get(userId: string, workflowId: string | null, jobId: string): Promise<JobView>;
   runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>>;
   cancel(userId: string, workflowId: string, jobId: string): Promise<JobView>;
   retry(

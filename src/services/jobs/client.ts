@@ -52,8 +52,11 @@ export class JobsClient implements JobsApi {
     });
   }
 
-  get(userId: string, workflowId: string, jobId: string): Promise<JobView> {
-    return this.#call(async () => jobFromWire((await this.#rpc.getJob({ userId, workflowId, jobId })).job));
+  get(userId: string, workflowId: string | null, jobId: string): Promise<JobView> {
+    // An empty workflow id on the wire: any of the caller's workflows (GetJobRequest).
+    return this.#call(async () =>
+      jobFromWire((await this.#rpc.getJob({ userId, workflowId: workflowId ?? '', jobId })).job),
+    );
   }
 
   runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>> {

@@ -37,7 +37,9 @@ export function jobsRpc(jobs: JobsApi): ServiceRegistration {
             ...(page.cursor !== null ? { cursor: page.cursor } : {}),
           };
         },
-        getJob: async (req) => ({ job: jobToWire(await jobs.get(req.userId, req.workflowId, req.jobId)) }),
+        getJob: async (req) => ({
+          job: jobToWire(await jobs.get(req.userId, req.workflowId || null, req.jobId)),
+        }),
         runJobNow: async (req) =>
           jobResultToWire(await jobs.runNow(req.userId, req.workflowId, req.idempotencyKey)),
         cancelJob: async (req) => ({

@@ -120,7 +120,7 @@ export class JobsService implements JobsApi {
     };
   }
 
-  async get(userId: string, workflowId: string, jobId: string): Promise<JobView> {
+  async get(userId: string, workflowId: string | null, jobId: string): Promise<JobView> {
     const row = await findJob(this.#db, userId, workflowId, jobId);
     if (!row) throw new NotFoundError('Job');
     return toJobView(row);
@@ -259,16 +259,12 @@ export class JobsService implements JobsApi {
 async function findJob(
   db: Kysely<DB> | Transaction<DB>,
   userId: string,
-  workflowId: string,
+  workflowId: string | null,
   jobId: string,
 ): Promise<JobRow | undefined> {
-  return db
-    .selectFrom('jobs')
-    .selectAll()
-    .where('id', '=', jobId)
-    .where('workflow_id', '=', workflowId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
+  let q = db.selectFrom('jobs').selectAll().where('id', '=', jobId).where('user_id', '=', userId);
+  if (workflowId !== null) q = q.where('workflow_id', '=', workflowId);
+  return q.executeTakeFirst();
 }
 
 async function lockRunnableWorkflow(

@@ -351,6 +351,8 @@ export declare type GetJobRequest = Message<"chronoverse.jobs.v1.GetJobRequest">
   userId: string;
 
   /**
+   * Empty: the job in whichever of the user's workflows it belongs to (GET /jobs/{job_id}).
+   *
    * @generated from field: string workflow_id = 2;
    */
   workflowId: string;
