@@ -58,6 +58,8 @@ export async function servedDocuments(): Promise<{
     notifications: unused('notifications'),
     analytics: unused('analytics'),
     webhooks: unused('webhooks'),
+    subscriptions: unused('subscriptions'),
+    quotas: unused('quotas'),
     readiness: async () => ({}),
   };
   const app = await buildGateway(deps, { bodyLimitBytes: 1 << 20, trustProxy: false, version: VERSION });

@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { meKey } from './auth.ts';
 import { api } from './client.ts';
-import type { NotificationPreference, User } from './types.ts';
+import type { NotificationPreference, Schemas, User } from './types.ts';
 
 export const NOTIFICATION_PREFERENCES = [
   'ALL',
@@ -10,41 +10,20 @@ export const NOTIFICATION_PREFERENCES = [
   'NONE',
 ] as const satisfies readonly NotificationPreference[];
 
-export interface UserUpdate {
-  notification_preference?: NotificationPreference;
-  current_password?: string;
-  new_password?: string;
-}
+export type UserUpdate = Schemas['UserUpdate'];
 
 /** What a personal access token may do (docs/api.md "Token scopes"). */
-export type TokenScope = 'read' | 'write' | 'tokens' | 'admin';
+export type TokenScope = PersonalAccessToken['scopes'][number];
 export const TOKEN_SCOPES = ['read', 'write', 'tokens', 'admin'] as const satisfies readonly TokenScope[];
 /** What the API gives a token created without `scopes`. */
 export const DEFAULT_TOKEN_SCOPES: readonly TokenScope[] = ['read', 'write'];
 
-export interface PersonalAccessToken {
-  id: string;
-  name: string;
-  scopes: TokenScope[];
-  /** The token that minted this one: revoking it revokes this too. */
-  parent_id: string | null;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-}
-
+/** `parent_id`: the token that minted this one (revoking it revokes this too). */
+export type PersonalAccessToken = Schemas['PersonalAccessToken'];
 /** The create answer: the only time the secret is ever sent. */
-export interface CreatedPersonalAccessToken extends PersonalAccessToken {
-  token: string;
-}
-
-export interface TokenCreate {
-  name: string;
-  scopes?: TokenScope[];
-  /** RFC 3339 with a zone, at most 365 days ahead; or `expires_in_days`. */
-  expires_at?: string;
-  expires_in_days?: number;
-}
+export type CreatedPersonalAccessToken = Schemas['CreatedPersonalAccessToken'];
+/** `expires_at`: RFC 3339 with a zone, at most 365 days ahead; or `expires_in_days`. */
+export type TokenCreate = Schemas['TokenCreate'];
 
 export const tokenKeys = { all: ['tokens'] as const };
 

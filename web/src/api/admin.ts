@@ -5,52 +5,22 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { meKey, signupKey, type SignupMode } from './auth.ts';
 import { api } from './client.ts';
-import type { User, UserRole } from './types.ts';
+import type { ResponseOf, Schemas, User, UserRole } from './types.ts';
 
-export interface Settings {
-  /** The mode registrations meet now. */
-  signup_mode: SignupMode;
-  /** `setting`: an administrator chose it; `configuration`: CHRONOVERSE_SIGNUP. */
-  signup_mode_source: 'setting' | 'configuration';
-  configured_signup_mode: SignupMode;
-}
-
-export type InviteStatus = 'pending' | 'used' | 'expired' | 'revoked';
-
-export interface Invite {
-  id: string;
-  email: string | null;
-  status: InviteStatus;
-  created_at: string;
-  expires_at: string;
-  created_by: string | null;
-  used_at: string | null;
-  used_by: string | null;
-}
-
-/** The create answer: the only time the secret and its link are sent. */
-export interface CreatedInvite extends Invite {
-  token: string;
-  /** The dashboard path that registers with it: `/register?invite=cvi_…`. */
-  link: string;
-}
-
-export interface InviteCreate {
-  email?: string;
-  expires_in_days?: number;
-}
-
-export interface AuditEvent {
-  id: string;
-  at: string;
-  action: string;
-  actor_id: string | null;
-  subject_id: string | null;
-  address: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  details: Record<string, unknown>;
-}
+/**
+ * `signup_mode`: the mode registrations meet now; `signup_mode_source`: `setting` (an administrator
+ * chose it) or `configuration` (CHRONOVERSE_SIGNUP).
+ */
+export type Settings = Schemas['Settings'];
+export type Invite = Schemas['Invite'];
+export type InviteStatus = Invite['status'];
+/** The create answer: the only time the secret and its link (`/register?invite=cvi_…`) are sent. */
+export type CreatedInvite = Schemas['CreatedInvite'];
+export type InviteCreate = Schemas['InviteCreate'];
+export type AuditEvent = Schemas['AuditEvent'];
+type InvitePage = ResponseOf<'/api/v1/admin/invites', 'get'>;
+type UserPage = ResponseOf<'/api/v1/admin/users', 'get'>;
+type AuditPage = ResponseOf<'/api/v1/admin/audit', 'get'>;
 
 export interface AuditFilter {
   action?: string | undefined;
@@ -111,7 +81,7 @@ export function useInvites(cursor?: string) {
   return useQuery({
     queryKey: adminKeys.invites(cursor),
     queryFn: ({ signal }) =>
-      api.get<{ invites: Invite[]; cursor: string | null }>('/admin/invites', {
+      api.get<InvitePage>('/admin/invites', {
         signal,
         query: { limit: PAGE, cursor },
       }),
@@ -139,7 +109,7 @@ export function useUsers(cursor?: string) {
   return useQuery({
     queryKey: adminKeys.users(cursor),
     queryFn: ({ signal }) =>
-      api.get<{ users: User[]; cursor: string | null }>('/admin/users', {
+      api.get<UserPage>('/admin/users', {
         signal,
         query: { limit: PAGE, cursor },
       }),
@@ -147,11 +117,7 @@ export function useUsers(cursor?: string) {
   });
 }
 
-export interface AdminUserCreate {
-  email: string;
-  password: string;
-  role?: UserRole;
-}
+export type AdminUserCreate = Schemas['AdminUserCreate'];
 
 export function useCreateUser() {
   const client = useQueryClient();
@@ -178,7 +144,7 @@ export function useAudit(filter: AuditFilter, cursor?: string) {
   return useQuery({
     queryKey: adminKeys.audit(filter, cursor),
     queryFn: ({ signal }) =>
-      api.get<{ events: AuditEvent[]; cursor: string | null }>('/admin/audit', {
+      api.get<AuditPage>('/admin/audit', {
         signal,
         query: { limit: PAGE, cursor, ...filter },
       }),

@@ -5,43 +5,25 @@
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from './client.ts';
-import type { JobState } from './types.ts';
+import type { QueryOf, Schemas } from './types.ts';
 
-export interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
+export type Percentiles = Schemas['Percentiles'];
 
-export interface Analytics {
-  total_workflows: number;
-  total_jobs: number;
-  total_joblogs: number;
-  /** Seconds, summed over finished jobs. */
-  total_job_execution_duration: number;
-  /** Final statuses from the aggregates; PENDING/QUEUED/RUNNING counted live. */
-  jobs_by_status: Record<JobState, number>;
-  /** COMPLETED / (COMPLETED + FAILED), 0..1; null before any job completed or failed. */
-  success_rate: number | null;
-  /** Percentiles over jobs finished since `percentiles_since` (a 30-day window). */
-  duration_ms: Percentiles;
-  fire_lag_ms: Percentiles;
-  percentiles_since: string;
-  /** Present on `GET /analytics/{workflow_id}`. */
-  workflow_id?: string;
-}
+/**
+ * `GET /analytics` (all workflows) or `GET /analytics/{workflow_id}` (one, with `workflow_id`).
+ * `total_job_execution_duration` is in seconds, summed over finished jobs; `jobs_by_status` counts
+ * final statuses from the aggregates and PENDING/QUEUED/RUNNING live; `success_rate` is
+ * COMPLETED / (COMPLETED + FAILED), 0..1, null before any job completed or failed; the percentiles
+ * cover jobs finished since `percentiles_since` (a 30-day window).
+ */
+export type Analytics = Schemas['Analytics'] | Schemas['WorkflowAnalytics'];
 
-export const TIMESERIES_BUCKETS = ['hour', 'day'] as const;
+export const TIMESERIES_BUCKETS = ['hour', 'day'] as const satisfies readonly NonNullable<
+  QueryOf<'/api/v1/analytics/timeseries'>['bucket']
+>[];
 export type TimeseriesBucket = (typeof TIMESERIES_BUCKETS)[number];
 
-export interface TimeseriesPoint {
-  ts: string;
-  completed: number;
-  failed: number;
-  canceled: number;
-  avg_duration_ms: number | null;
-  avg_fire_lag_ms: number | null;
-}
+export type TimeseriesPoint = Schemas['TimeseriesPoint'];
 
 export interface TimeseriesParams {
   workflowId?: string | undefined;

@@ -1,7 +1,7 @@
 /** Session hooks: the current user, the sign-up mode, register, login, logout. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from './client.ts';
-import type { Session, User } from './types.ts';
+import type { ResponseOf, Schemas, Session, User } from './types.ts';
 
 export const meKey = ['me'] as const;
 
@@ -22,15 +22,12 @@ export function useMe() {
   });
 }
 
-export interface Credentials {
-  email: string;
-  password: string;
-  /** Registration only: the invitation secret (`cvi_…`) from `?invite=`. */
-  invite?: string;
-}
+/** `invite`, registration only: the invitation secret (`cvi_…`) from `?invite=`. */
+export type Credentials = Schemas['Registration'];
 
+type SignupAnswer = ResponseOf<'/api/v1/auth/signup', 'get'>;
 /** Who may register now (`GET /auth/signup`); docs/api.md "Sign-up". */
-export type SignupMode = 'open' | 'invite' | 'closed';
+export type SignupMode = SignupAnswer['mode'];
 export const SIGNUP_MODES = ['open', 'invite', 'closed'] as const satisfies readonly SignupMode[];
 
 export const signupKey = ['signup'] as const;
@@ -38,7 +35,7 @@ export const signupKey = ['signup'] as const;
 export function useSignupMode() {
   return useQuery({
     queryKey: signupKey,
-    queryFn: ({ signal }) => api.get<{ mode: SignupMode }>('/auth/signup', { signal }),
+    queryFn: ({ signal }) => api.get<SignupAnswer>('/auth/signup', { signal }),
     select: (data) => data.mode,
     staleTime: 30_000,
   });

@@ -4,15 +4,10 @@
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
-import type { Job, JobPage, JobState, JobTrigger, RunPage } from './types.ts';
+import type { Job, JobPage, JobState, JobTrigger, QueryOf, RunPage } from './types.ts';
 import { REFRESH_MS, workflowKeys } from './workflows.ts';
 
-export interface JobListParams {
-  status?: JobState;
-  trigger?: JobTrigger;
-  limit?: number;
-  cursor?: string;
-}
+export type JobListParams = QueryOf<'/api/v1/workflows/{id}/jobs'>;
 
 export const jobKeys = {
   all: (workflowId: string) => ['jobs', workflowId] as const,

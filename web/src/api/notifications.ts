@@ -6,28 +6,20 @@
  */
 import { useInfiniteQuery, useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
+import type { ResponseOf, Schemas } from './types.ts';
 import { markReadInCache, type NotificationPages } from '../features/notifications/cache.ts';
 
-export const NOTIFICATION_KINDS = ['INFO', 'SUCCESS', 'WARN', 'ERROR', 'ALERT'] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+export type Notification = Schemas['Notification'];
+export type NotificationKind = Notification['kind'];
+export const NOTIFICATION_KINDS = [
+  'INFO',
+  'SUCCESS',
+  'WARN',
+  'ERROR',
+  'ALERT',
+] as const satisfies readonly NotificationKind[];
 
-export interface Notification {
-  id: string;
-  kind: NotificationKind;
-  title: string;
-  message: string;
-  entity_type: 'WORKFLOW' | 'JOB' | null;
-  entity_id: string | null;
-  action_url: string | null;
-  read_at: string | null;
-  created_at: string;
-}
-
-export interface NotificationPage {
-  notifications: Notification[];
-  cursor: string | null;
-  unread_count: number;
-}
+export type NotificationPage = ResponseOf<'/api/v1/notifications', 'get'>;
 
 export type NotificationList = 'unread' | 'all';
 

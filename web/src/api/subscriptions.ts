@@ -1,9 +1,14 @@
 /** Notification subscriptions of one workflow (docs/api.md "Subscriptions", docs/notifications.md). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
+import type { ResponseOf } from './types.ts';
 
-export const SUBSCRIPTION_CHANNELS = ['IN_APP', 'EMAIL'] as const;
-export type SubscriptionChannel = (typeof SUBSCRIPTION_CHANNELS)[number];
+export type WorkflowSubscriptions = ResponseOf<'/api/v1/workflows/{id}/subscriptions', 'get'>;
+export type Subscription = WorkflowSubscriptions['subscriptions'][number];
+/** What decides on a channel for this workflow; the list answer carries them for one workflow only. */
+export type Effective = NonNullable<WorkflowSubscriptions['effective']>[number];
+export type SubscriptionChannel = Subscription['channel'];
+export const SUBSCRIPTION_CHANNELS = ['IN_APP', 'EMAIL'] as const satisfies readonly SubscriptionChannel[];
 
 export const SUBSCRIPTION_EVENTS = [
   'job.failed',
@@ -15,27 +20,6 @@ export const SUBSCRIPTION_EVENTS = [
   'build.failed',
   'workflow.terminated',
 ] as const;
-
-export interface Subscription {
-  id: string;
-  workflow_id: string | null;
-  channel: SubscriptionChannel;
-  events: string[];
-  created_at: string;
-  updated_at: string;
-}
-
-export interface Effective {
-  channel: SubscriptionChannel;
-  source: 'WORKFLOW' | 'ALL_WORKFLOWS' | 'DEFAULT';
-  events: string[];
-}
-
-export interface WorkflowSubscriptions {
-  subscriptions: Subscription[];
-  email_enabled: boolean;
-  effective: Effective[];
-}
 
 const key = (workflowId: string) => ['subscriptions', workflowId] as const;
 const path = (workflowId: string) => `/workflows/${encodeURIComponent(workflowId)}/subscriptions`;

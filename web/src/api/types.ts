@@ -1,117 +1,64 @@
 /**
- * Response shapes of the API as the dashboard reads them (src/gateway/schemas.ts is the source;
- * docs/api.md describes them). Enumerations come from the pure domain modules.
+ * Response shapes of the API as the dashboard reads them: aliases of the types `@chronoverse/client`
+ * generates from the OpenAPI document the gateway serves (`npm run client:gen`; src/gateway/schemas.ts
+ * is the source, docs/api.md describes them). Nothing here is written by hand, so a change to the
+ * API's contract that the dashboard does not follow fails `tsc -p web` instead of a page at run time.
+ * The enumerations' values (for selects and filters) come from the pure domain modules; their types
+ * come from the document, and `satisfies` below checks that both agree.
  */
-import type { ErrorKind, JobState, JobTrigger } from '../../../src/domain/job-state.ts';
-import type { NotificationPreference, UserRole } from '../../../src/domain/user-input.ts';
-import type { WorkflowKind } from '../../../src/domain/workflow-input.ts';
-import type { BuildStatus, WorkflowStatus } from '../../../src/domain/workflow-status.ts';
+import type { components, paths } from '@chronoverse/client';
+import { JOB_STATES, JOB_TRIGGERS } from '../../../src/domain/job-state.ts';
+import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../../../src/domain/workflow-status.ts';
 
-export type {
-  BuildStatus,
-  ErrorKind,
-  JobState,
-  JobTrigger,
-  NotificationPreference,
-  UserRole,
-  WorkflowKind,
-  WorkflowStatus,
-};
-export { JOB_STATES, JOB_TRIGGERS } from '../../../src/domain/job-state.ts';
+export type Schemas = components['schemas'];
+type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
+
+/** The JSON body of the 200 (or 201) answer to `method path` (a path as the document spells it). */
+export type ResponseOf<P extends keyof paths, M extends Method> = paths[P][M] extends {
+  responses: { 200: { content: { 'application/json': infer T } } };
+}
+  ? T
+  : paths[P][M] extends { responses: { 201: { content: { 'application/json': infer T } } } }
+    ? T
+    : never;
+
+/** The query parameters of `GET path`. */
+export type QueryOf<P extends keyof paths> = paths[P]['get'] extends { parameters: { query?: infer Q } }
+  ? NonNullable<Q>
+  : never;
+
+export type User = Schemas['User'];
+export type Session = Schemas['Session'];
+export type Workflow = Schemas['Workflow'];
+export type ScheduleView = Workflow['schedule'];
+/** A workflow's recent run as the workflow object carries it (`recent_jobs`). */
+export type RecentJob = Schemas['RecentJob'];
+export type Job = Schemas['Job'];
+/** A job in the list across workflows (`GET /jobs`): the job and its workflow's name. */
+export type Run = Schemas['WorkflowJob'];
+
+export type WorkflowPage = ResponseOf<'/api/v1/workflows', 'get'>;
+export type JobPage = ResponseOf<'/api/v1/workflows/{id}/jobs', 'get'>;
+export type RunPage = ResponseOf<'/api/v1/jobs', 'get'>;
+
+export type UserRole = User['role'];
+export type NotificationPreference = User['notification_preference'];
+export type WorkflowKind = Workflow['kind'];
+export type WorkflowStatus = Workflow['status'];
+export type BuildStatus = Workflow['build_status'];
+export type JobState = Job['status'];
+export type JobTrigger = Job['trigger'];
+export type ErrorKind = NonNullable<Job['error']>['kind'];
+
 // Not re-exported from workflow-input.ts: that module brings zod and croner, which only the forms need.
 export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER'] as const satisfies readonly WorkflowKind[];
-export { BUILD_STATUSES, WORKFLOW_STATUSES } from '../../../src/domain/workflow-status.ts';
+export { BUILD_STATUSES, JOB_STATES, JOB_TRIGGERS, WORKFLOW_STATUSES };
 
-export interface User {
-  id: string;
-  email: string;
-  role: UserRole;
-  notification_preference: NotificationPreference;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface Session {
-  user: User;
-  token: string;
-  expires_at: string;
-}
-
-export type ScheduleView =
-  | { type: 'interval'; interval_minutes: number }
-  | { type: 'cron'; cron: string; timezone: string }
-  | { type: 'once'; run_at: string };
-
-export interface Workflow {
-  id: string;
-  name: string;
-  kind: WorkflowKind;
-  payload: Record<string, unknown>;
-  schedule: ScheduleView;
-  interval: number | null;
-  build_status: BuildStatus;
-  build_error: string | null;
-  status: WorkflowStatus;
-  consecutive_job_failures_count: number;
-  max_consecutive_job_failures_allowed: number;
-  log_retention: boolean;
-  next_run_at: string | null;
-  created_at: string;
-  updated_at: string;
-  terminated_at: string | null;
-  generation: number;
-  /** Up to 10 latest jobs that have left PENDING/QUEUED, newest first. */
-  recent_jobs: RecentJob[];
-}
-
-/** A workflow's recent run as the workflow object carries it (`recent_jobs`). */
-export interface RecentJob {
-  id: string;
-  status: JobState;
-  trigger: JobTrigger;
-  scheduled_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  /** Null until the job completes. */
-  duration_ms: number | null;
-}
-
-export interface Job {
-  id: string;
-  workflow_id: string;
-  status: JobState;
-  trigger: JobTrigger;
-  scheduled_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  created_at: string;
-  updated_at: string;
-  attempts: number;
-  max_attempts: number;
-  exit_code: number | null;
-  http_status_code: number | null;
-  latency_ms: number | null;
-  skipped_ticks: number;
-  retry_of: string | null;
-  error: { kind: ErrorKind; code: string; message: string } | null;
-}
-
-export interface WorkflowPage {
-  workflows: Workflow[];
-  cursor: string | null;
-}
-
-export interface JobPage {
-  jobs: Job[];
-  cursor: string | null;
-}
-
-/** A job in the list across workflows (`GET /jobs`): the job and its workflow's name. */
-export interface Run extends Job {
-  workflow_name: string;
-}
-
-export interface RunPage {
-  jobs: Run[];
-  cursor: string | null;
-}
+// The domain's lists and the document's enumerations name the same values (both ways).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree = <T extends true>(): T | undefined => undefined;
+agree<Same<(typeof JOB_STATES)[number], JobState>>();
+agree<Same<(typeof JOB_TRIGGERS)[number], JobTrigger>>();
+agree<Same<(typeof BUILD_STATUSES)[number], BuildStatus>>();
+agree<Same<(typeof WORKFLOW_STATUSES)[number], WorkflowStatus>>();
+agree<Same<(typeof WORKFLOW_KINDS)[number], WorkflowKind>>();

@@ -1,21 +1,13 @@
 /** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, delete. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
-import type { BuildStatus, Workflow, WorkflowKind, WorkflowPage } from './types.ts';
+import type { QueryOf, Workflow, WorkflowPage } from './types.ts';
 
 /** Overview and detail pages refresh this often (milliseconds). */
 export const REFRESH_MS = 5_000;
 
-export interface WorkflowListParams {
-  query?: string;
-  kind?: WorkflowKind;
-  build_status?: BuildStatus;
-  terminated?: boolean;
-  interval_min?: number;
-  interval_max?: number;
-  limit?: number;
-  cursor?: string;
-}
+/** `GET /workflows`'s query; `terminated` as a boolean (sent as `true`/`false`). */
+export type WorkflowListParams = Omit<QueryOf<'/api/v1/workflows'>, 'terminated'> & { terminated?: boolean };
 
 export const workflowKeys = {
   all: ['workflows'] as const,

@@ -50,6 +50,7 @@ function workflow(overrides: Partial<Workflow> = {}): Workflow {
     updated_at: '2026-01-01T00:00:00.000Z',
     terminated_at: null,
     generation: 1,
+    labels: {},
     recent_jobs: [],
     ...overrides,
   };

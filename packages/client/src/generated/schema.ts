@@ -575,6 +575,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every user's quotas and usage, newest user first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cursor: string | null;
+                            users: components["schemas"]["UserQuotas"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/settings": {
         parameters: {
             query?: never;
@@ -886,6 +956,145 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's quotas, where each comes from, and the usage now */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserQuotas"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set a user's own quotas
+         * @description Each field a whole number (0: no limit), null (back to the default for the role) or absent (unchanged). A value applies to administrators too. Answers as GET.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["QuotaUpdateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserQuotas"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/analytics": {
@@ -1919,6 +2128,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/emails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Emails sent (or being sent) to you, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    limit?: number;
+                    status?: "PENDING" | "SENT" | "FAILED";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cursor: string | null;
+                            emails: {
+                                attempts: number;
+                                completed_at: string | null;
+                                /** @description RFC 3339 UTC timestamp with milliseconds */
+                                created_at: string;
+                                event_type: string;
+                                /** Format: uuid */
+                                id: string;
+                                /** @description The SMTP server's last answer when not sent */
+                                last_error: string | null;
+                                next_attempt_at: string | null;
+                                /** @enum {string} */
+                                status: "PENDING" | "SENT" | "FAILED";
+                                subject: string;
+                                to: string;
+                                workflow_id: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/emails/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One email with its text and every attempt (the SMTP answers) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempts: number;
+                            completed_at: string | null;
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            created_at: string;
+                            event_type: string;
+                            history: {
+                                attempt: number;
+                                duration_ms: number;
+                                response: string | null;
+                                smtp_code: number | null;
+                                /** @description RFC 3339 UTC timestamp with milliseconds */
+                                started_at: string;
+                            }[];
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The SMTP server's last answer when not sent */
+                            last_error: string | null;
+                            next_attempt_at: string | null;
+                            /** @enum {string} */
+                            status: "PENDING" | "SENT" | "FAILED";
+                            subject: string;
+                            /** @description The plain-text body sent */
+                            text: string;
+                            to: string;
+                            workflow_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/events": {
         parameters: {
             query?: never;
@@ -2008,6 +2395,253 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List all your subscriptions (per workflow and for all workflows) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description For one workflow: what decides on each channel */
+                            effective?: {
+                                /** @enum {string} */
+                                channel: "IN_APP" | "EMAIL";
+                                events: string[];
+                                /**
+                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing
+                                 * @enum {string}
+                                 */
+                                source: "WORKFLOW" | "ALL_WORKFLOWS" | "DEFAULT";
+                            }[];
+                            /** @description Whether this installation sends email (SMTP configured) */
+                            email_enabled: boolean;
+                            subscriptions: {
+                                /** @enum {string} */
+                                channel: "IN_APP" | "EMAIL";
+                                /** @description RFC 3339 UTC timestamp with milliseconds */
+                                created_at: string;
+                                /** @description Event names, or ["*"]; [] mutes the channel for this scope */
+                                events: string[];
+                                /** Format: uuid */
+                                id: string;
+                                /** @description RFC 3339 UTC timestamp with milliseconds */
+                                updated_at: string;
+                                /** @description null: every workflow of yours, now and later */
+                                workflow_id: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Subscribe to events of all your workflows (now and later)
+         * @description One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*".
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        channel: "IN_APP" | "EMAIL";
+                        events: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            channel: "IN_APP" | "EMAIL";
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            created_at: string;
+                            /** @description Event names, or ["*"]; [] mutes the channel for this scope */
+                            events: string[];
+                            /** Format: uuid */
+                            id: string;
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            updated_at: string;
+                            /** @description null: every workflow of yours, now and later */
+                            workflow_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            channel: "IN_APP" | "EMAIL";
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            created_at: string;
+                            /** @description Event names, or ["*"]; [] mutes the channel for this scope */
+                            events: string[];
+                            /** Format: uuid */
+                            id: string;
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            updated_at: string;
+                            /** @description null: every workflow of yours, now and later */
+                            workflow_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of your subscriptions */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -3863,6 +4497,258 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow's subscriptions, the all-workflows ones, and what decides per channel */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description For one workflow: what decides on each channel */
+                            effective?: {
+                                /** @enum {string} */
+                                channel: "IN_APP" | "EMAIL";
+                                events: string[];
+                                /**
+                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing
+                                 * @enum {string}
+                                 */
+                                source: "WORKFLOW" | "ALL_WORKFLOWS" | "DEFAULT";
+                            }[];
+                            /** @description Whether this installation sends email (SMTP configured) */
+                            email_enabled: boolean;
+                            subscriptions: {
+                                /** @enum {string} */
+                                channel: "IN_APP" | "EMAIL";
+                                /** @description RFC 3339 UTC timestamp with milliseconds */
+                                created_at: string;
+                                /** @description Event names, or ["*"]; [] mutes the channel for this scope */
+                                events: string[];
+                                /** Format: uuid */
+                                id: string;
+                                /** @description RFC 3339 UTC timestamp with milliseconds */
+                                updated_at: string;
+                                /** @description null: every workflow of yours, now and later */
+                                workflow_id: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Subscribe to events of one workflow
+         * @description One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*". A workflow's own subscription wins over the all-workflows one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        channel: "IN_APP" | "EMAIL";
+                        events: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            channel: "IN_APP" | "EMAIL";
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            created_at: string;
+                            /** @description Event names, or ["*"]; [] mutes the channel for this scope */
+                            events: string[];
+                            /** Format: uuid */
+                            id: string;
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            updated_at: string;
+                            /** @description null: every workflow of yours, now and later */
+                            workflow_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            channel: "IN_APP" | "EMAIL";
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            created_at: string;
+                            /** @description Event names, or ["*"]; [] mutes the channel for this scope */
+                            events: string[];
+                            /** Format: uuid */
+                            id: string;
+                            /** @description RFC 3339 UTC timestamp with milliseconds */
+                            updated_at: string;
+                            /** @description null: every workflow of yours, now and later */
+                            workflow_id: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of a workflow's subscriptions */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    subscription_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;

@@ -73,6 +73,8 @@ describe('parseNotificationEvent', () => {
     };
     expect(parseNotificationEvent(JSON.stringify(n))).toEqual(n);
     expect(parseNotificationEvent(JSON.stringify({ ...n, kind: 'SHOUT' }))).toBeNull();
+    expect(parseNotificationEvent(JSON.stringify({ ...n, entity_type: null }))).toBeNull();
+    expect(parseNotificationEvent(JSON.stringify({ ...n, entity_id: null }))).toBeNull();
     expect(parseNotificationEvent('[')).toBeNull();
     expect(parseNotificationEvent(JSON.stringify(null))).toBeNull();
   });

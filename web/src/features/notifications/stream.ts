@@ -40,13 +40,17 @@ export function parseNotificationEvent(data: unknown): Notification | null {
     return null;
   }
   if (!(NOTIFICATION_KINDS as readonly unknown[]).includes(n.kind)) return null;
+  // Every notification is about a workflow or a job (the API's contract): one that is not is malformed.
+  if ((n.entity_type !== 'WORKFLOW' && n.entity_type !== 'JOB') || typeof n.entity_id !== 'string') {
+    return null;
+  }
   return {
     id: n.id,
     kind: n.kind as Notification['kind'],
     title: n.title,
     message: typeof n.message === 'string' ? n.message : '',
-    entity_type: n.entity_type === 'WORKFLOW' || n.entity_type === 'JOB' ? n.entity_type : null,
-    entity_id: typeof n.entity_id === 'string' ? n.entity_id : null,
+    entity_type: n.entity_type,
+    entity_id: n.entity_id,
     action_url: typeof n.action_url === 'string' ? n.action_url : null,
     read_at: typeof n.read_at === 'string' ? n.read_at : null,
     created_at: n.created_at,

@@ -113,7 +113,7 @@ export function SubscriptionsSection({ workflowId }: { workflowId: string }) {
           ) : null}
           <div className="row">
             {SUBSCRIPTION_CHANNELS.map((channel) => {
-              const effective = subs.data.effective.find((e) => e.channel === channel) ?? {
+              const effective = subs.data.effective?.find((e) => e.channel === channel) ?? {
                 channel,
                 source: 'DEFAULT' as const,
                 events: [],
