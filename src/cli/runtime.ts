@@ -29,6 +29,7 @@ import {
 } from '../platform/metrics/registry.ts';
 import { readinessOf, startOpsServer } from '../platform/ops/ops-server.ts';
 import { OutboundGuard } from '../platform/outbound/guard.ts';
+import type { ProcessRedis } from '../platform/redis/connection.ts';
 import { EventBridge } from '../platform/redis/event-bridge.ts';
 import { RedisLiveLogs } from '../platform/redis/live-logs.ts';
 import { loadServiceKeys } from '../platform/rpc/identity.ts';
@@ -58,6 +59,7 @@ import { Scheduler } from '../workers/scheduler/scheduler.ts';
 import { WebhookConsumer } from '../workers/webhooks/consumer.ts';
 import { WebhookSender } from '../workers/webhooks/sender.ts';
 import { WorkflowWorker } from '../workers/workflow-worker/workflow-worker.ts';
+import { Lifecycle, service } from '../workers/service.ts';
 import { resolveModules, SERVICE_ROLES, type ModuleName, type ServiceRole } from './roles.ts';
 import { VERSION } from './version.ts';
 
@@ -70,10 +72,27 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-interface Started {
-  name: string;
-  stop: () => Promise<void>;
-}
+/**
+ * Start phases of the table in `startRuntime`: lower phases start first, services of one phase
+ * in the order the table adds them; stopping is the exact reverse (docs/architecture.md, "Start
+ * order and stopping").
+ */
+export const PHASE = {
+  /** Database (opened, migrated), Redis, the event bridge, the bus: needed to build the rest, closed last. */
+  infrastructure: 0,
+  /** The notifications role's consumers (notifications, webhooks, emails) and senders. */
+  notifications: 1,
+  /** The gRPC server of service roles without a gateway beside them. */
+  rpc: 2,
+  /** Workers that consume the bus: workflow worker, executor, analytics processor. */
+  consumers: 3,
+  /** Kafka joins the groups of everything subscribed above (creates the topics on first start). */
+  busGroups: 4,
+  /** Loops that write work: scheduler, log retention, outbox relay, housekeeping. */
+  producers: 5,
+  /** What takes requests: the gateway (with its service clients) or the operations server; stopped first. */
+  front: 6,
+} as const;
 
 export async function startRuntime(params: {
   config: Config;
@@ -87,45 +106,116 @@ export async function startRuntime(params: {
   const remoteServices = SERVICE_ROLES.filter((s) => serviceUrl(config, s) !== '');
   const modules = resolveModules(params.roles, { remoteServices, kafka });
   const has = (m: ModuleName) => modules.includes(m);
-  const started: Started[] = [];
-  const stopAll = async () => {
-    for (const s of started.reverse()) {
-      try {
-        await s.stop();
-      } catch (err) {
-        logger.error({ err, module: s.name }, 'module failed to stop');
-      }
-    }
-    started.length = 0;
-  };
+  const lifecycle = new Lifecycle(logger);
 
   try {
-    // ── infrastructure: database, Redis, the bus ────────────────────────────────────────────
+    // ── infrastructure: database, Redis, the bus (started at once: the rest is built on them) ──
     const embedded = config.database.url === '';
-    let database: Database | null = null;
+    const events = new Events();
+    // Before the workers: they register their series in it (src/platform/metrics).
+    const metrics = createMetricsRegistry();
+    let database = null as Database | null;
+    let redis = null as ProcessRedis | null;
+    let live: LiveLogs = new InMemoryLiveLogs();
+    let kafkaBus = null as KafkaBus | null;
     if (has('db')) {
-      database = await openDatabase({
-        url: config.database.url,
-        dataDir: config.database.dataDir,
-        poolSize: config.database.poolSize,
-        pgliteSharedBuffersMb: config.database.pgliteSharedBuffersMb,
-        seedFromTemplate: true,
-        onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
+      lifecycle.add({
+        name: 'db',
+        phase: PHASE.infrastructure,
+        start: async () => {
+          const opened = await openDatabase({
+            url: config.database.url,
+            dataDir: config.database.dataDir,
+            poolSize: config.database.poolSize,
+            pgliteSharedBuffersMb: config.database.pgliteSharedBuffersMb,
+            seedFromTemplate: true,
+            onPoolError: (err) =>
+              logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
+          });
+          try {
+            if (opened.seededFromTemplate) {
+              logger.info(
+                { dataDir: config.database.dataDir },
+                'new data directory made from the PGlite template',
+              );
+            }
+            const migrated = await migrate(opened.db);
+            if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
+          } catch (err) {
+            await opened.close();
+            throw err;
+          }
+          database = opened;
+          try {
+            await ensureJobLogPartitions(opened.db);
+          } catch (err) {
+            // Lines still land in the default partition; never a reason not to start.
+            logger.warn({ err: { message: (err as Error).message } }, 'could not create job log partitions');
+          }
+        },
+        stop: () => database?.close(),
       });
-      const opened = database;
-      started.push({ name: 'db', stop: () => opened.close() });
-      if (database.seededFromTemplate) {
-        logger.info({ dataDir: config.database.dataDir }, 'new data directory made from the PGlite template');
-      }
-      const migrated = await migrate(database.db);
-      if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
-      try {
-        await ensureJobLogPartitions(database.db);
-      } catch (err) {
-        // Lines still land in the default partition; never a reason not to start.
-        logger.warn({ err: { message: (err as Error).message } }, 'could not create job log partitions');
-      }
     }
+    // Redis (distributed profile): live lines across processes, wake-ups between processes,
+    // shared login counters and the principal cache. Connects in the background.
+    if (config.redis.url) {
+      let bridge: EventBridge | null = null;
+      lifecycle.add(
+        {
+          name: 'redis',
+          phase: PHASE.infrastructure,
+          start: async () => {
+            const opened = (await import('../platform/redis/connection.ts')).openRedis(
+              config.redis,
+              logger,
+              `chronoverse-${modules.join('+')}`,
+            )!; // not null: redis.url is set
+            redis = opened;
+            live = new RedisLiveLogs({ publisher: opened.connection, subscriber: opened.subscriber, logger });
+          },
+          stop: () => redis?.close(),
+        },
+        {
+          name: 'event-bridge',
+          phase: PHASE.infrastructure,
+          start: () => {
+            bridge = new EventBridge({
+              events,
+              publisher: redis!.connection,
+              subscriber: redis!.subscriber,
+              logger,
+            });
+            bridge.start();
+          },
+          stop: () => {
+            bridge?.stop();
+            (live as RedisLiveLogs).close();
+          },
+        },
+      );
+    }
+    if (has('db') && kafka) {
+      lifecycle.add({
+        name: 'kafka',
+        phase: PHASE.infrastructure,
+        start: async () => {
+          const { KafkaBus, parseBrokers } = await import('../platform/bus/kafka-bus.ts');
+          kafkaBus = new KafkaBus({
+            brokers: parseBrokers(config.kafka.brokers),
+            clientId: `${config.kafka.clientId}-${modules.filter((m) => m !== 'db').join('+')}`,
+            topicPrefix: config.kafka.topicPrefix,
+            partitions: config.kafka.partitions,
+            replicationFactor: config.kafka.replicationFactor,
+            maxHandleAttempts: config.kafka.maxHandleAttempts,
+            db: database!.db,
+            logger,
+          });
+        },
+        // Closed after every worker stopped (reverse order): the batch in hand is committed.
+        stop: () => kafkaBus?.close(),
+      });
+    }
+    await lifecycle.start();
 
     // The outbound and container policies (src/domain/outbound-policy.ts, container-policy.ts).
     // One guard for heartbeats and one for webhooks, which also honour the deprecated
@@ -142,63 +232,8 @@ export async function startRuntime(params: {
     });
     const containerPolicy: ContainerPolicy = config.containers;
 
-    const events = new Events();
-    // Before the workers: they register their series in it (src/platform/metrics).
-    const metrics = createMetricsRegistry();
-    // Redis (distributed profile): live lines across processes, wake-ups between processes,
-    // shared login counters and the principal cache. Connects in the background.
-    const redis = config.redis.url
-      ? (await import('../platform/redis/connection.ts')).openRedis(
-          config.redis,
-          logger,
-          `chronoverse-${modules.join('+')}`,
-        )
-      : null;
-    if (redis) started.push({ name: 'redis', stop: () => redis.close() });
-    const live: LiveLogs = redis
-      ? new RedisLiveLogs({ publisher: redis.connection, subscriber: redis.subscriber, logger })
-      : new InMemoryLiveLogs();
-    if (redis) {
-      const bridge = new EventBridge({
-        events,
-        publisher: redis.connection,
-        subscriber: redis.subscriber,
-        logger,
-      });
-      bridge.start();
-      started.push({
-        name: 'event-bridge',
-        stop: async () => {
-          bridge.stop();
-          (live as RedisLiveLogs).close();
-        },
-      });
-    }
-
     const db = database?.db ?? null;
-    let bus: Bus | null = null;
-    let kafkaBus: KafkaBus | null = null;
-    if (db) {
-      if (kafka) {
-        const { KafkaBus, parseBrokers } = await import('../platform/bus/kafka-bus.ts');
-        kafkaBus = new KafkaBus({
-          brokers: parseBrokers(config.kafka.brokers),
-          clientId: `${config.kafka.clientId}-${modules.filter((m) => m !== 'db').join('+')}`,
-          topicPrefix: config.kafka.topicPrefix,
-          partitions: config.kafka.partitions,
-          replicationFactor: config.kafka.replicationFactor,
-          maxHandleAttempts: config.kafka.maxHandleAttempts,
-          db,
-          logger,
-        });
-        const closing = kafkaBus;
-        // Closed after every worker stopped (reverse order): the batch in hand is committed.
-        started.push({ name: 'kafka', stop: () => closing.close() });
-        bus = kafkaBus;
-      } else {
-        bus = new InProcessBus();
-      }
-    }
+    const bus: Bus | null = db ? (kafkaBus ?? new InProcessBus()) : null;
     const needDb = (role: string) => {
       if (!db || !bus) throw new Error(`role ${role} needs the database`);
       return { db, bus };
@@ -254,9 +289,10 @@ export async function startRuntime(params: {
         quotas: quotaDefaults,
       });
       local.logs = new LogsService(jdb, clock);
+      const republishTo = kafkaBus;
       local.busAdmin = new BusAdminService({
         db: jdb,
-        republish: kafkaBus ? (r) => kafkaBus.republish(r) : undefined,
+        republish: republishTo ? (r) => republishTo.republish(r) : undefined,
         events,
       });
     }
@@ -264,19 +300,20 @@ export async function startRuntime(params: {
       local.analytics = new AnalyticsService(needDb('analytics').db, clock);
     }
     if (has('notifications')) {
-      // The service, and the consumer that creates notifications from facts (subscribed here,
-      // before the Kafka bus joins its groups below).
+      // Notifications, webhooks, subscriptions and email: the services, the consumers that turn
+      // facts into notifications, deliveries and emails, and the webhook and email senders.
       const { db: ndb, bus: nbus } = needDb('notifications');
       local.notifications = new NotificationsService(ndb, clock);
-      new NotificationsConsumer({ db: ndb, bus: nbus, events, logger });
-    }
-    if (has('notifications')) {
-      // Webhooks live with notifications: the service, the consumer that turns facts into
-      // deliveries (subscribed before the Kafka bus joins its groups below) and the sender.
-      const { db: wdb, bus: wbus } = needDb('notifications');
+      lifecycle.add(
+        service(
+          'notifications-consumer',
+          PHASE.notifications,
+          new NotificationsConsumer({ db: ndb, bus: nbus, events, logger }),
+        ),
+      );
       const w = config.webhooks;
       local.webhooks = new WebhooksService(
-        wdb,
+        ndb,
         clock,
         {
           allowPrivateNetworks: webhookGuard.rules.allowPrivateNetworks,
@@ -284,31 +321,35 @@ export async function startRuntime(params: {
         },
         events,
       );
-      new WebhookConsumer({ db: wdb, bus: wbus, clock, events, logger });
-      const sender = new WebhookSender(
-        { db: wdb, clock, events, logger, outbound: webhookGuard },
-        {
-          timeoutMs: w.timeoutMs,
-          concurrency: w.concurrency,
-          retryBaseMs: w.retryBaseMs,
-          retryMaxMs: Math.max(w.retryMaxMs, w.retryBaseMs),
-          maxAgeMs: w.maxAgeMs,
-          pollIntervalMs: w.pollIntervalMs,
-          retentionMs: w.retentionMs,
-          userAgent: `Chronoverse-Webhooks/${VERSION}`,
-        },
+      lifecycle.add(
+        service(
+          'webhook-consumer',
+          PHASE.notifications,
+          new WebhookConsumer({ db: ndb, bus: nbus, clock, events, logger }),
+        ),
+        service(
+          'webhook-sender',
+          PHASE.notifications,
+          new WebhookSender(
+            { db: ndb, clock, events, logger, outbound: webhookGuard },
+            {
+              timeoutMs: w.timeoutMs,
+              concurrency: w.concurrency,
+              retryBaseMs: w.retryBaseMs,
+              retryMaxMs: Math.max(w.retryMaxMs, w.retryBaseMs),
+              maxAgeMs: w.maxAgeMs,
+              pollIntervalMs: w.pollIntervalMs,
+              retentionMs: w.retentionMs,
+              userAgent: `Chronoverse-Webhooks/${VERSION}`,
+            },
+          ),
+        ),
       );
-      sender.start();
-      started.push({ name: 'webhook-sender', stop: () => sender.stop() });
-    }
-    if (has('notifications')) {
-      // Subscriptions and email live with notifications too. Without CHRONOVERSE_SMTP_URL the
-      // service still keeps subscriptions (and says email is off); no consumer queues email.
-      const { db: edb, bus: ebus } = needDb('notifications');
+      // Without CHRONOVERSE_SMTP_URL the service still keeps subscriptions (and says email is
+      // off); no consumer queues email.
       const e = config.email;
-      local.subscriptions = new SubscriptionsService(edb, clock, { emailEnabled: e.smtpUrl !== '' });
+      local.subscriptions = new SubscriptionsService(ndb, clock, { emailEnabled: e.smtpUrl !== '' });
       if (e.smtpUrl !== '') {
-        new EmailConsumer({ db: edb, bus: ebus, clock, events, logger }, { publicUrl: e.publicUrl });
         const { SmtpMailer } = await import('../platform/email/mailer.ts');
         const mailer = new SmtpMailer({
           url: e.smtpUrl,
@@ -318,20 +359,29 @@ export async function startRuntime(params: {
           tlsCaFile: e.tlsCaFile,
           timeoutMs: e.timeoutMs,
         });
-        const emailSender = new EmailSender(
-          { db: edb, clock, events, logger, mailer },
-          {
-            timeoutMs: e.timeoutMs,
-            concurrency: e.concurrency,
-            retryBaseMs: e.retryBaseMs,
-            retryMaxMs: Math.max(e.retryMaxMs, e.retryBaseMs),
-            maxAgeMs: e.maxAgeMs,
-            pollIntervalMs: e.pollIntervalMs,
-            retentionMs: e.retentionMs,
-          },
+        lifecycle.add(
+          service(
+            'email-consumer',
+            PHASE.notifications,
+            new EmailConsumer({ db: ndb, bus: nbus, clock, events, logger }, { publicUrl: e.publicUrl }),
+          ),
+          service(
+            'email-sender',
+            PHASE.notifications,
+            new EmailSender(
+              { db: ndb, clock, events, logger, mailer },
+              {
+                timeoutMs: e.timeoutMs,
+                concurrency: e.concurrency,
+                retryBaseMs: e.retryBaseMs,
+                retryMaxMs: Math.max(e.retryMaxMs, e.retryBaseMs),
+                maxAgeMs: e.maxAgeMs,
+                pollIntervalMs: e.pollIntervalMs,
+                retentionMs: e.retentionMs,
+              },
+            ),
+          ),
         );
-        emailSender.start();
-        started.push({ name: 'email-sender', stop: () => emailSender.stop() });
       }
     }
     const keys = loadServiceKeys({
@@ -339,13 +389,20 @@ export async function startRuntime(params: {
       publicKeyPem: config.rpc.servicePublicKey,
     });
     // Service roles without a gateway beside them serve over gRPC (the distributed profile).
-    const servesRpc = SERVICE_ROLES.some((s) => has(s)) && !has('gateway');
-    let rpcUrl: string | null = null;
-    if (servesRpc) {
-      const server = await startRpcServer({ rpc: config.rpc, keys, services: local, logger });
-      rpcUrl = server.url;
-      for (const guard of [heartbeatGuard, webhookGuard]) guard.addOwnPort(Number(new URL(server.url).port));
-      started.push({ name: 'rpc-server', stop: () => server.close() });
+    let rpcUrl = null as string | null;
+    if (SERVICE_ROLES.some((s) => has(s)) && !has('gateway')) {
+      let server: Awaited<ReturnType<typeof startRpcServer>> | null = null;
+      lifecycle.add({
+        name: 'rpc-server',
+        phase: PHASE.rpc,
+        start: async () => {
+          server = await startRpcServer({ rpc: config.rpc, keys, services: local, logger });
+          rpcUrl = server.url;
+          for (const guard of [heartbeatGuard, webhookGuard])
+            guard.addOwnPort(Number(new URL(server.url).port));
+        },
+        stop: () => server?.close(),
+      });
     }
 
     // ── workers ─────────────────────────────────────────────────────────────────────────────
@@ -378,8 +435,7 @@ export async function startRuntime(params: {
         containers,
         imagePolicy: containerPolicy,
       });
-      workflowWorker.start();
-      started.push({ name: 'workflow-worker', stop: () => workflowWorker.stop() });
+      lifecycle.add(service('workflow-worker', PHASE.consumers, workflowWorker));
     }
     if (has('executor')) {
       const executor = new Executor(
@@ -398,32 +454,59 @@ export async function startRuntime(params: {
           maxConcurrentContainers: config.quotas.maxConcurrentContainers,
         },
       );
-      executor.start();
-      started.push({ name: 'executor', stop: () => executor.stop() });
+      lifecycle.add(service('executor', PHASE.consumers, executor));
     }
     if (has('analytics-processor')) {
       const { db: adb, bus: abus } = needDb('analytics-processor');
-      new AnalyticsProcessor({ db: adb, bus: abus, logger });
+      lifecycle.add(
+        service(
+          'analytics-processor',
+          PHASE.consumers,
+          new AnalyticsProcessor({ db: adb, bus: abus, logger }),
+        ),
+      );
     }
-    // Every consumer subscribed above: join the groups (creates the topics on first start).
-    if (kafkaBus) await kafkaBus.start();
+    const joining = kafkaBus;
+    if (joining) {
+      // Closed by the `kafka` entry, after everything that uses it stopped.
+      lifecycle.add({
+        name: 'kafka-groups',
+        phase: PHASE.busGroups,
+        start: () => joining.start(),
+        stop: () => {},
+      });
+    }
     if (has('scheduler')) {
-      const scheduler = new Scheduler(deps(), { batchSize: config.scheduler.batchSize });
-      scheduler.start();
-      started.push({ name: 'scheduler', stop: () => scheduler.stop() });
+      lifecycle.add(
+        service(
+          'scheduler',
+          PHASE.producers,
+          new Scheduler(deps(), { batchSize: config.scheduler.batchSize }),
+        ),
+      );
     }
     if (has('joblogs')) {
-      const retention = new LogRetention(deps(), { retentionDays: config.logs.retentionDays });
-      retention.start();
-      started.push({ name: 'joblogs', stop: () => retention.stop() });
+      lifecycle.add(
+        service(
+          'joblogs',
+          PHASE.producers,
+          new LogRetention(deps(), { retentionDays: config.logs.retentionDays }),
+        ),
+      );
     }
     if (has('outbox-relay')) {
-      const relay = new OutboxRelay({ ...deps(), bus: needDb('outbox-relay').bus });
-      relay.start();
-      started.push({ name: 'outbox-relay', stop: () => relay.stop() });
-      const housekeeping = new Housekeeping(deps(), { auditRetentionMs: config.audit.retentionMs });
-      housekeeping.start();
-      started.push({ name: 'housekeeping', stop: () => housekeeping.stop() });
+      lifecycle.add(
+        service(
+          'outbox-relay',
+          PHASE.producers,
+          new OutboxRelay({ ...deps(), bus: needDb('outbox-relay').bus }),
+        ),
+        service(
+          'housekeeping',
+          PHASE.producers,
+          new Housekeeping(deps(), { auditRetentionMs: config.audit.retentionMs }),
+        ),
+      );
     }
 
     // ── readiness, gateway or operations server ─────────────────────────────────────────────
@@ -436,59 +519,89 @@ export async function startRuntime(params: {
       registerConsumerLagMetrics(metrics, () => lagOf.lags());
     }
     const checks: Record<string, () => Promise<boolean>> = {};
-    if (database) checks.database = () => database.ping();
+    const opened = database;
+    if (opened) checks.database = () => opened.ping();
     // Redis is left out on purpose: without it live lines and wake-ups degrade (the database and
     // polling carry on), and a Redis blip must not take every replica out of its load balancer.
     let remoteHealth: (() => Promise<Record<string, boolean>>) | null = null;
     const ownChecks = readinessOf(checks);
     const readiness = async () => ({ ...(await ownChecks()), ...(remoteHealth ? await remoteHealth() : {}) });
 
-    let url: string | null = null;
+    let url = null as string | null;
     if (has('gateway')) {
-      const clients = createServiceClients({ rpc: config.rpc, keys, caller: 'gateway', local, logger });
-      started.push({ name: 'rpc-clients', stop: async () => clients.close() });
-      remoteHealth = () => clients.health();
-      const users = redis
-        ? withPrincipalCache(clients.users, new PrincipalCache({ redis: redis.connection, logger }))
-        : clients.users;
-      const app = await buildGateway(
+      let clients: ReturnType<typeof createServiceClients> | null = null;
+      let app: Awaited<ReturnType<typeof buildGateway>> | null = null;
+      const gatewayLive = live;
+      lifecycle.add(
         {
-          logger,
-          users,
-          workflows: clients.workflows,
-          jobs: clients.jobs,
-          logs: clients.logs,
-          live,
-          events,
-          busAdmin: clients.busAdmin,
-          ...(clients.quotas ? { quotas: clients.quotas } : {}),
-          ...(clients.analytics ? { analytics: clients.analytics } : {}),
-          ...(clients.notifications ? { notifications: clients.notifications } : {}),
-          ...(clients.webhooks ? { webhooks: clients.webhooks } : {}),
-          ...(clients.subscriptions ? { subscriptions: clients.subscriptions } : {}),
-          readiness,
-          metrics,
+          name: 'rpc-clients',
+          phase: PHASE.front,
+          start: () => {
+            clients = createServiceClients({ rpc: config.rpc, keys, caller: 'gateway', local, logger });
+            const made = clients;
+            remoteHealth = () => made.health();
+          },
+          stop: async () => clients?.close(),
         },
         {
-          bodyLimitBytes: config.server.bodyLimitBytes,
-          bodyTimeoutMs: config.server.bodyTimeoutMs,
-          trustProxy: config.server.trustProxy,
-          version: VERSION,
+          name: 'gateway',
+          phase: PHASE.front,
+          start: async () => {
+            const c = clients!;
+            const users = redis
+              ? withPrincipalCache(c.users, new PrincipalCache({ redis: redis.connection, logger }))
+              : c.users;
+            app = await buildGateway(
+              {
+                logger,
+                users,
+                workflows: c.workflows,
+                jobs: c.jobs,
+                logs: c.logs,
+                live: gatewayLive,
+                events,
+                busAdmin: c.busAdmin,
+                ...(c.quotas ? { quotas: c.quotas } : {}),
+                ...(c.analytics ? { analytics: c.analytics } : {}),
+                ...(c.notifications ? { notifications: c.notifications } : {}),
+                ...(c.webhooks ? { webhooks: c.webhooks } : {}),
+                ...(c.subscriptions ? { subscriptions: c.subscriptions } : {}),
+                readiness,
+                metrics,
+              },
+              {
+                bodyLimitBytes: config.server.bodyLimitBytes,
+                bodyTimeoutMs: config.server.bodyTimeoutMs,
+                trustProxy: config.server.trustProxy,
+                version: VERSION,
+              },
+            );
+            await app.listen({ host: config.server.host, port: config.server.port });
+            const address = app.server.address();
+            const port = typeof address === 'object' && address ? address.port : config.server.port;
+            for (const guard of [heartbeatGuard, webhookGuard]) guard.addOwnPort(port);
+            const host =
+              config.server.host === '0.0.0.0' || config.server.host === '::'
+                ? 'localhost'
+                : config.server.host;
+            url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+          },
+          // Stopped first (reverse order): no new requests while workers wind down.
+          stop: () => app?.close(),
         },
       );
-      await app.listen({ host: config.server.host, port: config.server.port });
-      const address = app.server.address();
-      const port = typeof address === 'object' && address ? address.port : config.server.port;
-      for (const guard of [heartbeatGuard, webhookGuard]) guard.addOwnPort(port);
-      const host =
-        config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
-      url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      // Stopped first (reverse order): no new requests while workers wind down.
-      started.push({ name: 'gateway', stop: () => app.close() });
     } else if (config.ops.port > 0) {
-      const ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, readiness, metrics });
-      started.push({ name: 'ops-server', stop: () => ops.close() });
+      let ops: Awaited<ReturnType<typeof startOpsServer>> | null = null;
+      lifecycle.add({
+        name: 'ops-server',
+        phase: PHASE.front,
+        start: async () => {
+          ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, readiness, metrics });
+        },
+        stop: () => ops?.close(),
+      });
     }
+    await lifecycle.start();
     logger.info(
       {
         modules,
@@ -501,9 +614,9 @@ export async function startRuntime(params: {
       },
       url ? `Chronoverse is up: ${url} (API docs at ${url}/api/docs)` : 'Chronoverse is up',
     );
-    return { modules, database, url, stop: stopAll };
+    return { modules, database, url, stop: () => lifecycle.stop() };
   } catch (err) {
-    await stopAll();
+    await lifecycle.stop();
     throw err;
   }
 }

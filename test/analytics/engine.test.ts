@@ -25,7 +25,7 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
     database = await createTestDatabase(engineName);
     target = await startTarget();
     engine = createEngine(database);
-    new AnalyticsProcessor({ db: database.db, logger: createLogger('silent'), bus: engine.bus });
+    new AnalyticsProcessor({ db: database.db, logger: createLogger('silent'), bus: engine.bus }).start();
     engine.start();
     gw = await createAnalyticsGateway(engineName, { database, events: engine.events });
   });

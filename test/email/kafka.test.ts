@@ -32,7 +32,7 @@ describe('email consumer on Kafka', { timeout: 120_000 }, () => {
         bus,
       },
       { publicUrl: 'https://cv.example.test' },
-    );
+    ).start();
     await bus.start();
   }, 120_000);
   afterAll(async () => {

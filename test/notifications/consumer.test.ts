@@ -35,10 +35,15 @@ describe.each(ENGINES)('notifications consumer (%s)', (engine) => {
     await database?.close();
   });
 
-  it('subscribes group notifications to both topics, and bus delivery creates notifications', async () => {
+  it('subscribes group notifications to both topics at start, and bus delivery creates notifications', async () => {
     const bus = new InProcessBus();
     const own = new NotificationsConsumer({ db: database.db, events, logger: createLogger('silent'), bus });
-    expect(own).toBeInstanceOf(NotificationsConsumer);
+    const probe = () =>
+      bus.subscribe({ topic: 'analytics', group: 'notifications', handler: async () => {} });
+    // Constructing subscribes nothing: the group is free until start().
+    await probe()();
+    own.start();
+    own.start(); // safe twice
     // A second subscription of the same group to either topic is refused: both are taken.
     for (const topic of ['analytics', 'notifications'] as const) {
       expect(() => bus.subscribe({ topic, group: 'notifications', handler: async () => {} })).toThrow();
@@ -50,6 +55,12 @@ describe.each(ENGINES)('notifications consumer (%s)', (engine) => {
       workflowFact('BUILD_COMPLETED', { workflow_id: wf, user_id: user }),
     ]);
     expect((await notificationsOf(database, user)).map((n) => n.kind).sort()).toEqual(['SUCCESS', 'SUCCESS']);
+    // stop() leaves both groups: nothing more is delivered to it, and the groups are free again.
+    await own.stop();
+    await own.stop();
+    await bus.publish([workflowFact('BUILD_STARTED', { workflow_id: wf, user_id: user })]);
+    expect(await notificationsOf(database, user)).toHaveLength(2);
+    await probe()();
   });
 
   it('the same batch twice makes one notification per fact, and wakes the user once', async () => {

@@ -42,6 +42,7 @@ describe.each(ENGINES)('notifications from the engine (%s)', (engineName) => {
     });
     const woken: string[] = [];
     engine.events.on('notification:created', (e) => woken.push(e.userId));
+    consumer.start();
     engine.start();
     const userId = await insertUserWith(database, 'ALERTS');
     const [wf] = await insertWorkflows(database.db, [

@@ -29,7 +29,7 @@ describe('webhook consumer on Kafka', { timeout: 120_000 }, () => {
       events: new Events(),
       logger: createLogger('silent'),
       bus,
-    });
+    }).start();
     await bus.start();
   }, 120_000);
   afterAll(async () => {

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Bus, BusMessage } from '../../src/platform/bus/bus.ts';
+import type { Bus, BusMessage, Unsubscribe } from '../../src/platform/bus/bus.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { Events } from '../../src/platform/events.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -18,7 +18,9 @@ const logger = createLogger('silent');
 class RecordingBus implements Bus {
   readonly published: BusMessage[] = [];
   failKeys = new Set<string>();
-  subscribe(): void {}
+  subscribe(): Unsubscribe {
+    return async () => {};
+  }
   async publish(messages: BusMessage[]): Promise<void> {
     // Yield so racing relays interleave.
     await new Promise((r) => setImmediate(r));

@@ -21,9 +21,15 @@ export interface BusMessage {
 /** Handles a batch (in key order); throwing means "not handled", and the batch is redelivered. */
 export type BusHandler = (messages: BusMessage[]) => Promise<void>;
 
+/** Ends one subscription: resolves once its batch in hand is handled; safe twice. */
+export type Unsubscribe = () => Promise<void>;
+
 export interface Bus {
-  /** Registers a consumer group on a topic. One handler per (topic, group). */
-  subscribe(params: { topic: OutboxTopic; group: string; handler: BusHandler }): void;
+  /**
+   * Registers a consumer group on a topic. One handler per (topic, group). Consumers subscribe in
+   * their `start()` and call the returned function in their `stop()`.
+   */
+  subscribe(params: { topic: OutboxTopic; group: string; handler: BusHandler }): Unsubscribe;
   /** Delivers to every group of the topic; resolves once all handled, rejects if any failed. */
   publish(messages: BusMessage[]): Promise<void>;
 }
@@ -36,15 +42,21 @@ export interface Bus {
 export class InProcessBus implements Bus {
   readonly #groups = new Map<OutboxTopic, Map<string, BusHandler>>();
 
-  subscribe(params: { topic: OutboxTopic; group: string; handler: BusHandler }): void {
+  subscribe(params: { topic: OutboxTopic; group: string; handler: BusHandler }): Unsubscribe {
     let groups = this.#groups.get(params.topic);
     if (!groups) this.#groups.set(params.topic, (groups = new Map()));
     if (groups.has(params.group))
       throw new Error(`group ${params.group} already subscribed to ${params.topic}`);
-    groups.set(
-      params.group,
-      tracedHandler({ system: 'in-process', topic: params.topic, group: params.group }, params.handler),
+    const handler = tracedHandler(
+      { system: 'in-process', topic: params.topic, group: params.group },
+      params.handler,
     );
+    groups.set(params.group, handler);
+    const own = groups;
+    // A publish in progress still hands its batch to the handler it already picked up.
+    return async () => {
+      if (own.get(params.group) === handler) own.delete(params.group);
+    };
   }
 
   async publish(messages: BusMessage[]): Promise<void> {

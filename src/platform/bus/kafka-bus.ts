@@ -13,7 +13,9 @@
  * - Consume: one supervised consumer per `subscribe` (kafka-consumer.ts): commit after handling,
  *   retries with backoff, poison messages parked in `bus_parked_messages`, reconnection forever.
  * - Lifecycle: `subscribe` before `start`; `close` drains the batches being handled, commits
- *   them, leaves the groups and closes the producer.
+ *   them, leaves the groups and closes the producer. Each subscription is its own group member,
+ *   so unsubscribing (a consumer's `stop()`) closes that member alone, the same way; a group
+ *   cannot be joined again after `start` (subscribe anew on a new bus).
  * A broker outage never throws out of this module except as a rejected `publish`.
  */
 import { compatibilityPartitioner, Producer, ProduceAcks } from '@platformatic/kafka';
@@ -22,7 +24,7 @@ import type { DB } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboxTopic } from '../../services/outbox.ts';
 import { tracedHandler } from './tracing.ts';
-import type { Bus, BusHandler, BusMessage } from './bus.ts';
+import type { Bus, BusHandler, BusMessage, Unsubscribe } from './bus.ts';
 import { encodeMessage, OUTBOX_TOPICS } from './kafka-codec.ts';
 import { forceClose, KafkaSubscription } from './kafka-consumer.ts';
 import { ensureTopics } from './kafka-topics.ts';
@@ -97,36 +99,40 @@ export class KafkaBus implements Bus {
     return result;
   }
 
-  subscribe(params: { topic: OutboxTopic; group: string; handler: BusHandler }): void {
+  subscribe(params: { topic: OutboxTopic; group: string; handler: BusHandler }): Unsubscribe {
     if (this.#started) throw new Error('KafkaBus: subscribe before start()');
     const id = `${params.topic}\u0000${params.group}`;
     if (this.#subscriptions.has(id)) {
       throw new Error(`group ${params.group} already subscribed to ${params.topic}`);
     }
     const o = this.#o;
-    this.#subscriptions.set(
-      id,
-      new KafkaSubscription({
-        brokers: o.brokers,
-        clientId: o.clientId,
-        topic: params.topic,
-        kafkaTopic: this.topicName(params.topic),
-        group: params.group,
-        // One Kafka group per (group, topic): a consumer of two topics is two subscriptions, and two
-        // consumers sharing a group id but subscribing different topics would be assigned each
-        // other's partitions in one rebalance and never read them (seen: a fact never handled).
-        kafkaGroup: kafkaGroupName(o.topicPrefix, params.group, params.topic),
-        handler: tracedHandler({ system: 'kafka', topic: params.topic, group: params.group }, params.handler),
-        db: o.db,
-        logger: this.#log,
-        maxHandleAttempts: o.maxHandleAttempts,
-        retryBaseMs: o.retryBaseMs ?? 500,
-        retryMaxMs: o.retryMaxMs ?? 30_000,
-        maxBatch: o.maxBatch ?? 500,
-        sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
-        heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1000,
-      }),
-    );
+    const subscription = new KafkaSubscription({
+      brokers: o.brokers,
+      clientId: o.clientId,
+      topic: params.topic,
+      kafkaTopic: this.topicName(params.topic),
+      group: params.group,
+      // One Kafka group per (group, topic): a consumer of two topics is two subscriptions, and two
+      // consumers sharing a group id but subscribing different topics would be assigned each
+      // other's partitions in one rebalance and never read them (seen: a fact never handled).
+      kafkaGroup: kafkaGroupName(o.topicPrefix, params.group, params.topic),
+      handler: tracedHandler({ system: 'kafka', topic: params.topic, group: params.group }, params.handler),
+      db: o.db,
+      logger: this.#log,
+      maxHandleAttempts: o.maxHandleAttempts,
+      retryBaseMs: o.retryBaseMs ?? 500,
+      retryMaxMs: o.retryMaxMs ?? 30_000,
+      maxBatch: o.maxBatch ?? 500,
+      sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? 1000,
+    });
+    this.#subscriptions.set(id, subscription);
+    return async () => {
+      if (this.#subscriptions.get(id) !== subscription) return;
+      this.#subscriptions.delete(id);
+      // Never started (unsubscribed before start): close only marks it closed.
+      await subscription.close();
+    };
   }
 
   /** Ensures the topics, then starts every subscribed consumer. Rejects if the cluster is unreachable. */

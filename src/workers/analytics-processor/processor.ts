@@ -12,7 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import { FINAL_JOB_STATUSES, JOB_FINISHED, type JobFinishedPayload } from '../../domain/events.ts';
-import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { analyticsApplyJobFinished, type FinishedJobRow } from './sql.ts';
@@ -24,17 +24,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class AnalyticsProcessor {
   readonly #db: Kysely<DB>;
   readonly #logger: Logger;
+  readonly #bus: Bus | null;
+  #unsubscribe: Unsubscribe | null = null;
 
   constructor(deps: { db: Kysely<DB>; logger: Logger; bus?: Bus }) {
     this.#db = deps.db;
     this.#logger = deps.logger;
-    deps.bus?.subscribe({
-      topic: 'analytics',
-      group: ANALYTICS_PROCESSOR_GROUP,
-      handler: async (batch) => {
-        await this.handle(batch);
-      },
-    });
+    this.#bus = deps.bus ?? null;
+  }
+
+  /** Joins group `analytics-processor` on the `analytics` topic (without a bus: nothing). */
+  start(): void {
+    this.#unsubscribe ??=
+      this.#bus?.subscribe({
+        topic: 'analytics',
+        group: ANALYTICS_PROCESSOR_GROUP,
+        handler: async (batch) => {
+          await this.handle(batch);
+        },
+      }) ?? null;
+  }
+
+  /** Leaves the group once the batch in hand is handled; safe twice and before start. */
+  async stop(): Promise<void> {
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = null;
+    await unsubscribe?.();
   }
 
   /** Applies a batch; returns how many jobs were counted for the first time. */

@@ -18,7 +18,7 @@ import { sql, type Kysely } from 'kysely';
 import { renderEmail } from '../../domain/email-content.ts';
 import { asRecovered, notificationFor } from '../../domain/notification-content.ts';
 import { decidingSubscription, subscribed, type SubscriptionRule } from '../../domain/subscriptions.ts';
-import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
@@ -53,6 +53,8 @@ export class EmailConsumer {
   readonly #events: Events;
   readonly #logger: Logger;
   readonly #config: EmailConsumerConfig;
+  readonly #bus: Bus;
+  #unsubscribe: Unsubscribe[] | null = null;
 
   constructor(
     deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger; bus: Bus },
@@ -63,10 +65,22 @@ export class EmailConsumer {
     this.#events = deps.events;
     this.#logger = deps.logger;
     this.#config = config;
+    this.#bus = deps.bus;
+  }
+
+  /** Joins group `emails` on both topics. */
+  start(): void {
     const handler = async (batch: BusMessage[]) => void (await this.handle(batch));
-    for (const topic of ['analytics', 'notifications'] as const) {
-      deps.bus.subscribe({ topic, group: EMAIL_GROUP, handler });
-    }
+    this.#unsubscribe ??= (['analytics', 'notifications'] as const).map((topic) =>
+      this.#bus.subscribe({ topic, group: EMAIL_GROUP, handler }),
+    );
+  }
+
+  /** Leaves both groups once their batches in hand are handled; safe twice and before start. */
+  async stop(): Promise<void> {
+    const unsubscribe = this.#unsubscribe ?? [];
+    this.#unsubscribe = null;
+    await Promise.all(unsubscribe.map((u) => u()));
   }
 
   /** Queues the batch's emails; returns how many were new. */

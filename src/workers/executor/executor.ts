@@ -44,7 +44,7 @@ import type { Registry } from 'prom-client';
 import { CONTAINER_POLICY_DEFAULTS, type ContainerPolicy } from '../../domain/container-policy.ts';
 import { attemptEnd, isFinal } from '../../domain/job-state.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
-import type { Bus } from '../../platform/bus/bus.ts';
+import type { Bus, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { ContainerRuntime } from '../../platform/containers/runtime.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
@@ -155,7 +155,11 @@ export class Executor {
   readonly #completer: Completer;
   readonly #runners: TaskRunners;
   readonly #metrics: ExecutorMetrics | null;
-  #renewTimer: NodeJS.Timeout | null = null;
+  readonly #renewLoop: Loop;
+  /** The renewal in progress: a second caller waits for it instead of renewing beside it. */
+  #renewing: Promise<void> | null = null;
+  readonly #bus: Bus;
+  #unsubscribe: { bus: Unsubscribe; events: Array<() => void> } | null = null;
   #fetching = false;
 
   constructor(
@@ -213,20 +217,39 @@ export class Executor {
         return this.#config.rescueIntervalMs;
       },
     });
-    deps.bus.subscribe({ topic: 'jobs', group: 'executor', handler: async () => this.#claimLoop.wake() });
-    deps.events.on('jobs:runnable', () => this.#claimLoop.wake());
-    deps.events.on('job:cancel-requested', ({ jobId }) => this.#abort(jobId, 'canceled'));
+    // One round, then the period: a slow renewal delays the next instead of overlapping it.
+    this.#renewLoop = new Loop({
+      name: 'executor-renew',
+      logger: this.#logger,
+      run: async () => {
+        await this.renewLeases();
+        return this.#config.renewIntervalMs;
+      },
+    });
+    this.#bus = deps.bus;
   }
 
   get runningJobIds(): string[] {
     return [...this.#running.keys()];
   }
 
+  /** Subscribes (DISPATCH wake-ups, runnable and cancel events) and starts the loops. */
   start(): void {
+    this.#unsubscribe ??= {
+      bus: this.#bus.subscribe({
+        topic: 'jobs',
+        group: 'executor',
+        handler: async () => this.#claimLoop.wake(),
+      }),
+      events: [
+        this.#events.on('jobs:runnable', () => this.#claimLoop.wake()),
+        this.#events.on('job:cancel-requested', ({ jobId }) => this.#abort(jobId, 'canceled')),
+      ],
+    };
     this.#fetching = true;
     this.#claimLoop.start();
     this.#rescueLoop.start();
-    this.#renewTimer = setInterval(() => void this.renewLeases(), this.#config.renewIntervalMs);
+    this.#renewLoop.start();
   }
 
   /** Soft stop, then hard stop: see the module note. Safe twice and before start. */
@@ -244,8 +267,12 @@ export class Executor {
       await all();
     }
     await this.#completer.drain();
-    if (this.#renewTimer) clearInterval(this.#renewTimer);
-    this.#renewTimer = null;
+    await this.#renewLoop.stop();
+    // Last: cancellations still reach jobs while they finish.
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = null;
+    for (const off of unsubscribe?.events ?? []) off();
+    await unsubscribe?.bus();
   }
 
   /** Claims as many jobs as there are free slots and starts them; returns how many. */
@@ -278,8 +305,18 @@ export class Executor {
     return claimed.length;
   }
 
-  /** Extends held leases; aborts jobs that are no longer ours. */
-  async renewLeases(): Promise<void> {
+  /**
+   * Extends held leases; aborts jobs that are no longer ours. Never two at once: while one is in
+   * progress, a call resolves with it.
+   */
+  renewLeases(): Promise<void> {
+    this.#renewing ??= this.#renew().finally(() => {
+      this.#renewing = null;
+    });
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<void> {
     const ids = [...this.#running.keys()];
     if (ids.length === 0) return;
     try {

@@ -20,7 +20,7 @@
  */
 import type { Kysely } from 'kysely';
 import { asRecovered, notificationFor } from '../../domain/notification-content.ts';
-import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
@@ -34,18 +34,32 @@ export class NotificationsConsumer {
   readonly #db: Kysely<DB>;
   readonly #events: Events;
   readonly #logger: Logger;
+  readonly #bus: Bus;
+  #unsubscribe: Unsubscribe[] | null = null;
 
   constructor(deps: { db: Kysely<DB>; events: Events; logger: Logger; bus: Bus }) {
     this.#db = deps.db;
     this.#events = deps.events;
     this.#logger = deps.logger;
-    for (const topic of ['analytics', 'notifications'] as const) {
-      deps.bus.subscribe({
+    this.#bus = deps.bus;
+  }
+
+  /** Joins group `notifications` on both topics. */
+  start(): void {
+    this.#unsubscribe ??= (['analytics', 'notifications'] as const).map((topic) =>
+      this.#bus.subscribe({
         topic,
         group: NOTIFICATIONS_GROUP,
         handler: async (batch) => void (await this.handle(batch)),
-      });
-    }
+      }),
+    );
+  }
+
+  /** Leaves both groups once their batches in hand are handled; safe twice and before start. */
+  async stop(): Promise<void> {
+    const unsubscribe = this.#unsubscribe ?? [];
+    this.#unsubscribe = null;
+    await Promise.all(unsubscribe.map((u) => u()));
   }
 
   /** Creates the batch's notifications; returns how many were new. */

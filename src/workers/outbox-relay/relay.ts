@@ -60,6 +60,7 @@ export class OutboxRelay {
   readonly #events: Events;
   readonly #config: OutboxRelayConfig;
   readonly #loop: Loop;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(
     deps: { db: Kysely<DB>; bus: Bus; logger: Logger; events: Events },
@@ -77,15 +78,17 @@ export class OutboxRelay {
       run: async () =>
         (await this.runOnce()).published >= this.#config.batchSize ? 0 : this.#config.pollIntervalMs,
     });
-    deps.events.on('outbox:written', () => this.#loop.wake());
   }
 
   start(): void {
+    this.#unsubscribe ??= this.#events.on('outbox:written', () => this.#loop.wake());
     this.#loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    await this.#loop.stop();
   }
 
   /** Publishes one batch; returns how many rows were published, retried and parked. */

@@ -70,6 +70,7 @@ export class Scheduler {
   readonly #events: Events;
   readonly #config: SchedulerConfig;
   readonly #loop: Loop;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(
     deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger },
@@ -81,15 +82,17 @@ export class Scheduler {
     this.#config = { ...SCHEDULER_DEFAULTS, ...config };
     if (this.#config.batchSize < 1) throw new Error('scheduler batchSize must be at least 1');
     this.#loop = new Loop({ name: 'scheduler', logger: deps.logger, run: () => this.#round() });
-    deps.events.on('schedules:changed', () => this.#loop.wake());
   }
 
   start(): void {
+    this.#unsubscribe ??= this.#events.on('schedules:changed', () => this.#loop.wake());
     this.#loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    await this.#loop.stop();
   }
 
   async #round(): Promise<number> {

@@ -13,7 +13,7 @@
  */
 import type { Kysely } from 'kysely';
 import { JOB_FINISHED, type JobFinishedPayload } from '../../domain/events.ts';
-import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
@@ -35,17 +35,31 @@ export class WebhookConsumer {
   readonly #clock: Clock;
   readonly #events: Events;
   readonly #logger: Logger;
+  readonly #bus: Bus;
+  #unsubscribe: Unsubscribe[] | null = null;
 
   constructor(deps: { db: Kysely<DB>; clock: Clock; events: Events; logger: Logger; bus: Bus }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#events = deps.events;
     this.#logger = deps.logger;
+    this.#bus = deps.bus;
+  }
+
+  /** Joins group `webhooks` on both topics. */
+  start(): void {
     const handler = async (batch: BusMessage[]) => void (await this.handle(batch));
     // The Kafka bus gives each (group, topic) its own consumer group (kafkaGroupName).
-    for (const topic of ['analytics', 'notifications'] as const) {
-      deps.bus.subscribe({ topic, group: WEBHOOKS_GROUP, handler });
-    }
+    this.#unsubscribe ??= (['analytics', 'notifications'] as const).map((topic) =>
+      this.#bus.subscribe({ topic, group: WEBHOOKS_GROUP, handler }),
+    );
+  }
+
+  /** Leaves both groups once their batches in hand are handled; safe twice and before start. */
+  async stop(): Promise<void> {
+    const unsubscribe = this.#unsubscribe ?? [];
+    this.#unsubscribe = null;
+    await Promise.all(unsubscribe.map((u) => u()));
   }
 
   /** Creates the deliveries of a batch of facts; returns how many were new. */

@@ -30,7 +30,7 @@ import {
 } from '../../domain/container-policy.ts';
 import type { ContainerPayload } from '../../domain/workflow-input.ts';
 import { nextRunAfter } from '../../domain/schedule.ts';
-import type { Bus, BusMessage } from '../../platform/bus/bus.ts';
+import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import {
   ContainerRuntimeUnavailableError,
@@ -84,6 +84,8 @@ export class WorkflowWorker {
   readonly #imagePolicy: Pick<ContainerPolicy, 'allowedRegistries'>;
   readonly #config: WorkflowWorkerConfig;
   readonly #retryLoop: Loop;
+  readonly #bus: Bus;
+  #unsubscribe: Unsubscribe | null = null;
 
   constructor(
     deps: {
@@ -111,16 +113,25 @@ export class WorkflowWorker {
       logger: deps.logger,
       run: () => this.retryWaitingBuilds(),
     });
-    deps.bus.subscribe({ topic: 'workflows', group: CONSUMER, handler: (batch) => this.handle(batch) });
+    this.#bus = deps.bus;
   }
 
-  /** Starts the sweep of builds waiting for the container runtime (events need no start). */
+  /** Joins the `workflows` group and starts the sweep of builds waiting for the container runtime. */
   start(): void {
+    this.#unsubscribe ??= this.#bus.subscribe({
+      topic: 'workflows',
+      group: CONSUMER,
+      handler: (batch) => this.handle(batch),
+    });
     this.#retryLoop.start();
   }
 
+  /** Stops the sweep, then leaves the group once the batch in hand is handled; safe twice. */
   async stop(): Promise<void> {
     await this.#retryLoop.stop();
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = null;
+    await unsubscribe?.();
   }
 
   /**
