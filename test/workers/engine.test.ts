@@ -470,34 +470,76 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 });
 
+/**
+ * An executor whose lease ran out while its job still runs here. Two guards keep the job from
+ * running twice in one executor and the late result from landing on the next attempt; each step
+ * below fails when its guard is removed:
+ * - the claim's exclusion of jobs the executor still runs (`j.id <> ALL(exclude)` in jobsClaim);
+ * - the completion's attempt guard (`j.attempts = v.attempt` in the completer's statement).
+ * Driven step by step (claimOnce, rescueOnce), no loops: nothing depends on timing.
+ */
 describe('an executor that lost its lease while its job still runs (PostgreSQL)', () => {
   it('does not claim the job again while running it, and its late result does not land on the next attempt', async () => {
     const database = await createTestDatabase('postgres');
     const target = await startTarget();
-    const engine = createEngine(database, {
-      executor: { leaseMs: 600, renewIntervalMs: 500, rescueIntervalMs: 100 },
-    });
+    const engine = createEngine(database, { executor: { leaseMs: 30_000, renewIntervalMs: 10_000 } });
     try {
       const userId = await insertUser(database.db);
       const [wf] = await insertWorkflows(database.db, [
-        { userId, payload: heartbeat(`${target.url}/slow/1500`, { timeout: '10s' }), nextRunAt: null },
+        { userId, payload: heartbeat(`${target.url}/gate`, { timeout: '1m' }), nextRunAt: null },
       ]);
       const jobId = await insertManualJob(database, wf!, userId);
       const claims: number[] = [];
       engine.events.on('executor:job:claimed', (e) => {
         if (e.jobId === jobId) claims.push(e.attempt);
       });
-      engine.start();
-      await waitFor(async () => claims.length > 0);
-      // Stall renewals past the lease: the rescue loop hands the job back while it still runs here.
+      const finished: string[] = [];
+      engine.events.on('executor:job:finished', (e) => {
+        if (e.jobId === jobId) finished.push(e.status);
+      });
+      const executor = engine.executor!;
+      expect(await executor.claimOnce()).toBe(1);
+      await waitFor(async () => target.hits.get('/gate') === 1);
+      // The renewals stalled past the lease: another executor's rescue hands the job back
+      // (PENDING, due at once) while attempt 1 is still waiting for its answer here.
       await sql`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${jobId}`.execute(
         database.db,
       );
-      const job = await finalJob(database, jobId);
-      // The first attempt's late result may not be written over the second; the job finishes once.
-      expect(job.status).toBe('COMPLETED');
-      expect(new Set(claims).size).toBe(claims.length);
-      expect(job.attempts).toBe(claims.at(-1));
+      expect(await executor.rescueOnce()).toBe(1);
+      expect(await jobById(database, jobId)).toMatchObject({ status: 'PENDING', attempts: 1 });
+
+      // Guard 1, the claim's exclusion: this executor does not start the job a second time.
+      expect(await executor.claimOnce()).toBe(0);
+      expect(claims).toEqual([1]);
+      expect(executor.runningJobIds).toEqual([jobId]);
+      expect(await jobById(database, jobId)).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        lease_owner: null,
+      });
+
+      // Guard 2, the completion's attempt: attempt 2 is leased under this executor's own id
+      // (what a claim without guard 1 would do); attempt 1's late result must not land on it.
+      const second = await jobsClaim(database.db, executor.id, 10, 30_000);
+      expect(second.map((c) => [c.id, c.attempts])).toEqual([[jobId, 2]]);
+      target.release();
+      await waitFor(async () => executor.runningJobIds.length === 0);
+      await engine.stop(); // drains the completer: attempt 1's result was written or refused
+      expect(finished).toEqual([]);
+      expect(await jobById(database, jobId)).toMatchObject({
+        status: 'RUNNING',
+        attempts: 2,
+        lease_owner: executor.id,
+        http_status_code: null,
+        completed_at: null,
+      });
+      const facts = await database.db
+        .selectFrom('outbox')
+        .select('event_type')
+        .where('key', '=', wf!)
+        .where('event_type', '=', 'JOB_FINISHED')
+        .execute();
+      expect(facts).toEqual([]);
     } finally {
       await engine.stop();
       await target.close();
