@@ -120,14 +120,23 @@ export async function startTarget(): Promise<{
   hits: Map<string, number>;
   /** Answers 200 to every /gate request held now. */
   release(): void;
+  /** Per path: requests being answered now, and the most there ever were at once. */
+  inFlight: Map<string, { now: number; most: number }>;
   close(): Promise<void>;
 }> {
   const hits = new Map<string, number>();
   const hanging = new Set<ServerResponse>();
   const gated = new Set<ServerResponse>();
+  const inFlight = new Map<string, { now: number; most: number }>();
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
+    const flight = inFlight.get(path) ?? { now: 0, most: 0 };
+    inFlight.set(path, flight);
+    flight.now += 1;
+    flight.most = Math.max(flight.most, flight.now);
+    // 'close' follows 'finish' (answered) or an abort: before the client has the answer.
+    res.on('close', () => (flight.now -= 1));
     const status = /^\/status\/(\d{3})$/.exec(path);
     const slow = /^\/slow\/(\d+)$/.exec(path);
     if (status) {
@@ -147,6 +156,7 @@ export async function startTarget(): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     hits,
+    inFlight,
     release() {
       for (const res of gated) res.writeHead(200).end('ok');
       gated.clear();
