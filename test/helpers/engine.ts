@@ -10,7 +10,7 @@ import { systemClock } from '../../src/platform/clock.ts';
 import type { ContainerRuntime } from '../../src/platform/containers/runtime.ts';
 import { Events } from '../../src/platform/events.ts';
 import { InMemoryLiveLogs } from '../../src/platform/live-logs.ts';
-import { createLogger } from '../../src/platform/logger.ts';
+import { createLogger, type Logger } from '../../src/platform/logger.ts';
 import { OutboundGuard } from '../../src/platform/outbound/guard.ts';
 import { loopbackOnlyBlockList } from './loopback-only.ts';
 import {
@@ -18,6 +18,7 @@ import {
   DEFAULT_ALLOWED_REGISTRIES,
   type ContainerPolicy,
 } from '../../src/domain/container-policy.ts';
+import { JobsService } from '../../src/services/jobs/service.ts';
 import { Executor, type ExecutorConfig } from '../../src/workers/executor/executor.ts';
 import { OutboxRelay } from '../../src/workers/outbox-relay/relay.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
@@ -55,6 +56,8 @@ export function createEngine(
     outbound?: OutboundGuard;
     /** Default: TEST_CONTAINER_POLICY. */
     containerPolicy?: ContainerPolicy;
+    /** Default: silent. */
+    logger?: Logger;
   } = {},
 ) {
   const outbound =
@@ -62,7 +65,7 @@ export function createEngine(
   const containerPolicy = options.containerPolicy ?? TEST_CONTAINER_POLICY;
   const events = new Events();
   const bus = new InProcessBus();
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const live = new InMemoryLiveLogs();
   const deps = { db: database.db, clock: systemClock, events, logger };
   const relay = new OutboxRelay({ ...deps, bus }, { pollIntervalMs: 50, retryBaseMs: 20 });
@@ -80,9 +83,12 @@ export function createEngine(
           { ...deps, bus, live, containers: options.containers ?? null, outbound },
           { ...FAST_EXECUTOR, containerPolicy, ...options.executor },
         );
+  // The service the API cancels jobs through (its wake-ups reach this engine's executor).
+  const jobs = new JobsService(database.db, systemClock, events, { idempotencyTtlMs: 60_000 });
   return {
     events,
     bus,
+    jobs,
     live,
     relay,
     scheduler,
@@ -105,17 +111,32 @@ export function createEngine(
 
 export type Engine = ReturnType<typeof createEngine>;
 
-/** A local HTTP server for heartbeats: /ok, /status/<code>, /slow/<ms>, /hang. Counts hits per path. */
+/**
+ * A local HTTP server for heartbeats: /ok, /status/<code>, /slow/<ms>, /hang, /gate (held until
+ * `release()` answers 200). Counts hits per path.
+ */
 export async function startTarget(): Promise<{
   url: string;
   hits: Map<string, number>;
+  /** Answers 200 to every /gate request held now. */
+  release(): void;
+  /** Per path: requests being answered now, and the most there ever were at once. */
+  inFlight: Map<string, { now: number; most: number }>;
   close(): Promise<void>;
 }> {
   const hits = new Map<string, number>();
   const hanging = new Set<ServerResponse>();
+  const gated = new Set<ServerResponse>();
+  const inFlight = new Map<string, { now: number; most: number }>();
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
+    const flight = inFlight.get(path) ?? { now: 0, most: 0 };
+    inFlight.set(path, flight);
+    flight.now += 1;
+    flight.most = Math.max(flight.most, flight.now);
+    // 'close' follows 'finish' (answered) or an abort: before the client has the answer.
+    res.on('close', () => (flight.now -= 1));
     const status = /^\/status\/(\d{3})$/.exec(path);
     const slow = /^\/slow\/(\d+)$/.exec(path);
     if (status) {
@@ -124,6 +145,8 @@ export async function startTarget(): Promise<{
       setTimeout(() => res.writeHead(200).end('ok'), Number(slow[1]));
     } else if (path === '/hang') {
       hanging.add(res);
+    } else if (path === '/gate') {
+      gated.add(res);
     } else {
       res.writeHead(200).end('ok');
     }
@@ -133,9 +156,14 @@ export async function startTarget(): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     hits,
+    inFlight,
+    release() {
+      for (const res of gated) res.writeHead(200).end('ok');
+      gated.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
+        for (const res of [...hanging, ...gated]) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -4,7 +4,6 @@
  * once (not per retry), reconnection is automatic, and the subscriber resubscribes its channels
  * and calls its reconnect hooks.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/platform/logger.ts';
 import { openRedis } from '../../src/platform/redis/connection.ts';
@@ -41,11 +40,13 @@ describe('Redis connections', () => {
         return messages.length > 0;
       }, 5_000);
 
+      let retries = 0;
+      redis.connection.client.on('reconnecting', () => (retries += 1));
       await server.stop();
       await waitFor(async () => !redis.connection.ready && !redis.subscriber.ready, 5_000);
       expect(await redis.ping()).toBe(false);
       await expect(redis.connection.client.get('x')).rejects.toThrow();
-      await sleep(500); // several reconnect attempts
+      await waitFor(async () => retries >= 3, 10_000); // several reconnect attempts
       const lost = logs.lines.filter((l) => l.includes('redis connection lost'));
       expect(lost).toHaveLength(2); // one per connection, not one per retry
 

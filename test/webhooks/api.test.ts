@@ -300,14 +300,32 @@ describe.each(ENGINES)('webhooks API on %s', (engine) => {
 
   it('refuses ping and redelivery on a disabled webhook (412)', async () => {
     const hook = (
-      await create(alice, { url: 'https://example.com/off', event_types: ['*'], enabled: false })
+      await create(alice, { url: 'https://example.com/off', event_types: ['*'] })
     ).json<Webhook>();
-    const ping = await gw.app.inject({
+    const url = (path: string) => `${API}/${hook.id}${path}`;
+    // A delivery made while it was enabled, then the webhook is disabled.
+    const ping = await gw.app.inject({ method: 'POST', url: url('/ping'), headers: alice.headers });
+    expect(ping.statusCode, ping.body).toBe(202);
+    const delivery = ping.json<{ id: string }>();
+    const off = await gw.app.inject({
+      method: 'PATCH',
+      url: url(''),
+      headers: alice.headers,
+      payload: { enabled: false },
+    });
+    expect(off.statusCode, off.body).toBe(200);
+
+    const pingOff = await gw.app.inject({ method: 'POST', url: url('/ping'), headers: alice.headers });
+    expect(pingOff.statusCode, pingOff.body).toBe(412);
+    const redeliverOff = await gw.app.inject({
       method: 'POST',
-      url: `${API}/${hook.id}/ping`,
+      url: url(`/deliveries/${delivery.id}/redeliver`),
       headers: alice.headers,
     });
-    expect(ping.statusCode).toBe(412);
+    expect(redeliverOff.statusCode, redeliverOff.body).toBe(412);
+    // Neither made a delivery: only the one from before.
+    const list = await gw.app.inject({ method: 'GET', url: url('/deliveries'), headers: alice.headers });
+    expect(list.json<{ deliveries: { id: string }[] }>().deliveries.map((d) => d.id)).toEqual([delivery.id]);
   });
 
   it('is in the OpenAPI document', async () => {

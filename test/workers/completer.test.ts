@@ -5,12 +5,29 @@
  * changed underneath (canceled meanwhile, rescued and leased by another executor, a newer attempt)
  * is left as it is, gets no fact and no count, while the rest of its batch is written.
  */
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { Completer, type Completion } from '../../src/workers/executor/completer.ts';
 import { insertManualJob, insertUser, insertWorkflows } from '../helpers/fixtures.ts';
-import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
+import { createTestDatabase, ENGINES, LogCapture } from '../helpers/harness.ts';
+
+/** Makes the completer's statement fail with each error of `errors`, in turn, then run. */
+function failingCompletions(errors: Error[]): KyselyPlugin {
+  return {
+    transformQuery({ node }) {
+      if (node.kind === 'RawNode' && node.sqlFragments.join('?').includes('WITH v AS')) {
+        const err = errors.shift();
+        if (err) throw err;
+      }
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  };
+}
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
 const OWNER = 'executor-under-test';
 
@@ -134,6 +151,56 @@ describe.each(ENGINES)('batched completion (%s)', (engineName) => {
     expect(await failuresOf(retried.workflowId)).toBe(0);
     // The same result again (a duplicate): the job is no longer RUNNING under this lease.
     expect(await completer.complete(result(retried.id, 'PENDING'))).toBe(false);
+    await completer.drain();
+  });
+
+  it('a deadlock aborts nothing for good: the whole batch is written again', async () => {
+    const a = await running();
+    const b = await running();
+    const completer = new Completer({
+      db: database.db.withPlugin(failingCompletions([withCode('deadlock detected', '40P01')])),
+      owner: OWNER,
+      logger: createLogger('silent'),
+    });
+    const written = await Promise.all([
+      completer.complete(result(a.id, 'COMPLETED')),
+      completer.complete(result(b.id, 'FAILED')),
+    ]);
+    expect(written).toEqual([true, true]);
+    expect(await jobOf(a.id)).toMatchObject({ status: 'COMPLETED' });
+    expect(await jobOf(b.id)).toMatchObject({ status: 'FAILED' });
+    expect(await factsOf(a.id)).toHaveLength(1);
+    expect(await failuresOf(b.workflowId)).toBe(1);
+  });
+
+  it('a batch that cannot be written rejects each of its completions, logs once and leaves the jobs as they were', async () => {
+    const a = await running();
+    const b = await running();
+    const logs = new LogCapture();
+    const completer = new Completer({
+      db: database.db.withPlugin(failingCompletions([withCode('connection terminated', '08006')])),
+      owner: OWNER,
+      logger: createLogger('info', logs),
+    });
+    const settled = await Promise.allSettled([
+      completer.complete(result(a.id, 'COMPLETED')),
+      completer.complete(result(b.id, 'FAILED')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as Error).message : null))).toEqual([
+      'connection terminated',
+      'connection terminated',
+    ]);
+    const errors = logs.lines.filter((l) => l.includes('writing job completions failed'));
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0]!)).toMatchObject({ jobs: 2 });
+    for (const j of [a, b]) {
+      expect(await jobOf(j.id)).toMatchObject({ status: 'RUNNING', lease_owner: OWNER });
+      expect(await factsOf(j.id)).toEqual([]);
+      expect(await failuresOf(j.workflowId)).toBe(0);
+    }
+    // The completer is not stuck: the next completion is written.
+    expect(await completer.complete(result(a.id, 'COMPLETED'))).toBe(true);
     await completer.drain();
   });
 });

@@ -7,6 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
+import { systemClock } from '../../src/platform/clock.ts';
+import { Events } from '../../src/platform/events.ts';
+import { JobsService } from '../../src/services/jobs/service.ts';
+import { writeOutbox } from '../../src/services/outbox.ts';
+import { EXECUTOR_DEFAULTS } from '../../src/workers/executor/executor.ts';
 import { jobsClaim } from '../../src/workers/executor/sql.ts';
 import {
   finalJob,
@@ -40,6 +45,30 @@ async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/`;
 }
 
+/** The BUILD event the workflows service writes when a workflow is created or re-activated. */
+async function requestBuild(database: Database, workflowId: string): Promise<void> {
+  await database.db.transaction().execute((trx) =>
+    writeOutbox(trx, [
+      {
+        topic: 'workflows',
+        key: workflowId,
+        type: 'BUILD',
+        payload: { workflow_id: workflowId, generation: 1 },
+      },
+    ]),
+  );
+}
+
+/**
+ * The production lease (EXECUTOR_DEFAULTS): tests that are not about leases run with it, so a
+ * slow machine never lets a lease run out under them (and `attempts: 1` holds). The lease tests
+ * set their own.
+ */
+const PRODUCTION_LEASE = {
+  leaseMs: EXECUTOR_DEFAULTS.leaseMs,
+  renewIntervalMs: EXECUTOR_DEFAULTS.renewIntervalMs,
+};
+
 async function jobById(database: Database, id: string) {
   return database.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
@@ -65,7 +94,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('runs a heartbeat job: COMPLETED with status code and latency, and resets the failure counter', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null },
@@ -98,7 +127,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('a wrong status is a USER failure: FAILED at once, no retry', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/status/503`), nextRunAt: null, maxFailures: 10 },
@@ -115,23 +144,45 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('a connection error is a SYSTEM failure: retried with backoff, FAILED when attempts run out', async () => {
-    engine = createEngine(database);
-    engine.start();
+    // Driven step by step (no loops): each attempt is claimed once its delay has passed.
+    const backoff = { retryBaseMs: 50, retryMaxMs: 300 };
+    engine = createEngine(database, { executor: { ...PRODUCTION_LEASE, ...backoff } });
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(await closedPortUrl()), nextRunAt: null, maxFailures: 10 },
     ]);
-    const job = await finalJob(database, await insertManualJob(database, wf!, userId, 3));
+    const jobId = await insertManualJob(database, wf!, userId, 5);
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await waitFor(async () => (await engine.executor!.claimOnce()) === 1);
+      const after = await waitFor(async () => {
+        const job = await jobById(database, jobId);
+        return job.status !== 'RUNNING' ? job : null;
+      });
+      expect(after).toMatchObject({
+        attempts: attempt,
+        error_kind: 'SYSTEM',
+        error_code: 'CONNECTION_FAILED',
+      });
+      if (after.status === 'FAILED') break;
+      expect(after.status).toBe('PENDING');
+      // next_attempt_at and updated_at come from one now(): their difference is the delay.
+      delays.push(after.next_attempt_at!.getTime() - after.updated_at.getTime());
+    }
+    // Doubles from retryBaseMs, capped at retryMaxMs; the last attempt is not retried.
+    expect(delays).toEqual([50, 100, 200, 300]);
+    const job = await jobById(database, jobId);
     expect(job).toMatchObject({
       status: 'FAILED',
-      attempts: 3,
+      attempts: 5,
       error_kind: 'SYSTEM',
       error_code: 'CONNECTION_FAILED',
+      next_attempt_at: null,
     });
     expect(job.error_message).toMatch(/ECONNREFUSED/);
   });
 
   it('terminates a workflow after N consecutive failures, once, and cancels its pending jobs', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {
@@ -144,6 +195,13 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
     ]);
     const first = await finalJob(database, await insertManualJob(database, wf!, userId));
     expect(first.status).toBe('FAILED');
+    // A job queued for later: the termination cancels it before it runs.
+    const queued = await insertManualJob(database, wf!, userId);
+    await database.db
+      .updateTable('jobs')
+      .set({ scheduled_at: new Date(Date.now() + 3_600_000) })
+      .where('id', '=', queued)
+      .execute();
     await finalJob(database, await insertManualJob(database, wf!, userId));
     const workflow = await waitFor(async () => {
       const w = await database.db
@@ -154,6 +212,11 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       return w.terminated_at ? w : null;
     });
     expect(workflow.consecutive_job_failures_count).toBe(2);
+    expect(await jobById(database, queued)).toMatchObject({
+      status: 'CANCELED',
+      attempts: 0,
+      started_at: null,
+    });
     const terminate = await database.db
       .selectFrom('outbox')
       .selectAll()
@@ -203,7 +266,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('a lease that expired on the last attempt fails the job (LEASE_EXPIRED), counts for the failure policy and can terminate', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 1 },
     ]);
@@ -253,7 +316,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('counts JOB_FAILED events left in the outbox by earlier versions once each', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 5 },
     ]);
@@ -275,7 +338,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('a success resets the consecutive failure count', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/status/500`), nextRunAt: null, maxFailures: 5 },
@@ -310,23 +373,33 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('never runs two jobs of one workflow at once: they queue, earliest first', async () => {
-    engine = createEngine(database);
-    engine.start();
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
+    // A path of this test alone: the target counts its requests answered at once.
+    const path = '/slow/151';
     const [wf] = await insertWorkflows(database.db, [
-      { userId, payload: heartbeat(`${target.url}/slow/150`), nextRunAt: null },
+      { userId, payload: heartbeat(`${target.url}${path}`), nextRunAt: null },
     ]);
+    const claimed: string[] = [];
+    engine.events.on('executor:job:claimed', (e) => {
+      if (e.workflowId === wf) claimed.push(e.jobId);
+    });
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await insertManualJob(database, wf!, userId));
+    engine.start();
     const jobs = [];
     for (const id of ids) jobs.push(await finalJob(database, id));
-    expect(jobs.map((j) => j.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
-    for (let i = 1; i < jobs.length; i++) {
-      expect(jobs[i]!.started_at!.getTime()).toBeGreaterThanOrEqual(jobs[i - 1]!.completed_at!.getTime());
-    }
+    expect(jobs.map((j) => [j.status, j.attempts])).toEqual([
+      ['COMPLETED', 1],
+      ['COMPLETED', 1],
+      ['COMPLETED', 1],
+    ]);
+    // One after the other, earliest first: the target never had two of them at once.
+    expect(claimed).toEqual(ids);
+    expect(target.inFlight.get(path)!.most).toBe(1);
   });
 
   it('builds a HEARTBEAT workflow from its BUILD event and anchors the first run one interval later', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {
@@ -338,10 +411,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       },
     ]);
     const built = engine.events.next('workflow:build:finished', { filter: (e) => e.workflowId === wf });
-    await sql`INSERT INTO outbox (topic, key, event_type, payload)
-              VALUES ('workflows', ${wf!}, 'BUILD', ${JSON.stringify({ workflow_id: wf, generation: 1 })}::jsonb)`.execute(
-      database.db,
-    );
+    await requestBuild(database, wf!);
     engine.events.emit('outbox:written', { count: 1 });
     expect(await built).toEqual({ workflowId: wf, status: 'COMPLETED' });
     const w = await database.db
@@ -355,7 +425,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('a CONTAINER build without a container runtime fails with the reason stored', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {
@@ -368,10 +438,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       },
     ]);
     const built = engine.events.next('workflow:build:finished', { filter: (e) => e.workflowId === wf });
-    await sql`INSERT INTO outbox (topic, key, event_type, payload)
-              VALUES ('workflows', ${wf!}, 'BUILD', ${JSON.stringify({ workflow_id: wf, generation: 1 })}::jsonb)`.execute(
-      database.db,
-    );
+    await requestBuild(database, wf!);
     engine.events.emit('outbox:written', { count: 1 });
     expect((await built).status).toBe('FAILED');
     const w = await database.db
@@ -383,7 +450,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('turns a due schedule into a job that runs (scheduler → outbox → executor)', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/ok`), intervalMinutes: 60, nextRunAt: new Date() },
@@ -397,7 +464,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('rescues a job whose executor died (lease expired): it runs again, once, with attempts counted', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null },
     ]);
@@ -412,25 +479,22 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
   });
 
   it('cancels a running job at once, and the executor writes nothing over it', async () => {
-    engine = createEngine(database);
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/hang`, { timeout: '1m' }), nextRunAt: null },
     ]);
     const jobId = await insertManualJob(database, wf!, userId);
     await engine.events.next('executor:job:claimed', { filter: (e) => e.jobId === jobId });
-    await database.db
-      .updateTable('jobs')
-      .set({ status: 'CANCELED', completed_at: new Date(), lease_owner: null, lease_expires_at: null })
-      .where('id', '=', jobId)
-      .execute();
-    engine.events.emit('job:cancel-requested', { jobId });
+    // The jobs service cancels and tells this process's executor (job:cancel-requested).
+    await engine.jobs.cancel(userId, wf!, jobId);
     await waitFor(async () => engine.executor!.runningJobIds.length === 0);
     expect((await jobById(database, jobId)).status).toBe('CANCELED');
   });
 
   it('notices a cancel made elsewhere at the next lease renewal', async () => {
-    engine = createEngine(database);
+    // Renewals often, under a lease that cannot run out meanwhile.
+    engine = createEngine(database, { executor: { leaseMs: 30_000, renewIntervalMs: 300 } });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/hang`, { timeout: '1m' }), nextRunAt: null },
@@ -438,18 +502,16 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
     const jobId = await insertManualJob(database, wf!, userId);
     await engine.events.next('executor:job:claimed', { filter: (e) => e.jobId === jobId });
     const lost = engine.events.next('executor:lease:lost', { filter: (e) => e.jobId === jobId });
-    await database.db
-      .updateTable('jobs')
-      .set({ status: 'CANCELED', completed_at: new Date(), lease_owner: null, lease_expires_at: null })
-      .where('id', '=', jobId)
-      .execute();
+    // Canceled by another process's jobs service: its wake-up never reaches this executor.
+    const elsewhere = new JobsService(database.db, systemClock, new Events(), { idempotencyTtlMs: 60_000 });
+    await elsewhere.cancel(userId, wf!, jobId);
     await lost;
     await waitFor(async () => engine.executor!.runningJobIds.length === 0);
     expect((await jobById(database, jobId)).status).toBe('CANCELED');
   });
 
   it('hands running jobs back on stop when they outlast the soft stop', async () => {
-    engine = createEngine(database, { executor: { softStopMs: 100 } });
+    engine = createEngine(database, { executor: { ...PRODUCTION_LEASE, softStopMs: 100 } });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/hang`, { timeout: '1m' }), nextRunAt: null },
@@ -462,42 +524,80 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       attempts: 0,
       lease_owner: null,
     });
-    await database.db
-      .updateTable('jobs')
-      .set({ status: 'CANCELED', completed_at: new Date() })
-      .where('id', '=', jobId)
-      .execute();
+    await engine.jobs.cancel(userId, wf!, jobId);
   });
 });
 
+/**
+ * An executor whose lease ran out while its job still runs here. Two guards keep the job from
+ * running twice in one executor and the late result from landing on the next attempt; each step
+ * below fails when its guard is removed:
+ * - the claim's exclusion of jobs the executor still runs (`j.id <> ALL(exclude)` in jobsClaim);
+ * - the completion's attempt guard (`j.attempts = v.attempt` in the completer's statement).
+ * Driven step by step (claimOnce, rescueOnce), no loops: nothing depends on timing.
+ */
 describe('an executor that lost its lease while its job still runs (PostgreSQL)', () => {
   it('does not claim the job again while running it, and its late result does not land on the next attempt', async () => {
     const database = await createTestDatabase('postgres');
     const target = await startTarget();
-    const engine = createEngine(database, {
-      executor: { leaseMs: 600, renewIntervalMs: 500, rescueIntervalMs: 100 },
-    });
+    const engine = createEngine(database, { executor: { leaseMs: 30_000, renewIntervalMs: 10_000 } });
     try {
       const userId = await insertUser(database.db);
       const [wf] = await insertWorkflows(database.db, [
-        { userId, payload: heartbeat(`${target.url}/slow/1500`, { timeout: '10s' }), nextRunAt: null },
+        { userId, payload: heartbeat(`${target.url}/gate`, { timeout: '1m' }), nextRunAt: null },
       ]);
       const jobId = await insertManualJob(database, wf!, userId);
       const claims: number[] = [];
       engine.events.on('executor:job:claimed', (e) => {
         if (e.jobId === jobId) claims.push(e.attempt);
       });
-      engine.start();
-      await waitFor(async () => claims.length > 0);
-      // Stall renewals past the lease: the rescue loop hands the job back while it still runs here.
+      const finished: string[] = [];
+      engine.events.on('executor:job:finished', (e) => {
+        if (e.jobId === jobId) finished.push(e.status);
+      });
+      const executor = engine.executor!;
+      expect(await executor.claimOnce()).toBe(1);
+      await waitFor(async () => target.hits.get('/gate') === 1);
+      // The renewals stalled past the lease: another executor's rescue hands the job back
+      // (PENDING, due at once) while attempt 1 is still waiting for its answer here.
       await sql`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = ${jobId}`.execute(
         database.db,
       );
-      const job = await finalJob(database, jobId);
-      // The first attempt's late result may not be written over the second; the job finishes once.
-      expect(job.status).toBe('COMPLETED');
-      expect(new Set(claims).size).toBe(claims.length);
-      expect(job.attempts).toBe(claims.at(-1));
+      expect(await executor.rescueOnce()).toBe(1);
+      expect(await jobById(database, jobId)).toMatchObject({ status: 'PENDING', attempts: 1 });
+
+      // Guard 1, the claim's exclusion: this executor does not start the job a second time.
+      expect(await executor.claimOnce()).toBe(0);
+      expect(claims).toEqual([1]);
+      expect(executor.runningJobIds).toEqual([jobId]);
+      expect(await jobById(database, jobId)).toMatchObject({
+        status: 'PENDING',
+        attempts: 1,
+        lease_owner: null,
+      });
+
+      // Guard 2, the completion's attempt: attempt 2 is leased under this executor's own id
+      // (what a claim without guard 1 would do); attempt 1's late result must not land on it.
+      const second = await jobsClaim(database.db, executor.id, 10, 30_000);
+      expect(second.map((c) => [c.id, c.attempts])).toEqual([[jobId, 2]]);
+      target.release();
+      await waitFor(async () => executor.runningJobIds.length === 0);
+      await engine.stop(); // drains the completer: attempt 1's result was written or refused
+      expect(finished).toEqual([]);
+      expect(await jobById(database, jobId)).toMatchObject({
+        status: 'RUNNING',
+        attempts: 2,
+        lease_owner: executor.id,
+        http_status_code: null,
+        completed_at: null,
+      });
+      const facts = await database.db
+        .selectFrom('outbox')
+        .select('event_type')
+        .where('key', '=', wf!)
+        .where('event_type', '=', 'JOB_FINISHED')
+        .execute();
+      expect(facts).toEqual([]);
     } finally {
       await engine.stop();
       await target.close();

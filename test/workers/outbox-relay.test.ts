@@ -11,6 +11,7 @@ import { Events } from '../../src/platform/events.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { writeOutbox } from '../../src/services/outbox.ts';
 import { OutboxRelay } from '../../src/workers/outbox-relay/relay.ts';
+import { waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 
 const logger = createLogger('silent');
@@ -109,10 +110,13 @@ describe.each(ENGINES)('outbox relay (%s)', (engine) => {
     const first = await relay.runOnce();
     expect(first).toMatchObject({ published: 1, failed: 1, dead: 0 });
     expect(bus.published.map((m) => m.key)).toEqual(['good']);
-    for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 10));
+    // Rounds until the bad key's rows are parked (their retry delays are 1 ms, 2 ms, …).
+    await waitFor(async () => {
       await relay.runOnce();
-    }
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM outbox WHERE key = 'bad' AND status = 'DEAD'`.execute(database.db);
+      return rows[0]!.n === 2;
+    }, 10_000);
     const { rows } = await sql<{ n: number; status: string; attempts: number }>`
       SELECT (payload->>'n')::int AS n, status, attempts FROM outbox ORDER BY id`.execute(database.db);
     // n=1 is DEAD after 3 attempts; n=2 was then the head of its key and failed on its own.

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
-import { insertUser, insertWorkflows } from '../helpers/fixtures.ts';
+import { insertUser, insertWorkflows, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
 import { databaseUrl } from '../helpers/postgres.ts';
 
@@ -51,16 +51,15 @@ describe('two scheduler processes on one PostgreSQL database', () => {
         }),
       );
     }
-    const deadline = Date.now() + 30_000;
-    let count = 0;
-    while (Date.now() < deadline) {
-      const { rows: c } = await sql<{ n: number }>`select count(*)::int as n from jobs`.execute(database.db);
-      count = c[0]!.n;
-      if (count >= 1000) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    // Let both processes run past the last tick, then check there is nothing extra.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Done when every tick of the window was taken: each workflow's next run is a minute later.
+    // A tick's transaction holds its workflow row until it commits, so once no workflow is due
+    // in the window any more, every job of the window is in the table.
+    await waitFor(async () => {
+      const { rows: due } = await sql<{ n: number }>`
+        select count(*)::int as n from workflows
+        where id = any(${ids}::uuid[]) and next_run_at < ${new Date(start + 60_000)}`.execute(database.db);
+      return due[0]!.n === 0;
+    }, 30_000);
     const { rows: perWorkflow } = await sql<{ workflow_id: string; n: number }>`
       select workflow_id, count(*)::int as n from jobs where workflow_id = any(${ids}::uuid[]) group by workflow_id`.execute(
       database.db,
