@@ -23,8 +23,11 @@ import {
 
 const quota = { name: 'runs_per_minute', limit: 5, usage: 6 };
 
-/** One of each error, as the code throws them (defaults where the code relies on them). */
-const errors: ChronoverseError[] = [
+/**
+ * One of each error, as the code throws them (defaults where the code relies on them). Made inside
+ * each test, so that mutation testing sees which tests construct them.
+ */
+const allErrors = (): ChronoverseError[] => [
   new ValidationError([{ path: 'name', message: 'is required' }]),
   new UnauthenticatedError(),
   new InvalidCredentialsError(),
@@ -46,6 +49,7 @@ const errors: ChronoverseError[] = [
 
 describe('the error catalogue', () => {
   it('every error has its own catalogued code and says what happened', () => {
+    const errors = allErrors();
     expect(errors.map((e) => e.code)).toEqual([...ERROR_CODES]);
     for (const error of errors) {
       expect(error).toBeInstanceOf(Error);
@@ -54,7 +58,7 @@ describe('the error catalogue', () => {
   });
 
   it('a validation error carries its field issues; single() makes one', () => {
-    expect(errors[0]).toMatchObject({ issues: [{ path: 'name', message: 'is required' }] });
+    expect(allErrors()[0]).toMatchObject({ issues: [{ path: 'name', message: 'is required' }] });
     const single = ValidationError.single('payload.endpoint', 'must be https');
     expect(single.issues).toEqual([{ path: 'payload.endpoint', message: 'must be https' }]);
     expect(single.message).toBe('The request has invalid fields.');
