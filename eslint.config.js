@@ -12,6 +12,8 @@ export default tseslint.config(
       'src/gen/',
       'web/dist/',
       'packages/client/src/generated/',
+      'reports/',
+      '.stryker-tmp/',
     ],
   },
   ...tseslint.configs.recommended,

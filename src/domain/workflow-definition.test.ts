@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest';
+import { MANAGED_BY_LABEL } from './labels.ts';
+import {
+  canonicalDefinition,
+  checkDefinition,
+  definitionPathOf,
+  definitionToBody,
+  formatDefinitionPath,
+  workflowDefinitionJsonSchema,
+  type WorkflowDefinitionValues,
+} from './workflow-definition.ts';
+
+const EPOCH = new Date(0);
+
+const doc = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'ping' }) => ({
+  apiVersion: 'chronoverse/v1',
+  kind: 'Workflow',
+  metadata,
+  spec,
+});
+
+describe('definition paths', () => {
+  it('maps API field paths into the document', () => {
+    expect(definitionPathOf('')).toEqual([]);
+    expect(definitionPathOf('name')).toEqual(['metadata', 'name']);
+    expect(definitionPathOf('labels')).toEqual(['metadata', 'labels']);
+    expect(definitionPathOf('labels.example.com/team')).toEqual(['metadata', 'labels', 'example.com/team']);
+    expect(definitionPathOf('payload.cmd.0')).toEqual(['spec', 'payload', 'cmd', 0]);
+    expect(definitionPathOf('schedule')).toEqual(['spec', 'schedule']);
+    expect(formatDefinitionPath(['spec', 'payload', 'cmd', 0])).toBe('spec.payload.cmd.0');
+    expect(formatDefinitionPath([])).toBe('');
+  });
+});
+
+describe('definitionToBody', () => {
+  it('refuses what is not a mapping', () => {
+    for (const bad of [null, 'x', [], 3]) {
+      expect(definitionToBody(bad)).toEqual({
+        ok: false,
+        issues: [{ path: [], message: 'must be a mapping with apiVersion, kind, metadata and spec' }],
+      });
+    }
+  });
+
+  it('names every envelope problem at once', () => {
+    expect(definitionToBody({ extra: 1, metadata: [], spec: 'x' })).toEqual({
+      ok: false,
+      issues: [
+        { path: ['extra'], message: 'is not a known field' },
+        { path: ['apiVersion'], message: 'is required: chronoverse/v1' },
+        { path: ['kind'], message: 'is required: Workflow' },
+        { path: ['metadata'], message: 'is required: a mapping with name (and labels)' },
+        { path: ['spec'], message: 'is required: a mapping with kind, payload and schedule' },
+      ],
+    });
+    expect(
+      definitionToBody({ apiVersion: 'v2', kind: 'Job', metadata: { name: 'a', owner: 'b' }, spec: {} }),
+    ).toEqual({
+      ok: false,
+      issues: [
+        { path: ['apiVersion'], message: 'must be chronoverse/v1' },
+        { path: ['kind'], message: 'must be Workflow' },
+        { path: ['metadata', 'owner'], message: 'is not a known field' },
+      ],
+    });
+  });
+
+  it('keeps name and labels in metadata', () => {
+    expect(definitionToBody(doc({ name: 'x', labels: {}, kind: 'HEARTBEAT' }))).toEqual({
+      ok: false,
+      issues: [
+        { path: ['spec', 'name'], message: 'belongs in metadata, not spec' },
+        { path: ['spec', 'labels'], message: 'belongs in metadata, not spec' },
+      ],
+    });
+  });
+
+  it('a good envelope is the API body: metadata fields, then the spec', () => {
+    expect(definitionToBody(doc({ kind: 'HEARTBEAT' }, { name: 'a', labels: { team: 'x' } }))).toEqual({
+      ok: true,
+      body: { name: 'a', labels: { team: 'x' }, kind: 'HEARTBEAT' },
+    });
+    expect(definitionToBody(doc({ kind: 'HEARTBEAT' }, {}))).toEqual({
+      ok: true,
+      body: { kind: 'HEARTBEAT' },
+    });
+  });
+});
+
+describe('checkDefinition', () => {
+  it('reports field problems at their document paths', () => {
+    const checked = checkDefinition(
+      doc(
+        {
+          kind: 'HEARTBEAT',
+          payload: { endpoint: 'ftp://x' },
+          schedule: { type: 'interval', interval_minutes: 5 },
+        },
+        { name: '' },
+      ),
+      EPOCH,
+    );
+    expect(checked.ok).toBe(false);
+    if (!checked.ok)
+      expect(checked.issues.map((i) => formatDefinitionPath(i.path)).sort()).toEqual([
+        'metadata.name',
+        'spec.payload.endpoint',
+      ]);
+  });
+
+  it('passes envelope problems through', () => {
+    expect(checkDefinition(null, EPOCH).ok).toBe(false);
+  });
+
+  it('returns the body and the values it stands for, defaults filled in', () => {
+    const body = {
+      kind: 'HEARTBEAT',
+      payload: { endpoint: 'https://x' },
+      schedule: { type: 'once', run_at: '2030-01-01T00:00:00Z' },
+    };
+    const checked = checkDefinition(doc(body), EPOCH);
+    expect(checked).toEqual({
+      ok: true,
+      body: { name: 'ping', ...body },
+      values: {
+        name: 'ping',
+        labels: {},
+        kind: 'HEARTBEAT',
+        payload: expect.objectContaining({ endpoint: 'https://x', method: 'GET' }),
+        schedule: { type: 'once', run_at: '2030-01-01T00:00:00.000Z' },
+        max_consecutive_job_failures_allowed: 3,
+        log_retention: false,
+      },
+    });
+    const cron = checkDefinition(
+      doc({
+        kind: 'HEARTBEAT',
+        payload: { endpoint: 'https://x' },
+        schedule: { type: 'cron', cron: '0 9 * * *', timezone: 'Europe/Paris' },
+      }),
+      EPOCH,
+    );
+    expect(cron.ok && cron.values.schedule).toEqual({
+      type: 'cron',
+      cron: '0 9 * * *',
+      timezone: 'Europe/Paris',
+    });
+    const interval = checkDefinition(
+      doc({
+        kind: 'HEARTBEAT',
+        payload: { endpoint: 'https://x' },
+        schedule: { type: 'interval', interval_minutes: 7 },
+      }),
+      EPOCH,
+    );
+    expect(interval.ok && interval.values.schedule).toEqual({ type: 'interval', interval_minutes: 7 });
+  });
+});
+
+describe('canonicalDefinition', () => {
+  const values: WorkflowDefinitionValues = {
+    name: 'ping',
+    labels: { zeta: '1', alpha: '2', [MANAGED_BY_LABEL]: 'cli' },
+    kind: 'HEARTBEAT',
+    payload: {
+      timeout: '10s',
+      endpoint: 'https://x',
+      method: 'POST',
+      headers: { b: '1', a: '2' },
+      future: { y: 1, x: 2 },
+    },
+    schedule: { type: 'cron', cron: '0 9 * * *', timezone: 'UTC' },
+    max_consecutive_job_failures_allowed: 3,
+    log_retention: false,
+  };
+
+  it('is the shortest document: defaults left out, keys in a fixed order', () => {
+    const canonical = canonicalDefinition(values);
+    expect(canonical).toEqual({
+      apiVersion: 'chronoverse/v1',
+      kind: 'Workflow',
+      metadata: { name: 'ping', labels: { alpha: '2', [MANAGED_BY_LABEL]: 'cli', zeta: '1' } },
+      spec: {
+        kind: 'HEARTBEAT',
+        schedule: { type: 'cron', cron: '0 9 * * *' },
+        payload: {
+          endpoint: 'https://x',
+          method: 'POST',
+          headers: { a: '2', b: '1' },
+          future: { x: 2, y: 1 },
+        },
+      },
+    });
+    const metadata = canonical.metadata as { labels: Record<string, string> };
+    expect(Object.keys(metadata.labels)).toEqual(['alpha', MANAGED_BY_LABEL, 'zeta']);
+    const spec = canonical.spec as { payload: Record<string, unknown> };
+    expect(Object.keys(spec.payload)).toEqual(['endpoint', 'method', 'headers', 'future']);
+    expect(Object.keys(spec.payload.headers as object)).toEqual(['a', 'b']);
+  });
+
+  it('exported: without the management label, and no labels at all when none is left', () => {
+    const exported = canonicalDefinition(
+      { ...values, labels: { [MANAGED_BY_LABEL]: 'cli' } },
+      { exported: true },
+    );
+    expect(exported.metadata).toEqual({ name: 'ping' });
+    const other = canonicalDefinition(
+      { ...values, labels: { [MANAGED_BY_LABEL]: 'terraform' } },
+      { exported: true },
+    );
+    expect(other.metadata).toEqual({ name: 'ping', labels: { [MANAGED_BY_LABEL]: 'terraform' } });
+    expect(canonicalDefinition({ ...values, labels: { [MANAGED_BY_LABEL]: 'cli' } }).metadata).toEqual({
+      name: 'ping',
+      labels: { [MANAGED_BY_LABEL]: 'cli' },
+    });
+  });
+
+  it('keeps what differs from the defaults', () => {
+    const spec = canonicalDefinition({
+      ...values,
+      kind: 'CONTAINER',
+      payload: { image: 'alpine' },
+      schedule: { type: 'cron', cron: '0 9 * * *', timezone: 'Europe/Paris' },
+      max_consecutive_job_failures_allowed: 5,
+      log_retention: false,
+    }).spec;
+    expect(spec).toEqual({
+      kind: 'CONTAINER',
+      schedule: { type: 'cron', cron: '0 9 * * *', timezone: 'Europe/Paris' },
+      payload: { image: 'alpine' },
+      max_consecutive_job_failures_allowed: 5,
+      log_retention: false,
+    });
+    expect(
+      canonicalDefinition({ ...values, kind: 'CONTAINER', payload: { image: 'a' }, log_retention: true })
+        .spec,
+    ).not.toHaveProperty('log_retention');
+    expect(canonicalDefinition({ ...values, log_retention: true }).spec).toHaveProperty(
+      'log_retention',
+      true,
+    );
+    expect(
+      canonicalDefinition({ ...values, schedule: { type: 'once', run_at: '2030-01-01T01:00:00+01:00' } })
+        .spec,
+    ).toHaveProperty('schedule', { type: 'once', run_at: '2030-01-01T00:00:00.000Z' });
+    expect(
+      canonicalDefinition({ ...values, schedule: { type: 'interval', interval_minutes: 5 } }).spec,
+    ).toHaveProperty('schedule', { type: 'interval', interval_minutes: 5 });
+  });
+
+  it('checking a canonical document gives back the same canonical document', () => {
+    const first = checkDefinition(
+      doc({
+        kind: 'HEARTBEAT',
+        payload: { endpoint: 'https://x', headers: { b: '1', a: '2' } },
+        schedule: { type: 'interval', interval_minutes: 5 },
+      }),
+      EPOCH,
+    );
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    const canonical = canonicalDefinition(first.values);
+    const second = checkDefinition(canonical, EPOCH);
+    expect(second.ok && canonicalDefinition(second.values)).toEqual(canonical);
+  });
+});
+
+describe('workflowDefinitionJsonSchema', () => {
+  it('is a JSON Schema with our id', () => {
+    const schema = workflowDefinitionJsonSchema();
+    expect(schema.$id).toBe('urn:chronoverse:schemas:workflow:v1');
+    expect(schema).toHaveProperty('properties.apiVersion');
+  });
+});
