@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { validatePayload, validateWorkflowCreate } from './workflow-input.ts';
+import {
+  BULK_MAX_ITEMS,
+  buildInputOf,
+  validatePayload,
+  validatePayloadOf,
+  validateWorkflowBulk,
+  validateWorkflowCreate,
+  validateWorkflowUpdate,
+} from './workflow-input.ts';
 
 const NOW = new Date('2021-01-01T00:00:00Z');
 
@@ -62,5 +70,218 @@ describe('validateWorkflowCreate', () => {
       cron: '0 9 * * *',
       timezone: 'Europe/Paris',
     });
+  });
+});
+
+const HEARTBEAT = { endpoint: 'https://example.com/health' };
+const CONTAINER = { image: 'alpine:3.20' };
+const paths = (r: { ok: boolean; issues?: { path: string }[] }) =>
+  r.ok ? [] : (r.issues ?? []).map((i) => i.path).sort();
+
+describe('validateWorkflowCreate: defaults and rules between fields', () => {
+  const create = (body: Record<string, unknown>) =>
+    validateWorkflowCreate({ name: 'n', interval: 5, ...body }, NOW);
+
+  it('fills the failure limit, log retention by kind and labels', () => {
+    const heartbeat = create({ kind: 'HEARTBEAT', payload: HEARTBEAT });
+    expect(heartbeat.ok && heartbeat.value).toMatchObject({
+      name: 'n',
+      kind: 'HEARTBEAT',
+      schedule: { type: 'interval', intervalMinutes: 5 },
+      maxConsecutiveFailures: 3,
+      logRetention: false,
+      labels: {},
+    });
+    const container = create({
+      kind: 'CONTAINER',
+      payload: CONTAINER,
+      max_consecutive_job_failures_allowed: 7,
+      labels: { team: 'data' },
+    });
+    expect(container.ok && container.value).toMatchObject({
+      payload: { image: 'alpine:3.20', cmd: null, entrypoint: null },
+      maxConsecutiveFailures: 7,
+      logRetention: true,
+      labels: { team: 'data' },
+    });
+    const noRetention = create({ kind: 'CONTAINER', payload: CONTAINER, log_retention: false });
+    expect(noRetention.ok && noRetention.value.logRetention).toBe(false);
+  });
+
+  it('takes a payload given as a JSON string, and names a string that is not JSON or not an object', () => {
+    const ok = create({ kind: 'HEARTBEAT', payload: JSON.stringify(HEARTBEAT) });
+    expect(ok.ok && ok.value.payload).toMatchObject(HEARTBEAT);
+    expect(create({ kind: 'HEARTBEAT', payload: '{not json' })).toEqual({
+      ok: false,
+      issues: [{ path: 'payload', message: 'is not valid JSON' }],
+    });
+    expect(create({ kind: 'HEARTBEAT', payload: '[1]' })).toEqual({
+      ok: false,
+      issues: [{ path: 'payload', message: 'must be an object (or a JSON string of one)' }],
+    });
+  });
+
+  it('requires a payload and a schedule, and refuses both schedule forms at once', () => {
+    expect(paths(validateWorkflowCreate({ name: 'n', kind: 'HEARTBEAT' }, NOW))).toEqual([
+      'payload',
+      'schedule',
+    ]);
+    expect(paths(create({ kind: 'HEARTBEAT', payload: null }))).toEqual(['payload']);
+    expect(
+      paths(
+        create({
+          kind: 'HEARTBEAT',
+          payload: HEARTBEAT,
+          schedule: { type: 'interval', interval_minutes: 5 },
+        }),
+      ),
+    ).toEqual(['schedule']);
+  });
+
+  it('checks the interval bounds and that a one-off time is in the future', () => {
+    expect(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, interval: 1 }).ok).toBe(true);
+    expect(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, interval: 10_080 }).ok).toBe(true);
+    expect(paths(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, interval: 0 }))).toEqual(['interval']);
+    expect(paths(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, interval: 10_081 }))).toEqual(['interval']);
+    expect(paths(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, interval: 1.5 }))).toEqual(['interval']);
+    const once = (run_at: string) =>
+      validateWorkflowCreate(
+        { name: 'n', kind: 'HEARTBEAT', payload: HEARTBEAT, schedule: { type: 'once', run_at } },
+        NOW,
+      );
+    expect(paths(once(NOW.toISOString()))).toEqual(['schedule.run_at']);
+    const later = once('2021-01-01T00:00:01Z');
+    expect(later.ok && later.value.schedule).toEqual({
+      type: 'once',
+      runAt: new Date('2021-01-01T00:00:01Z'),
+    });
+  });
+
+  it('refuses log retention for a heartbeat, unknown fields, a body that is not an object', () => {
+    expect(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, log_retention: true })).toEqual({
+      ok: false,
+      issues: [{ path: 'log_retention', message: 'HEARTBEAT workflows have no logs to retain' }],
+    });
+    expect(paths(create({ kind: 'HEARTBEAT', payload: HEARTBEAT, colour: 'red' }))).toEqual(['colour']);
+    expect(validateWorkflowCreate([], NOW)).toEqual({
+      ok: false,
+      issues: [{ path: '', message: 'body must be a JSON object' }],
+    });
+    expect(paths(create({ kind: 'CRON', payload: HEARTBEAT }))).toEqual(['kind']);
+  });
+
+  it('reports each problem once', () => {
+    const result = create({ name: '', kind: 'HEARTBEAT', payload: HEARTBEAT, interval: 0 });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      const keys = result.issues.map((i) => `${i.path}:${i.message}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(paths(result)).toEqual(['interval', 'name']);
+    }
+  });
+});
+
+describe('validateWorkflowUpdate', () => {
+  it('returns only the fields given, the payload checked against the current kind', () => {
+    expect(validateWorkflowUpdate({}, 'HEARTBEAT', NOW)).toEqual({ ok: true, value: {} });
+    const result = validateWorkflowUpdate(
+      {
+        name: ' renamed ',
+        payload: CONTAINER,
+        interval: 10,
+        max_consecutive_job_failures_allowed: 2,
+        log_retention: false,
+        labels: {},
+      },
+      'CONTAINER',
+      NOW,
+    );
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        name: 'renamed',
+        payload: expect.objectContaining({ image: 'alpine:3.20', cmd: null, env: {}, network: 'none' }),
+        schedule: { type: 'interval', intervalMinutes: 10 },
+        maxConsecutiveFailures: 2,
+        logRetention: false,
+        labels: {},
+      },
+    });
+    // A container payload has no endpoint, and needs an image.
+    expect(paths(validateWorkflowUpdate({ payload: HEARTBEAT }, 'CONTAINER', NOW))).toEqual([
+      'payload.endpoint',
+      'payload.image',
+    ]);
+  });
+
+  it('accepts the same kind and refuses another, names retention of a heartbeat, needs an object', () => {
+    expect(validateWorkflowUpdate({ kind: 'HEARTBEAT' }, 'HEARTBEAT', NOW)).toEqual({ ok: true, value: {} });
+    expect(validateWorkflowUpdate({ kind: 'CONTAINER' }, 'HEARTBEAT', NOW)).toEqual({
+      ok: false,
+      issues: [{ path: 'kind', message: 'cannot be changed (this workflow is HEARTBEAT)' }],
+    });
+    expect(paths(validateWorkflowUpdate({ log_retention: true }, 'HEARTBEAT', NOW))).toEqual([
+      'log_retention',
+    ]);
+    expect(validateWorkflowUpdate({ log_retention: true }, 'CONTAINER', NOW)).toEqual({
+      ok: true,
+      value: { logRetention: true },
+    });
+    expect(validateWorkflowUpdate('x', 'HEARTBEAT', NOW)).toEqual({
+      ok: false,
+      issues: [{ path: '', message: 'body must be a JSON object' }],
+    });
+    expect(
+      paths(
+        validateWorkflowUpdate(
+          { interval: 5, schedule: { type: 'interval', interval_minutes: 5 } },
+          'HEARTBEAT',
+          NOW,
+        ),
+      ),
+    ).toEqual(['schedule']);
+  });
+});
+
+describe('validateWorkflowBulk', () => {
+  it('checks the envelope before any item', () => {
+    expect(validateWorkflowBulk({ workflows: [{}, 1] })).toEqual({ ok: true, value: [{}, 1] });
+    expect(validateWorkflowBulk(null)).toEqual({
+      ok: false,
+      issues: [{ path: '', message: 'body must be a JSON object' }],
+    });
+    expect(validateWorkflowBulk({ workflows: [{}], extra: 1 })).toEqual({
+      ok: false,
+      issues: [{ path: 'extra', message: 'is not a known field' }],
+    });
+    expect(validateWorkflowBulk({})).toEqual({
+      ok: false,
+      issues: [{ path: 'workflows', message: 'is required: an array of workflows' }],
+    });
+    expect(validateWorkflowBulk({ workflows: [] })).toEqual({
+      ok: false,
+      issues: [{ path: 'workflows', message: 'must have at least 1 item' }],
+    });
+    expect(validateWorkflowBulk({ workflows: new Array(BULK_MAX_ITEMS).fill({}) }).ok).toBe(true);
+    expect(validateWorkflowBulk({ workflows: new Array(BULK_MAX_ITEMS + 1).fill({}) })).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: 'workflows',
+          message: `must have at most ${BULK_MAX_ITEMS} items (has ${BULK_MAX_ITEMS + 1}); send several requests`,
+        },
+      ],
+    });
+  });
+});
+
+describe('per-kind payloads', () => {
+  it('validatePayloadOf types the value of its kind; buildInputOf is the image of a container only', () => {
+    const heartbeat = validatePayloadOf('HEARTBEAT', HEARTBEAT);
+    expect(heartbeat.ok && heartbeat.value.expected_status_code).toBe(200);
+    expect(paths(validatePayloadOf('CONTAINER', {}))).toEqual(['payload.image']);
+    const container = validatePayloadOf('CONTAINER', CONTAINER);
+    expect(container.ok && buildInputOf('CONTAINER', container.value)).toBe('alpine:3.20');
+    expect(heartbeat.ok && buildInputOf('HEARTBEAT', heartbeat.value)).toBeNull();
   });
 });
