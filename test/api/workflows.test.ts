@@ -1119,8 +1119,9 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
       const jobId = newId();
       const now = new Date();
       await sql`
-        insert into jobs (id, workflow_id, user_id, workflow_generation, status, trigger, scheduled_at, started_at, lease_owner, lease_expires_at)
-        values (${jobId}, ${wf.id}, ${u.user.id}, 1, 'RUNNING', 'MANUAL', ${now}, ${now}, 'x', ${new Date(now.getTime() + MINUTE)})
+        insert into jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at, started_at, lease_owner, lease_expires_at)
+        select ${jobId}, w.id, ${u.user.id}, 1, w.kind, w.payload, 'RUNNING', 'MANUAL', ${now}, ${now}, 'x', ${new Date(now.getTime() + MINUTE)}
+        from workflows w where w.id = ${wf.id}
       `.execute(gw.database.db);
       expect((await api.terminate(u, wf.id)).statusCode).toBe(200);
       // Terminate cancels pending jobs only; the running one keeps running.
