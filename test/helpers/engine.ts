@@ -19,10 +19,20 @@ import {
   type ContainerPolicy,
 } from '../../src/domain/container-policy.ts';
 import { JobsService } from '../../src/services/jobs/service.ts';
-import { Executor, type ExecutorConfig } from '../../src/workers/executor/executor.ts';
+import { Executor, EXECUTOR_DEFAULTS, type ExecutorConfig } from '../../src/workers/executor/executor.ts';
 import { OutboxRelay } from '../../src/workers/outbox-relay/relay.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../../src/workers/workflow-worker/workflow-worker.ts';
+
+/**
+ * The production lease (EXECUTOR_DEFAULTS): tests that are not about leases run with it, so a
+ * slow machine never lets a lease run out under them (and `attempts: 1` holds). The lease tests
+ * set their own.
+ */
+export const PRODUCTION_LEASE: Partial<ExecutorConfig> = {
+  leaseMs: EXECUTOR_DEFAULTS.leaseMs,
+  renewIntervalMs: EXECUTOR_DEFAULTS.renewIntervalMs,
+};
 
 export const FAST_EXECUTOR: Partial<ExecutorConfig> = {
   heartbeatConcurrency: 4,

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { DockerContainerRuntime } from '../../src/platform/containers/docker-runtime.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { finalJob, insertManualJob, insertUser, insertWorkflows, waitFor } from '../helpers/fixtures.ts';
-import { createEngine, type Engine } from '../helpers/engine.ts';
+import { createEngine, PRODUCTION_LEASE, type Engine } from '../helpers/engine.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { databaseUrl } from '../helpers/postgres.ts';
 
@@ -61,7 +61,7 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
   });
 
   it('captures both streams line by line, in order, and completes with exit code 0', async () => {
-    engine = createEngine(database, { containers: runtime });
+    engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {
@@ -110,7 +110,7 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
   }, 150_000);
 
   it('a non-zero exit is FAILED/USER with the exit code, and is not retried', async () => {
-    engine = createEngine(database, { containers: runtime });
+    engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, kind: 'CONTAINER', payload: container('echo bye; exit 3'), nextRunAt: null, maxFailures: 10 },
@@ -126,7 +126,7 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
   });
 
   it('stops a container that outlives its timeout: FAILED/USER TIMEOUT', async () => {
-    engine = createEngine(database, { containers: runtime });
+    engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {
@@ -144,7 +144,7 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
   });
 
   it('reports a container killed for exceeding its memory limit (exit 137)', async () => {
-    engine = createEngine(database, { containers: runtime });
+    engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {
@@ -163,26 +163,22 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
   });
 
   it('cancels a running container: the job is CANCELED and the container is gone', async () => {
-    engine = createEngine(database, { containers: runtime });
+    engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       { userId, kind: 'CONTAINER', payload: container('echo started; sleep 60'), nextRunAt: null },
     ]);
     const jobId = await insertManualJob(database, wf!, userId);
     await waitFor(async () => (await logsOf(database, jobId)).length > 0);
-    await database.db
-      .updateTable('jobs')
-      .set({ status: 'CANCELED', completed_at: new Date(), lease_owner: null, lease_expires_at: null })
-      .where('id', '=', jobId)
-      .execute();
-    engine.events.emit('job:cancel-requested', { jobId });
+    // As the API cancels: the service marks it CANCELED and asks the executor to stop it.
+    await engine.jobs.cancel(userId, wf!, jobId);
     await waitFor(async () => engine.executor!.runningJobIds.length === 0, 15_000);
     expect(await runtime.removeContainers([jobId])).toBe(0);
     expect((await finalJob(database, jobId)).status).toBe('CANCELED');
   });
 
   it('a missing image fails the build with the reason', async () => {
-    engine = createEngine(database, { containers: runtime });
+    engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
       {

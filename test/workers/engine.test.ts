@@ -11,7 +11,6 @@ import { systemClock } from '../../src/platform/clock.ts';
 import { Events } from '../../src/platform/events.ts';
 import { JobsService } from '../../src/services/jobs/service.ts';
 import { writeOutbox } from '../../src/services/outbox.ts';
-import { EXECUTOR_DEFAULTS } from '../../src/workers/executor/executor.ts';
 import { jobsClaim } from '../../src/workers/executor/sql.ts';
 import {
   finalJob,
@@ -22,7 +21,7 @@ import {
   waitFor,
 } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
-import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
+import { createEngine, PRODUCTION_LEASE, startTarget, type Engine } from '../helpers/engine.ts';
 
 function heartbeat(url: string, extra: Record<string, unknown> = {}) {
   return {
@@ -58,16 +57,6 @@ async function requestBuild(database: Database, workflowId: string): Promise<voi
     ]),
   );
 }
-
-/**
- * The production lease (EXECUTOR_DEFAULTS): tests that are not about leases run with it, so a
- * slow machine never lets a lease run out under them (and `attempts: 1` holds). The lease tests
- * set their own.
- */
-const PRODUCTION_LEASE = {
-  leaseMs: EXECUTOR_DEFAULTS.leaseMs,
-  renewIntervalMs: EXECUTOR_DEFAULTS.renewIntervalMs,
-};
 
 async function jobById(database: Database, id: string) {
   return database.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
