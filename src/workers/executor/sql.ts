@@ -98,9 +98,10 @@ export const CLAIM_QUOTA_DEFAULTS: ClaimQuotas = {
  * index-only scan of jobs_container_slot_uq (104 rows, 0.05 ms), `full_users` a primary-key probe
  * per counted user, `ranked`, `owners`, `slots` and `admitted` work on the batch alone (about
  * 1 ms for 64 rows). The scan stays the ordered walk of jobs_runnable_idx; it passes H's 20,000
- * rows with one workflows_pkey probe each (25 ms on a loaded 2-core machine), the same order of
- * cost the sibling probe already pays for a backlog behind running jobs (the statement before,
- * with H's 500 workflows each running a job: 71 ms). With nobody full, it costs what the statement
+ * rows reading each row's own kind (jobs.kind, migration 0016; before it, one workflows_pkey probe
+ * each: 40 ms, now 16 ms on a quiet 2-core machine), less than the sibling probe already pays for
+ * a backlog behind running jobs (the statement before, with H's 500 workflows each running a
+ * job: 71 ms). With nobody full, it costs what the statement
  * before did (16 ms against 18 ms on that machine). A full user's backlog is bounded by its other
  * quotas: max_workflows runnable heads, runs_per_minute, and one automatic job per workflow per
  * tick no shorter than min_schedule_seconds.
@@ -128,8 +129,8 @@ export async function jobsClaim(
           total: limit.heartbeat + limit.container,
         };
   if (slots.total <= 0) return Object.assign([], { passedOver: 0, overflow: 0 });
-  // A kind without a free slot is left out of the scan (one workflows_pkey probe per candidate,
-  // only while a kind is full), so its backlog never fills the batch ahead of the other kind.
+  // A kind without a free slot is left out of the scan (the job's own kind, no join), so its
+  // backlog never fills the batch ahead of the other kind.
   const kindFilter =
     slots.container <= 0
       ? sql`AND j.kind <> 'CONTAINER'`
