@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { MAX_COUNTED_SKIPS, planTick } from './catch-up.ts';
+import type { CatchUpMode } from './schedule-policy.ts';
 
 const t = (iso: string) => new Date(iso);
 
@@ -11,7 +13,7 @@ describe('planTick', () => {
       t('2021-01-01T00:05:00.200Z'),
     );
     expect(plan).toEqual({
-      scheduledAt: t('2021-01-01T00:05:00Z'),
+      fires: [t('2021-01-01T00:05:00Z')],
       skipped: 0,
       nextRunAt: t('2021-01-01T00:10:00Z'),
     });
@@ -40,7 +42,7 @@ describe('planTick', () => {
     const schedule = { type: 'cron' as const, cron: '0 * * * *', timezone: 'Europe/Berlin' };
     const plan = planTick(schedule, t('2021-01-01T00:00:00Z'), t('2021-01-01T05:30:00Z'));
     expect(plan).toEqual({
-      scheduledAt: t('2021-01-01T00:00:00Z'),
+      fires: [t('2021-01-01T00:00:00Z')],
       skipped: 5,
       nextRunAt: t('2021-01-01T06:00:00Z'),
     });
@@ -61,7 +63,7 @@ describe('planTick', () => {
         t('2021-01-02T00:00:00Z'),
       ),
     ).toEqual({
-      scheduledAt: t('2021-01-01T00:00:00Z'),
+      fires: [t('2021-01-01T00:00:00Z')],
       skipped: 0,
       nextRunAt: null,
     });
@@ -79,4 +81,122 @@ describe('planTick', () => {
       expect(plan.skipped).toBe(skipped);
     },
   );
+});
+
+describe('planTick by catch-up policy', () => {
+  const every5 = { type: 'interval' as const, intervalMinutes: 5 };
+  const hourly = { type: 'cron' as const, cron: '0 * * * *', timezone: 'Europe/Berlin' };
+  const due = t('2021-01-01T00:00:00Z');
+  // Down for one hour and 7 minutes: 14 interval ticks (00:00 … 01:05) and 2 hourly ones are due.
+  const now = t('2021-01-01T01:07:00Z');
+  const policy = (mode: CatchUpMode, windowSeconds: number | null = null, maxRuns = 100) => ({
+    mode,
+    windowSeconds,
+    maxRuns,
+  });
+
+  it('LATEST: one run for the first due fire time, the others counted', () => {
+    expect(planTick(every5, due, now, policy('LATEST'))).toEqual({
+      fires: [due],
+      skipped: 13,
+      nextRunAt: t('2021-01-01T01:10:00Z'),
+    });
+  });
+
+  it('LATEST with a window: the first fire time inside it', () => {
+    expect(planTick(every5, due, now, policy('LATEST', 600))).toEqual({
+      fires: [t('2021-01-01T01:00:00Z')],
+      skipped: 13,
+      nextRunAt: t('2021-01-01T01:10:00Z'),
+    });
+    expect(planTick(hourly, due, now, policy('LATEST', 60))).toEqual({
+      fires: [],
+      skipped: 2,
+      nextRunAt: t('2021-01-01T02:00:00Z'),
+    });
+  });
+
+  it('NONE: the most recent fire time only, and only while it is inside the window', () => {
+    expect(planTick(every5, due, now, policy('NONE', 180))).toEqual({
+      fires: [t('2021-01-01T01:05:00Z')],
+      skipped: 13,
+      nextRunAt: t('2021-01-01T01:10:00Z'),
+    });
+    expect(planTick(every5, due, now, policy('NONE', 60))).toMatchObject({ fires: [], skipped: 14 });
+    // On time, NONE runs the tick like any other mode.
+    expect(planTick(every5, due, t('2021-01-01T00:00:00.300Z'), policy('NONE', 60))).toEqual({
+      fires: [due],
+      skipped: 0,
+      nextRunAt: t('2021-01-01T00:05:00Z'),
+    });
+  });
+
+  it('ALL: every due fire time, the most recent max_runs of them', () => {
+    const all = planTick(every5, due, now, policy('ALL'));
+    expect(all.fires).toHaveLength(14);
+    expect(all.fires[0]).toEqual(due);
+    expect(all.fires.at(-1)).toEqual(t('2021-01-01T01:05:00Z'));
+    expect(all.skipped).toBe(0);
+    expect(planTick(every5, due, now, policy('ALL', null, 3))).toEqual({
+      fires: [t('2021-01-01T00:55:00Z'), t('2021-01-01T01:00:00Z'), t('2021-01-01T01:05:00Z')],
+      skipped: 11,
+      nextRunAt: t('2021-01-01T01:10:00Z'),
+    });
+    expect(planTick(hourly, due, now, policy('ALL', 300))).toMatchObject({ fires: [], skipped: 2 });
+    expect(planTick(hourly, due, now, policy('ALL', 1800))).toEqual({
+      fires: [t('2021-01-01T01:00:00Z')],
+      skipped: 1,
+      nextRunAt: t('2021-01-01T02:00:00Z'),
+    });
+    expect(planTick(hourly, due, now, policy('ALL', 3600 + 420))).toEqual({
+      fires: [due, t('2021-01-01T01:00:00Z')],
+      skipped: 0,
+      nextRunAt: t('2021-01-01T02:00:00Z'),
+    });
+  });
+
+  it('ALL over cron in a zone with DST: the wall-clock fire times, the gap time once', () => {
+    // 02:30 Europe/Berlin does not exist on 2021-03-28: croner runs it at 03:00 (01:00Z).
+    const daily = { type: 'cron' as const, cron: '30 2 * * *', timezone: 'Europe/Berlin' };
+    const plan = planTick(daily, t('2021-03-26T01:30:00Z'), t('2021-03-29T12:00:00Z'), policy('ALL'));
+    expect(plan.fires).toEqual([
+      t('2021-03-26T01:30:00Z'),
+      t('2021-03-27T01:30:00Z'),
+      t('2021-03-28T01:00:00Z'),
+      t('2021-03-29T00:30:00Z'),
+    ]);
+    expect(plan.nextRunAt).toEqual(t('2021-03-30T00:30:00Z'));
+  });
+
+  it('property: fires are due, ordered, inside the window, and fires + skipped = due fire times', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.constantFrom<CatchUpMode>('NONE', 'LATEST', 'ALL'),
+        fc.option(fc.integer({ min: 1, max: 400_000 }), { nil: null }),
+        fc.integer({ min: 1, max: 50 }),
+        (minutes, lateMinutes, mode, windowSeconds, maxRuns) => {
+          const nowAt = new Date(due.getTime() + lateMinutes * 60_000 + 1234);
+          const plan = planTick({ type: 'interval', intervalMinutes: minutes }, due, nowAt, {
+            mode,
+            windowSeconds,
+            maxRuns,
+          });
+          const dueCount = Math.floor((nowAt.getTime() - due.getTime()) / (minutes * 60_000)) + 1;
+          expect(plan.fires.length + plan.skipped).toBe(dueCount);
+          expect(plan.fires.length).toBeLessThanOrEqual(mode === 'ALL' ? maxRuns : 1);
+          for (const [i, f] of plan.fires.entries()) {
+            expect(f.getTime()).toBeLessThanOrEqual(nowAt.getTime());
+            expect((f.getTime() - due.getTime()) % (minutes * 60_000)).toBe(0);
+            if (windowSeconds !== null)
+              expect(nowAt.getTime() - f.getTime()).toBeLessThanOrEqual(windowSeconds * 1000);
+            if (i > 0) expect(f.getTime()).toBeGreaterThan(plan.fires[i - 1]!.getTime());
+          }
+          expect(plan.nextRunAt!.getTime()).toBeGreaterThan(nowAt.getTime());
+          expect(plan.nextRunAt!.getTime() - nowAt.getTime()).toBeLessThanOrEqual(minutes * 60_000);
+        },
+      ),
+    );
+  });
 });

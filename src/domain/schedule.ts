@@ -9,10 +9,15 @@
  */
 import { Cron } from 'croner';
 import { cronSyntaxProblem } from './cron-syntax.ts';
+import type { SchedulePolicy } from './schedule-policy.ts';
 
+/**
+ * A recurring schedule carries its policies (overlap, catch-up, jitter); absent means the
+ * defaults (DEFAULT_SCHEDULE_POLICY). A once schedule has none: it fires once.
+ */
 export type Schedule =
-  | { type: 'interval'; intervalMinutes: number }
-  | { type: 'cron'; cron: string; timezone: string }
+  | { type: 'interval'; intervalMinutes: number; policy?: SchedulePolicy }
+  | { type: 'cron'; cron: string; timezone: string; policy?: SchedulePolicy }
   | { type: 'once'; runAt: Date };
 
 export const INTERVAL_MIN_MINUTES = 1;

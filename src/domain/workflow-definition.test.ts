@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MANAGED_BY_LABEL } from './labels.ts';
+import { DEFAULT_SCHEDULE_POLICY, schedulePolicyView } from './schedule-policy.ts';
 import {
   canonicalDefinition,
   checkDefinition,
@@ -144,6 +145,7 @@ describe('checkDefinition', () => {
       type: 'cron',
       cron: '0 9 * * *',
       timezone: 'Europe/Paris',
+      policy: schedulePolicyView(DEFAULT_SCHEDULE_POLICY),
     });
     const interval = checkDefinition(
       doc({
@@ -153,7 +155,63 @@ describe('checkDefinition', () => {
       }),
       EPOCH,
     );
-    expect(interval.ok && interval.values.schedule).toEqual({ type: 'interval', interval_minutes: 7 });
+    expect(interval.ok && interval.values.schedule).toEqual({
+      type: 'interval',
+      interval_minutes: 7,
+      policy: schedulePolicyView(DEFAULT_SCHEDULE_POLICY),
+    });
+  });
+
+  it('carries schedule policies, and the canonical document says only what differs from the defaults', () => {
+    const checked = checkDefinition(
+      doc({
+        kind: 'HEARTBEAT',
+        payload: { endpoint: 'https://x' },
+        schedule: {
+          type: 'interval',
+          interval_minutes: 10,
+          policy: { overlap: 'SKIP', catch_up: { mode: 'NONE' }, jitter_seconds: 30 },
+        },
+      }),
+      EPOCH,
+    );
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    expect(checked.values.schedule).toEqual({
+      type: 'interval',
+      interval_minutes: 10,
+      policy: {
+        overlap: 'SKIP',
+        catch_up: { mode: 'NONE', window_seconds: 60, max_runs: null },
+        jitter_seconds: 30,
+      },
+    });
+    expect(canonicalDefinition(checked.values).spec).toMatchObject({
+      schedule: {
+        type: 'interval',
+        interval_minutes: 10,
+        policy: { overlap: 'SKIP', catch_up: { mode: 'NONE' }, jitter_seconds: 30 },
+      },
+    });
+    // The defaults say nothing, however they were written.
+    const defaults = checkDefinition(
+      doc({
+        kind: 'HEARTBEAT',
+        payload: { endpoint: 'https://x' },
+        schedule: {
+          type: 'interval',
+          interval_minutes: 10,
+          policy: { overlap: 'BUFFER_ALL', catch_up: { mode: 'LATEST' } },
+        },
+      }),
+      EPOCH,
+    );
+    expect(defaults.ok && canonicalDefinition(defaults.values).spec).toMatchObject({
+      schedule: { type: 'interval', interval_minutes: 10 },
+    });
+    expect(
+      defaults.ok && 'policy' in (canonicalDefinition(defaults.values).spec as { schedule: object }).schedule,
+    ).toBe(false);
   });
 });
 

@@ -27,6 +27,12 @@ import type { FieldIssue } from './errors.ts';
 import { MANAGED_BY_LABEL, type Labels } from './labels.ts';
 import type { Schedule } from './schedule.ts';
 import {
+  DEFAULT_SCHEDULE_POLICY,
+  minimalPolicyInput,
+  schedulePolicyView,
+  type SchedulePolicyView,
+} from './schedule-policy.ts';
+import {
   ContainerPayloadSchema,
   HeartbeatPayloadSchema,
   validateWorkflowCreate,
@@ -181,8 +187,8 @@ export interface WorkflowDefinitionValues {
   kind: WorkflowKind;
   payload: Record<string, unknown>;
   schedule:
-    | { type: 'interval'; interval_minutes: number }
-    | { type: 'cron'; cron: string; timezone: string }
+    | { type: 'interval'; interval_minutes: number; policy?: SchedulePolicyView }
+    | { type: 'cron'; cron: string; timezone: string; policy?: SchedulePolicyView }
     | { type: 'once'; run_at: string };
   max_consecutive_job_failures_allowed: number;
   log_retention: boolean;
@@ -195,12 +201,35 @@ export type CheckedDefinition =
 function scheduleValues(schedule: Schedule): WorkflowDefinitionValues['schedule'] {
   switch (schedule.type) {
     case 'interval':
-      return { type: 'interval', interval_minutes: schedule.intervalMinutes };
+      return {
+        type: 'interval',
+        interval_minutes: schedule.intervalMinutes,
+        policy: schedulePolicyView(schedule.policy ?? DEFAULT_SCHEDULE_POLICY),
+      };
     case 'cron':
-      return { type: 'cron', cron: schedule.cron, timezone: schedule.timezone };
+      return {
+        type: 'cron',
+        cron: schedule.cron,
+        timezone: schedule.timezone,
+        policy: schedulePolicyView(schedule.policy ?? DEFAULT_SCHEDULE_POLICY),
+      };
     case 'once':
       return { type: 'once', run_at: schedule.runAt.toISOString() };
   }
+}
+
+/**
+ * A schedule as a request or a file says it: the policies in their shortest form, left out when
+ * they are the defaults unless `explicit` (an edit that must reset them sends `policy: {}`).
+ */
+export function scheduleInputOf(
+  schedule: WorkflowDefinitionValues['schedule'],
+  options: { explicit?: boolean } = {},
+): Record<string, unknown> {
+  if (schedule.type === 'once') return { type: 'once', run_at: new Date(schedule.run_at).toISOString() };
+  const { policy, ...timing } = schedule;
+  const minimal = minimalPolicyInput(policy ?? schedulePolicyView(DEFAULT_SCHEDULE_POLICY));
+  return Object.keys(minimal).length > 0 || options.explicit ? { ...timing, policy: minimal } : timing;
 }
 
 /**
@@ -292,12 +321,8 @@ export function canonicalDefinition(
 ): Record<string, unknown> {
   const labels = sortedLabels(values.labels);
   if (options.exported && labels[MANAGED_BY_LABEL] === MANAGED_BY_CLI) delete labels[MANAGED_BY_LABEL];
-  const schedule =
-    values.schedule.type === 'cron' && values.schedule.timezone === 'UTC'
-      ? { type: 'cron', cron: values.schedule.cron }
-      : values.schedule.type === 'once'
-        ? { type: 'once', run_at: new Date(values.schedule.run_at).toISOString() }
-        : values.schedule;
+  const schedule = scheduleInputOf(values.schedule);
+  if (schedule.type === 'cron' && schedule.timezone === 'UTC') delete schedule.timezone;
   const spec: Record<string, unknown> = {
     kind: values.kind,
     schedule,

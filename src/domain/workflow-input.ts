@@ -17,6 +17,12 @@ import {
   INTERVAL_MIN_MINUTES,
   type Schedule,
 } from './schedule.ts';
+import {
+  jitterProblem,
+  SchedulePolicySchema,
+  schedulePolicyFrom,
+  type SchedulePolicyInput,
+} from './schedule-policy.ts';
 
 export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER'] as const;
 export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
@@ -153,7 +159,13 @@ const intervalMinutes = z.number().int().min(INTERVAL_MIN_MINUTES).max(INTERVAL_
 
 export const ScheduleSchema = z
   .discriminatedUnion('type', [
-    z.object({ type: z.literal('interval'), interval_minutes: intervalMinutes }).strict(),
+    z
+      .object({
+        type: z.literal('interval'),
+        interval_minutes: intervalMinutes,
+        policy: SchedulePolicySchema.optional(),
+      })
+      .strict(),
     z
       .object({
         type: z.literal('cron'),
@@ -168,6 +180,7 @@ export const ScheduleSchema = z
             if (problem) ctx.addIssue({ code: 'custom', message: problem });
           })
           .default('UTC'),
+        policy: SchedulePolicySchema.optional(),
       })
       .strict(),
     z.object({ type: z.literal('once'), run_at: z.iso.datetime({ offset: true }) }).strict(),
@@ -355,9 +368,19 @@ function scheduleFrom(
   const schedule = parsed.data;
   switch (schedule.type) {
     case 'interval':
-      return { type: 'interval', intervalMinutes: schedule.interval_minutes };
+      return withPolicy(
+        { type: 'interval', intervalMinutes: schedule.interval_minutes },
+        schedule.policy,
+        now,
+        issues,
+      );
     case 'cron':
-      return { type: 'cron', cron: schedule.cron.trim(), timezone: canonicalTimezone(schedule.timezone)! };
+      return withPolicy(
+        { type: 'cron', cron: schedule.cron.trim(), timezone: canonicalTimezone(schedule.timezone)! },
+        schedule.policy,
+        now,
+        issues,
+      );
     case 'once': {
       const runAt = new Date(schedule.run_at);
       if (runAt.getTime() <= now.getTime()) {
@@ -367,6 +390,55 @@ function scheduleFrom(
       return { type: 'once', runAt };
     }
   }
+}
+
+/**
+ * A recurring schedule with the policies the body gives (absent: none given, see
+ * `keepPolicyOnEdit`), checked against each other.
+ */
+function withPolicy<S extends Extract<Schedule, { type: 'interval' | 'cron' }>>(
+  schedule: S,
+  input: SchedulePolicyInput | undefined,
+  now: Date,
+  issues: FieldIssue[],
+): S | undefined {
+  if (input === undefined) return schedule;
+  const policy = schedulePolicyFrom(input);
+  const jitter = jitterProblem(schedule, policy.jitterSeconds, now);
+  if (jitter !== null) {
+    issues.push({ path: 'schedule.policy.jitter_seconds', message: jitter });
+    return undefined;
+  }
+  return { ...schedule, policy };
+}
+
+/**
+ * An edit's schedule without `policy` keeps the workflow's policies (as absent `labels` keep the
+ * labels): a client that changes the time alone, such as the dashboard's form, does not reset
+ * them; `policy: {}` does. The kept jitter is checked against the new times.
+ */
+export function keepPolicyOnEdit(next: Schedule, current: Schedule, now: Date): Validated<Schedule> {
+  if (
+    next.type === 'once' ||
+    next.policy !== undefined ||
+    current.type === 'once' ||
+    current.policy === undefined
+  ) {
+    return { ok: true, value: next };
+  }
+  const jitter = jitterProblem(next, current.policy.jitterSeconds, now);
+  if (jitter !== null) {
+    return {
+      ok: false,
+      issues: [
+        {
+          path: 'schedule.policy.jitter_seconds',
+          message: `${jitter} (the workflow's jitter, kept by this edit)`,
+        },
+      ],
+    };
+  }
+  return { ok: true, value: { ...next, policy: current.policy } };
 }
 
 function checkRetention(kind: WorkflowKind, logRetention: unknown, issues: FieldIssue[]): void {

@@ -7,6 +7,7 @@ import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
+import { CATCH_UP_MODES, OVERLAP_POLICIES } from '../domain/schedule-policy.ts';
 import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
 import { parseRfc3339 } from '../services/analytics/range.ts';
 import { DELIVERY_STATUSES } from '../services/webhooks/input.ts';
@@ -76,9 +77,33 @@ export const CreatedTokenSchema = TokenSchema.extend({
   token: z.string().describe('Shown once; store it now.'),
 }).meta({ id: 'CreatedPersonalAccessToken' });
 
+export const SchedulePolicyViewSchema = z
+  .object({
+    overlap: z.enum(OVERLAP_POLICIES),
+    catch_up: z.object({
+      mode: z.enum(CATCH_UP_MODES),
+      window_seconds: z.number().int().nullable().describe('null: no limit'),
+      max_runs: z.number().int().nullable().describe('mode ALL only'),
+    }),
+    jitter_seconds: z.number().int(),
+  })
+  .meta({
+    id: 'SchedulePolicyView',
+    description: 'Every field filled in (docs/api.md "Schedule policies").',
+  });
+
 export const ScheduleViewSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('interval'), interval_minutes: z.number().int() }),
-  z.object({ type: z.literal('cron'), cron: z.string(), timezone: z.string() }),
+  z.object({
+    type: z.literal('interval'),
+    interval_minutes: z.number().int(),
+    policy: SchedulePolicyViewSchema,
+  }),
+  z.object({
+    type: z.literal('cron'),
+    cron: z.string(),
+    timezone: z.string(),
+    policy: SchedulePolicyViewSchema,
+  }),
   z.object({ type: z.literal('once'), run_at: timestamp }),
 ]);
 

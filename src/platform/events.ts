@@ -15,7 +15,14 @@ export interface ChronoverseEventMap {
   'jobs:runnable': { count: number };
   /** A running job was canceled: an executor running it here stops it at once. */
   'job:cancel-requested': { jobId: string };
-  'scheduler:tick:completed': { claimed: number; created: number; skipped: number; lagMs: number };
+  'scheduler:tick:completed': {
+    claimed: number;
+    created: number;
+    skipped: number;
+    skippedOverlap: number;
+    canceled: number;
+    lagMs: number;
+  };
   'relay:batch:published': { count: number };
   'executor:job:claimed': { jobId: string; workflowId: string; attempt: number };
   'executor:job:finished': { jobId: string; status: string };

@@ -8,8 +8,10 @@ import { sql } from 'kysely';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/platform/ids.ts';
+import { DEFAULT_SCHEDULE_POLICY, schedulePolicyView } from '../../src/domain/schedule-policy.ts';
 import { createTestGateway, ENGINES, registerUser, TestClock, type TestGateway } from '../helpers/harness.ts';
 import { snapshotOf } from '../helpers/fixtures.ts';
+const DEFAULT_POLICY_VIEW = schedulePolicyView(DEFAULT_SCHEDULE_POLICY);
 
 const API = '/api/v1/workflows';
 const MINUTE = 60_000;
@@ -234,7 +236,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         name: 'chronoverse form',
         kind: 'HEARTBEAT',
         payload: { endpoint: 'https://api.example.com/health', ...HEARTBEAT_DEFAULTS },
-        schedule: { type: 'interval', interval_minutes: 5 },
+        schedule: { type: 'interval', interval_minutes: 5, policy: DEFAULT_POLICY_VIEW },
         interval: 5,
         build_status: 'QUEUED',
         build_error: null,
@@ -277,7 +279,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         u,
         heartbeat({ interval: undefined, schedule: { type: 'interval', interval_minutes: 90 } }),
       );
-      expect(wf.schedule).toEqual({ type: 'interval', interval_minutes: 90 });
+      expect(wf.schedule).toEqual({ type: 'interval', interval_minutes: 90, policy: DEFAULT_POLICY_VIEW });
       expect(wf.interval).toBe(90);
       expect(wf.next_run_at).toBe(new Date(Date.parse(wf.created_at) + 90 * MINUTE).toISOString());
     });
@@ -297,7 +299,12 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
           schedule: { type: 'cron', cron: '0 9 * * *', timezone: 'Europe/Paris' },
         }),
       );
-      expect(wf.schedule).toEqual({ type: 'cron', cron: '0 9 * * *', timezone: 'Europe/Paris' });
+      expect(wf.schedule).toEqual({
+        type: 'cron',
+        cron: '0 9 * * *',
+        timezone: 'Europe/Paris',
+        policy: DEFAULT_POLICY_VIEW,
+      });
       expect(wf.interval).toBeNull();
       expect(wf.next_run_at).toBe(nextNineInParis(new Date(wf.created_at)).toISOString());
       expect(['07:00', '08:00']).toContain(wf.next_run_at!.slice(11, 16));
@@ -308,7 +315,12 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         u,
         heartbeat({ interval: undefined, schedule: { type: 'cron', cron: '  */15 * * * *  ' } }),
       );
-      expect(wf.schedule).toEqual({ type: 'cron', cron: '*/15 * * * *', timezone: 'UTC' });
+      expect(wf.schedule).toEqual({
+        type: 'cron',
+        cron: '*/15 * * * *',
+        timezone: 'UTC',
+        policy: DEFAULT_POLICY_VIEW,
+      });
       const created = Date.parse(wf.created_at);
       const expected = Math.floor(created / (15 * MINUTE)) * 15 * MINUTE + 15 * MINUTE;
       expect(wf.next_run_at).toBe(new Date(expected).toISOString());

@@ -15,6 +15,8 @@ import {
   servedDocuments,
 } from '../../scripts/client-gen.ts';
 import { createTestGateway, registerUser, type TestGateway } from '../helpers/harness.ts';
+import { DEFAULT_SCHEDULE_POLICY, schedulePolicyView } from '../../src/domain/schedule-policy.ts';
+const DEFAULT_POLICY_VIEW = schedulePolicyView(DEFAULT_SCHEDULE_POLICY);
 
 describe('@chronoverse/client', () => {
   it('is generated from the OpenAPI document the gateway serves (else run `npm run client:gen`)', async () => {
@@ -85,7 +87,12 @@ describe('@chronoverse/client', () => {
       );
       expect(none.workflows).toEqual([]);
       const one = unwrap(await api.GET('/api/v1/workflows/{id}', { params: { path: { id: created.id } } }));
-      expect(one.schedule).toEqual({ type: 'cron', cron: '0 * * * *', timezone: 'UTC' });
+      expect(one.schedule).toEqual({
+        type: 'cron',
+        cron: '0 * * * *',
+        timezone: 'UTC',
+        policy: DEFAULT_POLICY_VIEW,
+      });
     });
 
     it('turns problem+json answers into ChronoverseApiError with the code and field errors', async () => {

@@ -3,7 +3,11 @@
  * workflow object stands for, and the YAML text of canonical documents, which `apply` and `diff`
  * compare and `export` prints.
  */
-import { canonicalDefinition, type WorkflowDefinitionValues } from '../../domain/workflow-definition.ts';
+import {
+  canonicalDefinition,
+  scheduleInputOf,
+  type WorkflowDefinitionValues,
+} from '../../domain/workflow-definition.ts';
 import type { Workflow } from './api.ts';
 import { toYaml } from './output.ts';
 
@@ -35,7 +39,7 @@ export function bodyOfValues(values: WorkflowDefinitionValues, withKind: boolean
     ...(withKind ? { kind: values.kind } : {}),
     labels: values.labels,
     payload: values.payload,
-    schedule: values.schedule,
+    schedule: scheduleInputOf(values.schedule, { explicit: true }),
     max_consecutive_job_failures_allowed: values.max_consecutive_job_failures_allowed,
     log_retention: values.log_retention,
   };

@@ -1,5 +1,6 @@
 /** Row types of the tables the application reads and writes (see migrations/). */
 import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { SchedulePolicyView } from '../../domain/schedule-policy.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -72,6 +73,12 @@ export interface WorkflowsTable {
   cron_expression: string | null;
   timezone: string | null;
   run_at: Timestamp | null;
+  /** SchedulePolicyView (src/domain/schedule-policy.ts); NULL: the defaults. Migration 0018. */
+  schedule_policy: ColumnType<
+    SchedulePolicyView | null,
+    SchedulePolicyView | null | undefined,
+    SchedulePolicyView | null
+  >;
   build_status: ColumnType<
     'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED' | 'CANCELED',
     'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED' | 'CANCELED' | undefined

@@ -1,13 +1,21 @@
 /** Workflow rows ↔ the API's workflow object (api.md "Workflows"). */
 import type { JobState, JobTrigger } from '../../domain/job-state.ts';
 import type { Schedule } from '../../domain/schedule.ts';
+import {
+  DEFAULT_SCHEDULE_POLICY,
+  isDefaultPolicy,
+  schedulePolicyFromView,
+  schedulePolicyView,
+  type SchedulePolicy,
+  type SchedulePolicyView,
+} from '../../domain/schedule-policy.ts';
 import { deriveWorkflowStatus, type BuildStatus, type WorkflowStatus } from '../../domain/workflow-status.ts';
 import type { WorkflowKind } from '../../domain/workflow-input.ts';
 import type { WorkflowRow } from '../../platform/db/schema.ts';
 
 export type ScheduleView =
-  | { type: 'interval'; interval_minutes: number }
-  | { type: 'cron'; cron: string; timezone: string }
+  | { type: 'interval'; interval_minutes: number; policy: SchedulePolicyView }
+  | { type: 'cron'; cron: string; timezone: string; policy: SchedulePolicyView }
   | { type: 'once'; run_at: string };
 
 /**
@@ -52,9 +60,9 @@ export interface WorkflowView {
 export function scheduleOf(row: WorkflowRow): Schedule {
   switch (row.schedule_type) {
     case 'interval':
-      return { type: 'interval', intervalMinutes: row.interval_minutes! };
+      return { type: 'interval', intervalMinutes: row.interval_minutes!, policy: policyOf(row) };
     case 'cron':
-      return { type: 'cron', cron: row.cron_expression!, timezone: row.timezone! };
+      return { type: 'cron', cron: row.cron_expression!, timezone: row.timezone!, policy: policyOf(row) };
     case 'once':
       return { type: 'once', runAt: row.run_at! };
   }
@@ -68,15 +76,32 @@ export function scheduleColumns(schedule: Schedule) {
     cron_expression: schedule.type === 'cron' ? schedule.cron : null,
     timezone: schedule.type === 'cron' ? schedule.timezone : null,
     run_at: schedule.type === 'once' ? schedule.runAt : null,
+    schedule_policy:
+      schedule.type === 'once' || schedule.policy === undefined || isDefaultPolicy(schedule.policy)
+        ? null
+        : schedulePolicyView(schedule.policy),
   };
+}
+
+function policyOf(row: Pick<WorkflowRow, 'schedule_policy'>): SchedulePolicy {
+  return row.schedule_policy === null ? DEFAULT_SCHEDULE_POLICY : schedulePolicyFromView(row.schedule_policy);
 }
 
 export function scheduleView(schedule: Schedule): ScheduleView {
   switch (schedule.type) {
     case 'interval':
-      return { type: 'interval', interval_minutes: schedule.intervalMinutes };
+      return {
+        type: 'interval',
+        interval_minutes: schedule.intervalMinutes,
+        policy: schedulePolicyView(schedule.policy ?? DEFAULT_SCHEDULE_POLICY),
+      };
     case 'cron':
-      return { type: 'cron', cron: schedule.cron, timezone: schedule.timezone };
+      return {
+        type: 'cron',
+        cron: schedule.cron,
+        timezone: schedule.timezone,
+        policy: schedulePolicyView(schedule.policy ?? DEFAULT_SCHEDULE_POLICY),
+      };
     case 'once':
       return { type: 'once', run_at: schedule.runAt.toISOString() };
   }

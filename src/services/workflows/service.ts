@@ -21,6 +21,7 @@ import {
   validateWorkflowBulk,
   validateWorkflowCreate,
   validateWorkflowUpdate,
+  keepPolicyOnEdit,
   type WorkflowDraft,
   type WorkflowKind,
 } from '../../domain/workflow-input.ts';
@@ -312,9 +313,14 @@ export class WorkflowsService implements WorkflowsApi {
           );
         }
 
-        const schedule: Schedule = changes.schedule ?? scheduleOf(current);
+        let schedule: Schedule = scheduleOf(current);
+        if (changes.schedule !== undefined) {
+          const kept = keepPolicyOnEdit(changes.schedule, schedule, now);
+          if (!kept.ok) throw new ValidationError(kept.issues);
+          schedule = kept.value;
+        }
         const scheduleChanged =
-          changes.schedule !== undefined && !sameSchedule(changes.schedule, scheduleOf(current));
+          changes.schedule !== undefined && !sameSchedule(schedule, scheduleOf(current));
         // A schedule is held to the quota when it is set; an unchanged one keeps running as it was.
         if (scheduleChanged) {
           assertSchedulePeriod(

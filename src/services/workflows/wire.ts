@@ -11,6 +11,8 @@ import {
   type RecentJob,
   type RecentJobSchema,
   type Schedule,
+  type SchedulePolicy,
+  type SchedulePolicySchema,
   type Workflow,
   type WorkflowResult,
   type WorkflowResultSchema,
@@ -28,6 +30,7 @@ import {
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
 import { ValidationError } from '../../domain/errors.ts';
+import { CATCH_UP_MODES, OVERLAP_POLICIES, type SchedulePolicyView } from '../../domain/schedule-policy.ts';
 import type { IdempotentResult } from '../idempotency.ts';
 import {
   runDurationMs,
@@ -37,24 +40,58 @@ import {
   type WorkflowView,
 } from './codec.ts';
 
+function policyToWire(p: SchedulePolicyView): MessageInitShape<typeof SchedulePolicySchema> {
+  return {
+    overlap: p.overlap,
+    catchUpMode: p.catch_up.mode,
+    ...(p.catch_up.window_seconds === null ? {} : { catchUpWindowSeconds: p.catch_up.window_seconds }),
+    ...(p.catch_up.max_runs === null ? {} : { catchUpMaxRuns: p.catch_up.max_runs }),
+    jitterSeconds: p.jitter_seconds,
+  };
+}
+
+function policyFromWire(m: SchedulePolicy | undefined): SchedulePolicyView {
+  const p = required(m, 'schedule.policy');
+  return {
+    overlap: oneOf(OVERLAP_POLICIES, p.overlap, 'schedule.policy.overlap'),
+    catch_up: {
+      mode: oneOf(CATCH_UP_MODES, p.catchUpMode, 'schedule.policy.catch_up_mode'),
+      window_seconds: p.catchUpWindowSeconds ?? null,
+      max_runs: p.catchUpMaxRuns ?? null,
+    },
+    jitter_seconds: p.jitterSeconds,
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[], value: string, field: string): T {
+  if ((values as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${field}: unknown value ${JSON.stringify(value)}`);
+}
+
 function scheduleToWire(s: ScheduleView): MessageInitShape<typeof WorkflowSchema>['schedule'] {
   switch (s.type) {
     case 'interval':
-      return { schedule: { case: 'interval', value: { intervalMinutes: s.interval_minutes } } };
+      return {
+        schedule: { case: 'interval', value: { intervalMinutes: s.interval_minutes } },
+        policy: policyToWire(s.policy),
+      };
     case 'cron':
-      return { schedule: { case: 'cron', value: { cron: s.cron, timezone: s.timezone } } };
+      return {
+        schedule: { case: 'cron', value: { cron: s.cron, timezone: s.timezone } },
+        policy: policyToWire(s.policy),
+      };
     case 'once':
       return { schedule: { case: 'once', value: { runAt: toTimestamp(s.run_at) } } };
   }
 }
 
 function scheduleFromWire(m: Schedule | undefined): ScheduleView {
-  const s = required(m, 'schedule').schedule;
+  const { schedule: s, policy } = required(m, 'schedule');
   switch (s.case) {
     case 'interval':
-      return { type: 'interval', interval_minutes: s.value.intervalMinutes };
+      return { type: 'interval', interval_minutes: s.value.intervalMinutes, policy: policyFromWire(policy) };
     case 'cron':
-      return { type: 'cron', cron: s.value.cron, timezone: s.value.timezone };
+      return { type: 'cron', cron: s.value.cron, timezone: s.value.timezone, policy: policyFromWire(policy) };
     case 'once':
       return { type: 'once', run_at: fromTimestamp(s.value.runAt) };
     default:

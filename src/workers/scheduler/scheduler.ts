@@ -15,15 +15,26 @@
  * Wake-up: after a tick the loop sleeps until the earliest `next_run_at` (capped by `maxSleepMs`,
  * for schedules changed by other processes) or until `schedules:changed` arrives.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
-import { planTick } from '../../domain/catch-up.ts';
+import { planTick, type TickPlan } from '../../domain/catch-up.ts';
+import { TRANSITIONS } from '../../domain/job-state.ts';
+import {
+  DEFAULT_SCHEDULE_POLICY,
+  decideOverlap,
+  jitterMs,
+  keptFires,
+  type ActiveRuns,
+  type SchedulePolicy,
+} from '../../domain/schedule-policy.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
+import { fromStates } from '../executor/sql.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
@@ -48,6 +59,10 @@ export interface TickResult {
   claimed: number;
   created: number;
   skipped: number;
+  /** Fire times the overlap policies gave no run (SKIP, BUFFER_ONE, CANCEL_OTHER). */
+  skippedOverlap: number;
+  /** Unfinished jobs canceled by CANCEL_OTHER. */
+  canceled: number;
   /** Earliest next_run_at among runnable workflows after this tick, if any. */
   nextDueAt: Date | null;
 }
@@ -62,6 +77,7 @@ type DueRow = Pick<
   | 'cron_expression'
   | 'timezone'
   | 'run_at'
+  | 'schedule_policy'
 > & { next_run_at: Date };
 
 export class Scheduler {
@@ -112,14 +128,23 @@ export class Scheduler {
       .execute(async (trx) => {
         // workflows_due_idx: due, built, not terminated, not paused.
         const { rows: due } = await sql<DueRow>`
-        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, next_run_at
+        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at
         FROM workflows
         WHERE next_run_at <= ${now}
           AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL
         ORDER BY next_run_at
         LIMIT ${this.#config.batchSize}
         FOR UPDATE SKIP LOCKED`.execute(trx);
-        if (due.length === 0) return { claimed: 0, created: 0, skipped: 0, lagMs: 0 };
+        if (due.length === 0) {
+          return {
+            claimed: 0,
+            created: 0,
+            skipped: 0,
+            skippedOverlap: 0,
+            canceled: [] as string[],
+            lagMs: 0,
+          };
+        }
         span = tracingEnabled()
           ? tracer().startSpan('scheduler.tick', {
               attributes: { 'chronoverse.scheduler.claimed': due.length },
@@ -128,19 +153,21 @@ export class Scheduler {
         const traceHeaders = span ? contextHeaders(trace.setSpan(ROOT_CONTEXT, span)) : {};
         const traceContext = traceHeaders.traceparent ? JSON.stringify(traceHeaders) : null;
 
-        const plans = due.map((w) => ({
-          w,
-          plan: planTick(scheduleOf(w as WorkflowRow), w.next_run_at, now),
-        }));
-        const jobIds = plans.map(() => newId());
+        const plans = due.map((w) => {
+          const schedule = scheduleOf(w as WorkflowRow);
+          const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
+          return { w, policy, plan: planTick(schedule, w.next_run_at, now, policy.catchUp) };
+        });
+        const overlap = await this.#applyOverlap(trx, plans, now);
+        const jobs = overlap.jobs;
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
         INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, created_at, updated_at, trace_context)
         -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
         SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}, ${traceContext}::text
         FROM workflows w JOIN unnest(
-          ${jobIds}::uuid[], ${plans.map((p) => p.w.id)}::uuid[], ${plans.map((p) => p.w.user_id)}::uuid[],
-          ${plans.map((p) => p.w.generation)}::int[], ${plans.map((p) => p.plan.scheduledAt.toISOString())}::timestamptz[],
-          ${plans.map((p) => p.plan.skipped)}::int[]
+          ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
+          ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
+          ${jobs.map((j) => j.skipped)}::int[]
         ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped) ON w.id = j.workflow_id
         ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
         RETURNING id, workflow_id`.execute(trx);
@@ -170,11 +197,14 @@ export class Scheduler {
           }
           await writeOutbox(trx, events);
         }
-        const lagMs = Math.max(...plans.map((p) => now.getTime() - p.plan.scheduledAt.getTime()));
+        // Lag of the earliest fire time each workflow was due for (the due tick itself).
+        const lagMs = Math.max(...plans.map((p) => now.getTime() - p.w.next_run_at.getTime()));
         return {
           claimed: due.length,
           created: created.length,
           skipped: plans.reduce((sum, p) => sum + p.plan.skipped, 0),
+          skippedOverlap: overlap.skipped,
+          canceled: overlap.canceled,
           lagMs,
         };
       })
@@ -187,11 +217,13 @@ export class Scheduler {
       tickSpan.setAttribute('chronoverse.scheduler.created', outcome.created);
       tickSpan.end();
     }
-    if (outcome.created > 0) {
-      this.#events.emit('outbox:written', { count: 1 });
-      this.#events.emit('jobs:runnable', { count: outcome.created });
+    if (outcome.created > 0 || outcome.canceled.length > 0) this.#events.emit('outbox:written', { count: 1 });
+    if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
+    for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
+    if (outcome.claimed > 0) {
+      const { canceled, ...tick } = outcome;
+      this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
     }
-    if (outcome.claimed > 0) this.#events.emit('scheduler:tick:completed', outcome);
     const { rows } = await sql<{ next: Date | null }>`
       SELECT min(next_run_at) AS next FROM workflows
       WHERE next_run_at IS NOT NULL AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL`.execute(
@@ -201,7 +233,75 @@ export class Scheduler {
       claimed: outcome.claimed,
       created: outcome.created,
       skipped: outcome.skipped,
+      skippedOverlap: outcome.skippedOverlap,
+      canceled: outcome.canceled.length,
       nextDueAt: rows[0]?.next ?? null,
     };
   }
+
+  /**
+   * The jobs the plans get under each workflow's overlap policy, with their jittered start times.
+   * The workflows' unfinished jobs are read only for policies that depend on them (one grouped
+   * scan of jobs_workflow_active_idx for the batch; none with the default BUFFER_ALL), and
+   * CANCEL_OTHER cancels them in one statement, in this transaction, before the new job exists.
+   * The workflow rows are locked, so no other scheduler decides for them meanwhile.
+   */
+  async #applyOverlap(
+    trx: Transaction<DB>,
+    plans: readonly { w: DueRow; policy: SchedulePolicy; plan: TickPlan }[],
+    now: Date,
+  ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[] }> {
+    const watched = plans.filter((p) => p.policy.overlap !== 'BUFFER_ALL' && p.plan.fires.length > 0);
+    const active = new Map<string, ActiveRuns>();
+    if (watched.length > 0) {
+      const { rows } = await sql<{ workflow_id: string; running: number; waiting: number }>`
+        SELECT workflow_id, count(*) FILTER (WHERE status = 'RUNNING')::int AS running,
+               count(*) FILTER (WHERE status <> 'RUNNING')::int AS waiting
+        FROM jobs
+        WHERE workflow_id = ANY(${watched.map((p) => p.w.id)}::uuid[]) AND status IN ('PENDING', 'QUEUED', 'RUNNING')
+        GROUP BY workflow_id`.execute(trx);
+      for (const r of rows) active.set(r.workflow_id, r);
+    }
+    const jobs: NewJob[] = [];
+    const cancelFor: string[] = [];
+    let skipped = 0;
+    for (const { w, policy, plan } of plans) {
+      const decision = decideOverlap(policy.overlap, plan.fires.length, active.get(w.id) ?? NOTHING_ACTIVE);
+      const kept = keptFires(policy.overlap, plan.fires, decision.admit);
+      const notRun = plan.fires.length - kept.length;
+      skipped += notRun;
+      if (decision.cancelActive) cancelFor.push(w.id);
+      kept.forEach((nominalAt, i) =>
+        jobs.push({
+          id: newId(),
+          w,
+          scheduledAt: new Date(nominalAt.getTime() + jitterMs(w.id, nominalAt, policy.jitterSeconds)),
+          // The fire times this run stands for besides its own, as before policies: on the first.
+          skipped: i === 0 ? plan.skipped + notRun : 0,
+        }),
+      );
+    }
+    let canceled: string[] = [];
+    if (cancelFor.length > 0) {
+      const { rows } = await sql<{ id: string }>`
+        UPDATE jobs
+        SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
+            lease_owner = NULL, lease_expires_at = NULL
+        WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')})
+        RETURNING id`.execute(trx);
+      canceled = rows.map((r) => r.id);
+      // Replaced by policy, as a reschedule's cancellations: facts for analytics, no notification each.
+      await writeJobFinishedEvents(trx, canceled, { bulk: true });
+    }
+    return { jobs, skipped, canceled };
+  }
 }
+
+interface NewJob {
+  id: string;
+  w: DueRow;
+  scheduledAt: Date;
+  skipped: number;
+}
+
+const NOTHING_ACTIVE: ActiveRuns = { running: 0, waiting: 0 };

@@ -31,6 +31,13 @@ export type User = Schemas['User'];
 export type Session = Schemas['Session'];
 export type Workflow = Schemas['Workflow'];
 export type ScheduleView = Workflow['schedule'];
+/** When a schedule fires, without its policies: what formatting and previews need. */
+export type ScheduleTiming = ScheduleView extends infer S
+  ? S extends unknown
+    ? Omit<S, 'policy'>
+    : never
+  : never;
+export type SchedulePolicyView = Schemas['SchedulePolicyView'];
 /** A workflow's recent run as the workflow object carries it (`recent_jobs`). */
 export type RecentJob = Schemas['RecentJob'];
 export type Job = Schemas['Job'];

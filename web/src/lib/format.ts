@@ -4,7 +4,7 @@
  * schedule's next run is also given in the schedule's own zone when that is not the browser's.
  * Pure: the callers pass `now`, and tests pin `locale` and `timeZone` (the browser's by default).
  */
-import type { ScheduleView } from '../api/types.ts';
+import type { ScheduleTiming } from '../api/types.ts';
 
 export interface TimeOptions {
   /** BCP 47 locale; the browser's when absent. */
@@ -102,7 +102,7 @@ export function formatInZone(
  */
 export function formatNextRun(
   value: string | null | undefined,
-  schedule: ScheduleView,
+  schedule: ScheduleTiming,
   options: { locale?: string | undefined; viewerZone?: string | undefined } = {},
 ): string {
   const date = toDate(value);
@@ -195,7 +195,7 @@ export function jobDurationMs(job: {
   return Number.isFinite(ms) && ms >= 0 ? ms : null;
 }
 
-export function describeSchedule(schedule: ScheduleView, options: TimeOptions = {}): string {
+export function describeSchedule(schedule: ScheduleTiming, options: TimeOptions = {}): string {
   switch (schedule.type) {
     case 'interval': {
       const m = schedule.interval_minutes;

@@ -7,7 +7,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { AppRoutes } from '../App.tsx';
-import type { RecentJob, Run, Workflow } from '../api/types.ts';
+import type { RecentJob, Run, SchedulePolicyView, Workflow } from '../api/types.ts';
 import { emptyForm } from '../features/workflow-form/form-state.ts';
 import { WorkflowForm } from '../features/workflow-form/WorkflowForm.tsx';
 import { browserZone } from '../lib/format.ts';
@@ -24,6 +24,11 @@ const USER = {
 };
 
 // A zone that is surely not the browser's, so the next run is written in both.
+const DEFAULT_POLICY: SchedulePolicyView = {
+  overlap: 'BUFFER_ALL',
+  catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
+  jitter_seconds: 0,
+};
 const OTHER_ZONE = browserZone() === 'Europe/Paris' ? 'America/New_York' : 'Europe/Paris';
 
 function workflow(overrides: Partial<Workflow> = {}): Workflow {
@@ -37,7 +42,7 @@ function workflow(overrides: Partial<Workflow> = {}): Workflow {
       expected_status_code: 204,
       timeout: '5s',
     },
-    schedule: { type: 'cron', cron: '0 2 * * 1-5', timezone: OTHER_ZONE },
+    schedule: { type: 'cron', cron: '0 2 * * 1-5', timezone: OTHER_ZONE, policy: DEFAULT_POLICY },
     interval: null,
     build_status: 'COMPLETED',
     build_error: null,
@@ -332,7 +337,7 @@ describe('workflow detail', () => {
       name: 'report',
       kind: 'CONTAINER',
       payload: { image: 'alpine:3.20', cmd: ['sh', '-c', 'echo hello'], timeout: '5m' },
-      schedule: { type: 'interval', interval_minutes: 60 },
+      schedule: { type: 'interval', interval_minutes: 60, policy: DEFAULT_POLICY },
       build_status: 'FAILED',
       build_error: 'no container runtime',
       status: 'BUILD_FAILED',

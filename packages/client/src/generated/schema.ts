@@ -5723,10 +5723,12 @@ export interface components {
         };
         Schedule: {
             interval_minutes: number;
+            policy?: components["schemas"]["SchedulePolicy"];
             /** @constant */
             type: "interval";
         } | {
             cron: string;
+            policy?: components["schemas"]["SchedulePolicy"];
             /** @default UTC */
             timezone: string;
             /** @constant */
@@ -5739,10 +5741,12 @@ export interface components {
         };
         ScheduleInput: {
             interval_minutes: number;
+            policy?: components["schemas"]["SchedulePolicyInput"];
             /** @constant */
             type: "interval";
         } | {
             cron: string;
+            policy?: components["schemas"]["SchedulePolicyInput"];
             /** @default UTC */
             timezone?: string;
             /** @constant */
@@ -5752,6 +5756,74 @@ export interface components {
             run_at: string;
             /** @constant */
             type: "once";
+        };
+        SchedulePolicy: {
+            catch_up?: {
+                /** @description ALL only: most runs one catch-up creates, the most recent win (default 100). */
+                max_runs?: number;
+                /**
+                 * @description Fire times missed while nothing could run them (scheduler down, workflow building): NONE runs none; LATEST (default) runs one standing for all of them; ALL runs each (up to max_runs).
+                 * @enum {string}
+                 */
+                mode: "NONE" | "LATEST" | "ALL";
+                /** @description How late a fire time may still run; older ones are skipped. Default: none for LATEST and ALL, 60 for NONE. */
+                window_seconds?: number;
+            };
+            /** @description Each run starts up to this many seconds after its fire time; the same offset for the same workflow and time. */
+            jitter_seconds?: number;
+            /**
+             * @description A fire time while runs of the workflow are queued or running: SKIP it; BUFFER_ONE (at most one waiting run); BUFFER_ALL (queue every run; default); CANCEL_OTHER (cancel them, then run).
+             * @enum {string}
+             */
+            overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+        };
+        SchedulePolicyInput: {
+            catch_up?: {
+                /** @description ALL only: most runs one catch-up creates, the most recent win (default 100). */
+                max_runs?: number;
+                /**
+                 * @description Fire times missed while nothing could run them (scheduler down, workflow building): NONE runs none; LATEST (default) runs one standing for all of them; ALL runs each (up to max_runs).
+                 * @enum {string}
+                 */
+                mode: "NONE" | "LATEST" | "ALL";
+                /** @description How late a fire time may still run; older ones are skipped. Default: none for LATEST and ALL, 60 for NONE. */
+                window_seconds?: number;
+            };
+            /** @description Each run starts up to this many seconds after its fire time; the same offset for the same workflow and time. */
+            jitter_seconds?: number;
+            /**
+             * @description A fire time while runs of the workflow are queued or running: SKIP it; BUFFER_ONE (at most one waiting run); BUFFER_ALL (queue every run; default); CANCEL_OTHER (cancel them, then run).
+             * @enum {string}
+             */
+            overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+        };
+        /** @description Every field filled in (docs/api.md "Schedule policies"). */
+        SchedulePolicyView: {
+            catch_up: {
+                /** @description mode ALL only */
+                max_runs: number | null;
+                /** @enum {string} */
+                mode: "NONE" | "LATEST" | "ALL";
+                /** @description null: no limit */
+                window_seconds: number | null;
+            };
+            jitter_seconds: number;
+            /** @enum {string} */
+            overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+        };
+        /** @description Every field filled in (docs/api.md "Schedule policies"). */
+        SchedulePolicyViewInput: {
+            catch_up: {
+                /** @description mode ALL only */
+                max_runs: number | null;
+                /** @enum {string} */
+                mode: "NONE" | "LATEST" | "ALL";
+                /** @description null: no limit */
+                window_seconds: number | null;
+            };
+            jitter_seconds: number;
+            /** @enum {string} */
+            overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
         };
         Session: {
             /** @description RFC 3339 UTC timestamp with milliseconds */
@@ -6109,10 +6181,12 @@ export interface components {
             recent_jobs: components["schemas"]["RecentJob"][];
             schedule: {
                 interval_minutes: number;
+                policy: components["schemas"]["SchedulePolicyView"];
                 /** @constant */
                 type: "interval";
             } | {
                 cron: string;
+                policy: components["schemas"]["SchedulePolicyView"];
                 timezone: string;
                 /** @constant */
                 type: "cron";
@@ -6248,10 +6322,12 @@ export interface components {
             recent_jobs: components["schemas"]["RecentJobInput"][];
             schedule: {
                 interval_minutes: number;
+                policy: components["schemas"]["SchedulePolicyViewInput"];
                 /** @constant */
                 type: "interval";
             } | {
                 cron: string;
+                policy: components["schemas"]["SchedulePolicyViewInput"];
                 timezone: string;
                 /** @constant */
                 type: "cron";

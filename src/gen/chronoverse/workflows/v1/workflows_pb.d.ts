@@ -101,6 +101,13 @@ export declare type Schedule = Message<"chronoverse.workflows.v1.Schedule"> & {
     value: OnceSchedule;
     case: "once";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * Interval and cron schedules only (src/domain/schedule-policy.ts), every field filled in.
+   *
+   * @generated from field: chronoverse.workflows.v1.SchedulePolicy policy = 4;
+   */
+  policy?: SchedulePolicy | undefined;
 };
 
 /**
@@ -108,6 +115,44 @@ export declare type Schedule = Message<"chronoverse.workflows.v1.Schedule"> & {
  * Use `create(ScheduleSchema)` to create a new message.
  */
 export declare const ScheduleSchema: GenMessage<Schedule>;
+
+/**
+ * The values are the API's names (docs/api.md "Schedule policies"), checked by the service.
+ *
+ * @generated from message chronoverse.workflows.v1.SchedulePolicy
+ */
+export declare type SchedulePolicy = Message<"chronoverse.workflows.v1.SchedulePolicy"> & {
+  /**
+   * @generated from field: string overlap = 1;
+   */
+  overlap: string;
+
+  /**
+   * @generated from field: string catch_up_mode = 2;
+   */
+  catchUpMode: string;
+
+  /**
+   * @generated from field: optional int32 catch_up_window_seconds = 3;
+   */
+  catchUpWindowSeconds?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 catch_up_max_runs = 4;
+   */
+  catchUpMaxRuns?: number | undefined;
+
+  /**
+   * @generated from field: int32 jitter_seconds = 5;
+   */
+  jitterSeconds: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.SchedulePolicy.
+ * Use `create(SchedulePolicySchema)` to create a new message.
+ */
+export declare const SchedulePolicySchema: GenMessage<SchedulePolicy>;
 
 /**
  * One of a workflow's latest jobs that left the queue (RUNNING or final). The API's duration_ms
