@@ -214,6 +214,60 @@ const CREATE_REJECTIONS: [string, Body, string][] = [
     withSchedule({ type: 'interval', interval_minutes: 5, jitter: 1 }),
     'schedule.jitter',
   ],
+  [
+    'overlap unknown',
+    withSchedule({ type: 'interval', interval_minutes: 5, policy: { overlap: 'ALLOW' } }),
+    'schedule.policy.overlap',
+  ],
+  [
+    'catch_up without mode',
+    withSchedule({ type: 'interval', interval_minutes: 5, policy: { catch_up: { window_seconds: 60 } } }),
+    'schedule.policy.catch_up.mode',
+  ],
+  [
+    'catch_up max_runs outside ALL',
+    withSchedule({ type: 'cron', cron: '0 * * * *', policy: { catch_up: { mode: 'LATEST', max_runs: 5 } } }),
+    'schedule.policy.catch_up.max_runs',
+  ],
+  [
+    'catch_up max_runs over 1000',
+    withSchedule({ type: 'cron', cron: '0 * * * *', policy: { catch_up: { mode: 'ALL', max_runs: 1001 } } }),
+    'schedule.policy.catch_up.max_runs',
+  ],
+  [
+    'catch_up window 0',
+    withSchedule({
+      type: 'interval',
+      interval_minutes: 5,
+      policy: { catch_up: { mode: 'NONE', window_seconds: 0 } },
+    }),
+    'schedule.policy.catch_up.window_seconds',
+  ],
+  [
+    'jitter as long as the interval',
+    withSchedule({ type: 'interval', interval_minutes: 5, policy: { jitter_seconds: 300 } }),
+    'schedule.policy.jitter_seconds',
+  ],
+  [
+    'jitter longer than the shortest cron gap',
+    withSchedule({ type: 'cron', cron: '*/2 * * * *', policy: { jitter_seconds: 120 } }),
+    'schedule.policy.jitter_seconds',
+  ],
+  [
+    'jitter over an hour',
+    withSchedule({ type: 'cron', cron: '0 0 * * *', policy: { jitter_seconds: 3601 } }),
+    'schedule.policy.jitter_seconds',
+  ],
+  [
+    'policy unknown field',
+    withSchedule({ type: 'interval', interval_minutes: 5, policy: { deadline: 5 } }),
+    'schedule.policy.deadline',
+  ],
+  [
+    'policy on a once schedule',
+    withSchedule({ type: 'once', run_at: FUTURE, policy: { overlap: 'SKIP' } }),
+    'schedule.policy',
+  ],
   ['cron with 4 fields', withSchedule({ type: 'cron', cron: '* * * *' }), 'schedule.cron'],
   ['cron with 7 fields', withSchedule({ type: 'cron', cron: '0 0 0 * * * 2030' }), 'schedule.cron'],
   ['cron garbage', withSchedule({ type: 'cron', cron: 'every day at noon' }), 'schedule.cron'],
@@ -292,6 +346,20 @@ const CREATE_REJECTIONS: [string, Body, string][] = [
 /** Boundary values that must be accepted. */
 const CREATE_ACCEPTED: [string, Body][] = [
   ['interval 1', heartbeat({ interval: 1 })],
+  [
+    'every schedule policy',
+    withSchedule({
+      type: 'cron',
+      cron: '0 * * * *',
+      timezone: 'Europe/Berlin',
+      policy: {
+        overlap: 'CANCEL_OTHER',
+        catch_up: { mode: 'ALL', window_seconds: 86_400, max_runs: 24 },
+        jitter_seconds: 3599,
+      },
+    }),
+  ],
+  ['an empty policy (the defaults)', withSchedule({ type: 'interval', interval_minutes: 5, policy: {} })],
   ['interval 10080', heartbeat({ interval: 10_080 })],
   ['name of 255 chars', heartbeat({ name: 'n'.repeat(255) })],
   ['name with unicode', heartbeat({ name: 'Überwachung – 監視 ✓' })],

@@ -2,6 +2,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../src/platform/db/schema.ts';
 import { newId } from '../../src/platform/ids.ts';
+import {
+  schedulePolicyFrom,
+  schedulePolicyView,
+  type SchedulePolicyInput,
+} from '../../src/domain/schedule-policy.ts';
 
 export async function insertUser(db: Kysely<DB>): Promise<string> {
   const id = newId();
@@ -22,6 +27,8 @@ export interface WorkflowFixture {
   nextRunAt: Date | null;
   buildStatus?: 'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED';
   maxFailures?: number;
+  /** `schedule.policy` as the API takes it (src/domain/schedule-policy.ts); absent: the defaults. */
+  policy?: SchedulePolicyInput;
 }
 
 /** Inserts many built workflows in one statement; returns their ids in order. */
@@ -54,6 +61,7 @@ export async function insertWorkflows(db: Kysely<DB>, fixtures: WorkflowFixture[
         max_consecutive_job_failures_allowed: f.maxFailures ?? 3,
         log_retention: (f.kind ?? 'HEARTBEAT') === 'CONTAINER',
         next_run_at: f.nextRunAt,
+        schedule_policy: f.policy ? schedulePolicyView(schedulePolicyFrom(f.policy)) : null,
       })),
     )
     .execute();

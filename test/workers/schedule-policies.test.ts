@@ -1,0 +1,211 @@
+/**
+ * Schedule policies applied by the real scheduler on both engines, driven by a test clock:
+ * overlap (what a fire time does while runs are unfinished), catch-up after an outage, jitter.
+ * The rules themselves are unit-tested in src/domain/schedule-policy.test.ts and catch-up.test.ts;
+ * here the SQL that reads the unfinished jobs, cancels them and writes the new ones.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jitterMs, type SchedulePolicyInput } from '../../src/domain/schedule-policy.ts';
+import type { Database } from '../../src/platform/db/database.ts';
+import { Events } from '../../src/platform/events.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
+import { insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
+
+const START = Date.parse('2021-01-01T00:00:00Z');
+const MINUTE = 60_000;
+const logger = createLogger('silent');
+
+describe.each(ENGINES)('schedule policies (%s)', (engine) => {
+  let database: Database;
+  let userId: string;
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+    userId = await insertUser(database.db);
+  });
+  afterAll(() => database.close());
+  // One workflow per case: the ones of earlier cases stop being due, so each tick counts one.
+  afterEach(async () => {
+    await database.db
+      .updateTable('workflows')
+      .set({ terminated_at: new Date() })
+      .where('terminated_at', 'is', null)
+      .execute();
+  });
+
+  /** A one-minute interval workflow due at START with `policy`, its own scheduler and clock. */
+  async function workflowWith(policy?: SchedulePolicyInput) {
+    const [id] = await insertWorkflows(database.db, [
+      { userId, intervalMinutes: 1, nextRunAt: new Date(START), ...(policy ? { policy } : {}) },
+    ]);
+    const clock = new TestClock(START);
+    const events = new Events();
+    const scheduler = new Scheduler({ db: database.db, clock, events, logger });
+    /** Moves the clock to `minutes` after START (plus a little) and ticks. */
+    const tickAt = async (minutes: number) => {
+      clock.advance(START + minutes * MINUTE + 100 - clock.now().getTime());
+      return scheduler.runOnce();
+    };
+    const statuses = async () => (await jobsOf(database.db, id!)).map((j) => j.status);
+    return { id: id!, clock, events, scheduler, tickAt, statuses };
+  }
+
+  async function setStatus(jobId: string, status: 'RUNNING' | 'COMPLETED') {
+    const now = new Date();
+    await database.db
+      .updateTable('jobs')
+      .set(
+        status === 'RUNNING'
+          ? {
+              status,
+              attempts: 1,
+              lease_owner: 'test',
+              lease_expires_at: new Date(now.getTime() + MINUTE),
+              started_at: now,
+            }
+          : { status, completed_at: now, lease_owner: null, lease_expires_at: null },
+      )
+      .where('id', '=', jobId)
+      .execute();
+  }
+
+  it('BUFFER_ALL (the default) queues a run for every fire time', async () => {
+    const w = await workflowWith();
+    for (const minute of [0, 1, 2])
+      expect(await w.tickAt(minute)).toMatchObject({ created: 1, skippedOverlap: 0 });
+    expect(await w.statuses()).toEqual(['PENDING', 'PENDING', 'PENDING']);
+  });
+
+  it('SKIP gives a fire time no run while one is queued or running, and runs again once it finished', async () => {
+    const w = await workflowWith({ overlap: 'SKIP' });
+    expect(await w.tickAt(0)).toMatchObject({ created: 1 });
+    // Queued, not started: still unfinished.
+    expect(await w.tickAt(1)).toMatchObject({ created: 0, skippedOverlap: 1 });
+    const [first] = await jobsOf(database.db, w.id);
+    await setStatus(first!.id, 'RUNNING');
+    expect(await w.tickAt(2)).toMatchObject({ created: 0, skippedOverlap: 1 });
+    await setStatus(first!.id, 'COMPLETED');
+    expect(await w.tickAt(3)).toMatchObject({ created: 1, skippedOverlap: 0 });
+    const jobs = await jobsOf(database.db, w.id);
+    expect(jobs.map((j) => [j.scheduled_at.toISOString(), j.status])).toEqual([
+      ['2021-01-01T00:00:00.000Z', 'COMPLETED'],
+      ['2021-01-01T00:03:00.000Z', 'PENDING'],
+    ]);
+  });
+
+  it('BUFFER_ONE keeps at most one run waiting behind the running one', async () => {
+    const w = await workflowWith({ overlap: 'BUFFER_ONE' });
+    await w.tickAt(0);
+    const [first] = await jobsOf(database.db, w.id);
+    await setStatus(first!.id, 'RUNNING');
+    expect(await w.tickAt(1)).toMatchObject({ created: 1, skippedOverlap: 0 });
+    expect(await w.tickAt(2)).toMatchObject({ created: 0, skippedOverlap: 1 });
+    expect(await w.tickAt(3)).toMatchObject({ created: 0, skippedOverlap: 1 });
+    await setStatus(first!.id, 'COMPLETED');
+    // The buffered run is now the next to start; one more may wait behind it.
+    expect(await w.tickAt(4)).toMatchObject({ created: 1 });
+    expect(await w.statuses()).toEqual(['COMPLETED', 'PENDING', 'PENDING']);
+  });
+
+  it('CANCEL_OTHER cancels the unfinished runs in the tick that creates the new one, with their facts', async () => {
+    const w = await workflowWith({ overlap: 'CANCEL_OTHER' });
+    await w.tickAt(0);
+    const [first] = await jobsOf(database.db, w.id);
+    await setStatus(first!.id, 'RUNNING');
+    const cancelRequested = w.events.next('job:cancel-requested');
+    expect(await w.tickAt(1)).toMatchObject({ created: 1, canceled: 1 });
+    expect(await cancelRequested).toEqual({ jobId: first!.id });
+    const jobs = await jobsOf(database.db, w.id);
+    expect(jobs.map((j) => j.status)).toEqual(['CANCELED', 'PENDING']);
+    expect(jobs[0]).toMatchObject({ lease_owner: null, lease_expires_at: null });
+    expect(jobs[0]!.completed_at).not.toBeNull();
+    const facts = await database.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('event_type', '=', 'JOB_FINISHED')
+      .where('key', '=', w.id)
+      .execute();
+    expect(facts.map((f) => (f.payload as { job_id: string; status: string }).job_id)).toEqual([first!.id]);
+    // Nothing unfinished: nothing canceled.
+    await setStatus(jobs[1]!.id, 'RUNNING');
+    await setStatus(jobs[1]!.id, 'COMPLETED');
+    expect(await w.tickAt(2)).toMatchObject({ created: 1, canceled: 0 });
+  });
+
+  it('catch-up ALL runs every fire time missed during an outage of 10 intervals, each on its own time', async () => {
+    const w = await workflowWith({ catch_up: { mode: 'ALL' } });
+    expect(await w.tickAt(10)).toMatchObject({ created: 11, skipped: 0 });
+    const jobs = await jobsOf(database.db, w.id);
+    expect(jobs.map((j) => (j.scheduled_at.getTime() - START) / MINUTE)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    expect(jobs.every((j) => j.trigger === 'AUTOMATIC' && j.skipped_ticks === 0)).toBe(true);
+    const wf = await database.db
+      .selectFrom('workflows')
+      .select('next_run_at')
+      .where('id', '=', w.id)
+      .executeTakeFirstOrThrow();
+    expect(wf.next_run_at!.getTime()).toBe(START + 11 * MINUTE);
+  });
+
+  it('catch-up ALL with max_runs keeps the most recent and counts the others on the first run', async () => {
+    const w = await workflowWith({ catch_up: { mode: 'ALL', max_runs: 3 } });
+    expect(await w.tickAt(10)).toMatchObject({ created: 3, skipped: 8 });
+    const jobs = await jobsOf(database.db, w.id);
+    expect(jobs.map((j) => [(j.scheduled_at.getTime() - START) / MINUTE, j.skipped_ticks])).toEqual([
+      [8, 8],
+      [9, 0],
+      [10, 0],
+    ]);
+  });
+
+  it('catch-up ALL under SKIP: the first missed fire time runs, the others would overlap it', async () => {
+    const w = await workflowWith({ overlap: 'SKIP', catch_up: { mode: 'ALL' } });
+    expect(await w.tickAt(10)).toMatchObject({ created: 1, skippedOverlap: 10 });
+    const [job] = await jobsOf(database.db, w.id);
+    expect(job!.scheduled_at.getTime()).toBe(START);
+  });
+
+  it('catch-up NONE runs none of the fire times missed during an outage, only the one due now', async () => {
+    const w = await workflowWith({ catch_up: { mode: 'NONE' } });
+    expect(await w.tickAt(10)).toMatchObject({ created: 1, skipped: 10 });
+    const [job] = await jobsOf(database.db, w.id);
+    expect(job!.scheduled_at.getTime()).toBe(START + 10 * MINUTE);
+    expect(await w.tickAt(11)).toMatchObject({ created: 1, skipped: 0 });
+  });
+
+  it('catch-up NONE runs nothing when even the latest fire time is later than its window', async () => {
+    const w = await workflowWith({ catch_up: { mode: 'NONE', window_seconds: 10 } });
+    expect(await w.tickAt(10.5)).toMatchObject({ created: 0, skipped: 11 });
+    expect(await w.statuses()).toEqual([]);
+    const wf = await database.db
+      .selectFrom('workflows')
+      .select('next_run_at')
+      .where('id', '=', w.id)
+      .executeTakeFirstOrThrow();
+    expect(wf.next_run_at!.getTime()).toBe(START + 11 * MINUTE);
+  });
+
+  it('jitter delays each run by its deterministic offset and keeps the fire times on the grid', async () => {
+    const w = await workflowWith({ jitter_seconds: 45 });
+    for (const minute of [0, 1, 2, 3]) await w.tickAt(minute);
+    const jobs = await jobsOf(database.db, w.id);
+    expect(jobs).toHaveLength(4);
+    for (const [i, job] of jobs.entries()) {
+      const nominal = new Date(START + i * MINUTE);
+      const delay = job.scheduled_at.getTime() - nominal.getTime();
+      expect(delay).toBe(jitterMs(w.id, nominal, 45));
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThan(45_000);
+    }
+    // Four fire times, four different offsets (a constant offset would not spread a burst).
+    expect(new Set(jobs.map((j) => j.scheduled_at.getTime() % MINUTE)).size).toBe(4);
+    const wf = await database.db
+      .selectFrom('workflows')
+      .select('next_run_at')
+      .where('id', '=', w.id)
+      .executeTakeFirstOrThrow();
+    expect(wf.next_run_at!.getTime()).toBe(START + 4 * MINUTE);
+  });
+});
