@@ -75,6 +75,15 @@ describe('highlight', () => {
     expect(marked('deploy 🚀 done 🚀', '🚀')).toEqual(['🚀', '🚀']);
   });
 
+  it('marks occurrences side by side as separate matches (found by the property below)', () => {
+    expect(highlight('a__b', '_')).toEqual([
+      { text: 'a', match: false },
+      { text: '_', match: true },
+      { text: '_', match: true },
+      { text: 'b', match: false },
+    ]);
+  });
+
   it('never loses or repeats text, and marks only case-insensitive equals of the query', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), fc.string({ minLength: 1, maxLength: 4 }), (text, query) => {

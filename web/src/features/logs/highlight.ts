@@ -46,7 +46,8 @@ export function segmentsFromRanges(text: string, ranges: readonly (readonly [num
   const merged: [number, number][] = [];
   for (const [s, e] of clamped) {
     const last = merged.at(-1);
-    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    // Overlapping ranges merge; touching ones stay apart (two occurrences side by side are two marks).
+    if (last && s < last[1]) last[1] = Math.max(last[1], e);
     else merged.push([s, e]);
   }
   const out: Segment[] = [];
