@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeCron } from './cron-words.ts';
 import {
   canonicalZone,
+  describePolicy,
   describeSchedule,
   formatArgv,
   formatDateTime,
@@ -138,5 +139,28 @@ describe('commands and cron expressions in words', () => {
     expect(describeCron('@hourly')).toBe('Every hour');
     expect(describeCron('61 * * * *')).toBeNull();
     expect(describeCron('  ')).toBeNull();
+  });
+});
+
+describe('describePolicy', () => {
+  it('says nothing for the defaults and each difference otherwise', () => {
+    const defaults = {
+      overlap: 'BUFFER_ALL',
+      catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
+      jitter_seconds: 0,
+    } as const;
+    expect(describePolicy(defaults)).toBe('');
+    expect(
+      describePolicy({
+        overlap: 'SKIP',
+        catch_up: { mode: 'ALL', window_seconds: 3600, max_runs: 24 },
+        jitter_seconds: 30,
+      }),
+    ).toBe(
+      'skips a run while one is going · runs each missed time (up to 24) · none later than 3600 s · jitter up to 30 s',
+    );
+    expect(
+      describePolicy({ ...defaults, catch_up: { mode: 'NONE', window_seconds: 60, max_runs: null } }),
+    ).toBe('does not run missed times');
   });
 });

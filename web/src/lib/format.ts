@@ -4,7 +4,7 @@
  * schedule's next run is also given in the schedule's own zone when that is not the browser's.
  * Pure: the callers pass `now`, and tests pin `locale` and `timeZone` (the browser's by default).
  */
-import type { ScheduleTiming } from '../api/types.ts';
+import type { SchedulePolicyView, ScheduleTiming } from '../api/types.ts';
 
 export interface TimeOptions {
   /** BCP 47 locale; the browser's when absent. */
@@ -208,6 +208,27 @@ export function describeSchedule(schedule: ScheduleTiming, options: TimeOptions 
     case 'once':
       return `once at ${formatDateTime(schedule.run_at, { ...options, seconds: false })}`;
   }
+}
+
+/**
+ * A schedule's policies in words, only what differs from the defaults ("" for the defaults):
+ * "skips a run while one is going · runs each missed time (up to 24) · jitter up to 30 s".
+ */
+export function describePolicy(policy: SchedulePolicyView): string {
+  const parts: string[] = [];
+  const overlap = {
+    BUFFER_ALL: null,
+    BUFFER_ONE: 'queues at most one run behind the running one',
+    SKIP: 'skips a run while one is going',
+    CANCEL_OTHER: 'cancels the running run for the new one',
+  }[policy.overlap];
+  if (overlap) parts.push(overlap);
+  const c = policy.catch_up;
+  if (c.mode === 'ALL') parts.push(`runs each missed time (up to ${c.max_runs ?? 100})`);
+  if (c.mode === 'NONE') parts.push('does not run missed times');
+  if (c.window_seconds !== null && c.mode !== 'NONE') parts.push(`none later than ${c.window_seconds} s`);
+  if (policy.jitter_seconds > 0) parts.push(`jitter up to ${policy.jitter_seconds} s`);
+  return parts.join(' · ');
 }
 
 /** A fresh key per user action (Idempotency-Key): a double click or a retry does not run twice. */

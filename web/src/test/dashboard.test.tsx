@@ -25,7 +25,15 @@ const WORKFLOW = {
   name: 'nightly',
   kind: 'CONTAINER',
   payload: { image: 'alpine' },
-  schedule: { type: 'interval', interval_minutes: 5 },
+  schedule: {
+    type: 'interval',
+    interval_minutes: 5,
+    policy: {
+      overlap: 'SKIP',
+      catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
+      jitter_seconds: 0,
+    },
+  },
   interval: 5,
   build_status: 'COMPLETED',
   build_error: null,
@@ -153,6 +161,8 @@ describe('workflow detail', () => {
     renderAt('/workflows/w1', <AppRoutes />);
     const user = userEvent.setup();
     await user.click(await screen.findByRole('button', { name: 'Delete' }));
+    // The schedule's policy, in words, next to the schedule.
+    expect(screen.getByText('skips a run while one is going')).toBeTruthy();
     const dialog = await screen.findByRole('alertdialog', { name: 'Delete nightly?' });
     await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
     expect(calls.some((c) => c.method === 'DELETE')).toBe(false);

@@ -39,6 +39,19 @@ export interface WorkflowFormProps {
   now?: () => Date;
 }
 
+/** One line per policy value (docs/api.md "Schedule policies" says the rest). */
+const OVERLAP_HELP: Record<FormState['overlap'], string> = {
+  BUFFER_ALL: 'Every run waits its turn; runs of a workflow never overlap.',
+  BUFFER_ONE: 'One run may wait behind the running one; later ones are dropped.',
+  SKIP: 'A run that would wait for another is not started.',
+  CANCEL_OTHER: 'The running (and waiting) runs are canceled for the new one.',
+};
+const CATCH_UP_HELP: Record<FormState['catchUpMode'], string> = {
+  LATEST: 'After downtime, one run stands for all the missed times.',
+  ALL: 'After downtime, every missed time runs (the last 100 at most).',
+  NONE: 'After downtime, missed times are skipped; only a time due now runs.',
+};
+
 export function WorkflowForm({
   mode,
   initial,
@@ -375,6 +388,50 @@ export function WorkflowForm({
         )}
         <SchedulePreview runs={runs} timezone={state.scheduleType === 'cron' ? state.timezone : null} />
       </fieldset>
+
+      {state.scheduleType !== 'once' && (
+        <fieldset>
+          <legend>Schedule policies</legend>
+          <div className="row">
+            <Select
+              label="When a run is still going"
+              value={state.overlap}
+              onChange={(e) => set('overlap', e.target.value as FormState['overlap'])}
+              error={err('overlap')}
+              description={OVERLAP_HELP[state.overlap]}
+              options={[
+                { value: 'BUFFER_ALL', label: 'Queue every run' },
+                { value: 'BUFFER_ONE', label: 'Queue at most one' },
+                { value: 'SKIP', label: 'Skip the new run' },
+                { value: 'CANCEL_OTHER', label: 'Cancel it, start the new run' },
+              ]}
+            />
+            <Select
+              label="Missed runs"
+              value={state.catchUpMode}
+              onChange={(e) => set('catchUpMode', e.target.value as FormState['catchUpMode'])}
+              error={err('catchUpMode')}
+              description={CATCH_UP_HELP[state.catchUpMode]}
+              options={[
+                { value: 'LATEST', label: 'Run once for all of them' },
+                { value: 'ALL', label: 'Run each of them' },
+                { value: 'NONE', label: 'Do not run them' },
+              ]}
+            />
+            <TextField
+              label="Jitter (seconds)"
+              type="number"
+              min={0}
+              max={3600}
+              value={state.jitterSeconds}
+              onChange={(e) => set('jitterSeconds', e.target.value)}
+              onBlur={blur('jitterSeconds')}
+              error={err('jitterSeconds')}
+              description="Start each run up to this long after its time, to spread load. 0: on time."
+            />
+          </div>
+        </fieldset>
+      )}
 
       <div className="actions">
         <Button type="submit" variant="primary" pending={pending}>

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   createBody,
   emptyForm,
+  formFromWorkflow,
+  updateBody,
   issuesByField,
   previewRuns,
   validateForm,
   type FormState,
 } from './form-state.ts';
+import type { Workflow } from '../../api/types.ts';
 
 const NOW = new Date('2026-03-01T10:00:00Z');
 const form = (changes: Partial<FormState>): FormState => ({
@@ -98,5 +101,68 @@ describe('validation with the domain rules, mapped to fields', () => {
     expect(byField.intervalMinutes).toEqual(['must be at most 10080']);
     expect(byField.containerTimeout).toEqual(['must be at most 1h']);
     expect(unplaced).toEqual([{ path: 'something.else', message: 'odd' }]);
+  });
+});
+
+describe('schedule policies in the form', () => {
+  const workflow = {
+    id: 'w1',
+    name: 'hourly',
+    kind: 'HEARTBEAT',
+    payload: {
+      endpoint: 'https://e.x/h',
+      method: 'GET',
+      headers: {},
+      body: null,
+      expected_status_code: 200,
+      timeout: '10s',
+    },
+    schedule: {
+      type: 'cron',
+      cron: '0 * * * *',
+      timezone: 'UTC',
+      policy: {
+        overlap: 'SKIP',
+        catch_up: { mode: 'ALL', window_seconds: 7200, max_runs: 5 },
+        jitter_seconds: 30,
+      },
+    },
+    max_consecutive_job_failures_allowed: 3,
+    log_retention: false,
+  } as unknown as Workflow;
+
+  it('sends the policy with a new schedule; the defaults validate', () => {
+    const body = createBody(form({}));
+    expect(body.schedule).toEqual({
+      type: 'interval',
+      interval_minutes: 5,
+      policy: { overlap: 'BUFFER_ALL', catch_up: { mode: 'LATEST' }, jitter_seconds: 0 },
+    });
+    expect(validateForm(form({}), 'create', null, NOW)).toEqual([]);
+  });
+
+  it('an untouched edit sends no schedule; a changed overlap keeps the window and run cap it cannot edit', () => {
+    const initial = formFromWorkflow(workflow);
+    expect(updateBody(initial, initial)).toEqual({});
+    const body = updateBody({ ...initial, overlap: 'CANCEL_OTHER' }, initial);
+    expect(body.schedule).toMatchObject({
+      policy: {
+        overlap: 'CANCEL_OTHER',
+        catch_up: { mode: 'ALL', window_seconds: 7200, max_runs: 5 },
+        jitter_seconds: 30,
+      },
+    });
+    // Another catch-up mode starts from its own defaults (max_runs belongs to ALL only).
+    expect(updateBody({ ...initial, catchUpMode: 'LATEST' }, initial).schedule).toMatchObject({
+      policy: { catch_up: { mode: 'LATEST' } },
+    });
+    expect(validateForm({ ...initial, catchUpMode: 'LATEST' }, 'edit', initial, NOW)).toEqual([]);
+  });
+
+  it('maps a jitter too long for the schedule to its field', () => {
+    const issues = validateForm(form({ intervalMinutes: '1', jitterSeconds: '60' }), 'create', null, NOW);
+    expect(issuesByField(issues, 'HEARTBEAT').byField.jitterSeconds).toEqual([
+      'must be less than the shortest time between two runs (60 seconds)',
+    ]);
   });
 });

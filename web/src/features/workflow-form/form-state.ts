@@ -10,6 +10,7 @@ import {
   validateWorkflowUpdate,
   type WorkflowKind,
 } from '../../../../src/domain/workflow-input.ts';
+import type { CatchUpMode, OverlapPolicy } from '../../../../src/domain/schedule-policy.ts';
 import type { FieldIssue } from '../../api/client.ts';
 import type { Workflow } from '../../api/types.ts';
 
@@ -45,6 +46,15 @@ export interface FormState {
   timezone: string;
   /** `datetime-local` value: wall-clock time in the browser's zone. */
   runAt: string;
+  // schedule policies (interval and cron)
+  overlap: OverlapPolicy;
+  catchUpMode: CatchUpMode;
+  jitterSeconds: string;
+  /**
+   * The workflow's catch-up window and run cap, which the form does not edit: sent back unchanged
+   * while the mode is the one they came with, so an edit here never drops them.
+   */
+  catchUpKept: { mode: CatchUpMode; windowSeconds: number | null; maxRuns: number | null } | null;
   maxFailures: string;
   logRetention: boolean;
 }
@@ -77,6 +87,10 @@ export function emptyForm(): FormState {
     cron: '0 9 * * 1-5',
     timezone: browserTimezone(),
     runAt: '',
+    overlap: 'BUFFER_ALL',
+    catchUpMode: 'LATEST',
+    jitterSeconds: '0',
+    catchUpKept: null,
     maxFailures: '3',
     logRetention: true,
   };
@@ -139,12 +153,27 @@ export function payloadOf(state: FormState): Record<string, unknown> {
   };
 }
 
+/** `schedule.policy` as the form says it (every field it edits, explicitly). */
+export function policyOf(state: FormState): Record<string, unknown> {
+  const catchUp: Record<string, unknown> = { mode: state.catchUpMode };
+  const kept = state.catchUpKept;
+  if (kept && kept.mode === state.catchUpMode) {
+    if (kept.windowSeconds !== null) catchUp.window_seconds = kept.windowSeconds;
+    if (kept.maxRuns !== null && kept.mode === 'ALL') catchUp.max_runs = kept.maxRuns;
+  }
+  return { overlap: state.overlap, catch_up: catchUp, jitter_seconds: numberOrText(state.jitterSeconds) };
+}
+
 export function scheduleOf(state: FormState): Record<string, unknown> {
   switch (state.scheduleType) {
     case 'interval':
-      return { type: 'interval', interval_minutes: numberOrText(state.intervalMinutes) };
+      return {
+        type: 'interval',
+        interval_minutes: numberOrText(state.intervalMinutes),
+        policy: policyOf(state),
+      };
     case 'cron':
-      return { type: 'cron', cron: state.cron, timezone: state.timezone.trim() };
+      return { type: 'cron', cron: state.cron, timezone: state.timezone.trim(), policy: policyOf(state) };
     case 'once': {
       const date = state.runAt ? new Date(state.runAt) : null;
       return {
@@ -238,6 +267,16 @@ export function formFromWorkflow(w: Workflow): FormState {
     state.timezone = s.timezone;
   }
   if (s.type === 'once') state.runAt = toLocalInput(new Date(s.run_at));
+  if (s.type !== 'once') {
+    state.overlap = s.policy.overlap;
+    state.catchUpMode = s.policy.catch_up.mode;
+    state.jitterSeconds = String(s.policy.jitter_seconds);
+    state.catchUpKept = {
+      mode: s.policy.catch_up.mode,
+      windowSeconds: s.policy.catch_up.window_seconds,
+      maxRuns: s.policy.catch_up.max_runs,
+    };
+  }
   return state;
 }
 
@@ -267,6 +306,9 @@ export const FIELD_PATHS = {
   timezone: ['schedule.timezone'],
   runAt: ['schedule.run_at'],
   schedule: ['schedule', 'schedule.type'],
+  overlap: ['schedule.policy.overlap'],
+  catchUpMode: ['schedule.policy.catch_up'],
+  jitterSeconds: ['schedule.policy.jitter_seconds'],
   maxFailures: ['max_consecutive_job_failures_allowed'],
   logRetention: ['log_retention'],
 } as const satisfies Record<string, readonly string[]>;

@@ -38,6 +38,7 @@ import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
 import { describeCron } from '../../lib/cron-words.ts';
 import {
+  describePolicy,
   describeSchedule,
   formatArgv,
   formatDateTime,
@@ -132,6 +133,9 @@ export default function WorkflowDetailPage() {
                 {' '}
                 — {cronWords} ({w.schedule.timezone})
               </span>
+            )}
+            {w.schedule.type !== 'once' && describePolicy(w.schedule.policy) && (
+              <div className="muted">{describePolicy(w.schedule.policy)}</div>
             )}
           </dd>
           <dt>Next run</dt>
