@@ -37,6 +37,11 @@ export interface SchedulePolicy {
   catchUp: CatchUpPolicy;
   /** Each run starts up to this many seconds after its fire time (deterministic per workflow and time). */
   jitterSeconds: number;
+  /**
+   * A run not started this many seconds after its (jittered) time is not started at all: it ends
+   * CANCELED with error MISSED_DEADLINE (Kubernetes' startingDeadlineSeconds). null: no deadline.
+   */
+  startingDeadlineSeconds: number | null;
 }
 
 /**
@@ -50,6 +55,7 @@ export const CATCH_UP_MAX_RUNS_LIMIT = 1_000;
 /** One year, Temporal's default catch-up window and our upper bound. */
 export const CATCH_UP_WINDOW_MAX_SECONDS = 31_536_000;
 export const JITTER_MAX_SECONDS = 3_600;
+export const STARTING_DEADLINE_MAX_SECONDS = 86_400;
 /** Fire times of a cron expression sampled to find its shortest gap, for the jitter bound. */
 const JITTER_GAP_SAMPLES = 50;
 
@@ -57,6 +63,7 @@ export const DEFAULT_SCHEDULE_POLICY: SchedulePolicy = Object.freeze({
   overlap: 'BUFFER_ALL',
   catchUp: Object.freeze({ mode: 'LATEST', windowSeconds: null, maxRuns: CATCH_UP_MAX_RUNS_DEFAULT }),
   jitterSeconds: 0,
+  startingDeadlineSeconds: null,
 }) as SchedulePolicy;
 
 // ─── API shape ───────────────────────────────────────────────────────────────────────────────
@@ -111,6 +118,15 @@ export const SchedulePolicySchema = z
       .describe(
         'Each run starts up to this many seconds after its fire time; the same offset for the same workflow and time.',
       ),
+    starting_deadline_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(STARTING_DEADLINE_MAX_SECONDS)
+      .optional()
+      .describe(
+        'A run not started this long after its time is not started: it ends CANCELED with error MISSED_DEADLINE.',
+      ),
   })
   .strict()
   .meta({ id: 'SchedulePolicy' });
@@ -128,6 +144,7 @@ export function schedulePolicyFrom(input: SchedulePolicyInput | undefined): Sche
       maxRuns: input.catch_up?.max_runs ?? CATCH_UP_MAX_RUNS_DEFAULT,
     },
     jitterSeconds: input.jitter_seconds ?? 0,
+    startingDeadlineSeconds: input.starting_deadline_seconds ?? null,
   };
 }
 
@@ -136,6 +153,7 @@ export interface SchedulePolicyView {
   overlap: OverlapPolicy;
   catch_up: { mode: CatchUpMode; window_seconds: number | null; max_runs: number | null };
   jitter_seconds: number;
+  starting_deadline_seconds: number | null;
 }
 
 export function schedulePolicyView(p: SchedulePolicy): SchedulePolicyView {
@@ -147,6 +165,7 @@ export function schedulePolicyView(p: SchedulePolicy): SchedulePolicyView {
       max_runs: p.catchUp.mode === 'ALL' ? p.catchUp.maxRuns : null,
     },
     jitter_seconds: p.jitterSeconds,
+    starting_deadline_seconds: p.startingDeadlineSeconds,
   };
 }
 
@@ -160,6 +179,7 @@ export function schedulePolicyFromView(v: SchedulePolicyView): SchedulePolicy {
       maxRuns: v.catch_up.max_runs ?? CATCH_UP_MAX_RUNS_DEFAULT,
     },
     jitterSeconds: v.jitter_seconds,
+    startingDeadlineSeconds: v.starting_deadline_seconds ?? null,
   };
 }
 
@@ -186,6 +206,7 @@ export function minimalPolicyInput(v: SchedulePolicyView): SchedulePolicyInput {
     };
   }
   if (v.jitter_seconds !== 0) out.jitter_seconds = v.jitter_seconds;
+  if (v.starting_deadline_seconds !== null) out.starting_deadline_seconds = v.starting_deadline_seconds;
   return out;
 }
 

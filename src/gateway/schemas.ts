@@ -86,6 +86,7 @@ export const SchedulePolicyViewSchema = z
       max_runs: z.number().int().nullable().describe('mode ALL only'),
     }),
     jitter_seconds: z.number().int(),
+    starting_deadline_seconds: z.number().int().nullable().describe('null: no deadline'),
   })
   .meta({
     id: 'SchedulePolicyView',

@@ -19,6 +19,7 @@ const DEFAULTS = {
   overlap: 'BUFFER_ALL',
   catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
   jitter_seconds: 0,
+  starting_deadline_seconds: null,
 };
 
 describe('schedule policy over the API (pglite)', () => {
@@ -63,6 +64,7 @@ describe('schedule policy over the API (pglite)', () => {
       overlap: 'SKIP',
       catch_up: { mode: 'ALL', window_seconds: null, max_runs: 5 },
       jitter_seconds: 600,
+      starting_deadline_seconds: null,
     };
     expect(wf.schedule.policy).toEqual(policy);
     expect((await read(wf.id)).schedule.policy).toEqual(policy);

@@ -10,7 +10,8 @@ import type { Database } from '../../src/platform/db/database.ts';
 import { Events } from '../../src/platform/events.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
-import { insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import { insertManualJob, insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import { jobsClaim } from '../../src/workers/executor/sql.ts';
 import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
 
 const START = Date.parse('2021-01-01T00:00:00Z');
@@ -207,5 +208,63 @@ describe.each(ENGINES)('schedule policies (%s)', (engine) => {
       .where('id', '=', w.id)
       .executeTakeFirstOrThrow();
     expect(wf.next_run_at!.getTime()).toBe(START + 4 * MINUTE);
+  });
+
+  it('starting deadline: a run still waiting after it ends CANCELED with MISSED_DEADLINE, with its fact', async () => {
+    const w = await workflowWith({ starting_deadline_seconds: 30 });
+    await w.tickAt(0);
+    const [job] = await jobsOf(database.db, w.id);
+    expect(job!.start_by!.getTime()).toBe(START + 30_000);
+    // 24 s late: still within its deadline.
+    expect(await w.tickAt(0.4)).toMatchObject({ missedDeadline: 0 });
+    expect(await w.statuses()).toEqual(['PENDING']);
+    // 30.1 s late: past it.
+    expect(await w.tickAt(0.5)).toMatchObject({ missedDeadline: 1 });
+    const [missed] = await jobsOf(database.db, w.id);
+    expect(missed).toMatchObject({
+      status: 'CANCELED',
+      error_kind: 'SYSTEM',
+      error_code: 'MISSED_DEADLINE',
+      lease_owner: null,
+      attempts: 0,
+    });
+    expect(missed!.error_message).toContain('2021-01-01T00:00:30Z');
+    expect(missed!.completed_at!.getTime()).toBe(START + 30_100);
+    const facts = await database.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('event_type', '=', 'JOB_FINISHED')
+      .where('key', '=', w.id)
+      .execute();
+    expect(facts.map((f) => (f.payload as { job_id: string }).job_id)).toEqual([job!.id]);
+    // A running job is past waiting: its deadline no longer applies.
+    await w.tickAt(1);
+    const [, next] = await jobsOf(database.db, w.id);
+    await setStatus(next!.id, 'RUNNING');
+    expect(await w.tickAt(1.9)).toMatchObject({ missedDeadline: 0 });
+    expect((await jobsOf(database.db, w.id))[1]!.status).toBe('RUNNING');
+  });
+
+  it('the claim passes over a job past its starting deadline and takes one within it', async () => {
+    const [past, future] = await insertWorkflows(database.db, [
+      { userId, nextRunAt: null },
+      { userId, nextRunAt: null },
+    ]);
+    const late = await insertManualJob(database, past!, userId);
+    const onTime = await insertManualJob(database, future!, userId);
+    await database.db
+      .updateTable('jobs')
+      .set({ start_by: new Date(Date.now() - 1_000) })
+      .where('id', '=', late)
+      .execute();
+    await database.db
+      .updateTable('jobs')
+      .set({ start_by: new Date(Date.now() + 60_000) })
+      .where('id', '=', onTime)
+      .execute();
+    const claimed = await jobsClaim(database.db, 'deadline-test', 10, 30_000);
+    expect(claimed.map((j) => j.id)).toContain(onTime);
+    expect(claimed.map((j) => j.id)).not.toContain(late);
+    await database.db.deleteFrom('jobs').where('id', 'in', [late, onTime]).execute();
   });
 });

@@ -136,6 +136,8 @@ export interface JobsTable {
   completed_at: Timestamp | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
+  /** Not started after this: CANCELED with MISSED_DEADLINE (schedule policy; migration 0018). */
+  start_by: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** A user's own quotas (migration 0014); NULL: the default for the user's role. */

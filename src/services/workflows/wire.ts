@@ -47,6 +47,7 @@ function policyToWire(p: SchedulePolicyView): MessageInitShape<typeof SchedulePo
     ...(p.catch_up.window_seconds === null ? {} : { catchUpWindowSeconds: p.catch_up.window_seconds }),
     ...(p.catch_up.max_runs === null ? {} : { catchUpMaxRuns: p.catch_up.max_runs }),
     jitterSeconds: p.jitter_seconds,
+    ...(p.starting_deadline_seconds === null ? {} : { startingDeadlineSeconds: p.starting_deadline_seconds }),
   };
 }
 
@@ -60,6 +61,7 @@ function policyFromWire(m: SchedulePolicy | undefined): SchedulePolicyView {
       max_runs: p.catchUpMaxRuns ?? null,
     },
     jitter_seconds: p.jitterSeconds,
+    starting_deadline_seconds: p.startingDeadlineSeconds ?? null,
   };
 }
 

@@ -170,6 +170,8 @@ export async function jobsClaim(
         AND j.id <> ALL(${[...exclude]}::uuid[])
         AND j.scheduled_at <= now()
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
+        -- Past its starting deadline (schedule policy): the scheduler ends it MISSED_DEADLINE.
+        AND (j.start_by IS NULL OR j.start_by >= now())
         AND NOT EXISTS (
           SELECT 1 FROM jobs e
           WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING')

@@ -63,6 +63,8 @@ export interface TickResult {
   skippedOverlap: number;
   /** Unfinished jobs canceled by CANCEL_OTHER. */
   canceled: number;
+  /** Jobs past their starting deadline, ended CANCELED with MISSED_DEADLINE. */
+  missedDeadline: number;
   /** Earliest next_run_at among runnable workflows after this tick, if any. */
   nextDueAt: Date | null;
 }
@@ -126,6 +128,7 @@ export class Scheduler {
     const outcome = await this.#db
       .transaction()
       .execute(async (trx) => {
+        const missed = await this.#endMissedDeadlines(trx, now);
         // workflows_due_idx: due, built, not terminated, not paused.
         const { rows: due } = await sql<DueRow>`
         SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at
@@ -142,6 +145,7 @@ export class Scheduler {
             skipped: 0,
             skippedOverlap: 0,
             canceled: [] as string[],
+            missed,
             lagMs: 0,
           };
         }
@@ -161,14 +165,14 @@ export class Scheduler {
         const overlap = await this.#applyOverlap(trx, plans, now);
         const jobs = overlap.jobs;
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
-        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, created_at, updated_at, trace_context)
+        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
         -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
-        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, ${now}, ${now}, ${traceContext}::text
+        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
         FROM workflows w JOIN unnest(
           ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
           ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
-          ${jobs.map((j) => j.skipped)}::int[]
-        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped) ON w.id = j.workflow_id
+          ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[]
+        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by) ON w.id = j.workflow_id
         ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
         RETURNING id, workflow_id`.execute(trx);
 
@@ -205,6 +209,7 @@ export class Scheduler {
           skipped: plans.reduce((sum, p) => sum + p.plan.skipped, 0),
           skippedOverlap: overlap.skipped,
           canceled: overlap.canceled,
+          missed,
           lagMs,
         };
       })
@@ -217,11 +222,13 @@ export class Scheduler {
       tickSpan.setAttribute('chronoverse.scheduler.created', outcome.created);
       tickSpan.end();
     }
-    if (outcome.created > 0 || outcome.canceled.length > 0) this.#events.emit('outbox:written', { count: 1 });
+    if (outcome.created > 0 || outcome.canceled.length > 0 || outcome.missed > 0) {
+      this.#events.emit('outbox:written', { count: 1 });
+    }
     if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
     for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
     if (outcome.claimed > 0) {
-      const { canceled, ...tick } = outcome;
+      const { canceled, missed: _missed, ...tick } = outcome;
       this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
     }
     const { rows } = await sql<{ next: Date | null }>`
@@ -235,8 +242,32 @@ export class Scheduler {
       skipped: outcome.skipped,
       skippedOverlap: outcome.skippedOverlap,
       canceled: outcome.canceled.length,
+      missedDeadline: outcome.missed,
       nextDueAt: rows[0]?.next ?? null,
     };
+  }
+
+  /**
+   * Ends the automatic jobs still waiting after their starting deadline (schedule policy): CANCELED
+   * with error MISSED_DEADLINE, with their facts. The claim already passes over them (its
+   * `start_by` filter); this records why they never started. jobs_start_by_idx holds only waiting
+   * jobs that have a deadline, so with none (the default) this reads an empty index.
+   */
+  async #endMissedDeadlines(trx: Transaction<DB>, now: Date): Promise<number> {
+    const { rows } = await sql<{ id: string }>`
+      UPDATE jobs
+      SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
+          error_kind = 'SYSTEM', error_code = 'MISSED_DEADLINE',
+          error_message = 'not started by its starting deadline (' || to_char(start_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '): every executor was busy, or none was running'
+      WHERE start_by IS NOT NULL AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')
+      RETURNING id`.execute(trx);
+    if (rows.length > 0)
+      await writeJobFinishedEvents(
+        trx,
+        rows.map((r) => r.id),
+        { bulk: false },
+      );
+    return rows.length;
   }
 
   /**
@@ -271,15 +302,18 @@ export class Scheduler {
       const notRun = plan.fires.length - kept.length;
       skipped += notRun;
       if (decision.cancelActive) cancelFor.push(w.id);
-      kept.forEach((nominalAt, i) =>
+      kept.forEach((nominalAt, i) => {
+        const scheduledAt = new Date(nominalAt.getTime() + jitterMs(w.id, nominalAt, policy.jitterSeconds));
+        const deadline = policy.startingDeadlineSeconds;
         jobs.push({
           id: newId(),
           w,
-          scheduledAt: new Date(nominalAt.getTime() + jitterMs(w.id, nominalAt, policy.jitterSeconds)),
+          scheduledAt,
           // The fire times this run stands for besides its own, as before policies: on the first.
           skipped: i === 0 ? plan.skipped + notRun : 0,
-        }),
-      );
+          startBy: deadline === null ? null : new Date(scheduledAt.getTime() + deadline * 1000),
+        });
+      });
     }
     let canceled: string[] = [];
     if (cancelFor.length > 0) {
@@ -302,6 +336,7 @@ interface NewJob {
   w: DueRow;
   scheduledAt: Date;
   skipped: number;
+  startBy: Date | null;
 }
 
 const NOTHING_ACTIVE: ActiveRuns = { running: 0, waiting: 0 };

@@ -148,6 +148,7 @@ describe('describePolicy', () => {
       overlap: 'BUFFER_ALL',
       catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
       jitter_seconds: 0,
+      starting_deadline_seconds: null,
     } as const;
     expect(describePolicy(defaults)).toBe('');
     expect(
@@ -155,6 +156,7 @@ describe('describePolicy', () => {
         overlap: 'SKIP',
         catch_up: { mode: 'ALL', window_seconds: 3600, max_runs: 24 },
         jitter_seconds: 30,
+        starting_deadline_seconds: null,
       }),
     ).toBe(
       'skips a run while one is going · runs each missed time (up to 24) · none later than 3600 s · jitter up to 30 s',

@@ -228,6 +228,9 @@ export function describePolicy(policy: SchedulePolicyView): string {
   if (c.mode === 'NONE') parts.push('does not run missed times');
   if (c.window_seconds !== null && c.mode !== 'NONE') parts.push(`none later than ${c.window_seconds} s`);
   if (policy.jitter_seconds > 0) parts.push(`jitter up to ${policy.jitter_seconds} s`);
+  if (policy.starting_deadline_seconds !== null) {
+    parts.push(`not started more than ${policy.starting_deadline_seconds} s late`);
+  }
   return parts.join(' · ');
 }
 

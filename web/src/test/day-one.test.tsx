@@ -28,6 +28,7 @@ const DEFAULT_POLICY: SchedulePolicyView = {
   overlap: 'BUFFER_ALL',
   catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
   jitter_seconds: 0,
+  starting_deadline_seconds: null,
 };
 const OTHER_ZONE = browserZone() === 'Europe/Paris' ? 'America/New_York' : 'Europe/Paris';
 

@@ -5776,6 +5776,8 @@ export interface components {
              * @enum {string}
              */
             overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            /** @description A run not started this long after its time is not started: it ends CANCELED with error MISSED_DEADLINE. */
+            starting_deadline_seconds?: number;
         };
         SchedulePolicyInput: {
             catch_up?: {
@@ -5796,6 +5798,8 @@ export interface components {
              * @enum {string}
              */
             overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            /** @description A run not started this long after its time is not started: it ends CANCELED with error MISSED_DEADLINE. */
+            starting_deadline_seconds?: number;
         };
         /** @description Every field filled in (docs/api.md "Schedule policies"). */
         SchedulePolicyView: {
@@ -5810,6 +5814,8 @@ export interface components {
             jitter_seconds: number;
             /** @enum {string} */
             overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            /** @description null: no deadline */
+            starting_deadline_seconds: number | null;
         };
         /** @description Every field filled in (docs/api.md "Schedule policies"). */
         SchedulePolicyViewInput: {
@@ -5824,6 +5830,8 @@ export interface components {
             jitter_seconds: number;
             /** @enum {string} */
             overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            /** @description null: no deadline */
+            starting_deadline_seconds: number | null;
         };
         Session: {
             /** @description RFC 3339 UTC timestamp with milliseconds */

@@ -429,6 +429,17 @@ export function WorkflowForm({
               error={err('jitterSeconds')}
               description="Start each run up to this long after its time, to spread load. 0: on time."
             />
+            <TextField
+              label="Starting deadline (seconds)"
+              type="number"
+              min={1}
+              max={86400}
+              value={state.startingDeadline}
+              onChange={(e) => set('startingDeadline', e.target.value)}
+              onBlur={blur('startingDeadline')}
+              error={err('startingDeadline')}
+              description="A run that cannot start this long after its time is not started. Empty: no deadline."
+            />
           </div>
         </fieldset>
       )}

@@ -125,6 +125,7 @@ describe('schedule policies in the form', () => {
         overlap: 'SKIP',
         catch_up: { mode: 'ALL', window_seconds: 7200, max_runs: 5 },
         jitter_seconds: 30,
+        starting_deadline_seconds: 120,
       },
     },
     max_consecutive_job_failures_allowed: 3,
@@ -150,6 +151,7 @@ describe('schedule policies in the form', () => {
         overlap: 'CANCEL_OTHER',
         catch_up: { mode: 'ALL', window_seconds: 7200, max_runs: 5 },
         jitter_seconds: 30,
+        starting_deadline_seconds: 120,
       },
     });
     // Another catch-up mode starts from its own defaults (max_runs belongs to ALL only).

@@ -50,6 +50,8 @@ export interface FormState {
   overlap: OverlapPolicy;
   catchUpMode: CatchUpMode;
   jitterSeconds: string;
+  /** Seconds; empty: no deadline. */
+  startingDeadline: string;
   /**
    * The workflow's catch-up window and run cap, which the form does not edit: sent back unchanged
    * while the mode is the one they came with, so an edit here never drops them.
@@ -90,6 +92,7 @@ export function emptyForm(): FormState {
     overlap: 'BUFFER_ALL',
     catchUpMode: 'LATEST',
     jitterSeconds: '0',
+    startingDeadline: '',
     catchUpKept: null,
     maxFailures: '3',
     logRetention: true,
@@ -161,7 +164,14 @@ export function policyOf(state: FormState): Record<string, unknown> {
     if (kept.windowSeconds !== null) catchUp.window_seconds = kept.windowSeconds;
     if (kept.maxRuns !== null && kept.mode === 'ALL') catchUp.max_runs = kept.maxRuns;
   }
-  return { overlap: state.overlap, catch_up: catchUp, jitter_seconds: numberOrText(state.jitterSeconds) };
+  const policy: Record<string, unknown> = {
+    overlap: state.overlap,
+    catch_up: catchUp,
+    jitter_seconds: numberOrText(state.jitterSeconds),
+  };
+  if (state.startingDeadline.trim() !== '')
+    policy.starting_deadline_seconds = numberOrText(state.startingDeadline);
+  return policy;
 }
 
 export function scheduleOf(state: FormState): Record<string, unknown> {
@@ -271,6 +281,8 @@ export function formFromWorkflow(w: Workflow): FormState {
     state.overlap = s.policy.overlap;
     state.catchUpMode = s.policy.catch_up.mode;
     state.jitterSeconds = String(s.policy.jitter_seconds);
+    state.startingDeadline =
+      s.policy.starting_deadline_seconds === null ? '' : String(s.policy.starting_deadline_seconds);
     state.catchUpKept = {
       mode: s.policy.catch_up.mode,
       windowSeconds: s.policy.catch_up.window_seconds,
@@ -309,6 +321,7 @@ export const FIELD_PATHS = {
   overlap: ['schedule.policy.overlap'],
   catchUpMode: ['schedule.policy.catch_up'],
   jitterSeconds: ['schedule.policy.jitter_seconds'],
+  startingDeadline: ['schedule.policy.starting_deadline_seconds'],
   maxFailures: ['max_consecutive_job_failures_allowed'],
   logRetention: ['log_retention'],
 } as const satisfies Record<string, readonly string[]>;

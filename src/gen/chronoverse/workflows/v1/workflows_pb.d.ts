@@ -146,6 +146,11 @@ export declare type SchedulePolicy = Message<"chronoverse.workflows.v1.ScheduleP
    * @generated from field: int32 jitter_seconds = 5;
    */
   jitterSeconds: number;
+
+  /**
+   * @generated from field: optional int32 starting_deadline_seconds = 6;
+   */
+  startingDeadlineSeconds?: number | undefined;
 };
 
 /**
