@@ -1,16 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import { printDepends } from './dag-expression.ts';
 import {
   DAG_MAX_TASKS,
-  DEFAULT_BACKOFF,
-  DEFAULT_RETRY_ON,
+  DagPayloadSchema,
   findCycles,
   FOR_EACH_MAX_ITEMS,
   validateDagPayload,
   type DagDefinition,
 } from './dag-definition.ts';
 import type { FieldIssue } from './errors.ts';
+import { DEFAULT_BACKOFF, DEFAULT_RETRY_ON } from './task-retry.ts';
 
 function runs(n: number): number {
   return inject('fewerPropertyRuns') === true ? Math.ceil(n / 20) : n;
@@ -178,7 +179,7 @@ describe('validateDagPayload: problems at their field paths', () => {
       { tasks: [], extra: 1, max_parallel: 0 },
       [
         { path: 'payload.extra', message: 'is not a known field' },
-        { path: 'payload.max_parallel', message: 'must be between 1 and 10000' },
+        { path: 'payload.max_parallel', message: 'Too small: expected number to be >=1' },
         { path: 'payload.tasks', message: 'is required: an array of at least one task' },
       ],
     ],
@@ -269,9 +270,8 @@ describe('validateDagPayload: problems at their field paths', () => {
         ],
       },
       [
-        { path: 'payload.tasks.0.retry.x', message: 'is not a known field' },
-        { path: 'payload.tasks.0.retry.limit', message: 'must be an integer' },
-        { path: 'payload.tasks.0.retry.backoff.factor', message: 'must be between 1 and 10' },
+        { path: 'payload.tasks.0.retry.limit', message: 'Invalid input: expected int, received number' },
+        { path: 'payload.tasks.0.retry.backoff.factor', message: 'Too small: expected number to be >=1' },
         { path: 'payload.tasks.0.retry.backoff.max_seconds', message: 'must be at least initial_seconds' },
         {
           path: 'payload.tasks.0.retry.on.1',
@@ -281,12 +281,16 @@ describe('validateDagPayload: problems at their field paths', () => {
           path: 'payload.tasks.0.retry.on.2',
           message: 'must be SYSTEM, USER, TIMEOUT, HTTP_5XX or EXIT_CODE:<0–255>',
         },
-        { path: 'payload.tasks.0.timeout_seconds', message: 'must be between 1 and 86400' },
+        { path: 'payload.tasks.0.retry.x', message: 'is not a known field' },
+        { path: 'payload.tasks.0.timeout_seconds', message: 'Too small: expected number to be >=1' },
         { path: 'payload.tasks.0.max_parallel', message: 'applies only to a task with for_each' },
-        { path: 'payload.tasks.1.retry.limit', message: 'is required' },
+        {
+          path: 'payload.tasks.1.retry.limit',
+          message: 'is required: the number of retries after the first attempt',
+        },
         {
           path: 'payload.tasks.1.retry.on',
-          message: 'must be a non-empty array such as ["SYSTEM", "EXIT_CODE:75"]',
+          message: 'must list at least one class, such as ["SYSTEM", "EXIT_CODE:75"]',
         },
       ],
     ],
@@ -528,5 +532,15 @@ describe('validateDagPayload on random graphs (properties)', () => {
       }),
       { numRuns: runs(2_000) },
     );
+  });
+});
+
+describe('DagPayloadSchema (documentation)', () => {
+  it('converts to JSON Schema, as the OpenAPI document will need', () => {
+    const schema = z.toJSONSchema(DagPayloadSchema, { io: 'input', unrepresentable: 'any' }) as {
+      $defs: Record<string, { properties: Record<string, unknown> }>;
+    };
+    expect(Object.keys(schema.$defs.DagPayload!.properties)).toEqual(['tasks', 'finally', 'max_parallel']);
+    expect(Object.keys(schema.$defs.DagTask!.properties)).toContain('for_each');
   });
 });

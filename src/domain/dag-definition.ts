@@ -22,8 +22,9 @@
  * - at most DAG_MAX_TASKS tasks (regular and finally), FOR_EACH_MAX_ITEMS items in a literal
  *   `for_each`.
  */
+import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
-import { joinPath, unstorableValues } from './field-issues.ts';
+import { fieldIssuesFromZod, joinPath, unstorableValues } from './field-issues.ts';
 import { allSucceeded, dependsReferences, parseDepends, type DependsExpression } from './dag-expression.ts';
 import {
   checkReferences,
@@ -33,7 +34,10 @@ import {
   withTemplatesRestored,
   type TemplateField,
 } from './task-references.ts';
+import { NO_RETRY, retryPolicyOf, RetryPolicySchema, type TaskRetryPolicy } from './task-retry.ts';
 import {
+  ContainerPayloadSchema,
+  HeartbeatPayloadSchema,
   validatePayload,
   WORKFLOW_KINDS,
   type Validated,
@@ -49,35 +53,7 @@ export const DAG_MAX_TASKS = 500;
 export const FOR_EACH_MAX_ITEMS = 10_000;
 /** Upper bound of `max_parallel`, for the DAG and for a task: the fan-out limit (more means no limit). */
 export const MAX_PARALLEL_LIMIT = FOR_EACH_MAX_ITEMS;
-export const RETRY_MAX_LIMIT = 100;
-/** Longest backoff delay and longest task deadline: one day. */
-export const RETRY_MAX_SECONDS = 86_400;
 export const TASK_MAX_TIMEOUT_SECONDS = 86_400;
-
-/** Failure classes a retry policy can name; `EXIT_CODE:<n>` is one exit code of a container. */
-export const RETRY_CLASSES = ['SYSTEM', 'USER', 'TIMEOUT', 'HTTP_5XX'] as const;
-export type RetryClass = (typeof RETRY_CLASSES)[number] | `EXIT_CODE:${number}`;
-
-/**
- * Without `retry.on`, a retry follows any failure: someone who writes `retry: { limit: 3 }` expects
- * three more tries whatever went wrong (USER covers HTTP_5XX and exit codes).
- */
-export const DEFAULT_RETRY_ON: readonly RetryClass[] = ['SYSTEM', 'USER', 'TIMEOUT'];
-/** The executor's backoff for system failures (job-state.ts), in seconds: 10 s doubling up to 5 min. */
-export const DEFAULT_BACKOFF: RetryBackoff = { initialSeconds: 10, factor: 2, maxSeconds: 300 };
-
-export interface RetryBackoff {
-  initialSeconds: number;
-  factor: number;
-  maxSeconds: number;
-}
-
-export interface RetryPolicy {
-  /** Retries after the first attempt; 0 means the task runs once. */
-  limit: number;
-  backoff: RetryBackoff;
-  on: readonly RetryClass[];
-}
 
 export type ForEach =
   | { kind: 'items'; items: readonly unknown[] }
@@ -95,7 +71,8 @@ export interface DagTask {
    * `<name>.succeeded` that `depends_on` means; null when it has no upstream task.
    */
   condition: DependsExpression | null;
-  retry: RetryPolicy;
+  retry: TaskRetryPolicy;
+  /** Deadline of the task over all its attempts and waits; null: none beyond the payload's per-attempt timeout. */
   timeoutSeconds: number | null;
   forEach: ForEach | null;
   /** Most instances of this fan-out running at once; null: no limit of its own. */
@@ -117,21 +94,74 @@ export interface DagDefinition {
   order: readonly string[];
 }
 
-const DAG_KEYS = ['tasks', 'finally', 'max_parallel'];
-const TASK_KEYS = [
-  'name',
-  'kind',
-  'payload',
-  'depends_on',
-  'depends',
-  'retry',
-  'timeout_seconds',
-  'for_each',
-  'max_parallel',
-];
-const RETRY_KEYS = ['limit', 'backoff', 'on'];
-const BACKOFF_KEYS = ['initial_seconds', 'factor', 'max_seconds'];
-const EXIT_CODE = /^EXIT_CODE:(\d{1,3})$/;
+const TASK_NAME_RULE =
+  "must be 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit";
+const required = (what: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? `is required: ${what}` : undefined;
+const maxParallel = z.number().int().min(1).max(MAX_PARALLEL_LIMIT);
+
+/**
+ * The fields of a task, each checked on its own (so that a task with several bad fields reports
+ * every one); `payload` and `for_each` are read by hand below, because their problems need the
+ * task's kind and the templates, which a schema cannot see.
+ */
+const TaskFieldSchemas = {
+  name: z.string({ error: required('a task name such as "build"') }).regex(TASK_NAME, TASK_NAME_RULE),
+  kind: z.enum(WORKFLOW_KINDS, {
+    error: (issue) =>
+      issue.input === undefined ? 'is required: HEARTBEAT or CONTAINER' : 'must be HEARTBEAT or CONTAINER',
+  }),
+  depends_on: z
+    .array(z.string())
+    .max(DAG_MAX_TASKS)
+    .optional()
+    .describe('Runs once each of these tasks succeeded (the condition `a.succeeded && b.succeeded …`).'),
+  depends: z
+    .string()
+    .optional()
+    .describe(
+      'A condition over upstream results, such as "(build.succeeded || build.skipped) && !lint.failed".',
+    ),
+  retry: RetryPolicySchema.optional(),
+  timeout_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(TASK_MAX_TIMEOUT_SECONDS)
+    .optional()
+    .describe('Deadline over every attempt of the task; each attempt also has its payload timeout.'),
+  max_parallel: maxParallel.optional().describe('Most instances of this fan-out running at once.'),
+};
+
+const forEachDoc = z
+  .union([z.array(z.unknown()).max(FOR_EACH_MAX_ITEMS), z.string()])
+  .optional()
+  .describe(
+    `Runs one instance per item (at most ${FOR_EACH_MAX_ITEMS}): a list, or "{{tasks.<name>.outputs.<key>}}" holding a JSON list.`,
+  );
+
+/** Documentation schema of a task (validation: `validateDagPayload`). */
+export const DagTaskSchema = z
+  .object({
+    ...TaskFieldSchemas,
+    payload: z.union([HeartbeatPayloadSchema, ContainerPayloadSchema]),
+    for_each: forEachDoc,
+  })
+  .strict()
+  .meta({ id: 'DagTask' });
+
+/** Documentation schema of a DAG payload (validation: `validateDagPayload`). */
+export const DagPayloadSchema = z
+  .object({
+    tasks: z.array(DagTaskSchema).min(1).max(DAG_MAX_TASKS),
+    finally: z.array(DagTaskSchema).max(DAG_MAX_TASKS).optional().describe('Run once every task is final.'),
+    max_parallel: maxParallel.optional().describe('Most task instances of a run running at once.'),
+  })
+  .strict()
+  .meta({ id: 'DagPayload', description: `At most ${DAG_MAX_TASKS} tasks, finally included.` });
+
+const DAG_KEYS = Object.keys(DagPayloadSchema.shape);
+const TASK_KEYS = Object.keys(DagTaskSchema.shape);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -143,43 +173,17 @@ function unknownKeys(value: Record<string, unknown>, known: readonly string[], p
     .map((k) => ({ path: joinPath(path, k), message: 'is not a known field' }));
 }
 
-/** An integer in [min, max] or an issue; `undefined` stays undefined (an absent optional field). */
-function integerIn(
+/** One field through its schema: the parsed value, or undefined with its issues (paths under `path`). */
+function checkField<T>(
+  schema: z.ZodType<T>,
   value: unknown,
-  min: number,
-  max: number,
   path: string,
   issues: FieldIssue[],
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    issues.push({ path, message: 'must be an integer' });
-    return undefined;
-  }
-  if (value < min || value > max) {
-    issues.push({ path, message: `must be between ${min} and ${max}` });
-    return undefined;
-  }
-  return value;
-}
-
-function numberIn(
-  value: unknown,
-  min: number,
-  max: number,
-  path: string,
-  issues: FieldIssue[],
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    issues.push({ path, message: 'must be a number' });
-    return undefined;
-  }
-  if (value < min || value > max) {
-    issues.push({ path, message: `must be between ${min} and ${max}` });
-    return undefined;
-  }
-  return value;
+): T | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  issues.push(...fieldIssuesFromZod(parsed.error.issues, path));
+  return undefined;
 }
 
 /** A task as read from the payload, before the graph-wide checks. */
@@ -194,86 +198,10 @@ interface TaskDraft {
   templateFields: TemplateField[];
   dependsOn: { names: string[] } | undefined;
   depends: DependsExpression | undefined;
-  retry: RetryPolicy;
+  retry: TaskRetryPolicy;
   timeoutSeconds: number | null;
   forEach: ForEach | null;
   maxParallel: number | null;
-}
-
-function readRetry(value: unknown, path: string, issues: FieldIssue[]): RetryPolicy {
-  const policy: RetryPolicy = { limit: 0, backoff: DEFAULT_BACKOFF, on: DEFAULT_RETRY_ON };
-  if (value === undefined) return policy;
-  if (!isObject(value)) {
-    issues.push({ path, message: 'must be an object such as { "limit": 3 }' });
-    return policy;
-  }
-  issues.push(...unknownKeys(value, RETRY_KEYS, path));
-  if (value.limit === undefined) issues.push({ path: joinPath(path, 'limit'), message: 'is required' });
-  policy.limit = integerIn(value.limit, 0, RETRY_MAX_LIMIT, joinPath(path, 'limit'), issues) ?? 0;
-  if (value.backoff !== undefined) {
-    const backoffPath = joinPath(path, 'backoff');
-    const backoff = value.backoff;
-    if (!isObject(backoff)) {
-      issues.push({
-        path: backoffPath,
-        message: 'must be an object with initial_seconds, factor and max_seconds',
-      });
-    } else {
-      issues.push(...unknownKeys(backoff, BACKOFF_KEYS, backoffPath));
-      const initial = numberIn(
-        backoff.initial_seconds,
-        0.1,
-        RETRY_MAX_SECONDS,
-        joinPath(backoffPath, 'initial_seconds'),
-        issues,
-      );
-      const factor = numberIn(backoff.factor, 1, 10, joinPath(backoffPath, 'factor'), issues);
-      const max = numberIn(
-        backoff.max_seconds,
-        0.1,
-        RETRY_MAX_SECONDS,
-        joinPath(backoffPath, 'max_seconds'),
-        issues,
-      );
-      const merged: RetryBackoff = {
-        initialSeconds: initial ?? DEFAULT_BACKOFF.initialSeconds,
-        factor: factor ?? DEFAULT_BACKOFF.factor,
-        maxSeconds: max ?? Math.max(DEFAULT_BACKOFF.maxSeconds, initial ?? 0),
-      };
-      if (merged.maxSeconds < merged.initialSeconds) {
-        issues.push({
-          path: joinPath(backoffPath, 'max_seconds'),
-          message: 'must be at least initial_seconds',
-        });
-      }
-      policy.backoff = merged;
-    }
-  }
-  if (value.on !== undefined) {
-    const onPath = joinPath(path, 'on');
-    if (!Array.isArray(value.on) || value.on.length === 0) {
-      issues.push({ path: onPath, message: 'must be a non-empty array such as ["SYSTEM", "EXIT_CODE:75"]' });
-    } else {
-      const on: RetryClass[] = [];
-      value.on.forEach((item: unknown, i) => {
-        const itemPath = joinPath(onPath, String(i));
-        const exit = typeof item === 'string' ? EXIT_CODE.exec(item) : null;
-        if (typeof item === 'string' && (RETRY_CLASSES as readonly string[]).includes(item)) {
-          if (!on.includes(item as RetryClass)) on.push(item as RetryClass);
-        } else if (exit !== null && Number(exit[1]) <= 255) {
-          const code = `EXIT_CODE:${Number(exit[1])}` as RetryClass;
-          if (!on.includes(code)) on.push(code);
-        } else {
-          issues.push({
-            path: itemPath,
-            message: 'must be SYSTEM, USER, TIMEOUT, HTTP_5XX or EXIT_CODE:<0–255>',
-          });
-        }
-      });
-      policy.on = on;
-    }
-  }
-  return policy;
 }
 
 function readForEach(value: unknown, path: string, issues: FieldIssue[]): ForEach | null {
@@ -308,7 +236,7 @@ function readTask(raw: unknown, index: number, isFinally: boolean, issues: Field
     templateFields: [],
     dependsOn: undefined,
     depends: undefined,
-    retry: { limit: 0, backoff: DEFAULT_BACKOFF, on: DEFAULT_RETRY_ON },
+    retry: NO_RETRY,
     timeoutSeconds: null,
     forEach: null,
     maxParallel: null,
@@ -318,26 +246,11 @@ function readTask(raw: unknown, index: number, isFinally: boolean, issues: Field
     return draft;
   }
   issues.push(...unknownKeys(raw, TASK_KEYS, path));
+  const field = <T>(key: keyof typeof TaskFieldSchemas, schema: z.ZodType<T>) =>
+    checkField(schema, raw[key], `${path}.${key}`, issues);
 
-  if (typeof raw.name !== 'string') {
-    issues.push({ path: `${path}.name`, message: 'is required: a task name such as "build"' });
-  } else if (!TASK_NAME.test(raw.name)) {
-    issues.push({
-      path: `${path}.name`,
-      message: "must be 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit",
-    });
-  } else {
-    draft.name = raw.name;
-  }
-
-  if (raw.kind === undefined) {
-    issues.push({ path: `${path}.kind`, message: 'is required: HEARTBEAT or CONTAINER' });
-  } else if (!(WORKFLOW_KINDS as readonly unknown[]).includes(raw.kind)) {
-    issues.push({ path: `${path}.kind`, message: 'must be HEARTBEAT or CONTAINER' });
-  } else {
-    draft.kind = raw.kind as WorkflowKind;
-  }
-
+  draft.name = field('name', TaskFieldSchemas.name);
+  draft.kind = field('kind', TaskFieldSchemas.kind);
   if (raw.payload === undefined || raw.payload === null) {
     issues.push({ path: `${path}.payload`, message: 'is required' });
   } else if (draft.kind !== undefined) {
@@ -347,36 +260,31 @@ function readTask(raw: unknown, index: number, isFinally: boolean, issues: Field
   if (raw.depends_on !== undefined && raw.depends !== undefined) {
     issues.push({ path: `${path}.depends`, message: 'give either depends_on or depends, not both' });
   } else if (raw.depends_on !== undefined) {
-    const names = raw.depends_on;
-    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
-      issues.push({ path: `${path}.depends_on`, message: 'must be an array of task names' });
-    } else {
+    const names = field('depends_on', TaskFieldSchemas.depends_on);
+    if (names !== undefined) {
       const seen = new Set<string>();
-      names.forEach((n: string, i) => {
+      names.forEach((n, i) => {
         if (seen.has(n)) issues.push({ path: `${path}.depends_on.${i}`, message: `names '${n}' twice` });
         seen.add(n);
       });
       draft.dependsOn = { names: [...seen] };
     }
   } else if (raw.depends !== undefined) {
-    if (typeof raw.depends !== 'string') {
-      issues.push({ path: `${path}.depends`, message: 'must be an expression such as "build.succeeded"' });
-    } else {
-      const parsed = parseDepends(raw.depends);
+    const text = field('depends', TaskFieldSchemas.depends);
+    if (text !== undefined) {
+      const parsed = parseDepends(text);
       if (parsed.ok) draft.depends = parsed.expression;
       else issues.push({ path: `${path}.depends`, message: parsed.error.message });
     }
   }
 
-  draft.retry = readRetry(raw.retry, `${path}.retry`, issues);
-  draft.timeoutSeconds =
-    integerIn(raw.timeout_seconds, 1, TASK_MAX_TIMEOUT_SECONDS, `${path}.timeout_seconds`, issues) ?? null;
+  draft.retry = retryPolicyOf(field('retry', TaskFieldSchemas.retry));
+  draft.timeoutSeconds = field('timeout_seconds', TaskFieldSchemas.timeout_seconds) ?? null;
   draft.forEach = readForEach(raw.for_each, `${path}.for_each`, issues);
   if (raw.max_parallel !== undefined && raw.for_each === undefined) {
     issues.push({ path: `${path}.max_parallel`, message: 'applies only to a task with for_each' });
   } else {
-    draft.maxParallel =
-      integerIn(raw.max_parallel, 1, MAX_PARALLEL_LIMIT, `${path}.max_parallel`, issues) ?? null;
+    draft.maxParallel = field('max_parallel', TaskFieldSchemas.max_parallel) ?? null;
   }
   return draft;
 }
@@ -442,8 +350,9 @@ export function validateDagPayload(raw: unknown): Validated<DagDefinition> {
   }
   const issues: FieldIssue[] = typeof raw === 'string' ? unstorableValues(value, 'payload') : [];
   issues.push(...unknownKeys(value, DAG_KEYS, 'payload'));
-  const maxParallel =
-    integerIn(value.max_parallel, 1, MAX_PARALLEL_LIMIT, 'payload.max_parallel', issues) ?? null;
+  const runMaxParallel =
+    checkField(DagPayloadSchema.shape.max_parallel, value.max_parallel, 'payload.max_parallel', issues) ??
+    null;
 
   const lists: { key: 'tasks' | 'finally'; items: unknown[] }[] = [];
   if (!Array.isArray(value.tasks) || value.tasks.length === 0) {
@@ -496,7 +405,7 @@ export function validateDagPayload(raw: unknown): Validated<DagDefinition> {
     value: {
       tasks,
       finally: finallyTasks,
-      maxParallel,
+      maxParallel: runMaxParallel,
       order: [...tasks, ...finallyTasks].map((t) => t.name),
     },
   };
