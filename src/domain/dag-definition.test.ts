@@ -384,6 +384,32 @@ describe('validateDagPayload: problems at their field paths', () => {
     ]);
   });
 
+  it('refuses reading the outputs of a fan-out, in a template or a for_each', () => {
+    expect(
+      issuesOf({
+        tasks: [
+          box('fan', { for_each: [1, 2] }),
+          box('read', {
+            depends_on: ['fan'],
+            payload: { image: 'alpine:3.20', env: { X: '{{tasks.fan.outputs.x}}' } },
+          }),
+          box('again', { depends_on: ['fan'], for_each: '{{tasks.fan.outputs.list}}' }),
+        ],
+      }),
+    ).toEqual([
+      {
+        path: 'payload.tasks.1.payload.env.X',
+        message:
+          "refers to {{tasks.fan.outputs.x}}, but task 'fan' has for_each: each of its instances has its own outputs",
+      },
+      {
+        path: 'payload.tasks.2.for_each',
+        message:
+          "refers to {{tasks.fan.outputs.list}}, but task 'fan' has for_each: each of its instances has its own outputs",
+      },
+    ]);
+  });
+
   it('lets a finally task read any regular task', () => {
     valid({
       tasks: [box('a'), box('b')],

@@ -18,7 +18,9 @@
  *   waits for a);
  * - a task payload is validated by the single-task validator of its kind (`validatePayload`), with
  *   template-bearing fields checked on a stand-in value (task-references.ts);
- * - templates refer only to upstream tasks (transitively), `{{item}}` only in a `for_each` task;
+ * - templates refer only to upstream tasks (transitively) without `for_each` (a fan-out's
+ *   outputs are per instance: which one would it be?), `{{item}}` only in a `for_each` task;
+ * - `retry` follows task-retry.ts;
  * - at most DAG_MAX_TASKS tasks (regular and finally), FOR_EACH_MAX_ITEMS items in a literal
  *   `for_each`.
  */
@@ -28,7 +30,9 @@ import { fieldIssuesFromZod, joinPath, unstorableValues } from './field-issues.t
 import { allSucceeded, dependsReferences, parseDepends, type DependsExpression } from './dag-expression.ts';
 import {
   checkReferences,
+  fanOutOutputMessage,
   findTemplateFields,
+  notUpstreamMessage,
   templatesIn,
   withStandIns,
   withTemplatesRestored,
@@ -495,6 +499,7 @@ function checkGraph(
 
   // Templates and output-driven fan-outs may only read tasks that finished before this one.
   const ancestors = transitiveUpstream(order, (n) => upstream.get(n)!);
+  const fanOuts = new Set(drafts.filter((d) => d.forEach !== null).map((d) => d.name!));
   for (const draft of drafts) {
     const name = draft.name!;
     const before = new Set(ancestors.get(name));
@@ -505,14 +510,17 @@ function checkGraph(
         task: name,
         upstream: before,
         hasForEach: draft.forEach !== null,
+        fanOuts,
         prefix: `${draft.path}.payload`,
       }),
     );
-    if (draft.forEach?.kind === 'output' && !before.has(draft.forEach.task)) {
-      issues.push({
-        path: `${draft.path}.for_each`,
-        message: `refers to ${draft.forEach.reference}, but task '${draft.forEach.task}' is not upstream of '${name}' (add it to depends_on or depends)`,
-      });
+    if (draft.forEach?.kind === 'output') {
+      const { reference, task } = draft.forEach;
+      if (!before.has(task)) {
+        issues.push({ path: `${draft.path}.for_each`, message: notUpstreamMessage(reference, task, name) });
+      } else if (fanOuts.has(task)) {
+        issues.push({ path: `${draft.path}.for_each`, message: fanOutOutputMessage(reference, task) });
+      }
     }
   }
   return { upstream, order };

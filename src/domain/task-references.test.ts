@@ -129,6 +129,7 @@ describe('checkReferences', () => {
         task: 'me',
         upstream: new Set(['up']),
         hasForEach: false,
+        fanOuts: new Set(),
         prefix: 'payload.tasks.1.payload',
       }),
     ).toEqual([
@@ -144,9 +145,25 @@ describe('checkReferences', () => {
         task: 'me',
         upstream: new Set(['up', 'side']),
         hasForEach: true,
+        fanOuts: new Set(),
         prefix: '',
       }),
     ).toEqual([]);
+    expect(
+      checkReferences(fields, {
+        task: 'me',
+        upstream: new Set(['up', 'side']),
+        hasForEach: true,
+        fanOuts: new Set(['up']),
+        prefix: '',
+      }),
+    ).toEqual([
+      {
+        path: 'cmd.0',
+        message:
+          "refers to {{tasks.up.outputs.x}}, but task 'up' has for_each: each of its instances has its own outputs",
+      },
+    ]);
   });
 });
 

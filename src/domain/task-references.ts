@@ -193,7 +193,14 @@ function setAt(target: Record<string, unknown>, path: readonly string[], value: 
  */
 export function checkReferences(
   fields: readonly TemplateField[],
-  context: { task: string; upstream: ReadonlySet<string>; hasForEach: boolean; prefix: string },
+  context: {
+    task: string;
+    upstream: ReadonlySet<string>;
+    hasForEach: boolean;
+    /** Tasks with `for_each`: their outputs are per instance, so no single value to read. */
+    fanOuts: ReadonlySet<string>;
+    prefix: string;
+  },
 ): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const field of fields) {
@@ -207,14 +214,21 @@ export function checkReferences(
           });
         }
       } else if (!context.upstream.has(reference.task)) {
-        issues.push({
-          path,
-          message: `refers to ${reference.text}, but task '${reference.task}' is not upstream of '${context.task}' (add it to depends_on or depends)`,
-        });
+        issues.push({ path, message: notUpstreamMessage(reference.text, reference.task, context.task) });
+      } else if (context.fanOuts.has(reference.task)) {
+        issues.push({ path, message: fanOutOutputMessage(reference.text, reference.task) });
       }
     }
   }
   return issues;
+}
+
+export function notUpstreamMessage(reference: string, task: string, reader: string): string {
+  return `refers to ${reference}, but task '${task}' is not upstream of '${reader}' (add it to depends_on or depends)`;
+}
+
+export function fanOutOutputMessage(reference: string, task: string): string {
+  return `refers to ${reference}, but task '${task}' has for_each: each of its instances has its own outputs`;
 }
 
 // ─── rendering ───────────────────────────────────────────────────────────────────────────────
