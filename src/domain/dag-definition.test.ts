@@ -570,3 +570,82 @@ describe('DagPayloadSchema (documentation)', () => {
     expect(Object.keys(schema.$defs.DagTask!.properties)).toContain('for_each');
   });
 });
+
+describe('the stored payload', () => {
+  it('is the payload as written with task payload defaults filled in', () => {
+    const dag = valid({
+      tasks: [{ name: 'a', kind: 'CONTAINER', payload: JSON.stringify(alpine), retry: { limit: 1 } }],
+      max_parallel: 3,
+    });
+    expect(dag.stored).toEqual({
+      tasks: [{ name: 'a', kind: 'CONTAINER', payload: dag.tasks[0]!.payload, retry: { limit: 1 } }],
+      max_parallel: 3,
+    });
+    expect(dag.tasks[0]!.payload).toMatchObject({ image: 'alpine:3.20', network: 'none', env: {} });
+  });
+
+  /** Random valid definitions: edges to earlier tasks only, templates reading upstream plain tasks. */
+  const validDagArb = fc.integer({ min: 1, max: 8 }).chain((n) =>
+    fc.record({
+      tasks: fc.tuple(
+        ...Array.from({ length: n }, (_, i) =>
+          fc.record({
+            upstream: fc.uniqueArray(fc.integer({ min: 0, max: Math.max(0, i - 1) }), {
+              maxLength: i === 0 ? 0 : 3,
+            }),
+            useDepends: fc.boolean(),
+            heartbeat: fc.boolean(),
+            retry: fc.option(
+              fc.record({
+                limit: fc.integer({ min: 0, max: 5 }),
+                on: fc.constantFrom(['USER'], ['EXIT_CODE:01', 'SYSTEM']),
+              }),
+            ),
+            fanOut: fc.option(fc.array(fc.jsonValue(), { maxLength: 3 })),
+            template: fc.boolean(),
+          }),
+        ),
+      ),
+      finallyCount: fc.integer({ min: 0, max: 2 }),
+      maxParallel: fc.option(fc.integer({ min: 1, max: 50 })),
+    }),
+  );
+
+  it('validates again to the same definition (property)', () => {
+    fc.assert(
+      fc.property(validDagArb, (spec) => {
+        const fanOut = (i: number) => spec.tasks[i]!.fanOut !== null;
+        const tasks = spec.tasks.map((t, i) => {
+          const names = t.upstream.map((u) => `t${u}`);
+          const readable = t.upstream.find((u) => !fanOut(u));
+          const value = t.template && readable !== undefined ? `{{tasks.t${readable}.outputs.v}}` : 'plain';
+          const extra: Record<string, unknown> = {
+            payload: t.heartbeat
+              ? { endpoint: 'https://example.com/', headers: { 'X-V': value } }
+              : {
+                  image: 'alpine:3.20',
+                  env: { V: value },
+                  ...(t.fanOut !== null ? { cmd: ['{{item}}'] } : {}),
+                },
+          };
+          if (names.length > 0) {
+            if (t.useDepends) extra.depends = names.map((u) => `${u}.completed`).join(' && ');
+            else extra.depends_on = names;
+          }
+          if (t.retry !== null) extra.retry = t.retry;
+          if (t.fanOut !== null) extra.for_each = t.fanOut;
+          return { name: `t${i}`, kind: t.heartbeat ? 'HEARTBEAT' : 'CONTAINER', ...extra };
+        });
+        const payload: Record<string, unknown> = { tasks };
+        if (spec.finallyCount > 0)
+          payload.finally = Array.from({ length: spec.finallyCount }, (_, k) => hb(`f${k}`));
+        if (spec.maxParallel !== null) payload.max_parallel = spec.maxParallel;
+        // Through JSON, as a request body is (fc.jsonValue has -0, which JSON does not).
+        const first = valid(JSON.parse(JSON.stringify(payload)));
+        const again = valid(JSON.parse(JSON.stringify(first.stored)));
+        expect(again).toEqual(first);
+      }),
+      { numRuns: runs(1_000) },
+    );
+  });
+});

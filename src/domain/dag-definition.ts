@@ -96,6 +96,11 @@ export interface DagDefinition {
   maxParallel: number | null;
   /** Every task name in run order: `tasks` then `finally`. */
   order: readonly string[];
+  /**
+   * The payload to store (a workflow version): as written, with each task payload's defaults
+   * filled in. Validating it again gives this same definition.
+   */
+  stored: Record<string, unknown>;
 }
 
 const TASK_NAME_RULE =
@@ -404,6 +409,15 @@ export function validateDagPayload(raw: unknown): Validated<DagDefinition> {
   const byName = new Map(drafts.map((d) => [d.name!, d]));
   const tasks = graph.order.filter((n) => !byName.get(n)!.isFinally).map((n) => toTask(byName.get(n)!));
   const finallyTasks = graph.order.filter((n) => byName.get(n)!.isFinally).map((n) => toTask(byName.get(n)!));
+  // The payload to store: as written (task order, depends text, retry as given), each task's
+  // payload with its kind's defaults filled in, as single-task payloads are stored.
+  const storedTasks = (key: 'tasks' | 'finally') =>
+    drafts
+      .filter((d) => d.isFinally === (key === 'finally'))
+      .map((d) => ({ ...(lists.find((l) => l.key === key)!.items[d.index] as object), payload: d.payload }));
+  const stored: Record<string, unknown> = { tasks: storedTasks('tasks') };
+  if (value.finally !== undefined) stored.finally = storedTasks('finally');
+  if (runMaxParallel !== null) stored.max_parallel = runMaxParallel;
   return {
     ok: true,
     value: {
@@ -411,6 +425,7 @@ export function validateDagPayload(raw: unknown): Validated<DagDefinition> {
       finally: finallyTasks,
       maxParallel: runMaxParallel,
       order: [...tasks, ...finallyTasks].map((t) => t.name),
+      stored,
     },
   };
 }
