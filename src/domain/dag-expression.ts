@@ -40,7 +40,10 @@ export type DependsExpression =
       kind: 'result';
       task: string;
       result: TaskResult;
-      /** 1-based column of the task name in the text parsed, for errors found later (unknown task). */
+      /**
+       * 1-based column of the task name in the text parsed, for errors found later (unknown task);
+       * 0 when the expression was not parsed from text (`allSucceeded`, for `depends_on`).
+       */
       column: number;
     }
   | { kind: 'not'; operand: DependsExpression }
