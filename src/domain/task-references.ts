@@ -153,7 +153,7 @@ export function findTemplateFields(
 }
 
 /**
- * A copy of a raw payload with each template-bearing field replaced by a value its kind's
+ * A copy (the payload itself when it has no template) of a raw payload with each template-bearing field replaced by a value its kind's
  * validator accepts, so that the payload's other rules can be checked before any output exists.
  */
 export function withStandIns(
@@ -161,6 +161,7 @@ export function withStandIns(
   payload: Record<string, unknown>,
   fields: readonly TemplateField[],
 ): Record<string, unknown> {
+  if (fields.length === 0) return payload;
   const copy = structuredClone(payload);
   for (const field of fields) {
     // An endpoint must be a URL; every other templatable field accepts any short one-line text.
@@ -172,6 +173,7 @@ export function withStandIns(
 
 /** Puts the template-bearing strings back into a validated payload (the validator kept those fields as given). */
 export function withTemplatesRestored<T>(validated: T, fields: readonly TemplateField[]): T {
+  if (fields.length === 0) return validated;
   const copy = structuredClone(validated) as unknown as Record<string, unknown>;
   for (const field of fields) setAt(copy, field.path, field.value);
   return copy as unknown as T;
