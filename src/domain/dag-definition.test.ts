@@ -220,15 +220,15 @@ describe('validateDagPayload: problems at their field paths', () => {
       'unknown, self and finally references',
       {
         tasks: [
-          hb('a', { depends_on: ['a', 'ghost', 'a'] }),
+          hb('a', { depends_on: ['a', 'a', 'ghost'] }),
           hb('b', { depends: 'a.succeeded && !f.failed' }),
         ],
         finally: [hb('f')],
       },
       [
-        { path: 'payload.tasks.0.depends_on.2', message: "names 'a' twice" },
+        { path: 'payload.tasks.0.depends_on.1', message: "names 'a' twice" },
         { path: 'payload.tasks.0.depends_on.0', message: "task 'a' cannot depend on itself" },
-        { path: 'payload.tasks.0.depends_on.1', message: "names 'ghost', which is not a task" },
+        { path: 'payload.tasks.0.depends_on.2', message: "names 'ghost', which is not a task" },
         {
           path: 'payload.tasks.1.depends',
           message: "names 'f', a finally task; only finally tasks can depend on one (column 17)",

@@ -205,7 +205,8 @@ interface TaskDraft {
   kind: WorkflowKind | undefined;
   payload: WorkflowPayload | undefined;
   templateFields: TemplateField[];
-  dependsOn: { names: string[] } | undefined;
+  /** Names without repeats, each with its index in the field as written (for issue paths). */
+  dependsOn: { names: string[]; indices: number[] } | undefined;
   depends: DependsExpression | undefined;
   retry: TaskRetryPolicy;
   timeoutSeconds: number | null;
@@ -271,12 +272,12 @@ function readTask(raw: unknown, index: number, isFinally: boolean, issues: Field
   } else if (raw.depends_on !== undefined) {
     const names = field('depends_on', TaskFieldSchemas.depends_on);
     if (names !== undefined) {
-      const seen = new Set<string>();
+      const first = new Map<string, number>();
       names.forEach((n, i) => {
-        if (seen.has(n)) issues.push({ path: `${path}.depends_on.${i}`, message: `names '${n}' twice` });
-        seen.add(n);
+        if (first.has(n)) issues.push({ path: `${path}.depends_on.${i}`, message: `names '${n}' twice` });
+        else first.set(n, i);
       });
-      draft.dependsOn = { names: [...seen] };
+      draft.dependsOn = { names: [...first.keys()], indices: [...first.values()] };
     }
   } else if (raw.depends !== undefined) {
     const text = field('depends', TaskFieldSchemas.depends);
@@ -463,9 +464,9 @@ function checkGraph(
   for (const draft of drafts) {
     const name = draft.name!;
     const refs: { task: string; path: string; where: string }[] = draft.dependsOn
-      ? draft.dependsOn.names.map((task) => ({
+      ? draft.dependsOn.names.map((task, k) => ({
           task,
-          path: `${draft.path}.depends_on.${draft.dependsOn!.names.indexOf(task)}`,
+          path: `${draft.path}.depends_on.${draft.dependsOn!.indices[k]}`,
           where: '',
         }))
       : draft.depends
