@@ -19,8 +19,8 @@
  * - There is no fail-fast: a failure stops only what its conditions stop, so `depends:
  *   "build.failed"` handlers and independent branches still run.
  * - A fan-out's state, for its dependents and for the run, is SUCCEEDED when it has no instance or
- *   all succeeded; otherwise the first of FAILED, ERRORED, CANCELED found among its instances, once
- *   all are final. Items from an output must be a JSON array of at most FOR_EACH_MAX_ITEMS; anything
+ *   all succeeded; otherwise, once all are final, FAILED if one failed, else ERRORED if one
+ *   errored, else CANCELED. Items from an output must be a JSON array of at most FOR_EACH_MAX_ITEMS; anything
  *   else fails the task (`fail` action, FAILED).
  * - Starts respect the DAG's `max_parallel` (QUEUED + RUNNING instances of the run, finally tasks
  *   included) and each fan-out's own `max_parallel`; they are handed out in topological order,

@@ -89,20 +89,18 @@ describe('retryRun (property)', () => {
   it('keeps a task only if it succeeded and nothing upstream of it runs again', () => {
     fc.assert(
       fc.property(
-        fc
-          .integer({ min: 1, max: 10 })
-          .chain((n) =>
+        fc.integer({ min: 1, max: 10 }).chain((n) =>
+          fc.tuple(
             fc.tuple(
-              fc.tuple(
-                ...Array.from({ length: n }, (_, i) =>
-                  fc.uniqueArray(fc.integer({ min: 0, max: Math.max(0, i - 1) }), {
-                    maxLength: i === 0 ? 0 : 3,
-                  }),
-                ),
+              ...Array.from({ length: n }, (_, i) =>
+                fc.uniqueArray(fc.integer({ min: 0, max: Math.max(0, i - 1) }), {
+                  maxLength: i === 0 ? 0 : 3,
+                }),
               ),
-              fc.array(fc.constantFrom(...FINAL), { minLength: n, maxLength: n }),
             ),
+            fc.array(fc.constantFrom(...FINAL), { minLength: n, maxLength: n }),
           ),
+        ),
         ([upstream, states]) => {
           const dag = definition({
             tasks: upstream.map((list, i) =>
