@@ -6,6 +6,7 @@ import {
   renderPayload,
   renderProblemMessage,
   renderString,
+  renderTaskPayload,
   templatesIn,
   withStandIns,
   withTemplatesRestored,
@@ -238,6 +239,51 @@ describe('rendering', () => {
       value: { endpoint: 'https://x.test/a', headers: { A: ['i'] }, body: null },
     });
     expect(renderPayload('HEARTBEAT', heartbeat, { outputs }).ok).toBe(false);
+  });
+});
+
+describe('renderTaskPayload', () => {
+  const outputs = new Map<string, TaskOutputs>([
+    ['make', { url: 'https://x.test/', bad: 'not a url', n: 5 }],
+  ]);
+  const validated = (endpoint: string) => ({
+    endpoint,
+    method: 'GET' as const,
+    headers: {},
+    body: null,
+    expected_status_code: 200,
+    timeout: '10s',
+  });
+
+  it('renders and checks the result with the kind validator', () => {
+    const payload = validated('{{tasks.make.outputs.url}}');
+    const { fields } = findTemplateFields('HEARTBEAT', payload, '');
+    expect(renderTaskPayload('HEARTBEAT', payload, fields, { outputs })).toEqual({
+      ok: true,
+      value: validated('https://x.test/'),
+    });
+    const bad = validated('{{tasks.make.outputs.bad}}');
+    const result = renderTaskPayload('HEARTBEAT', bad, findTemplateFields('HEARTBEAT', bad, '').fields, {
+      outputs,
+    });
+    expect(result).toEqual({
+      ok: false,
+      problem: {
+        kind: 'invalid_rendered',
+        issues: [{ path: 'payload.endpoint', message: 'must be an http:// or https:// URL' }],
+      },
+    });
+    if (!result.ok) {
+      expect(renderProblemMessage(result.problem)).toBe(
+        'the payload after templates were filled in is invalid: payload.endpoint must be an http:// or https:// URL',
+      );
+    }
+  });
+
+  it('passes a payload without templates through as it is', () => {
+    const payload = validated('https://plain.test/');
+    const result = renderTaskPayload('HEARTBEAT', payload, [], { outputs });
+    expect(result.ok && result.value).toBe(payload);
   });
 });
 

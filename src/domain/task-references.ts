@@ -19,7 +19,7 @@
  */
 import type { FieldIssue } from './errors.ts';
 import { joinPath } from './field-issues.ts';
-import type { WorkflowKind } from './workflow-input.ts';
+import { validatePayload, type WorkflowKind, type WorkflowPayload } from './workflow-input.ts';
 
 /** Output keys, as `::output key=value` lines may set them (task-outputs.ts). */
 export const OUTPUT_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -247,7 +247,9 @@ export interface RenderContext {
 
 export type RenderProblem =
   | { kind: 'missing_output'; reference: string; task: string; key: string; path: string }
-  | { kind: 'missing_item'; reference: string; path: string };
+  | { kind: 'missing_item'; reference: string; path: string }
+  /** The rendered payload broke its kind's rules (an output made the endpoint no URL, …). */
+  | { kind: 'invalid_rendered'; issues: FieldIssue[] };
 
 export type Rendered<T> = { ok: true; value: T } | { ok: false; problem: RenderProblem };
 
@@ -311,7 +313,33 @@ export function renderPayload<T>(kind: WorkflowKind, payload: T, context: Render
 
 /** A problem of rendering as one sentence for the task's error. */
 export function renderProblemMessage(problem: RenderProblem): string {
-  return problem.kind === 'missing_output'
-    ? `${problem.path}: ${problem.reference} has no value: task '${problem.task}' set no output '${problem.key}'`
-    : `${problem.path}: ${problem.reference} is used outside a for_each instance`;
+  switch (problem.kind) {
+    case 'missing_output':
+      return `${problem.path}: ${problem.reference} has no value: task '${problem.task}' set no output '${problem.key}'`;
+    case 'missing_item':
+      return `${problem.path}: ${problem.reference} is used outside a for_each instance`;
+    case 'invalid_rendered':
+      return `the payload after templates were filled in is invalid: ${problem.issues
+        .map((i) => `${i.path} ${i.message}`)
+        .join('; ')}`;
+  }
+}
+
+/**
+ * The payload a task instance runs: rendered, then checked again by its kind's validator (paths
+ * start with `payload`), since outputs are whatever an upstream task printed. A payload without
+ * templates comes back as it is, unchecked: it was validated with the definition.
+ */
+export function renderTaskPayload(
+  kind: WorkflowKind,
+  payload: WorkflowPayload,
+  templateFields: readonly TemplateField[],
+  context: RenderContext,
+): Rendered<WorkflowPayload> {
+  if (templateFields.length === 0) return { ok: true, value: payload };
+  const rendered = renderPayload(kind, payload, context);
+  if (!rendered.ok) return rendered;
+  const checked = validatePayload(kind, rendered.value);
+  if (!checked.ok) return { ok: false, problem: { kind: 'invalid_rendered', issues: checked.issues } };
+  return checked;
 }
