@@ -121,6 +121,7 @@ describe('schedule policy input', () => {
       overlap: 'BUFFER_ALL',
       catch_up: { mode: 'ALL', window_seconds: null, max_runs: 7 },
       jitter_seconds: 30,
+      starting_deadline_seconds: null,
     });
     expect(schedulePolicyView(DEFAULT_SCHEDULE_POLICY).catch_up.max_runs).toBeNull();
   });

@@ -184,6 +184,7 @@ describe('checkDefinition', () => {
         overlap: 'SKIP',
         catch_up: { mode: 'NONE', window_seconds: 60, max_runs: null },
         jitter_seconds: 30,
+        starting_deadline_seconds: null,
       },
     });
     expect(canonicalDefinition(checked.values).spec).toMatchObject({

@@ -259,6 +259,16 @@ const CREATE_REJECTIONS: [string, Body, string][] = [
     'schedule.policy.jitter_seconds',
   ],
   [
+    'starting deadline 0',
+    withSchedule({ type: 'interval', interval_minutes: 5, policy: { starting_deadline_seconds: 0 } }),
+    'schedule.policy.starting_deadline_seconds',
+  ],
+  [
+    'starting deadline over a day',
+    withSchedule({ type: 'interval', interval_minutes: 5, policy: { starting_deadline_seconds: 86_401 } }),
+    'schedule.policy.starting_deadline_seconds',
+  ],
+  [
     'policy unknown field',
     withSchedule({ type: 'interval', interval_minutes: 5, policy: { deadline: 5 } }),
     'schedule.policy.deadline',
