@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MAX_COUNTED_SKIPS, planTick } from './catch-up.ts';
 import type { CatchUpMode } from './schedule-policy.ts';
+import { nextRunAfter } from './schedule.ts';
 
 const t = (iso: string) => new Date(iso);
 
@@ -143,6 +144,13 @@ describe('planTick by catch-up policy', () => {
       nextRunAt: t('2021-01-01T01:10:00Z'),
     });
     expect(planTick(hourly, due, now, policy('ALL', 300))).toMatchObject({ fires: [], skipped: 2 });
+    // A fire time exactly at the window's edge is inside it.
+    expect(planTick(hourly, due, now, policy('ALL', 420)).fires).toEqual([t('2021-01-01T01:00:00Z')]);
+    expect(planTick(hourly, due, now, policy('LATEST', 420)).fires).toEqual([t('2021-01-01T01:00:00Z')]);
+    expect(planTick(every5, due, now, policy('ALL', 420)).fires).toEqual([
+      t('2021-01-01T01:00:00Z'),
+      t('2021-01-01T01:05:00Z'),
+    ]);
     expect(planTick(hourly, due, now, policy('ALL', 1800))).toEqual({
       fires: [t('2021-01-01T01:00:00Z')],
       skipped: 1,
@@ -197,6 +205,53 @@ describe('planTick by catch-up policy', () => {
           expect(plan.nextRunAt!.getTime() - nowAt.getTime()).toBeLessThanOrEqual(minutes * 60_000);
         },
       ),
+    );
+  });
+});
+
+describe('planTick over cron, against every fire time enumerated one by one', () => {
+  it('property: each mode picks exactly the fire times its rule names', () => {
+    const expressions = ['*/7 * * * *', '0 * * * *', '30 2 * * *', '15 */3 * * 1-5', '0 0 1 * *'];
+    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...expressions),
+        fc.constantFrom(...zones),
+        // A due tick somewhere in 2021 (both DST changes of each zone included) and an outage of up to 3 days.
+        fc.integer({ min: 0, max: 364 * 24 * 60 }),
+        fc.integer({ min: 0, max: 3 * 24 * 60 * 60 }),
+        fc.constantFrom<CatchUpMode>('NONE', 'LATEST', 'ALL'),
+        fc.option(fc.integer({ min: 1, max: 2 * 24 * 3600 }), { nil: null }),
+        fc.integer({ min: 1, max: 20 }),
+        (cron, timezone, startMinute, outageSeconds, mode, windowSeconds, maxRuns) => {
+          const schedule = { type: 'cron' as const, cron, timezone };
+          const dueAt = nextRunAfter(schedule, new Date(Date.UTC(2021, 0, 1) + startMinute * 60_000))!;
+          const now = new Date(dueAt.getTime() + outageSeconds * 1000);
+          // The reference: walk every fire time from the due one up to now.
+          const due: Date[] = [];
+          for (
+            let t: Date | null = dueAt;
+            t !== null && t.getTime() <= now.getTime();
+            t = nextRunAfter(schedule, t)
+          ) {
+            due.push(t);
+          }
+          const inWindow = due.filter(
+            (d) => windowSeconds === null || now.getTime() - d.getTime() <= windowSeconds * 1000,
+          );
+          const expected =
+            mode === 'LATEST'
+              ? inWindow.slice(0, 1)
+              : mode === 'NONE'
+                ? inWindow.slice(-1).filter((d) => d === due.at(-1))
+                : inWindow.slice(-maxRuns);
+          const plan = planTick(schedule, dueAt, now, { mode, windowSeconds, maxRuns });
+          expect(plan.fires.map((d) => d.toISOString())).toEqual(expected.map((d) => d.toISOString()));
+          expect(plan.skipped).toBe(due.length - expected.length);
+          expect(plan.nextRunAt).toEqual(nextRunAfter(schedule, now));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
