@@ -116,6 +116,16 @@ export const WorkflowSchema = z
     created_at: timestamp,
     updated_at: timestamp,
     terminated_at: timestamp.nullable(),
+    paused_at: timestamp
+      .nullable()
+      .describe('When it was paused (POST /workflows/{id}/pause); null when not paused'),
+    pause_note: z
+      .string()
+      .nullable()
+      .describe("Why it is paused: the pause request's note, or the failure policy's; null when none"),
+    pause_on_failure: z
+      .boolean()
+      .describe('At the failure limit, the workflow is paused instead of terminated'),
     generation: z.number().int(),
     labels: z.record(z.string(), z.string()).describe('Labels, keys in order (docs/api.md "Labels")'),
     recent_jobs: z

@@ -1,6 +1,7 @@
 /** /api/v1/workflows */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { PAUSE_NOTE_MAX_CHARS } from '../../domain/pause.ts';
 import {
   WorkflowBulkCreateBodySchema,
   WorkflowCreateBodySchema,
@@ -21,6 +22,19 @@ import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
 import { SECURED } from './security.ts';
 
 const tags = ['workflows'];
+
+/** Documentation schema of `POST /workflows/{id}/pause` (validation: `validatePauseInput`). */
+const PauseBodySchema = z
+  .object({
+    note: z
+      .string()
+      .max(PAUSE_NOTE_MAX_CHARS)
+      .nullable()
+      .optional()
+      .describe('Why it is paused, shown with the workflow until it is resumed'),
+  })
+  .strict()
+  .meta({ id: 'WorkflowPause' });
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
 
 /** The body limit of POST /workflows/bulk (10,000 items), unless the server's own is larger. */
@@ -183,6 +197,46 @@ export async function workflowRoutes(
           idempotencyKey(req.headers),
         ),
       );
+    },
+  );
+
+  app.post(
+    '/workflows/:id/pause',
+    {
+      schema: {
+        tags,
+        summary: 'Pause a workflow (idempotent)',
+        description:
+          'The scheduler creates no runs for it until it is resumed; its queued automatic runs are canceled (a running job and manual runs are not). ' +
+          `The body may be absent; \`note\` (at most ${PAUSE_NOTE_MAX_CHARS} characters) is shown as \`pause_note\`. ` +
+          'Pausing a paused workflow changes nothing (its `paused_at` and note are kept). 409 when the workflow is terminated.',
+        ...SECURED,
+        params: IdParamsSchema,
+        body: documentOnly(PauseBodySchema),
+        response: { 200: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req) => workflows.pause(principalOf(req).user.id, (req.params as { id: string }).id, req.body),
+  );
+
+  app.post(
+    '/workflows/:id/resume',
+    {
+      schema: {
+        tags,
+        summary: 'Resume a paused workflow (idempotent)',
+        description:
+          'The next run is the first fire time of the schedule after now: fire times that fell during the pause are not run, not even as one catch-up run. ' +
+          'An interval schedule keeps its phase. The failure count starts afresh. Resuming a workflow that is not paused changes nothing. ' +
+          '409 when the workflow is terminated. The body, if any, must be `{}`.',
+        ...SECURED,
+        params: IdParamsSchema,
+        response: { 200: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req) => {
+      assertEmptyBody(req.body);
+      return workflows.resume(principalOf(req).user.id, (req.params as { id: string }).id);
     },
   );
 

@@ -37,4 +37,7 @@ export interface WorkflowsApi {
     idempotencyKey?: string,
   ): Promise<IdempotentResult<WorkflowView>>;
   delete(userId: string, workflowId: string): Promise<void>;
+  /** `body` is the request body as received (`{ note? }`, validated by the service). */
+  pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView>;
+  resume(userId: string, workflowId: string): Promise<WorkflowView>;
 }

@@ -98,4 +98,18 @@ export class WorkflowsClient implements WorkflowsApi {
   delete(userId: string, workflowId: string): Promise<void> {
     return this.#call(async () => void (await this.#rpc.deleteWorkflow({ userId, workflowId })));
   }
+
+  pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView> {
+    return this.#call(async () =>
+      workflowFromWire(
+        (await this.#rpc.pauseWorkflow({ userId, workflowId, bodyJson: bodyToWire(body) })).workflow,
+      ),
+    );
+  }
+
+  resume(userId: string, workflowId: string): Promise<WorkflowView> {
+    return this.#call(async () =>
+      workflowFromWire((await this.#rpc.resumeWorkflow({ userId, workflowId })).workflow),
+    );
+  }
 }

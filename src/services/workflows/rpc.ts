@@ -68,6 +68,14 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
           await workflows.delete(req.userId, req.workflowId);
           return {};
         },
+        pauseWorkflow: async (req) => ({
+          workflow: workflowToWire(
+            await workflows.pause(req.userId, req.workflowId, bodyFromWire(req.bodyJson)),
+          ),
+        }),
+        resumeWorkflow: async (req) => ({
+          workflow: workflowToWire(await workflows.resume(req.userId, req.workflowId)),
+        }),
       }),
   };
 }

@@ -11,8 +11,10 @@ import {
   PreconditionFailedError,
   ScheduleTooFrequentError,
   ValidationError,
+  WorkflowTerminatedError,
   type FieldIssue,
 } from '../../domain/errors.ts';
+import { nextRunOnResume, validatePauseInput } from '../../domain/pause.ts';
 import { parseLabelSelector, type LabelRequirement } from '../../domain/labels.ts';
 import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
 import type { BuildStatus } from '../../domain/workflow-status.ts';
@@ -441,6 +443,68 @@ export class WorkflowsService implements WorkflowsApi {
       return viewOf(trx, row);
     });
     this.#changed(workflowId);
+    return view;
+  }
+
+  /**
+   * Pauses a workflow (POST …/pause): the scheduler creates no runs for it until it is resumed, and
+   * its queued automatic runs are canceled (they were the schedule's; manual runs and a running job
+   * are left alone). Idempotent: pausing a paused workflow changes nothing, not even its note, so
+   * `paused_at` keeps saying since when. A terminated workflow cannot be paused (409).
+   */
+  async pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView> {
+    const input = validatePauseInput(body);
+    if (!input.ok) throw new ValidationError(input.issues);
+    const now = this.#clock.now();
+    const { view, changed } = await this.#db.transaction().execute(async (trx) => {
+      const current = await lockOwnedWorkflow(trx, userId, workflowId);
+      if (current.terminated_at !== null) throw new WorkflowTerminatedError();
+      if (current.paused_at !== null) return { view: await viewOf(trx, current), changed: false };
+      const row = await trx
+        .updateTable('workflows')
+        .set({ paused_at: now, pause_note: input.note, updated_at: now })
+        .where('id', '=', workflowId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await cancelPendingJobs(trx, workflowId, now, 'automatic');
+      return { view: await viewOf(trx, row), changed: true };
+    });
+    if (changed) this.#changed(workflowId);
+    return view;
+  }
+
+  /**
+   * Resumes a paused workflow (POST …/resume): the next run is the schedule's first fire time
+   * after now (src/domain/pause.ts: fire times during the pause are not run, not even as one
+   * catch-up run), and the failure count starts afresh, as after an edit (a workflow paused at its
+   * failure limit would otherwise pause again at its next failure). Idempotent: resuming a workflow
+   * that is not paused changes nothing. A terminated workflow cannot be resumed (409).
+   */
+  async resume(userId: string, workflowId: string): Promise<WorkflowView> {
+    const now = this.#clock.now();
+    const { view, changed } = await this.#db.transaction().execute(async (trx) => {
+      const current = await lockOwnedWorkflow(trx, userId, workflowId);
+      if (current.terminated_at !== null) throw new WorkflowTerminatedError();
+      if (current.paused_at === null) return { view: await viewOf(trx, current), changed: false };
+      // A build still under way sets the first run itself when it completes.
+      const built = current.build_status === 'COMPLETED';
+      const row = await trx
+        .updateTable('workflows')
+        .set({
+          paused_at: null,
+          pause_note: null,
+          consecutive_job_failures_count: 0,
+          next_run_at: built
+            ? nextRunOnResume(scheduleOf(current), current.next_run_at, now)
+            : current.next_run_at,
+          updated_at: now,
+        })
+        .where('id', '=', workflowId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { view: await viewOf(trx, row), changed: true };
+    });
+    if (changed) this.#changed(workflowId);
     return view;
   }
 

@@ -4413,6 +4413,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a workflow (idempotent)
+         * @description The scheduler creates no runs for it until it is resumed; its queued automatic runs are canceled (a running job and manual runs are not). The body may be absent; `note` (at most 500 characters) is shown as `pause_note`. Pausing a paused workflow changes nothing (its `paused_at` and note are kept). 409 when the workflow is terminated.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowPauseInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/rebuild": {
         parameters: {
             query?: never;
@@ -4487,6 +4568,83 @@ export interface paths {
                 };
                 /** @description Default Response */
                 412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused workflow (idempotent)
+         * @description The next run is the first fire time of the schedule after now: fire times that fell during the pause are not run, not even as one catch-up run. An interval schedule keeps its phase. The failure count starts afresh. Resuming a workflow that is not paused changes nothing. 409 when the workflow is terminated. The body, if any, must be `{}`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6102,6 +6260,12 @@ export interface components {
             max_consecutive_job_failures_allowed: number;
             name: string;
             next_run_at: string | null;
+            /** @description Why it is paused: the pause request's note, or the failure policy's; null when none */
+            pause_note: string | null;
+            /** @description At the failure limit, the workflow is paused instead of terminated */
+            pause_on_failure: boolean;
+            /** @description When it was paused (POST /workflows/{id}/pause); null when not paused */
+            paused_at: string | null;
             payload: {
                 [key: string]: unknown;
             };
@@ -6241,6 +6405,12 @@ export interface components {
             max_consecutive_job_failures_allowed: number;
             name: string;
             next_run_at: string | null;
+            /** @description Why it is paused: the pause request's note, or the failure policy's; null when none */
+            pause_note: string | null;
+            /** @description At the failure limit, the workflow is paused instead of terminated */
+            pause_on_failure: boolean;
+            /** @description When it was paused (POST /workflows/{id}/pause); null when not paused */
+            paused_at: string | null;
             payload: {
                 [key: string]: unknown;
             };
@@ -6334,6 +6504,14 @@ export interface components {
             /** Format: uuid */
             workflow_id: string;
             workflow_name: string;
+        };
+        WorkflowPause: {
+            /** @description Why it is paused, shown with the workflow until it is resumed */
+            note?: string | null;
+        };
+        WorkflowPauseInput: {
+            /** @description Why it is paused, shown with the workflow until it is resumed */
+            note?: string | null;
         };
         WorkflowUpdate: {
             /** @description Minutes between runs (Chronoverse form); or use `schedule`. */
