@@ -194,6 +194,12 @@ const commonFields = {
     .describe('Minutes between runs (Chronoverse form); or use `schedule`.'),
   schedule: ScheduleSchema.optional(),
   max_consecutive_job_failures_allowed: maxFailures.optional(),
+  pause_on_failure: z
+    .boolean()
+    .optional()
+    .describe(
+      'At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false.',
+    ),
   log_retention: z.boolean().optional(),
   labels: LabelsSchema.optional(),
 };
@@ -256,6 +262,7 @@ export const WorkflowUpdateBodySchema = z
     interval: commonFields.interval,
     schedule: commonFields.schedule,
     max_consecutive_job_failures_allowed: commonFields.max_consecutive_job_failures_allowed,
+    pause_on_failure: commonFields.pause_on_failure,
     log_retention: commonFields.log_retention,
     labels: LabelsSchema.optional().describe('Replaces every label (absent: labels kept; {}: none).'),
   })
@@ -274,6 +281,8 @@ export interface WorkflowDraft {
   payload: WorkflowPayload;
   schedule: Schedule;
   maxConsecutiveFailures: number;
+  /** At the failure limit: pause instead of terminate. */
+  pauseOnFailure: boolean;
   logRetention: boolean;
   labels: Labels;
 }
@@ -283,6 +292,7 @@ export interface WorkflowChanges {
   payload?: WorkflowPayload;
   schedule?: Schedule;
   maxConsecutiveFailures?: number;
+  pauseOnFailure?: boolean;
   logRetention?: boolean;
   labels?: Labels;
 }
@@ -404,6 +414,7 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
       payload,
       schedule,
       maxConsecutiveFailures: body.max_consecutive_job_failures_allowed ?? 3,
+      pauseOnFailure: body.pause_on_failure ?? false,
       logRetention: body.log_retention ?? body.kind === 'CONTAINER',
       labels: body.labels ?? {},
     },
@@ -440,6 +451,7 @@ export function validateWorkflowUpdate(
   if (body.max_consecutive_job_failures_allowed !== undefined) {
     changes.maxConsecutiveFailures = body.max_consecutive_job_failures_allowed;
   }
+  if (body.pause_on_failure !== undefined) changes.pauseOnFailure = body.pause_on_failure;
   if (body.log_retention !== undefined) changes.logRetention = body.log_retention;
   if (body.labels !== undefined) changes.labels = body.labels;
   return { ok: true, value: changes };

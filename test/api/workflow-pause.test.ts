@@ -265,6 +265,77 @@ describe.each(ENGINES)('workflow pause and resume (%s)', (engine) => {
     expectProblem(await resume(u, pausedThenTerminated.id), 409, 'CV_WORKFLOW_TERMINATED');
   });
 
+  it('pause_on_failure: false by default, set on create, bulk create and edit; 400 naming it when not a boolean', async () => {
+    const body = (extra: Record<string, unknown>) => ({
+      name: 'p',
+      kind: 'HEARTBEAT',
+      payload: { endpoint: 'https://example.com/' },
+      interval: 5,
+      ...extra,
+    });
+    const created = await gw.app.inject({
+      method: 'POST',
+      url: API,
+      headers: u.headers,
+      payload: body({ pause_on_failure: true }),
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const wf = created.json<Workflow>();
+    expect(wf.pause_on_failure).toBe(true);
+    const stored = await gw.database.db
+      .selectFrom('workflows')
+      .select('pause_on_failure')
+      .where('id', '=', wf.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.pause_on_failure).toBe(true);
+
+    const edited = await gw.app.inject({
+      method: 'PUT',
+      url: `${API}/${wf.id}`,
+      headers: u.headers,
+      payload: { pause_on_failure: false },
+    });
+    expect(edited.statusCode, edited.body).toBe(200);
+    expect(edited.json<Workflow>().pause_on_failure).toBe(false);
+    // Absent in an edit: kept.
+    const renamed = await gw.app.inject({
+      method: 'PUT',
+      url: `${API}/${wf.id}`,
+      headers: u.headers,
+      payload: { name: 'renamed' },
+    });
+    expect(renamed.json<Workflow>().pause_on_failure).toBe(false);
+
+    const bulk = await gw.app.inject({
+      method: 'POST',
+      url: `${API}/bulk`,
+      headers: u.headers,
+      payload: { workflows: [body({ pause_on_failure: true }), body({})] },
+    });
+    expect(bulk.statusCode, bulk.body).toBe(201);
+    expect(bulk.json<{ workflows: Workflow[] }>().workflows.map((w) => w.pause_on_failure)).toEqual([
+      true,
+      false,
+    ]);
+
+    const bad = await gw.app.inject({
+      method: 'POST',
+      url: API,
+      headers: u.headers,
+      payload: body({ pause_on_failure: 'yes' }),
+    });
+    expect(expectProblem(bad, 400, 'CV_VALIDATION').errors?.map((e) => e.path)).toEqual(['pause_on_failure']);
+    const badEdit = await gw.app.inject({
+      method: 'PUT',
+      url: `${API}/${wf.id}`,
+      headers: u.headers,
+      payload: { pause_on_failure: 1 },
+    });
+    expect(expectProblem(badEdit, 400, 'CV_VALIDATION').errors?.map((e) => e.path)).toEqual([
+      'pause_on_failure',
+    ]);
+  });
+
   it("404 for another user's workflow and an unknown id, 400 for a non-UUID id; 401 without credentials", async () => {
     const wf = await builtHourly();
     const other = await registerUser(gw);

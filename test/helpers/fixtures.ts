@@ -22,6 +22,7 @@ export interface WorkflowFixture {
   nextRunAt: Date | null;
   buildStatus?: 'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED';
   maxFailures?: number;
+  pauseOnFailure?: boolean;
 }
 
 /** Inserts many built workflows in one statement; returns their ids in order. */
@@ -52,6 +53,7 @@ export async function insertWorkflows(db: Kysely<DB>, fixtures: WorkflowFixture[
         run_at: f.runAt ?? null,
         build_status: f.buildStatus ?? 'COMPLETED',
         max_consecutive_job_failures_allowed: f.maxFailures ?? 3,
+        pause_on_failure: f.pauseOnFailure ?? false,
         log_retention: (f.kind ?? 'HEARTBEAT') === 'CONTAINER',
         next_run_at: f.nextRunAt,
       })),

@@ -133,6 +133,7 @@ export class WorkflowsService implements WorkflowsApi {
             payload: JSON.stringify(draft.payload),
             ...scheduleColumns(draft.schedule),
             max_consecutive_job_failures_allowed: draft.maxConsecutiveFailures,
+            pause_on_failure: draft.pauseOnFailure,
             log_retention: draft.logRetention,
             labels: JSON.stringify(draft.labels),
             // Provisional: the build step re-anchors interval schedules when the build completes.
@@ -344,6 +345,7 @@ export class WorkflowsService implements WorkflowsApi {
             ...scheduleColumns(schedule),
             max_consecutive_job_failures_allowed:
               changes.maxConsecutiveFailures ?? current.max_consecutive_job_failures_allowed,
+            pause_on_failure: changes.pauseOnFailure ?? current.pause_on_failure,
             log_retention: changes.logRetention ?? current.log_retention,
             ...(changes.labels !== undefined ? { labels: JSON.stringify(changes.labels) } : {}),
             consecutive_job_failures_count: 0,
@@ -549,19 +551,21 @@ async function insertWorkflows(
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   const { rows } = await sql<WorkflowRow>`
     INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, cron_expression,
-      timezone, run_at, max_consecutive_job_failures_allowed, log_retention, labels, next_run_at, created_at, updated_at)
+      timezone, run_at, max_consecutive_job_failures_allowed, pause_on_failure, log_retention, labels, next_run_at,
+      created_at, updated_at)
     SELECT w.id, ${userId}, w.name, w.kind, w.payload::jsonb, w.schedule_type, w.interval_minutes, w.cron_expression,
-      w.timezone, w.run_at, w.max_failures, w.log_retention, w.labels::jsonb, w.next_run_at, ${now}, ${now}
+      w.timezone, w.run_at, w.max_failures, w.pause_on_failure, w.log_retention, w.labels::jsonb, w.next_run_at,
+      ${now}, ${now}
     FROM unnest(
       ${ids}::uuid[], ${drafts.map((d) => d.name)}::text[], ${drafts.map((d) => d.kind)}::text[],
       ${drafts.map((d) => JSON.stringify(d.payload))}::text[], ${columns.map((c) => c.schedule_type)}::text[],
       ${columns.map((c) => c.interval_minutes)}::int[], ${columns.map((c) => c.cron_expression)}::text[],
       ${columns.map((c) => c.timezone)}::text[], ${columns.map((c) => iso(c.run_at))}::timestamptz[],
-      ${drafts.map((d) => d.maxConsecutiveFailures)}::int[], ${drafts.map((d) => d.logRetention)}::bool[],
-      ${drafts.map((d) => JSON.stringify(d.labels))}::text[],
+      ${drafts.map((d) => d.maxConsecutiveFailures)}::int[], ${drafts.map((d) => d.pauseOnFailure)}::bool[],
+      ${drafts.map((d) => d.logRetention)}::bool[], ${drafts.map((d) => JSON.stringify(d.labels))}::text[],
       ${drafts.map((d) => iso(nextRunAfter(d.schedule, now)))}::timestamptz[]
     ) AS w(id, name, kind, payload, schedule_type, interval_minutes, cron_expression, timezone, run_at,
-      max_failures, log_retention, labels, next_run_at)
+      max_failures, pause_on_failure, log_retention, labels, next_run_at)
     RETURNING *`.execute(trx);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);

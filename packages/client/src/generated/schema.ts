@@ -6367,6 +6367,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | string;
             schedule?: components["schemas"]["Schedule"];
@@ -6380,6 +6382,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
@@ -6526,6 +6530,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name?: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload?: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | string;
             schedule?: components["schemas"]["Schedule"];
@@ -6543,6 +6549,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name?: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload?: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
