@@ -379,6 +379,30 @@ function scheduleFrom(
   }
 }
 
+/**
+ * A schedule on its own (`POST /schedules/preview`), checked exactly as `POST /workflows` checks
+ * its `schedule` field (shape, cron syntax, zone, a once `run_at` in the future), issues named
+ * `schedule.…`.
+ */
+export function validateScheduleInput(raw: unknown, now: Date): Validated<Schedule> {
+  if (raw === undefined || raw === null) {
+    return { ok: false, issues: [{ path: 'schedule', message: 'is required' }] };
+  }
+  const unstorable = unstorableValues(raw, 'schedule');
+  const shape = ScheduleSchema.safeParse(raw);
+  if (!shape.success || unstorable.length > 0) {
+    const issues = [
+      ...unstorable,
+      ...(shape.success ? [] : fieldIssuesFromZod(shape.error.issues, 'schedule')),
+    ];
+    return { ok: false, issues: dedupe(issues) };
+  }
+  const issues: FieldIssue[] = [];
+  const schedule = scheduleFrom({ schedule: raw }, now, true, issues);
+  if (schedule === undefined || issues.length > 0) return { ok: false, issues };
+  return { ok: true, value: schedule };
+}
+
 function checkRetention(kind: WorkflowKind, logRetention: unknown, issues: FieldIssue[]): void {
   if (kind === 'HEARTBEAT' && logRetention === true) {
     issues.push({ path: 'log_retention', message: 'HEARTBEAT workflows have no logs to retain' });
