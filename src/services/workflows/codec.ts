@@ -1,6 +1,7 @@
 /** Workflow rows ↔ the API's workflow object (api.md "Workflows"). */
 import type { JobState, JobTrigger } from '../../domain/job-state.ts';
 import type { Schedule } from '../../domain/schedule.ts';
+import type { FireTime } from '../../domain/schedule-preview.ts';
 import { deriveWorkflowStatus, type BuildStatus, type WorkflowStatus } from '../../domain/workflow-status.ts';
 import type { WorkflowKind } from '../../domain/workflow-input.ts';
 import type { WorkflowRow } from '../../platform/db/schema.ts';
@@ -160,4 +161,16 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
 /** Labels with their keys in order: the same object whatever order they were given in. */
 export function sortedLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** One fire time of a preview (api.md "Schedule preview"). */
+export interface FireTimeView {
+  at: string;
+  nominal_at: string;
+  /** Why `at` is irregular (daylight saving); null when it is not. */
+  reason: string | null;
+}
+
+export function toFireTimeView(f: FireTime): FireTimeView {
+  return { at: f.at.toISOString(), nominal_at: f.nominalAt.toISOString(), reason: f.reason ?? null };
 }

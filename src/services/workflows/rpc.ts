@@ -11,7 +11,15 @@ import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
 import type { WorkflowsApi } from './api.ts';
 import type { WorkflowListFilters } from './service.ts';
 import { ValidationError } from '../../domain/errors.ts';
-import { bodyFromWire, refusalToWire, resultsToWire, resultToWire, workflowToWire } from './wire.ts';
+import {
+  bodyFromWire,
+  previewToWire,
+  refusalToWire,
+  resultsToWire,
+  resultToWire,
+  workflowToWire,
+} from './wire.ts';
+import { fromOptionalTimestamp } from '../../platform/rpc/codec.ts';
 
 export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
   return {
@@ -76,6 +84,17 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
         resumeWorkflow: async (req) => ({
           workflow: workflowToWire(await workflows.resume(req.userId, req.workflowId)),
         }),
+        previewWorkflow: async (req) => {
+          const from = fromOptionalTimestamp(req.from);
+          return previewToWire(
+            await workflows.preview(req.userId, req.workflowId, {
+              count: req.count,
+              ...(from !== null ? { from } : {}),
+            }),
+          );
+        },
+        previewSchedule: async (req) =>
+          previewToWire(await workflows.previewSchedule(req.userId, bodyFromWire(req.bodyJson))),
       }),
   };
 }

@@ -15,6 +15,12 @@ import {
   type FieldIssue,
 } from '../../domain/errors.ts';
 import { nextRunOnResume, validatePauseInput } from '../../domain/pause.ts';
+import {
+  checkPreviewCount,
+  parsePreviewFrom,
+  previewFireTimes,
+  validatePreviewInput,
+} from '../../domain/schedule-preview.ts';
 import { parseLabelSelector, type LabelRequirement } from '../../domain/labels.ts';
 import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
 import type { BuildStatus } from '../../domain/workflow-status.ts';
@@ -41,7 +47,15 @@ import {
   WORKFLOW_POLICY_DEFAULTS,
   type WorkflowPolicy,
 } from './policy.ts';
-import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
+import {
+  sameSchedule,
+  scheduleColumns,
+  scheduleOf,
+  toFireTimeView,
+  toWorkflowView,
+  type FireTimeView,
+  type WorkflowView,
+} from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
@@ -508,6 +522,47 @@ export class WorkflowsService implements WorkflowsApi {
     });
     if (changed) this.#changed(workflowId);
     return view;
+  }
+
+  /**
+   * The next fire times of a workflow's schedule after `from` (default now), with the DST reason
+   * of any irregular one (src/domain/schedule-preview.ts). An interval schedule stays on the grid
+   * of its `next_run_at`. The schedule's times whatever the workflow's state: a paused or
+   * terminated workflow runs none of them until it is resumed or re-activated.
+   */
+  async preview(
+    userId: string,
+    workflowId: string,
+    query: { count: number; from?: string },
+  ): Promise<{ fire_times: FireTimeView[] }> {
+    const issues: FieldIssue[] = [];
+    const countProblem = checkPreviewCount(query.count);
+    if (countProblem !== null) issues.push({ path: 'count', message: countProblem });
+    const from = query.from === undefined ? this.#clock.now() : parsePreviewFrom(query.from);
+    if (from === null) issues.push({ path: 'from', message: 'must be an RFC 3339 date-time with an offset' });
+    if (issues.length > 0 || from === null) throw new ValidationError(issues);
+    const row = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('Workflow');
+    const schedule = scheduleOf(row);
+    // nextRunAfter's first interval run is one step after its anchor: one step before the grid point.
+    const anchor =
+      schedule.type === 'interval' && row.next_run_at !== null
+        ? new Date(row.next_run_at.getTime() - schedule.intervalMinutes * 60_000)
+        : from;
+    return { fire_times: previewFireTimes(schedule, from, query.count, anchor).map(toFireTimeView) };
+  }
+
+  /** The next fire times of a draft schedule (the workflow form), checked as `create` checks one. */
+  async previewSchedule(_userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }> {
+    const input = validatePreviewInput(body, this.#clock.now());
+    if (!input.ok) throw new ValidationError(input.issues);
+    const { schedule, from, count } = input.value;
+    return { fire_times: previewFireTimes(schedule, from, count).map(toFireTimeView) };
   }
 
   /** Deletes a terminated workflow with nothing running, with its jobs and logs. */

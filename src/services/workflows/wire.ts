@@ -8,6 +8,8 @@ import {
   BuildStatusSchema,
   WorkflowKindSchema,
   WorkflowStatusSchema,
+  type PreviewResponse,
+  type PreviewResponseSchema,
   type RecentJob,
   type RecentJobSchema,
   type Schedule,
@@ -32,6 +34,7 @@ import type { IdempotentResult } from '../idempotency.ts';
 import {
   runDurationMs,
   sortedLabels,
+  type FireTimeView,
   type RecentJobView,
   type ScheduleView,
   type WorkflowView,
@@ -211,4 +214,26 @@ export function bodyToWire(body: unknown): string | undefined {
 
 export function bodyFromWire(json: string | undefined): unknown {
   return json === undefined ? undefined : JSON.parse(json);
+}
+
+export function previewToWire(p: {
+  fire_times: FireTimeView[];
+}): MessageInitShape<typeof PreviewResponseSchema> {
+  return {
+    fireTimes: p.fire_times.map((f) => ({
+      at: toTimestamp(f.at),
+      nominalAt: toTimestamp(f.nominal_at),
+      ...(f.reason !== null ? { reason: f.reason } : {}),
+    })),
+  };
+}
+
+export function previewFromWire(m: PreviewResponse): { fire_times: FireTimeView[] } {
+  return {
+    fire_times: m.fireTimes.map((f) => ({
+      at: fromTimestamp(f.at),
+      nominal_at: fromTimestamp(f.nominalAt),
+      reason: f.reason ?? null,
+    })),
+  };
 }

@@ -2359,6 +2359,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview the next fire times of a draft schedule
+         * @description The next fire times, as the scheduler will fire them. `at` is when it runs; `nominal_at` when the schedule names it; `reason` explains an irregular one: a cron time in a spring-forward gap runs once at the first instant after the gap (`at` ≠ `nominal_at`), and a time that occurs twice in autumn says whether it runs once (at the first occurrence) or at both. The schedule is checked as `POST /workflows` checks one (400 naming `schedule.cron`, `schedule.timezone`, …); an interval starts at `from`, as a new workflow starts at its creation.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SchedulePreviewRequestInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePreview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schemas/workflow.json": {
         parameters: {
             query?: never;
@@ -4494,6 +4564,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview a workflow's next fire times
+         * @description The next fire times, as the scheduler will fire them. `at` is when it runs; `nominal_at` when the schedule names it; `reason` explains an irregular one: a cron time in a spring-forward gap runs once at the first instant after the gap (`at` ≠ `nominal_at`), and a time that occurs twice in autumn says whether it runs once (at the first occurrence) or at both. An interval schedule stays on the grid of its `next_run_at`. The times of the schedule whatever the workflow state: a paused workflow runs none until resumed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many fire times, 1–100 */
+                    count?: number;
+                    /** @description Fire times strictly after this RFC 3339 date-time; default now */
+                    from?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePreview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/rebuild": {
         parameters: {
             query?: never;
@@ -5397,6 +5540,22 @@ export interface components {
             last_error: string | null;
             topic: string;
         };
+        FireTime: {
+            /** @description When the scheduler fires it */
+            at: string;
+            /** @description When the schedule names it; differs from `at` only for a wall-clock time in a spring-forward gap (read with the offset before the change) */
+            nominal_at: string;
+            /** @description Why this fire time is irregular (daylight saving); null when it is not */
+            reason: string | null;
+        };
+        FireTimeInput: {
+            /** @description When the scheduler fires it */
+            at: string;
+            /** @description When the schedule names it; differs from `at` only for a wall-clock time in a spring-forward gap (read with the offset before the change) */
+            nominal_at: string;
+            /** @description Why this fire time is irregular (daylight saving); null when it is not */
+            reason: string | null;
+        };
         /** @description An HTTP request whose answer must have the expected status. */
         HeartbeatPayload: {
             /** @default null */
@@ -5910,6 +6069,32 @@ export interface components {
             run_at: string;
             /** @constant */
             type: "once";
+        };
+        SchedulePreview: {
+            fire_times: components["schemas"]["FireTime"][];
+        };
+        SchedulePreviewInput: {
+            fire_times: components["schemas"]["FireTimeInput"][];
+        };
+        SchedulePreviewRequest: {
+            /** @description How many fire times, 1–100; default 20 */
+            count?: number;
+            /**
+             * Format: date-time
+             * @description Fire times strictly after this RFC 3339 date-time; default now
+             */
+            from?: string;
+            schedule: components["schemas"]["Schedule"];
+        };
+        SchedulePreviewRequestInput: {
+            /** @description How many fire times, 1–100; default 20 */
+            count?: number;
+            /**
+             * Format: date-time
+             * @description Fire times strictly after this RFC 3339 date-time; default now
+             */
+            from?: string;
+            schedule: components["schemas"]["ScheduleInput"];
         };
         Session: {
             /** @description RFC 3339 UTC timestamp with milliseconds */

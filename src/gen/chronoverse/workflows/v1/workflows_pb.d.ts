@@ -803,6 +803,108 @@ export declare type ResumeWorkflowResponse = Message<"chronoverse.workflows.v1.R
 export declare const ResumeWorkflowResponseSchema: GenMessage<ResumeWorkflowResponse>;
 
 /**
+ * @generated from message chronoverse.workflows.v1.PreviewWorkflowRequest
+ */
+export declare type PreviewWorkflowRequest = Message<"chronoverse.workflows.v1.PreviewWorkflowRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * 1 to 100.
+   *
+   * @generated from field: int32 count = 3;
+   */
+  count: number;
+
+  /**
+   * Absent: now.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 4;
+   */
+  from?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewWorkflowRequest.
+ * Use `create(PreviewWorkflowRequestSchema)` to create a new message.
+ */
+export declare const PreviewWorkflowRequestSchema: GenMessage<PreviewWorkflowRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewScheduleRequest
+ */
+export declare type PreviewScheduleRequest = Message<"chronoverse.workflows.v1.PreviewScheduleRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The request body as received (JSON text, `{"schedule": …, "from"?, "count"?}`). Validated by the service.
+   *
+   * @generated from field: optional string body_json = 2;
+   */
+  bodyJson?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewScheduleRequest.
+ * Use `create(PreviewScheduleRequestSchema)` to create a new message.
+ */
+export declare const PreviewScheduleRequestSchema: GenMessage<PreviewScheduleRequest>;
+
+/**
+ * One fire time: when it runs, when the schedule names it, and why they differ (daylight saving).
+ *
+ * @generated from message chronoverse.workflows.v1.FireTime
+ */
+export declare type FireTime = Message<"chronoverse.workflows.v1.FireTime"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp nominal_at = 2;
+   */
+  nominalAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string reason = 3;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.FireTime.
+ * Use `create(FireTimeSchema)` to create a new message.
+ */
+export declare const FireTimeSchema: GenMessage<FireTime>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewResponse
+ */
+export declare type PreviewResponse = Message<"chronoverse.workflows.v1.PreviewResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.FireTime fire_times = 1;
+   */
+  fireTimes: FireTime[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewResponse.
+ * Use `create(PreviewResponseSchema)` to create a new message.
+ */
+export declare const PreviewResponseSchema: GenMessage<PreviewResponse>;
+
+/**
  * @generated from enum chronoverse.workflows.v1.WorkflowKind
  */
 export enum WorkflowKind {
@@ -1003,6 +1105,26 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof ResumeWorkflowRequestSchema;
     output: typeof ResumeWorkflowResponseSchema;
+  },
+  /**
+   * The next fire times of a workflow's schedule (src/domain/schedule-preview.ts).
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PreviewWorkflow
+   */
+  previewWorkflow: {
+    methodKind: "unary";
+    input: typeof PreviewWorkflowRequestSchema;
+    output: typeof PreviewResponseSchema;
+  },
+  /**
+   * The next fire times of a draft schedule, checked as a create checks it.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PreviewSchedule
+   */
+  previewSchedule: {
+    methodKind: "unary";
+    input: typeof PreviewScheduleRequestSchema;
+    output: typeof PreviewResponseSchema;
   },
 }>;
 
