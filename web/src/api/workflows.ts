@@ -1,4 +1,4 @@
-/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, delete. */
+/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, pause, resume, delete, preview. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './client.ts';
 import type { QueryOf, Workflow, WorkflowPage } from './types.ts';
@@ -99,6 +99,32 @@ export function useDeleteWorkflow(id: string) {
     mutationFn: () => api.delete<void>(`/workflows/${encodeURIComponent(id)}`),
     onSuccess: () => {
       client.removeQueries({ queryKey: workflowKeys.one(id) });
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+    },
+  });
+}
+
+/** `POST /workflows/{id}/pause`: no runs until resumed; `note` is shown with it (idempotent). */
+export function usePauseWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ note }: { note: string }) =>
+      api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/pause`, note.trim() ? { note } : {}),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+      void client.invalidateQueries({ queryKey: ['jobs', id] }); // its queued automatic runs are canceled
+    },
+  });
+}
+
+/** `POST /workflows/{id}/resume`: runs again from its next fire time (idempotent). */
+export function useResumeWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/resume`),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
       void client.invalidateQueries({ queryKey: workflowKeys.all });
     },
   });
