@@ -1,10 +1,13 @@
 /**
  * Create and edit form for workflows: kind-specific payload fields, schedule (interval, cron with
- * a time zone, once), validated as you type with the server's own rules, a preview of the next
- * five runs, and the server's 400 field errors shown next to the fields they concern.
+ * a time zone, once), validated as you type with the server's own rules, the server's preview of
+ * the next five runs (with its daylight-saving reasons), and the server's 400 field errors shown
+ * next to the fields they concern.
  */
-import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type FieldIssue } from '../../api/client.ts';
+import type { FireTime } from '../../api/types.ts';
+import { useSchedulePreview } from '../../api/workflows.ts';
 import { Button } from '../../components/Button.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { Checkbox, Select, TextAreaField, TextField, errorText } from '../../components/Field.tsx';
@@ -12,7 +15,7 @@ import {
   browserTimezone,
   createBody,
   issuesByField,
-  previewRuns,
+  previewScheduleBody,
   updateBody,
   validateForm,
   withoutField,
@@ -67,11 +70,9 @@ export function WorkflowForm({
   const server = issuesByField(serverIssues, state.kind);
   const scheduleFields: FieldKey[] = ['intervalMinutes', 'cron', 'timezone', 'runAt', 'schedule'];
   const hasScheduleErrors = scheduleFields.some((f) => local[f]);
-  const runs = useMemo(
-    () => previewRuns(state, clock, hasScheduleErrors),
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the clock is read per render on purpose
-    [state, hasScheduleErrors],
-  );
+  // The server computes the preview: what it answers is what the scheduler will fire.
+  const previewSchedule = previewScheduleBody(state, hasScheduleErrors);
+  const preview = useSchedulePreview(previewSchedule);
 
   // A valid cron expression in words, beside the field ("At 02:00, Monday through Friday").
   const cronWords = state.scheduleType === 'cron' && !local.cron ? describeCron(state.cron) : null;
@@ -373,7 +374,12 @@ export function WorkflowForm({
             description={`Your time zone (${browserTimezone()}).`}
           />
         )}
-        <SchedulePreview runs={runs} timezone={state.scheduleType === 'cron' ? state.timezone : null} />
+        <SchedulePreview
+          runs={previewSchedule === null ? null : (preview.data?.fire_times ?? [])}
+          pending={previewSchedule !== null && preview.data === undefined && !preview.isError}
+          error={previewSchedule === null ? null : preview.error}
+          timezone={state.scheduleType === 'cron' ? state.timezone : null}
+        />
       </fieldset>
 
       <div className="actions">
@@ -386,19 +392,34 @@ export function WorkflowForm({
   );
 }
 
-export function SchedulePreview({ runs, timezone }: { runs: Date[] | null; timezone: string | null }) {
+export function SchedulePreview({
+  runs,
+  pending = false,
+  error = null,
+  timezone,
+}: {
+  runs: FireTime[] | null;
+  pending?: boolean;
+  error?: unknown;
+  timezone: string | null;
+}) {
   return (
     <section aria-labelledby="preview-heading" className="schedule-preview" aria-live="polite">
       <h3 id="preview-heading">Next runs</h3>
       {runs === null ? (
         <p className="muted">Complete the schedule to see when it runs.</p>
+      ) : error ? (
+        <ErrorMessage error={error} title="The preview is not available" />
+      ) : pending ? (
+        <p className="muted">Working out the next runs…</p>
       ) : runs.length === 0 ? (
         <p className="muted">It would not run again.</p>
       ) : (
         <ol aria-label="Next run times">
           {runs.map((run) => (
-            <li key={run.getTime()}>
-              <time dateTime={run.toISOString()}>{formatPreviewRun(run, timezone)}</time>
+            <li key={run.at}>
+              <time dateTime={run.at}>{formatPreviewRun(new Date(run.at), timezone)}</time>
+              {run.reason && <span className="muted"> — {run.reason}</span>}
             </li>
           ))}
         </ol>

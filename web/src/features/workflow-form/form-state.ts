@@ -4,7 +4,7 @@
  * the server's own (src/domain/workflow-input.ts runs in the browser unchanged), so what the form
  * accepts is exactly what the API accepts.
  */
-import { upcomingRuns, type Schedule } from '../../../../src/domain/schedule.ts';
+import type { Schedule } from '../../../../src/domain/schedule.ts';
 import {
   validateWorkflowCreate,
   validateWorkflowUpdate,
@@ -344,14 +344,24 @@ export function scheduleForPreview(state: FormState): Schedule | null {
   }
 }
 
-/** The next five run times, or null when the schedule is not valid yet. */
-export function previewRuns(state: FormState, now: Date, hasScheduleErrors: boolean): Date[] | null {
+/**
+ * The `schedule` of the form as `POST /schedules/preview` takes it (the server computes the next
+ * runs, with its reasons for daylight-saving irregularities), or null when the schedule is not
+ * valid yet and there is nothing to ask.
+ */
+export function previewScheduleBody(
+  state: FormState,
+  hasScheduleErrors: boolean,
+): Record<string, unknown> | null {
   if (hasScheduleErrors) return null;
   const schedule = scheduleForPreview(state);
   if (!schedule) return null;
-  try {
-    return upcomingRuns(schedule, now, 5);
-  } catch {
-    return null;
+  switch (schedule.type) {
+    case 'interval':
+      return { type: 'interval', interval_minutes: schedule.intervalMinutes };
+    case 'cron':
+      return { type: 'cron', cron: schedule.cron, timezone: schedule.timezone };
+    case 'once':
+      return { type: 'once', run_at: schedule.runAt.toISOString() };
   }
 }
