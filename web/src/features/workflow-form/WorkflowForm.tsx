@@ -152,9 +152,15 @@ export function WorkflowForm({
             onChange={(e) => set('maxFailures', e.target.value)}
             onBlur={blur('maxFailures')}
             error={err('maxFailures')}
-            description="The workflow is terminated after this many failures in a row (1–100)."
+            description={`The workflow is ${state.pauseOnFailure ? 'paused' : 'terminated'} after this many failures in a row (1–100).`}
           />
         </div>
+        <Checkbox
+          label="Pause instead of terminating at the failure limit"
+          description="A paused workflow is resumed as it is; a terminated one is re-activated by editing it, which rebuilds it."
+          checked={state.pauseOnFailure}
+          onChange={(e) => set('pauseOnFailure', e.target.checked)}
+        />
         {state.kind === 'CONTAINER' && mode === 'create' && (
           <Checkbox
             label="Keep logs"

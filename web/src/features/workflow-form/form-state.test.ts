@@ -4,6 +4,7 @@ import {
   emptyForm,
   issuesByField,
   previewScheduleBody,
+  updateBody,
   validateForm,
   type FormState,
 } from './form-state.ts';
@@ -88,5 +89,17 @@ describe('validation with the domain rules, mapped to fields', () => {
     expect(byField.intervalMinutes).toEqual(['must be at most 10080']);
     expect(byField.containerTimeout).toEqual(['must be at most 1h']);
     expect(unplaced).toEqual([{ path: 'something.else', message: 'odd' }]);
+  });
+});
+
+describe('pause_on_failure in the bodies', () => {
+  it('create sends it only when set; an edit sends it only when changed; both pass the domain validation', () => {
+    const base = form({ scheduleType: 'interval', intervalMinutes: '15' });
+    expect(createBody(base)).not.toHaveProperty('pause_on_failure');
+    expect(createBody({ ...base, pauseOnFailure: true })).toMatchObject({ pause_on_failure: true });
+    expect(validateForm({ ...base, pauseOnFailure: true }, 'create', null, NOW)).toEqual([]);
+    expect(updateBody(base, base)).toEqual({});
+    expect(updateBody({ ...base, pauseOnFailure: true }, base)).toEqual({ pause_on_failure: true });
+    expect(updateBody(base, { ...base, pauseOnFailure: true })).toEqual({ pause_on_failure: false });
   });
 });

@@ -46,6 +46,8 @@ export interface FormState {
   /** `datetime-local` value: wall-clock time in the browser's zone. */
   runAt: string;
   maxFailures: string;
+  /** At the failure limit, pause (resume it as it is) instead of terminating. */
+  pauseOnFailure: boolean;
   logRetention: boolean;
 }
 
@@ -78,6 +80,7 @@ export function emptyForm(): FormState {
     timezone: browserTimezone(),
     runAt: '',
     maxFailures: '3',
+    pauseOnFailure: false,
     logRetention: true,
   };
 }
@@ -164,6 +167,8 @@ export function createBody(state: FormState): Record<string, unknown> {
     schedule: scheduleOf(state),
     max_consecutive_job_failures_allowed: numberOrText(state.maxFailures),
   };
+  // Sent only when set: false is the server's default.
+  if (state.pauseOnFailure) body.pause_on_failure = true;
   if (state.kind === 'CONTAINER') body.log_retention = state.logRetention;
   return body;
 }
@@ -179,6 +184,7 @@ export function updateBody(state: FormState, initial: FormState): Record<string,
   if (state.maxFailures !== initial.maxFailures) {
     body.max_consecutive_job_failures_allowed = numberOrText(state.maxFailures);
   }
+  if (state.pauseOnFailure !== initial.pauseOnFailure) body.pause_on_failure = state.pauseOnFailure;
   return body;
 }
 
@@ -203,6 +209,7 @@ export function formFromWorkflow(w: Workflow): FormState {
     name: w.name,
     kind: w.kind,
     maxFailures: String(w.max_consecutive_job_failures_allowed),
+    pauseOnFailure: w.pause_on_failure,
     logRetention: w.log_retention,
   };
   if (w.kind === 'HEARTBEAT') {
@@ -268,6 +275,7 @@ export const FIELD_PATHS = {
   runAt: ['schedule.run_at'],
   schedule: ['schedule', 'schedule.type'],
   maxFailures: ['max_consecutive_job_failures_allowed'],
+  pauseOnFailure: ['pause_on_failure'],
   logRetention: ['log_retention'],
 } as const satisfies Record<string, readonly string[]>;
 export type FieldKey = keyof typeof FIELD_PATHS;
