@@ -19,6 +19,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
+  WorkflowTerminatedError,
 } from './errors.ts';
 
 const quota = { name: 'runs_per_minute', limit: 5, usage: 6 };
@@ -45,6 +46,7 @@ const allErrors = (): ChronoverseError[] => [
   new RunRateExceededError(quota, 12, 'Too many runs.'),
   new ScheduleTooFrequentError(quota, [{ path: 'schedule', message: 'too often' }]),
   new UnavailableError('The database is unreachable.'),
+  new WorkflowTerminatedError(),
 ];
 
 describe('the error catalogue', () => {

@@ -179,6 +179,19 @@ export class UnavailableError extends ChronoverseError {
   readonly code = 'CV_UNAVAILABLE';
 }
 
+/**
+ * The action needs a workflow that is not terminated (409): pause and resume. A terminated
+ * workflow is re-activated by editing it, which rebuilds it.
+ */
+export class WorkflowTerminatedError extends ChronoverseError {
+  readonly code = 'CV_WORKFLOW_TERMINATED';
+  constructor(
+    message = 'The workflow is terminated; edit it to re-activate it (which rebuilds it) instead.',
+  ) {
+    super(message);
+  }
+}
+
 /** Every code in the catalogue, for the documentation test. */
 export const ERROR_CODES = [
   'CV_VALIDATION',
@@ -198,4 +211,5 @@ export const ERROR_CODES = [
   'CV_RUN_RATE_EXCEEDED',
   'CV_SCHEDULE_TOO_FREQUENT',
   'CV_UNAVAILABLE',
+  'CV_WORKFLOW_TERMINATED',
 ] as const;

@@ -130,6 +130,7 @@ describe('checkDefinition', () => {
         payload: expect.objectContaining({ endpoint: 'https://x', method: 'GET' }),
         schedule: { type: 'once', run_at: '2030-01-01T00:00:00.000Z' },
         max_consecutive_job_failures_allowed: 3,
+        pause_on_failure: false,
         log_retention: false,
       },
     });
@@ -230,8 +231,26 @@ describe('canonicalDefinition', () => {
     },
     schedule: { type: 'cron', cron: '0 9 * * *', timezone: 'UTC' },
     max_consecutive_job_failures_allowed: 3,
+    pause_on_failure: false,
     log_retention: false,
   };
+
+  it('says pause_on_failure only when set, and a document with it checks and round-trips', () => {
+    expect(canonicalDefinition({ ...values, pause_on_failure: true }).spec).toMatchObject({
+      pause_on_failure: true,
+    });
+    expect(canonicalDefinition(values).spec).not.toHaveProperty('pause_on_failure');
+    const plain = { ...values, payload: { endpoint: 'https://x' }, pause_on_failure: true };
+    const checked = checkDefinition(canonicalDefinition(plain), EPOCH);
+    expect(checked.ok && checked.values.pause_on_failure).toBe(true);
+    expect(checked.ok && checked.body.pause_on_failure).toBe(true);
+    const doc = canonicalDefinition(plain);
+    const bad = checkDefinition(
+      { ...doc, spec: { ...(doc.spec as object), pause_on_failure: 'yes' } },
+      EPOCH,
+    );
+    expect(!bad.ok && bad.issues.map((i) => i.path)).toEqual([['spec', 'pause_on_failure']]);
+  });
 
   it('is the shortest document: defaults left out, keys in a fixed order', () => {
     const canonical = canonicalDefinition(values);

@@ -5,7 +5,8 @@
  *   apiVersion: chronoverse/v1
  *   kind: Workflow
  *   metadata: { name, labels }
- *   spec: { kind, payload, schedule | interval, max_consecutive_job_failures_allowed, log_retention }
+ *   spec: { kind, payload, schedule | interval, max_consecutive_job_failures_allowed, pause_on_failure,
+ *           log_retention }
  *
  * One source with the API: `spec` and `metadata` are the fields of `POST /workflows`, taken from
  * its schema (workflow-input.ts), and a document is checked by `validateWorkflowCreate`, the very
@@ -17,7 +18,8 @@
  * (issue 12) is one more branch of that union, and one more case in `definitionToBody`.
  *
  * Canonical form: `canonicalDefinition` writes a workflow as the shortest document that means
- * it: defaults left out (payload fields, `max_consecutive_job_failures_allowed: 3`, the kind's
+ * it: defaults left out (payload fields, `max_consecutive_job_failures_allowed: 3`,
+ * `pause_on_failure: false`, the kind's
  * `log_retention`, the cron `timezone: UTC`), schedules in the `schedule:` form, labels in key
  * order. `apply` compares the canonical form of the file (plus the management label it sets) with
  * that of the server's workflow (equal: unchanged); `export` writes it without that label.
@@ -50,6 +52,7 @@ const specFields = {
   schedule: body.schedule,
   interval: body.interval,
   max_consecutive_job_failures_allowed: body.max_consecutive_job_failures_allowed,
+  pause_on_failure: body.pause_on_failure,
   log_retention: body.log_retention,
 };
 
@@ -191,6 +194,7 @@ export interface WorkflowDefinitionValues {
     | { type: 'cron'; cron: string; timezone: string; policy?: SchedulePolicyView }
     | { type: 'once'; run_at: string };
   max_consecutive_job_failures_allowed: number;
+  pause_on_failure: boolean;
   log_retention: boolean;
 }
 
@@ -262,6 +266,7 @@ export function checkDefinition(doc: unknown, now: Date): CheckedDefinition {
       payload: draft.payload as unknown as Record<string, unknown>,
       schedule: scheduleValues(draft.schedule),
       max_consecutive_job_failures_allowed: draft.maxConsecutiveFailures,
+      pause_on_failure: draft.pauseOnFailure,
       log_retention: draft.logRetention,
     },
   };
@@ -331,6 +336,7 @@ export function canonicalDefinition(
   if (values.max_consecutive_job_failures_allowed !== 3) {
     spec.max_consecutive_job_failures_allowed = values.max_consecutive_job_failures_allowed;
   }
+  if (values.pause_on_failure) spec.pause_on_failure = true;
   if (values.log_retention !== (values.kind === 'CONTAINER')) spec.log_retention = values.log_retention;
   return {
     apiVersion: DEFINITION_API_VERSION,

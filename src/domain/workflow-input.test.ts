@@ -89,6 +89,7 @@ describe('validateWorkflowCreate: defaults and rules between fields', () => {
       kind: 'HEARTBEAT',
       schedule: { type: 'interval', intervalMinutes: 5 },
       maxConsecutiveFailures: 3,
+      pauseOnFailure: false,
       logRetention: false,
       labels: {},
     });
@@ -106,6 +107,23 @@ describe('validateWorkflowCreate: defaults and rules between fields', () => {
     });
     const noRetention = create({ kind: 'CONTAINER', payload: CONTAINER, log_retention: false });
     expect(noRetention.ok && noRetention.value.logRetention).toBe(false);
+  });
+
+  it('pause_on_failure: a boolean, false by default, kept on create and edit; anything else names it', () => {
+    const paused = create({ kind: 'HEARTBEAT', payload: HEARTBEAT, pause_on_failure: true });
+    expect(paused.ok && paused.value.pauseOnFailure).toBe(true);
+    for (const bad of ['yes', 1, null]) {
+      const result = create({ kind: 'HEARTBEAT', payload: HEARTBEAT, pause_on_failure: bad });
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.issues.map((i) => i.path)).toEqual(['pause_on_failure']);
+    }
+    expect(validateWorkflowUpdate({ pause_on_failure: true }, 'HEARTBEAT', NOW)).toEqual({
+      ok: true,
+      value: { pauseOnFailure: true },
+    });
+    expect(validateWorkflowUpdate({}, 'HEARTBEAT', NOW)).toEqual({ ok: true, value: {} });
+    const badEdit = validateWorkflowUpdate({ pause_on_failure: 'no' }, 'HEARTBEAT', NOW);
+    expect(!badEdit.ok && badEdit.issues.map((i) => i.path)).toEqual(['pause_on_failure']);
   });
 
   it('takes a payload given as a JSON string, and names a string that is not JSON or not an object', () => {

@@ -207,6 +207,12 @@ const commonFields = {
     .describe('Minutes between runs (Chronoverse form); or use `schedule`.'),
   schedule: ScheduleSchema.optional(),
   max_consecutive_job_failures_allowed: maxFailures.optional(),
+  pause_on_failure: z
+    .boolean()
+    .optional()
+    .describe(
+      'At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false.',
+    ),
   log_retention: z.boolean().optional(),
   labels: LabelsSchema.optional(),
 };
@@ -269,6 +275,7 @@ export const WorkflowUpdateBodySchema = z
     interval: commonFields.interval,
     schedule: commonFields.schedule,
     max_consecutive_job_failures_allowed: commonFields.max_consecutive_job_failures_allowed,
+    pause_on_failure: commonFields.pause_on_failure,
     log_retention: commonFields.log_retention,
     labels: LabelsSchema.optional().describe('Replaces every label (absent: labels kept; {}: none).'),
   })
@@ -287,6 +294,8 @@ export interface WorkflowDraft {
   payload: WorkflowPayload;
   schedule: Schedule;
   maxConsecutiveFailures: number;
+  /** At the failure limit: pause instead of terminate. */
+  pauseOnFailure: boolean;
   logRetention: boolean;
   labels: Labels;
 }
@@ -296,6 +305,7 @@ export interface WorkflowChanges {
   payload?: WorkflowPayload;
   schedule?: Schedule;
   maxConsecutiveFailures?: number;
+  pauseOnFailure?: boolean;
   logRetention?: boolean;
   labels?: Labels;
 }
@@ -441,6 +451,30 @@ export function keepPolicyOnEdit(next: Schedule, current: Schedule, now: Date): 
   return { ok: true, value: { ...next, policy: current.policy } };
 }
 
+/**
+ * A schedule on its own (`POST /schedules/preview`), checked exactly as `POST /workflows` checks
+ * its `schedule` field (shape, cron syntax, zone, a once `run_at` in the future), issues named
+ * `schedule.…`.
+ */
+export function validateScheduleInput(raw: unknown, now: Date): Validated<Schedule> {
+  if (raw === undefined || raw === null) {
+    return { ok: false, issues: [{ path: 'schedule', message: 'is required' }] };
+  }
+  const unstorable = unstorableValues(raw, 'schedule');
+  const shape = ScheduleSchema.safeParse(raw);
+  if (!shape.success || unstorable.length > 0) {
+    const issues = [
+      ...unstorable,
+      ...(shape.success ? [] : fieldIssuesFromZod(shape.error.issues, 'schedule')),
+    ];
+    return { ok: false, issues: dedupe(issues) };
+  }
+  const issues: FieldIssue[] = [];
+  const schedule = scheduleFrom({ schedule: raw }, now, true, issues);
+  if (schedule === undefined || issues.length > 0) return { ok: false, issues };
+  return { ok: true, value: schedule };
+}
+
 function checkRetention(kind: WorkflowKind, logRetention: unknown, issues: FieldIssue[]): void {
   if (kind === 'HEARTBEAT' && logRetention === true) {
     issues.push({ path: 'log_retention', message: 'HEARTBEAT workflows have no logs to retain' });
@@ -476,6 +510,7 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
       payload,
       schedule,
       maxConsecutiveFailures: body.max_consecutive_job_failures_allowed ?? 3,
+      pauseOnFailure: body.pause_on_failure ?? false,
       logRetention: body.log_retention ?? body.kind === 'CONTAINER',
       labels: body.labels ?? {},
     },
@@ -512,6 +547,7 @@ export function validateWorkflowUpdate(
   if (body.max_consecutive_job_failures_allowed !== undefined) {
     changes.maxConsecutiveFailures = body.max_consecutive_job_failures_allowed;
   }
+  if (body.pause_on_failure !== undefined) changes.pauseOnFailure = body.pause_on_failure;
   if (body.log_retention !== undefined) changes.logRetention = body.log_retention;
   if (body.labels !== undefined) changes.labels = body.labels;
   return { ok: true, value: changes };

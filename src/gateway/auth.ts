@@ -60,12 +60,15 @@ export function makeAuthenticate(users: UsersApi) {
 const ADMIN_ROUTE = /^\/api\/v1\/admin(\/|$)/;
 const TOKEN_ROUTE = /^\/api\/v1\/auth\/tokens(\/|$)/;
 const UNSCOPED_ROUTES = new Set(['/api/v1/auth/logout', '/api/v1/auth/validate']);
+/** POSTs that only compute an answer (a body too rich for a query string): `read`, as a GET. */
+const READ_POSTS = new Set(['/api/v1/schedules/preview']);
 
 /** The scope a route needs (null: any credential will do). */
 export function requiredScope(method: string, routePath: string): TokenScope | null {
   if (ADMIN_ROUTE.test(routePath)) return 'admin';
   if (TOKEN_ROUTE.test(routePath)) return 'tokens';
   if (UNSCOPED_ROUTES.has(routePath)) return null;
+  if (READ_POSTS.has(routePath)) return 'read';
   return SAFE_METHODS.has(method) ? 'read' : 'write';
 }
 

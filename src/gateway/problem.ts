@@ -52,6 +52,7 @@ const STATUS_BY_CODE: Record<string, { status: number; title: string }> = {
   CV_RUN_RATE_EXCEEDED: { status: 429, title: 'Run quota exceeded' },
   CV_SCHEDULE_TOO_FREQUENT: { status: 400, title: 'Schedule too frequent' },
   CV_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  CV_WORKFLOW_TERMINATED: { status: 409, title: 'Workflow terminated' },
 };
 
 /** Fastify's own client errors we expect, by code. */

@@ -8,6 +8,7 @@ import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts'
 import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
 import { CATCH_UP_MODES, OVERLAP_POLICIES } from '../domain/schedule-policy.ts';
+import { PREVIEW_DEFAULT_COUNT, PREVIEW_MAX_COUNT } from '../domain/schedule-preview.ts';
 import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
 import { parseRfc3339 } from '../services/analytics/range.ts';
 import { DELIVERY_STATUSES } from '../services/webhooks/input.ts';
@@ -142,6 +143,16 @@ export const WorkflowSchema = z
     created_at: timestamp,
     updated_at: timestamp,
     terminated_at: timestamp.nullable(),
+    paused_at: timestamp
+      .nullable()
+      .describe('When it was paused (POST /workflows/{id}/pause); null when not paused'),
+    pause_note: z
+      .string()
+      .nullable()
+      .describe("Why it is paused: the pause request's note, or the failure policy's; null when none"),
+    pause_on_failure: z
+      .boolean()
+      .describe('At the failure limit, the workflow is paused instead of terminated'),
     generation: z.number().int(),
     labels: z.record(z.string(), z.string()).describe('Labels, keys in order (docs/api.md "Labels")'),
     recent_jobs: z
@@ -311,4 +322,36 @@ export const IdempotencyHeadersSchema = z.object({
     .string()
     .optional()
     .describe('Replays the first response for a repeated request with the same key and body (24 h).'),
+});
+
+/** A preview's fire time (api.md "Schedule preview"). */
+export const FireTimeSchema = z
+  .object({
+    at: timestamp.describe('When the scheduler fires it'),
+    nominal_at: timestamp.describe(
+      'When the schedule names it; differs from `at` only for a wall-clock time in a spring-forward gap (read with the offset before the change)',
+    ),
+    reason: z
+      .string()
+      .nullable()
+      .describe('Why this fire time is irregular (daylight saving); null when it is not'),
+  })
+  .meta({ id: 'FireTime' });
+
+export const PreviewSchema = z
+  .object({ fire_times: z.array(FireTimeSchema) })
+  .meta({ id: 'SchedulePreview' });
+
+export const PreviewQuerySchema = z.object({
+  count: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(PREVIEW_MAX_COUNT)
+    .default(PREVIEW_DEFAULT_COUNT)
+    .describe(`How many fire times, 1–${PREVIEW_MAX_COUNT}`),
+  from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Fire times strictly after this RFC 3339 date-time; default now'),
 });

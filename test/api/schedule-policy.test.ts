@@ -6,6 +6,7 @@
  * test/workers/schedule-policies.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jitterMs } from '../../src/domain/schedule-policy.ts';
 import { createTestGateway, registerUser, type TestGateway } from '../helpers/harness.ts';
 
 const API = '/api/v1/workflows';
@@ -100,5 +101,20 @@ describe('schedule policy over the API (pglite)', () => {
       interval_minutes: 60,
       policy: { jitter_seconds: 900 },
     });
+  });
+
+  it('previews the jittered instants the scheduler gives the runs, the fire times themselves as nominal_at', async () => {
+    const wf = (
+      await create({ type: 'cron', cron: '0 * * * *', timezone: 'UTC', policy: { jitter_seconds: 900 } })
+    ).json<Workflow>();
+    const res = await gw.app.inject({ method: 'GET', url: `${API}/${wf.id}/preview?count=5`, headers });
+    expect(res.statusCode, res.body).toBe(200);
+    const { fire_times } = res.json<{ fire_times: { at: string; nominal_at: string }[] }>();
+    expect(fire_times).toHaveLength(5);
+    for (const f of fire_times) {
+      const nominal = new Date(f.nominal_at);
+      expect(nominal.getUTCMinutes()).toBe(0);
+      expect(Date.parse(f.at) - nominal.getTime()).toBe(jitterMs(wf.id, nominal, 900));
+    }
   });
 });

@@ -67,6 +67,9 @@ const WORKFLOW_FIELDS = [
   'created_at',
   'updated_at',
   'terminated_at',
+  'paused_at',
+  'pause_note',
+  'pause_on_failure',
   'generation',
   'labels',
   'recent_jobs',
@@ -248,6 +251,9 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         created_at: wf.created_at,
         updated_at: wf.created_at,
         terminated_at: null,
+        paused_at: null,
+        pause_note: null,
+        pause_on_failure: false,
         generation: 1,
         labels: {},
         recent_jobs: [],
@@ -255,6 +261,8 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
       // Zero values are present in the raw JSON, not just undefined after parsing.
       expect(res.body).toContain('"consecutive_job_failures_count":0');
       expect(res.body).toContain('"terminated_at":null');
+      expect(res.body).toContain('"paused_at":null');
+      expect(res.body).toContain('"pause_note":null');
       expect(res.body).toContain('"build_error":null');
       expect(res.body).toContain('"recent_jobs":[]');
       expect(res.body).toContain('"labels":{}');

@@ -289,6 +289,33 @@ describe('chronoverse client commands against a real server', () => {
     expect(describe.stdout).toMatch(/\nLabels:\s+chronoverse\.io\/managed-by=cli,team=web,tier=frontend\n/);
   });
 
+  it('pauses with a note and resumes by name, saying when nothing changed; describe shows the pause', async () => {
+    const paused = await cli(['pause', 'site check', '--note', 'upstream down, INC-42']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toBe('workflow/site check paused: upstream down, INC-42\n');
+    const again = await cli(['pause', 'site check', '--note', 'other']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(
+      /^workflow\/site check was already paused \(since \S+\); its note is kept\n$/,
+    );
+    const describe = await cli(['describe', 'workflow', 'site check']);
+    expect(describe.stdout).toMatch(/\nStatus:\s+PAUSED\n/);
+    expect(describe.stdout).toMatch(/\nPaused:\s+\S+: upstream down, INC-42\n/);
+    const resumed = await cli(['resume', 'site check', '-o', 'json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({
+      name: 'site check',
+      status: 'ACTIVE',
+      paused_at: null,
+    });
+    const notPaused = await cli(['resume', 'site check']);
+    expect(notPaused.stdout).toBe('workflow/site check was not paused\n');
+    const unknown = await cli(['pause', 'no such workflow']);
+    expect(unknown.code).toBe(1);
+    const usage = await cli(['pause']);
+    expect(usage.code).toBe(2);
+  });
+
   it('reports every problem of the files at file:line:column and applies nothing', async () => {
     const broken = path.join(root, 'broken');
     await mkdir(broken);

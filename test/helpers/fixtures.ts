@@ -29,6 +29,7 @@ export interface WorkflowFixture {
   maxFailures?: number;
   /** `schedule.policy` as the API takes it (src/domain/schedule-policy.ts); absent: the defaults. */
   policy?: SchedulePolicyInput;
+  pauseOnFailure?: boolean;
 }
 
 /** Inserts many built workflows in one statement; returns their ids in order. */
@@ -59,6 +60,7 @@ export async function insertWorkflows(db: Kysely<DB>, fixtures: WorkflowFixture[
         run_at: f.runAt ?? null,
         build_status: f.buildStatus ?? 'COMPLETED',
         max_consecutive_job_failures_allowed: f.maxFailures ?? 3,
+        pause_on_failure: f.pauseOnFailure ?? false,
         log_retention: (f.kind ?? 'HEARTBEAT') === 'CONTAINER',
         next_run_at: f.nextRunAt,
         schedule_policy: f.policy ? schedulePolicyView(schedulePolicyFrom(f.policy)) : null,

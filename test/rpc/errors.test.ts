@@ -17,6 +17,7 @@ import {
   SignupClosedError,
   UnauthenticatedError,
   UnavailableError,
+  WorkflowTerminatedError,
   ValidationError,
 } from '../../src/domain/errors.ts';
 import { toProblem } from '../../src/gateway/problem.ts';
@@ -187,6 +188,7 @@ describe.each(['memory', 'loopback'] as const)('errors over the %s transport', (
         ),
     ],
     ['unavailable', () => new UnavailableError('later')],
+    ['workflow terminated (409)', () => new WorkflowTerminatedError('edit it')],
     [
       'database unreachable (503)',
       () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), { code: 'ECONNREFUSED' }),

@@ -16,6 +16,7 @@ import { describeWorkflow, getJobs, getWorkflows, OUTPUT_FORMATS, type OutputFor
 import { contexts, login } from './login.ts';
 import { logs } from './logs.ts';
 import { Output, type Streams } from './output.ts';
+import { pause, resume } from './pause.ts';
 import { cancel, EXIT_TIMEOUT, retry, run, WaitTimeoutError } from './run.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { parseLabelSelector } from '../../domain/labels.ts';
@@ -246,6 +247,21 @@ async function dispatch(argv: string[], io: ClientIo, out: Output): Promise<numb
         json: format(values.output, ['table', 'json'], 'table') === 'json',
         ...(values.workflow !== undefined ? { workflow: values.workflow } : {}),
         ...(ms !== undefined ? { timeoutMs: ms } : {}),
+      });
+    }
+    case 'pause': {
+      const { values, positionals } = parse(args, { note: { type: 'string' }, ...OUTPUT });
+      return pause(out, await api(values.context), {
+        workflow: one(positionals, 'workflow'),
+        json: format(values.output, ['table', 'json'], 'table') === 'json',
+        ...(values.note !== undefined ? { note: values.note } : {}),
+      });
+    }
+    case 'resume': {
+      const { values, positionals } = parse(args, OUTPUT);
+      return resume(out, await api(values.context), {
+        workflow: one(positionals, 'workflow'),
+        json: format(values.output, ['table', 'json'], 'table') === 'json',
       });
     }
     case 'export': {

@@ -19,6 +19,7 @@ export function valuesOfWorkflow(w: Workflow): WorkflowDefinitionValues {
     payload: w.payload,
     schedule: w.schedule,
     max_consecutive_job_failures_allowed: w.max_consecutive_job_failures_allowed,
+    pause_on_failure: w.pause_on_failure,
     log_retention: w.log_retention,
   };
 }
@@ -41,6 +42,7 @@ export function bodyOfValues(values: WorkflowDefinitionValues, withKind: boolean
     payload: values.payload,
     schedule: scheduleInputOf(values.schedule, { explicit: true }),
     max_consecutive_job_failures_allowed: values.max_consecutive_job_failures_allowed,
+    pause_on_failure: values.pause_on_failure,
     log_retention: values.log_retention,
   };
 }

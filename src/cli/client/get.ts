@@ -146,13 +146,14 @@ export async function describeWorkflow(
     ['Next run', time(w.next_run_at)],
     [
       'Failures',
-      `${w.consecutive_job_failures_count} consecutive (terminated at ${w.max_consecutive_job_failures_allowed})`,
+      `${w.consecutive_job_failures_count} consecutive (${w.pause_on_failure ? 'paused' : 'terminated'} at ${w.max_consecutive_job_failures_allowed})`,
     ],
     ['Log retention', w.log_retention ? 'yes' : 'no'],
     ['Labels', labelsText(w.labels) || '-'],
     ['Created', w.created_at],
     ['Updated', w.updated_at],
   ];
+  if (w.paused_at) rows.push(['Paused', w.pause_note ? `${w.paused_at}: ${w.pause_note}` : w.paused_at]);
   if (w.terminated_at) rows.push(['Terminated', w.terminated_at]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   for (const [k, v] of rows) out.line(`${`${k}:`.padEnd(width)} ${v}`);

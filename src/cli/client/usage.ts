@@ -13,6 +13,8 @@ export const CLIENT_COMMANDS = [
   'logs',
   'cancel',
   'retry',
+  'pause',
+  'resume',
   'export',
   'completion',
 ] as const;
@@ -29,6 +31,8 @@ export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md)
   chronoverse logs <job|workflow> [-f] [--timestamps] [--workflow <name>]
   chronoverse cancel <job> [--workflow <name>]
   chronoverse retry <job> [--workflow <name>] [--wait] [--timeout <duration>]
+  chronoverse pause <workflow> [--note <text>] [-o json]   no runs until resumed
+  chronoverse resume <workflow> [-o json]     runs again from its next fire time
   chronoverse export [<name>...] [-l <selector>] [-o yaml|json] [-d <dir>]   (-d: one file each)
   chronoverse completion bash|zsh
   Every client command takes --context <name>; CHRONOVERSE_URL and CHRONOVERSE_TOKEN override it.`;

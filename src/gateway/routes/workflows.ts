@@ -1,17 +1,22 @@
 /** /api/v1/workflows */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { PAUSE_NOTE_MAX_CHARS } from '../../domain/pause.ts';
 import {
+  ScheduleSchema,
   WorkflowBulkCreateBodySchema,
   WorkflowCreateBodySchema,
   WorkflowUpdateBodySchema,
 } from '../../domain/workflow-input.ts';
+import { PREVIEW_DEFAULT_COUNT, PREVIEW_MAX_COUNT } from '../../domain/schedule-preview.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
   IdempotencyHeadersSchema,
   IdParamsSchema,
+  PreviewQuerySchema,
+  PreviewSchema,
   ProblemSchema,
   WorkflowListQuerySchema,
   WorkflowSchema,
@@ -21,6 +26,42 @@ import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
 import { SECURED } from './security.ts';
 
 const tags = ['workflows'];
+
+/** Documentation schema of `POST /workflows/{id}/pause` (validation: `validatePauseInput`). */
+const PauseBodySchema = z
+  .object({
+    note: z
+      .string()
+      .max(PAUSE_NOTE_MAX_CHARS)
+      .nullable()
+      .optional()
+      .describe('Why it is paused, shown with the workflow until it is resumed'),
+  })
+  .strict()
+  .meta({ id: 'WorkflowPause' });
+
+/** Documentation schema of `POST /schedules/preview` (validation: `validatePreviewInput`). */
+const SchedulePreviewBodySchema = z
+  .object({
+    schedule: ScheduleSchema,
+    from: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Fire times strictly after this RFC 3339 date-time; default now'),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(PREVIEW_MAX_COUNT)
+      .optional()
+      .describe(`How many fire times, 1–${PREVIEW_MAX_COUNT}; default ${PREVIEW_DEFAULT_COUNT}`),
+  })
+  .strict()
+  .meta({ id: 'SchedulePreviewRequest' });
+
+const PREVIEW_DESCRIPTION =
+  'The next fire times, as the scheduler will fire them. `at` is when it runs; `nominal_at` when the schedule names it; `reason` explains an irregular one: ' +
+  'a cron time in a spring-forward gap runs once at the first instant after the gap (`at` ≠ `nominal_at`), and a time that occurs twice in autumn says whether it runs once (at the first occurrence) or at both.';
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
 
 /** The body limit of POST /workflows/bulk (10,000 items), unless the server's own is larger. */
@@ -184,6 +225,87 @@ export async function workflowRoutes(
         ),
       );
     },
+  );
+
+  app.post(
+    '/workflows/:id/pause',
+    {
+      schema: {
+        tags,
+        summary: 'Pause a workflow (idempotent)',
+        description:
+          'The scheduler creates no runs for it until it is resumed; its queued automatic runs are canceled (a running job and manual runs are not). ' +
+          `The body may be absent; \`note\` (at most ${PAUSE_NOTE_MAX_CHARS} characters) is shown as \`pause_note\`. ` +
+          'Pausing a paused workflow changes nothing (its `paused_at` and note are kept). 409 when the workflow is terminated.',
+        ...SECURED,
+        params: IdParamsSchema,
+        body: documentOnly(PauseBodySchema),
+        response: { 200: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req) => workflows.pause(principalOf(req).user.id, (req.params as { id: string }).id, req.body),
+  );
+
+  app.post(
+    '/workflows/:id/resume',
+    {
+      schema: {
+        tags,
+        summary: 'Resume a paused workflow (idempotent)',
+        description:
+          'The next run is the first fire time of the schedule after now: fire times that fell during the pause are not run, not even as one catch-up run. ' +
+          'An interval schedule keeps its phase. The failure count starts afresh. Resuming a workflow that is not paused changes nothing. ' +
+          '409 when the workflow is terminated. The body, if any, must be `{}`.',
+        ...SECURED,
+        params: IdParamsSchema,
+        response: { 200: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req) => {
+      assertEmptyBody(req.body);
+      return workflows.resume(principalOf(req).user.id, (req.params as { id: string }).id);
+    },
+  );
+
+  app.get(
+    '/workflows/:id/preview',
+    {
+      schema: {
+        tags,
+        summary: "Preview a workflow's next fire times",
+        description:
+          PREVIEW_DESCRIPTION +
+          ' An interval schedule stays on the grid of its `next_run_at`. The times of the schedule whatever the workflow state: a paused workflow runs none until resumed.',
+        ...SECURED,
+        params: IdParamsSchema,
+        querystring: PreviewQuerySchema,
+        response: { 200: PreviewSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const query = req.query as z.output<typeof PreviewQuerySchema>;
+      return workflows.preview(principalOf(req).user.id, (req.params as { id: string }).id, {
+        count: query.count,
+        ...(query.from !== undefined ? { from: query.from } : {}),
+      });
+    },
+  );
+
+  app.post(
+    '/schedules/preview',
+    {
+      schema: {
+        tags,
+        summary: 'Preview the next fire times of a draft schedule',
+        description:
+          PREVIEW_DESCRIPTION +
+          ' The schedule is checked as `POST /workflows` checks one (400 naming `schedule.cron`, `schedule.timezone`, …); an interval starts at `from`, as a new workflow starts at its creation.',
+        ...SECURED,
+        body: documentOnly(SchedulePreviewBodySchema),
+        response: { 200: PreviewSchema, ...errors },
+      },
+    },
+    async (req) => workflows.previewSchedule(principalOf(req).user.id, req.body),
   );
 
   app.delete(

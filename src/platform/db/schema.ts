@@ -96,6 +96,10 @@ export interface WorkflowsTable {
   completed_at: Timestamp | null;
   /** `{key: value}` (src/domain/labels.ts); migration 0013. */
   labels: ColumnType<Record<string, string>, string | undefined, string>;
+  /** Why it is paused (user's note or the failure policy's); null unless paused. Migration 0017. */
+  pause_note: string | null;
+  /** At the failure limit: pause instead of terminating. Migration 0017. */
+  pause_on_failure: Generated<boolean>;
 }
 
 export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';

@@ -35,6 +35,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
+  WorkflowTerminatedError,
 } from '../../domain/errors.ts';
 import type { ERROR_CODES, QuotaDetail } from '../../domain/errors.ts';
 import { toProblem } from '../../gateway/problem.ts';
@@ -60,6 +61,7 @@ const GRPC_CODE: Record<CatalogueCode, Code> = {
   CV_RUN_RATE_EXCEEDED: Code.ResourceExhausted,
   CV_SCHEDULE_TOO_FREQUENT: Code.InvalidArgument,
   CV_UNAVAILABLE: Code.Unavailable,
+  CV_WORKFLOW_TERMINATED: Code.FailedPrecondition,
 };
 
 /** Rebuilds each catalogue class; `satisfies` makes a new catalogue code a type error here. */
@@ -94,6 +96,7 @@ const REBUILD = {
       i.message,
     ),
   CV_UNAVAILABLE: (i) => new UnavailableError(i.message),
+  CV_WORKFLOW_TERMINATED: (i) => new WorkflowTerminatedError(i.message),
 } satisfies Record<CatalogueCode, (info: ErrorInfo) => ChronoverseError>;
 
 function quotaOf(info: ErrorInfo): QuotaDetail {

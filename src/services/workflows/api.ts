@@ -3,7 +3,7 @@
  * `WorkflowsClient` (./client.ts) implements it over RPC, returning the very same objects.
  */
 import type { IdempotentResult } from '../idempotency.ts';
-import type { WorkflowView } from './codec.ts';
+import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
 
 export interface WorkflowsApi {
@@ -37,4 +37,15 @@ export interface WorkflowsApi {
     idempotencyKey?: string,
   ): Promise<IdempotentResult<WorkflowView>>;
   delete(userId: string, workflowId: string): Promise<void>;
+  /** `body` is the request body as received (`{ note? }`, validated by the service). */
+  pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView>;
+  resume(userId: string, workflowId: string): Promise<WorkflowView>;
+  /** GET /workflows/{id}/preview: `count` 1–100; `from` absent = now. */
+  preview(
+    userId: string,
+    workflowId: string,
+    query: { count: number; from?: string },
+  ): Promise<{ fire_times: FireTimeView[] }>;
+  /** POST /schedules/preview: `body` is `{ schedule, from?, count? }` as received (validated by the service). */
+  previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }>;
 }

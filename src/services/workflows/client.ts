@@ -9,9 +9,12 @@ import { rpcCall } from '../../platform/rpc/call.ts';
 import { toEnum } from '../../platform/rpc/codec.ts';
 import type { IdempotentResult } from '../idempotency.ts';
 import type { WorkflowsApi } from './api.ts';
-import type { WorkflowView } from './codec.ts';
+import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
-import { bodyToWire, resultFromWire, resultsFromWire, workflowFromWire } from './wire.ts';
+import { bodyToWire, previewFromWire, resultFromWire, resultsFromWire, workflowFromWire } from './wire.ts';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { ValidationError } from '../../domain/errors.ts';
+import { parsePreviewFrom } from '../../domain/schedule-preview.ts';
 
 export class WorkflowsClient implements WorkflowsApi {
   readonly #rpc: Client<typeof WorkflowsService>;
@@ -97,5 +100,45 @@ export class WorkflowsClient implements WorkflowsApi {
 
   delete(userId: string, workflowId: string): Promise<void> {
     return this.#call(async () => void (await this.#rpc.deleteWorkflow({ userId, workflowId })));
+  }
+
+  pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView> {
+    return this.#call(async () =>
+      workflowFromWire(
+        (await this.#rpc.pauseWorkflow({ userId, workflowId, bodyJson: bodyToWire(body) })).workflow,
+      ),
+    );
+  }
+
+  resume(userId: string, workflowId: string): Promise<WorkflowView> {
+    return this.#call(async () =>
+      workflowFromWire((await this.#rpc.resumeWorkflow({ userId, workflowId })).workflow),
+    );
+  }
+
+  preview(
+    userId: string,
+    workflowId: string,
+    query: { count: number; from?: string },
+  ): Promise<{ fire_times: FireTimeView[] }> {
+    return this.#call(async () => {
+      // A Timestamp cannot carry a malformed date: refused here as the service refuses it.
+      const from = query.from === undefined ? undefined : parsePreviewFrom(query.from);
+      if (from === null) throw ValidationError.single('from', 'must be an RFC 3339 date-time with an offset');
+      return previewFromWire(
+        await this.#rpc.previewWorkflow({
+          userId,
+          workflowId,
+          count: query.count,
+          ...(from !== undefined ? { from: timestampFromDate(from) } : {}),
+        }),
+      );
+    });
+  }
+
+  previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }> {
+    return this.#call(async () =>
+      previewFromWire(await this.#rpc.previewSchedule({ userId, bodyJson: bodyToWire(body) })),
+    );
   }
 }

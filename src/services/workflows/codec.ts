@@ -9,6 +9,7 @@ import {
   type SchedulePolicy,
   type SchedulePolicyView,
 } from '../../domain/schedule-policy.ts';
+import type { FireTime } from '../../domain/schedule-preview.ts';
 import { deriveWorkflowStatus, type BuildStatus, type WorkflowStatus } from '../../domain/workflow-status.ts';
 import type { WorkflowKind } from '../../domain/workflow-input.ts';
 import type { WorkflowRow } from '../../platform/db/schema.ts';
@@ -50,6 +51,12 @@ export interface WorkflowView {
   created_at: string;
   updated_at: string;
   terminated_at: string | null;
+  /** When it was paused (status PAUSED once built); null when not paused. */
+  paused_at: string | null;
+  /** Why it is paused: the user's note or the failure policy's; null when none. */
+  pause_note: string | null;
+  /** At the failure limit, pause instead of terminating. */
+  pause_on_failure: boolean;
   generation: number;
   /** `{key: value}`, keys sorted (src/domain/labels.ts). */
   labels: Record<string, string>;
@@ -161,10 +168,15 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
     consecutive_job_failures_count: row.consecutive_job_failures_count,
     max_consecutive_job_failures_allowed: row.max_consecutive_job_failures_allowed,
     log_retention: row.log_retention,
-    next_run_at: row.next_run_at?.toISOString() ?? null,
+    // A paused workflow keeps its next_run_at (resume reads an interval's phase from it), but
+    // nothing runs then: the API says so rather than announce a run that will not happen.
+    next_run_at: row.paused_at === null ? (row.next_run_at?.toISOString() ?? null) : null,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     terminated_at: row.terminated_at?.toISOString() ?? null,
+    paused_at: row.paused_at?.toISOString() ?? null,
+    pause_note: row.pause_note,
+    pause_on_failure: row.pause_on_failure,
     generation: row.generation,
     labels: sortedLabels(row.labels),
     recent_jobs: recentJobs,
@@ -174,4 +186,16 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
 /** Labels with their keys in order: the same object whatever order they were given in. */
 export function sortedLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** One fire time of a preview (api.md "Schedule preview"). */
+export interface FireTimeView {
+  at: string;
+  nominal_at: string;
+  /** Why `at` is irregular (daylight saving); null when it is not. */
+  reason: string | null;
+}
+
+export function toFireTimeView(f: FireTime): FireTimeView {
+  return { at: f.at.toISOString(), nominal_at: f.nominalAt.toISOString(), reason: f.reason ?? null };
 }

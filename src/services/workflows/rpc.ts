@@ -11,7 +11,15 @@ import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
 import type { WorkflowsApi } from './api.ts';
 import type { WorkflowListFilters } from './service.ts';
 import { ValidationError } from '../../domain/errors.ts';
-import { bodyFromWire, refusalToWire, resultsToWire, resultToWire, workflowToWire } from './wire.ts';
+import {
+  bodyFromWire,
+  previewToWire,
+  refusalToWire,
+  resultsToWire,
+  resultToWire,
+  workflowToWire,
+} from './wire.ts';
+import { fromOptionalTimestamp } from '../../platform/rpc/codec.ts';
 
 export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
   return {
@@ -68,6 +76,25 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
           await workflows.delete(req.userId, req.workflowId);
           return {};
         },
+        pauseWorkflow: async (req) => ({
+          workflow: workflowToWire(
+            await workflows.pause(req.userId, req.workflowId, bodyFromWire(req.bodyJson)),
+          ),
+        }),
+        resumeWorkflow: async (req) => ({
+          workflow: workflowToWire(await workflows.resume(req.userId, req.workflowId)),
+        }),
+        previewWorkflow: async (req) => {
+          const from = fromOptionalTimestamp(req.from);
+          return previewToWire(
+            await workflows.preview(req.userId, req.workflowId, {
+              count: req.count,
+              ...(from !== null ? { from } : {}),
+            }),
+          );
+        },
+        previewSchedule: async (req) =>
+          previewToWire(await workflows.previewSchedule(req.userId, bodyFromWire(req.bodyJson))),
       }),
   };
 }

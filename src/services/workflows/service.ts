@@ -11,8 +11,17 @@ import {
   PreconditionFailedError,
   ScheduleTooFrequentError,
   ValidationError,
+  WorkflowTerminatedError,
   type FieldIssue,
 } from '../../domain/errors.ts';
+import { nextRunOnResume, validatePauseInput } from '../../domain/pause.ts';
+import {
+  checkPreviewCount,
+  parsePreviewFrom,
+  previewFireTimes,
+  withJitter,
+  validatePreviewInput,
+} from '../../domain/schedule-preview.ts';
 import { parseLabelSelector, type LabelRequirement } from '../../domain/labels.ts';
 import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
 import type { BuildStatus } from '../../domain/workflow-status.ts';
@@ -40,7 +49,15 @@ import {
   WORKFLOW_POLICY_DEFAULTS,
   type WorkflowPolicy,
 } from './policy.ts';
-import { sameSchedule, scheduleColumns, scheduleOf, toWorkflowView, type WorkflowView } from './codec.ts';
+import {
+  sameSchedule,
+  scheduleColumns,
+  scheduleOf,
+  toFireTimeView,
+  toWorkflowView,
+  type FireTimeView,
+  type WorkflowView,
+} from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
@@ -132,6 +149,7 @@ export class WorkflowsService implements WorkflowsApi {
             payload: JSON.stringify(draft.payload),
             ...scheduleColumns(draft.schedule),
             max_consecutive_job_failures_allowed: draft.maxConsecutiveFailures,
+            pause_on_failure: draft.pauseOnFailure,
             log_retention: draft.logRetention,
             labels: JSON.stringify(draft.labels),
             // Provisional: the build step re-anchors interval schedules when the build completes.
@@ -348,6 +366,7 @@ export class WorkflowsService implements WorkflowsApi {
             ...scheduleColumns(schedule),
             max_consecutive_job_failures_allowed:
               changes.maxConsecutiveFailures ?? current.max_consecutive_job_failures_allowed,
+            pause_on_failure: changes.pauseOnFailure ?? current.pause_on_failure,
             log_retention: changes.logRetention ?? current.log_retention,
             ...(changes.labels !== undefined ? { labels: JSON.stringify(changes.labels) } : {}),
             consecutive_job_failures_count: 0,
@@ -450,6 +469,111 @@ export class WorkflowsService implements WorkflowsApi {
     return view;
   }
 
+  /**
+   * Pauses a workflow (POST …/pause): the scheduler creates no runs for it until it is resumed, and
+   * its queued automatic runs are canceled (they were the schedule's; manual runs and a running job
+   * are left alone). Idempotent: pausing a paused workflow changes nothing, not even its note, so
+   * `paused_at` keeps saying since when. A terminated workflow cannot be paused (409).
+   */
+  async pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView> {
+    const input = validatePauseInput(body);
+    if (!input.ok) throw new ValidationError(input.issues);
+    const now = this.#clock.now();
+    const { view, changed } = await this.#db.transaction().execute(async (trx) => {
+      const current = await lockOwnedWorkflow(trx, userId, workflowId);
+      if (current.terminated_at !== null) throw new WorkflowTerminatedError();
+      if (current.paused_at !== null) return { view: await viewOf(trx, current), changed: false };
+      const row = await trx
+        .updateTable('workflows')
+        .set({ paused_at: now, pause_note: input.note, updated_at: now })
+        .where('id', '=', workflowId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await cancelPendingJobs(trx, workflowId, now, 'automatic');
+      return { view: await viewOf(trx, row), changed: true };
+    });
+    if (changed) this.#changed(workflowId);
+    return view;
+  }
+
+  /**
+   * Resumes a paused workflow (POST …/resume): the next run is the schedule's first fire time
+   * after now (src/domain/pause.ts: fire times during the pause are not run, not even as one
+   * catch-up run), and the failure count starts afresh, as after an edit (a workflow paused at its
+   * failure limit would otherwise pause again at its next failure). Idempotent: resuming a workflow
+   * that is not paused changes nothing. A terminated workflow cannot be resumed (409).
+   */
+  async resume(userId: string, workflowId: string): Promise<WorkflowView> {
+    const now = this.#clock.now();
+    const { view, changed } = await this.#db.transaction().execute(async (trx) => {
+      const current = await lockOwnedWorkflow(trx, userId, workflowId);
+      if (current.terminated_at !== null) throw new WorkflowTerminatedError();
+      if (current.paused_at === null) return { view: await viewOf(trx, current), changed: false };
+      // A build still under way sets the first run itself when it completes.
+      const built = current.build_status === 'COMPLETED';
+      const row = await trx
+        .updateTable('workflows')
+        .set({
+          paused_at: null,
+          pause_note: null,
+          consecutive_job_failures_count: 0,
+          next_run_at: built
+            ? nextRunOnResume(scheduleOf(current), current.next_run_at, now)
+            : current.next_run_at,
+          updated_at: now,
+        })
+        .where('id', '=', workflowId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { view: await viewOf(trx, row), changed: true };
+    });
+    if (changed) this.#changed(workflowId);
+    return view;
+  }
+
+  /**
+   * The next fire times of a workflow's schedule after `from` (default now), with the DST reason
+   * of any irregular one (src/domain/schedule-preview.ts). An interval schedule stays on the grid
+   * of its `next_run_at`. The schedule's times whatever the workflow's state: a paused or
+   * terminated workflow runs none of them until it is resumed or re-activated.
+   */
+  async preview(
+    userId: string,
+    workflowId: string,
+    query: { count: number; from?: string },
+  ): Promise<{ fire_times: FireTimeView[] }> {
+    const issues: FieldIssue[] = [];
+    const countProblem = checkPreviewCount(query.count);
+    if (countProblem !== null) issues.push({ path: 'count', message: countProblem });
+    const from = query.from === undefined ? this.#clock.now() : parsePreviewFrom(query.from);
+    if (from === null) issues.push({ path: 'from', message: 'must be an RFC 3339 date-time with an offset' });
+    if (issues.length > 0 || from === null) throw new ValidationError(issues);
+    const row = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('Workflow');
+    const schedule = scheduleOf(row);
+    // nextRunAfter's first interval run is one step after its anchor: one step before the grid point.
+    const anchor =
+      schedule.type === 'interval' && row.next_run_at !== null
+        ? new Date(row.next_run_at.getTime() - schedule.intervalMinutes * 60_000)
+        : from;
+    const fireTimes = previewFireTimes(schedule, from, query.count, anchor);
+    const jitter = schedule.type === 'once' ? 0 : (schedule.policy?.jitterSeconds ?? 0);
+    return { fire_times: withJitter(fireTimes, row.id, jitter).map(toFireTimeView) };
+  }
+
+  /** The next fire times of a draft schedule (the workflow form), checked as `create` checks one. */
+  async previewSchedule(_userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }> {
+    const input = validatePreviewInput(body, this.#clock.now());
+    if (!input.ok) throw new ValidationError(input.issues);
+    const { schedule, from, count } = input.value;
+    return { fire_times: previewFireTimes(schedule, from, count).map(toFireTimeView) };
+  }
+
   /** Deletes a terminated workflow with nothing running, with its jobs and logs. */
   async delete(userId: string, workflowId: string): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
@@ -491,19 +615,21 @@ async function insertWorkflows(
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   const { rows } = await sql<WorkflowRow>`
     INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, cron_expression,
-      timezone, run_at, max_consecutive_job_failures_allowed, log_retention, labels, next_run_at, created_at, updated_at)
+      timezone, run_at, max_consecutive_job_failures_allowed, pause_on_failure, log_retention, labels, next_run_at,
+      created_at, updated_at)
     SELECT w.id, ${userId}, w.name, w.kind, w.payload::jsonb, w.schedule_type, w.interval_minutes, w.cron_expression,
-      w.timezone, w.run_at, w.max_failures, w.log_retention, w.labels::jsonb, w.next_run_at, ${now}, ${now}
+      w.timezone, w.run_at, w.max_failures, w.pause_on_failure, w.log_retention, w.labels::jsonb, w.next_run_at,
+      ${now}, ${now}
     FROM unnest(
       ${ids}::uuid[], ${drafts.map((d) => d.name)}::text[], ${drafts.map((d) => d.kind)}::text[],
       ${drafts.map((d) => JSON.stringify(d.payload))}::text[], ${columns.map((c) => c.schedule_type)}::text[],
       ${columns.map((c) => c.interval_minutes)}::int[], ${columns.map((c) => c.cron_expression)}::text[],
       ${columns.map((c) => c.timezone)}::text[], ${columns.map((c) => iso(c.run_at))}::timestamptz[],
-      ${drafts.map((d) => d.maxConsecutiveFailures)}::int[], ${drafts.map((d) => d.logRetention)}::bool[],
-      ${drafts.map((d) => JSON.stringify(d.labels))}::text[],
+      ${drafts.map((d) => d.maxConsecutiveFailures)}::int[], ${drafts.map((d) => d.pauseOnFailure)}::bool[],
+      ${drafts.map((d) => d.logRetention)}::bool[], ${drafts.map((d) => JSON.stringify(d.labels))}::text[],
       ${drafts.map((d) => iso(nextRunAfter(d.schedule, now)))}::timestamptz[]
     ) AS w(id, name, kind, payload, schedule_type, interval_minutes, cron_expression, timezone, run_at,
-      max_failures, log_retention, labels, next_run_at)
+      max_failures, pause_on_failure, log_retention, labels, next_run_at)
     RETURNING *`.execute(trx);
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)!);

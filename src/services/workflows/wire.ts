@@ -8,6 +8,8 @@ import {
   BuildStatusSchema,
   WorkflowKindSchema,
   WorkflowStatusSchema,
+  type PreviewResponse,
+  type PreviewResponseSchema,
   type RecentJob,
   type RecentJobSchema,
   type Schedule,
@@ -35,6 +37,7 @@ import type { IdempotentResult } from '../idempotency.ts';
 import {
   runDurationMs,
   sortedLabels,
+  type FireTimeView,
   type RecentJobView,
   type ScheduleView,
   type WorkflowView,
@@ -144,6 +147,9 @@ export function workflowToWire(w: WorkflowView): MessageInitShape<typeof Workflo
     createdAt: toTimestamp(w.created_at),
     updatedAt: toTimestamp(w.updated_at),
     terminatedAt: toOptionalTimestamp(w.terminated_at),
+    pausedAt: toOptionalTimestamp(w.paused_at),
+    ...(w.pause_note !== null ? { pauseNote: w.pause_note } : {}),
+    pauseOnFailure: w.pause_on_failure,
     generation: w.generation,
     recentJobs: w.recent_jobs.map(recentJobToWire),
     labels: w.labels,
@@ -169,6 +175,9 @@ export function workflowFromWire(m: Workflow | undefined): WorkflowView {
     created_at: fromTimestamp(w.createdAt),
     updated_at: fromTimestamp(w.updatedAt),
     terminated_at: fromOptionalTimestamp(w.terminatedAt),
+    paused_at: fromOptionalTimestamp(w.pausedAt),
+    pause_note: w.pauseNote ?? null,
+    pause_on_failure: w.pauseOnFailure,
     generation: w.generation,
     // A protobuf map has no order: the API's is the keys', restored here.
     labels: sortedLabels(w.labels),
@@ -244,4 +253,26 @@ export function bodyToWire(body: unknown): string | undefined {
 
 export function bodyFromWire(json: string | undefined): unknown {
   return json === undefined ? undefined : JSON.parse(json);
+}
+
+export function previewToWire(p: {
+  fire_times: FireTimeView[];
+}): MessageInitShape<typeof PreviewResponseSchema> {
+  return {
+    fireTimes: p.fire_times.map((f) => ({
+      at: toTimestamp(f.at),
+      nominalAt: toTimestamp(f.nominal_at),
+      ...(f.reason !== null ? { reason: f.reason } : {}),
+    })),
+  };
+}
+
+export function previewFromWire(m: PreviewResponse): { fire_times: FireTimeView[] } {
+  return {
+    fire_times: m.fireTimes.map((f) => ({
+      at: fromTimestamp(f.at),
+      nominal_at: fromTimestamp(f.nominalAt),
+      reason: f.reason ?? null,
+    })),
+  };
 }

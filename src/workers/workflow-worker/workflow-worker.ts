@@ -14,7 +14,11 @@
  * - FAILURE_LIMIT_REACHED: the statement that recorded a failure counted it and found the
  *   workflow's maximum reached (src/workers/executor/failure-policy.ts); the workflow is
  *   terminated (reason "auto"), its queued jobs canceled, one TERMINATE event written. Guarded by
- *   `terminated_at IS NULL` and the generation, so a redelivery changes nothing.
+ *   `terminated_at IS NULL` and the generation, so a redelivery changes nothing. A workflow with
+ *   `pause_on_failure` is paused instead (note "paused after N consecutive failures", queued
+ *   automatic runs canceled, as POST …/pause does): its owner resumes it as it is instead of
+ *   editing it, which rebuilds it. Guarded by `paused_at IS NULL`: a redelivery, or another
+ *   failure of a manual run while paused, keeps the first pause.
  * - JOB_COMPLETED / JOB_FAILED: the failure policy as versions before it moved into the
  *   completion counted it; only rows written by those versions, still in the outbox after an
  *   upgrade, carry them. Counted once per job (`processed_events`).
@@ -29,6 +33,7 @@ import {
   type ContainerPolicy,
 } from '../../domain/container-policy.ts';
 import type { ContainerPayload } from '../../domain/workflow-input.ts';
+import { failurePauseNote } from '../../domain/pause.ts';
 import { nextRunAfter } from '../../domain/schedule.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -323,33 +328,46 @@ export class WorkflowWorker {
     this.#events.emit('schedules:changed', { workflowId: workflow.id });
   }
 
-  /** The failure limit was reached (counted by the completion): terminate, once. */
+  /** The failure limit was reached (counted by the completion): terminate (or pause), once. */
   async #failureLimitReached(payload: FailureLimitPayload): Promise<void> {
-    const terminated = await this.#db.transaction().execute(async (trx) => {
+    const outcome = await this.#db.transaction().execute(async (trx) => {
       const workflow = await trx
         .selectFrom('workflows')
-        .select(['id', 'user_id', 'generation', 'name', 'kind', 'terminated_at'])
+        .select([
+          'id',
+          'user_id',
+          'generation',
+          'name',
+          'kind',
+          'terminated_at',
+          'pause_on_failure',
+          'paused_at',
+        ])
         .where('id', '=', payload.workflow_id)
         .forUpdate()
         .executeTakeFirst();
       // Gone, already terminated, or edited since (an edit starts the count afresh).
       if (!workflow || workflow.terminated_at !== null || workflow.generation !== payload.generation)
-        return false;
+        return null;
+      if (workflow.pause_on_failure) {
+        return (await this.#pauseAuto(trx, workflow, payload.consecutive_failures)) ? 'paused' : null;
+      }
       await this.#terminateAuto(
         trx,
         workflow,
         payload.consecutive_failures,
         payload.max_consecutive_failures,
       );
-      return true;
+      return 'terminated';
     });
-    if (terminated) this.#terminated(payload.workflow_id);
+    if (outcome === 'terminated') this.#terminated(payload.workflow_id);
+    if (outcome === 'paused') this.#paused(payload.workflow_id);
   }
 
   /** Before the policy moved into the completion: a failure counts once per job here. */
   async #jobFailed(message: BusMessage, payload: WorkflowEventPayload): Promise<void> {
-    const terminated = await this.#db.transaction().execute(async (trx) => {
-      if (!(await markProcessed(trx, `${message.type}:${payload.job_id ?? message.id}`))) return false;
+    const outcome = await this.#db.transaction().execute(async (trx) => {
+      if (!(await markProcessed(trx, `${message.type}:${payload.job_id ?? message.id}`))) return null;
       const now = this.#clock.now();
       const { rows } = await sql<{
         id: string;
@@ -360,6 +378,8 @@ export class WorkflowWorker {
         consecutive_job_failures_count: number;
         max_consecutive_job_failures_allowed: number;
         terminated_at: Date | null;
+        pause_on_failure: boolean;
+        paused_at: Date | null;
       }>`
         UPDATE workflows
         SET consecutive_job_failures_count = consecutive_job_failures_count + 1,
@@ -367,22 +387,66 @@ export class WorkflowWorker {
                                 THEN ${now}::timestamptz ELSE completed_at END,
             updated_at = ${now}
         WHERE id = ${payload.workflow_id}
-        RETURNING id, user_id, generation, name, kind, consecutive_job_failures_count, max_consecutive_job_failures_allowed, terminated_at`.execute(
-        trx,
-      );
+        RETURNING id, user_id, generation, name, kind, consecutive_job_failures_count, max_consecutive_job_failures_allowed,
+                  terminated_at, pause_on_failure, paused_at`.execute(trx);
       const workflow = rows[0];
-      if (!workflow || workflow.terminated_at !== null) return false;
+      if (!workflow || workflow.terminated_at !== null) return null;
       if (workflow.consecutive_job_failures_count < workflow.max_consecutive_job_failures_allowed)
-        return false;
+        return null;
+      if (workflow.pause_on_failure) {
+        return (await this.#pauseAuto(trx, workflow, workflow.consecutive_job_failures_count))
+          ? 'paused'
+          : null;
+      }
       await this.#terminateAuto(
         trx,
         workflow,
         workflow.consecutive_job_failures_count,
         workflow.max_consecutive_job_failures_allowed,
       );
-      return true;
+      return 'terminated';
     });
-    if (terminated) this.#terminated(payload.workflow_id);
+    if (outcome === 'terminated') this.#terminated(payload.workflow_id);
+    if (outcome === 'paused') this.#paused(payload.workflow_id);
+  }
+
+  /**
+   * Pauses after consecutive failures (`pause_on_failure`), as POST …/pause does: queued automatic
+   * runs canceled, the scheduler skips it until it is resumed. False when it was paused already
+   * (the first pause, and its note, stay).
+   */
+  async #pauseAuto(
+    trx: Transaction<DB>,
+    workflow: Pick<WorkflowRow, 'id' | 'paused_at'>,
+    failures: number,
+  ): Promise<boolean> {
+    if (workflow.paused_at !== null) return false;
+    const now = this.#clock.now();
+    await trx
+      .updateTable('workflows')
+      .set({ paused_at: now, pause_note: failurePauseNote(failures), updated_at: now })
+      .where('id', '=', workflow.id)
+      .execute();
+    const canceled = await trx
+      .updateTable('jobs')
+      .set({ status: 'CANCELED', completed_at: now, updated_at: now })
+      .where('workflow_id', '=', workflow.id)
+      .where('status', 'in', ['PENDING', 'QUEUED'])
+      .where('trigger', '=', 'AUTOMATIC')
+      .returning('id')
+      .execute();
+    await writeJobFinishedEvents(
+      trx,
+      canceled.map((c) => c.id),
+      { bulk: true },
+    );
+    return true;
+  }
+
+  #paused(workflowId: string): void {
+    this.#logger.info({ workflowId }, 'workflow paused after consecutive failures');
+    this.#events.emit('outbox:written', { count: 1 });
+    this.#events.emit('schedules:changed', { workflowId });
   }
 
   /** Terminates after consecutive failures: queued jobs canceled, the fact, one TERMINATE. */

@@ -30,6 +30,7 @@ export type QueryOf<P extends keyof paths> = paths[P]['get'] extends { parameter
 export type User = Schemas['User'];
 export type Session = Schemas['Session'];
 export type Workflow = Schemas['Workflow'];
+export type FireTime = Schemas['FireTime'];
 export type ScheduleView = Workflow['schedule'];
 /** When a schedule fires, without its policies: what formatting and previews need. */
 export type ScheduleTiming = ScheduleView extends infer S

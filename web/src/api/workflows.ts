@@ -1,7 +1,8 @@
-/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, delete. */
+/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, pause, resume, delete, preview. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
 import { api } from './client.ts';
-import type { QueryOf, Workflow, WorkflowPage } from './types.ts';
+import type { FireTime, QueryOf, Workflow, WorkflowPage } from './types.ts';
 
 /** Overview and detail pages refresh this often (milliseconds). */
 export const REFRESH_MS = 5_000;
@@ -101,5 +102,60 @@ export function useDeleteWorkflow(id: string) {
       client.removeQueries({ queryKey: workflowKeys.one(id) });
       void client.invalidateQueries({ queryKey: workflowKeys.all });
     },
+  });
+}
+
+/** `POST /workflows/{id}/pause`: no runs until resumed; `note` is shown with it (idempotent). */
+export function usePauseWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ note }: { note: string }) =>
+      api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/pause`, note.trim() ? { note } : {}),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+      void client.invalidateQueries({ queryKey: ['jobs', id] }); // its queued automatic runs are canceled
+    },
+  });
+}
+
+/** `POST /workflows/{id}/resume`: runs again from its next fire time (idempotent). */
+export function useResumeWorkflow(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.post<Workflow>(`/workflows/${encodeURIComponent(id)}/resume`),
+    onSuccess: (workflow) => {
+      client.setQueryData(workflowKeys.one(workflow.id), workflow);
+      void client.invalidateQueries({ queryKey: workflowKeys.all });
+    },
+  });
+}
+
+/** Waits until the form has been still this long before asking the server for a preview. */
+const PREVIEW_DEBOUNCE_MS = 250;
+
+/**
+ * `POST /schedules/preview`: the next `count` fire times of a draft schedule (null: nothing to
+ * ask), as the server will fire them, with its reason for any irregular one (daylight saving).
+ * Asked once typing pauses; the previous answer stays shown meanwhile.
+ */
+export function useSchedulePreview(schedule: Record<string, unknown> | null, count = 5) {
+  const key = schedule === null ? null : JSON.stringify(schedule);
+  const [settled, setSettled] = useState(key);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(key), PREVIEW_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [key]);
+  return useQuery({
+    queryKey: ['schedule-preview', settled, count],
+    queryFn: ({ signal }) =>
+      api.post<{ fire_times: FireTime[] }>(
+        '/schedules/preview',
+        { schedule: JSON.parse(settled!) as unknown, count },
+        { signal },
+      ),
+    enabled: settled !== null && settled === key,
+    placeholderData: keepPreviousData,
+    retry: false,
   });
 }

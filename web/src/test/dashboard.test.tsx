@@ -177,7 +177,26 @@ describe('workflow detail', () => {
 describe('workflow form', () => {
   const noop = () => {};
 
-  it('validates as you type and previews runs', async () => {
+  it('validates as you type and previews runs with the server', async () => {
+    // The server's answer (src/domain/schedule-preview.ts computes it; test/api covers that).
+    const calls = stubFetch({
+      'POST /api/v1/schedules/preview': ({ body }) => {
+        const count = (body as { count: number }).count;
+        return json(200, {
+          fire_times: Array.from({ length: count }, (_, i) => {
+            const at = new Date(Date.UTC(2027, 2, 27 + i, 1, 30)).toISOString();
+            return i === 1
+              ? {
+                  at: '2027-03-28T01:00:00.000Z',
+                  nominal_at: '2027-03-28T01:30:00.000Z',
+                  reason:
+                    '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap)',
+                }
+              : { at, nominal_at: at, reason: null };
+          }),
+        });
+      },
+    });
     renderAt(
       '/',
       <WorkflowForm
@@ -197,9 +216,13 @@ describe('workflow form', () => {
     await user.clear(url);
     await user.type(url, 'https://example.com');
     expect(url.getAttribute('aria-invalid')).toBeNull();
-    expect(
-      within(screen.getByRole('list', { name: 'Next run times' })).getAllByRole('listitem'),
-    ).toHaveLength(5);
+    const list = await screen.findByRole('list', { name: 'Next run times' });
+    expect(within(list).getAllByRole('listitem')).toHaveLength(5);
+    expect(within(list).getByText(/02:30 does not exist on 2027-03-28 in Europe\/Berlin/)).toBeTruthy();
+    const asked = calls.filter((c) => c.url.pathname === '/api/v1/schedules/preview');
+    // Asked once the form settled, not once per keystroke.
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.body).toMatchObject({ count: 5, schedule: { type: 'interval' } });
     await user.selectOptions(screen.getByLabelText('Runs'), 'cron');
     const cron = screen.getByLabelText('Cron expression');
     await user.clear(cron);

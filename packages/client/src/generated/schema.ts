@@ -2359,6 +2359,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview the next fire times of a draft schedule
+         * @description The next fire times, as the scheduler will fire them. `at` is when it runs; `nominal_at` when the schedule names it; `reason` explains an irregular one: a cron time in a spring-forward gap runs once at the first instant after the gap (`at` ≠ `nominal_at`), and a time that occurs twice in autumn says whether it runs once (at the first occurrence) or at both. The schedule is checked as `POST /workflows` checks one (400 naming `schedule.cron`, `schedule.timezone`, …); an interval starts at `from`, as a new workflow starts at its creation.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SchedulePreviewRequestInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePreview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schemas/workflow.json": {
         parameters: {
             query?: never;
@@ -4413,6 +4483,160 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a workflow (idempotent)
+         * @description The scheduler creates no runs for it until it is resumed; its queued automatic runs are canceled (a running job and manual runs are not). The body may be absent; `note` (at most 500 characters) is shown as `pause_note`. Pausing a paused workflow changes nothing (its `paused_at` and note are kept). 409 when the workflow is terminated.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowPauseInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview a workflow's next fire times
+         * @description The next fire times, as the scheduler will fire them. `at` is when it runs; `nominal_at` when the schedule names it; `reason` explains an irregular one: a cron time in a spring-forward gap runs once at the first instant after the gap (`at` ≠ `nominal_at`), and a time that occurs twice in autumn says whether it runs once (at the first occurrence) or at both. An interval schedule stays on the grid of its `next_run_at`. The times of the schedule whatever the workflow state: a paused workflow runs none until resumed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many fire times, 1–100 */
+                    count?: number;
+                    /** @description Fire times strictly after this RFC 3339 date-time; default now */
+                    from?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePreview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/rebuild": {
         parameters: {
             query?: never;
@@ -4487,6 +4711,83 @@ export interface paths {
                 };
                 /** @description Default Response */
                 412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused workflow (idempotent)
+         * @description The next run is the first fire time of the schedule after now: fire times that fell during the pause are not run, not even as one catch-up run. An interval schedule keeps its phase. The failure count starts afresh. Resuming a workflow that is not paused changes nothing. 409 when the workflow is terminated. The body, if any, must be `{}`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5239,6 +5540,22 @@ export interface components {
             last_error: string | null;
             topic: string;
         };
+        FireTime: {
+            /** @description When the scheduler fires it */
+            at: string;
+            /** @description When the schedule names it; differs from `at` only for a wall-clock time in a spring-forward gap (read with the offset before the change) */
+            nominal_at: string;
+            /** @description Why this fire time is irregular (daylight saving); null when it is not */
+            reason: string | null;
+        };
+        FireTimeInput: {
+            /** @description When the scheduler fires it */
+            at: string;
+            /** @description When the schedule names it; differs from `at` only for a wall-clock time in a spring-forward gap (read with the offset before the change) */
+            nominal_at: string;
+            /** @description Why this fire time is irregular (daylight saving); null when it is not */
+            reason: string | null;
+        };
         /** @description An HTTP request whose answer must have the expected status. */
         HeartbeatPayload: {
             /** @default null */
@@ -5833,6 +6150,32 @@ export interface components {
             /** @description null: no deadline */
             starting_deadline_seconds: number | null;
         };
+        SchedulePreview: {
+            fire_times: components["schemas"]["FireTime"][];
+        };
+        SchedulePreviewInput: {
+            fire_times: components["schemas"]["FireTimeInput"][];
+        };
+        SchedulePreviewRequest: {
+            /** @description How many fire times, 1–100; default 20 */
+            count?: number;
+            /**
+             * Format: date-time
+             * @description Fire times strictly after this RFC 3339 date-time; default now
+             */
+            from?: string;
+            schedule: components["schemas"]["Schedule"];
+        };
+        SchedulePreviewRequestInput: {
+            /** @description How many fire times, 1–100; default 20 */
+            count?: number;
+            /**
+             * Format: date-time
+             * @description Fire times strictly after this RFC 3339 date-time; default now
+             */
+            from?: string;
+            schedule: components["schemas"]["ScheduleInput"];
+        };
         Session: {
             /** @description RFC 3339 UTC timestamp with milliseconds */
             expires_at: string;
@@ -6182,6 +6525,12 @@ export interface components {
             max_consecutive_job_failures_allowed: number;
             name: string;
             next_run_at: string | null;
+            /** @description Why it is paused: the pause request's note, or the failure policy's; null when none */
+            pause_note: string | null;
+            /** @description At the failure limit, the workflow is paused instead of terminated */
+            pause_on_failure: boolean;
+            /** @description When it was paused (POST /workflows/{id}/pause); null when not paused */
+            paused_at: string | null;
             payload: {
                 [key: string]: unknown;
             };
@@ -6285,6 +6634,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | string;
             schedule?: components["schemas"]["Schedule"];
@@ -6298,6 +6649,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
@@ -6323,6 +6676,12 @@ export interface components {
             max_consecutive_job_failures_allowed: number;
             name: string;
             next_run_at: string | null;
+            /** @description Why it is paused: the pause request's note, or the failure policy's; null when none */
+            pause_note: string | null;
+            /** @description At the failure limit, the workflow is paused instead of terminated */
+            pause_on_failure: boolean;
+            /** @description When it was paused (POST /workflows/{id}/pause); null when not paused */
+            paused_at: string | null;
             payload: {
                 [key: string]: unknown;
             };
@@ -6419,6 +6778,14 @@ export interface components {
             workflow_id: string;
             workflow_name: string;
         };
+        WorkflowPause: {
+            /** @description Why it is paused, shown with the workflow until it is resumed */
+            note?: string | null;
+        };
+        WorkflowPauseInput: {
+            /** @description Why it is paused, shown with the workflow until it is resumed */
+            note?: string | null;
+        };
         WorkflowUpdate: {
             /** @description Minutes between runs (Chronoverse form); or use `schedule`. */
             interval?: number;
@@ -6432,6 +6799,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name?: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload?: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | string;
             schedule?: components["schemas"]["Schedule"];
@@ -6449,6 +6818,8 @@ export interface components {
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
             name?: string;
+            /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
+            pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload?: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];

@@ -1,10 +1,13 @@
 /**
  * Create and edit form for workflows: kind-specific payload fields, schedule (interval, cron with
- * a time zone, once), validated as you type with the server's own rules, a preview of the next
- * five runs, and the server's 400 field errors shown next to the fields they concern.
+ * a time zone, once), validated as you type with the server's own rules, the server's preview of
+ * the next five runs (with its daylight-saving reasons), and the server's 400 field errors shown
+ * next to the fields they concern.
  */
-import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type FieldIssue } from '../../api/client.ts';
+import type { FireTime } from '../../api/types.ts';
+import { useSchedulePreview } from '../../api/workflows.ts';
 import { Button } from '../../components/Button.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { Checkbox, Select, TextAreaField, TextField, errorText } from '../../components/Field.tsx';
@@ -12,7 +15,7 @@ import {
   browserTimezone,
   createBody,
   issuesByField,
-  previewRuns,
+  previewScheduleBody,
   updateBody,
   validateForm,
   withoutField,
@@ -80,11 +83,9 @@ export function WorkflowForm({
   const server = issuesByField(serverIssues, state.kind);
   const scheduleFields: FieldKey[] = ['intervalMinutes', 'cron', 'timezone', 'runAt', 'schedule'];
   const hasScheduleErrors = scheduleFields.some((f) => local[f]);
-  const runs = useMemo(
-    () => previewRuns(state, clock, hasScheduleErrors),
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the clock is read per render on purpose
-    [state, hasScheduleErrors],
-  );
+  // The server computes the preview: what it answers is what the scheduler will fire.
+  const previewSchedule = previewScheduleBody(state, hasScheduleErrors);
+  const preview = useSchedulePreview(previewSchedule);
 
   // A valid cron expression in words, beside the field ("At 02:00, Monday through Friday").
   const cronWords = state.scheduleType === 'cron' && !local.cron ? describeCron(state.cron) : null;
@@ -164,9 +165,15 @@ export function WorkflowForm({
             onChange={(e) => set('maxFailures', e.target.value)}
             onBlur={blur('maxFailures')}
             error={err('maxFailures')}
-            description="The workflow is terminated after this many failures in a row (1–100)."
+            description={`The workflow is ${state.pauseOnFailure ? 'paused' : 'terminated'} after this many failures in a row (1–100).`}
           />
         </div>
+        <Checkbox
+          label="Pause instead of terminating at the failure limit"
+          description="A paused workflow is resumed as it is; a terminated one is re-activated by editing it, which rebuilds it."
+          checked={state.pauseOnFailure}
+          onChange={(e) => set('pauseOnFailure', e.target.checked)}
+        />
         {state.kind === 'CONTAINER' && mode === 'create' && (
           <Checkbox
             label="Keep logs"
@@ -386,7 +393,12 @@ export function WorkflowForm({
             description={`Your time zone (${browserTimezone()}).`}
           />
         )}
-        <SchedulePreview runs={runs} timezone={state.scheduleType === 'cron' ? state.timezone : null} />
+        <SchedulePreview
+          runs={previewSchedule === null ? null : (preview.data?.fire_times ?? [])}
+          pending={previewSchedule !== null && preview.data === undefined && !preview.isError}
+          error={previewSchedule === null ? null : preview.error}
+          timezone={state.scheduleType === 'cron' ? state.timezone : null}
+        />
       </fieldset>
 
       {state.scheduleType !== 'once' && (
@@ -454,19 +466,34 @@ export function WorkflowForm({
   );
 }
 
-export function SchedulePreview({ runs, timezone }: { runs: Date[] | null; timezone: string | null }) {
+export function SchedulePreview({
+  runs,
+  pending = false,
+  error = null,
+  timezone,
+}: {
+  runs: FireTime[] | null;
+  pending?: boolean;
+  error?: unknown;
+  timezone: string | null;
+}) {
   return (
     <section aria-labelledby="preview-heading" className="schedule-preview" aria-live="polite">
       <h3 id="preview-heading">Next runs</h3>
       {runs === null ? (
         <p className="muted">Complete the schedule to see when it runs.</p>
+      ) : error ? (
+        <ErrorMessage error={error} title="The preview is not available" />
+      ) : pending ? (
+        <p className="muted">Working out the next runs…</p>
       ) : runs.length === 0 ? (
         <p className="muted">It would not run again.</p>
       ) : (
         <ol aria-label="Next run times">
           {runs.map((run) => (
-            <li key={run.getTime()}>
-              <time dateTime={run.toISOString()}>{formatPreviewRun(run, timezone)}</time>
+            <li key={run.at}>
+              <time dateTime={run.at}>{formatPreviewRun(new Date(run.at), timezone)}</time>
+              {run.reason && <span className="muted"> — {run.reason}</span>}
             </li>
           ))}
         </ol>

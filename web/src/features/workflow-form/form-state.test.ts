@@ -3,9 +3,9 @@ import {
   createBody,
   emptyForm,
   formFromWorkflow,
-  updateBody,
   issuesByField,
-  previewRuns,
+  previewScheduleBody,
+  updateBody,
   validateForm,
   type FormState,
 } from './form-state.ts';
@@ -19,40 +19,30 @@ const form = (changes: Partial<FormState>): FormState => ({
   ...changes,
 });
 
-describe('next five runs', () => {
-  it('interval: one interval apart from now', () => {
-    const runs = previewRuns(form({ scheduleType: 'interval', intervalMinutes: '15' }), NOW, false)!;
-    expect(runs.map((d) => d.toISOString())).toEqual([
-      '2026-03-01T10:15:00.000Z',
-      '2026-03-01T10:30:00.000Z',
-      '2026-03-01T10:45:00.000Z',
-      '2026-03-01T11:00:00.000Z',
-      '2026-03-01T11:15:00.000Z',
-    ]);
-  });
-
-  it('cron in a time zone, across the spring-forward change', () => {
-    const runs = previewRuns(
-      form({ scheduleType: 'cron', cron: '30 2 * * *', timezone: 'Europe/Paris' }),
-      new Date('2026-03-27T12:00:00Z'),
-      false,
-    )!;
-    // 02:30 Paris: CET (UTC+1) until 29 March, where 02:30 does not exist (runs at 03:00 CEST), then CEST.
-    expect(runs.map((d) => d.toISOString())).toEqual([
-      '2026-03-28T01:30:00.000Z',
-      '2026-03-29T01:00:00.000Z',
-      '2026-03-30T00:30:00.000Z',
-      '2026-03-31T00:30:00.000Z',
-      '2026-04-01T00:30:00.000Z',
-    ]);
-  });
-
-  it('once: the single run; nothing while the schedule is invalid', () => {
+describe('the schedule the preview asks the server about', () => {
+  it('interval, cron with its zone, once as an instant', () => {
+    expect(previewScheduleBody(form({ scheduleType: 'interval', intervalMinutes: '15' }), false)).toEqual({
+      type: 'interval',
+      interval_minutes: 15,
+    });
+    expect(
+      previewScheduleBody(
+        form({ scheduleType: 'cron', cron: ' 30 2 * * * ', timezone: 'Europe/Paris' }),
+        false,
+      ),
+    ).toEqual({ type: 'cron', cron: '30 2 * * *', timezone: 'Europe/Paris' });
     const at = new Date('2026-03-02T08:00:00Z');
     const local = `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}T${String(at.getHours()).padStart(2, '0')}:00`;
-    expect(previewRuns(form({ scheduleType: 'once', runAt: local }), NOW, false)).toEqual([at]);
-    expect(previewRuns(form({ scheduleType: 'cron', cron: 'nope' }), NOW, true)).toBeNull();
-    expect(previewRuns(form({ scheduleType: 'interval', intervalMinutes: '0' }), NOW, false)).toBeNull();
+    expect(previewScheduleBody(form({ scheduleType: 'once', runAt: local }), false)).toEqual({
+      type: 'once',
+      run_at: '2026-03-02T08:00:00.000Z',
+    });
+  });
+
+  it('nothing to ask while the schedule is invalid', () => {
+    expect(previewScheduleBody(form({ scheduleType: 'cron', cron: 'nope' }), true)).toBeNull();
+    expect(previewScheduleBody(form({ scheduleType: 'interval', intervalMinutes: '0' }), false)).toBeNull();
+    expect(previewScheduleBody(form({ scheduleType: 'once', runAt: '' }), false)).toBeNull();
   });
 });
 
@@ -166,5 +156,17 @@ describe('schedule policies in the form', () => {
     expect(issuesByField(issues, 'HEARTBEAT').byField.jitterSeconds).toEqual([
       'must be less than the shortest time between two runs (60 seconds)',
     ]);
+  });
+});
+
+describe('pause_on_failure in the bodies', () => {
+  it('create sends it only when set; an edit sends it only when changed; both pass the domain validation', () => {
+    const base = form({ scheduleType: 'interval', intervalMinutes: '15' });
+    expect(createBody(base)).not.toHaveProperty('pause_on_failure');
+    expect(createBody({ ...base, pauseOnFailure: true })).toMatchObject({ pause_on_failure: true });
+    expect(validateForm({ ...base, pauseOnFailure: true }, 'create', null, NOW)).toEqual([]);
+    expect(updateBody(base, base)).toEqual({});
+    expect(updateBody({ ...base, pauseOnFailure: true }, base)).toEqual({ pause_on_failure: true });
+    expect(updateBody(base, { ...base, pauseOnFailure: true })).toEqual({ pause_on_failure: false });
   });
 });

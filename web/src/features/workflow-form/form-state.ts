@@ -4,7 +4,7 @@
  * the server's own (src/domain/workflow-input.ts runs in the browser unchanged), so what the form
  * accepts is exactly what the API accepts.
  */
-import { upcomingRuns, type Schedule } from '../../../../src/domain/schedule.ts';
+import type { Schedule } from '../../../../src/domain/schedule.ts';
 import {
   validateWorkflowCreate,
   validateWorkflowUpdate,
@@ -58,6 +58,8 @@ export interface FormState {
    */
   catchUpKept: { mode: CatchUpMode; windowSeconds: number | null; maxRuns: number | null } | null;
   maxFailures: string;
+  /** At the failure limit, pause (resume it as it is) instead of terminating. */
+  pauseOnFailure: boolean;
   logRetention: boolean;
 }
 
@@ -95,6 +97,7 @@ export function emptyForm(): FormState {
     startingDeadline: '',
     catchUpKept: null,
     maxFailures: '3',
+    pauseOnFailure: false,
     logRetention: true,
   };
 }
@@ -203,6 +206,8 @@ export function createBody(state: FormState): Record<string, unknown> {
     schedule: scheduleOf(state),
     max_consecutive_job_failures_allowed: numberOrText(state.maxFailures),
   };
+  // Sent only when set: false is the server's default.
+  if (state.pauseOnFailure) body.pause_on_failure = true;
   if (state.kind === 'CONTAINER') body.log_retention = state.logRetention;
   return body;
 }
@@ -218,6 +223,7 @@ export function updateBody(state: FormState, initial: FormState): Record<string,
   if (state.maxFailures !== initial.maxFailures) {
     body.max_consecutive_job_failures_allowed = numberOrText(state.maxFailures);
   }
+  if (state.pauseOnFailure !== initial.pauseOnFailure) body.pause_on_failure = state.pauseOnFailure;
   return body;
 }
 
@@ -242,6 +248,7 @@ export function formFromWorkflow(w: Workflow): FormState {
     name: w.name,
     kind: w.kind,
     maxFailures: String(w.max_consecutive_job_failures_allowed),
+    pauseOnFailure: w.pause_on_failure,
     logRetention: w.log_retention,
   };
   if (w.kind === 'HEARTBEAT') {
@@ -323,6 +330,7 @@ export const FIELD_PATHS = {
   jitterSeconds: ['schedule.policy.jitter_seconds'],
   startingDeadline: ['schedule.policy.starting_deadline_seconds'],
   maxFailures: ['max_consecutive_job_failures_allowed'],
+  pauseOnFailure: ['pause_on_failure'],
   logRetention: ['log_retention'],
 } as const satisfies Record<string, readonly string[]>;
 export type FieldKey = keyof typeof FIELD_PATHS;
@@ -399,14 +407,24 @@ export function scheduleForPreview(state: FormState): Schedule | null {
   }
 }
 
-/** The next five run times, or null when the schedule is not valid yet. */
-export function previewRuns(state: FormState, now: Date, hasScheduleErrors: boolean): Date[] | null {
+/**
+ * The `schedule` of the form as `POST /schedules/preview` takes it (the server computes the next
+ * runs, with its reasons for daylight-saving irregularities), or null when the schedule is not
+ * valid yet and there is nothing to ask.
+ */
+export function previewScheduleBody(
+  state: FormState,
+  hasScheduleErrors: boolean,
+): Record<string, unknown> | null {
   if (hasScheduleErrors) return null;
   const schedule = scheduleForPreview(state);
   if (!schedule) return null;
-  try {
-    return upcomingRuns(schedule, now, 5);
-  } catch {
-    return null;
+  switch (schedule.type) {
+    case 'interval':
+      return { type: 'interval', interval_minutes: schedule.intervalMinutes };
+    case 'cron':
+      return { type: 'cron', cron: schedule.cron, timezone: schedule.timezone };
+    case 'once':
+      return { type: 'once', run_at: schedule.runAt.toISOString() };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * One workflow: details (schedule in words, next run in both zones, what it runs), failure counter,
- * actions (run now, rebuild a failed build, edit, terminate, delete), its jobs and who is notified
- * of what (subscriptions).
+ * actions (run now, rebuild a failed build, pause with a note and resume, edit, terminate, delete),
+ * its jobs and who is notified of what (subscriptions).
  */
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -16,7 +16,9 @@ import {
 } from '../../api/types.ts';
 import {
   useDeleteWorkflow,
+  usePauseWorkflow,
   useRebuildWorkflow,
+  useResumeWorkflow,
   useTerminateWorkflow,
   useWorkflow,
 } from '../../api/workflows.ts';
@@ -32,7 +34,7 @@ import { SubscriptionsSection } from '../../features/subscriptions/Subscriptions
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
-import { Select } from '../../components/Field.tsx';
+import { Select, TextAreaField } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
@@ -58,7 +60,10 @@ export default function WorkflowDetailPage() {
   const terminate = useTerminateWorkflow(workflowId);
   const remove = useDeleteWorkflow(workflowId);
   const rebuild = useRebuildWorkflow(workflowId);
-  const [confirm, setConfirm] = useState<'terminate' | 'delete' | null>(null);
+  const pause = usePauseWorkflow(workflowId);
+  const resume = useResumeWorkflow(workflowId);
+  const [confirm, setConfirm] = useState<'terminate' | 'delete' | 'pause' | null>(null);
+  const [note, setNote] = useState('');
 
   if (workflow.isPending) return <Spinner label="Loading the workflow…" />;
   if (workflow.isError)
@@ -66,6 +71,7 @@ export default function WorkflowDetailPage() {
   const w = workflow.data;
   const status = workflowStatusOf(w);
   const terminated = w.terminated_at !== null;
+  const paused = w.paused_at !== null;
   const canRun = !terminated && w.build_status === 'COMPLETED';
   // The API rebuilds only a FAILED build of a workflow that is not terminated (editing re-activates).
   const canRebuild = !terminated && w.build_status === 'FAILED';
@@ -103,6 +109,21 @@ export default function WorkflowDetailPage() {
               Rebuild
             </Button>
           )}
+          {!terminated && !paused && (
+            <Button
+              onClick={() => {
+                setNote('');
+                setConfirm('pause');
+              }}
+            >
+              Pause
+            </Button>
+          )}
+          {!terminated && paused && (
+            <Button pending={resume.isPending} onClick={() => resume.mutate()}>
+              Resume
+            </Button>
+          )}
           <Link to={`/workflows/${w.id}/edit`} className="btn">
             Edit
           </Link>
@@ -120,6 +141,7 @@ export default function WorkflowDetailPage() {
       </div>
       <ErrorMessage error={runNow.error} title="The run could not start" />
       <ErrorMessage error={rebuild.error} title="The rebuild could not start" />
+      <ErrorMessage error={resume.error} title="The workflow could not be resumed" />
 
       <div className="card">
         <dl className="details">
@@ -138,8 +160,17 @@ export default function WorkflowDetailPage() {
               <div className="muted">{describePolicy(w.schedule.policy)}</div>
             )}
           </dd>
+          {paused && (
+            <>
+              <dt>Paused</dt>
+              <dd>
+                since {formatDateTime(w.paused_at)}
+                {w.pause_note ? ` — ${w.pause_note}` : ''}
+              </dd>
+            </>
+          )}
           <dt>Next run</dt>
-          <dd>{formatNextRun(w.next_run_at, w.schedule)}</dd>
+          <dd>{paused ? 'none while paused' : formatNextRun(w.next_run_at, w.schedule)}</dd>
           <PayloadDetails workflow={w} />
           <dt>Consecutive failures</dt>
           <dd>
@@ -199,6 +230,28 @@ export default function WorkflowDetailPage() {
         onConfirm={() => terminate.mutate(undefined, { onSuccess: () => setConfirm(null) })}
       >
         <p>No more runs are scheduled and pending jobs are canceled. Editing it later re-activates it.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        isOpen={confirm === 'pause'}
+        onOpenChange={(open) => !open && setConfirm(null)}
+        title={`Pause ${w.name}?`}
+        confirmLabel="Pause"
+        destructive={false}
+        pending={pause.isPending}
+        error={pause.error}
+        onConfirm={() => pause.mutate({ note }, { onSuccess: () => setConfirm(null) })}
+      >
+        <p>
+          No runs are created until you resume it, and its queued runs are canceled. Fire times that pass
+          meanwhile are not run later.
+        </p>
+        <TextAreaField
+          label="Note (optional)"
+          description="Why it is paused, shown with the workflow; at most 500 characters."
+          maxLength={500}
+          value={note}
+          onChange={(e) => setNote(e.target.value)}
+        />
       </ConfirmDialog>
       <ConfirmDialog
         isOpen={confirm === 'delete'}

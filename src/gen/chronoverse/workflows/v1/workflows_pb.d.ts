@@ -309,6 +309,23 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
    * @generated from field: map<string, string> labels = 19;
    */
   labels: { [key: string]: string };
+
+  /**
+   * Pause (issue 13). Numbered from 30: a parallel change adds fields after 19.
+   *
+   * @generated from field: google.protobuf.Timestamp paused_at = 30;
+   */
+  pausedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string pause_note = 31;
+   */
+  pauseNote?: string | undefined;
+
+  /**
+   * @generated from field: bool pause_on_failure = 32;
+   */
+  pauseOnFailure: boolean;
 };
 
 /**
@@ -755,6 +772,189 @@ export declare type DeleteWorkflowResponse = Message<"chronoverse.workflows.v1.D
 export declare const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse>;
 
 /**
+ * @generated from message chronoverse.workflows.v1.PauseWorkflowRequest
+ */
+export declare type PauseWorkflowRequest = Message<"chronoverse.workflows.v1.PauseWorkflowRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * The request body as received (JSON text, `{"note": "..."}`; absent: no body). Validated by the service.
+   *
+   * @generated from field: optional string body_json = 3;
+   */
+  bodyJson?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PauseWorkflowRequest.
+ * Use `create(PauseWorkflowRequestSchema)` to create a new message.
+ */
+export declare const PauseWorkflowRequestSchema: GenMessage<PauseWorkflowRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PauseWorkflowResponse
+ */
+export declare type PauseWorkflowResponse = Message<"chronoverse.workflows.v1.PauseWorkflowResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.Workflow workflow = 1;
+   */
+  workflow?: Workflow | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PauseWorkflowResponse.
+ * Use `create(PauseWorkflowResponseSchema)` to create a new message.
+ */
+export declare const PauseWorkflowResponseSchema: GenMessage<PauseWorkflowResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ResumeWorkflowRequest
+ */
+export declare type ResumeWorkflowRequest = Message<"chronoverse.workflows.v1.ResumeWorkflowRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ResumeWorkflowRequest.
+ * Use `create(ResumeWorkflowRequestSchema)` to create a new message.
+ */
+export declare const ResumeWorkflowRequestSchema: GenMessage<ResumeWorkflowRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ResumeWorkflowResponse
+ */
+export declare type ResumeWorkflowResponse = Message<"chronoverse.workflows.v1.ResumeWorkflowResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.Workflow workflow = 1;
+   */
+  workflow?: Workflow | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ResumeWorkflowResponse.
+ * Use `create(ResumeWorkflowResponseSchema)` to create a new message.
+ */
+export declare const ResumeWorkflowResponseSchema: GenMessage<ResumeWorkflowResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewWorkflowRequest
+ */
+export declare type PreviewWorkflowRequest = Message<"chronoverse.workflows.v1.PreviewWorkflowRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * 1 to 100.
+   *
+   * @generated from field: int32 count = 3;
+   */
+  count: number;
+
+  /**
+   * Absent: now.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 4;
+   */
+  from?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewWorkflowRequest.
+ * Use `create(PreviewWorkflowRequestSchema)` to create a new message.
+ */
+export declare const PreviewWorkflowRequestSchema: GenMessage<PreviewWorkflowRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewScheduleRequest
+ */
+export declare type PreviewScheduleRequest = Message<"chronoverse.workflows.v1.PreviewScheduleRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The request body as received (JSON text, `{"schedule": …, "from"?, "count"?}`). Validated by the service.
+   *
+   * @generated from field: optional string body_json = 2;
+   */
+  bodyJson?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewScheduleRequest.
+ * Use `create(PreviewScheduleRequestSchema)` to create a new message.
+ */
+export declare const PreviewScheduleRequestSchema: GenMessage<PreviewScheduleRequest>;
+
+/**
+ * One fire time: when it runs, when the schedule names it, and why they differ (daylight saving).
+ *
+ * @generated from message chronoverse.workflows.v1.FireTime
+ */
+export declare type FireTime = Message<"chronoverse.workflows.v1.FireTime"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp nominal_at = 2;
+   */
+  nominalAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string reason = 3;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.FireTime.
+ * Use `create(FireTimeSchema)` to create a new message.
+ */
+export declare const FireTimeSchema: GenMessage<FireTime>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewResponse
+ */
+export declare type PreviewResponse = Message<"chronoverse.workflows.v1.PreviewResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.FireTime fire_times = 1;
+   */
+  fireTimes: FireTime[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewResponse.
+ * Use `create(PreviewResponseSchema)` to create a new message.
+ */
+export declare const PreviewResponseSchema: GenMessage<PreviewResponse>;
+
+/**
  * @generated from enum chronoverse.workflows.v1.WorkflowKind
  */
 export enum WorkflowKind {
@@ -937,6 +1137,44 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof DeleteWorkflowRequestSchema;
     output: typeof DeleteWorkflowResponseSchema;
+  },
+  /**
+   * Pausing a paused workflow, or resuming an active one, changes nothing.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PauseWorkflow
+   */
+  pauseWorkflow: {
+    methodKind: "unary";
+    input: typeof PauseWorkflowRequestSchema;
+    output: typeof PauseWorkflowResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ResumeWorkflow
+   */
+  resumeWorkflow: {
+    methodKind: "unary";
+    input: typeof ResumeWorkflowRequestSchema;
+    output: typeof ResumeWorkflowResponseSchema;
+  },
+  /**
+   * The next fire times of a workflow's schedule (src/domain/schedule-preview.ts).
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PreviewWorkflow
+   */
+  previewWorkflow: {
+    methodKind: "unary";
+    input: typeof PreviewWorkflowRequestSchema;
+    output: typeof PreviewResponseSchema;
+  },
+  /**
+   * The next fire times of a draft schedule, checked as a create checks it.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PreviewSchedule
+   */
+  previewSchedule: {
+    methodKind: "unary";
+    input: typeof PreviewScheduleRequestSchema;
+    output: typeof PreviewResponseSchema;
   },
 }>;
 
