@@ -4,8 +4,10 @@
  * a given instant. Pure: the caller passes the current time.
  *
  * Daylight-saving behaviour of cron schedules (croner's, as Vixie cron): a wall-clock time that does
- * not exist (spring-forward gap) fires once, at the first instant after the gap (02:30 → 03:00); a
- * time that occurs twice (autumn overlap) fires once, at its first occurrence. Pinned by tests.
+ * not exist (spring-forward gap) fires once, at the first instant after the gap (02:30 → 03:00). In
+ * the hour that occurs twice (autumn overlap) a single daily time (`30 2 * * *`) fires once, at its
+ * first occurrence, but an expression with several times in that hour (`0 * * * *`,
+ * `15,45 2 * * *`) fires at both occurrences (schedule-preview.ts explains each case). Pinned by tests.
  */
 import { Cron } from 'croner';
 import { cronSyntaxProblem } from './cron-syntax.ts';
