@@ -241,7 +241,11 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
     const updated = await c.workflows.update(user.id, id, {
       schedule: { type: 'interval', interval_minutes: 7 },
     });
-    expect(updated.body.schedule).toEqual({ type: 'interval', interval_minutes: 7 });
+    expect(updated.body.schedule).toMatchObject({
+      type: 'interval',
+      interval_minutes: 7,
+      policy: { overlap: 'BUFFER_ALL' },
+    });
     same(updated.body, await local.workflows.get(user.id, id));
 
     await markBuilt(database, id);
