@@ -13,7 +13,14 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Measure } from './measure.ts';
-import { assertKey, assertPrefix, type ArtifactStore, type PutOptions, type PutResult } from './store.ts';
+import {
+  assertKey,
+  assertPrefix,
+  type ArtifactStore,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+} from './store.ts';
 
 const TMP = '.tmp';
 
@@ -24,7 +31,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
     this.#root = root;
   }
 
-  async put(key: string, body: Readable | { file: string }, options: PutOptions): Promise<PutResult> {
+  async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
     assertKey(key);
     const tmpDir = join(this.#root, TMP);
     await mkdir(tmpDir, { recursive: true });

@@ -22,7 +22,14 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Measure } from './measure.ts';
-import { assertKey, assertPrefix, type ArtifactStore, type PutOptions, type PutResult } from './store.ts';
+import {
+  assertKey,
+  assertPrefix,
+  type ArtifactStore,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+} from './store.ts';
 
 /** 8 MiB parts (S3's minimum is 5 MiB): a 1 GiB artifact is 128 parts, two in flight at a time. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -58,9 +65,9 @@ export class S3ArtifactStore implements ArtifactStore {
     });
   }
 
-  async put(key: string, body: Readable | { file: string }, options: PutOptions): Promise<PutResult> {
+  async put(key: string, body: PutBody, options: PutOptions): Promise<PutResult> {
     assertKey(key);
-    const source = 'file' in body ? createReadStream(body.file) : body;
+    const source: NodeJS.ReadableStream = 'file' in body ? createReadStream(body.file) : body;
     const measure = new Measure(options.maxBytes);
     const upload = new Upload({
       client: this.#client,
@@ -73,6 +80,8 @@ export class S3ArtifactStore implements ArtifactStore {
     const fail = (err: unknown) => {
       failure ??= err;
       void upload.abort().catch(() => {});
+      // Stop reading the source (a container's archive stream, a file) at once.
+      if (source instanceof Readable) source.destroy();
     };
     source.on('error', (err: Error) => {
       fail(err);

@@ -15,6 +15,9 @@
  */
 import type { Readable } from 'node:stream';
 
+/** What `put` stores: a byte stream (an HTTP body, a container's archive) or a local file. */
+export type PutBody = NodeJS.ReadableStream | { file: string };
+
 export interface PutResult {
   /** Bytes stored. */
   size: number;
@@ -30,7 +33,7 @@ export interface PutOptions {
 
 export interface ArtifactStore {
   /** Stores `body` (a stream, or the path of a local file) under `key`, replacing any object there. */
-  put(key: string, body: Readable | { file: string }, options: PutOptions): Promise<PutResult>;
+  put(key: string, body: PutBody, options: PutOptions): Promise<PutResult>;
   /** The object's bytes; null when there is none under `key`. */
   get(key: string): Promise<Readable | null>;
   /** Removes these objects; keys without an object are ignored. */

@@ -5007,6 +5007,18 @@ export interface components {
             /** @description Workflows of the user, deleted ones that ran jobs included */
             total_workflows: number;
         };
+        /** @description A file or directory the container leaves behind, copied out as a tar archive after every attempt. */
+        ArtifactDeclaration: {
+            name: string;
+            /** Format: starts_with */
+            path: string;
+        };
+        /** @description A file or directory the container leaves behind, copied out as a tar archive after every attempt. */
+        ArtifactDeclarationInput: {
+            name: string;
+            /** Format: starts_with */
+            path: string;
+        };
         AuditEvent: {
             /** @description auth.login.succeeded, token.created, workflow.deleted, … (docs/operations.md) */
             action: string;
@@ -5047,6 +5059,8 @@ export interface components {
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayload: {
+            /** @description Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
+            artifacts?: components["schemas"]["ArtifactDeclaration"][];
             /** @default null */
             cmd: string[] | null;
             /** @default null */
@@ -5095,6 +5109,8 @@ export interface components {
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayloadInput: {
+            /** @description Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
+            artifacts?: components["schemas"]["ArtifactDeclarationInput"][];
             /** @default null */
             cmd?: string[] | null;
             /** @default null */
