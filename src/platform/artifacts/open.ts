@@ -2,11 +2,15 @@
 import { dirname, join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import { DirectoryArtifactStore } from './directory-store.ts';
-import { S3ArtifactStore } from './s3-store.ts';
 import type { ArtifactStore } from './store.ts';
 
-export function openArtifactStore(config: Config['artifacts'], dataDir: string): ArtifactStore {
+export async function openArtifactStore(
+  config: Config['artifacts'],
+  dataDir: string,
+): Promise<ArtifactStore> {
   if (config.s3Bucket !== '') {
+    // Imported when used: the AWS SDK adds to the start time of every process otherwise.
+    const { S3ArtifactStore } = await import('./s3-store.ts');
     return new S3ArtifactStore({
       endpoint: config.s3Endpoint,
       bucket: config.s3Bucket,
