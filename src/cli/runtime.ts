@@ -292,6 +292,8 @@ export async function startRuntime(params: {
       local.jobs = new JobsService(jdb, clock, events, {
         idempotencyTtlMs: config.workflows.idempotencyTtlMs,
         quotas: quotaDefaults,
+        artifacts: await artifactStore(),
+        artifactUrlTtlMs: config.artifacts.downloadUrlTtlMs,
       });
       local.logs = new LogsService(jdb, clock);
       const republishTo = kafkaBus;
@@ -585,6 +587,7 @@ export async function startRuntime(params: {
                 ...(c.subscriptions ? { subscriptions: c.subscriptions } : {}),
                 readiness,
                 metrics,
+                artifacts: await artifactStore(),
               },
               {
                 bodyLimitBytes: config.server.bodyLimitBytes,
