@@ -282,6 +282,7 @@ export async function startRuntime(params: {
           idempotencyTtlMs: config.workflows.idempotencyTtlMs,
           policy: { outbound: heartbeatGuard.rules, containers: containerPolicy },
           quotas: quotaDefaults,
+          artifacts: await artifactStore(),
         },
         events,
       );
@@ -523,7 +524,13 @@ export async function startRuntime(params: {
         service(
           'housekeeping',
           PHASE.producers,
-          new Housekeeping(deps(), { auditRetentionMs: config.audit.retentionMs }),
+          new Housekeeping(
+            { ...deps(), artifacts: await artifactStore() },
+            {
+              auditRetentionMs: config.audit.retentionMs,
+              artifactRetentionMs: config.artifacts.retentionMs,
+            },
+          ),
         ),
       );
     }

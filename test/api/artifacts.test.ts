@@ -38,6 +38,7 @@ describe('artifacts API (podman, directory store)', () => {
     stopGraceMs: 500,
   });
   let root: string;
+  let store: DirectoryArtifactStore;
   let gw: TestGateway;
   let engine: Engine;
   let alice: Awaited<ReturnType<typeof registerUser>>;
@@ -49,7 +50,7 @@ describe('artifacts API (podman, directory store)', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'cv-artapi-'));
-    const store = new DirectoryArtifactStore(root);
+    store = new DirectoryArtifactStore(root);
     gw = await createTestGateway('pglite', { artifacts: store });
     engine = createEngine(gw.database, {
       containers: runtime,
@@ -168,5 +169,42 @@ describe('artifacts API (podman, directory store)', () => {
     const badJob = await get(alice, `${wf}/jobs/nope/artifacts`);
     expect(badJob.statusCode).toBe(400);
     expect((badJob.json() as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['job_id']);
+  });
+
+  // Last: it deletes the workflow the other tests read.
+  it('deletes the objects and rows of a workflow deleted through the API', async () => {
+    const keysOf = async (prefix: string) => {
+      const out: string[] = [];
+      for await (const o of store.list(prefix)) out.push(o.key);
+      return out;
+    };
+    expect(await keysOf(`${wf}/`)).toHaveLength(1);
+    const terminate = await gw.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/workflows/${wf}`,
+      headers: alice.headers,
+    });
+    expect(terminate.statusCode, terminate.body).toBe(200);
+    // Another user cannot delete it, and nothing of it goes.
+    const refused = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/workflows/${wf}`,
+      headers: mallory.headers,
+    });
+    expect(refused.statusCode).toBe(404);
+    expect(await keysOf(`${wf}/`)).toHaveLength(1);
+    const deleted = await gw.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/workflows/${wf}`,
+      headers: alice.headers,
+    });
+    expect(deleted.statusCode, deleted.body).toBe(204);
+    expect(await keysOf(`${wf}/`)).toEqual([]);
+    const rows = await gw.database.db
+      .selectFrom('artifacts')
+      .select('id')
+      .where('workflow_id', '=', wf)
+      .execute();
+    expect(rows).toEqual([]);
   });
 });

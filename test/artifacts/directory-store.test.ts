@@ -45,7 +45,7 @@ describe('DirectoryArtifactStore', () => {
     const listed: string[] = [];
     for await (const o of store.list('')) listed.push(o.key);
     expect(listed).toEqual(['a/b']);
-    expect(await store.sweepTemporary(new Date(Date.now() - 3_600_000))).toBe(1);
+    expect(await store.sweepIncomplete(new Date(Date.now() - 3_600_000))).toBe(1);
     expect(await readdir(join(root, '.tmp'))).toEqual(['fresh']);
   });
 });

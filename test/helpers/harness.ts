@@ -175,6 +175,7 @@ export async function createTestGateway(
         containers: config.containers,
       },
       quotas: quotaDefaults,
+      ...(options.artifacts ? { artifacts: options.artifacts } : {}),
     },
     events,
   );

@@ -3,7 +3,7 @@
  *
  * A put streams into `<root>/.tmp/<random>`, fsyncs it, then renames it onto `<root>/<key>`: the
  * rename is atomic on one filesystem, so a crash or a refused body leaves no half object under a
- * key, at most a stray temporary file, which `sweepTemporary` removes (the housekeeping janitor
+ * key, at most a stray temporary file, which `sweepIncomplete` removes (the housekeeping janitor
  * calls it). `.tmp` is not a valid key segment, so no key can ever name it.
  */
 import { randomBytes } from 'node:crypto';
@@ -100,7 +100,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
   }
 
   /** Removes temporary files older than `olderThan` (left by a crash during a put); returns how many. */
-  async sweepTemporary(olderThan: Date): Promise<number> {
+  async sweepIncomplete(olderThan: Date): Promise<number> {
     const tmpDir = join(this.#root, TMP);
     const names = await readdir(tmpDir).catch(() => [] as string[]);
     let removed = 0;

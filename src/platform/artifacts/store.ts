@@ -46,6 +46,12 @@ export interface ArtifactStore {
   downloadUrl(key: string, ttlSeconds: number): Promise<string | null>;
   /** Every key under `prefix` ('' for all) with its last change (for the janitor). */
   list(prefix: string): AsyncIterable<{ key: string; modifiedAt: Date }>;
+  /**
+   * Removes what puts interrupted by a crash left before `olderThan` (never visible under a key);
+   * returns how many. Absent: the store needs no sweep (S3: a bucket lifecycle rule
+   * AbortIncompleteMultipartUpload does it).
+   */
+  sweepIncomplete?(olderThan: Date): Promise<number>;
 }
 
 /** A body went over its byte limit; nothing was stored. */
