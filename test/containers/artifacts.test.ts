@@ -74,10 +74,11 @@ describe('CONTAINER artifacts (podman, directory store)', () => {
     script: string,
     artifacts: unknown,
     limits?: { maxArtifactBytes: number; maxJobBytes: number },
+    into: DirectoryArtifactStore = store,
   ) {
     engine = createEngine(database, {
       containers: runtime,
-      artifacts: store,
+      artifacts: into,
       executor: { ...PRODUCTION_LEASE, ...(limits ? { artifactLimits: limits } : {}) },
     });
     engine.start();
@@ -181,5 +182,34 @@ describe('CONTAINER artifacts (podman, directory store)', () => {
     const keys: string[] = [];
     for await (const o of store.list(`${wf}/`)) keys.push(o.key);
     expect(keys).toEqual([`${wf}/${job.id}/1/main/a`]);
+  });
+
+  it("keeps a failed run's own error when an artifact is also over its limit, and logs the artifact's", async () => {
+    const { job, rows, logs } = await run(
+      'head -c 300000 /dev/urandom > /big; exit 4',
+      [{ name: 'big', path: '/big' }],
+      { maxArtifactBytes: 100_000, maxJobBytes: 1_000_000 },
+    );
+    expect(job).toMatchObject({ status: 'FAILED', error_code: 'NON_ZERO_EXIT', exit_code: 4 });
+    expect(rows).toEqual([]);
+    expect(logs.some((l) => l.includes('artifact "big" is larger than the limit'))).toBe(true);
+  });
+
+  it('fails an otherwise successful run with a SYSTEM error when the store cannot keep an artifact', async () => {
+    // A store whose directory cannot exist (its parent is a file): every put fails for real.
+    const broken = new DirectoryArtifactStore('/dev/null/artifacts');
+    const { job, rows } = await run(
+      'echo hi > /out.txt',
+      [{ name: 'out', path: '/out.txt' }],
+      undefined,
+      broken,
+    );
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      error_kind: 'SYSTEM',
+      error_code: 'ARTIFACT_STORE_FAILED',
+    });
+    expect(job.error_message).toContain('artifact "out" could not be stored');
+    expect(rows).toEqual([]);
   });
 });
