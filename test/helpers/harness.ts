@@ -185,6 +185,7 @@ export async function createTestGateway(
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
     quotas: quotaDefaults,
     ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+    artifactUrlTtlMs: config.artifacts.downloadUrlTtlMs,
   });
   const busAdmin = new BusAdminService({ db: database.db, republish: options.republish, events });
   const webhooks = new WebhooksService(
