@@ -159,7 +159,9 @@ describe('CONTAINER artifacts (podman, directory store)', () => {
       { maxArtifactBytes: 100_000, maxJobBytes: 1_000_000 },
     );
     expect(job).toMatchObject({ status: 'FAILED', error_kind: 'USER', error_code: 'ARTIFACT_TOO_LARGE' });
-    expect(job.error_message).toContain('artifact "big" is larger than the limit');
+    expect(job.error_message).toBe(
+      'artifact "big" is larger than the limit of 100000 bytes per artifact; nothing of it was kept',
+    );
     // The one before is whole and kept; nothing of the big one, and the collection stopped there.
     expect(rows.map((r) => r.name)).toEqual(['small']);
     const keys: string[] = [];

@@ -18,6 +18,7 @@
  * and the artifact's problem goes to the job's log.
  */
 import { SpanKind } from '@opentelemetry/api';
+import type { Kysely } from 'kysely';
 import { effectiveLimits, imageProblem, type ContainerPolicy } from '../../domain/container-policy.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import type { OutboundRole } from '../../domain/outbound-policy.ts';
@@ -33,7 +34,6 @@ import {
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import { inSpan } from '../../platform/telemetry/tracing.ts';
-import type { Kysely } from 'kysely';
 import { collectArtifacts, type ArtifactLimits, type CollectionResult } from './artifacts.ts';
 import type { RunOutcome } from './outcome.ts';
 import type { TaskRunner } from './task-runner.ts';
@@ -224,6 +224,9 @@ function containerOutcome(result: ContainerOutcome, spec: ContainerSpec): RunOut
 
 const MiB = 1024 * 1024;
 
+/** A limit as configured (whole MiB), or in bytes when it is not a whole number of MiB. */
+const formatLimit = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`);
+
 /** The run's outcome with what the artifact collection found (see the header). */
 async function withArtifacts(
   outcome: RunOutcome,
@@ -233,7 +236,7 @@ async function withArtifacts(
   if (collection === null || collection.kind === 'collected') return outcome;
   const exitCode =
     outcome.kind === 'succeeded' && outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {};
-  const failure: RunOutcome =
+  const failure: Extract<RunOutcome, { kind: 'failed' }> =
     collection.kind === 'too_large'
       ? {
           kind: 'failed',
@@ -241,10 +244,9 @@ async function withArtifacts(
           code: 'ARTIFACT_TOO_LARGE',
           message:
             collection.limit === 'artifact'
-              ? `artifact "${collection.name}" is larger than the limit of ${collection.maxBytes / MiB} MiB per artifact; nothing of it was kept`
-              : `artifact "${collection.name}" takes the job's artifacts over the limit of ${collection.maxBytes / MiB} MiB per job; nothing of it was kept`,
+              ? `artifact "${collection.name}" is larger than the limit of ${formatLimit(collection.maxBytes)} per artifact; nothing of it was kept`
+              : `artifact "${collection.name}" takes the job's artifacts over the limit of ${formatLimit(collection.maxBytes)} per job; nothing of it was kept`,
           retryable: false,
-          ...exitCode,
         }
       : {
           kind: 'failed',
@@ -252,9 +254,8 @@ async function withArtifacts(
           code: 'ARTIFACT_STORE_FAILED',
           message: `artifact "${collection.name}" could not be stored: ${collection.message}`,
           retryable: true,
-          ...exitCode,
         };
-  if (outcome.kind === 'succeeded') return failure;
-  await log(failure.kind === 'failed' ? failure.message : '');
+  if (outcome.kind === 'succeeded') return { ...failure, ...exitCode };
+  await log(failure.message);
   return outcome;
 }
