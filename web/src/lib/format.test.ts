@@ -4,6 +4,7 @@ import {
   canonicalZone,
   describeSchedule,
   formatArgv,
+  formatBytes,
   formatDateTime,
   formatDurationMs,
   formatInZone,
@@ -138,5 +139,17 @@ describe('commands and cron expressions in words', () => {
     expect(describeCron('@hourly')).toBe('Every hour');
     expect(describeCron('61 * * * *')).toBeNull();
     expect(describeCron('  ')).toBeNull();
+  });
+});
+
+describe('byte counts', () => {
+  it('uses binary units with at most one decimal', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1024)).toBe('1 KiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(300_000)).toBe('293 KiB');
+    expect(formatBytes(1024 * 1024 * 1024)).toBe('1 GiB');
+    expect(formatBytes(5.25 * 1024 ** 3)).toBe('5.3 GiB');
   });
 });
