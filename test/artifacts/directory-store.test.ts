@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirectoryArtifactStore } from '../../src/platform/artifacts/directory-store.ts';
 import { ArtifactTooLargeError } from '../../src/platform/artifacts/store.ts';
+import { killDuringPut } from './kill-during-put.ts';
 import { exerciseArtifactStore } from './store.conformance.ts';
 
 const roots: string[] = [];
@@ -48,4 +49,19 @@ describe('DirectoryArtifactStore', () => {
     expect(await store.sweepIncomplete(new Date(Date.now() - 3_600_000))).toBe(1);
     expect(await readdir(join(root, '.tmp'))).toEqual(['fresh']);
   });
+
+  it('leaves nothing under the key when its process is killed (kill -9) mid-put; the sweep removes the rest', async () => {
+    const root = await newRoot();
+    const store = new DirectoryArtifactStore(root);
+    await killDuringPut({ dir: root }, 'wf/job/1/main/big');
+    expect(await store.get('wf/job/1/main/big')).toBeNull();
+    const listed: string[] = [];
+    for await (const o of store.list('')) listed.push(o.key);
+    expect(listed).toEqual([]);
+    // The interrupted temporary file is there, and only the sweep of old ones removes it.
+    expect(await readdir(join(root, '.tmp'))).toHaveLength(1);
+    expect(await store.sweepIncomplete(new Date(Date.now() - 3_600_000))).toBe(0);
+    expect(await store.sweepIncomplete(new Date(Date.now() + 1000))).toBe(1);
+    expect(await readdir(join(root, '.tmp'))).toEqual([]);
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../src/platform/artifacts/s3-store.ts';
 import { S3Mock } from '../helpers/s3mock.ts';
+import { killDuringPut } from './kill-during-put.ts';
 import { exerciseArtifactStore } from './store.conformance.ts';
 
 let s3: S3Mock;
@@ -73,4 +74,17 @@ describe('S3ArtifactStore presigned URL scope (signatures are not checked by S3M
     expect(a.searchParams.get('X-Amz-Signature')).not.toBe(c.searchParams.get('X-Amz-Signature'));
     expect(c.searchParams.get('X-Amz-Expires')).toBe('61');
   });
+});
+
+describe('S3ArtifactStore and a crash', () => {
+  it('shows no object under the key when its process is killed (kill -9) mid multipart upload', async () => {
+    const config = await s3.bucket('crash');
+    const store = new S3ArtifactStore(config);
+    stores.push(store);
+    await killDuringPut(config, 'wf/job/1/main/big');
+    expect(await store.get('wf/job/1/main/big')).toBeNull();
+    const listed: string[] = [];
+    for await (const o of store.list('')) listed.push(o.key);
+    expect(listed).toEqual([]);
+  }, 60_000);
 });
