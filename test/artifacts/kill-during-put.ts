@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), 'put-until-killed.ts');
 
-export async function killDuringPut(config: unknown, key: string): Promise<void> {
+export async function killDuringPut(
+  config: unknown,
+  key: string,
+  ready?: () => Promise<boolean>,
+): Promise<void> {
   const child = spawn(process.execPath, [script, JSON.stringify(config), key], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -23,6 +27,11 @@ export async function killDuringPut(config: unknown, key: string): Promise<void>
       reject(new Error(`the uploader exited (${code}) before uploading: ${stderr}`)),
     );
   });
+  // Until the caller sees the upload on the store's side (S3: the multipart upload exists).
+  for (let i = 0; ready && !(await ready()); i++) {
+    if (i >= 200) throw new Error('the upload never showed on the store');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   child.kill('SIGKILL');
   if ((await exited) !== 'SIGKILL') throw new Error('the uploader was not killed');
 }

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { S3ArtifactStore } from '../../src/platform/artifacts/s3-store.ts';
 import { S3Mock } from '../helpers/s3mock.ts';
 import { killDuringPut } from './kill-during-put.ts';
@@ -80,11 +81,25 @@ describe('S3ArtifactStore and a crash', () => {
   it('shows no object under the key when its process is killed (kill -9) mid multipart upload', async () => {
     const config = await s3.bucket('crash');
     const store = new S3ArtifactStore(config);
+    const client = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    });
+    onTestFinished(() => client.destroy());
     stores.push(store);
-    await killDuringPut(config, 'wf/job/1/main/big');
+    const uploads = async () =>
+      (await client.send(new ListMultipartUploadsCommand({ Bucket: config.bucket }))).Uploads ?? [];
+    await killDuringPut(config, 'wf/job/1/main/big', async () => (await uploads()).length > 0);
     expect(await store.get('wf/job/1/main/big')).toBeNull();
     const listed: string[] = [];
     for await (const o of store.list('')) listed.push(o.key);
     expect(listed).toEqual([]);
+    // Its unfinished multipart upload stays until the sweep of old ones aborts it.
+    expect(await uploads()).toHaveLength(1);
+    expect(await store.sweepIncomplete(new Date(Date.now() - 3_600_000))).toBe(0);
+    expect(await store.sweepIncomplete(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await uploads()).toEqual([]);
   }, 60_000);
 });

@@ -4,15 +4,19 @@
  * Uploads go through lib-storage's `Upload`: one PutObject for a small body, a multipart upload
  * in `PART_SIZE` parts otherwise, with at most `QUEUE_SIZE` parts in memory at once. S3 only
  * shows an object once its PutObject or CompleteMultipartUpload succeeds, so a crash mid-upload
- * leaves no object under the key (an unfinished multipart upload, which a bucket lifecycle rule
- * `AbortIncompleteMultipartUpload` should expire). A body over its limit aborts the upload.
+ * leaves no object under the key, only an unfinished multipart upload whose parts the bucket keeps
+ * (and bills) until it is aborted: `sweepIncomplete` (the housekeeping janitor) aborts those
+ * started before a cutoff, as a bucket lifecycle rule `AbortIncompleteMultipartUpload` would. A
+ * body over its limit aborts its upload at once.
  *
  * Download URLs are presigned GETs (SigV4 query parameters: X-Amz-Expires is the TTL), built
  * locally without a request: anyone holding one may read that one object until it expires.
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   NoSuchKey,
   S3Client,
@@ -147,6 +151,33 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token !== undefined);
+  }
+
+  /** Aborts the multipart uploads started before `olderThan` (left by a crash); returns how many. */
+  async sweepIncomplete(olderThan: Date): Promise<number> {
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.#client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.#bucket,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const u of res.Uploads ?? []) {
+        if (u.Key === undefined || u.UploadId === undefined) continue;
+        if (u.Initiated !== undefined && u.Initiated >= olderThan) continue;
+        await this.#client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
+        aborted++;
+      }
+      if (!res.IsTruncated) return aborted;
+      keyMarker = res.NextKeyMarker;
+      uploadIdMarker = res.NextUploadIdMarker;
+    }
   }
 
   /** Closes the client's sockets. */

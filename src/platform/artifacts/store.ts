@@ -47,9 +47,9 @@ export interface ArtifactStore {
   /** Every key under `prefix` ('' for all) with its last change (for the janitor). */
   list(prefix: string): AsyncIterable<{ key: string; modifiedAt: Date }>;
   /**
-   * Removes what puts interrupted by a crash left before `olderThan` (never visible under a key);
-   * returns how many. Absent: the store needs no sweep (S3: a bucket lifecycle rule
-   * AbortIncompleteMultipartUpload does it).
+   * Removes what puts interrupted by a crash left before `olderThan` (never visible under a key:
+   * the directory store's temporary files, S3's unfinished multipart uploads); returns how many.
+   * Optional: a store whose puts leave nothing behind has none.
    */
   sweepIncomplete?(olderThan: Date): Promise<number>;
 }
