@@ -39,7 +39,7 @@ if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [
 fi
 podman --version
 
-log "Kafka, Redis and GreenMail"
+log "Kafka, Redis, GreenMail and S3Mock"
 # The tests start their own broker (scripts/kafka-env.sh resolves Apache Kafka from Maven Central
 # into a cache; it installs Java and Maven with apt when missing) and their own redis-server.
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -49,6 +49,8 @@ fi
 bash scripts/kafka-env.sh libs >/dev/null
 # The email tests start their own SMTP server (GreenMail, resolved the same way).
 bash scripts/greenmail-env.sh jar >/dev/null
+# The artifact store tests start their own S3-compatible server (Adobe S3Mock, resolved the same way).
+bash scripts/s3mock-env.sh jar >/dev/null
 
 log "Chromium (the dashboard's browser tests)"
 # Debian's chromium, driven by playwright-core (test/helpers/browser.ts); never a downloaded browser.

@@ -10,6 +10,8 @@ import type { Config } from '../config/schema.ts';
 import { resolveSignupMode } from '../domain/user-input.ts';
 import { imageProblem, type ContainerPolicy } from '../domain/container-policy.ts';
 import { buildGateway } from '../gateway/app.ts';
+import { openArtifactStore } from '../platform/artifacts/open.ts';
+import type { ArtifactStore } from '../platform/artifacts/store.ts';
 import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
 import type { KafkaBus } from '../platform/bus/kafka-bus.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
@@ -118,6 +120,9 @@ export async function startRuntime(params: {
     let redis = null as ProcessRedis | null;
     let live: LiveLogs = new InMemoryLiveLogs();
     let kafkaBus = null as KafkaBus | null;
+    // Opened once, by the first role that needs it (executor, jobs, workflows, housekeeping).
+    let artifacts: Promise<ArtifactStore> | null = null;
+    const artifactStore = () => (artifacts ??= openArtifactStore(config.artifacts, config.database.dataDir));
     if (has('db')) {
       lifecycle.add({
         name: 'db',
@@ -277,6 +282,7 @@ export async function startRuntime(params: {
           idempotencyTtlMs: config.workflows.idempotencyTtlMs,
           policy: { outbound: heartbeatGuard.rules, containers: containerPolicy },
           quotas: quotaDefaults,
+          artifacts: await artifactStore(),
         },
         events,
       );
@@ -287,6 +293,8 @@ export async function startRuntime(params: {
       local.jobs = new JobsService(jdb, clock, events, {
         idempotencyTtlMs: config.workflows.idempotencyTtlMs,
         quotas: quotaDefaults,
+        artifacts: await artifactStore(),
+        artifactUrlTtlMs: config.artifacts.downloadUrlTtlMs,
       });
       local.logs = new LogsService(jdb, clock);
       const republishTo = kafkaBus;
@@ -439,7 +447,15 @@ export async function startRuntime(params: {
     }
     if (has('executor')) {
       const executor = new Executor(
-        { ...deps(), bus: needDb('executor').bus, live, containers, metrics, outbound: heartbeatGuard },
+        {
+          ...deps(),
+          bus: needDb('executor').bus,
+          live,
+          containers,
+          metrics,
+          outbound: heartbeatGuard,
+          artifacts: await artifactStore(),
+        },
         {
           heartbeatConcurrency: config.executor.heartbeatConcurrency,
           containerConcurrency: config.executor.containerConcurrency,
@@ -452,6 +468,10 @@ export async function startRuntime(params: {
           },
           containerPolicy,
           maxConcurrentContainers: config.quotas.maxConcurrentContainers,
+          artifactLimits: {
+            maxArtifactBytes: config.artifacts.maxArtifactMb * 1024 * 1024,
+            maxJobBytes: config.artifacts.maxJobMb * 1024 * 1024,
+          },
         },
       );
       lifecycle.add(service('executor', PHASE.consumers, executor));
@@ -504,7 +524,13 @@ export async function startRuntime(params: {
         service(
           'housekeeping',
           PHASE.producers,
-          new Housekeeping(deps(), { auditRetentionMs: config.audit.retentionMs }),
+          new Housekeeping(
+            { ...deps(), artifacts: await artifactStore() },
+            {
+              auditRetentionMs: config.audit.retentionMs,
+              artifactRetentionMs: config.artifacts.retentionMs,
+            },
+          ),
         ),
       );
     }
@@ -568,6 +594,7 @@ export async function startRuntime(params: {
                 ...(c.subscriptions ? { subscriptions: c.subscriptions } : {}),
                 readiness,
                 metrics,
+                artifacts: await artifactStore(),
               },
               {
                 bodyLimitBytes: config.server.bodyLimitBytes,

@@ -277,6 +277,66 @@ export const CONFIG_SCHEMA = {
       86_400_000,
     ),
   },
+  artifacts: {
+    dir: str(
+      'CHRONOVERSE_ARTIFACTS_DIR',
+      '',
+      'Directory of the artifact store when CHRONOVERSE_ARTIFACTS_S3_BUCKET is empty. Empty: `artifacts` beside DATA_DIR (./.chronoverse/artifacts by default). The executor writes it and the gateway reads it, so processes on several machines need the S3 store (or a shared filesystem)',
+    ),
+    s3Endpoint: str(
+      'CHRONOVERSE_ARTIFACTS_S3_ENDPOINT',
+      '',
+      "URL of an S3-compatible server (http://minio:9000). Empty: AWS S3's endpoint for the region",
+    ),
+    s3Bucket: str(
+      'CHRONOVERSE_ARTIFACTS_S3_BUCKET',
+      '',
+      'Bucket that keeps artifacts (it must exist). Empty: the directory store (CHRONOVERSE_ARTIFACTS_DIR)',
+    ),
+    s3Region: str('CHRONOVERSE_ARTIFACTS_S3_REGION', 'us-east-1', 'Region of the bucket (signs requests)'),
+    s3AccessKeyId: str(
+      'CHRONOVERSE_ARTIFACTS_S3_ACCESS_KEY_ID',
+      '',
+      "Access key id of the S3 credentials. Empty: the AWS SDK's default chain (environment, instance role)",
+    ),
+    s3SecretAccessKey: str(
+      'CHRONOVERSE_ARTIFACTS_S3_SECRET_ACCESS_KEY',
+      '',
+      'Secret access key matching CHRONOVERSE_ARTIFACTS_S3_ACCESS_KEY_ID',
+      'value',
+    ),
+    s3ForcePathStyle: bool(
+      'CHRONOVERSE_ARTIFACTS_S3_FORCE_PATH_STYLE',
+      false,
+      'Address the bucket as <endpoint>/<bucket> instead of <bucket>.<endpoint> (MinIO and most self-hosted servers)',
+    ),
+    maxArtifactMb: int(
+      'CHRONOVERSE_ARTIFACTS_MAX_ARTIFACT_MB',
+      1024,
+      'Largest artifact (the tar of one declared path), in MiB; a larger one fails the job (USER error naming it) and nothing of it is kept',
+      1,
+      1_048_576,
+    ),
+    maxJobMb: int(
+      'CHRONOVERSE_ARTIFACTS_MAX_JOB_MB',
+      5120,
+      'Most artifact bytes one attempt of a job may keep, in MiB; the artifact that goes over fails the job and nothing of it is kept',
+      1,
+      1_048_576,
+    ),
+    retentionMs: retention(
+      'CHRONOVERSE_ARTIFACTS_RETENTION',
+      '30d',
+      'How long artifacts are kept; older ones (objects and rows) are deleted by the housekeeping of the outbox-relay role',
+      3_600_000,
+    ),
+    downloadUrlTtlMs: duration(
+      'CHRONOVERSE_ARTIFACTS_DOWNLOAD_URL_TTL',
+      '5m',
+      'Validity of the presigned download URLs the API hands out with the S3 store',
+      1_000,
+    ),
+  },
   workflows: {
     idempotencyTtlMs: duration(
       'CHRONOVERSE_IDEMPOTENCY_TTL',

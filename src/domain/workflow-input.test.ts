@@ -303,3 +303,45 @@ describe('per-kind payloads', () => {
     expect(heartbeat.ok && buildInputOf('HEARTBEAT', heartbeat.value)).toBeNull();
   });
 });
+
+describe('container artifacts', () => {
+  const withArtifacts = (artifacts: unknown) => validatePayloadOf('CONTAINER', { ...CONTAINER, artifacts });
+
+  it('keeps declared artifacts as given and leaves the field out when absent (stored payloads unchanged)', () => {
+    const r = withArtifacts([{ name: 'report', path: '/out/report.txt' }]);
+    expect(r.ok && r.value.artifacts).toEqual([{ name: 'report', path: '/out/report.txt' }]);
+    const none = validatePayloadOf('CONTAINER', CONTAINER);
+    expect(none.ok && 'artifacts' in none.value).toBe(false);
+  });
+
+  it('names every bad entry by index, a repeated name at its second use', () => {
+    expect(
+      withArtifacts([
+        { name: 'a', path: 'relative' },
+        { name: 'B', path: '/b' },
+        { name: 'a', path: '/c/../d' },
+      ]),
+    ).toEqual({
+      ok: false,
+      issues: expect.arrayContaining([
+        { path: 'payload.artifacts.0.path', message: 'must be an absolute path' },
+        { path: 'payload.artifacts.1.name', message: expect.stringContaining('lower-case') },
+        { path: 'payload.artifacts.2.path', message: 'must not contain ".." segments' },
+      ]),
+    });
+    expect(
+      paths(
+        withArtifacts([
+          { name: 'a', path: '/a' },
+          { name: 'a', path: '/b' },
+        ]),
+      ),
+    ).toEqual(['payload.artifacts.1.name']);
+  });
+
+  it('takes at most 20', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `a${i}`, path: `/a${i}` }));
+    expect(withArtifacts(many(20)).ok).toBe(true);
+    expect(paths(withArtifacts(many(21)))).toEqual(['payload.artifacts']);
+  });
+});

@@ -89,6 +89,48 @@ const IMAGE_REFERENCE =
 
 const commandArgs = z.array(z.string().max(16_384)).max(256);
 
+/** Most artifacts one CONTAINER payload may declare. */
+export const MAX_ARTIFACTS = 20;
+
+/** An artifact's name: part of its storage key and of download file names, so a safe slug. */
+export const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export const ArtifactDeclarationSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        ARTIFACT_NAME,
+        'must be 1–63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+      ),
+    path: z
+      .string()
+      .max(1024)
+      .startsWith('/', 'must be an absolute path')
+      // `..` would let a path name something other than what it reads as; NUL ends it early.
+      .refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments')
+      .refine((p) => !p.includes('\0'), 'must not contain NUL characters'),
+  })
+  .strict()
+  .meta({
+    id: 'ArtifactDeclaration',
+    description:
+      'A file or directory the container leaves behind, copied out as a tar archive after every attempt.',
+  });
+
+const artifactDeclarations = z
+  .array(ArtifactDeclarationSchema)
+  .max(MAX_ARTIFACTS, `must have at most ${MAX_ARTIFACTS} artifacts`)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((a, i) => {
+      if (seen.has(a.name)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `repeats the name "${a.name}"` });
+      }
+      seen.add(a.name);
+    });
+  });
+
 export const ContainerPayloadSchema = z
   .object({
     image: z
@@ -142,6 +184,12 @@ export const ContainerPayloadSchema = z
       .nullable()
       .default(null)
       .describe("Run as this uid[:gid] instead of the image's user; null keeps the image's."),
+    // Optional rather than defaulted: payloads stored before it existed read back unchanged.
+    artifacts: artifactDeclarations
+      .optional()
+      .describe(
+        'Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20.',
+      ),
   })
   .strict()
   .meta({ id: 'ContainerPayload', description: 'A container run through the Docker Engine API.' });

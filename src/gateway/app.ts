@@ -11,6 +11,7 @@ import { CONFIG_SCHEMA } from '../config/schema.ts';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseTrustedProxies, proxyTrust } from '../domain/trusted-proxies.ts';
+import type { ArtifactStore } from '../platform/artifacts/store.ts';
 import type { Events } from '../platform/events.ts';
 import type { LiveLogs } from '../platform/live-logs.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -41,6 +42,7 @@ import { analyticsRoutes } from './routes/analytics.ts';
 import { authRoutes } from './routes/auth.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 import { logRoutes } from './routes/logs.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { schemaRoutes } from './routes/schemas.ts';
@@ -74,6 +76,8 @@ export interface GatewayDeps {
   webhooks?: WebhooksApi;
   /** Notification subscriptions and the email history (the notifications role); absent without it. */
   subscriptions?: SubscriptionsApi;
+  /** The artifact store, read by the artifact download route. @default none: downloads are 404s */
+  artifacts?: ArtifactStore;
   /** Prometheus metrics of this process, served at /metrics. */
   metrics?: Registry;
   /** Readiness of every dependency the process started (database, …). */
@@ -234,6 +238,12 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(workflowRoutes, { users: deps.users, workflows: deps.workflows });
       await api.register(schemaRoutes);
       await api.register(jobRoutes, { users: deps.users, jobs: deps.jobs });
+      await api.register(artifactRoutes, {
+        users: deps.users,
+        jobs: deps.jobs,
+        store: deps.artifacts ?? null,
+        apiPath: '/api/v1',
+      });
       await api.register(logRoutes, {
         users: deps.users,
         logs: deps.logs,

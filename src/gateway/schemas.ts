@@ -261,6 +261,23 @@ export const JobParamsSchema = z.object({
   job_id: z.uuid('must be a UUID'),
 });
 
+export const ArtifactParamsSchema = JobParamsSchema.extend({
+  artifact_id: z.uuid('must be a UUID'),
+});
+
+export const ArtifactSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    task: z.string().describe('The task that produced it; "main" for a single-task workflow'),
+    attempt: z.number().int().describe('The attempt of the job that produced it'),
+    size: z.number().int().describe('Bytes of the stored archive'),
+    sha256: z.string().describe('Lower-case hex SHA-256 of the stored archive'),
+    content_type: z.string().describe('application/x-tar: the declared path as a tar archive'),
+    created_at: timestamp,
+  })
+  .meta({ id: 'Artifact' });
+
 export const WebhookSchema = z
   .object({
     id: z.uuid(),

@@ -166,6 +166,65 @@ const CREATE_REJECTIONS: [string, Body, string][] = [
   ['network NONE', ct({ network: 'NONE' }), 'payload.network'],
   ['container unknown payload field', ct({ privileged: true }), 'payload.privileged'],
   ['container payload with heartbeat fields', ct({ endpoint: 'https://x.example.com/' }), 'payload.endpoint'],
+  // ── container artifacts (issue 14); array items are named by index, as cmd's are ──
+  ['artifacts not an array', ct({ artifacts: { name: 'a', path: '/a' } }), 'payload.artifacts'],
+  [
+    'artifact path relative',
+    ct({
+      artifacts: [
+        { name: 'a', path: '/a' },
+        { name: 'b', path: 'out/b' },
+      ],
+    }),
+    'payload.artifacts.1.path',
+  ],
+  [
+    'artifact path with ..',
+    ct({ artifacts: [{ name: 'a', path: '/out/../etc' }] }),
+    'payload.artifacts.0.path',
+  ],
+  ['artifact path missing', ct({ artifacts: [{ name: 'a' }] }), 'payload.artifacts.0.path'],
+  [
+    'artifact name upper case',
+    ct({ artifacts: [{ name: 'Report', path: '/r' }] }),
+    'payload.artifacts.0.name',
+  ],
+  [
+    'artifact name starting with a dot',
+    ct({ artifacts: [{ name: '.hidden', path: '/r' }] }),
+    'payload.artifacts.0.name',
+  ],
+  [
+    'artifact name of 64 chars',
+    ct({ artifacts: [{ name: 'a'.repeat(64), path: '/r' }] }),
+    'payload.artifacts.0.name',
+  ],
+  [
+    'artifact name with a slash',
+    ct({ artifacts: [{ name: 'a/b', path: '/r' }] }),
+    'payload.artifacts.0.name',
+  ],
+  [
+    'artifact name repeated',
+    ct({
+      artifacts: [
+        { name: 'a', path: '/a' },
+        { name: 'b', path: '/b' },
+        { name: 'a', path: '/c' },
+      ],
+    }),
+    'payload.artifacts.2.name',
+  ],
+  [
+    'artifact unknown field',
+    ct({ artifacts: [{ name: 'a', path: '/a', mode: 'tar' }] }),
+    'payload.artifacts.0.mode',
+  ],
+  [
+    '21 artifacts',
+    ct({ artifacts: Array.from({ length: 21 }, (_, i) => ({ name: `a${i}`, path: `/a${i}` })) }),
+    'payload.artifacts',
+  ],
   // ── payload as a whole ──
   ['payload JSON string invalid', heartbeat({ payload: '{"endpoint": ' }), 'payload'],
   [
@@ -378,6 +437,16 @@ const CREATE_ACCEPTED: [string, Body][] = [
   ['expected_status_code 100', hb({ expected_status_code: 100 })],
   ['expected_status_code 599', hb({ expected_status_code: 599 })],
   ['heartbeat timeout 5m', hb({ timeout: '5m' })],
+  [
+    '20 artifacts, names at the bounds',
+    ct({
+      artifacts: [
+        { name: '0', path: '/' },
+        { name: 'a'.repeat(63), path: '/out/report.txt' },
+        ...Array.from({ length: 18 }, (_, i) => ({ name: `x-${i}.tar_gz`, path: `/out/d${i}/` })),
+      ],
+    }),
+  ],
   ['heartbeat timeout 1m30s', hb({ timeout: '1m30s' })],
   ['heartbeat timeout 250ms', hb({ timeout: '250ms' })],
   ['each method with body (POST)', hb({ method: 'POST', body: 'x' })],

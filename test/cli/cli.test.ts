@@ -91,7 +91,7 @@ describe('chronoverse CLI', () => {
     expect(bad.stderr).toMatch(/CHRONOVERSE_AUTH_SESSION_TTL/);
   });
 
-  it('masks every secret in config print: URL passwords (database, Redis, SMTP), the service private key, OTLP headers', async () => {
+  it('masks every secret in config print: URL passwords (database, Redis, SMTP), the service private key, OTLP headers, the S3 secret key', async () => {
     const result = await run(['config', 'print'], {
       DATABASE_URL: 'postgres://cv:s3cret@db:5432/cv',
       REDIS_URL: 'redis://:r3dis-pass@cache:6379/0',
@@ -100,6 +100,8 @@ describe('chronoverse CLI', () => {
       OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=0tlp-key',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:c0llector@otel.example:4318',
       CHRONOVERSE_SMTP_URL: 'smtp://alerts%40example.com:smtp-pa55@smtp.example.com:587',
+      CHRONOVERSE_ARTIFACTS_S3_ACCESS_KEY_ID: 'AKIAVISIBLE',
+      CHRONOVERSE_ARTIFACTS_S3_SECRET_ACCESS_KEY: 's3-secr3t-key',
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/DATABASE_URL=postgres:\/\/cv:\*\*\*\*@db:5432\/cv/);
@@ -110,7 +112,18 @@ describe('chronoverse CLI', () => {
     expect(result.stdout).toMatch(
       /CHRONOVERSE_SMTP_URL=smtp:\/\/alerts%40example.com:\*\*\*\*@smtp.example.com:587\n/,
     );
-    for (const secret of ['s3cret', 'r3dis-pass', 'k3y-material', '0tlp-key', 'c0llector', 'smtp-pa55']) {
+    expect(result.stdout).toMatch(/CHRONOVERSE_ARTIFACTS_S3_SECRET_ACCESS_KEY=\*\*\*\*\n/);
+    // The key id names the credentials (as a URL's user does): visible for debugging.
+    expect(result.stdout).toMatch(/CHRONOVERSE_ARTIFACTS_S3_ACCESS_KEY_ID=AKIAVISIBLE\n/);
+    for (const secret of [
+      's3cret',
+      'r3dis-pass',
+      'k3y-material',
+      '0tlp-key',
+      'c0llector',
+      'smtp-pa55',
+      's3-secr3t-key',
+    ]) {
       expect(result.stdout).not.toContain(secret);
     }
   });

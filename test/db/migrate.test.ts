@@ -39,6 +39,7 @@ const EXPECTED_TABLES = [
   'analytics_job_buckets',
   'analytics_job_durations',
   'analytics_workflow_totals',
+  'artifacts',
   'audit_events',
   'auth_tokens',
   'bus_parked_messages',

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ArtifactStore } from '../../src/platform/artifacts/store.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { InProcessBus } from '../../src/platform/bus/bus.ts';
 import { systemClock } from '../../src/platform/clock.ts';
@@ -68,6 +69,8 @@ export function createEngine(
     containerPolicy?: ContainerPolicy;
     /** Default: silent. */
     logger?: Logger;
+    /** Where CONTAINER jobs' artifacts go. Default: none (declared artifacts are not kept). */
+    artifacts?: ArtifactStore;
   } = {},
 ) {
   const outbound =
@@ -90,7 +93,14 @@ export function createEngine(
     options.withExecutor === false
       ? null
       : new Executor(
-          { ...deps, bus, live, containers: options.containers ?? null, outbound },
+          {
+            ...deps,
+            bus,
+            live,
+            containers: options.containers ?? null,
+            outbound,
+            ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+          },
           { ...FAST_EXECUTOR, containerPolicy, ...options.executor },
         );
   // The service the API cancels jobs through (its wake-ups reach this engine's executor).

@@ -12,6 +12,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { buildGateway } from '../../src/gateway/app.ts';
+import type { ArtifactStore } from '../../src/platform/artifacts/store.ts';
 import type { Clock } from '../../src/platform/clock.ts';
 import { Events } from '../../src/platform/events.ts';
 import { InMemoryLiveLogs, type LiveLogs } from '../../src/platform/live-logs.ts';
@@ -137,6 +138,8 @@ export async function createTestGateway(
     allowPrivateNetworks?: boolean;
     /** What the subscriptions service says of email (`email_enabled`). Default: off. */
     emailEnabled?: boolean;
+    /** The artifact store the jobs service and the download route use. Default: none. */
+    artifacts?: ArtifactStore;
   } = {},
 ): Promise<TestGateway> {
   // Every test file registers its users from one address (inject's 127.0.0.1): no registration
@@ -172,6 +175,7 @@ export async function createTestGateway(
         containers: config.containers,
       },
       quotas: quotaDefaults,
+      ...(options.artifacts ? { artifacts: options.artifacts } : {}),
     },
     events,
   );
@@ -180,6 +184,8 @@ export async function createTestGateway(
   const jobs = new JobsService(database.db, clock, events, {
     idempotencyTtlMs: config.workflows.idempotencyTtlMs,
     quotas: quotaDefaults,
+    ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+    artifactUrlTtlMs: config.artifacts.downloadUrlTtlMs,
   });
   const busAdmin = new BusAdminService({ db: database.db, republish: options.republish, events });
   const webhooks = new WebhooksService(
@@ -229,6 +235,7 @@ export async function createTestGateway(
       webhooks: clients.webhooks ?? undefined,
       subscriptions: clients.subscriptions ?? undefined,
       readiness: async () => ({ database: await database.ping() }),
+      ...(options.artifacts ? { artifacts: options.artifacts } : {}),
     },
     {
       bodyLimitBytes: config.server.bodyLimitBytes,

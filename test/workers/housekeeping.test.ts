@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { Housekeeping } from '../../src/workers/housekeeping/housekeeping.ts';
-import { insertUser } from '../helpers/fixtures.ts';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { DirectoryArtifactStore } from '../../src/platform/artifacts/directory-store.ts';
+import { newId } from '../../src/platform/ids.ts';
+import { insertManualJob, insertUser, insertWorkflows } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
 import { insertAudit } from '../../src/services/users/audit.ts';
 
@@ -43,6 +49,8 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
       processedEvents: 1,
       idempotencyKeys: 1,
       auditEvents: 0,
+      artifacts: 0,
+      orphanArtifacts: 0,
     });
     const { rows: left } = await sql<{ key: string }>`select key from outbox order by key`.execute(
       database.db,
@@ -59,6 +67,8 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
       processedEvents: 0,
       idempotencyKeys: 0,
       auditEvents: 0,
+      artifacts: 0,
+      orphanArtifacts: 0,
     });
   });
 
@@ -87,5 +97,86 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
     expect(rows.map((r) => r.age)).toEqual([90, 10]);
     clock.advance(day);
     expect((await housekeeping.runOnce()).auditEvents).toBe(1);
+  });
+
+  it('deletes artifacts past their retention (rows, then objects) and, with the janitor, objects without rows past the grace', async () => {
+    const clock = new TestClock(Date.parse('2026-05-01T00:00:00.000Z'));
+    const day = 86_400_000;
+    const root = await mkdtemp(join(tmpdir(), 'cv-hk-art-'));
+    try {
+      const store = new DirectoryArtifactStore(root);
+      const userId = await insertUser(database.db);
+      const [wf] = await insertWorkflows(database.db, [
+        { userId, kind: 'CONTAINER', payload: { image: 'alpine' }, nextRunAt: null },
+      ]);
+      const job = await insertManualJob(database, wf!, userId);
+      const put = async (name: string, ageDays: number, withRow = true) => {
+        const key = `${wf}/${job}/1/main/${name}`;
+        const stored = await store.put(key, Readable.from([Buffer.from(name)]), {
+          contentType: 'application/x-tar',
+        });
+        // Object age (what the janitor sees) and row age (what retention sees) alike.
+        const at = new Date(clock.now().getTime() - ageDays * day);
+        await utimes(join(root, key), at, at);
+        if (withRow) {
+          await database.db
+            .insertInto('artifacts')
+            .values({
+              id: newId(),
+              job_id: job,
+              workflow_id: wf!,
+              user_id: userId,
+              attempt: 1,
+              name,
+              size: stored.size,
+              sha256: stored.sha256,
+              content_type: 'application/x-tar',
+              storage_key: key,
+              created_at: at,
+            })
+            .execute();
+        }
+        return key;
+      };
+      const keys = async () => {
+        const out: string[] = [];
+        for await (const o of store.list('')) out.push(o.key);
+        return out.sort();
+      };
+      await put('old-a', 40);
+      await put('old-b', 31);
+      const kept = await put('recent', 29);
+      await put('orphan-old', 2, false);
+      const youngOrphan = await put('orphan-young', 0, false);
+
+      const housekeeping = new Housekeeping(
+        { db: database.db, logger: createLogger('silent'), clock, artifacts: store },
+        {
+          batchSize: 1,
+          artifactRetentionMs: 30 * day,
+          orphanGraceMs: 3_600_000,
+          orphanSweepIntervalMs: 7 * day,
+        },
+      );
+      expect(await housekeeping.runOnce()).toMatchObject({ artifacts: 2, orphanArtifacts: 1 });
+      expect(await keys()).toEqual([kept, youngOrphan].sort());
+      const rows = await database.db
+        .selectFrom('artifacts')
+        .select('name')
+        .where('job_id', '=', job)
+        .execute();
+      expect(rows.map((r) => r.name)).toEqual(['recent']);
+
+      // Retention runs every time; the janitor once per interval (7 days here), so the young
+      // orphan, now past its grace, stays until the next walk.
+      clock.advance(2 * day);
+      expect(await housekeeping.runOnce()).toMatchObject({ artifacts: 1, orphanArtifacts: 0 });
+      expect(await keys()).toEqual([youngOrphan]);
+      clock.advance(7 * day);
+      expect(await housekeeping.runOnce()).toMatchObject({ artifacts: 0, orphanArtifacts: 1 });
+      expect(await keys()).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

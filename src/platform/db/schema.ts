@@ -144,6 +144,24 @@ export interface JobsTable {
   start_by: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+/** A file a CONTAINER job left, kept in the artifact store (migration 0019). */
+export interface ArtifactsTable {
+  id: string;
+  job_id: string;
+  workflow_id: string;
+  user_id: string;
+  attempt: number;
+  /** 'main' for a single-task workflow. */
+  task: ColumnType<string, string | undefined, string>;
+  name: string;
+  /** bigint, read as a number (database.ts): artifacts are capped far below 2^53 bytes. */
+  size: number;
+  sha256: string;
+  content_type: string;
+  storage_key: string;
+  created_at: DefaultedTimestamp;
+}
+
 /** A user's own quotas (migration 0014); NULL: the default for the user's role. */
 export interface UserQuotasTable {
   user_id: string;
@@ -382,6 +400,7 @@ export interface DB {
   workflows: WorkflowsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;
+  artifacts: ArtifactsTable;
   outbox: OutboxTable;
   processed_events: ProcessedEventsTable;
   bus_parked_messages: BusParkedMessagesTable;

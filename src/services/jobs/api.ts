@@ -3,6 +3,7 @@
  * (./client.ts) implements it over RPC, returning the very same objects.
  */
 import type { IdempotentResult } from '../idempotency.ts';
+import type { ArtifactView } from './artifacts.ts';
 import type { JobView, WorkflowJobView } from './codec.ts';
 import type { AllJobsFilters, JobListFilters } from './service.ts';
 
@@ -19,6 +20,10 @@ export interface JobsApi {
   ): Promise<{ jobs: WorkflowJobView[]; cursor: string | null }>;
   /** One of the caller's jobs; `workflowId` null: whichever workflow of theirs it belongs to. */
   get(userId: string, workflowId: string | null, jobId: string): Promise<JobView>;
+  /** The artifacts of one of the caller's jobs (every attempt), oldest first. */
+  listArtifacts(userId: string, workflowId: string, jobId: string): Promise<ArtifactView[]>;
+  /** One artifact of one of the caller's jobs, with a presigned download URL when the store has them. */
+  getArtifact(userId: string, workflowId: string, jobId: string, artifactId: string): Promise<ArtifactView>;
   runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>>;
   cancel(userId: string, workflowId: string, jobId: string): Promise<JobView>;
   retry(

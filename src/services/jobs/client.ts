@@ -8,7 +8,8 @@ import type { IdempotentResult } from '../idempotency.ts';
 import type { JobsApi } from './api.ts';
 import type { JobView, WorkflowJobView } from './codec.ts';
 import type { AllJobsFilters, JobListFilters } from './service.ts';
-import { jobFromWire, jobResultFromWire, workflowJobFromWire } from './wire.ts';
+import { artifactFromWire, jobFromWire, jobResultFromWire, workflowJobFromWire } from './wire.ts';
+import type { ArtifactView } from './artifacts.ts';
 
 export class JobsClient implements JobsApi {
   readonly #rpc: Client<typeof JobsService>;
@@ -56,6 +57,20 @@ export class JobsClient implements JobsApi {
     // An empty workflow id on the wire: any of the caller's workflows (GetJobRequest).
     return this.#call(async () =>
       jobFromWire((await this.#rpc.getJob({ userId, workflowId: workflowId ?? '', jobId })).job),
+    );
+  }
+
+  listArtifacts(userId: string, workflowId: string, jobId: string): Promise<ArtifactView[]> {
+    return this.#call(async () =>
+      (await this.#rpc.listArtifacts({ userId, workflowId, jobId })).artifacts.map((a) =>
+        artifactFromWire(a),
+      ),
+    );
+  }
+
+  getArtifact(userId: string, workflowId: string, jobId: string, artifactId: string): Promise<ArtifactView> {
+    return this.#call(async () =>
+      artifactFromWire((await this.#rpc.getArtifact({ userId, workflowId, jobId, artifactId })).artifact),
     );
   }
 

@@ -5,7 +5,7 @@ import { fromEnum, fromTimestamp } from '../../platform/rpc/codec.ts';
 import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
 import type { JobsApi } from './api.ts';
 import type { AllJobsFilters, JobListFilters } from './service.ts';
-import { jobResultToWire, jobToWire, workflowJobToWire } from './wire.ts';
+import { artifactToWire, jobResultToWire, jobToWire, workflowJobToWire } from './wire.ts';
 
 export function jobsRpc(jobs: JobsApi): ServiceRegistration {
   return {
@@ -44,6 +44,14 @@ export function jobsRpc(jobs: JobsApi): ServiceRegistration {
           jobResultToWire(await jobs.runNow(req.userId, req.workflowId, req.idempotencyKey)),
         cancelJob: async (req) => ({
           job: jobToWire(await jobs.cancel(req.userId, req.workflowId, req.jobId)),
+        }),
+        listArtifacts: async (req) => ({
+          artifacts: (await jobs.listArtifacts(req.userId, req.workflowId, req.jobId)).map(artifactToWire),
+        }),
+        getArtifact: async (req) => ({
+          artifact: artifactToWire(
+            await jobs.getArtifact(req.userId, req.workflowId, req.jobId, req.artifactId),
+          ),
         }),
         retryJob: async (req) =>
           jobResultToWire(await jobs.retry(req.userId, req.workflowId, req.jobId, req.idempotencyKey)),

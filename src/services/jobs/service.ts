@@ -25,7 +25,9 @@ import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertRunRate, quotasOf } from '../quotas/enforce.ts';
+import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { JobsApi } from './api.ts';
+import { getArtifact, listArtifacts, type ArtifactView } from './artifacts.ts';
 import { toJobView, type JobView, type WorkflowJobView } from './codec.ts';
 import { runJobsListAll } from './list-all.ts';
 
@@ -54,6 +56,10 @@ export interface JobsServiceConfig {
   idempotencyTtlMs: number;
   /** Quotas of users without values of their own (CHRONOVERSE_QUOTA_*). @default QUOTA_DEFAULTS */
   quotas?: Quotas;
+  /** The artifact store, for download URLs (S3). @default none: downloads go through the gateway */
+  artifacts?: ArtifactStore;
+  /** Validity of presigned download URLs (CHRONOVERSE_ARTIFACTS_DOWNLOAD_URL_TTL). @default 300000 */
+  artifactUrlTtlMs?: number;
 }
 
 const RETRYABLE: readonly JobState[] = ['FAILED', 'CANCELED'];
@@ -118,6 +124,19 @@ export class JobsService implements JobsApi {
       jobs: page.map(({ workflow_name, ...job }) => ({ ...toJobView(job), workflow_name })),
       cursor: rows.length > filters.limit ? encodeCursor(page.at(-1)!.id) : null,
     };
+  }
+
+  listArtifacts(userId: string, workflowId: string, jobId: string): Promise<ArtifactView[]> {
+    return listArtifacts(this.#db, userId, workflowId, jobId);
+  }
+
+  getArtifact(userId: string, workflowId: string, jobId: string, artifactId: string): Promise<ArtifactView> {
+    return getArtifact(
+      this.#db,
+      this.#config.artifacts ?? null,
+      Math.max(1, Math.round((this.#config.artifactUrlTtlMs ?? 300_000) / 1000)),
+      { userId, workflowId, jobId, artifactId },
+    );
   }
 
   async get(userId: string, workflowId: string | null, jobId: string): Promise<JobView> {

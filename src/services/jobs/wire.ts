@@ -5,6 +5,8 @@ import {
   ErrorKindSchema,
   JobStatusSchema,
   JobTriggerSchema,
+  type Artifact,
+  type ArtifactSchema,
   type Job,
   type JobResult,
   type JobResultSchema,
@@ -22,7 +24,43 @@ import {
   toTimestamp,
 } from '../../platform/rpc/codec.ts';
 import type { IdempotentResult } from '../idempotency.ts';
+import type { ArtifactView } from './artifacts.ts';
 import type { JobView, WorkflowJobView } from './codec.ts';
+
+export function artifactToWire(a: ArtifactView): MessageInitShape<typeof ArtifactSchema> {
+  return {
+    id: a.id,
+    jobId: a.job_id,
+    workflowId: a.workflow_id,
+    name: a.name,
+    task: a.task,
+    attempt: a.attempt,
+    size: BigInt(a.size),
+    sha256: a.sha256,
+    contentType: a.content_type,
+    createdAt: toTimestamp(a.created_at),
+    storageKey: a.storage_key,
+    ...(a.download_url !== null ? { downloadUrl: a.download_url } : {}),
+  };
+}
+
+export function artifactFromWire(m: Artifact | undefined): ArtifactView {
+  const a = required(m, 'artifact');
+  return {
+    id: a.id,
+    job_id: a.jobId,
+    workflow_id: a.workflowId,
+    name: a.name,
+    task: a.task,
+    attempt: a.attempt,
+    size: Number(a.size),
+    sha256: a.sha256,
+    content_type: a.contentType,
+    created_at: fromTimestamp(a.createdAt),
+    storage_key: a.storageKey,
+    download_url: a.downloadUrl ?? null,
+  };
+}
 
 export function jobToWire(j: JobView): MessageInitShape<typeof JobSchema> {
   return {

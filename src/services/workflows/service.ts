@@ -5,6 +5,7 @@
  *
  * Ownership: every query is scoped by user id, and another user's workflow is "not found".
  */
+import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import {
   NotFoundError,
@@ -83,6 +84,8 @@ export interface WorkflowsServiceConfig {
   policy?: WorkflowPolicy;
   /** Quotas of users without values of their own (CHRONOVERSE_QUOTA_*). @default QUOTA_DEFAULTS */
   quotas?: Quotas;
+  /** The artifact store: deleting a workflow deletes its artifacts' objects. @default none */
+  artifacts?: ArtifactStore;
 }
 
 type WorkflowEvent = 'BUILD' | 'RESCHEDULE' | 'TERMINATE' | 'DELETE';
@@ -576,7 +579,7 @@ export class WorkflowsService implements WorkflowsApi {
 
   /** Deletes a terminated workflow with nothing running, with its jobs and logs. */
   async delete(userId: string, workflowId: string): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+    const keys = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
       if (current.terminated_at === null) {
         throw new PreconditionFailedError('Terminate the workflow before deleting it.');
@@ -593,10 +596,21 @@ export class WorkflowsService implements WorkflowsApi {
           'A job of this workflow is still running; wait for it or cancel it.',
         );
       await trx.deleteFrom('job_logs').where('workflow_id', '=', workflowId).execute();
+      // The artifact rows go with the jobs (ON DELETE CASCADE); their objects after the commit.
+      const artifacts = await trx
+        .deleteFrom('artifacts')
+        .where('workflow_id', '=', workflowId)
+        .returning('storage_key')
+        .execute();
       await trx.deleteFrom('workflows').where('id', '=', workflowId).execute();
       await emit(trx, current, 'DELETE');
+      return artifacts.map((a) => a.storage_key);
     });
     this.#changed(workflowId);
+    // Rows first, objects after: a failure here leaves objects without rows, never rows without
+    // objects, and the housekeeping janitor removes such orphans. The workflow is gone either
+    // way, so the caller is not told.
+    await this.#config.artifacts?.delete(keys).catch(() => {});
   }
 }
 

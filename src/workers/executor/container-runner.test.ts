@@ -13,13 +13,18 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
 } from '../../platform/containers/runtime.ts';
+import { ARTIFACT_LIMITS_DEFAULTS } from './artifacts.ts';
 import { containerRunner } from './container-runner.ts';
 import type { JobLogWriter } from './log-sink.ts';
 import type { ClaimedJob } from './sql.ts';
 import type { TaskContext } from './task-runner.ts';
 
 const POLICY: ContainerPolicy = { ...CONTAINER_POLICY_DEFAULTS, allowedRegistries: ['docker.io'] };
-const CONFIG = { containerDefaults: { cpus: 1, memoryMb: 256, pids: 64 }, containerPolicy: POLICY };
+const CONFIG = {
+  containerDefaults: { cpus: 1, memoryMb: 256, pids: 64 },
+  containerPolicy: POLICY,
+  artifactLimits: ARTIFACT_LIMITS_DEFAULTS,
+};
 
 /** A runtime whose `run` answers `result` (or throws it), recording the specs it was given. */
 function scripted(result: ContainerOutcome | Error) {

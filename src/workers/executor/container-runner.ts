@@ -10,8 +10,15 @@
  * Outcomes: exit 0 succeeds; a non-zero exit, a kill (exit 137: most likely the memory limit), a
  * timeout, a refused or missing image are USER failures (never retried); an unreachable runtime
  * is a SYSTEM failure (retried while attempts remain).
+ *
+ * Artifacts (`payload.artifacts`, ./artifacts.ts) are collected after the process ended, whatever
+ * the outcome. An artifact over its limit turns a success into a USER failure naming it
+ * (ARTIFACT_TOO_LARGE), a store that fails turns it into a SYSTEM failure (ARTIFACT_STORE_FAILED,
+ * retried); a run that failed or was canceled on its own keeps its own outcome (the root cause)
+ * and the artifact's problem goes to the job's log.
  */
 import { SpanKind } from '@opentelemetry/api';
+import type { Kysely } from 'kysely';
 import { effectiveLimits, imageProblem, type ContainerPolicy } from '../../domain/container-policy.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import type { OutboundRole } from '../../domain/outbound-policy.ts';
@@ -19,11 +26,15 @@ import { validatePayloadOf, type ContainerPayload } from '../../domain/workflow-
 import {
   ContainerRuntimeUnavailableError,
   ImageNotFoundError,
+  type ContainerHandle,
   type ContainerOutcome,
   type ContainerRuntime,
   type ContainerSpec,
 } from '../../platform/containers/runtime.ts';
+import type { ArtifactStore } from '../../platform/artifacts/store.ts';
+import type { DB } from '../../platform/db/schema.ts';
 import { inSpan } from '../../platform/telemetry/tracing.ts';
+import { collectArtifacts, type ArtifactLimits, type CollectionResult } from './artifacts.ts';
 import type { RunOutcome } from './outcome.ts';
 import type { TaskRunner } from './task-runner.ts';
 import type { ClaimedJob } from './sql.ts';
@@ -33,11 +44,15 @@ export interface ContainerRunnerConfig {
   containerDefaults: { cpus: number; memoryMb: number; pids: number };
   /** Registries, bridge network and ceilings (the administrator's settings). */
   containerPolicy: ContainerPolicy;
+  /** Byte limits of collected artifacts. */
+  artifactLimits: ArtifactLimits;
 }
 
 export function containerRunner(
   runtime: ContainerRuntime | null,
   config: ContainerRunnerConfig,
+  /** Where declared artifacts go; null: none is configured (declared artifacts are logged, not kept). */
+  artifacts: { db: Kysely<DB>; store: ArtifactStore } | null = null,
 ): TaskRunner<ContainerPayload> {
   return {
     parse: (spec) => validatePayloadOf('CONTAINER', spec),
@@ -55,11 +70,40 @@ export function containerRunner(
       }
       const spec = containerSpec(job, payload, config);
       const writer = logs();
+      const log = (message: string) =>
+        writer.write([{ stream: 'stderr', timestamp: new Date(), message: `chronoverse: ${message}` }]);
+      const declared = payload.artifacts ?? [];
+      let collection: CollectionResult | null = null;
+      const hooks =
+        declared.length === 0
+          ? undefined
+          : {
+              afterExit: async (container: ContainerHandle) => {
+                if (!artifacts) {
+                  await log('no artifact store is configured; the declared artifacts are not kept');
+                  return;
+                }
+                collection = await collectArtifacts(
+                  artifacts,
+                  container,
+                  {
+                    jobId: job.id,
+                    workflowId: job.workflow_id,
+                    userId: job.user_id,
+                    attempt: job.attempts,
+                    task: 'main',
+                  },
+                  declared,
+                  config.artifactLimits,
+                  (lines) => writer.write(lines),
+                );
+              },
+            };
       try {
         const result = await inSpan('job.container', SpanKind.INTERNAL, () =>
-          runtime.run(spec, (lines) => writer.write(lines), signal),
+          runtime.run(spec, (lines) => writer.write(lines), signal, hooks),
         );
-        return containerOutcome(result, spec);
+        return await withArtifacts(containerOutcome(result, spec), collection, log);
       } catch (err) {
         return runtimeError(err);
       }
@@ -176,4 +220,42 @@ function containerOutcome(result: ContainerOutcome, spec: ContainerSpec): RunOut
     case 'canceled':
       return { kind: 'canceled', ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}) };
   }
+}
+
+const MiB = 1024 * 1024;
+
+/** A limit as configured (whole MiB), or in bytes when it is not a whole number of MiB. */
+const formatLimit = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`);
+
+/** The run's outcome with what the artifact collection found (see the header). */
+async function withArtifacts(
+  outcome: RunOutcome,
+  collection: CollectionResult | null,
+  log: (message: string) => void | Promise<void>,
+): Promise<RunOutcome> {
+  if (collection === null || collection.kind === 'collected') return outcome;
+  const exitCode =
+    outcome.kind === 'succeeded' && outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {};
+  const failure: Extract<RunOutcome, { kind: 'failed' }> =
+    collection.kind === 'too_large'
+      ? {
+          kind: 'failed',
+          errorKind: 'USER',
+          code: 'ARTIFACT_TOO_LARGE',
+          message:
+            collection.limit === 'artifact'
+              ? `artifact "${collection.name}" is larger than the limit of ${formatLimit(collection.maxBytes)} per artifact; nothing of it was kept`
+              : `artifact "${collection.name}" takes the job's artifacts over the limit of ${formatLimit(collection.maxBytes)} per job; nothing of it was kept`,
+          retryable: false,
+        }
+      : {
+          kind: 'failed',
+          errorKind: 'SYSTEM',
+          code: 'ARTIFACT_STORE_FAILED',
+          message: `artifact "${collection.name}" could not be stored: ${collection.message}`,
+          retryable: true,
+        };
+  if (outcome.kind === 'succeeded') return { ...failure, ...exitCode };
+  await log(failure.message);
+  return outcome;
 }

@@ -45,6 +45,7 @@ import { CONTAINER_POLICY_DEFAULTS, type ContainerPolicy } from '../../domain/co
 import { attemptEnd, isFinal } from '../../domain/job-state.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
 import type { Bus, Unsubscribe } from '../../platform/bus/bus.ts';
+import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { ContainerRuntime } from '../../platform/containers/runtime.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
@@ -57,6 +58,7 @@ import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { isUniqueViolation } from '../../services/users/service.ts';
 import { Loop } from '../loop.ts';
+import { ARTIFACT_LIMITS_DEFAULTS, type ArtifactLimits } from './artifacts.ts';
 import { Completer, type Completion } from './completer.ts';
 import { containerRunner } from './container-runner.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
@@ -109,6 +111,11 @@ export interface ExecutorConfig {
    * claim leaves the others queued. @default 4
    */
   maxConcurrentContainers: number;
+  /**
+   * Byte limits of the artifacts a CONTAINER job declares (CHRONOVERSE_ARTIFACTS_MAX_ARTIFACT_MB,
+   * CHRONOVERSE_ARTIFACTS_MAX_JOB_MB). @default 1 GiB per artifact, 5 GiB per attempt
+   */
+  artifactLimits: ArtifactLimits;
 }
 
 export const EXECUTOR_DEFAULTS: ExecutorConfig = {
@@ -124,6 +131,7 @@ export const EXECUTOR_DEFAULTS: ExecutorConfig = {
   containerDefaults: { cpus: 1, memoryMb: 512, pids: 256 },
   containerPolicy: CONTAINER_POLICY_DEFAULTS,
   maxConcurrentContainers: QUOTA_DEFAULTS.max_concurrent_containers,
+  artifactLimits: ARTIFACT_LIMITS_DEFAULTS,
 };
 
 type AbortReason = 'canceled' | 'lease_lost' | 'shutdown';
@@ -174,6 +182,8 @@ export class Executor {
       metrics?: Registry;
       /** Heartbeats' requests go through it. @default the default policy (no private networks) */
       outbound?: OutboundGuard;
+      /** Where CONTAINER jobs' declared artifacts are kept. @default none (they are not kept) */
+      artifacts?: ArtifactStore;
     },
     config: Partial<ExecutorConfig> = {},
   ) {
@@ -195,7 +205,11 @@ export class Executor {
     this.#completer = new Completer({ db: deps.db, owner: this.id, logger: this.#logger });
     this.#runners = {
       HEARTBEAT: heartbeatRunner({ guard: this.#outbound, logger: this.#logger }),
-      CONTAINER: containerRunner(deps.containers, this.#config),
+      CONTAINER: containerRunner(
+        deps.containers,
+        this.#config,
+        deps.artifacts ? { db: deps.db, store: deps.artifacts } : null,
+      ),
     };
     if (this.#config.renewIntervalMs >= this.#config.leaseMs)
       throw new Error('renewIntervalMs must be below leaseMs');

@@ -5,15 +5,19 @@
  * - consumer de-duplication records older than `processedRetentionMs` (a redelivery older than
  *   that is not expected: the outbox relay retries for minutes, not weeks);
  * - idempotency keys past their expiry;
- * - audit log entries older than `auditRetentionMs` (CHRONOVERSE_AUDIT_RETENTION, by the clock).
+ * - audit log entries older than `auditRetentionMs` (CHRONOVERSE_AUDIT_RETENTION, by the clock);
+ * - with an artifact store: artifacts older than `artifactRetentionMs` (objects and rows), and,
+ *   every `orphanSweepIntervalMs`, objects without rows (./artifacts.ts).
  * Runs with the outbox relay (it owns the outbox), every `intervalMs`.
  */
 import { sql, type Kysely } from 'kysely';
+import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { auditPurge } from '../../services/users/audit.ts';
 import { Loop } from '../loop.ts';
+import { artifactsExpire, artifactsSweepOrphans } from './artifacts.ts';
 
 export interface HousekeepingConfig {
   /** @default 3600000 (1 h) */
@@ -22,6 +26,15 @@ export interface HousekeepingConfig {
   processedRetentionMs: number;
   /** @default 7776000000 (90 days) */
   auditRetentionMs: number;
+  /** CHRONOVERSE_ARTIFACTS_RETENTION. @default 2592000000 (30 days) */
+  artifactRetentionMs: number;
+  /** How often the janitor walks the artifact store for objects without rows. @default 3600000 (1 h) */
+  orphanSweepIntervalMs: number;
+  /**
+   * An object without a row is an orphan once it is this old: younger, its row may be about to be
+   * written (the executor stores the object first). @default 3600000 (1 h)
+   */
+  orphanGraceMs: number;
   /** Rows deleted per statement. @default 10000 */
   batchSize: number;
   /** @default 300000 (5 min) */
@@ -32,6 +45,9 @@ export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
   publishedRetentionMs: 3_600_000,
   processedRetentionMs: 14 * 86_400_000,
   auditRetentionMs: 90 * 86_400_000,
+  artifactRetentionMs: 30 * 86_400_000,
+  orphanSweepIntervalMs: 3_600_000,
+  orphanGraceMs: 3_600_000,
   batchSize: 10_000,
   intervalMs: 300_000,
 };
@@ -41,21 +57,30 @@ export class Housekeeping {
   readonly #config: HousekeepingConfig;
   readonly #clock: Clock;
   readonly #loop: Loop;
+  readonly #artifacts: ArtifactStore | null;
+  /** When the janitor last walked the store (ms; never: -Infinity). */
+  #lastOrphanSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
-    deps: { db: Kysely<DB>; logger: Logger; clock?: Clock },
+    deps: { db: Kysely<DB>; logger: Logger; clock?: Clock; artifacts?: ArtifactStore },
     config: Partial<HousekeepingConfig> = {},
   ) {
     this.#db = deps.db;
     this.#clock = deps.clock ?? systemClock;
     this.#config = { ...HOUSEKEEPING_DEFAULTS, ...config };
+    this.#artifacts = deps.artifacts ?? null;
     this.#loop = new Loop({
       name: 'housekeeping',
       logger: deps.logger,
       run: async () => {
         const deleted = await this.runOnce();
         const total =
-          deleted.outbox + deleted.processedEvents + deleted.idempotencyKeys + deleted.auditEvents;
+          deleted.outbox +
+          deleted.processedEvents +
+          deleted.idempotencyKeys +
+          deleted.auditEvents +
+          deleted.artifacts +
+          deleted.orphanArtifacts;
         if (total > 0) deps.logger.info(deleted, 'housekeeping deleted finished rows');
         return this.#config.intervalMs;
       },
@@ -75,6 +100,8 @@ export class Housekeeping {
     processedEvents: number;
     idempotencyKeys: number;
     auditEvents: number;
+    artifacts: number;
+    orphanArtifacts: number;
   }> {
     const n = this.#config.batchSize;
     const publishedBefore = new Date(Date.now() - this.#config.publishedRetentionMs);
@@ -93,7 +120,27 @@ export class Housekeeping {
     );
     const auditBefore = new Date(this.#clock.now().getTime() - this.#config.auditRetentionMs);
     const auditEvents = await this.#drain(() => auditPurge(auditBefore, n));
-    return { outbox, processedEvents, idempotencyKeys, auditEvents };
+    let artifacts = 0;
+    let orphanArtifacts = 0;
+    if (this.#artifacts) {
+      const now = this.#clock.now().getTime();
+      artifacts = await artifactsExpire(
+        this.#db,
+        this.#artifacts,
+        new Date(now - this.#config.artifactRetentionMs),
+        // Each batch's objects are deleted by key: keep the batches smaller than the row batches.
+        Math.min(n, 1000),
+      );
+      if (now - this.#lastOrphanSweep >= this.#config.orphanSweepIntervalMs) {
+        orphanArtifacts = await artifactsSweepOrphans(
+          this.#db,
+          this.#artifacts,
+          new Date(now - this.#config.orphanGraceMs),
+        );
+        this.#lastOrphanSweep = now;
+      }
+    }
+    return { outbox, processedEvents, idempotencyKeys, auditEvents, artifacts, orphanArtifacts };
   }
 
   /** Repeats a bounded DELETE until it deletes less than a full batch. */

@@ -1,10 +1,10 @@
 /**
  * Job hooks: a workflow's jobs (filters, cursor), runs across all workflows (`GET /jobs`), one job,
- * run now, cancel, retry.
+ * its artifacts, run now, cancel, retry.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from './client.ts';
-import type { Job, JobPage, JobState, JobTrigger, QueryOf, RunPage } from './types.ts';
+import { API_BASE, api } from './client.ts';
+import type { Artifact, Job, JobPage, JobState, JobTrigger, QueryOf, RunPage } from './types.ts';
 import { REFRESH_MS, workflowKeys } from './workflows.ts';
 
 export type JobListParams = QueryOf<'/api/v1/workflows/{id}/jobs'>;
@@ -13,6 +13,7 @@ export const jobKeys = {
   all: (workflowId: string) => ['jobs', workflowId] as const,
   list: (workflowId: string, params: JobListParams) => ['jobs', workflowId, 'list', params] as const,
   one: (workflowId: string, jobId: string) => ['jobs', workflowId, 'one', jobId] as const,
+  artifacts: (workflowId: string, jobId: string) => ['jobs', workflowId, 'artifacts', jobId] as const,
 };
 
 /** `GET /jobs`: every workflow's jobs, newest first (docs/api.md "Jobs"). */
@@ -78,6 +79,31 @@ export function useJob(
     refetchInterval:
       typeof interval === 'function' ? (query) => interval(query.state.data) : (interval ?? REFRESH_MS),
   });
+}
+
+/** The job's artifacts (docs/artifacts.md); `refetchInterval` while the job may still add some. */
+export function useArtifacts(
+  workflowId: string,
+  jobId: string,
+  options: { enabled?: boolean; refetchInterval?: number | false } = {},
+) {
+  return useQuery({
+    queryKey: jobKeys.artifacts(workflowId, jobId),
+    queryFn: ({ signal }) =>
+      api.get<{ artifacts: Artifact[] }>(`${base(workflowId)}/${encodeURIComponent(jobId)}/artifacts`, {
+        signal,
+      }),
+    enabled: options.enabled ?? true,
+    refetchInterval: options.refetchInterval ?? false,
+  });
+}
+
+/**
+ * The artifact's bytes through the gateway (`…/content`): same origin, so the session cookie
+ * authenticates the plain link, whichever store keeps it.
+ */
+export function artifactDownloadUrl(workflowId: string, jobId: string, artifactId: string): string {
+  return `${API_BASE}${base(workflowId)}/${encodeURIComponent(jobId)}/artifacts/${encodeURIComponent(artifactId)}/content`;
 }
 
 function useJobMutation<V>(workflowId: string, request: (vars: V) => Promise<Job>) {

@@ -42,6 +42,7 @@ export type SchedulePolicyView = Schemas['SchedulePolicyView'];
 /** A workflow's recent run as the workflow object carries it (`recent_jobs`). */
 export type RecentJob = Schemas['RecentJob'];
 export type Job = Schemas['Job'];
+export type Artifact = Schemas['Artifact'];
 /** A job in the list across workflows (`GET /jobs`): the job and its workflow's name. */
 export type Run = Schemas['WorkflowJob'];
 

@@ -5,6 +5,7 @@ import {
   describePolicy,
   describeSchedule,
   formatArgv,
+  formatBytes,
   formatDateTime,
   formatDurationMs,
   formatInZone,
@@ -164,5 +165,17 @@ describe('describePolicy', () => {
     expect(
       describePolicy({ ...defaults, catch_up: { mode: 'NONE', window_seconds: 60, max_runs: null } }),
     ).toBe('does not run missed times');
+  });
+});
+
+describe('byte counts', () => {
+  it('uses binary units with at most one decimal', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1024)).toBe('1 KiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(300_000)).toBe('293 KiB');
+    expect(formatBytes(1024 * 1024 * 1024)).toBe('1 GiB');
+    expect(formatBytes(5.25 * 1024 ** 3)).toBe('5.3 GiB');
   });
 });

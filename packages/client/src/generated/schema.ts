@@ -3899,6 +3899,205 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/jobs/{job_id}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a job's artifacts (every attempt), oldest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            artifacts: components["schemas"]["Artifact"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/jobs/{job_id}/artifacts/{artifact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an artifact and where to download it
+         * @description `download_url`: with the S3 store a presigned URL valid for CHRONOVERSE_ARTIFACTS_DOWNLOAD_URL_TTL that needs no credentials; with the directory store the path of `…/content` on this API (same authentication as this request).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    artifact_id: string;
+                    id: string;
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ArtifactWithDownload"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/jobs/{job_id}/artifacts/{artifact_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an artifact's bytes
+         * @description The stored archive as an attachment (`<name>.tar`, application/x-tar), streamed from the artifact store; its SHA-256 is the artifact's `sha256`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    artifact_id: string;
+                    id: string;
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/jobs/{job_id}/cancel": {
         parameters: {
             query?: never;
@@ -5308,6 +5507,88 @@ export interface components {
             /** @description Workflows of the user, deleted ones that ran jobs included */
             total_workflows: number;
         };
+        Artifact: {
+            /** @description The attempt of the job that produced it */
+            attempt: number;
+            /** @description application/x-tar: the declared path as a tar archive */
+            content_type: string;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Lower-case hex SHA-256 of the stored archive */
+            sha256: string;
+            /** @description Bytes of the stored archive */
+            size: number;
+            /** @description The task that produced it; "main" for a single-task workflow */
+            task: string;
+        };
+        /** @description A file or directory the container leaves behind, copied out as a tar archive after every attempt. */
+        ArtifactDeclaration: {
+            name: string;
+            /** Format: starts_with */
+            path: string;
+        };
+        /** @description A file or directory the container leaves behind, copied out as a tar archive after every attempt. */
+        ArtifactDeclarationInput: {
+            name: string;
+            /** Format: starts_with */
+            path: string;
+        };
+        ArtifactInput: {
+            /** @description The attempt of the job that produced it */
+            attempt: number;
+            /** @description application/x-tar: the declared path as a tar archive */
+            content_type: string;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Lower-case hex SHA-256 of the stored archive */
+            sha256: string;
+            /** @description Bytes of the stored archive */
+            size: number;
+            /** @description The task that produced it; "main" for a single-task workflow */
+            task: string;
+        };
+        ArtifactWithDownload: {
+            /** @description The attempt of the job that produced it */
+            attempt: number;
+            /** @description application/x-tar: the declared path as a tar archive */
+            content_type: string;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            download_url: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Lower-case hex SHA-256 of the stored archive */
+            sha256: string;
+            /** @description Bytes of the stored archive */
+            size: number;
+            /** @description The task that produced it; "main" for a single-task workflow */
+            task: string;
+        };
+        ArtifactWithDownloadInput: {
+            /** @description The attempt of the job that produced it */
+            attempt: number;
+            /** @description application/x-tar: the declared path as a tar archive */
+            content_type: string;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            download_url: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Lower-case hex SHA-256 of the stored archive */
+            sha256: string;
+            /** @description Bytes of the stored archive */
+            size: number;
+            /** @description The task that produced it; "main" for a single-task workflow */
+            task: string;
+        };
         AuditEvent: {
             /** @description auth.login.succeeded, token.created, workflow.deleted, … (docs/operations.md) */
             action: string;
@@ -5348,6 +5629,8 @@ export interface components {
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayload: {
+            /** @description Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
+            artifacts?: components["schemas"]["ArtifactDeclaration"][];
             /** @default null */
             cmd: string[] | null;
             /** @default null */
@@ -5396,6 +5679,8 @@ export interface components {
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayloadInput: {
+            /** @description Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
+            artifacts?: components["schemas"]["ArtifactDeclarationInput"][];
             /** @default null */
             cmd?: string[] | null;
             /** @default null */

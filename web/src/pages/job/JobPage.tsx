@@ -9,6 +9,7 @@ import { useCallback } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError } from '../../api/client.ts';
 import { jobKeys, useCancelJob, useJob, useRetryJob } from '../../api/jobs.ts';
+import { JobArtifacts } from './JobArtifacts.tsx';
 import type { Job } from '../../api/types.ts';
 import { useWorkflow } from '../../api/workflows.ts';
 import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../../components/index.ts';
@@ -162,6 +163,8 @@ export default function JobPage() {
       ) : null}
 
       <JobTimeline job={j} />
+
+      {hasLogs ? <JobArtifacts workflowId={workflowId} jobId={j.id} final={isFinal(j.status)} /> : null}
 
       <h2>Logs</h2>
       {workflow.isPending ? (

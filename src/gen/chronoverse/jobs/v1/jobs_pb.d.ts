@@ -485,6 +485,175 @@ export declare type RetryJobRequest = Message<"chronoverse.jobs.v1.RetryJobReque
 export declare const RetryJobRequestSchema: GenMessage<RetryJobRequest>;
 
 /**
+ * A file a CONTAINER job left (docs/artifacts.md): metadata, and how to download it.
+ *
+ * @generated from message chronoverse.jobs.v1.Artifact
+ */
+export declare type Artifact = Message<"chronoverse.jobs.v1.Artifact"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: string workflow_id = 3;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * The task of a DAG run that produced it; "main" for a single-task workflow.
+   *
+   * @generated from field: string task = 5;
+   */
+  task: string;
+
+  /**
+   * @generated from field: int32 attempt = 6;
+   */
+  attempt: number;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string sha256 = 8;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string content_type = 9;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 10;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * Where the object lives in the artifact store: for the gateway, which streams the directory
+   * store's files itself; never shown to users.
+   *
+   * @generated from field: string storage_key = 11;
+   */
+  storageKey: string;
+
+  /**
+   * A short-lived presigned URL (S3 store), only from GetArtifact; absent: download through the gateway.
+   *
+   * @generated from field: optional string download_url = 12;
+   */
+  downloadUrl?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.Artifact.
+ * Use `create(ArtifactSchema)` to create a new message.
+ */
+export declare const ArtifactSchema: GenMessage<Artifact>;
+
+/**
+ * @generated from message chronoverse.jobs.v1.ListArtifactsRequest
+ */
+export declare type ListArtifactsRequest = Message<"chronoverse.jobs.v1.ListArtifactsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string job_id = 3;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.ListArtifactsRequest.
+ * Use `create(ListArtifactsRequestSchema)` to create a new message.
+ */
+export declare const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest>;
+
+/**
+ * @generated from message chronoverse.jobs.v1.ListArtifactsResponse
+ */
+export declare type ListArtifactsResponse = Message<"chronoverse.jobs.v1.ListArtifactsResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.jobs.v1.Artifact artifacts = 1;
+   */
+  artifacts: Artifact[];
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.ListArtifactsResponse.
+ * Use `create(ListArtifactsResponseSchema)` to create a new message.
+ */
+export declare const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse>;
+
+/**
+ * @generated from message chronoverse.jobs.v1.GetArtifactRequest
+ */
+export declare type GetArtifactRequest = Message<"chronoverse.jobs.v1.GetArtifactRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string job_id = 3;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: string artifact_id = 4;
+   */
+  artifactId: string;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.GetArtifactRequest.
+ * Use `create(GetArtifactRequestSchema)` to create a new message.
+ */
+export declare const GetArtifactRequestSchema: GenMessage<GetArtifactRequest>;
+
+/**
+ * @generated from message chronoverse.jobs.v1.GetArtifactResponse
+ */
+export declare type GetArtifactResponse = Message<"chronoverse.jobs.v1.GetArtifactResponse"> & {
+  /**
+   * @generated from field: chronoverse.jobs.v1.Artifact artifact = 1;
+   */
+  artifact?: Artifact | undefined;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.GetArtifactResponse.
+ * Use `create(GetArtifactResponseSchema)` to create a new message.
+ */
+export declare const GetArtifactResponseSchema: GenMessage<GetArtifactResponse>;
+
+/**
  * @generated from enum chronoverse.jobs.v1.JobStatus
  */
 export enum JobStatus {
@@ -630,6 +799,22 @@ export declare const JobsService: GenService<{
     methodKind: "unary";
     input: typeof RetryJobRequestSchema;
     output: typeof JobResultSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.jobs.v1.JobsService.ListArtifacts
+   */
+  listArtifacts: {
+    methodKind: "unary";
+    input: typeof ListArtifactsRequestSchema;
+    output: typeof ListArtifactsResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.jobs.v1.JobsService.GetArtifact
+   */
+  getArtifact: {
+    methodKind: "unary";
+    input: typeof GetArtifactRequestSchema;
+    output: typeof GetArtifactResponseSchema;
   },
 }>;
 
