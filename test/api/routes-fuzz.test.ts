@@ -352,7 +352,10 @@ function mutate(base: Json, mutations: Mutation[]): Json {
     if (!isObject(node)) continue;
     const last = m.path.at(-1)!;
     if (m.op === 'delete') delete node[last];
-    else define(node, last, m.value);
+    // A copy: one generated value (say the constant {}) can be drawn by two mutations of a list, and
+    // setting `name` to it and then `name.k` to it again made a cycle that JSON.stringify refuses
+    // (seed 1309708361, which failed CI).
+    else define(node, last, structuredClone(m.value));
   }
   return body;
 }
