@@ -14,7 +14,7 @@
  */
 import { Cron } from 'croner';
 import { DEFAULT_SCHEDULE_POLICY, type CatchUpPolicy } from './schedule-policy.ts';
-import { nextRunAfter, type Schedule } from './schedule.ts';
+import type { Schedule } from './schedule.ts';
 
 /** Counting missed cron ticks stops here: beyond it, the exact number is not worth the CPU. */
 export const MAX_COUNTED_SKIPS = 10_000;
@@ -68,16 +68,20 @@ function dueTicks(schedule: Schedule, dueAt: Date, now: Date): DueTicks {
       };
     }
     case 'cron': {
+      // One croner instance for the count, the window and the next tick: building one costs about
+      // as much as a nextRun, and a burst of due cron workflows plans each one (an on-time hourly
+      // plan, measured on this machine: 135–175 µs, as before policies; 340–360 µs with the three
+      // instances this first had).
+      const cron = new Cron(schedule.cron, { paused: true, timezone: schedule.timezone });
       let others = 0;
-      for (
-        let cursor: Date | null = nextRunAfter(schedule, dueAt);
-        cursor !== null && cursor.getTime() <= end;
-      ) {
+      let cursor = cron.nextRun(dueAt);
+      while (cursor !== null && cursor.getTime() <= end) {
         others += 1;
         if (others >= MAX_COUNTED_SKIPS) break;
-        cursor = nextRunAfter(schedule, cursor);
+        cursor = cron.nextRun(cursor);
       }
-      const cron = new Cron(schedule.cron, { paused: true, timezone: schedule.timezone });
+      // The walk stopped at the first fire time after now, unless the count was capped first.
+      const next = cursor === null || cursor.getTime() > end ? cursor : cron.nextRun(new Date(end));
       return {
         count: others + 1,
         firstFrom: (instant) => {
@@ -93,7 +97,7 @@ function dueTicks(schedule: Schedule, dueAt: Date, now: Date): DueTicks {
           if (found.length < n && floor === due && !found.some((d) => d.getTime() === due)) found.push(dueAt);
           return found.reverse();
         },
-        next: nextRunAfter(schedule, new Date(end)),
+        next,
       };
     }
   }
