@@ -42,12 +42,12 @@ import { NO_RETRY, retryPolicyOf, RetryPolicySchema, type TaskRetryPolicy } from
 import {
   ContainerPayloadSchema,
   HeartbeatPayloadSchema,
+  TASK_KINDS,
   validatePayload,
-  WORKFLOW_KINDS,
+  type TaskKind,
+  type TaskPayload,
   type Validated,
-  type WorkflowKind,
-  type WorkflowPayload,
-} from './workflow-input.ts';
+} from './task-payload.ts';
 
 /** A task name: short enough for a label and a log stream key, safe in paths and expressions. */
 export const TASK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -65,9 +65,9 @@ export type ForEach =
 
 export interface DagTask {
   name: string;
-  kind: WorkflowKind;
+  kind: TaskKind;
   /** Validated, defaults filled in; template-bearing strings kept as written. */
-  payload: WorkflowPayload;
+  payload: TaskPayload;
   /** Direct upstream tasks, in definition order (from depends_on or from depends). */
   upstream: readonly string[];
   /**
@@ -116,7 +116,7 @@ const maxParallel = z.number().int().min(1).max(MAX_PARALLEL_LIMIT);
  */
 const TaskFieldSchemas = {
   name: z.string({ error: required('a task name such as "build"') }).regex(TASK_NAME, TASK_NAME_RULE),
-  kind: z.enum(WORKFLOW_KINDS, {
+  kind: z.enum(TASK_KINDS, {
     error: (issue) =>
       issue.input === undefined ? 'is required: HEARTBEAT or CONTAINER' : 'must be HEARTBEAT or CONTAINER',
   }),
@@ -202,8 +202,8 @@ interface TaskDraft {
   path: string;
   isFinally: boolean;
   name: string | undefined;
-  kind: WorkflowKind | undefined;
-  payload: WorkflowPayload | undefined;
+  kind: TaskKind | undefined;
+  payload: TaskPayload | undefined;
   templateFields: TemplateField[];
   /** Names without repeats, each with its index in the field as written (for issue paths). */
   dependsOn: { names: string[]; indices: number[] } | undefined;
@@ -303,7 +303,7 @@ function readTask(raw: unknown, index: number, isFinally: boolean, issues: Field
  * The task's payload through its kind's single-task validator. That validator reports paths
  * starting with `payload`; they are re-rooted under the task (`payload.tasks.3.payload.…`).
  */
-function readPayload(draft: TaskDraft, kind: WorkflowKind, raw: unknown, issues: FieldIssue[]): void {
+function readPayload(draft: TaskDraft, kind: TaskKind, raw: unknown, issues: FieldIssue[]): void {
   const reroot = (issue: FieldIssue): FieldIssue => ({
     ...issue,
     path: joinPath(draft.path, issue.path),
@@ -330,7 +330,7 @@ function readPayload(draft: TaskDraft, kind: WorkflowKind, raw: unknown, issues:
   }
   const templates = findTemplateFields(kind, raw, `${draft.path}.payload`);
   issues.push(...templates.issues);
-  const result: Validated<WorkflowPayload> = validatePayload(kind, withStandIns(kind, raw, templates.fields));
+  const result: Validated<TaskPayload> = validatePayload(kind, withStandIns(kind, raw, templates.fields));
   if (!result.ok) {
     issues.push(...result.issues.map(reroot));
     return;

@@ -18,6 +18,7 @@ const EXPECTED: Record<JobState, Partial<Record<JobEvent, JobState>>> = {
   COMPLETED: {},
   FAILED: {},
   CANCELED: {},
+  SKIPPED: {},
 };
 
 describe('job state machine', () => {

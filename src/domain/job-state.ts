@@ -9,10 +9,26 @@
  *      └──────retry (SYSTEM, attempts left) / lease lost / release ─┘ │
  *   PENDING | QUEUED | RUNNING ──cancel──▶ CANCELED                  │
  */
-export const JOB_STATES = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
+import { retryDelaySeconds, shouldRetry, type TaskFailure, type TaskRetryPolicy } from './task-retry.ts';
+
+/** SKIPPED: a DAG task whose condition was false; a task row is inserted SKIPPED, never moves to it. */
+export const JOB_STATES = [
+  'PENDING',
+  'QUEUED',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+  'SKIPPED',
+] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const FINAL_JOB_STATES = ['COMPLETED', 'FAILED', 'CANCELED'] as const satisfies readonly JobState[];
+export const FINAL_JOB_STATES = [
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+  'SKIPPED',
+] as const satisfies readonly JobState[];
 export type FinalJobState = (typeof FINAL_JOB_STATES)[number];
 
 /** States of a job that has left the queue (PENDING/QUEUED): running or final. A workflow's recent runs. */
@@ -108,4 +124,22 @@ export function attemptEnd(
         ? end('retry', retryDelayMs(attempt, backoff))
         : end('fail');
   }
+}
+
+/**
+ * The end of an attempt of a DAG task: its own retry policy (task-retry.ts) decides, by the class
+ * of the failure (`on`) and with its own backoff, instead of the SYSTEM-only rule of a job.
+ */
+export function taskAttemptEnd(
+  result: AttemptResult,
+  failure: TaskFailure | null,
+  attempt: number,
+  policy: TaskRetryPolicy,
+): AttemptEnd {
+  if (result.kind !== 'failed' || failure === null) {
+    return attemptEnd(result, attempt, 1, { baseMs: 0, maxMs: 0 });
+  }
+  return shouldRetry(policy, failure, attempt)
+    ? { event: 'retry', to: TRANSITIONS.retry.to, retryDelayMs: retryDelaySeconds(policy, attempt) * 1000 }
+    : { event: 'fail', to: TRANSITIONS.fail.to, retryDelayMs: null };
 }

@@ -19,7 +19,7 @@
  */
 import type { FieldIssue } from './errors.ts';
 import { joinPath } from './field-issues.ts';
-import { validatePayload, type WorkflowKind, type WorkflowPayload } from './workflow-input.ts';
+import { validatePayload, type TaskKind, type TaskPayload } from './task-payload.ts';
 
 /** Output keys, as `::output key=value` lines may set them (task-outputs.ts). */
 export const OUTPUT_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -77,7 +77,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The strings of a raw payload that may hold templates, each with its path. */
 function templatableStrings(
-  kind: WorkflowKind,
+  kind: TaskKind,
   payload: Record<string, unknown>,
 ): { path: string[]; value: string }[] {
   const out: { path: string[]; value: string }[] = [];
@@ -121,7 +121,7 @@ function allStrings(
  * path) for malformed templates and for templates in fields that may not hold one.
  */
 export function findTemplateFields(
-  kind: WorkflowKind,
+  kind: TaskKind,
   payload: Record<string, unknown>,
   prefix: string,
 ): { fields: TemplateField[]; issues: FieldIssue[] } {
@@ -157,7 +157,7 @@ export function findTemplateFields(
  * validator accepts, so that the payload's other rules can be checked before any output exists.
  */
 export function withStandIns(
-  kind: WorkflowKind,
+  kind: TaskKind,
   payload: Record<string, unknown>,
   fields: readonly TemplateField[],
 ): Record<string, unknown> {
@@ -301,7 +301,7 @@ export function renderString(value: string, context: RenderContext, path = ''): 
  * A task payload (as validated, templates kept) with every template field rendered. The result
  * must be validated again with the kind's validator before it runs (see the note at the top).
  */
-export function renderPayload<T>(kind: WorkflowKind, payload: T, context: RenderContext): Rendered<T> {
+export function renderPayload<T>(kind: TaskKind, payload: T, context: RenderContext): Rendered<T> {
   const copy = structuredClone(payload) as unknown as Record<string, unknown>;
   for (const { path, value } of templatableStrings(kind, copy)) {
     const rendered = renderString(value, context, path.join('.'));
@@ -331,11 +331,11 @@ export function renderProblemMessage(problem: RenderProblem): string {
  * templates comes back as it is, unchecked: it was validated with the definition.
  */
 export function renderTaskPayload(
-  kind: WorkflowKind,
-  payload: WorkflowPayload,
+  kind: TaskKind,
+  payload: TaskPayload,
   templateFields: readonly TemplateField[],
   context: RenderContext,
-): Rendered<WorkflowPayload> {
+): Rendered<TaskPayload> {
   if (templateFields.length === 0) return { ok: true, value: payload };
   const rendered = renderPayload(kind, payload, context);
   if (!rendered.ok) return rendered;

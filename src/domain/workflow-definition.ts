@@ -298,6 +298,8 @@ function sortedDeep(value: unknown): unknown {
  * jsonb), so only a fixed order compares equal.
  */
 function minimalPayload(kind: WorkflowKind, payload: Record<string, unknown>): Record<string, unknown> {
+  // A DAG's payload is kept as written (its tasks' defaults included): no per-field defaults.
+  if (kind === 'DAG') return sortedDeep(payload) as Record<string, unknown>;
   const shape = PAYLOAD_SHAPES[kind] as Record<string, z.ZodType>;
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(shape)) {

@@ -7,7 +7,6 @@
 import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { fieldIssuesFromZod, unstorableValues } from './field-issues.ts';
-import { parseDuration } from './duration.ts';
 import { LabelsSchema, type Labels } from './labels.ts';
 import {
   canonicalTimezone,
@@ -23,184 +22,37 @@ import {
   schedulePolicyFrom,
   type SchedulePolicyInput,
 } from './schedule-policy.ts';
+import { DagPayloadSchema, validateDagPayload } from './dag-definition.ts';
+import {
+  ContainerPayloadSchema,
+  HeartbeatPayloadSchema,
+  TASK_KINDS,
+  validatePayload,
+  type ContainerPayload,
+  type TaskPayload,
+  type Validated,
+} from './task-payload.ts';
 
-export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER'] as const;
+// Task payloads live in task-payload.ts (a DAG's tasks use them too); re-exported for the callers
+// that validate a whole workflow.
+export * from './task-payload.ts';
+
+/** A workflow is one task (its kind) or a DAG of tasks (dag-definition.ts). */
+export const WORKFLOW_KINDS = [...TASK_KINDS, 'DAG'] as const;
 export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];
 
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+/** A DAG's payload as stored: `{ tasks, finally?, max_parallel? }` with each task's defaults filled in. */
+export type DagPayload = Record<string, unknown>;
 
-const durationString = (maxMs: number, maxText: string) =>
-  z
-    .string()
-    .max(32)
-    .superRefine((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === null)
-        ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m" or "1h30m"' });
-      else if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be greater than zero' });
-      else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `must be at most ${maxText}` });
-    });
+/** A workflow's payload: its task's, or its DAG's. */
+export type WorkflowPayload = TaskPayload | DagPayload;
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
+/** Validates a workflow's payload for its kind, issues prefixed with `payload`. */
+export function validateWorkflowPayload(kind: WorkflowKind, raw: unknown): Validated<WorkflowPayload> {
+  if (kind !== 'DAG') return validatePayload(kind, raw);
+  const dag = validateDagPayload(raw);
+  return dag.ok ? { ok: true, value: dag.value.stored } : dag;
 }
-
-// RFC 9110 token characters for header names; values must not smuggle line breaks.
-const headerName = z
-  .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
-const headerValue = z
-  .string()
-  .max(8192)
-  .regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
-
-export const HeartbeatPayloadSchema = z
-  .object({
-    endpoint: z.string().max(2048).refine(isHttpUrl, 'must be an http:// or https:// URL'),
-    method: z.enum(HTTP_METHODS).default('GET'),
-    headers: z
-      .record(headerName, z.union([headerValue, z.array(headerValue).max(32)]))
-      .refine((h) => Object.keys(h).length <= 64, 'must have at most 64 headers')
-      .default({}),
-    body: z.string().max(65_536).nullable().default(null),
-    expected_status_code: z.number().int().min(100).max(599).default(200),
-    timeout: durationString(5 * 60_000, '5m').default('10s'),
-  })
-  .strict()
-  .superRefine((p, ctx) => {
-    if (p.body !== null && (p.method === 'GET' || p.method === 'HEAD')) {
-      ctx.addIssue({ code: 'custom', path: ['body'], message: `is not allowed with method ${p.method}` });
-    }
-  })
-  .meta({
-    id: 'HeartbeatPayload',
-    description: 'An HTTP request whose answer must have the expected status.',
-  });
-export type HeartbeatPayload = z.output<typeof HeartbeatPayloadSchema>;
-
-// Docker image reference: [registry[:port]/]path[:tag][@sha256:digest].
-const IMAGE_REFERENCE =
-  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-
-const commandArgs = z.array(z.string().max(16_384)).max(256);
-
-/** Most artifacts one CONTAINER payload may declare. */
-export const MAX_ARTIFACTS = 20;
-
-/** An artifact's name: part of its storage key and of download file names, so a safe slug. */
-export const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-export const ArtifactDeclarationSchema = z
-  .object({
-    name: z
-      .string()
-      .regex(
-        ARTIFACT_NAME,
-        'must be 1–63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
-      ),
-    path: z
-      .string()
-      .max(1024)
-      .startsWith('/', 'must be an absolute path')
-      // `..` would let a path name something other than what it reads as; NUL ends it early.
-      .refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments')
-      .refine((p) => !p.includes('\0'), 'must not contain NUL characters'),
-  })
-  .strict()
-  .meta({
-    id: 'ArtifactDeclaration',
-    description:
-      'A file or directory the container leaves behind, copied out as a tar archive after every attempt.',
-  });
-
-const artifactDeclarations = z
-  .array(ArtifactDeclarationSchema)
-  .max(MAX_ARTIFACTS, `must have at most ${MAX_ARTIFACTS} artifacts`)
-  .superRefine((list, ctx) => {
-    const seen = new Set<string>();
-    list.forEach((a, i) => {
-      if (seen.has(a.name)) {
-        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `repeats the name "${a.name}"` });
-      }
-      seen.add(a.name);
-    });
-  });
-
-export const ContainerPayloadSchema = z
-  .object({
-    image: z
-      .string()
-      .max(255)
-      .regex(
-        IMAGE_REFERENCE,
-        'must be an image reference such as "alpine:3.20" or "ghcr.io/org/app@sha256:…"',
-      ),
-    cmd: commandArgs.nullable().default(null),
-    entrypoint: commandArgs.nullable().default(null),
-    env: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'must be an environment variable name'),
-        z.string().max(32_768),
-      )
-      .refine((e) => Object.keys(e).length <= 256, 'must have at most 256 variables')
-      .default({}),
-    workdir: z.string().max(1024).startsWith('/', 'must be an absolute path').nullable().default(null),
-    timeout: durationString(60 * 60_000, '1h').default('30s'),
-    resources: z
-      .object({
-        cpus: z.number().min(0.01).max(64).nullable().default(null),
-        memory_mb: z.number().int().min(6).max(262_144).nullable().default(null),
-        pids: z.number().int().min(1).max(32_768).nullable().default(null),
-      })
-      .strict()
-      .default({ cpus: null, memory_mb: null, pids: null })
-      .describe('Limits; null means the executor default.'),
-    network: z
-      .enum(['none', 'bridge'])
-      .default('none')
-      .describe('"bridge" only for administrators, unless the administrator allows it.'),
-    read_only_root_fs: z
-      .boolean()
-      .default(false)
-      .describe('Mount the image read-only; /tmp stays writable (a 64 MiB tmpfs).'),
-    user: z
-      .string()
-      .max(32)
-      .superRefine((u, ctx) => {
-        if (!/^\d{1,10}(?::\d{1,10})?$/.test(u)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'must be a numeric "uid" or "uid:gid", such as "1000:1000"',
-          });
-        } else if (u.split(':').some((n) => Number(n) > 2_147_483_647)) {
-          ctx.addIssue({ code: 'custom', message: 'must have a uid and gid of at most 2147483647' });
-        }
-      })
-      .nullable()
-      .default(null)
-      .describe("Run as this uid[:gid] instead of the image's user; null keeps the image's."),
-    // Optional rather than defaulted: payloads stored before it existed read back unchanged.
-    artifacts: artifactDeclarations
-      .optional()
-      .describe(
-        'Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20.',
-      ),
-  })
-  .strict()
-  .meta({ id: 'ContainerPayload', description: 'A container run through the Docker Engine API.' });
-export type ContainerPayload = z.output<typeof ContainerPayloadSchema>;
-
-export type WorkflowPayload = HeartbeatPayload | ContainerPayload;
-
-const PAYLOAD_SCHEMAS = { HEARTBEAT: HeartbeatPayloadSchema, CONTAINER: ContainerPayloadSchema } as const;
-
-/** The payload type of one kind. */
-export type PayloadOf<K extends WorkflowKind> = z.output<(typeof PAYLOAD_SCHEMAS)[K]>;
 
 // ─── schedule ──────────────────────────────────────────────────────────────────────────────
 const intervalMinutes = z.number().int().min(INTERVAL_MIN_MINUTES).max(INTERVAL_MAX_MINUTES);
@@ -245,7 +97,7 @@ const name = z
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 const maxFailures = z.number().int().min(1).max(100);
 const payloadDoc = z
-  .union([HeartbeatPayloadSchema, ContainerPayloadSchema, z.string()])
+  .union([HeartbeatPayloadSchema, ContainerPayloadSchema, DagPayloadSchema, z.string()])
   .describe('The kind-specific payload, as an object or as a JSON string of one.');
 
 const commonFields = {
@@ -358,41 +210,8 @@ export interface WorkflowChanges {
   labels?: Labels;
 }
 
-export type Validated<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Validates a payload (object or JSON string) for `kind`, issues prefixed with `payload`. */
-export function validatePayload(kind: WorkflowKind, raw: unknown): Validated<WorkflowPayload> {
-  let value = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return { ok: false, issues: [{ path: 'payload', message: 'is not valid JSON' }] };
-    }
-  }
-  if (!isPlainObject(value)) {
-    return {
-      ok: false,
-      issues: [{ path: 'payload', message: 'must be an object (or a JSON string of one)' }],
-    };
-  }
-  if (typeof raw === 'string') {
-    // A JSON-string payload hides its strings from the body-wide check; look inside it here.
-    const unstorable = unstorableValues(value, 'payload');
-    if (unstorable.length > 0) return { ok: false, issues: unstorable };
-  }
-  const parsed = PAYLOAD_SCHEMAS[kind].safeParse(value);
-  if (!parsed.success) return { ok: false, issues: fieldIssuesFromZod(parsed.error.issues, 'payload') };
-  return { ok: true, value: parsed.data };
-}
-
-/** validatePayload, typed for one kind (the value was parsed by that kind's schema). */
-export function validatePayloadOf<K extends WorkflowKind>(kind: K, raw: unknown): Validated<PayloadOf<K>> {
-  return validatePayload(kind, raw) as Validated<PayloadOf<K>>;
 }
 
 /**
@@ -540,7 +359,7 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
   if (input.payload === undefined || input.payload === null) {
     issues.push({ path: 'payload', message: 'is required' });
   } else if (kind.success) {
-    const result = validatePayload(kind.data, input.payload);
+    const result = validateWorkflowPayload(kind.data, input.payload);
     if (result.ok) payload = result.value;
     else issues.push(...result.issues);
   }
@@ -559,7 +378,7 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
       schedule,
       maxConsecutiveFailures: body.max_consecutive_job_failures_allowed ?? 3,
       pauseOnFailure: body.pause_on_failure ?? false,
-      logRetention: body.log_retention ?? body.kind === 'CONTAINER',
+      logRetention: body.log_retention ?? body.kind !== 'HEARTBEAT',
       labels: body.labels ?? {},
     },
   };
@@ -580,7 +399,7 @@ export function validateWorkflowUpdate(
   }
   let payload: WorkflowPayload | undefined;
   if (input.payload !== undefined) {
-    const result = validatePayload(kind, input.payload);
+    const result = validateWorkflowPayload(kind, input.payload);
     if (result.ok) payload = result.value;
     else issues.push(...result.issues);
   }
@@ -613,5 +432,15 @@ function dedupe(issues: FieldIssue[]): FieldIssue[] {
 
 /** The image the build step must have locally; a change of it means a rebuild. */
 export function buildInputOf(kind: WorkflowKind, payload: WorkflowPayload): string | null {
-  return kind === 'CONTAINER' ? (payload as ContainerPayload).image : null;
+  if (kind === 'CONTAINER') return (payload as ContainerPayload).image;
+  if (kind !== 'DAG') return null;
+  // A DAG's container images, each once, in order: a change of any of them means a rebuild.
+  const tasks = [
+    ...((payload as { tasks?: unknown[] }).tasks ?? []),
+    ...((payload as { finally?: unknown[] }).finally ?? []),
+  ] as { kind?: string; payload?: { image?: string } }[];
+  const images = [
+    ...new Set(tasks.filter((t) => t.kind === 'CONTAINER').map((t) => t.payload?.image ?? '')),
+  ].sort();
+  return images.length > 0 ? images.join('\n') : null;
 }

@@ -196,6 +196,27 @@ export const WorkflowListQuerySchema = z.object({
 
 export const IdParamsSchema = z.object({ id: z.uuid('must be a UUID') });
 
+const jobError = z.object({ kind: z.enum(ERROR_KINDS), code: z.string(), message: z.string() });
+
+export const TaskSchema = z
+  .object({
+    id: z.uuid().describe("The task instance's job id: its logs (`?task=`) and artifacts"),
+    name: z.string(),
+    kind: z.enum(['HEARTBEAT', 'CONTAINER']),
+    index: z.number().int().nullable().describe('The fan-out instance (0-based); null for a plain task'),
+    status: z.enum(JOB_STATES),
+    attempts: z.number().int(),
+    started_at: timestamp.nullable(),
+    completed_at: timestamp.nullable(),
+    exit_code: z.number().int().nullable(),
+    http_status: z.number().int().nullable(),
+    error: jobError.nullable(),
+    outputs: z.record(z.string(), z.unknown()).nullable(),
+    item: z.unknown().optional().describe('The fan-out item ({{item}})'),
+    skipped_reason: z.string().optional(),
+  })
+  .meta({ id: 'Task' });
+
 export const JobSchema = z
   .object({
     id: z.uuid(),
@@ -214,7 +235,12 @@ export const JobSchema = z
     latency_ms: z.number().int().nullable(),
     skipped_ticks: z.number().int().describe('Ticks missed while the system was down, folded into this run'),
     retry_of: z.uuid().nullable().describe('The job this one retries'),
-    error: z.object({ kind: z.enum(ERROR_KINDS), code: z.string(), message: z.string() }).nullable(),
+    error: jobError.nullable(),
+    kind: z.enum(['HEARTBEAT', 'CONTAINER', 'DAG']),
+    tasks: z
+      .array(TaskSchema)
+      .optional()
+      .describe("A DAG run's task instances in run order (GET of one job only)"),
   })
   .meta({ id: 'Job' });
 

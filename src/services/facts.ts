@@ -39,6 +39,8 @@ export async function writeJobFinishedEvents(
            COALESCE(${headers}::jsonb, j.trace_context::jsonb, '{}'::jsonb)
     FROM jobs j
     WHERE j.id = ANY(${jobIds}::uuid[]) AND j.status IN ('COMPLETED', 'FAILED', 'CANCELED')
+      -- Runs only: a DAG task's result is told through its run.
+      AND j.run_id IS NULL
     ORDER BY j.id`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }

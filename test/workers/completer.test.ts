@@ -63,6 +63,8 @@ describe.each(ENGINES)('batched completion (%s)', (engineName) => {
 
   const result = (jobId: string, status: Completion['status'], attempt = 1): Completion => ({
     jobId,
+    runId: null,
+    outputs: null,
     attempt,
     status,
     exitCode: null,

@@ -173,6 +173,8 @@ describe('statement guards (PostgreSQL)', () => {
   describe('complete', () => {
     const completion = (jobId: string, attempt: number): Completion => ({
       jobId,
+      runId: null,
+      outputs: null,
       attempt,
       status: 'COMPLETED',
       exitCode: null,

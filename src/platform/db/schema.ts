@@ -66,7 +66,7 @@ export interface WorkflowsTable {
   id: string;
   user_id: string;
   name: string;
-  kind: 'HEARTBEAT' | 'CONTAINER';
+  kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   payload: ColumnType<unknown, string, string>;
   schedule_type: 'interval' | 'cron' | 'once';
   interval_minutes: number | null;
@@ -102,15 +102,16 @@ export interface WorkflowsTable {
   pause_on_failure: Generated<boolean>;
 }
 
-export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
+/** SKIPPED: a DAG task whose condition was false (task rows only, migration 0021). */
+export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'SKIPPED';
 
 export interface JobsTable {
   id: string;
   workflow_id: string;
   user_id: string;
   workflow_generation: number;
-  /** The workflow's kind, copied when the job is created (migration 0016). */
-  kind: 'HEARTBEAT' | 'CONTAINER';
+  /** The workflow's kind, copied when the job is created (migration 0016); a task's own kind. */
+  kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   /** The workflow's payload when the job was created: what every attempt runs (migration 0016). */
   spec: ColumnType<unknown, string, never>;
   status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
@@ -142,6 +143,17 @@ export interface JobsTable {
   updated_at: DefaultedTimestamp;
   /** Not started after this: CANCELED with MISSED_DEADLINE (schedule policy; migration 0018). */
   start_by: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A DAG task's run (migration 0021); NULL for a run (or a single-task job). */
+  run_id: ColumnType<string | null, string | null | undefined, never>;
+  task_name: ColumnType<string | null, string | null | undefined, never>;
+  /** The fan-out instance, 0-based; NULL for a plain task. */
+  task_index: ColumnType<number | null, number | null | undefined, never>;
+  task_item: ColumnType<unknown, string | null | undefined, never>;
+  /** What a finished task set (::output lines, a heartbeat's status and JSON body). */
+  outputs: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  retry_policy: ColumnType<unknown, string | null | undefined, never>;
+  /** A DAG run's expanded fan-outs: { task: instance count }. */
+  dag_state: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
 }
 
 /** A file a CONTAINER job left, kept in the artifact store (migration 0019). */

@@ -105,10 +105,21 @@ export interface OutboundRequest {
   redirects: number;
   /** Answer bytes read (and discarded) before finishing; 0: finish at the status line. */
   readAnswerBytes: number;
+  /**
+   * Keep what was read of the answer (up to readAnswerBytes, then one more chunk) with its
+   * content type: a DAG heartbeat task's outputs.
+   */
+  keepAnswer?: boolean;
+}
+
+/** The answer's text and type, when kept (`keepAnswer`); longer than readAnswerBytes when cut. */
+export interface KeptAnswer {
+  body: string;
+  contentType: string | null;
 }
 
 export type OutboundResult =
-  | { kind: 'answered'; statusCode: number }
+  | { kind: 'answered'; statusCode: number; answer?: KeptAnswer }
   /** Refused by the outbound policy before any connection; `detail` is for the operator's log. */
   | { kind: 'refused'; detail: string }
   /** No answer: `error` is safe to show (the target passed the policy). */
@@ -119,7 +130,7 @@ class RefusedError extends Error {}
 
 /** One hop's result: an answer with its redirect target, or why there was none. */
 type HopResult =
-  | { kind: 'answered'; statusCode: number; location: string | null }
+  | { kind: 'answered'; statusCode: number; location: string | null; answer?: KeptAnswer }
   | { kind: 'refused'; detail: string }
   | { kind: 'failed'; reason: 'connection'; error: string };
 
@@ -209,7 +220,9 @@ export class OutboundGuard {
       }
       const { statusCode, location } = answer;
       if (req.redirects === 0 || location === null || ![301, 302, 303, 307, 308].includes(statusCode)) {
-        return { kind: 'answered', statusCode };
+        return answer.answer
+          ? { kind: 'answered', statusCode, answer: answer.answer }
+          : { kind: 'answered', statusCode };
       }
       if (hop >= req.redirects) {
         return { kind: 'failed', reason: 'connection', error: `more than ${req.redirects} redirects` };
@@ -339,16 +352,29 @@ export class OutboundGuard {
           return done(answered);
         }
         let read = 0;
+        const chunks: Buffer[] = [];
+        const kept = () =>
+          req.keepAnswer
+            ? {
+                ...answered,
+                answer: {
+                  body: Buffer.concat(chunks).toString('utf8'),
+                  contentType:
+                    typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : null,
+                },
+              }
+            : answered;
         res.on('data', (chunk: Buffer) => {
           read += chunk.length;
+          if (req.keepAnswer) chunks.push(chunk);
           if (read > req.readAnswerBytes) {
             res.destroy();
-            done(answered);
+            done(kept());
           }
         });
-        res.on('end', () => done(answered));
-        res.on('error', () => done(answered));
-        res.on('close', () => done(answered));
+        res.on('end', () => done(kept()));
+        res.on('error', () => done(kept()));
+        res.on('close', () => done(kept()));
       });
       request.on('error', (err) => {
         if (!resent && request.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {

@@ -127,7 +127,7 @@ export class AnalyticsService implements AnalyticsApi {
       // Jobs in flight, live (jobs_in_flight_idx holds only these rows).
       sql<{ status: string; n: number }>`
         SELECT status, count(*)::bigint AS n FROM jobs
-        WHERE user_id = ${userId} ${onWorkflow} AND status IN ('PENDING', 'QUEUED', 'RUNNING')
+        WHERE user_id = ${userId} ${onWorkflow} AND status IN ('PENDING', 'QUEUED', 'RUNNING') AND run_id IS NULL
         GROUP BY status`.execute(this.#db),
       workflowId !== null
         ? Promise.resolve(null)

@@ -44,10 +44,16 @@ export function jobsListAll(
   after: string | undefined,
   limit: number,
 ): RawBuilder<JobWithWorkflowName> {
-  const statuses = filters.status !== undefined && filters.status.length > 0 ? filters.status : JOB_STATES;
+  // A run is never SKIPPED (only a DAG's task instances are).
+  const statuses =
+    filters.status !== undefined && filters.status.length > 0
+      ? filters.status
+      : JOB_STATES.filter((s) => s !== 'SKIPPED');
   const conditions = sql.join(
     [
       sql`jobs.user_id = ${userId}`,
+      // Runs: a DAG's task instances are read through their run.
+      sql`jobs.run_id IS NULL`,
       ...(after !== undefined ? [sql`jobs.id < ${after}`] : []),
       ...(filters.workflow_id !== undefined ? [sql`jobs.workflow_id = ${filters.workflow_id}`] : []),
       ...(filters.trigger !== undefined ? [sql`jobs.trigger = ${filters.trigger}`] : []),

@@ -10,7 +10,7 @@
  *
  * Ownership: every query is scoped by user id; another user's workflow or job is "not found".
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
 import { TRANSITIONS, type JobState, type JobTrigger } from '../../domain/job-state.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -28,7 +28,7 @@ import { assertRunRate, quotasOf } from '../quotas/enforce.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { JobsApi } from './api.ts';
 import { getArtifact, listArtifacts, type ArtifactView } from './artifacts.ts';
-import { toJobView, type JobView, type WorkflowJobView } from './codec.ts';
+import { toJobView, toTaskView, type JobView, type WorkflowJobView } from './codec.ts';
 import { runJobsListAll } from './list-all.ts';
 
 export interface JobListFilters {
@@ -96,6 +96,8 @@ export class JobsService implements JobsApi {
       .selectAll()
       .where('workflow_id', '=', workflowId)
       .where('user_id', '=', userId)
+      // Runs: a DAG's task instances are shown inside their run (GET of one job).
+      .where('run_id', 'is', null)
       .orderBy('id', 'desc')
       .limit(filters.limit + 1);
     if (after !== undefined) q = q.where('id', '<', after);
@@ -142,7 +144,24 @@ export class JobsService implements JobsApi {
   async get(userId: string, workflowId: string | null, jobId: string): Promise<JobView> {
     const row = await findJob(this.#db, userId, workflowId, jobId);
     if (!row) throw new NotFoundError('Job');
-    return toJobView(row);
+    if (row.kind !== 'DAG') return toJobView(row);
+    // Run order: a task's instances together, tasks by their first row (rows are UUIDv7, so
+    // creation order is the order in which the run decided them).
+    const tasks = await this.#db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('run_id', '=', row.id)
+      .orderBy('id')
+      .execute();
+    const first = new Map<string, number>();
+    tasks.forEach((t, i) => {
+      if (!first.has(t.task_name!)) first.set(t.task_name!, i);
+    });
+    tasks.sort(
+      (a, b) =>
+        first.get(a.task_name!)! - first.get(b.task_name!)! || (a.task_index ?? -1) - (b.task_index ?? -1),
+    );
+    return { ...toJobView(row), tasks: tasks.map(toTaskView) };
   }
 
   /** Runs the workflow now: a new MANUAL job, dispatched like a scheduled one (201). */
@@ -176,15 +195,16 @@ export class JobsService implements JobsApi {
   /** Cancels a PENDING, QUEUED or RUNNING job (200); a finished job is 412. */
   async cancel(userId: string, workflowId: string, jobId: string): Promise<JobView> {
     const now = this.#clock.now();
-    const { row, wasRunning } = await this.#db.transaction().execute(async (trx) => {
+    const { row, wasRunning, runningTasks } = await this.#db.transaction().execute(async (trx) => {
       // Locked first so the status we report ("was it running?", "finished as what?") is the one
       // the guarded UPDATE below saw; the guard still names the states `cancel` is allowed from.
       const previous = await trx
         .selectFrom('jobs')
-        .select('status')
+        .select(['status', 'kind'])
         .where('id', '=', jobId)
         .where('workflow_id', '=', workflowId)
         .where('user_id', '=', userId)
+        .where('run_id', 'is', null)
         .forUpdate()
         .executeTakeFirst();
       if (!previous) throw new NotFoundError('Job');
@@ -220,10 +240,17 @@ export class JobsService implements JobsApi {
         },
       ]);
       await writeJobFinishedEvents(trx, [updated.id], { bulk: false });
-      return { row: updated, wasRunning: previous.status === 'RUNNING' };
+      // A DAG run's unfinished tasks end with it; the running ones are told to stop.
+      const running = previous.kind === 'DAG' ? await cancelRunTasks(trx, [updated.id], now) : [];
+      return {
+        row: updated,
+        wasRunning: previous.status === 'RUNNING' && previous.kind !== 'DAG',
+        runningTasks: running,
+      };
     });
     this.#events.emit('outbox:written', { count: 1 });
     if (wasRunning) this.#events.emit('job:cancel-requested', { jobId: row.id });
+    for (const task of runningTasks) this.#events.emit('job:cancel-requested', { jobId: task });
     return toJobView(row);
   }
 
@@ -281,7 +308,13 @@ async function findJob(
   workflowId: string | null,
   jobId: string,
 ): Promise<JobRow | undefined> {
-  let q = db.selectFrom('jobs').selectAll().where('id', '=', jobId).where('user_id', '=', userId);
+  // Runs only: a DAG task instance is read through its run.
+  let q = db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('id', '=', jobId)
+    .where('user_id', '=', userId)
+    .where('run_id', 'is', null);
   if (workflowId !== null) q = q.where('workflow_id', '=', workflowId);
   return q.executeTakeFirst();
 }
@@ -344,4 +377,28 @@ async function insertManualJob(
     },
   ]);
   return row;
+}
+
+/**
+ * Cancels the unfinished task instances of DAG runs that were just canceled (no `finally` task
+ * starts after a cancel: the run is already final); returns the ids of those that were RUNNING,
+ * whose executors must be told to stop.
+ */
+export async function cancelRunTasks(
+  trx: Transaction<DB>,
+  runIds: readonly string[],
+  now: Date,
+): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const { rows } = await sql<{ id: string; was: string }>`
+    WITH t AS (
+      SELECT id, status FROM jobs
+      WHERE run_id = ANY(${[...runIds]}::uuid[]) AND status = ANY(${[...TRANSITIONS.cancel.from]}::text[])
+      ORDER BY id FOR UPDATE)
+    UPDATE jobs j
+    SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now}, lease_owner = NULL,
+        lease_expires_at = NULL, container_slot = NULL
+    FROM t WHERE j.id = t.id
+    RETURNING j.id, t.status AS was`.execute(trx);
+  return rows.filter((r) => r.was === 'RUNNING').map((r) => r.id);
 }

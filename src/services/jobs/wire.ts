@@ -25,7 +25,7 @@ import {
 } from '../../platform/rpc/codec.ts';
 import type { IdempotentResult } from '../idempotency.ts';
 import type { ArtifactView } from './artifacts.ts';
-import type { JobView, WorkflowJobView } from './codec.ts';
+import type { JobErrorView, JobView, TaskView, WorkflowJobView } from './codec.ts';
 
 export function artifactToWire(a: ArtifactView): MessageInitShape<typeof ArtifactSchema> {
   return {
@@ -80,16 +80,41 @@ export function jobToWire(j: JobView): MessageInitShape<typeof JobSchema> {
     ...(j.latency_ms !== null ? { latencyMs: j.latency_ms } : {}),
     skippedTicks: j.skipped_ticks,
     ...(j.retry_of !== null ? { retryOf: j.retry_of } : {}),
-    ...(j.error !== null
-      ? {
-          error: {
-            kind: toEnum(ErrorKindSchema, j.error.kind),
-            code: j.error.code,
-            message: j.error.message,
-          },
-        }
-      : {}),
+    ...(j.error !== null ? { error: errorToWire(j.error) } : {}),
+    kind: j.kind,
+    hasTasks: j.tasks !== undefined,
+    tasks: (j.tasks ?? []).map((t) => ({
+      id: t.id,
+      name: t.name,
+      kind: t.kind,
+      ...(t.index !== null ? { index: t.index } : {}),
+      status: toEnum(JobStatusSchema, t.status),
+      attempts: t.attempts,
+      startedAt: toOptionalTimestamp(t.started_at),
+      completedAt: toOptionalTimestamp(t.completed_at),
+      ...(t.exit_code !== null ? { exitCode: t.exit_code } : {}),
+      ...(t.http_status !== null ? { httpStatus: t.http_status } : {}),
+      ...(t.error !== null ? { error: errorToWire(t.error) } : {}),
+      ...(t.outputs !== null ? { outputsJson: JSON.stringify(t.outputs) } : {}),
+      ...(t.index !== null ? { itemJson: JSON.stringify(t.item ?? null) } : {}),
+      ...(t.skipped_reason !== undefined ? { skippedReason: t.skipped_reason } : {}),
+    })),
   };
+}
+
+function errorToWire(e: JobErrorView) {
+  return { kind: toEnum(ErrorKindSchema, e.kind), code: e.code, message: e.message };
+}
+
+function errorFromWire(e: { kind: number; code: string; message: string }): JobErrorView {
+  return { kind: fromEnum(ErrorKindSchema, e.kind, ERROR_KINDS), code: e.code, message: e.message };
+}
+
+const JOB_KINDS = ['HEARTBEAT', 'CONTAINER', 'DAG'] as const;
+function kindFromWire<const K extends string>(kind: string, allowed: readonly K[]): K {
+  const found = allowed.find((k) => k === kind);
+  if (found === undefined) throw new Error(`job kind ${kind} is not one of ${allowed.join(', ')}`);
+  return found;
 }
 
 export function jobFromWire(m: Job | undefined): JobView {
@@ -111,13 +136,32 @@ export function jobFromWire(m: Job | undefined): JobView {
     latency_ms: j.latencyMs ?? null,
     skipped_ticks: j.skippedTicks,
     retry_of: j.retryOf ?? null,
-    error: j.error
+    error: j.error ? errorFromWire(j.error) : null,
+    kind: kindFromWire(j.kind, JOB_KINDS),
+    ...(j.hasTasks
       ? {
-          kind: fromEnum(ErrorKindSchema, j.error.kind, ERROR_KINDS),
-          code: j.error.code,
-          message: j.error.message,
+          tasks: j.tasks.map((t) => {
+            const view: TaskView = {
+              id: t.id,
+              name: t.name,
+              kind: kindFromWire(t.kind, ['HEARTBEAT', 'CONTAINER'] as const),
+              index: t.index ?? null,
+              status: fromEnum(JobStatusSchema, t.status, JOB_STATES),
+              attempts: t.attempts,
+              started_at: fromOptionalTimestamp(t.startedAt),
+              completed_at: fromOptionalTimestamp(t.completedAt),
+              exit_code: t.exitCode ?? null,
+              http_status: t.httpStatus ?? null,
+              error: t.error ? errorFromWire(t.error) : null,
+              outputs:
+                t.outputsJson !== undefined ? (JSON.parse(t.outputsJson) as Record<string, unknown>) : null,
+            };
+            if (t.itemJson !== undefined) view.item = JSON.parse(t.itemJson) as unknown;
+            if (t.skippedReason !== undefined) view.skipped_reason = t.skippedReason;
+            return view;
+          }),
         }
-      : null,
+      : {}),
   };
 }
 

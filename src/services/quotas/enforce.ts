@@ -135,6 +135,7 @@ export async function assertRunRate(
   const { rows } = await sql<{ created_at: Date }>`
     SELECT created_at FROM jobs
     WHERE user_id = ${userId} AND trigger = 'MANUAL' AND created_at > ${since} AND created_at <= ${now}
+      AND run_id IS NULL
     ORDER BY created_at DESC
     LIMIT ${limit}`.execute(trx);
   if (rows.length < limit) return;

@@ -109,9 +109,12 @@ export class QuotasService implements QuotasApi {
         'q.updated_by',
         sql<number>`(SELECT count(*)::int FROM workflows w WHERE w.user_id = u.id)`.as('workflows'),
         sql<number>`(SELECT count(*)::int FROM jobs j WHERE j.user_id = u.id AND j.trigger = 'MANUAL'
-                      AND j.created_at > ${since} AND j.created_at <= ${now})`.as('runs_last_minute'),
-        sql<number>`(SELECT count(*)::int FROM jobs j JOIN workflows w ON w.id = j.workflow_id
-                      WHERE j.user_id = u.id AND j.status = 'RUNNING' AND w.kind = 'CONTAINER')`.as(
+                      AND j.created_at > ${since} AND j.created_at <= ${now} AND j.run_id IS NULL)`.as(
+          'runs_last_minute',
+        ),
+        // The job's own kind: a DAG's CONTAINER tasks count, a DAG run itself does not.
+        sql<number>`(SELECT count(*)::int FROM jobs j
+                      WHERE j.user_id = u.id AND j.status = 'RUNNING' AND j.kind = 'CONTAINER')`.as(
           'running_containers',
         ),
       ])

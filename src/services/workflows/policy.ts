@@ -45,6 +45,20 @@ export function policyIssues(
   role: OutboundRole,
   policy: WorkflowPolicy,
 ): FieldIssue[] {
+  if (kind === 'DAG') {
+    // Each task as if it were a workflow of its own, its issues under its place in the DAG. (A
+    // templated endpoint is checked again when rendered: the outbound guard checks every request.)
+    const dag = payload as { tasks?: unknown[]; finally?: unknown[] };
+    return (['tasks', 'finally'] as const).flatMap((list) =>
+      ((dag[list] ?? []) as { kind: 'HEARTBEAT' | 'CONTAINER'; payload: WorkflowPayload }[]).flatMap(
+        (task, i) =>
+          policyIssues(task.kind, task.payload, role, policy).map((issue) => ({
+            ...issue,
+            path: `payload.${list}.${i}.${issue.path}`,
+          })),
+      ),
+    );
+  }
   if (kind === 'HEARTBEAT') {
     const problem = endpointProblem((payload as HeartbeatPayload).endpoint, role, policy.outbound);
     return problem ? [{ path: 'payload.endpoint', message: problem }] : [];

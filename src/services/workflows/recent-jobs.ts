@@ -48,7 +48,7 @@ export function workflowsRecentJobsQuery(workflowIds: readonly string[]): RawBui
       SELECT j.id, j.status, j.trigger, j.scheduled_at, j.started_at, j.completed_at
       FROM jobs j
       WHERE j.workflow_id = w.id AND j.status = ANY(${[...DEQUEUED_JOB_STATES]}::text[])
-        AND j.started_at IS NOT NULL
+        AND j.started_at IS NOT NULL AND j.run_id IS NULL
       ORDER BY j.id DESC
       LIMIT ${RECENT_JOBS_LIMIT}
     ) r

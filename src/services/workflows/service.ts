@@ -703,7 +703,9 @@ async function cancelPendingJobs(
     .updateTable('jobs')
     .set({ status: 'CANCELED', completed_at: now, updated_at: now })
     .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['PENDING', 'QUEUED']);
+    .where('status', 'in', ['PENDING', 'QUEUED'])
+    // Runs waiting to start; a started DAG run goes on with its own copy of the definition.
+    .where('run_id', 'is', null);
   if (which === 'automatic') q = q.where('trigger', '=', 'AUTOMATIC');
   const canceled = await q.returning('id').execute();
   await writeJobFinishedEvents(

@@ -12,6 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { jobFinishedPayloadSql } from '../../services/facts.ts';
+import { resolveRuns, type ResolveResult } from './dag-runs.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 import { fromStates } from './sql.ts';
 
@@ -21,6 +22,10 @@ const MAX_ATTEMPTS = 3;
 
 export interface Completion {
   jobId: string;
+  /** A DAG task's run: the batch then resolves it in the same transaction (./dag-runs.ts). */
+  runId: string | null;
+  /** What a succeeded DAG task set (task-outputs.ts), or null. */
+  outputs: Record<string, unknown> | null;
   /** The attempt that ran: an older attempt's result never lands on a newer one. */
   attempt: number;
   status: 'COMPLETED' | 'FAILED' | 'CANCELED' | 'PENDING';
@@ -47,13 +52,24 @@ export class Completer {
   readonly #owner: string;
   readonly #logger: Logger;
   readonly #maxBatch: number;
+  readonly #onResolved: ((result: ResolveResult) => void) | null;
   #queue: Pending[] = [];
   #scheduled = false;
   #writing = false;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(deps: { db: Kysely<DB>; owner: string; logger: Logger }, maxBatch = 500) {
+  constructor(
+    deps: {
+      db: Kysely<DB>;
+      owner: string;
+      logger: Logger;
+      /** After a batch that queued DAG tasks or ended runs committed (wake-ups). */
+      onResolved?: (result: ResolveResult) => void;
+    },
+    maxBatch = 500,
+  ) {
     this.#db = deps.db;
+    this.#onResolved = deps.onResolved ?? null;
     this.#owner = deps.owner;
     this.#logger = deps.logger;
     this.#maxBatch = maxBatch;
@@ -93,7 +109,20 @@ export class Completer {
   async #write(batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const written = await this.#statement(batch.map((p) => p.completion));
+        const completions = batch.map((p) => p.completion);
+        // A batch with DAG tasks resolves their runs in the transaction that completes them, so
+        // the next tasks are runnable the moment it commits; a batch of plain jobs stays one
+        // statement without a transaction around it.
+        const written = completions.some((c) => c.runId !== null)
+          ? await this.#db.transaction().execute(async (trx) => {
+              const done = await this.#statement(trx, completions);
+              const runs = completions
+                .filter((c) => c.runId !== null && done.has(c.jobId))
+                .map((c) => c.runId!);
+              this.#resolved(await resolveRuns(trx, runs));
+              return done;
+            })
+          : await this.#statement(this.#db, completions);
         for (const p of batch) p.resolve(written.has(p.completion.jobId));
         return;
       } catch (err) {
@@ -113,15 +142,19 @@ export class Completer {
    * (succeed, fail, retry, and a cancel observed by the runner) leaves RUNNING: the guard is the
    * state machine's `from` of those events (src/domain/job-state.ts), the statuses are its `to`.
    */
-  async #statement(c: Completion[]): Promise<Set<string>> {
+  #resolved(result: ResolveResult): void {
+    if (result.started > 0 || result.finished.length > 0) this.#onResolved?.(result);
+  }
+
+  async #statement(db: Kysely<DB>, c: Completion[]): Promise<Set<string>> {
     const { rows } = await sql<{ id: string }>`
         WITH v AS (
           SELECT * FROM unnest(
             ${c.map((x) => x.jobId)}::uuid[], ${c.map((x) => x.status)}::text[], ${c.map((x) => x.exitCode)}::int[],
             ${c.map((x) => x.httpStatusCode)}::int[], ${c.map((x) => x.latencyMs)}::int[], ${c.map((x) => x.errorKind)}::text[],
             ${c.map((x) => x.errorCode)}::text[], ${c.map((x) => x.errorMessage)}::text[], ${c.map((x) => x.retryDelayMs)}::int[], ${c.map((x) => x.attempt)}::int[],
-            ${c.map((x) => x.traceHeaders)}::text[]
-          ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt, trace_headers)
+            ${c.map((x) => x.traceHeaders)}::text[], ${c.map((x) => (x.outputs === null ? null : JSON.stringify(x.outputs)))}::jsonb[]
+          ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt, trace_headers, outputs)
         ), locked AS (
           -- In id order, as the lease renewal locks them (two orders deadlocked).
           SELECT j.id FROM jobs j
@@ -135,22 +168,23 @@ export class Completer {
               lease_owner = NULL, lease_expires_at = NULL,
               exit_code = v.exit_code, http_status_code = v.http_status_code, latency_ms = v.latency_ms,
               error_kind = v.error_kind, error_code = v.error_code, error_message = v.error_message,
-              updated_at = now()
+              outputs = v.outputs, updated_at = now()
           FROM v
           WHERE j.id = v.id AND j.id IN (SELECT l.id FROM locked l) AND j.status IN (${fromStates('succeed')}) AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
-                    j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers
+                    j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers, j.run_id
         ), results AS (
+          -- Runs only: a DAG task's result counts through its run (./dag-runs.ts finishRuns).
           SELECT d.id AS job_id, d.workflow_id, d.status = 'COMPLETED' AS succeeded, d.headers
-          FROM done d WHERE d.status IN ('COMPLETED', 'FAILED')
+          FROM done d WHERE d.status IN ('COMPLETED', 'FAILED') AND d.run_id IS NULL
         ), ${failurePolicyCtes('results')}, events AS (
           INSERT INTO outbox (topic, key, event_type, payload, headers)
           SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}, j.headers
-          FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
+          FROM done j WHERE j.status IN ('COMPLETED', 'FAILED') AND j.run_id IS NULL
           ORDER BY j.id
         )
-        SELECT id FROM done`.execute(this.#db);
+        SELECT id FROM done`.execute(db);
     return new Set(rows.map((r) => r.id));
   }
 

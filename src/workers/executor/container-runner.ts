@@ -17,6 +17,7 @@
  * retried); a run that failed or was canceled on its own keeps its own outcome (the root cause)
  * and the artifact's problem goes to the job's log.
  */
+import { containerOutputs, outputsProblemMessage } from '../../domain/task-outputs.ts';
 import { SpanKind } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import { effectiveLimits, imageProblem, type ContainerPolicy } from '../../domain/container-policy.ts';
@@ -30,6 +31,7 @@ import {
   type ContainerOutcome,
   type ContainerRuntime,
   type ContainerSpec,
+  type CapturedLine,
 } from '../../platform/containers/runtime.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { DB } from '../../platform/db/schema.ts';
@@ -91,7 +93,7 @@ export function containerRunner(
                     workflowId: job.workflow_id,
                     userId: job.user_id,
                     attempt: job.attempts,
-                    task: 'main',
+                    task: job.task_name ?? 'main',
                   },
                   declared,
                   config.artifactLimits,
@@ -100,10 +102,20 @@ export function containerRunner(
               },
             };
       try {
+        // A DAG task's `::output key=value` lines on stdout are its outputs for the next tasks.
+        const outputLines: string[] = [];
+        const onLines = (lines: CapturedLine[]) => {
+          if (job.run_id !== null) {
+            for (const l of lines)
+              if (l.stream === 'stdout' && l.message.startsWith('::output ')) outputLines.push(l.message);
+          }
+          return writer.write(lines);
+        };
         const result = await inSpan('job.container', SpanKind.INTERNAL, () =>
-          runtime.run(spec, (lines) => writer.write(lines), signal, hooks),
+          runtime.run(spec, onLines, signal, hooks),
         );
-        return await withArtifacts(containerOutcome(result, spec), collection, log);
+        const outcome = await withArtifacts(containerOutcome(result, spec), collection, log);
+        return job.run_id !== null ? withOutputs(outcome, outputLines) : outcome;
       } catch (err) {
         return runtimeError(err);
       }
@@ -258,4 +270,21 @@ async function withArtifacts(
   if (outcome.kind === 'succeeded') return { ...failure, ...exitCode };
   await log(failure.message);
   return outcome;
+}
+
+/** A succeeded DAG task's outcome with its outputs, or failed when they are too large. */
+function withOutputs(outcome: RunOutcome, lines: readonly string[]): RunOutcome {
+  if (outcome.kind !== 'succeeded') return outcome;
+  const found = containerOutputs(lines, null);
+  if (!found.ok) {
+    return {
+      kind: 'failed',
+      errorKind: 'USER',
+      code: 'OUTPUTS_TOO_LARGE',
+      message: outputsProblemMessage(found.problem),
+      retryable: false,
+      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+    };
+  }
+  return { ...outcome, outputs: found.outputs };
 }

@@ -42,7 +42,8 @@ import { sql, type Kysely } from 'kysely';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { CONTAINER_POLICY_DEFAULTS, type ContainerPolicy } from '../../domain/container-policy.ts';
-import { attemptEnd, isFinal } from '../../domain/job-state.ts';
+import { attemptEnd, isFinal, taskAttemptEnd } from '../../domain/job-state.ts';
+import type { TaskFailure } from '../../domain/task-retry.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
 import type { Bus, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
@@ -61,6 +62,7 @@ import { Loop } from '../loop.ts';
 import { ARTIFACT_LIMITS_DEFAULTS, type ArtifactLimits } from './artifacts.ts';
 import { Completer, type Completion } from './completer.ts';
 import { containerRunner } from './container-runner.ts';
+import { resolveRuns, startRuns } from './dag-runs.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 import { heartbeatRunner } from './heartbeat.ts';
 import { JobLogWriter } from './log-sink.ts';
@@ -202,7 +204,16 @@ export class Executor {
           total: this.#config.heartbeatConcurrency + this.#config.containerConcurrency,
         }))
       : null;
-    this.#completer = new Completer({ db: deps.db, owner: this.id, logger: this.#logger });
+    this.#completer = new Completer({
+      db: deps.db,
+      owner: this.id,
+      logger: this.#logger,
+      // Tasks a completion queued are claimed at once here, without waiting for a dispatch.
+      onResolved: (r) => {
+        if (r.finished.length > 0) this.#events.emit('outbox:written', { count: r.finished.length });
+        if (r.started > 0) this.#claimLoop.wake();
+      },
+    });
     this.#runners = {
       HEARTBEAT: heartbeatRunner({ guard: this.#outbound, logger: this.#logger }),
       CONTAINER: containerRunner(
@@ -311,7 +322,15 @@ export class Executor {
       if (isUniqueViolation(err)) return 0;
       throw err;
     }
-    for (const job of claimed) this.#start(job);
+    const runs = claimed.filter((job) => job.kind === 'DAG').map((job) => job.id);
+    for (const job of claimed) if (job.kind !== 'DAG') this.#start(job);
+    if (runs.length > 0) {
+      // A DAG run is not executed: its first tasks are queued, and this executor claims them next.
+      const started = await this.#db.transaction().execute((trx) => startRuns(trx, this.id, runs));
+      if (started.finished.length > 0)
+        this.#events.emit('outbox:written', { count: started.finished.length });
+      if (started.started > 0) this.#claimAgain = true;
+    }
     // Again at once while the round made progress and left slots free behind candidates that
     // were passed over (quota) or did not fit (their kind is full now, and left out next time).
     this.#claimAgain =
@@ -350,7 +369,9 @@ export class Executor {
   async rescueOnce(): Promise<number> {
     const rescued = await this.#db.transaction().execute(async (trx) => {
       const rows = await jobsRescueExpired(trx, 100);
-      const failed = rows.filter((r) => r.status === 'FAILED');
+      // A DAG task's failure counts through its run, which is resolved below.
+      const failed = rows.filter((r) => r.status === 'FAILED' && r.run_id === null);
+      const runs = rows.filter((r) => r.status === 'FAILED' && r.run_id !== null).map((r) => r.run_id!);
       if (failed.length > 0) {
         // A failure like any other for the failure policy (./failure-policy.ts).
         await sql`
@@ -366,6 +387,7 @@ export class Executor {
           { bulk: false },
         );
       }
+      if (runs.length > 0) await resolveRuns(trx, runs);
       return rows;
     });
     if (rescued.length === 0) return 0;
@@ -444,7 +466,9 @@ export class Executor {
     const log: { writer: JobLogWriter | null } = { writer: null };
     try {
       // The runner of the job's kind (./task-runner.ts), on the job's own copy of its spec.
-      const runner = this.#runners[job.kind] as TaskRunner<unknown>;
+      const kind = job.kind;
+      if (kind === 'DAG') throw new Error('a DAG run is not executed: claimOnce starts its tasks');
+      const runner = this.#runners[kind] as TaskRunner<unknown>;
       const spec = runner.parse(job.payload);
       outcome = !spec.ok
         ? invalidSpec(spec.issues)
@@ -486,17 +510,22 @@ export class Executor {
   /** Records the outcome through the batched completer (guarded: only while we own the lease). */
   async #complete(job: ClaimedJob, outcome: RunOutcome): Promise<void> {
     if (outcome.kind === 'lease_lost') return;
-    const end = attemptEnd(outcome, job.attempts, job.max_attempts, {
-      baseMs: this.#config.retryBaseMs,
-      maxMs: this.#config.retryMaxMs,
-    });
+    const end =
+      job.retry_policy !== null
+        ? taskAttemptEnd(outcome, taskFailureOf(outcome), job.attempts, job.retry_policy)
+        : attemptEnd(outcome, job.attempts, job.max_attempts, {
+            baseMs: this.#config.retryBaseMs,
+            maxMs: this.#config.retryMaxMs,
+          });
     const status = end.to as Completion['status'];
     const failure = outcome.kind === 'failed' ? outcome : null;
     const detail = outcome.kind === 'succeeded' || outcome.kind === 'failed' ? outcome : null;
     const written = await this.#completer.complete({
       jobId: job.id,
+      runId: job.run_id,
       attempt: job.attempts,
       status,
+      outputs: outcome.kind === 'succeeded' ? (outcome.outputs ?? null) : null,
       exitCode: 'exitCode' in outcome ? (outcome.exitCode ?? null) : null,
       httpStatusCode: detail?.httpStatusCode ?? null,
       latencyMs: detail?.latencyMs ?? null,
@@ -521,4 +550,12 @@ export class Executor {
     this.#events.emit('outbox:written', { count: 1 });
     this.#events.emit('jobs:runnable', { count: 1 });
   }
+}
+
+/** How a failed attempt reads to a task's retry policy (`on`: SYSTEM, USER, TIMEOUT, HTTP_5XX, EXIT_CODE:n). */
+function taskFailureOf(outcome: RunOutcome): TaskFailure | null {
+  if (outcome.kind !== 'failed') return null;
+  if (outcome.code === 'TIMEOUT') return { kind: 'TIMEOUT' };
+  if (outcome.errorKind === 'SYSTEM') return { kind: 'SYSTEM' };
+  return { kind: 'USER', exitCode: outcome.exitCode ?? null, httpStatus: outcome.httpStatusCode ?? null };
 }

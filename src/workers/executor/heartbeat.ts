@@ -8,6 +8,7 @@
  * "refused by outbound policy" — no address, no latency, nothing dialled — and never retried.
  * Redirects are followed up to MAX_REDIRECTS hops, each one checked like the first request.
  */
+import { heartbeatOutputs, OUTPUTS_MAX_BYTES, outputsProblemMessage } from '../../domain/task-outputs.ts';
 import { SpanKind } from '@opentelemetry/api';
 import { parseDuration } from '../../domain/duration.ts';
 import { REFUSED_BY_OUTBOUND_POLICY, type OutboundRole } from '../../domain/outbound-policy.ts';
@@ -32,6 +33,8 @@ export function heartbeatRunner(deps: {
       inSpan('job.heartbeat', SpanKind.CLIENT, () =>
         runHeartbeat(payload, {
           guard: deps.guard,
+          // A DAG task's answer is its outputs (`status`, and a JSON `body`) for the next tasks.
+          keepOutputs: job.run_id !== null,
           role,
           signal,
           // The detail is the operator's: the job records only "refused by outbound policy".
@@ -51,6 +54,7 @@ export async function runHeartbeat(
     guard: OutboundGuard;
     role: OutboundRole;
     signal: AbortSignal;
+    keepOutputs?: boolean;
     onRefused?: (detail: string) => void;
   },
 ): Promise<RunOutcome> {
@@ -69,7 +73,9 @@ export async function runHeartbeat(
     timeoutMs,
     signal: context.signal,
     redirects: MAX_REDIRECTS,
-    readAnswerBytes: 0,
+    // Outputs keep a body of up to 64 KiB; twice that is read to tell "too large" apart.
+    readAnswerBytes: context.keepOutputs ? OUTPUTS_MAX_BYTES * 2 : 0,
+    keepAnswer: context.keepOutputs === true,
   });
   const latencyMs = Math.round(performance.now() - started);
   switch (result.kind) {
@@ -105,7 +111,24 @@ export async function runHeartbeat(
       };
     case 'answered':
       if (result.statusCode === payload.expected_status_code) {
-        return { kind: 'succeeded', httpStatusCode: result.statusCode, latencyMs };
+        if (!context.keepOutputs) return { kind: 'succeeded', httpStatusCode: result.statusCode, latencyMs };
+        const outputs = heartbeatOutputs({
+          status: result.statusCode,
+          contentType: result.answer?.contentType ?? null,
+          body: result.answer?.body ?? null,
+        });
+        if (!outputs.ok) {
+          return {
+            kind: 'failed',
+            errorKind: 'USER',
+            code: 'OUTPUTS_TOO_LARGE',
+            message: outputsProblemMessage(outputs.problem),
+            retryable: false,
+            httpStatusCode: result.statusCode,
+            latencyMs,
+          };
+        }
+        return { kind: 'succeeded', httpStatusCode: result.statusCode, latencyMs, outputs: outputs.outputs };
       }
       return {
         kind: 'failed',

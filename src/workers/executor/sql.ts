@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import { TRANSITIONS, type JobEvent } from '../../domain/job-state.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
+import type { TaskRetryPolicy } from '../../domain/task-retry.ts';
 import type { DB } from '../../platform/db/schema.ts';
 
 /**
@@ -24,7 +25,14 @@ export interface ClaimedJob {
   attempts: number;
   max_attempts: number;
   scheduled_at: Date;
-  kind: 'HEARTBEAT' | 'CONTAINER';
+  /** DAG: a run, whose tasks are jobs of their own (./dag-runs.ts); the executor only starts it. */
+  kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
+  /** A DAG task's run (its completion resolves the run), else null. */
+  run_id: string | null;
+  /** A DAG task's name (its artifacts are filed under it), else null. */
+  task_name: string | null;
+  /** A DAG task's retry policy (src/domain/task-retry.ts), else null: the job's own rule. */
+  retry_policy: TaskRetryPolicy | null;
   /** The job's own copy of the workflow's payload, taken when the job was created (jobs.spec). */
   payload: Record<string, unknown>;
   log_retention: boolean;
@@ -172,10 +180,11 @@ export async function jobsClaim(
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
         -- Past its starting deadline (schedule policy): the scheduler ends it MISSED_DEADLINE.
         AND (j.start_by IS NULL OR j.start_by >= now())
-        AND NOT EXISTS (
+        -- A DAG's tasks run side by side under their run; runs of a workflow one at a time.
+        AND (j.run_id IS NOT NULL OR NOT EXISTS (
           SELECT 1 FROM jobs e
-          WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING')
-            AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id)))
+          WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING') AND e.run_id IS NULL
+            AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id))))
         -- A full user's CONTAINER jobs wait.
         AND (j.kind <> 'CONTAINER' OR j.user_id <> ALL((SELECT f.ids FROM full_users f)::uuid[]))
         ${kindFilter}
@@ -232,7 +241,7 @@ export async function jobsClaim(
     FROM admitted c, workflows w, batch b
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
-              j.kind, j.spec AS payload, w.log_retention, j.trace_context,
+              j.kind, j.spec AS payload, w.log_retention, j.trace_context, j.run_id, j.task_name, j.retry_policy,
               -- One primary-key probe per claimed row, after the claim: the plan above is unchanged.
               (SELECT u.role FROM users u WHERE u.id = j.user_id) AS user_role, b.size AS batch_size,
               b.overflow AS batch_overflow`.execute(trx);
@@ -272,8 +281,10 @@ export interface RescuedJob {
   user_id: string;
   workflow_generation: number;
   status: 'PENDING' | 'FAILED';
-  kind: 'HEARTBEAT' | 'CONTAINER';
+  kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   trace_context: string | null;
+  /** A DAG task's run (resolved in the rescue's transaction), else null. */
+  run_id: string | null;
 }
 
 /**
@@ -294,7 +305,7 @@ export async function jobsRescueExpired(db: Kysely<DB>, limit: number): Promise<
       SELECT id FROM jobs WHERE status IN (${fromStates('retry')}) AND lease_expires_at < now()
       ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
     RETURNING j.id, j.attempts, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trace_context,
-              (SELECT w.kind FROM workflows w WHERE w.id = j.workflow_id) AS kind`.execute(db);
+              j.kind, j.run_id`.execute(db);
   return rows;
 }
 

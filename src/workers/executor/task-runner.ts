@@ -11,7 +11,7 @@
  */
 import type { FieldIssue } from '../../domain/errors.ts';
 import type { OutboundRole } from '../../domain/outbound-policy.ts';
-import type { PayloadOf, Validated, WorkflowKind } from '../../domain/workflow-input.ts';
+import type { PayloadOf, TaskKind, Validated } from '../../domain/workflow-input.ts';
 import type { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
 import type { ClaimedJob } from './sql.ts';
@@ -34,7 +34,7 @@ export interface TaskRunner<Spec> {
 }
 
 /** One runner per workflow kind. */
-export type TaskRunners = { readonly [K in WorkflowKind]: TaskRunner<PayloadOf<K>> };
+export type TaskRunners = { readonly [K in TaskKind]: TaskRunner<PayloadOf<K>> };
 
 /** The outcome for a stored spec that its runner's `parse` refused. */
 export function invalidSpec(issues: readonly FieldIssue[]): RunOutcome {

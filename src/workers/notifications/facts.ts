@@ -118,6 +118,7 @@ async function recoveredJobs(db: Kysely<DB>, jobIds: readonly string[]): Promise
     WHERE j.id = ANY(${[...jobIds]}::uuid[])
       AND (SELECT p.status FROM jobs p
            WHERE p.workflow_id = j.workflow_id AND p.id < j.id AND p.status IN ('COMPLETED', 'FAILED')
+             AND p.run_id IS NULL
            ORDER BY p.id DESC LIMIT 1) = 'FAILED'`.execute(db);
   return new Set(rows.map((r) => r.id));
 }

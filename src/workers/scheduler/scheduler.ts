@@ -173,7 +173,7 @@ export class Scheduler {
           ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
           ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[]
         ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by) ON w.id = j.workflow_id
-        ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
+        ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' AND run_id IS NULL DO NOTHING
         RETURNING id, workflow_id`.execute(trx);
 
         await sql`
@@ -296,6 +296,7 @@ export class Scheduler {
                count(*) FILTER (WHERE status <> 'RUNNING')::int AS waiting
         FROM jobs
         WHERE workflow_id = ANY(${watched.map((p) => p.w.id)}::uuid[]) AND status IN ('PENDING', 'QUEUED', 'RUNNING')
+          AND run_id IS NULL
         GROUP BY workflow_id`.execute(trx);
       for (const r of rows) active.set(r.workflow_id, r);
     }

@@ -32,7 +32,7 @@ import {
   imageProblem,
   type ContainerPolicy,
 } from '../../domain/container-policy.ts';
-import type { ContainerPayload } from '../../domain/workflow-input.ts';
+import { buildInputOf, type WorkflowPayload } from '../../domain/workflow-input.ts';
 import { failurePauseNote } from '../../domain/pause.ts';
 import { nextRunAfter } from '../../domain/schedule.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
@@ -153,7 +153,7 @@ export class WorkflowWorker {
     const waiting = await this.#db
       .selectFrom('workflows')
       .select(['id', 'generation'])
-      .where('kind', '=', 'CONTAINER')
+      .where('kind', 'in', ['CONTAINER', 'DAG'])
       .where('build_status', '=', 'QUEUED')
       .where('build_error', 'is not', null)
       .where('terminated_at', 'is', null)
@@ -229,11 +229,13 @@ export class WorkflowWorker {
     if (!workflow || workflow.generation !== generation || workflow.terminated_at !== null) return;
     if (workflow.build_status === 'COMPLETED' || workflow.build_status === 'FAILED') return;
 
-    if (workflow.kind === 'HEARTBEAT') {
+    // The images to have locally: a CONTAINER workflow's, or every CONTAINER task's of a DAG.
+    const images = buildInputOf(workflow.kind, workflow.payload as WorkflowPayload)?.split('\n') ?? [];
+    if (images.length === 0) {
       await this.#finishBuild(workflow, 'COMPLETED', null);
       return;
     }
-    const image = (workflow.payload as ContainerPayload).image;
+    const image = images.join(', ');
     const startedAt = this.#clock.now();
     await this.#db.transaction().execute(async (trx) => {
       const started = await trx
@@ -250,21 +252,23 @@ export class WorkflowWorker {
     this.#events.emit('outbox:written', { count: 1 });
     // The registry allow-list before anything could reach a registry: the API checks it too, but
     // a workflow stored before the list changed must not make the runtime pull.
-    const refused = imageProblem(image, this.#imagePolicy);
-    if (refused !== null) {
-      await this.#finishBuild(
-        workflow,
-        'FAILED',
-        `refused by image policy: ${image} ${refused}`.slice(0, 2000),
-      );
-      return;
+    for (const one of images) {
+      const refused = imageProblem(one, this.#imagePolicy);
+      if (refused !== null) {
+        await this.#finishBuild(
+          workflow,
+          'FAILED',
+          `refused by image policy: ${one} ${refused}`.slice(0, 2000),
+        );
+        return;
+      }
     }
     if (!this.#containers) {
       await this.#finishBuild(workflow, 'FAILED', 'no container runtime is configured (set DOCKER_HOST)');
       return;
     }
     try {
-      await this.#containers.ensureImage(image);
+      for (const one of images) await this.#containers.ensureImage(one);
       await this.#finishBuild(workflow, 'COMPLETED', null);
     } catch (err) {
       if (err instanceof ContainerRuntimeUnavailableError) {

@@ -53,6 +53,7 @@ export const JOB_STATUS_LABEL: Record<JobState, string> = {
   COMPLETED: 'Completed',
   FAILED: 'Failed',
   CANCELED: 'Canceled',
+  SKIPPED: 'Skipped',
 };
 
 export const JOB_STATUS_TONE: Record<JobState, BadgeTone> = {
@@ -62,6 +63,7 @@ export const JOB_STATUS_TONE: Record<JobState, BadgeTone> = {
   COMPLETED: 'success',
   FAILED: 'danger',
   CANCELED: 'warning',
+  SKIPPED: 'neutral',
 };
 
 export function JobStatusBadge({ status }: { status: JobState }) {

@@ -99,6 +99,7 @@ function run(id: string, overrides: Partial<Run> = {}): Run {
     skipped_ticks: 0,
     retry_of: null,
     error: null,
+    kind: 'HEARTBEAT',
     ...overrides,
   };
 }

@@ -3391,7 +3391,7 @@ export interface paths {
                     cursor?: string;
                     interval_max?: number;
                     interval_min?: number;
-                    kind?: "HEARTBEAT" | "CONTAINER";
+                    kind?: "HEARTBEAT" | "CONTAINER" | "DAG";
                     /** @description Label selector, as in Kubernetes: `team=data,tier!=web`, `env in (prod,staging)`, `tier notin (web)`, `gpu`, `!legacy` (all must hold) */
                     labels?: string;
                     limit?: number;
@@ -3773,7 +3773,7 @@ export interface paths {
                     /** @description Opaque cursor from the previous page */
                     cursor?: string;
                     limit?: number;
-                    status?: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+                    status?: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
                     trigger?: "AUTOMATIC" | "MANUAL";
                 };
                 header?: never;
@@ -5803,6 +5803,56 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description At most 500 tasks, finally included. */
+        DagPayload: {
+            /** @description Run once every task is final. */
+            finally?: components["schemas"]["DagTask"][];
+            /** @description Most task instances of a run running at once. */
+            max_parallel?: number;
+            tasks: components["schemas"]["DagTask"][];
+        };
+        /** @description At most 500 tasks, finally included. */
+        DagPayloadInput: {
+            /** @description Run once every task is final. */
+            finally?: components["schemas"]["DagTaskInput"][];
+            /** @description Most task instances of a run running at once. */
+            max_parallel?: number;
+            tasks: components["schemas"]["DagTaskInput"][];
+        };
+        DagTask: {
+            /** @description A condition over upstream results, such as "(build.succeeded || build.skipped) && !lint.failed". */
+            depends?: string;
+            /** @description Runs once each of these tasks succeeded (the condition `a.succeeded && b.succeeded …`). */
+            depends_on?: string[];
+            /** @description Runs one instance per item (at most 10000): a list, or "{{tasks.<name>.outputs.<key>}}" holding a JSON list. */
+            for_each?: unknown[] | string;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER";
+            /** @description Most instances of this fan-out running at once. */
+            max_parallel?: number;
+            name: string;
+            payload: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"];
+            retry?: components["schemas"]["TaskRetry"];
+            /** @description Deadline over every attempt of the task; each attempt also has its payload timeout. */
+            timeout_seconds?: number;
+        };
+        DagTaskInput: {
+            /** @description A condition over upstream results, such as "(build.succeeded || build.skipped) && !lint.failed". */
+            depends?: string;
+            /** @description Runs once each of these tasks succeeded (the condition `a.succeeded && b.succeeded …`). */
+            depends_on?: string[];
+            /** @description Runs one instance per item (at most 10000): a list, or "{{tasks.<name>.outputs.<key>}}" holding a JSON list. */
+            for_each?: unknown[] | string;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER";
+            /** @description Most instances of this fan-out running at once. */
+            max_parallel?: number;
+            name: string;
+            payload: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"];
+            retry?: components["schemas"]["TaskRetryInput"];
+            /** @description Deadline over every attempt of the task; each attempt also has its payload timeout. */
+            timeout_seconds?: number;
+        };
         DeadOutboxRow: {
             attempts: number;
             /** @description RFC 3339 timestamp */
@@ -5934,6 +5984,8 @@ export interface components {
             http_status_code: number | null;
             /** Format: uuid */
             id: string;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             latency_ms: number | null;
             max_attempts: number;
             /** @description The job this one retries */
@@ -5944,7 +5996,9 @@ export interface components {
             skipped_ticks: number;
             started_at: string | null;
             /** @enum {string} */
-            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+            /** @description A DAG run's task instances in run order (GET of one job only) */
+            tasks?: components["schemas"]["Task"][];
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
@@ -5967,6 +6021,8 @@ export interface components {
             http_status_code: number | null;
             /** Format: uuid */
             id: string;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             latency_ms: number | null;
             max_attempts: number;
             /** @description The job this one retries */
@@ -5977,7 +6033,9 @@ export interface components {
             skipped_ticks: number;
             started_at: string | null;
             /** @enum {string} */
-            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+            /** @description A DAG run's task instances in run order (GET of one job only) */
+            tasks?: components["schemas"]["TaskInput"][];
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
@@ -6290,7 +6348,7 @@ export interface components {
              * @description RUNNING or final: the job left the queue
              * @enum {string}
              */
-            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
         };
@@ -6307,7 +6365,7 @@ export interface components {
              * @description RUNNING or final: the job left the queue
              * @enum {string}
              */
-            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
         };
@@ -6512,6 +6570,98 @@ export interface components {
         };
         SettingsUpdateInput: {
             signup_mode: ("open" | "invite" | "closed") | null;
+        };
+        Task: {
+            attempts: number;
+            completed_at: string | null;
+            error: {
+                code: string;
+                /** @enum {string} */
+                kind: "USER" | "SYSTEM";
+                message: string;
+            } | null;
+            exit_code: number | null;
+            http_status: number | null;
+            /**
+             * Format: uuid
+             * @description The task instance's job id: its logs (`?task=`) and artifacts
+             */
+            id: string;
+            /** @description The fan-out instance (0-based); null for a plain task */
+            index: number | null;
+            /** @description The fan-out item ({{item}}) */
+            item?: unknown;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER";
+            name: string;
+            outputs: {
+                [key: string]: unknown;
+            } | null;
+            skipped_reason?: string;
+            started_at: string | null;
+            /** @enum {string} */
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+        };
+        TaskInput: {
+            attempts: number;
+            completed_at: string | null;
+            error: {
+                code: string;
+                /** @enum {string} */
+                kind: "USER" | "SYSTEM";
+                message: string;
+            } | null;
+            exit_code: number | null;
+            http_status: number | null;
+            /**
+             * Format: uuid
+             * @description The task instance's job id: its logs (`?task=`) and artifacts
+             */
+            id: string;
+            /** @description The fan-out instance (0-based); null for a plain task */
+            index: number | null;
+            /** @description The fan-out item ({{item}}) */
+            item?: unknown;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER";
+            name: string;
+            outputs: {
+                [key: string]: unknown;
+            } | null;
+            skipped_reason?: string;
+            started_at: string | null;
+            /** @enum {string} */
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+        };
+        TaskRetry: {
+            /** @description Delay before retry n: initial_seconds × factor^(n−1), at most max_seconds. */
+            backoff?: {
+                /** @default 2 */
+                factor: number;
+                /** @default 10 */
+                initial_seconds: number;
+                /** @default 300 */
+                max_seconds: number;
+            };
+            /** @description Retries after the first attempt. */
+            limit: number;
+            /** @description Failure classes retried; absent: every failure. */
+            on?: string[];
+        };
+        TaskRetryInput: {
+            /** @description Delay before retry n: initial_seconds × factor^(n−1), at most max_seconds. */
+            backoff?: {
+                /** @default 2 */
+                factor?: number;
+                /** @default 10 */
+                initial_seconds?: number;
+                /** @default 300 */
+                max_seconds?: number;
+            };
+            /** @description Retries after the first attempt. */
+            limit: number;
+            /** @description Failure classes retried; absent: every failure. */
+            on?: string[];
         };
         TimeseriesPoint: {
             /** @description null when no job of the bucket started */
@@ -6801,7 +6951,7 @@ export interface components {
             id: string;
             interval: number | null;
             /** @enum {string} */
-            kind: "HEARTBEAT" | "CONTAINER";
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             /** @description Labels, keys in order (docs/api.md "Labels") */
             labels: {
                 [key: string]: string;
@@ -6914,7 +7064,7 @@ export interface components {
             /** @description Minutes between runs (Chronoverse form); or use `schedule`. */
             interval?: number;
             /** @enum {string} */
-            kind: "HEARTBEAT" | "CONTAINER";
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             labels?: components["schemas"]["Labels"];
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
@@ -6922,14 +7072,14 @@ export interface components {
             /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
             pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
-            payload: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | string;
+            payload: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | components["schemas"]["DagPayload"] | string;
             schedule?: components["schemas"]["Schedule"];
         };
         WorkflowCreateInput: {
             /** @description Minutes between runs (Chronoverse form); or use `schedule`. */
             interval?: number;
             /** @enum {string} */
-            kind: "HEARTBEAT" | "CONTAINER";
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             labels?: components["schemas"]["LabelsInput"];
             log_retention?: boolean;
             max_consecutive_job_failures_allowed?: number;
@@ -6937,7 +7087,7 @@ export interface components {
             /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
             pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
-            payload: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | string;
+            payload: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | components["schemas"]["DagPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
         };
         WorkflowInput: {
@@ -6952,7 +7102,7 @@ export interface components {
             id: string;
             interval: number | null;
             /** @enum {string} */
-            kind: "HEARTBEAT" | "CONTAINER";
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             /** @description Labels, keys in order (docs/api.md "Labels") */
             labels: {
                 [key: string]: string;
@@ -7010,6 +7160,8 @@ export interface components {
             http_status_code: number | null;
             /** Format: uuid */
             id: string;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             latency_ms: number | null;
             max_attempts: number;
             /** @description The job this one retries */
@@ -7020,7 +7172,9 @@ export interface components {
             skipped_ticks: number;
             started_at: string | null;
             /** @enum {string} */
-            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+            /** @description A DAG run's task instances in run order (GET of one job only) */
+            tasks?: components["schemas"]["Task"][];
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
@@ -7044,6 +7198,8 @@ export interface components {
             http_status_code: number | null;
             /** Format: uuid */
             id: string;
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
             latency_ms: number | null;
             max_attempts: number;
             /** @description The job this one retries */
@@ -7054,7 +7210,9 @@ export interface components {
             skipped_ticks: number;
             started_at: string | null;
             /** @enum {string} */
-            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
+            status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+            /** @description A DAG run's task instances in run order (GET of one job only) */
+            tasks?: components["schemas"]["TaskInput"][];
             /** @enum {string} */
             trigger: "AUTOMATIC" | "MANUAL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
@@ -7078,7 +7236,7 @@ export interface components {
              * @description Cannot change; accepted when equal to the current kind.
              * @enum {string}
              */
-            kind?: "HEARTBEAT" | "CONTAINER";
+            kind?: "HEARTBEAT" | "CONTAINER" | "DAG";
             /** @description Replaces every label (absent: labels kept; {}: none). */
             labels?: components["schemas"]["Labels"];
             log_retention?: boolean;
@@ -7087,7 +7245,7 @@ export interface components {
             /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
             pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
-            payload?: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | string;
+            payload?: components["schemas"]["HeartbeatPayload"] | components["schemas"]["ContainerPayload"] | components["schemas"]["DagPayload"] | string;
             schedule?: components["schemas"]["Schedule"];
         };
         WorkflowUpdateInput: {
@@ -7097,7 +7255,7 @@ export interface components {
              * @description Cannot change; accepted when equal to the current kind.
              * @enum {string}
              */
-            kind?: "HEARTBEAT" | "CONTAINER";
+            kind?: "HEARTBEAT" | "CONTAINER" | "DAG";
             /** @description Replaces every label (absent: labels kept; {}: none). */
             labels?: components["schemas"]["LabelsInput"];
             log_retention?: boolean;
@@ -7106,7 +7264,7 @@ export interface components {
             /** @description At max_consecutive_job_failures_allowed, pause the workflow (resume it as it is) instead of terminating it. Default false. */
             pause_on_failure?: boolean;
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
-            payload?: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | string;
+            payload?: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | components["schemas"]["DagPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
         };
     };

@@ -1,6 +1,6 @@
 /** The figures of analytics: totals, success rate, jobs by status, duration and fire-lag percentiles. */
 import type { Analytics, Percentiles } from '../../api/analytics.ts';
-import { JOB_STATES } from '../../api/types.ts';
+import { RUN_STATES } from '../../api/types.ts';
 import { JOB_STATUS_LABEL } from '../../components/Badge.tsx';
 import { formatCount, formatDurationMs, formatRate } from './format.ts';
 
@@ -46,7 +46,7 @@ export function AnalyticsSummary({ data, compact = false }: { data: Analytics; c
         <table className="table analytics-status">
           <caption>Jobs by status</caption>
           <tbody>
-            {JOB_STATES.map((s) => (
+            {RUN_STATES.map((s) => (
               <tr key={s}>
                 <th scope="row">{JOB_STATUS_LABEL[s]}</th>
                 <td>{formatCount(data.jobs_by_status[s] ?? 0)}</td>

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useRuns } from '../../api/jobs.ts';
-import { JOB_STATES, JOB_TRIGGERS, type JobState, type Run } from '../../api/types.ts';
+import { JOB_TRIGGERS, RUN_STATES, type JobState, type Run } from '../../api/types.ts';
 import { useWorkflows } from '../../api/workflows.ts';
 import { JOB_STATUS_LABEL, JobStatusBadge } from '../../components/Badge.tsx';
 import { Button } from '../../components/Button.tsx';
@@ -105,7 +105,7 @@ export default function RunsPage() {
         <fieldset>
           <legend>Status</legend>
           <div className="status-options">
-            {JOB_STATES.map((s) => (
+            {RUN_STATES.map((s) => (
               <Checkbox
                 key={s}
                 label={JOB_STATUS_LABEL[s]}

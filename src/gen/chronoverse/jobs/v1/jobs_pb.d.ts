@@ -129,6 +129,25 @@ export declare type Job = Message<"chronoverse.jobs.v1.Job"> & {
    * @generated from field: chronoverse.jobs.v1.JobError error = 17;
    */
   error?: JobError | undefined;
+
+  /**
+   * HEARTBEAT, CONTAINER or DAG.
+   *
+   * @generated from field: string kind = 18;
+   */
+  kind: string;
+
+  /**
+   * A DAG run's task instances, on GET of one job (absent in lists and for single-task jobs).
+   *
+   * @generated from field: repeated chronoverse.jobs.v1.Task tasks = 19;
+   */
+  tasks: Task[];
+
+  /**
+   * @generated from field: bool has_tasks = 20;
+   */
+  hasTasks: boolean;
 };
 
 /**
@@ -136,6 +155,91 @@ export declare type Job = Message<"chronoverse.jobs.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export declare const JobSchema: GenMessage<Job>;
+
+/**
+ * One task instance of a DAG run (docs/api.md "DAG runs").
+ *
+ * @generated from message chronoverse.jobs.v1.Task
+ */
+export declare type Task = Message<"chronoverse.jobs.v1.Task"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: optional int32 index = 3;
+   */
+  index?: number | undefined;
+
+  /**
+   * @generated from field: chronoverse.jobs.v1.JobStatus status = 4;
+   */
+  status: JobStatus;
+
+  /**
+   * @generated from field: int32 attempts = 5;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp started_at = 6;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp completed_at = 7;
+   */
+  completedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional int32 exit_code = 8;
+   */
+  exitCode?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 http_status = 9;
+   */
+  httpStatus?: number | undefined;
+
+  /**
+   * @generated from field: chronoverse.jobs.v1.JobError error = 10;
+   */
+  error?: JobError | undefined;
+
+  /**
+   * JSON texts: an object of outputs, the fan-out item.
+   *
+   * @generated from field: optional string outputs_json = 11;
+   */
+  outputsJson?: string | undefined;
+
+  /**
+   * @generated from field: optional string item_json = 12;
+   */
+  itemJson?: string | undefined;
+
+  /**
+   * @generated from field: optional string skipped_reason = 13;
+   */
+  skippedReason?: string | undefined;
+
+  /**
+   * @generated from field: string kind = 14;
+   */
+  kind: string;
+};
+
+/**
+ * Describes the message chronoverse.jobs.v1.Task.
+ * Use `create(TaskSchema)` to create a new message.
+ */
+export declare const TaskSchema: GenMessage<Task>;
 
 /**
  * A new job guarded by an Idempotency-Key: the HTTP status to answer and the job, or on a replay
@@ -691,6 +795,13 @@ export enum JobStatus {
    * @generated from enum value: JOB_STATUS_CANCELED = 6;
    */
   CANCELED = 6,
+
+  /**
+   * A DAG task whose condition was false (tasks only).
+   *
+   * @generated from enum value: JOB_STATUS_SKIPPED = 7;
+   */
+  SKIPPED = 7,
 }
 
 /**

@@ -1,0 +1,284 @@
+/**
+ * DAG runs end to end through the services and a real engine (scheduler-free: runs are started
+ * with "run now"), on both engines, with heartbeat tasks against a local HTTP server that records
+ * when each request arrived and was answered: order, conditions and skips, outputs into the next
+ * task's URL, fan-out within max_parallel, per-task retry policy, finally after a failure, cancel.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CONTAINER_POLICY_DEFAULTS } from '../../src/domain/container-policy.ts';
+import { systemClock } from '../../src/platform/clock.ts';
+import type { Database } from '../../src/platform/db/database.ts';
+import { Events } from '../../src/platform/events.ts';
+import { JobsService } from '../../src/services/jobs/service.ts';
+import { WorkflowsService } from '../../src/services/workflows/service.ts';
+import { finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
+import { createEngine, type Engine } from '../helpers/engine.ts';
+
+interface Hit {
+  path: string;
+  arrived: number;
+  answered: number | null;
+}
+
+/** A server whose paths say what to answer: /ok/*, /slow/<ms>/*, /status/<n>/*, /json, /hang. */
+async function startRecorder() {
+  const hits: Hit[] = [];
+  const hanging = new Set<ServerResponse>();
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const server: Server = createServer((req, res) => {
+    const hit: Hit = { path: req.url ?? '/', arrived: performance.now(), answered: null };
+    hits.push(hit);
+    inFlight += 1;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    res.on('close', () => (inFlight -= 1));
+    const answer = (status: number, body = 'ok', type = 'text/plain') => {
+      hit.answered = performance.now();
+      res.writeHead(status, { 'content-type': type }).end(body);
+    };
+    const slow = /^\/slow\/(\d+)\//.exec(hit.path);
+    const status = /^\/status\/(\d{3})\//.exec(hit.path);
+    if (slow) setTimeout(() => answer(200), Number(slow[1]));
+    else if (status) answer(Number(status[1]));
+    else if (hit.path === '/json')
+      answer(200, JSON.stringify({ id: 'abc', files: ['x', 'y', 'z'] }), 'application/json');
+    else if (hit.path === '/json-list') answer(200, '["x","y","z"]', 'application/json; charset=utf-8');
+    else if (hit.path === '/hang') hanging.add(res);
+    else answer(200);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    most: () => mostInFlight,
+    reset: () => {
+      hits.length = 0;
+      mostInFlight = 0;
+    },
+    hit: (path: string) => hits.find((h) => h.path === path),
+    close: async () => {
+      for (const res of hanging) res.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
+  let database: Database;
+  let server: Awaited<ReturnType<typeof startRecorder>>;
+  let userId: string;
+  let engine: Engine | undefined;
+  let workflows: WorkflowsService;
+  let jobs: JobsService;
+
+  const task = (name: string, path: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    kind: 'HEARTBEAT',
+    payload: { endpoint: `${server.url}${path}`, timeout: '5s' },
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engineName);
+    server = await startRecorder();
+    userId = await insertUser(database.db);
+    const events = new Events();
+    workflows = new WorkflowsService(
+      database.db,
+      systemClock,
+      {
+        idempotencyTtlMs: 60_000,
+        policy: {
+          outbound: { allowPrivateNetworks: true, ownPorts: new Set(), ownAddresses: new Set() },
+          containers: CONTAINER_POLICY_DEFAULTS,
+        },
+      },
+      events,
+    );
+    jobs = new JobsService(database.db, systemClock, events, { idempotencyTtlMs: 60_000 });
+  });
+  afterAll(async () => {
+    await server.close();
+    await database.close();
+  });
+  afterEach(async () => {
+    await engine?.stop();
+    engine = undefined;
+    server.reset();
+  });
+
+  /** Creates a DAG workflow (built: heartbeats need nothing) and runs it now; returns the run. */
+  async function run(name: string, payload: Record<string, unknown>) {
+    const created = await workflows.create(userId, { name, kind: 'DAG', payload, interval: 60 });
+    const workflowId = created.body.id;
+    await database.db
+      .updateTable('workflows')
+      .set({ build_status: 'COMPLETED' })
+      .where('id', '=', workflowId)
+      .execute();
+    const job = (await jobs.runNow(userId, workflowId)).body;
+    engine ??= createEngine(database, { executor: { retryBaseMs: 10, retryMaxMs: 20 } });
+    engine.start();
+    engine.events.emit('jobs:runnable', { count: 1 });
+    return { workflowId, job };
+  }
+
+  async function finished(workflowId: string, jobId: string) {
+    await finalJob(database, jobId);
+    return jobs.get(userId, workflowId, jobId);
+  }
+
+  it('runs a diamond in dependency order and completes the run', async () => {
+    const { workflowId, job } = await run('diamond', {
+      tasks: [
+        task('a', '/slow/30/a'),
+        task('b', '/slow/30/b', { depends_on: ['a'] }),
+        task('c', '/slow/30/c', { depends_on: ['a'] }),
+        task('d', '/ok/d', { depends_on: ['b', 'c'] }),
+      ],
+    });
+    const view = await finished(workflowId, job.id);
+    expect(view.status).toBe('COMPLETED');
+    expect(view.kind).toBe('DAG');
+    expect(view.tasks?.map((t) => [t.name, t.status])).toEqual([
+      ['a', 'COMPLETED'],
+      ['b', 'COMPLETED'],
+      ['c', 'COMPLETED'],
+      ['d', 'COMPLETED'],
+    ]);
+    const [a, b, c, d] = ['/slow/30/a', '/slow/30/b', '/slow/30/c', '/ok/d'].map((p) => server.hit(p)!);
+    expect(b!.arrived).toBeGreaterThanOrEqual(a!.answered!);
+    expect(c!.arrived).toBeGreaterThanOrEqual(a!.answered!);
+    expect(d!.arrived).toBeGreaterThanOrEqual(Math.max(b!.answered!, c!.answered!));
+    // b and c were both queued by a's completion: neither waited for the other.
+    expect(Math.max(b!.arrived, c!.arrived)).toBeLessThan(Math.min(b!.answered!, c!.answered!));
+    // The run is the one job of its workflow in lists; its tasks are inside it.
+    const listed = await jobs.list(userId, workflowId, { limit: 10 });
+    expect(listed.jobs.map((j) => j.id)).toEqual([job.id]);
+    expect(listed.jobs[0]!.tasks).toBeUndefined();
+  });
+
+  it('skips what a failure rules out, runs the handler and finally, and fails the run naming the task', async () => {
+    const { workflowId, job } = await run('failure', {
+      tasks: [
+        task('build', '/status/500/build'),
+        task('deploy', '/ok/deploy', { depends_on: ['build'] }),
+        task('after-deploy', '/ok/after-deploy', { depends: 'deploy.succeeded || deploy.skipped' }),
+        task('report', '/ok/report', { depends: 'build.failed' }),
+      ],
+      finally: [task('cleanup', '/ok/cleanup')],
+    });
+    const view = await finished(workflowId, job.id);
+    expect(view.status).toBe('FAILED');
+    expect(view.error).toMatchObject({ kind: 'USER', code: 'TASK_FAILED' });
+    expect(view.error!.message).toContain("task 'build' failed (UNEXPECTED_STATUS)");
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    expect(byName.get('build')).toMatchObject({ status: 'FAILED', http_status: 500, attempts: 1 });
+    expect(byName.get('deploy')).toMatchObject({ status: 'SKIPPED' });
+    expect(byName.get('deploy')!.skipped_reason).toContain('build FAILED');
+    // A skip is final at once: its dependents are decided on it.
+    expect(byName.get('after-deploy')).toMatchObject({ status: 'COMPLETED' });
+    expect(byName.get('report')).toMatchObject({ status: 'COMPLETED' });
+    expect(byName.get('cleanup')).toMatchObject({ status: 'COMPLETED' });
+    expect(server.hit('/ok/deploy')).toBeUndefined();
+    const cleanup = server.hit('/ok/cleanup')!;
+    for (const p of ['/status/500/build', '/ok/after-deploy', '/ok/report']) {
+      expect(cleanup.arrived).toBeGreaterThanOrEqual(server.hit(p)!.answered!);
+    }
+    // The failure policy counts the run once, not once per task.
+    const wf = await database.db
+      .selectFrom('workflows')
+      .select('consecutive_job_failures_count')
+      .where('id', '=', workflowId)
+      .executeTakeFirstOrThrow();
+    expect(wf.consecutive_job_failures_count).toBe(1);
+  });
+
+  it("passes a heartbeat's JSON answer to the next tasks and fans out over a list in it", async () => {
+    const { workflowId, job } = await run('outputs', {
+      tasks: [
+        task('source', '/json'),
+        task('list', '/json-list'),
+        task('use', '/ok/status-{{tasks.source.outputs.status}}', { depends_on: ['source'] }),
+        task('each', '/ok/item-{{item}}', { depends_on: ['list'], for_each: '{{tasks.list.outputs.body}}' }),
+        task('bad', '/ok/never-{{item}}', {
+          depends_on: ['source'],
+          for_each: '{{tasks.source.outputs.files}}',
+        }),
+      ],
+    });
+    const view = await finished(workflowId, job.id);
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    expect(byName.get('source')!.outputs).toEqual({
+      status: 200,
+      body: { id: 'abc', files: ['x', 'y', 'z'] },
+    });
+    expect(byName.get('use')).toMatchObject({ status: 'COMPLETED' });
+    expect(server.hit('/ok/status-200')).toBeDefined();
+    expect(view.tasks!.filter((t) => t.name === 'each').map((t) => [t.item, t.status])).toEqual([
+      ['x', 'COMPLETED'],
+      ['y', 'COMPLETED'],
+      ['z', 'COMPLETED'],
+    ]);
+    expect(['/ok/item-x', '/ok/item-y', '/ok/item-z'].every((p) => server.hit(p) !== undefined)).toBe(true);
+    // `files` is inside the body, not an output of its own: that fan-out fails with the reason.
+    expect(byName.get('bad')).toMatchObject({ status: 'FAILED', error: { code: 'FOR_EACH_INVALID' } });
+    expect(byName.get('bad')!.error!.message).toContain("set no output 'files'");
+    expect(view.status).toBe('FAILED');
+  });
+
+  it('runs a fan-out with every item once and never more than max_parallel at a time', async () => {
+    const items = Array.from({ length: 12 }, (_, i) => `i${i}`);
+    const { workflowId, job } = await run('fan-out', {
+      tasks: [task('each', '/slow/40/{{item}}', { for_each: items, max_parallel: 3 })],
+    });
+    const view = await finished(workflowId, job.id);
+    expect(view.status).toBe('COMPLETED');
+    expect(view.tasks!.map((t) => [t.index, t.item, t.status])).toEqual(
+      items.map((item, i) => [i, item, 'COMPLETED']),
+    );
+    expect(server.hits.map((h) => h.path).sort()).toEqual(items.map((i) => `/slow/40/${i}`).sort());
+    expect(server.most()).toBeLessThanOrEqual(3);
+    expect(server.most()).toBeGreaterThan(1);
+  });
+
+  it('retries a task by its own policy: the classes it lists, and no more than its limit', async () => {
+    const fast = { limit: 2, backoff: { initial_seconds: 0.1, factor: 1, max_seconds: 0.1 } };
+    const { workflowId, job } = await run('retries', {
+      tasks: [
+        task('flaky', '/status/503/flaky', { retry: { ...fast, on: ['HTTP_5XX'] } }),
+        task('strict', '/status/500/strict', { retry: { ...fast, on: ['SYSTEM'] } }),
+      ],
+    });
+    const view = await finished(workflowId, job.id);
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    expect(byName.get('flaky')).toMatchObject({ status: 'FAILED', attempts: 3 });
+    expect(byName.get('strict')).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(server.hits.filter((h) => h.path === '/status/503/flaky')).toHaveLength(3);
+  });
+
+  it('cancels a run with its running and waiting tasks', async () => {
+    const { workflowId, job } = await run('cancel', {
+      tasks: [task('wait', '/hang'), task('next', '/ok/next', { depends_on: ['wait'] })],
+    });
+    await waitFor(async () => server.hit('/hang'));
+    const canceled = await jobs.cancel(userId, workflowId, job.id);
+    expect(canceled.status).toBe('CANCELED');
+    const view = await jobs.get(userId, workflowId, job.id);
+    expect(view.tasks!.map((t) => [t.name, t.status])).toEqual([['wait', 'CANCELED']]);
+    // The executor was told: its attempt ends and nothing new starts.
+    await waitFor(async () => {
+      const row = await database.db
+        .selectFrom('jobs')
+        .select(['status', 'lease_owner'])
+        .where('run_id', '=', job.id)
+        .executeTakeFirstOrThrow();
+      return row.status === 'CANCELED' && row.lease_owner === null;
+    });
+    expect(server.hit('/ok/next')).toBeUndefined();
+  });
+});
