@@ -100,6 +100,20 @@ export interface WorkflowsTable {
   pause_note: string | null;
   /** At the failure limit: pause instead of terminating. Migration 0017. */
   pause_on_failure: Generated<boolean>;
+  /** The current version of its definition (workflow_versions); migration 0020. */
+  version: Generated<number>;
+}
+
+/**
+ * One immutable version of a workflow's definition (migration 0020): `definition` is what the SQL
+ * function workflow_definition() computed from the workflow row (src/services/workflows/versions.ts).
+ */
+export interface WorkflowVersionsTable {
+  workflow_id: string;
+  version: number;
+  definition: ColumnType<unknown, string, never>;
+  created_at: Timestamp;
+  created_by: string | null;
 }
 
 export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
@@ -142,6 +156,8 @@ export interface JobsTable {
   updated_at: DefaultedTimestamp;
   /** Not started after this: CANCELED with MISSED_DEADLINE (schedule policy; migration 0018). */
   start_by: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The workflow version this run ran (migration 0020); null only for rows written outside the services. */
+  workflow_version: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** A file a CONTAINER job left, kept in the artifact store (migration 0019). */
@@ -398,6 +414,7 @@ export interface DB {
   audit_events: AuditEventsTable;
   user_quotas: UserQuotasTable;
   workflows: WorkflowsTable;
+  workflow_versions: WorkflowVersionsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;
   artifacts: ArtifactsTable;

@@ -59,6 +59,7 @@ function workflow(overrides: Partial<Workflow> = {}): Workflow {
     pause_note: null,
     pause_on_failure: false,
     generation: 1,
+    version: 1,
     labels: {},
     recent_jobs: [],
     ...overrides,
@@ -98,6 +99,7 @@ function run(id: string, overrides: Partial<Run> = {}): Run {
     latency_ms: 12,
     skipped_ticks: 0,
     retry_of: null,
+    workflow_version: 1,
     error: null,
     ...overrides,
   };

@@ -129,6 +129,13 @@ export declare type Job = Message<"chronoverse.jobs.v1.Job"> & {
    * @generated from field: chronoverse.jobs.v1.JobError error = 17;
    */
   error?: JobError | undefined;
+
+  /**
+   * The workflow version this run ran (issue 12). Numbered from 40: parallel changes add fields after 17.
+   *
+   * @generated from field: optional int32 workflow_version = 40;
+   */
+  workflowVersion?: number | undefined;
 };
 
 /**
@@ -403,6 +410,13 @@ export declare type RunJobNowRequest = Message<"chronoverse.jobs.v1.RunJobNowReq
    * @generated from field: optional string idempotency_key = 3;
    */
   idempotencyKey?: string | undefined;
+
+  /**
+   * Run this version of the workflow's definition (absent: the current one). Issue 12.
+   *
+   * @generated from field: optional int32 version = 10;
+   */
+  version?: number | undefined;
 };
 
 /**
