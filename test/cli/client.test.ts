@@ -282,10 +282,11 @@ describe('chronoverse client commands against a real server', () => {
     expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe(
       'workflow/nightly report\nworkflow/site check\n',
     );
-    // The run, the failed run and its retry, newest first.
+    // The run, the failed run, the run of version 1 and the failed run's retry, newest first.
     const jobs = await cli(['get', 'jobs', '--workflow', 'site check', '-o', 'json']);
     expect((JSON.parse(jobs.stdout) as { status: string }[]).map((j) => j.status)).toEqual([
       'FAILED',
+      'COMPLETED',
       'FAILED',
       'COMPLETED',
     ]);
