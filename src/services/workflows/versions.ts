@@ -10,7 +10,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import { changedFields } from '../../domain/workflow-versions.ts';
+import { changedFields, isVersionNumber } from '../../domain/workflow-versions.ts';
 import type { WorkflowKind } from '../../domain/workflow-input.ts';
 import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import { scheduleOf, scheduleView, type ScheduleView } from './codec.ts';
@@ -245,14 +245,7 @@ function encodeVersionCursor(version: number): string {
 function decodeVersionCursor(cursor: string): number {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      'version' in value &&
-      typeof value.version === 'number' &&
-      Number.isInteger(value.version) &&
-      value.version >= 1
-    ) {
+    if (typeof value === 'object' && value !== null && 'version' in value && isVersionNumber(value.version)) {
       return value.version;
     }
   } catch {
