@@ -295,6 +295,8 @@ describe('chronoverse client commands against a real server', () => {
     expect(bad.stderr).toMatch(/-l "team": value "-x"/);
     const describe = await cli(['describe', 'workflow', 'site check']);
     expect(describe.stdout).toMatch(/^Name:\s+site check\n/);
+    // Applied, then edited: version 2.
+    expect(describe.stdout).toMatch(/\nVersion:\s+2\n/);
     expect(describe.stdout).toMatch(/\nLabels:\s+chronoverse\.io\/managed-by=cli,team=web,tier=frontend\n/);
   });
 
