@@ -188,6 +188,28 @@ describe.each(ENGINES)('workflow versions (%s)', (engineName) => {
     expect(one.json()).toEqual(first);
   });
 
+  it('makes version 1 of every workflow of a bulk create', async () => {
+    const item = (name: string) => ({
+      name,
+      kind: 'HEARTBEAT',
+      payload: heartbeat(`${target.url}/${name}`),
+      interval: 60,
+    });
+    const res = await request('POST', '/bulk', { workflows: [item('bulk-a'), item('bulk-b')] });
+    expect(res.statusCode, res.body).toBe(201);
+    for (const wf of res.json<{ workflows: Workflow[] }>().workflows) {
+      expect(wf.version).toBe(1);
+      const page = await versions(wf.id);
+      expect(page.versions).toHaveLength(1);
+      expect(page.versions[0]).toMatchObject({
+        version: 1,
+        current: true,
+        changes: [],
+        definition: { payload: { endpoint: `${target.url}/${wf.name}` } },
+      });
+    }
+  });
+
   it('pages the list newest first with an opaque cursor; a foreign cursor is a 400 naming cursor', async () => {
     const wf = await created('/p0');
     for (let i = 1; i <= 4; i++) await edit(wf.id, { payload: heartbeat(`${target.url}/p${i}`) });
