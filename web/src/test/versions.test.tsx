@@ -131,6 +131,24 @@ describe('workflow page: versions', () => {
     expect(run.headers.get('idempotency-key')).toBeTruthy();
   });
 
+  it('offers no run of a version while the workflow cannot run (terminated)', async () => {
+    const terminated = {
+      ...WORKFLOW,
+      status: 'TERMINATED',
+      terminated_at: '2026-01-04T00:00:00.000Z',
+    } as const;
+    stubFetch({
+      'GET /api/v1/users': () => json(200, USER),
+      'GET /api/v1/workflows/w1': () => json(200, terminated),
+      'GET /api/v1/workflows/w1/jobs': () => json(200, { jobs: [], cursor: null }),
+      'GET /api/v1/workflows/w1/versions': () => json(200, { versions: [V2, V1], cursor: null }),
+    });
+    renderAt('/workflows/w1', <AppRoutes />);
+    const run = await screen.findByRole('button', { name: 'Run version 1' }, { timeout: 10_000 });
+    expect((run as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Run version 2' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('says what a version changed in one line', () => {
     expect(changesText(V1)).toBe('created');
     expect(changesText(V2)).toBe('payload.endpoint');
