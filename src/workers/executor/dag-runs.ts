@@ -278,7 +278,14 @@ function keptFromRetried(
       error_message: null,
       outputs: old.outputs,
     });
-    rows.push({ ...old, run_id: run.id, status: 'COMPLETED', error_kind: null, error_code: null, error_message: null });
+    rows.push({
+      ...old,
+      run_id: run.id,
+      status: 'COMPLETED',
+      error_kind: null,
+      error_code: null,
+      error_message: null,
+    });
   };
   for (const task of definition.tasks) {
     const state = tasks.get(task.name);
