@@ -1156,6 +1156,11 @@ export enum WorkflowKind {
    * @generated from enum value: WORKFLOW_KIND_CONTAINER = 2;
    */
   CONTAINER = 2,
+
+  /**
+   * @generated from enum value: WORKFLOW_KIND_DAG = 3;
+   */
+  DAG = 3,
 }
 
 /**
