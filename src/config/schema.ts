@@ -383,6 +383,11 @@ export const CONFIG_SCHEMA = {
       1,
       100_000,
     ),
+    ledger: bool(
+      'CHRONOVERSE_SCHEDULER_LEDGER',
+      true,
+      'Record every fire time of every schedule and what became of it (the tick ledger, GET /workflows/{id}/ticks), in the transaction of the tick; off: no ledger rows and paused workflows are not read by the scheduler (for comparing the cost, docs/performance.md)',
+    ),
   },
   executor: {
     heartbeatConcurrency: int(

@@ -60,6 +60,7 @@ import {
   type WorkflowView,
 } from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
+import { recordPauseTicks } from '../ticks/ledger.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
@@ -514,6 +515,7 @@ export class WorkflowsService implements WorkflowsApi {
       if (current.paused_at === null) return { view: await viewOf(trx, current), changed: false };
       // A build still under way sets the first run itself when it completes.
       const built = current.build_status === 'COMPLETED';
+      if (built) await recordPauseTicks(trx, current, now);
       const row = await trx
         .updateTable('workflows')
         .set({

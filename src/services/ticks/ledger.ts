@@ -1,0 +1,112 @@
+/**
+ * The tick ledger's writes (migration 0022): one row per (workflow, nominal fire time), written in
+ * the transaction that decided the fire time's fate. Each write is one statement whatever the
+ * number of rows (INSERT … SELECT FROM unnest): the scheduler writes a batch's rows at once on its
+ * hot path.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { DEFAULT_SCHEDULE_POLICY, jitterMs, JITTER_MAX_SECONDS } from '../../domain/schedule-policy.ts';
+import { pausedLedger, type LedgerTick, type TickLedger } from '../../domain/catch-up.ts';
+import type { DB, TickOutcome, WorkflowRow } from '../../platform/db/schema.ts';
+import { scheduleOf } from '../workflows/codec.ts';
+
+export interface TickRow {
+  workflowId: string;
+  nominalAt: Date;
+  scheduledAt: Date;
+  outcome: TickOutcome;
+  jobId: string | null;
+  reason: string | null;
+}
+
+/**
+ * Inserts ledger rows; a fire time already recorded keeps its row (ON CONFLICT DO NOTHING): a
+ * retried tick or a resume that finds the scheduler's rows writes nothing twice.
+ */
+export async function insertTicks(
+  db: Kysely<DB> | Transaction<DB>,
+  rows: readonly TickRow[],
+  now: Date,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    INSERT INTO workflow_ticks (workflow_id, nominal_at, scheduled_at, outcome, job_id, reason, recorded_at)
+    SELECT t.workflow_id, t.nominal_at, t.scheduled_at, t.outcome, t.job_id, t.reason, ${now}
+    FROM unnest(
+      ${rows.map((r) => r.workflowId)}::uuid[], ${rows.map((r) => r.nominalAt.toISOString())}::timestamptz[],
+      ${rows.map((r) => r.scheduledAt.toISOString())}::timestamptz[], ${rows.map((r) => r.outcome)}::text[],
+      ${rows.map((r) => r.jobId)}::uuid[], ${rows.map((r) => r.reason)}::text[]
+    ) AS t(workflow_id, nominal_at, scheduled_at, outcome, job_id, reason)
+    ON CONFLICT (workflow_id, nominal_at) DO NOTHING`.execute(db);
+}
+
+/**
+ * Gives the rows of runs that ended without running their later outcome (MISSED_DEADLINE, or
+ * CANCELED_OTHER when a later fire time replaced them), keeping the row and its job_id. The row is
+ * found through the primary key: its nominal time is at most the jitter bound before the job's
+ * scheduled_at, so the scan is a short range of one workflow's rows (no index on job_id, which
+ * would cost every insert).
+ */
+export async function endTicksOfJobs(
+  trx: Transaction<DB>,
+  jobs: readonly { id: string; workflow_id: string; scheduled_at: Date; reason: string }[],
+  outcome: 'MISSED_DEADLINE' | 'CANCELED_OTHER',
+): Promise<void> {
+  if (jobs.length === 0) return;
+  await sql`
+    UPDATE workflow_ticks t SET outcome = ${outcome}, reason = v.reason
+    FROM unnest(
+      ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.workflow_id)}::uuid[],
+      ${jobs.map((j) => new Date(j.scheduled_at).toISOString())}::timestamptz[], ${jobs.map((j) => j.reason)}::text[]
+    ) AS v(job_id, workflow_id, scheduled_at, reason)
+    WHERE t.workflow_id = v.workflow_id AND t.job_id = v.job_id
+      AND t.nominal_at BETWEEN v.scheduled_at - ${JITTER_MAX_SECONDS} * interval '1 second' AND v.scheduled_at
+      AND t.outcome IN ('STARTED', 'BUFFERED')`.execute(trx);
+}
+
+/**
+ * The rows of a ledger whose entries need no decision of the overlap policy (PAUSED, CAUGHT_UP,
+ * SKIPPED_CATCH_UP, and the summary row), for one workflow. FIRE entries are left to the caller.
+ */
+export function plainTickRows(
+  workflowId: string,
+  jitterSeconds: number,
+  ledger: TickLedger,
+): { rows: TickRow[]; fires: LedgerTick[] } {
+  const rows: TickRow[] = [];
+  const fires: LedgerTick[] = [];
+  const row = (t: LedgerTick, outcome: TickOutcome): TickRow => ({
+    workflowId,
+    nominalAt: t.nominalAt,
+    scheduledAt: new Date(t.nominalAt.getTime() + jitterMs(workflowId, t.nominalAt, jitterSeconds)),
+    outcome,
+    jobId: null,
+    reason: t.reason,
+  });
+  for (const t of ledger.ticks) {
+    if (t.outcome === 'FIRE') fires.push(t);
+    else rows.push(row(t, t.outcome));
+  }
+  if (ledger.summary && ledger.summary.outcome !== 'FIRE') {
+    rows.push({ ...row(ledger.summary, ledger.summary.outcome), scheduledAt: ledger.summary.nominalAt });
+  }
+  return { rows, fires };
+}
+
+/**
+ * On resume: the fire times of the pause the scheduler has not recorded yet (from the workflow's
+ * `next_run_at` up to now) as PAUSED, so a scheduler stopped during the pause leaves no hole.
+ * The scheduler normally recorded them already and moved `next_run_at` past them: then nothing
+ * is due and nothing is written.
+ */
+export async function recordPauseTicks(
+  trx: Transaction<DB>,
+  workflow: WorkflowRow,
+  now: Date,
+): Promise<void> {
+  if (workflow.next_run_at === null || workflow.next_run_at.getTime() > now.getTime()) return;
+  const schedule = scheduleOf(workflow);
+  const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
+  const ledger = pausedLedger(schedule, workflow.next_run_at, now, workflow.pause_note);
+  await insertTicks(trx, plainTickRows(workflow.id, policy.jitterSeconds, ledger).rows, now);
+}
