@@ -11,6 +11,7 @@ import { Events } from '../../src/platform/events.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
+import { LogRetention } from '../../src/workers/log-retention/log-retention.ts';
 import { insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
 
@@ -266,5 +267,29 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
     );
     expect(await scheduler.runOnce()).toMatchObject({ created: 1, paused: 0 });
     expect(await ledgerOf(id!)).toEqual([]);
+  });
+
+  it('log retention deletes the rows recorded before the retention period, and only those', async () => {
+    const w = await workflowWith();
+    await w.tickAt(0);
+    await w.tickAt(1);
+    await database.db
+      .updateTable('workflow_ticks')
+      .set({ recorded_at: new Date(Date.now() - 3 * 86_400_000) })
+      .where('workflow_id', '=', w.id)
+      .where('nominal_at', '=', new Date(START))
+      .execute();
+    await database.db
+      .updateTable('workflow_ticks')
+      .set({ recorded_at: new Date(Date.now() - 86_400_000 + 60_000) })
+      .where('workflow_id', '=', w.id)
+      .where('nominal_at', '=', new Date(START + MINUTE))
+      .execute();
+    const retention = new LogRetention(
+      { db: database.db, clock: new TestClock(Date.now()), logger },
+      { retentionDays: 1 },
+    );
+    await retention.runOnce();
+    expect((await ledgerOf(w.id)).map((r) => r.minute)).toEqual([1]);
   });
 });
