@@ -436,7 +436,7 @@ export const CONFIG_SCHEMA = {
     retentionDays: int(
       'CHRONOVERSE_LOGS_RETENTION_DAYS',
       30,
-      'Days job log lines are kept; whole days are dropped',
+      'Days job log lines are kept; whole days are dropped. Tick ledger entries (GET /workflows/{id}/ticks) are kept as long',
       1,
       3650,
     ),

@@ -110,3 +110,117 @@ export async function recordPauseTicks(
   const ledger = pausedLedger(schedule, workflow.next_run_at, now, workflow.pause_note);
   await insertTicks(trx, plainTickRows(workflow.id, policy.jitterSeconds, ledger).rows, now);
 }
+
+// ─── reading ─────────────────────────────────────────────────────────────────────────────────
+
+/** Most entries one page of `GET /workflows/{id}/ticks` holds, and the default. */
+export const TICKS_PAGE_MAX = 500;
+export const TICKS_PAGE_DEFAULT = 100;
+
+export interface TickView {
+  nominal_at: string;
+  scheduled_at: string;
+  outcome: TickOutcome;
+  job_id: string | null;
+  reason: string | null;
+}
+
+export interface TicksPage {
+  ticks: TickView[];
+  /** For the next page; null on the last. */
+  cursor: string | null;
+}
+
+export interface TicksQuery {
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit: number;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function parseInstant(value: string): Date | null {
+  if (!RFC3339.test(value)) return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** The cursor of a page: the nominal time of its last entry (the next page starts after it). */
+export function encodeTickCursor(after: Date): string {
+  return Buffer.from(JSON.stringify({ after: after.toISOString() })).toString('base64url');
+}
+
+function decodeTickCursor(cursor: string): Date | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value === 'object' && value !== null && 'after' in value && typeof value.after === 'string') {
+      return parseInstant(value.after);
+    }
+  } catch {
+    // not ours
+  }
+  return null;
+}
+
+/** The query's instants, or the issues naming the offending fields. */
+export function parseTicksQuery(
+  query: TicksQuery,
+):
+  | { ok: true; from: Date | null; to: Date | null; after: Date | null; limit: number }
+  | { ok: false; issues: { path: string; message: string }[] } {
+  const issues: { path: string; message: string }[] = [];
+  const instant = (field: 'from' | 'to', value: string | undefined) => {
+    if (value === undefined) return null;
+    const d = parseInstant(value);
+    if (d === null) issues.push({ path: field, message: 'must be an RFC 3339 date-time with an offset' });
+    return d;
+  };
+  const from = instant('from', query.from);
+  const to = instant('to', query.to);
+  if (from !== null && to !== null && to.getTime() < from.getTime()) {
+    issues.push({ path: 'to', message: 'must not be before from' });
+  }
+  const after = query.cursor === undefined ? null : decodeTickCursor(query.cursor);
+  if (query.cursor !== undefined && after === null) {
+    issues.push({ path: 'cursor', message: 'is not a cursor returned by this API' });
+  }
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > TICKS_PAGE_MAX) {
+    issues.push({ path: 'limit', message: `must be an integer from 1 to ${TICKS_PAGE_MAX}` });
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, from, to, after, limit: query.limit };
+}
+
+/**
+ * A page of a workflow's ledger in nominal order, `from` and `to` inclusive, after the cursor's
+ * entry: a range scan of the primary key (workflow_id, nominal_at). Keyset paging: rows the
+ * scheduler records meanwhile land after the last page, never shift the ones already read.
+ */
+export async function listTicks(
+  db: Kysely<DB>,
+  workflowId: string,
+  q: { from: Date | null; to: Date | null; after: Date | null; limit: number },
+): Promise<TicksPage> {
+  let query = db
+    .selectFrom('workflow_ticks')
+    .select(['nominal_at', 'scheduled_at', 'outcome', 'job_id', 'reason'])
+    .where('workflow_id', '=', workflowId);
+  if (q.from !== null) query = query.where('nominal_at', '>=', q.from);
+  if (q.to !== null) query = query.where('nominal_at', '<=', q.to);
+  if (q.after !== null) query = query.where('nominal_at', '>', q.after);
+  const rows = await query
+    .orderBy('nominal_at')
+    .limit(q.limit + 1)
+    .execute();
+  const page = rows.slice(0, q.limit);
+  return {
+    ticks: page.map((r) => ({
+      nominal_at: r.nominal_at.toISOString(),
+      scheduled_at: r.scheduled_at.toISOString(),
+      outcome: r.outcome,
+      job_id: r.job_id,
+      reason: r.reason,
+    })),
+    cursor: rows.length > q.limit ? encodeTickCursor(page.at(-1)!.nominal_at) : null,
+  };
+}

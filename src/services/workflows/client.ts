@@ -11,7 +11,15 @@ import type { IdempotentResult } from '../idempotency.ts';
 import type { WorkflowsApi } from './api.ts';
 import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
-import { bodyToWire, previewFromWire, resultFromWire, resultsFromWire, workflowFromWire } from './wire.ts';
+import {
+  bodyToWire,
+  previewFromWire,
+  resultFromWire,
+  resultsFromWire,
+  ticksFromWire,
+  workflowFromWire,
+} from './wire.ts';
+import type { TicksPage, TicksQuery } from '../ticks/ledger.ts';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ValidationError } from '../../domain/errors.ts';
 import { parsePreviewFrom } from '../../domain/schedule-preview.ts';
@@ -134,6 +142,21 @@ export class WorkflowsClient implements WorkflowsApi {
         }),
       );
     });
+  }
+
+  ticks(userId: string, workflowId: string, query: TicksQuery): Promise<TicksPage> {
+    return this.#call(async () =>
+      ticksFromWire(
+        await this.#rpc.listTicks({
+          userId,
+          workflowId,
+          limit: query.limit,
+          ...(query.from !== undefined ? { from: query.from } : {}),
+          ...(query.to !== undefined ? { to: query.to } : {}),
+          ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        }),
+      ),
+    );
   }
 
   previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }> {

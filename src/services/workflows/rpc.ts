@@ -14,6 +14,7 @@ import { ValidationError } from '../../domain/errors.ts';
 import {
   bodyFromWire,
   previewToWire,
+  ticksToWire,
   refusalToWire,
   resultsToWire,
   resultToWire,
@@ -95,6 +96,15 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
         },
         previewSchedule: async (req) =>
           previewToWire(await workflows.previewSchedule(req.userId, bodyFromWire(req.bodyJson))),
+        listTicks: async (req) =>
+          ticksToWire(
+            await workflows.ticks(req.userId, req.workflowId, {
+              limit: req.limit,
+              ...(req.from !== undefined ? { from: req.from } : {}),
+              ...(req.to !== undefined ? { to: req.to } : {}),
+              ...(req.cursor !== undefined ? { cursor: req.cursor } : {}),
+            }),
+          ),
       }),
   };
 }

@@ -60,7 +60,13 @@ import {
   type WorkflowView,
 } from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
-import { recordPauseTicks } from '../ticks/ledger.ts';
+import {
+  listTicks,
+  parseTicksQuery,
+  recordPauseTicks,
+  type TicksPage,
+  type TicksQuery,
+} from '../ticks/ledger.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
@@ -542,6 +548,23 @@ export class WorkflowsService implements WorkflowsApi {
    * of its `next_run_at`. The schedule's times whatever the workflow's state: a paused or
    * terminated workflow runs none of them until it is resumed or re-activated.
    */
+  /**
+   * The tick ledger of a workflow (GET …/ticks): a page in nominal order. 404 for a workflow that
+   * is not the user's; a bad `from`, `to`, `cursor` or `limit` is a 400 naming it.
+   */
+  async ticks(userId: string, workflowId: string, query: TicksQuery): Promise<TicksPage> {
+    const parsed = parseTicksQuery(query);
+    if (!parsed.ok) throw new ValidationError(parsed.issues);
+    const owned = await this.#db
+      .selectFrom('workflows')
+      .select('id')
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!owned) throw new NotFoundError('Workflow');
+    return listTicks(this.#db, workflowId, parsed);
+  }
+
   async preview(
     userId: string,
     workflowId: string,
