@@ -1,7 +1,7 @@
 /**
  * One workflow: details (schedule in words, next run in both zones, what it runs), failure counter,
  * actions (run now, rebuild a failed build, pause with a note and resume, edit, terminate, delete),
- * its jobs and who is notified of what (subscriptions).
+ * its jobs, its schedule's tick ledger and who is notified of what (subscriptions).
  */
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -31,6 +31,7 @@ import {
 } from '../../components/Badge.tsx';
 import { Button } from '../../components/Button.tsx';
 import { SubscriptionsSection } from '../../features/subscriptions/SubscriptionsSection.tsx';
+import { TickLedgerSection } from '../../features/schedule/TickLedgerSection.tsx';
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
@@ -213,6 +214,8 @@ export default function WorkflowDetailPage() {
       </div>
 
       <JobsSection workflowId={w.id} />
+
+      <TickLedgerSection workflowId={w.id} />
 
       <SubscriptionsSection workflowId={w.id} />
 
