@@ -61,6 +61,7 @@ const EXPECTED_TABLES = [
   'webhook_deliveries',
   'webhook_delivery_attempts',
   'webhooks',
+  'workflow_ticks',
   'workflows',
 ];
 
