@@ -186,33 +186,43 @@ export class Scheduler {
         });
         const overlap = await this.#applyOverlap(trx, plans, now);
         const jobs = overlap.jobs;
+        // The fire times that got a run are recorded by the same statement (ledger on): a second
+        // data-modifying CTE over the same rows, so that the ledger's commonest rows cost no
+        // parameters of their own (measured: a separate INSERT … unnest of them was the whole of
+        // the ledger's cost on this path). A job not created (ON CONFLICT: an automatic run for
+        // that instant existed) is still recorded, without job_id.
+        const ledgerCte = this.#config.ledger
+          ? sql`, recorded AS (
+            INSERT INTO workflow_ticks (workflow_id, nominal_at, scheduled_at, outcome, job_id, reason, recorded_at)
+            SELECT j.workflow_id, j.scheduled_at - j.jitter_ms * interval '1 millisecond', j.scheduled_at,
+                   CASE WHEN j.buffered THEN 'BUFFERED' ELSE 'STARTED' END, ins.id,
+                   CASE WHEN j.buffered THEN 'policy BUFFER_ONE: waits for the unfinished run to finish' END, ${now}
+            FROM j LEFT JOIN ins ON ins.id = j.id
+            ORDER BY j.workflow_id, j.scheduled_at
+            ON CONFLICT (workflow_id, nominal_at) DO NOTHING)`
+          : sql``;
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
-        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
-        -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
-        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
-        FROM workflows w JOIN unnest(
-          ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
-          ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
-          ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[]
-        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by) ON w.id = j.workflow_id
-        ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
-        RETURNING id, workflow_id`.execute(trx);
+        WITH j AS (
+          SELECT * FROM unnest(
+            ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
+            ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
+            ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[],
+            ${jobs.map((j) => j.scheduledAt.getTime() - j.nominalAt.getTime())}::int[], ${jobs.map((j) => j.buffered)}::bool[]
+          ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered)
+        ), ins AS (
+          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
+          -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
+          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
+          FROM workflows w JOIN j ON w.id = j.workflow_id
+          ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' DO NOTHING
+          RETURNING id, workflow_id
+        )${ledgerCte}
+        SELECT id, workflow_id FROM ins`.execute(trx);
 
         if (this.#config.ledger) {
-          const createdIds = new Set(created.map((c) => c.id));
+          // The rest of the ledger: catch-up's, the overlap policy's and the summaries (outages only).
           const rows: TickRow[] = [...overlap.notRun];
           for (const p of plans) rows.push(...plainTickRows(p.w.id, p.policy.jitterSeconds, p.ledger!).rows);
-          for (const j of jobs) {
-            rows.push({
-              workflowId: j.w.id,
-              nominalAt: j.nominalAt,
-              scheduledAt: j.scheduledAt,
-              outcome: j.buffered ? 'BUFFERED' : 'STARTED',
-              // Not created: an automatic run for this instant already existed (its own row says so).
-              jobId: createdIds.has(j.id) ? j.id : null,
-              reason: j.buffered ? 'policy BUFFER_ONE: waits for the unfinished run to finish' : null,
-            });
-          }
           await insertTicks(trx, rows, now);
         }
 
