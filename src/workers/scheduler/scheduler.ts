@@ -8,10 +8,11 @@
  * ticks fold into one catch-up run, counted in `skipped_ticks`), and write one DISPATCH outbox row
  * listing the new jobs. Three statements per batch, none per row.
  *
- * Tick ledger (migration 0022, `ledger`, on by default): in the same transaction, one more INSERT
- * … SELECT FROM unnest per batch records every nominal fire time the tick handled with its outcome
- * (src/domain/catch-up.ts tickLedger for catch-up, the overlap decision below for the fire times
- * that would run). Paused workflows are claimed too, by their own small index: their due fire
+ * Tick ledger (migration 0022, `ledger`, on by default): in the same transaction, every nominal
+ * fire time the tick handled is recorded with its outcome (src/domain/catch-up.ts tickLedger for
+ * catch-up, the overlap decision below for the fire times that would run): those that got a run by
+ * the jobs INSERT itself (a second data-modifying CTE), the others (outages, overlap) by one more
+ * INSERT … SELECT FROM unnest per batch, only when there are any. Paused workflows are claimed too, by their own small index: their due fire
  * times are recorded as PAUSED and their `next_run_at` moves past now on the schedule's grid (what
  * a resume computes anyway, src/domain/pause.ts), so the ledger of a pause is written while it
  * lasts; a resume records what the scheduler did not get to (a scheduler down during the pause).
