@@ -8,7 +8,8 @@
  *
  * Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a database
  * cv_bench_<pid> is created and dropped), BENCH_CONCURRENCY (heartbeat slots;
- * default: the product's, CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY's default).
+ * default: the product's, CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY's default),
+ * CHRONOVERSE_SCHEDULER_LEDGER=false (the scheduler without the tick ledger; default on).
  * Prints its figures; asserts nothing.
  */
 import { createServer } from 'node:http';
@@ -67,7 +68,9 @@ async function main() {
   const logger = createLogger('warn');
   const deps = { db: database.db, clock: systemClock, events, logger };
   const relay = new OutboxRelay({ ...deps, bus }, { batchSize: 2000 });
-  const scheduler = new Scheduler(deps, { batchSize: 2000 });
+  // CHRONOVERSE_SCHEDULER_LEDGER=false: the tick ledger off, for comparing its cost (docs/performance.md).
+  const ledger = process.env.CHRONOVERSE_SCHEDULER_LEDGER !== 'false';
+  const scheduler = new Scheduler(deps, { batchSize: 2000, ledger });
   new WorkflowWorker({ ...deps, bus, containers: null });
   const executor = new Executor(
     {
@@ -183,7 +186,7 @@ async function main() {
       console.log(
         `fire lag: ${workflows} interval workflows (1 min), ${minutes} min, ticks due ${counts[0]!.n}, not started ${counts[0]!.not_started}\n` +
           `  scheduled_at → started_at p50 ${percentile(lag, 50).toFixed(0)} ms, p99 ${percentile(lag, 99).toFixed(0)} ms, ` +
-          `max ${lag.at(-1)?.toFixed(0)} ms; sustained ${Math.round(counts[0]!.n / (minutes * 60))} jobs/s`,
+          `max ${lag.at(-1)?.toFixed(0)} ms; sustained ${Math.round(counts[0]!.n / (minutes * 60))} jobs/s; ledger ${ledger ? 'on' : 'off'}`,
       );
     }
     console.log(

@@ -501,7 +501,7 @@ export async function startRuntime(params: {
         service(
           'scheduler',
           PHASE.producers,
-          new Scheduler(deps(), { batchSize: config.scheduler.batchSize }),
+          new Scheduler(deps(), { batchSize: config.scheduler.batchSize, ledger: config.scheduler.ledger }),
         ),
       );
     }

@@ -383,6 +383,11 @@ export const CONFIG_SCHEMA = {
       1,
       100_000,
     ),
+    ledger: bool(
+      'CHRONOVERSE_SCHEDULER_LEDGER',
+      true,
+      'Record every fire time of every schedule and what became of it (the tick ledger, GET /workflows/{id}/ticks), in the transaction of the tick; off: no ledger rows and paused workflows are not read by the scheduler (for comparing the cost, docs/performance.md)',
+    ),
   },
   executor: {
     heartbeatConcurrency: int(
@@ -431,7 +436,7 @@ export const CONFIG_SCHEMA = {
     retentionDays: int(
       'CHRONOVERSE_LOGS_RETENTION_DAYS',
       30,
-      'Days job log lines are kept; whole days are dropped',
+      'Days job log lines are kept; whole days are dropped. Tick ledger entries (GET /workflows/{id}/ticks) are kept as long',
       1,
       3650,
     ),

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MAX_COUNTED_SKIPS, planTick } from './catch-up.ts';
+import {
+  MAX_COUNTED_SKIPS,
+  MAX_LEDGER_TICKS,
+  pausedLedger,
+  planTick,
+  tickLedger,
+  type TickLedger,
+} from './catch-up.ts';
 import type { CatchUpMode } from './schedule-policy.ts';
-import { nextRunAfter } from './schedule.ts';
+import { nextRunAfter, type Schedule } from './schedule.ts';
 
 const t = (iso: string) => new Date(iso);
 
@@ -253,5 +260,144 @@ describe('planTick over cron, against every fire time enumerated one by one', ()
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('tickLedger', () => {
+  const interval = { type: 'interval' as const, intervalMinutes: 1 };
+  const due = t('2021-01-01T00:00:00Z');
+  const policy = (mode: CatchUpMode, windowSeconds: number | null = null, maxRuns = 100) => ({
+    mode,
+    windowSeconds,
+    maxRuns,
+  });
+  const ledgerAt = (now: Date, catchUp: ReturnType<typeof policy>, schedule: Schedule = interval) =>
+    tickLedger(schedule, due, now, catchUp, planTick(schedule, due, now, catchUp));
+  const outcomes = (l: TickLedger) =>
+    l.ticks.map((x) => [x.nominalAt.toISOString().slice(11, 16), x.outcome]);
+
+  it('on time: the one fire time, nothing else', () => {
+    const l = ledgerAt(t('2021-01-01T00:00:00.100Z'), policy('LATEST'));
+    expect(l).toEqual({ ticks: [{ nominalAt: due, outcome: 'FIRE', reason: null }], summary: null });
+  });
+
+  it('LATEST: the first fire time runs, the later ones are caught up by it', () => {
+    const l = ledgerAt(t('2021-01-01T00:03:30Z'), policy('LATEST'));
+    expect(outcomes(l)).toEqual([
+      ['00:00', 'FIRE'],
+      ['00:01', 'CAUGHT_UP'],
+      ['00:02', 'CAUGHT_UP'],
+      ['00:03', 'CAUGHT_UP'],
+    ]);
+    expect(l.ticks[1]!.reason).toContain('2021-01-01T00:00:00.000Z');
+  });
+
+  it('LATEST with a window: older ones are skipped, the first in the window runs', () => {
+    const l = ledgerAt(t('2021-01-01T00:03:30Z'), policy('LATEST', 150));
+    expect(outcomes(l)).toEqual([
+      ['00:00', 'SKIPPED_CATCH_UP'],
+      ['00:01', 'FIRE'],
+      ['00:02', 'CAUGHT_UP'],
+      ['00:03', 'CAUGHT_UP'],
+    ]);
+    expect(l.ticks[0]!.reason).toContain('window (150 s)');
+  });
+
+  it('NONE and ALL with max_runs skip the others', () => {
+    expect(outcomes(ledgerAt(t('2021-01-01T00:02:30Z'), policy('NONE', 60)))).toEqual([
+      ['00:00', 'SKIPPED_CATCH_UP'],
+      ['00:01', 'SKIPPED_CATCH_UP'],
+      ['00:02', 'FIRE'],
+    ]);
+    const all = ledgerAt(t('2021-01-01T00:03:30Z'), policy('ALL', null, 2));
+    expect(outcomes(all)).toEqual([
+      ['00:00', 'SKIPPED_CATCH_UP'],
+      ['00:01', 'SKIPPED_CATCH_UP'],
+      ['00:02', 'FIRE'],
+      ['00:03', 'FIRE'],
+    ]);
+    expect(all.ticks[0]!.reason).toContain('max_runs');
+  });
+
+  it('every due fire time exactly once, as many as planTick counts (property)', () => {
+    const modes: CatchUpMode[] = ['NONE', 'LATEST', 'ALL'];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.constantFrom(...modes),
+        fc.option(fc.integer({ min: 1, max: 3_600 }), { nil: null }),
+        fc.integer({ min: 1, max: 50 }),
+        (step, late, mode, window, maxRuns) => {
+          const schedule = { type: 'interval' as const, intervalMinutes: step };
+          const now = new Date(due.getTime() + late * 60_000 + 500);
+          const catchUp = policy(mode, mode === 'NONE' ? (window ?? 60) : window, maxRuns);
+          const plan = planTick(schedule, due, now, catchUp);
+          const l = tickLedger(schedule, due, now, catchUp, plan);
+          const times = l.ticks.map((x) => x.nominalAt.getTime());
+          expect(new Set(times).size).toBe(times.length);
+          expect(times).toEqual([...times].sort((a, b) => a - b));
+          expect(l.ticks.length).toBe(plan.fires.length + plan.skipped);
+          expect(l.ticks.filter((x) => x.outcome === 'FIRE').map((x) => x.nominalAt)).toEqual(plan.fires);
+          expect(l.summary).toBeNull();
+        },
+      ),
+    );
+  });
+
+  it('a month of a minutely schedule: 1,000 rows and one summary for the rest', () => {
+    const now = t('2021-01-31T00:00:30Z');
+    const l = ledgerAt(now, policy('LATEST'));
+    // The run's own fire time (the first) and the 999 most recent.
+    expect(l.ticks).toHaveLength(MAX_LEDGER_TICKS);
+    expect(l.ticks[0]).toMatchObject({ nominalAt: due, outcome: 'FIRE' });
+    expect(l.ticks[1]!.nominalAt).toEqual(new Date(now.getTime() - 30_000 - 998 * 60_000));
+    expect(l.ticks.at(-1)!.nominalAt).toEqual(t('2021-01-31T00:00:00Z'));
+    const total = 30 * 24 * 60 + 1;
+    expect(l.summary).toMatchObject({
+      nominalAt: t('2021-01-01T00:01:00Z'),
+      outcome: 'CAUGHT_UP',
+      count: total - MAX_LEDGER_TICKS,
+      atLeast: false,
+      last: new Date(l.ticks[1]!.nominalAt.getTime() - 60_000),
+    });
+    expect(l.summary!.reason).toContain('42,201 fire times');
+  });
+
+  it('a cron schedule down for a month: the count is a lower bound past MAX_COUNTED_SKIPS', () => {
+    const cron = { type: 'cron' as const, cron: '* * * * *', timezone: 'UTC' };
+    const l = ledgerAt(t('2021-01-31T00:00:30Z'), policy('NONE', 60), cron);
+    expect(l.ticks).toHaveLength(MAX_LEDGER_TICKS);
+    expect(l.ticks.at(-1)).toMatchObject({ nominalAt: t('2021-01-31T00:00:00Z'), outcome: 'FIRE' });
+    expect(l.summary).toMatchObject({ nominalAt: due, outcome: 'SKIPPED_CATCH_UP', atLeast: true });
+    expect(l.summary!.reason).toContain('or more');
+  });
+});
+
+describe('pausedLedger', () => {
+  it('records every due fire time as PAUSED, with the note, and moves past now', () => {
+    const l = pausedLedger(
+      { type: 'interval', intervalMinutes: 5 },
+      t('2021-01-01T00:05:00Z'),
+      t('2021-01-01T00:16:00Z'),
+      'deploy',
+    );
+    expect(l.ticks.map((x) => [x.nominalAt.toISOString(), x.outcome])).toEqual([
+      ['2021-01-01T00:05:00.000Z', 'PAUSED'],
+      ['2021-01-01T00:10:00.000Z', 'PAUSED'],
+      ['2021-01-01T00:15:00.000Z', 'PAUSED'],
+    ]);
+    expect(l.ticks[0]!.reason).toBe('the workflow was paused: deploy');
+    expect(l.nextRunAt).toEqual(t('2021-01-01T00:20:00Z'));
+  });
+
+  it('nothing before the first fire time', () => {
+    const l = pausedLedger(
+      { type: 'interval', intervalMinutes: 5 },
+      t('2021-01-01T00:05:00Z'),
+      t('2021-01-01T00:04:00Z'),
+      null,
+    );
+    expect(l).toEqual({ ticks: [], summary: null, nextRunAt: t('2021-01-01T00:05:00Z') });
   });
 });

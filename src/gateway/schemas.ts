@@ -13,6 +13,7 @@ import { PREVIEW_DEFAULT_COUNT, PREVIEW_MAX_COUNT } from '../domain/schedule-pre
 import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
 import { parseRfc3339 } from '../services/analytics/range.ts';
 import { DELIVERY_STATUSES } from '../services/webhooks/input.ts';
+import { TICKS_PAGE_DEFAULT, TICKS_PAGE_MAX } from '../services/ticks/ledger.ts';
 
 const timestamp = z.string().describe('RFC 3339 UTC timestamp with milliseconds');
 
@@ -458,4 +459,61 @@ export const PreviewQuerySchema = z.object({
     .datetime({ offset: true })
     .optional()
     .describe('Fire times strictly after this RFC 3339 date-time; default now'),
+});
+
+export const TICK_OUTCOMES = [
+  'STARTED',
+  'SKIPPED_OVERLAP',
+  'BUFFERED',
+  'CANCELED_OTHER',
+  'MISSED_DEADLINE',
+  'CAUGHT_UP',
+  'SKIPPED_CATCH_UP',
+  'PAUSED',
+  'TERMINATED',
+  'DST_SKIPPED',
+  'DST_DOUBLED',
+  'NOT_BUILT',
+] as const;
+
+export const TickSchema = z
+  .object({
+    nominal_at: timestamp.describe('The fire time as the schedule names it'),
+    scheduled_at: timestamp.describe(
+      "When its run starts or would have started: `nominal_at` plus the workflow's jitter",
+    ),
+    outcome: z
+      .enum(TICK_OUTCOMES)
+      .describe(
+        'STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused. TERMINATED, DST_SKIPPED, DST_DOUBLED and NOT_BUILT are reserved.',
+      ),
+    job_id: z.string().nullable().describe('The run created for it, if any'),
+    reason: z.string().nullable().describe('Why it did not run as scheduled; null for an ordinary run'),
+  })
+  .meta({ id: 'Tick' });
+
+export const TicksSchema = z
+  .object({
+    ticks: z.array(TickSchema),
+    cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+  })
+  .meta({ id: 'TickLedger' });
+
+export const TicksQuerySchema = z.object({
+  from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Fire times at or after this RFC 3339 date-time (nominal); default: the oldest kept'),
+  to: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Fire times at or before this RFC 3339 date-time (nominal); default: the latest'),
+  cursor,
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(TICKS_PAGE_MAX)
+    .default(TICKS_PAGE_DEFAULT)
+    .describe(`Entries per page, 1–${TICKS_PAGE_MAX}`),
 });

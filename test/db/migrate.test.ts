@@ -63,6 +63,7 @@ const EXPECTED_TABLES = [
   'webhook_delivery_attempts',
   'webhooks',
   'workflow_versions',
+  'workflow_ticks',
   'workflows',
 ];
 

@@ -66,6 +66,18 @@ describe('two scheduler processes on one PostgreSQL database', () => {
     );
     expect(perWorkflow).toHaveLength(1000);
     expect(perWorkflow.filter((r) => r.n !== 1)).toEqual([]);
+    // The tick ledger (on by default) has each of those fire times exactly once, with its job.
+    const { rows: ledger } = await sql<{ n: number; with_job: number; started: number }>`
+      select count(*)::int as n, count(t.job_id)::int as with_job,
+             count(*) filter (where t.outcome = 'STARTED')::int as started
+      from workflow_ticks t join jobs j on j.id = t.job_id and j.workflow_id = t.workflow_id and j.scheduled_at = t.nominal_at
+      where t.workflow_id = any(${ids}::uuid[])`.execute(database.db);
+    expect(ledger[0]).toEqual({ n: 1000, with_job: 1000, started: 1000 });
+    const { rows: ledgerRows } = await sql<{ n: number }>`
+      select count(*)::int as n from workflow_ticks where workflow_id = any(${ids}::uuid[])`.execute(
+      database.db,
+    );
+    expect(ledgerRows[0]!.n).toBe(1000);
     const { rows: next } = await sql<{ n: number }>`
       select count(*)::int as n from workflows where next_run_at < ${new Date(start + 60_000)}`.execute(
       database.db,

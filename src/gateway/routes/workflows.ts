@@ -19,6 +19,8 @@ import {
   PreviewQuerySchema,
   PreviewSchema,
   ProblemSchema,
+  TicksQuerySchema,
+  TicksSchema,
   WorkflowListQuerySchema,
   WorkflowSchema,
   WorkflowVersionParamsSchema,
@@ -316,6 +318,34 @@ export async function workflowRoutes(
       const query = req.query as z.output<typeof PageQuerySchema>;
       return workflows.listVersions(principalOf(req).user.id, (req.params as { id: string }).id, {
         limit: query.limit,
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/workflows/:id/ticks',
+    {
+      schema: {
+        tags,
+        summary: "A workflow's tick ledger",
+        description:
+          'What became of each nominal fire time of the schedule, in nominal order: whether it ran, and if not, why (catch-up, overlap policy, pause, starting deadline). ' +
+          'One entry per fire time, recorded by the scheduler in the transaction that decided it; a scheduler that was down fills the ledger for that time when it restarts, by the catch-up policy. ' +
+          'A tick that would record more than 1,000 fire times at once (a long outage) records the most recent 1,000 and one summary entry, at the first of the others, whose reason says how many it stands for. ' +
+          'Entries are kept for the log retention period. 400 naming `from`, `to`, `cursor` or `limit` when one is malformed or `to` is before `from`.',
+        ...SECURED,
+        params: IdParamsSchema,
+        querystring: TicksQuerySchema,
+        response: { 200: TicksSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const query = req.query as z.output<typeof TicksQuerySchema>;
+      return workflows.ticks(principalOf(req).user.id, (req.params as { id: string }).id, {
+        limit: query.limit,
+        ...(query.from !== undefined ? { from: query.from } : {}),
+        ...(query.to !== undefined ? { to: query.to } : {}),
         ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
       });
     },

@@ -418,6 +418,31 @@ export interface NotificationsTable {
   created_at: DefaultedTimestamp;
 }
 
+/** The tick ledger (migration 0022): what became of each nominal fire time of a workflow. */
+export interface WorkflowTicksTable {
+  workflow_id: string;
+  nominal_at: Timestamp;
+  scheduled_at: Timestamp;
+  outcome: TickOutcome;
+  job_id: string | null;
+  reason: string | null;
+  recorded_at: Timestamp;
+}
+
+export type TickOutcome =
+  | 'STARTED'
+  | 'SKIPPED_OVERLAP'
+  | 'BUFFERED'
+  | 'CANCELED_OTHER'
+  | 'MISSED_DEADLINE'
+  | 'CAUGHT_UP'
+  | 'SKIPPED_CATCH_UP'
+  | 'PAUSED'
+  | 'TERMINATED'
+  | 'DST_SKIPPED'
+  | 'DST_DOUBLED'
+  | 'NOT_BUILT';
+
 export interface DB {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
@@ -445,6 +470,7 @@ export interface DB {
   analytics_workflow_totals: AnalyticsWorkflowTotalsTable;
   analytics_job_buckets: AnalyticsJobBucketsTable;
   analytics_job_durations: AnalyticsJobDurationsTable;
+  workflow_ticks: WorkflowTicksTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

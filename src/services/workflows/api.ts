@@ -6,6 +6,7 @@ import type { IdempotentResult } from '../idempotency.ts';
 import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
 import type { WorkflowVersionView } from './versions.ts';
+import type { TicksPage, TicksQuery } from '../ticks/ledger.ts';
 
 export interface WorkflowsApi {
   /** `body` is the request body as received (validated by the service). */
@@ -64,4 +65,6 @@ export interface WorkflowsApi {
   ): Promise<{ fire_times: FireTimeView[] }>;
   /** POST /schedules/preview: `body` is `{ schedule, from?, count? }` as received (validated by the service). */
   previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }>;
+  /** GET /workflows/{id}/ticks: the tick ledger, in nominal order; the query as received (validated by the service). */
+  ticks(userId: string, workflowId: string, query: TicksQuery): Promise<TicksPage>;
 }

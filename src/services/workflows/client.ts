@@ -16,10 +16,12 @@ import {
   previewFromWire,
   resultFromWire,
   resultsFromWire,
+  ticksFromWire,
   versionFromWire,
   workflowFromWire,
 } from './wire.ts';
 import type { WorkflowVersionView } from './versions.ts';
+import type { TicksPage, TicksQuery } from '../ticks/ledger.ts';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ValidationError } from '../../domain/errors.ts';
 import { parsePreviewFrom } from '../../domain/schedule-preview.ts';
@@ -142,6 +144,21 @@ export class WorkflowsClient implements WorkflowsApi {
         }),
       );
     });
+  }
+
+  ticks(userId: string, workflowId: string, query: TicksQuery): Promise<TicksPage> {
+    return this.#call(async () =>
+      ticksFromWire(
+        await this.#rpc.listTicks({
+          userId,
+          workflowId,
+          limit: query.limit,
+          ...(query.from !== undefined ? { from: query.from } : {}),
+          ...(query.to !== undefined ? { to: query.to } : {}),
+          ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        }),
+      ),
+    );
   }
 
   previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }> {

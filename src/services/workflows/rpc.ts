@@ -14,6 +14,7 @@ import { ValidationError } from '../../domain/errors.ts';
 import {
   bodyFromWire,
   previewToWire,
+  ticksToWire,
   refusalToWire,
   resultsToWire,
   resultToWire,
@@ -112,6 +113,15 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
         restoreWorkflowVersion: async (req) =>
           resultToWire(
             await workflows.restoreVersion(req.userId, req.workflowId, req.version, req.idempotencyKey),
+          ),
+        listTicks: async (req) =>
+          ticksToWire(
+            await workflows.ticks(req.userId, req.workflowId, {
+              limit: req.limit,
+              ...(req.from !== undefined ? { from: req.from } : {}),
+              ...(req.to !== undefined ? { to: req.to } : {}),
+              ...(req.cursor !== undefined ? { cursor: req.cursor } : {}),
+            }),
           ),
       }),
   };

@@ -68,6 +68,13 @@ import {
   workflowVersionsRecordEdit,
   type WorkflowVersionView,
 } from './versions.ts';
+import {
+  listTicks,
+  parseTicksQuery,
+  recordPauseTicks,
+  type TicksPage,
+  type TicksQuery,
+} from '../ticks/ledger.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
@@ -526,6 +533,7 @@ export class WorkflowsService implements WorkflowsApi {
       if (current.paused_at === null) return { view: await viewOf(trx, current), changed: false };
       // A build still under way sets the first run itself when it completes.
       const built = current.build_status === 'COMPLETED';
+      if (built) await recordPauseTicks(trx, current, now);
       const row = await trx
         .updateTable('workflows')
         .set({
@@ -581,6 +589,23 @@ export class WorkflowsService implements WorkflowsApi {
    * of its `next_run_at`. The schedule's times whatever the workflow's state: a paused or
    * terminated workflow runs none of them until it is resumed or re-activated.
    */
+  /**
+   * The tick ledger of a workflow (GET …/ticks): a page in nominal order. 404 for a workflow that
+   * is not the user's; a bad `from`, `to`, `cursor` or `limit` is a 400 naming it.
+   */
+  async ticks(userId: string, workflowId: string, query: TicksQuery): Promise<TicksPage> {
+    const parsed = parseTicksQuery(query);
+    if (!parsed.ok) throw new ValidationError(parsed.issues);
+    const owned = await this.#db
+      .selectFrom('workflows')
+      .select('id')
+      .where('id', '=', workflowId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!owned) throw new NotFoundError('Workflow');
+    return listTicks(this.#db, workflowId, parsed);
+  }
+
   async preview(
     userId: string,
     workflowId: string,

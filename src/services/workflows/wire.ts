@@ -10,6 +10,8 @@ import {
   WorkflowStatusSchema,
   type PreviewResponse,
   type PreviewResponseSchema,
+  type ListTicksResponse,
+  type ListTicksResponseSchema,
   type RecentJob,
   type RecentJobSchema,
   type Schedule,
@@ -36,6 +38,8 @@ import {
 import { ValidationError } from '../../domain/errors.ts';
 import { CATCH_UP_MODES, OVERLAP_POLICIES, type SchedulePolicyView } from '../../domain/schedule-policy.ts';
 import type { IdempotentResult } from '../idempotency.ts';
+import type { TicksPage } from '../ticks/ledger.ts';
+import type { TickOutcome } from '../../platform/db/schema.ts';
 import {
   runDurationMs,
   sortedLabels,
@@ -304,5 +308,31 @@ export function versionFromWire(m: WorkflowVersion | undefined): WorkflowVersion
     current: v.current,
     changes: v.changes,
     definition: JSON.parse(v.definitionJson) as WorkflowDefinitionView,
+  };
+}
+
+export function ticksToWire(p: TicksPage): MessageInitShape<typeof ListTicksResponseSchema> {
+  return {
+    ticks: p.ticks.map((t) => ({
+      nominalAt: toTimestamp(t.nominal_at),
+      scheduledAt: toTimestamp(t.scheduled_at),
+      outcome: t.outcome,
+      ...(t.job_id !== null ? { jobId: t.job_id } : {}),
+      ...(t.reason !== null ? { reason: t.reason } : {}),
+    })),
+    ...(p.cursor !== null ? { cursor: p.cursor } : {}),
+  };
+}
+
+export function ticksFromWire(m: ListTicksResponse): TicksPage {
+  return {
+    ticks: m.ticks.map((t) => ({
+      nominal_at: fromTimestamp(t.nominalAt),
+      scheduled_at: fromTimestamp(t.scheduledAt),
+      outcome: t.outcome as TickOutcome,
+      job_id: t.jobId ?? null,
+      reason: t.reason ?? null,
+    })),
+    cursor: m.cursor ?? null,
   };
 }

@@ -16,6 +16,8 @@
  * drop stuck behind a long read must not hold up log ingestion queued behind it; it is retried
  * next round. Concurrent runs in several processes are harmless (`DROP TABLE IF EXISTS`; a
  * partition-creation race fails one round, which the loop logs and retries).
+ *
+ * The tick ledger shares the retention period (`expireTicks`, a batched delete).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -107,6 +109,8 @@ export class LogRetention {
       if (n < 10_000) break;
     }
     if (purged > 0) this.#logger.info({ purged }, 'expired lines removed from the default log partition');
+    const ticks = await this.expireTicks(cutoff);
+    if (ticks > 0) this.#logger.info({ ticks }, 'expired tick ledger rows removed');
     if (created > 0 || dropped.length > 0) {
       this.#logger.info(
         { created, dropped, retentionDays: this.#config.retentionDays },
@@ -114,6 +118,25 @@ export class LogRetention {
       );
     }
     return { created, dropped };
+  }
+
+  /**
+   * The tick ledger (workflow_ticks, migration 0022) is kept for the log retention period too:
+   * rows recorded before `cutoff` go, in batches of 10,000 found by the BRIN index on
+   * recorded_at, each its own short statement so that no long transaction holds back vacuum or
+   * the scheduler's inserts. Not partitioned like job_logs (migration 0022 says why). Returns
+   * the rows deleted.
+   */
+  async expireTicks(cutoff: Date): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const result = await sql`
+        DELETE FROM workflow_ticks WHERE ctid IN (
+          SELECT ctid FROM workflow_ticks WHERE recorded_at < ${cutoff} LIMIT 10000)`.execute(this.#db);
+      const n = Number(result.numAffectedRows ?? 0);
+      deleted += n;
+      if (n < 10_000) return deleted;
+    }
   }
 
   /** The daily partitions of job_logs with the upper bound of their range, oldest first. */

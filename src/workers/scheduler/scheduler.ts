@@ -8,6 +8,16 @@
  * ticks fold into one catch-up run, counted in `skipped_ticks`), and write one DISPATCH outbox row
  * listing the new jobs. Three statements per batch, none per row.
  *
+ * Tick ledger (migration 0022, `ledger`, on by default): in the same transaction, every nominal
+ * fire time the tick handled is recorded with its outcome (src/domain/catch-up.ts tickLedger for
+ * catch-up, the overlap decision below for the fire times that would run): those that got a run by
+ * the jobs INSERT itself (a second data-modifying CTE), the others (outages, overlap) by one more
+ * INSERT … SELECT FROM unnest per batch, only when there are any. Paused workflows are claimed too, by their own small index: their due fire
+ * times are recorded as PAUSED and their `next_run_at` moves past now on the schedule's grid (what
+ * a resume computes anyway, src/domain/pause.ts), so the ledger of a pause is written while it
+ * lasts; a resume records what the scheduler did not get to (a scheduler down during the pause).
+ * The deadline sweep and CANCEL_OTHER give the rows of the runs they end their final outcome.
+ *
  * Tracing: a tick that claims workflows runs in a `scheduler.tick` span; the jobs it creates store
  * its context (`jobs.trace_context`, one value for the whole batch, so still one INSERT) and the
  * executor's `job.run` spans continue that trace.
@@ -17,7 +27,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
-import { planTick, type TickPlan } from '../../domain/catch-up.ts';
+import { pausedLedger, planTick, tickLedger, type TickLedger, type TickPlan } from '../../domain/catch-up.ts';
 import { TRANSITIONS } from '../../domain/job-state.ts';
 import {
   DEFAULT_SCHEDULE_POLICY,
@@ -25,6 +35,7 @@ import {
   jitterMs,
   keptFires,
   type ActiveRuns,
+  type OverlapPolicy,
   type SchedulePolicy,
 } from '../../domain/schedule-policy.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -34,6 +45,7 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
+import { endTicksOfJobs, insertTicks, plainTickRows, type TickRow } from '../../services/ticks/ledger.ts';
 import { fromStates } from '../executor/sql.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
@@ -47,12 +59,15 @@ export interface SchedulerConfig {
   maxSleepMs: number;
   /** Jobs named per DISPATCH message. @default 100 */
   dispatchChunkSize: number;
+  /** Record every fire time in the tick ledger (workflow_ticks). @default true */
+  ledger: boolean;
 }
 
 export const SCHEDULER_DEFAULTS: SchedulerConfig = {
   batchSize: 1000,
   maxSleepMs: 1000,
   dispatchChunkSize: 100,
+  ledger: true,
 };
 
 export interface TickResult {
@@ -65,6 +80,8 @@ export interface TickResult {
   canceled: number;
   /** Jobs past their starting deadline, ended CANCELED with MISSED_DEADLINE. */
   missedDeadline: number;
+  /** Paused workflows whose due fire times were recorded as PAUSED (ledger on only). */
+  paused: number;
   /** Earliest next_run_at among runnable workflows after this tick, if any. */
   nextDueAt: Date | null;
 }
@@ -129,6 +146,7 @@ export class Scheduler {
       .transaction()
       .execute(async (trx) => {
         const missed = await this.#endMissedDeadlines(trx, now);
+        const paused = this.#config.ledger ? await this.#recordPaused(trx, now) : 0;
         // workflows_due_idx: due, built, not terminated, not paused.
         const { rows: due } = await sql<DueRow>`
         SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at
@@ -146,6 +164,7 @@ export class Scheduler {
             skippedOverlap: 0,
             canceled: [] as string[],
             missed,
+            paused,
             lagMs: 0,
           };
         }
@@ -160,21 +179,53 @@ export class Scheduler {
         const plans = due.map((w) => {
           const schedule = scheduleOf(w as WorkflowRow);
           const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
-          return { w, policy, plan: planTick(schedule, w.next_run_at, now, policy.catchUp) };
+          const plan = planTick(schedule, w.next_run_at, now, policy.catchUp);
+          const ledger = this.#config.ledger
+            ? tickLedger(schedule, w.next_run_at, now, policy.catchUp, plan)
+            : null;
+          return { w, policy, plan, ledger };
         });
         const overlap = await this.#applyOverlap(trx, plans, now);
         const jobs = overlap.jobs;
+        // The fire times that got a run are recorded by the same statement (ledger on): a second
+        // data-modifying CTE over the same rows, so that the ledger's commonest rows cost no
+        // parameters of their own (measured: a separate INSERT … unnest of them was the whole of
+        // the ledger's cost on this path). A job not created (ON CONFLICT: an automatic run for
+        // that instant existed) is still recorded, without job_id.
+        const ledgerCte = this.#config.ledger
+          ? sql`, recorded AS (
+            INSERT INTO workflow_ticks (workflow_id, nominal_at, scheduled_at, outcome, job_id, reason, recorded_at)
+            SELECT j.workflow_id, j.scheduled_at - j.jitter_ms * interval '1 millisecond', j.scheduled_at,
+                   CASE WHEN j.buffered THEN 'BUFFERED' ELSE 'STARTED' END, ins.id,
+                   CASE WHEN j.buffered THEN 'policy BUFFER_ONE: waits for the unfinished run to finish' END, ${now}
+            FROM j LEFT JOIN ins ON ins.id = j.id
+            ORDER BY j.workflow_id, j.scheduled_at
+            ON CONFLICT (workflow_id, nominal_at) DO NOTHING)`
+          : sql``;
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
-        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
-        -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
-        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
-        FROM workflows w JOIN unnest(
-          ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
-          ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
-          ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[]
-        ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by) ON w.id = j.workflow_id
-        ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' AND run_id IS NULL DO NOTHING
-        RETURNING id, workflow_id`.execute(trx);
+        WITH j AS (
+          SELECT * FROM unnest(
+            ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
+            ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
+            ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[],
+            ${jobs.map((j) => j.scheduledAt.getTime() - j.nominalAt.getTime())}::int[], ${jobs.map((j) => j.buffered)}::bool[]
+          ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered)
+        ), ins AS (
+          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
+          -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
+          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
+          FROM workflows w JOIN j ON w.id = j.workflow_id
+          ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' AND run_id IS NULL DO NOTHING
+          RETURNING id, workflow_id
+        )${ledgerCte}
+        SELECT id, workflow_id FROM ins`.execute(trx);
+
+        if (this.#config.ledger) {
+          // The rest of the ledger: catch-up's, the overlap policy's and the summaries (outages only).
+          const rows: TickRow[] = [...overlap.notRun];
+          for (const p of plans) rows.push(...plainTickRows(p.w.id, p.policy.jitterSeconds, p.ledger!).rows);
+          await insertTicks(trx, rows, now);
+        }
 
         await sql`
         UPDATE workflows w
@@ -210,6 +261,7 @@ export class Scheduler {
           skippedOverlap: overlap.skipped,
           canceled: overlap.canceled,
           missed,
+          paused,
           lagMs,
         };
       })
@@ -228,7 +280,7 @@ export class Scheduler {
     if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
     for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
     if (outcome.claimed > 0) {
-      const { canceled, missed: _missed, ...tick } = outcome;
+      const { canceled, missed: _missed, paused: _paused, ...tick } = outcome;
       this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
     }
     const { rows } = await sql<{ next: Date | null }>`
@@ -243,6 +295,7 @@ export class Scheduler {
       skippedOverlap: outcome.skippedOverlap,
       canceled: outcome.canceled.length,
       missedDeadline: outcome.missed,
+      paused: outcome.paused,
       nextDueAt: rows[0]?.next ?? null,
     };
   }
@@ -256,13 +309,25 @@ export class Scheduler {
    * jobs_start_by_idx, 2 buffers, 0.13 ms).
    */
   async #endMissedDeadlines(trx: Transaction<DB>, now: Date): Promise<number> {
-    const { rows } = await sql<{ id: string }>`
+    const { rows } = await sql<{
+      id: string;
+      workflow_id: string;
+      scheduled_at: Date;
+      error_message: string;
+    }>`
       UPDATE jobs
       SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
           error_kind = 'SYSTEM', error_code = 'MISSED_DEADLINE',
           error_message = 'not started by its starting deadline (' || to_char(start_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '): every executor was busy, or none was running'
       WHERE start_by IS NOT NULL AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')
-      RETURNING id`.execute(trx);
+      RETURNING id, workflow_id, scheduled_at, error_message`.execute(trx);
+    if (this.#config.ledger) {
+      await endTicksOfJobs(
+        trx,
+        rows.map((r) => ({ ...r, reason: r.error_message })),
+        'MISSED_DEADLINE',
+      );
+    }
     if (rows.length > 0)
       await writeJobFinishedEvents(
         trx,
@@ -285,9 +350,9 @@ export class Scheduler {
    */
   async #applyOverlap(
     trx: Transaction<DB>,
-    plans: readonly { w: DueRow; policy: SchedulePolicy; plan: TickPlan }[],
+    plans: readonly { w: DueRow; policy: SchedulePolicy; plan: TickPlan; ledger: TickLedger | null }[],
     now: Date,
-  ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[] }> {
+  ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[]; notRun: TickRow[] }> {
     const watched = plans.filter((p) => p.policy.overlap !== 'BUFFER_ALL' && p.plan.fires.length > 0);
     const active = new Map<string, ActiveRuns>();
     if (watched.length > 0) {
@@ -302,19 +367,42 @@ export class Scheduler {
     }
     const jobs: NewJob[] = [];
     const cancelFor: string[] = [];
+    // The fire time each CANCEL_OTHER workflow runs now, for the reason on the rows of the runs it ends.
+    const replacedBy = new Map<string, Date>();
+    const notRunRows: TickRow[] = [];
     let skipped = 0;
-    for (const { w, policy, plan } of plans) {
-      const decision = decideOverlap(policy.overlap, plan.fires.length, active.get(w.id) ?? NOTHING_ACTIVE);
+    for (const { w, policy, plan, ledger } of plans) {
+      const unfinished = active.get(w.id) ?? NOTHING_ACTIVE;
+      const decision = decideOverlap(policy.overlap, plan.fires.length, unfinished);
       const kept = keptFires(policy.overlap, plan.fires, decision.admit);
       const notRun = plan.fires.length - kept.length;
       skipped += notRun;
       if (decision.cancelActive) cancelFor.push(w.id);
+      if (policy.overlap === 'CANCEL_OTHER' && kept[0]) replacedBy.set(w.id, kept[0]);
+      if (ledger !== null && notRun > 0) {
+        const keptTimes = new Set(kept.map((k) => k.getTime()));
+        const waiting = unfinished.running + unfinished.waiting;
+        for (const nominalAt of plan.fires) {
+          if (keptTimes.has(nominalAt.getTime())) continue;
+          notRunRows.push({
+            workflowId: w.id,
+            nominalAt,
+            scheduledAt: new Date(nominalAt.getTime() + jitterMs(w.id, nominalAt, policy.jitterSeconds)),
+            outcome: policy.overlap === 'CANCEL_OTHER' ? 'CANCELED_OTHER' : 'SKIPPED_OVERLAP',
+            jobId: null,
+            reason: overlapReason(policy.overlap, waiting, kept),
+          });
+        }
+      }
       kept.forEach((nominalAt, i) => {
         const scheduledAt = new Date(nominalAt.getTime() + jitterMs(w.id, nominalAt, policy.jitterSeconds));
         const deadline = policy.startingDeadlineSeconds;
         jobs.push({
           id: newId(),
           w,
+          nominalAt,
+          // BUFFER_ONE is the one policy that reads the unfinished runs and lets a run wait behind one.
+          buffered: policy.overlap === 'BUFFER_ONE' && (unfinished.running + unfinished.waiting > 0 || i > 0),
           scheduledAt,
           // The fire times this run stands for besides its own, as before policies: on the first.
           skipped: i === 0 ? plan.skipped + notRun : 0,
@@ -324,23 +412,85 @@ export class Scheduler {
     }
     let canceled: string[] = [];
     if (cancelFor.length > 0) {
-      const { rows } = await sql<{ id: string }>`
+      const { rows } = await sql<{ id: string; workflow_id: string; scheduled_at: Date }>`
         UPDATE jobs
         SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
             lease_owner = NULL, lease_expires_at = NULL
         WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')})
-        RETURNING id`.execute(trx);
+        RETURNING id, workflow_id, scheduled_at`.execute(trx);
       canceled = rows.map((r) => r.id);
+      if (plans.some((p) => p.ledger !== null)) {
+        await endTicksOfJobs(
+          trx,
+          rows.map((r) => ({
+            ...r,
+            reason: `policy CANCEL_OTHER: canceled for the run for ${replacedBy.get(r.workflow_id)?.toISOString() ?? 'a later fire time'}`,
+          })),
+          'CANCELED_OTHER',
+        );
+      }
       // Replaced by policy, as a reschedule's cancellations: facts for analytics, no notification each.
       await writeJobFinishedEvents(trx, canceled, { bulk: true });
     }
-    return { jobs, skipped, canceled };
+    return { jobs, skipped, canceled, notRun: notRunRows };
+  }
+
+  /**
+   * Records the due fire times of paused workflows as PAUSED and moves their `next_run_at` past
+   * now (workflows_paused_due_idx, migration 0022: only paused workflows are in it, so with none
+   * this reads an empty index). `updated_at` is left alone: nothing a user sees changes (the view
+   * shows no next run while paused), and a resume recomputes the next run on the same grid.
+   */
+  async #recordPaused(trx: Transaction<DB>, now: Date): Promise<number> {
+    const { rows: paused } = await sql<DueRow & { pause_note: string | null }>`
+      SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, pause_note
+      FROM workflows
+      WHERE next_run_at <= ${now}
+        AND paused_at IS NOT NULL AND terminated_at IS NULL AND build_status = 'COMPLETED'
+      ORDER BY next_run_at
+      LIMIT ${this.#config.batchSize}
+      FOR UPDATE SKIP LOCKED`.execute(trx);
+    if (paused.length === 0) return 0;
+    const rows: TickRow[] = [];
+    const next: (string | null)[] = [];
+    for (const w of paused) {
+      const schedule = scheduleOf(w as WorkflowRow);
+      const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
+      const ledger = pausedLedger(schedule, w.next_run_at, now, w.pause_note);
+      rows.push(...plainTickRows(w.id, policy.jitterSeconds, ledger).rows);
+      next.push(ledger.nextRunAt?.toISOString() ?? null);
+    }
+    await insertTicks(trx, rows, now);
+    await sql`
+      UPDATE workflows w SET next_run_at = v.next_run_at
+      FROM unnest(${paused.map((w) => w.id)}::uuid[], ${next}::timestamptz[]) AS v(id, next_run_at)
+      WHERE w.id = v.id`.execute(trx);
+    return paused.length;
+  }
+}
+
+/** Why a fire time that catch-up would run got no run from the overlap policy. */
+function overlapReason(policy: OverlapPolicy, unfinished: number, kept: readonly Date[]): string {
+  const first = kept[0]?.toISOString();
+  switch (policy) {
+    case 'CANCEL_OTHER':
+      return `policy CANCEL_OTHER: only the latest of the fire times due at once runs${first ? ` (${first})` : ''}`;
+    case 'BUFFER_ONE':
+      return `policy BUFFER_ONE: a run was already waiting (${unfinished} unfinished)`;
+    default:
+      return unfinished > 0
+        ? `policy SKIP: ${unfinished} earlier run${unfinished === 1 ? ' was' : 's were'} unfinished`
+        : `policy SKIP: the run for ${first ?? 'an earlier fire time'} was unfinished`;
   }
 }
 
 interface NewJob {
   id: string;
   w: DueRow;
+  /** The fire time it runs for (scheduledAt is this plus the jitter). */
+  nominalAt: Date;
+  /** Created behind an unfinished run (BUFFER_ONE): recorded as BUFFERED, not STARTED. */
+  buffered: boolean;
   scheduledAt: Date;
   skipped: number;
   startBy: Date | null;

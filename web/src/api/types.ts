@@ -31,6 +31,9 @@ export type User = Schemas['User'];
 export type Session = Schemas['Session'];
 export type Workflow = Schemas['Workflow'];
 export type FireTime = Schemas['FireTime'];
+export type Tick = Schemas['Tick'];
+export type TickOutcome = Tick['outcome'];
+export type TickPage = Schemas['TickLedger'];
 export type ScheduleView = Workflow['schedule'];
 /** When a schedule fires, without its policies: what formatting and previews need. */
 export type ScheduleTiming = ScheduleView extends infer S

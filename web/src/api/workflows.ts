@@ -1,8 +1,8 @@
-/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, pause, resume, delete, preview. */
+/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, pause, resume, delete, preview, tick ledger. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from './client.ts';
-import type { FireTime, QueryOf, Workflow, WorkflowPage, WorkflowVersionPage } from './types.ts';
+import type { FireTime, QueryOf, TickPage, Workflow, WorkflowPage, WorkflowVersionPage } from './types.ts';
 
 /** Overview and detail pages refresh this often (milliseconds). */
 export const REFRESH_MS = 5_000;
@@ -173,5 +173,19 @@ export function useSchedulePreview(schedule: Record<string, unknown> | null, cou
     enabled: settled !== null && settled === key,
     placeholderData: keepPreviousData,
     retry: false,
+  });
+}
+
+/** `GET /workflows/{id}/ticks`'s query (from, to, cursor, limit). */
+export type TickParams = QueryOf<'/api/v1/workflows/{id}/ticks'>;
+
+/** A page of the workflow's tick ledger (docs/api.md "Tick ledger"), refreshed as the scheduler adds to it. */
+export function useTicks(id: string, params: TickParams) {
+  return useQuery({
+    queryKey: ['workflows', 'ticks', id, params] as const,
+    queryFn: ({ signal }) =>
+      api.get<TickPage>(`/workflows/${encodeURIComponent(id)}/ticks`, { query: { ...params }, signal }),
+    placeholderData: keepPreviousData,
+    refetchInterval: REFRESH_MS,
   });
 }

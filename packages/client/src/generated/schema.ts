@@ -5258,6 +5258,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/ticks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A workflow's tick ledger
+         * @description What became of each nominal fire time of the schedule, in nominal order: whether it ran, and if not, why (catch-up, overlap policy, pause, starting deadline). One entry per fire time, recorded by the scheduler in the transaction that decided it; a scheduler that was down fills the ledger for that time when it restarts, by the catch-up policy. A tick that would record more than 1,000 fire times at once (a long outage) records the most recent 1,000 and one summary entry, at the first of the others, whose reason says how many it stands for. Entries are kept for the log retention period. 400 naming `from`, `to`, `cursor` or `limit` when one is malformed or `to` is before `from`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    /** @description Fire times at or after this RFC 3339 date-time (nominal); default: the oldest kept */
+                    from?: string;
+                    /** @description Entries per page, 1–500 */
+                    limit?: number;
+                    /** @description Fire times at or before this RFC 3339 date-time (nominal); default: the latest */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TickLedger"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/versions": {
         parameters: {
             query?: never;
@@ -6905,6 +6982,46 @@ export interface components {
             limit: number;
             /** @description Failure classes retried; absent: every failure. */
             on?: string[];
+        };
+        Tick: {
+            /** @description The run created for it, if any */
+            job_id: string | null;
+            /** @description The fire time as the schedule names it */
+            nominal_at: string;
+            /**
+             * @description STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused. TERMINATED, DST_SKIPPED, DST_DOUBLED and NOT_BUILT are reserved.
+             * @enum {string}
+             */
+            outcome: "STARTED" | "SKIPPED_OVERLAP" | "BUFFERED" | "CANCELED_OTHER" | "MISSED_DEADLINE" | "CAUGHT_UP" | "SKIPPED_CATCH_UP" | "PAUSED" | "TERMINATED" | "DST_SKIPPED" | "DST_DOUBLED" | "NOT_BUILT";
+            /** @description Why it did not run as scheduled; null for an ordinary run */
+            reason: string | null;
+            /** @description When its run starts or would have started: `nominal_at` plus the workflow's jitter */
+            scheduled_at: string;
+        };
+        TickInput: {
+            /** @description The run created for it, if any */
+            job_id: string | null;
+            /** @description The fire time as the schedule names it */
+            nominal_at: string;
+            /**
+             * @description STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused. TERMINATED, DST_SKIPPED, DST_DOUBLED and NOT_BUILT are reserved.
+             * @enum {string}
+             */
+            outcome: "STARTED" | "SKIPPED_OVERLAP" | "BUFFERED" | "CANCELED_OTHER" | "MISSED_DEADLINE" | "CAUGHT_UP" | "SKIPPED_CATCH_UP" | "PAUSED" | "TERMINATED" | "DST_SKIPPED" | "DST_DOUBLED" | "NOT_BUILT";
+            /** @description Why it did not run as scheduled; null for an ordinary run */
+            reason: string | null;
+            /** @description When its run starts or would have started: `nominal_at` plus the workflow's jitter */
+            scheduled_at: string;
+        };
+        TickLedger: {
+            /** @description Pass as `cursor` for the next page; null on the last */
+            cursor: string | null;
+            ticks: components["schemas"]["Tick"][];
+        };
+        TickLedgerInput: {
+            /** @description Pass as `cursor` for the next page; null on the last */
+            cursor: string | null;
+            ticks: components["schemas"]["TickInput"][];
         };
         TimeseriesPoint: {
             /** @description null when no job of the bucket started */

@@ -2,6 +2,7 @@
  * One workflow: details (schedule in words, next run in both zones, what it runs), failure counter,
  * actions (run now, rebuild a failed build, pause with a note and resume, edit, terminate, delete),
  * its jobs, its versions (diff, run an older one) and who is notified of what (subscriptions).
+ * its jobs, its schedule's tick ledger and who is notified of what (subscriptions).
  */
 import { lazy, Suspense, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -32,6 +33,7 @@ import {
 import { Button } from '../../components/Button.tsx';
 import { SubscriptionsSection } from '../../features/subscriptions/SubscriptionsSection.tsx';
 import { VersionsSection } from '../../features/versions/VersionsSection.tsx';
+import { TickLedgerSection } from '../../features/schedule/TickLedgerSection.tsx';
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
@@ -216,6 +218,7 @@ export default function WorkflowDetailPage() {
       <JobsSection workflowId={w.id} />
 
       <VersionsSection workflow={w} canRun={canRun} />
+      <TickLedgerSection workflowId={w.id} />
 
       <SubscriptionsSection workflowId={w.id} />
 

@@ -1139,6 +1139,110 @@ export declare type PreviewResponse = Message<"chronoverse.workflows.v1.PreviewR
 export declare const PreviewResponseSchema: GenMessage<PreviewResponse>;
 
 /**
+ * @generated from message chronoverse.workflows.v1.ListTicksRequest
+ */
+export declare type ListTicksRequest = Message<"chronoverse.workflows.v1.ListTicksRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * The query as received (RFC 3339 date-times, an opaque cursor); validated by the service.
+   *
+   * @generated from field: optional string from = 3;
+   */
+  from?: string | undefined;
+
+  /**
+   * @generated from field: optional string to = 4;
+   */
+  to?: string | undefined;
+
+  /**
+   * @generated from field: optional string cursor = 5;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * 1 to 500.
+   *
+   * @generated from field: int32 limit = 6;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ListTicksRequest.
+ * Use `create(ListTicksRequestSchema)` to create a new message.
+ */
+export declare const ListTicksRequestSchema: GenMessage<ListTicksRequest>;
+
+/**
+ * One entry of the tick ledger (migration 0022).
+ *
+ * @generated from message chronoverse.workflows.v1.Tick
+ */
+export declare type Tick = Message<"chronoverse.workflows.v1.Tick"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp nominal_at = 1;
+   */
+  nominalAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp scheduled_at = 2;
+   */
+  scheduledAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string outcome = 3;
+   */
+  outcome: string;
+
+  /**
+   * @generated from field: optional string job_id = 4;
+   */
+  jobId?: string | undefined;
+
+  /**
+   * @generated from field: optional string reason = 5;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.Tick.
+ * Use `create(TickSchema)` to create a new message.
+ */
+export declare const TickSchema: GenMessage<Tick>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ListTicksResponse
+ */
+export declare type ListTicksResponse = Message<"chronoverse.workflows.v1.ListTicksResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.Tick ticks = 1;
+   */
+  ticks: Tick[];
+
+  /**
+   * @generated from field: optional string cursor = 2;
+   */
+  cursor?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ListTicksResponse.
+ * Use `create(ListTicksResponseSchema)` to create a new message.
+ */
+export declare const ListTicksResponseSchema: GenMessage<ListTicksResponse>;
+
+/**
  * @generated from enum chronoverse.workflows.v1.WorkflowKind
  */
 export enum WorkflowKind {
@@ -1392,6 +1496,16 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof RestoreWorkflowVersionRequestSchema;
     output: typeof WorkflowResultSchema;
+  },
+  /**
+   * The tick ledger of a workflow: what became of each nominal fire time, in nominal order.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListTicks
+   */
+  listTicks: {
+    methodKind: "unary";
+    input: typeof ListTicksRequestSchema;
+    output: typeof ListTicksResponseSchema;
   },
 }>;
 

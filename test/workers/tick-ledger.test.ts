@@ -1,0 +1,295 @@
+/**
+ * The tick ledger (migration 0022) written by the real scheduler on both engines, driven by a test
+ * clock: every nominal fire time exactly once across ticks, outages and racing schedulers, with
+ * the outcome catch-up, overlap, pause and the starting deadline gave it. The per-tick outcomes
+ * themselves are unit-tested in src/domain/catch-up.test.ts (tickLedger, pausedLedger).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SchedulePolicyInput } from '../../src/domain/schedule-policy.ts';
+import type { Database } from '../../src/platform/db/database.ts';
+import { Events } from '../../src/platform/events.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { WorkflowsService } from '../../src/services/workflows/service.ts';
+import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
+import { LogRetention } from '../../src/workers/log-retention/log-retention.ts';
+import { insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
+
+const START = Date.parse('2021-01-01T00:00:00Z');
+const MINUTE = 60_000;
+const logger = createLogger('silent');
+
+describe.each(ENGINES)('tick ledger (%s)', (engine) => {
+  let database: Database;
+  let userId: string;
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+    userId = await insertUser(database.db);
+  });
+  afterAll(() => database.close());
+  afterEach(async () => {
+    await database.db
+      .updateTable('workflows')
+      .set({ terminated_at: new Date() })
+      .where('terminated_at', 'is', null)
+      .execute();
+  });
+
+  async function workflowWith(policy?: SchedulePolicyInput, count = 1) {
+    const ids = await insertWorkflows(
+      database.db,
+      Array.from({ length: count }, () => ({
+        userId,
+        intervalMinutes: 1,
+        nextRunAt: new Date(START),
+        ...(policy ? { policy } : {}),
+      })),
+    );
+    const clock = new TestClock(START);
+    const events = new Events();
+    const scheduler = new Scheduler({ db: database.db, clock, events, logger });
+    const tickAt = async (minutes: number) => {
+      clock.advance(START + minutes * MINUTE + 100 - clock.now().getTime());
+      return scheduler.runOnce();
+    };
+    return { id: ids[0]!, ids, clock, events, tickAt };
+  }
+
+  /** The ledger of a workflow as [minute after START, outcome], in nominal order. */
+  async function ledgerOf(workflowId: string) {
+    const rows = await database.db
+      .selectFrom('workflow_ticks')
+      .selectAll()
+      .where('workflow_id', '=', workflowId)
+      .orderBy('nominal_at')
+      .execute();
+    return rows.map((r) => ({
+      minute: (r.nominal_at.getTime() - START) / MINUTE,
+      outcome: r.outcome,
+      jobId: r.job_id,
+      reason: r.reason,
+      scheduledAt: r.scheduled_at,
+    }));
+  }
+  const outcomes = async (id: string) => (await ledgerOf(id)).map((r) => [r.minute, r.outcome]);
+  const minutes = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  async function setStatus(jobId: string, status: 'RUNNING' | 'COMPLETED') {
+    const now = new Date();
+    await database.db
+      .updateTable('jobs')
+      .set(
+        status === 'RUNNING'
+          ? { status, attempts: 1, lease_owner: 'test', lease_expires_at: new Date(now.getTime() + MINUTE) }
+          : { status, completed_at: now, lease_owner: null, lease_expires_at: null },
+      )
+      .where('id', '=', jobId)
+      .execute();
+  }
+
+  it('records every nominal fire time exactly once across ticks and a restart gap, with its job', async () => {
+    const w = await workflowWith();
+    for (const m of [0, 1, 2, 6, 7, 7.5, 8]) await w.tickAt(m);
+    const ledger = await ledgerOf(w.id);
+    expect(ledger.map((r) => r.minute)).toEqual(minutes(9));
+    expect(ledger.map((r) => r.outcome)).toEqual([
+      'STARTED',
+      'STARTED',
+      'STARTED',
+      'STARTED',
+      'CAUGHT_UP',
+      'CAUGHT_UP',
+      'CAUGHT_UP',
+      'STARTED',
+      'STARTED',
+    ]);
+    // Minute 3 ran at minute 6 for 3, 4, 5 and 6 (LATEST: on the first); 7.5 had nothing due.
+    const jobs = await jobsOf(database.db, w.id);
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    expect(
+      ledger.filter((r) => r.outcome === 'STARTED').map((r) => byId.get(r.jobId!)!.scheduled_at.getTime()),
+    ).toEqual([0, 1, 2, 3, 7, 8].map((m) => START + m * MINUTE));
+    expect(ledger[4]!.reason).toContain('2021-01-01T00:03:00.000Z');
+  });
+
+  it('after an outage of 10 intervals, by catch-up mode', async () => {
+    const none = await workflowWith({ catch_up: { mode: 'NONE' } });
+    await none.tickAt(10);
+    expect(await outcomes(none.id)).toEqual([
+      ...minutes(10).map((m) => [m, 'SKIPPED_CATCH_UP']),
+      [10, 'STARTED'],
+    ]);
+    const all = await workflowWith({ catch_up: { mode: 'ALL', max_runs: 4 } });
+    await all.tickAt(10);
+    expect(await outcomes(all.id)).toEqual([
+      ...minutes(7).map((m) => [m, 'SKIPPED_CATCH_UP']),
+      ...[7, 8, 9, 10].map((m) => [m, 'STARTED']),
+    ]);
+    const window = await workflowWith({ catch_up: { mode: 'LATEST', window_seconds: 150 } });
+    await window.tickAt(10);
+    expect(await outcomes(window.id)).toEqual([
+      ...minutes(8).map((m) => [m, 'SKIPPED_CATCH_UP']),
+      [8, 'STARTED'],
+      [9, 'CAUGHT_UP'],
+      [10, 'CAUGHT_UP'],
+    ]);
+  });
+
+  it('two schedulers ticking at once write each fire time of each workflow once', async () => {
+    const w = await workflowWith(undefined, 30);
+    const clock = new TestClock(START);
+    const schedulers = [0, 1].map(
+      () => new Scheduler({ db: database.db, clock, events: new Events(), logger }),
+    );
+    for (let m = 0; m < 12; m++) {
+      // Irregular: some rounds skip minutes, so both schedulers also race over catch-up ticks.
+      clock.advance(START + m * MINUTE + (m % 4 === 3 ? 2 * MINUTE : 100) - clock.now().getTime());
+      await Promise.all(schedulers.map((s) => s.runOnce()));
+    }
+    for (const id of w.ids) {
+      const ledger = await ledgerOf(id);
+      expect(ledger.map((r) => r.minute)).toEqual(minutes(14));
+    }
+  });
+
+  it('overlap: SKIPPED_OVERLAP, BUFFERED, and CANCELED_OTHER on the run a later fire time replaced', async () => {
+    const skip = await workflowWith({ overlap: 'SKIP' });
+    await skip.tickAt(0);
+    await skip.tickAt(1);
+    expect(await outcomes(skip.id)).toEqual([
+      [0, 'STARTED'],
+      [1, 'SKIPPED_OVERLAP'],
+    ]);
+    expect((await ledgerOf(skip.id))[1]!.reason).toBe('policy SKIP: 1 earlier run was unfinished');
+
+    const one = await workflowWith({ overlap: 'BUFFER_ONE' });
+    await one.tickAt(0);
+    await setStatus((await jobsOf(database.db, one.id))[0]!.id, 'RUNNING');
+    await one.tickAt(1);
+    await one.tickAt(2);
+    expect(await outcomes(one.id)).toEqual([
+      [0, 'STARTED'],
+      [1, 'BUFFERED'],
+      [2, 'SKIPPED_OVERLAP'],
+    ]);
+
+    const cancel = await workflowWith({ overlap: 'CANCEL_OTHER' });
+    await cancel.tickAt(0);
+    await setStatus((await jobsOf(database.db, cancel.id))[0]!.id, 'RUNNING');
+    await cancel.tickAt(1);
+    const ledger = await ledgerOf(cancel.id);
+    const jobs = await jobsOf(database.db, cancel.id);
+    expect(ledger.map((r) => [r.minute, r.outcome, r.jobId])).toEqual([
+      [0, 'CANCELED_OTHER', jobs[0]!.id],
+      [1, 'STARTED', jobs[1]!.id],
+    ]);
+    expect(ledger[0]!.reason).toContain('2021-01-01T00:01:00.000Z');
+  });
+
+  it('CANCEL_OTHER after an outage: the earlier due fire times are CANCELED_OTHER, the last runs', async () => {
+    const w = await workflowWith({ overlap: 'CANCEL_OTHER', catch_up: { mode: 'ALL' } });
+    await w.tickAt(3);
+    expect(await outcomes(w.id)).toEqual([
+      [0, 'CANCELED_OTHER'],
+      [1, 'CANCELED_OTHER'],
+      [2, 'CANCELED_OTHER'],
+      [3, 'STARTED'],
+    ]);
+  });
+
+  it('MISSED_DEADLINE replaces STARTED on the row of a run the deadline sweep ended', async () => {
+    const w = await workflowWith({ starting_deadline_seconds: 30, jitter_seconds: 20 });
+    await w.tickAt(0);
+    const [job] = await jobsOf(database.db, w.id);
+    const [row] = await ledgerOf(w.id);
+    expect(row).toMatchObject({
+      minute: 0,
+      outcome: 'STARTED',
+      jobId: job!.id,
+      scheduledAt: job!.scheduled_at,
+    });
+    await w.tickAt(0.95);
+    expect(await ledgerOf(w.id)).toMatchObject([
+      {
+        minute: 0,
+        outcome: 'MISSED_DEADLINE',
+        jobId: job!.id,
+        reason: expect.stringContaining('starting deadline'),
+      },
+    ]);
+  });
+
+  it('a paused workflow: PAUSED rows while paused, filled on resume when no scheduler ran', async () => {
+    const w = await workflowWith();
+    const workflows = new WorkflowsService(database.db, w.clock, { idempotencyTtlMs: 60_000 }, w.events);
+    await w.tickAt(0);
+    w.clock.advance(30_000);
+    await workflows.pause(userId, w.id, { note: 'deploy' });
+    await w.tickAt(1);
+    expect(await w.tickAt(2)).toMatchObject({ claimed: 0, created: 0, paused: 1, nextDueAt: null });
+    // No scheduler from 00:03 to 00:05: the resume records 3, 4 and 5.
+    w.clock.advance(START + 5 * MINUTE + 30_000 - w.clock.now().getTime());
+    const resumed = await workflows.resume(userId, w.id);
+    expect(resumed.next_run_at).toBe('2021-01-01T00:06:00.000Z');
+    await w.tickAt(6);
+    const ledger = await ledgerOf(w.id);
+    expect(ledger.map((r) => [r.minute, r.outcome])).toEqual([
+      [0, 'STARTED'],
+      ...[1, 2, 3, 4, 5].map((m) => [m, 'PAUSED']),
+      [6, 'STARTED'],
+    ]);
+    expect(ledger[1]!.reason).toBe('the workflow was paused: deploy');
+    expect((await jobsOf(database.db, w.id)).map((j) => j.skipped_ticks)).toEqual([0, 0]);
+  });
+
+  it('a month-long outage of a minutely schedule writes 1,000 rows and one summary', async () => {
+    const w = await workflowWith();
+    await w.tickAt(30 * 24 * 60);
+    const ledger = await ledgerOf(w.id);
+    expect(ledger).toHaveLength(1_001);
+    expect(ledger[0]).toMatchObject({ minute: 0, outcome: 'STARTED' });
+    expect(ledger[1]).toMatchObject({
+      minute: 1,
+      outcome: 'CAUGHT_UP',
+      reason: expect.stringContaining('42,201 fire times'),
+    });
+    expect(ledger.at(-1)).toMatchObject({ minute: 30 * 24 * 60, outcome: 'CAUGHT_UP' });
+  });
+
+  it('with the ledger off, the scheduler writes no rows and leaves paused workflows alone', async () => {
+    const [id] = await insertWorkflows(database.db, [
+      { userId, intervalMinutes: 1, nextRunAt: new Date(START) },
+    ]);
+    const clock = new TestClock(START + 100);
+    const scheduler = new Scheduler(
+      { db: database.db, clock, events: new Events(), logger },
+      { ledger: false },
+    );
+    expect(await scheduler.runOnce()).toMatchObject({ created: 1, paused: 0 });
+    expect(await ledgerOf(id!)).toEqual([]);
+  });
+
+  it('log retention deletes the rows recorded before the retention period, and only those', async () => {
+    const w = await workflowWith();
+    await w.tickAt(0);
+    await w.tickAt(1);
+    await database.db
+      .updateTable('workflow_ticks')
+      .set({ recorded_at: new Date(Date.now() - 3 * 86_400_000) })
+      .where('workflow_id', '=', w.id)
+      .where('nominal_at', '=', new Date(START))
+      .execute();
+    await database.db
+      .updateTable('workflow_ticks')
+      .set({ recorded_at: new Date(Date.now() - 86_400_000 + 60_000) })
+      .where('workflow_id', '=', w.id)
+      .where('nominal_at', '=', new Date(START + MINUTE))
+      .execute();
+    const retention = new LogRetention(
+      { db: database.db, clock: new TestClock(Date.now()), logger },
+      { retentionDays: 1 },
+    );
+    await retention.runOnce();
+    expect((await ledgerOf(w.id)).map((r) => r.minute)).toEqual([1]);
+  });
+});
