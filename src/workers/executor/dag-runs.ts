@@ -28,6 +28,17 @@ import { newId } from '../../platform/ids.ts';
 import { jobFinishedPayloadSql } from '../../services/facts.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 
+/**
+ * A task's attempts in all: its retry policy's, but never fewer than a job's default of 3, which
+ * is what an attempt lost with its executor (lease expired, ./sql.ts jobsRescueExpired) may use:
+ * a crash of the infrastructure is retried whatever the task's own policy says (it decides the
+ * failures the task reports itself, executor.ts taskAttemptEnd).
+ */
+const LOST_ATTEMPTS_MIN = 3;
+function maxAttemptsOf(task: DagTask): number {
+  return Math.max(task.retry.limit + 1, LOST_ATTEMPTS_MIN);
+}
+
 /** What applying resolutions did: for wake-ups, metrics and tests. */
 export interface ResolveResult {
   /** Task instances inserted QUEUED (runnable now). */
@@ -268,7 +279,7 @@ function keptFromRetried(
       kind: task.kind,
       spec: task.payload,
       status: 'COMPLETED',
-      max_attempts: task.retry.limit + 1,
+      max_attempts: maxAttemptsOf(task),
       retry_policy: task.retry,
       task_name: task.name,
       task_index: index,
@@ -352,7 +363,7 @@ function planRun(
       kind: task.kind,
       spec: task.payload,
       status,
-      max_attempts: task.retry.limit + 1,
+      max_attempts: maxAttemptsOf(task),
       retry_policy: task.retry,
       task_name: task.name,
       task_index: index,
@@ -427,7 +438,7 @@ function planRun(
         kind: task.kind,
         spec: rendered.value,
         status: 'QUEUED',
-        max_attempts: task.retry.limit + 1,
+        max_attempts: maxAttemptsOf(task),
         retry_policy: task.retry,
         task_name: task.name,
         task_index: start.index,
