@@ -313,4 +313,36 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     // finally tasks always run again.
     expect(byName.get('report')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
   });
+
+  it('stops a task at its timeout_seconds, counted over all its attempts and waits, and never tries it again', async () => {
+    const { workflowId, job } = await run('deadline', {
+      tasks: [
+        task('stuck', '/hang', {
+          timeout_seconds: 1,
+          retry: { limit: 3, on: ['USER', 'SYSTEM', 'TIMEOUT'] },
+        }),
+        // Its retries wait 30 s: the deadline ends it while it waits.
+        task('slow-retry', '/status/500/slow-retry', {
+          timeout_seconds: 1,
+          retry: { limit: 3, backoff: { initial_seconds: 30, factor: 1, max_seconds: 30 } },
+        }),
+        task('next', '/ok/next', { depends_on: ['stuck'] }),
+      ],
+    });
+    const view = await finished(workflowId, job.id);
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    expect(byName.get('stuck')).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'DEADLINE_EXCEEDED' },
+    });
+    expect(byName.get('slow-retry')).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: 'DEADLINE_EXCEEDED' },
+    });
+    expect(byName.get('next')).toMatchObject({ status: 'SKIPPED' });
+    expect(view.status).toBe('FAILED');
+    expect(server.hits.filter((h) => h.path === '/hang')).toHaveLength(1);
+  });
 });

@@ -111,6 +111,8 @@ interface TaskInsert {
   status: 'QUEUED' | 'SKIPPED' | 'FAILED' | 'CANCELED' | 'COMPLETED';
   /** Kept from the retried run (status COMPLETED). */
   outputs?: Record<string, unknown> | null;
+  /** The task's deadline over all its attempts and waits (timeout_seconds), from now. */
+  timeout_seconds?: number | null;
   max_attempts: number;
   retry_policy: unknown;
   task_name: string;
@@ -219,15 +221,16 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
     const inserted = await sql`
       INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at,
                         max_attempts, retry_policy, run_id, task_name, task_index, task_item, trace_context,
-                        completed_at, error_kind, error_code, error_message, outputs, created_at, updated_at)
+                        completed_at, error_kind, error_code, error_message, outputs, start_by, created_at, updated_at)
       SELECT t.id, r.workflow_id, r.user_id, r.workflow_generation, t.kind, t.spec, t.status, r.trigger, now(),
              t.max_attempts, t.retry_policy, r.id, t.task_name, t.task_index, t.task_item, r.trace_context,
              CASE WHEN t.status <> 'QUEUED' THEN now() END, t.error_kind, t.error_code, t.error_message, t.outputs,
-             now(), now()
+             -- timeout_seconds: not started (or retried) after it, and stopped at it (executor.ts).
+             now() + make_interval(secs => t.timeout_seconds), now(), now()
       FROM jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) AS t(
              id uuid, run_id uuid, kind text, spec jsonb, status text, max_attempts int, retry_policy jsonb,
              task_name text, task_index int, task_item jsonb, error_kind text, error_code text, error_message text,
-             outputs jsonb)
+             outputs jsonb, timeout_seconds int)
       JOIN jobs r ON r.id = t.run_id
       ON CONFLICT (run_id, task_name, COALESCE(task_index, -1)) WHERE run_id IS NOT NULL DO NOTHING`.execute(
       trx,
@@ -446,6 +449,7 @@ function planRun(
         error_kind: null,
         error_code: null,
         error_message: null,
+        timeout_seconds: task.timeoutSeconds,
       });
       const known = states.get(task.name);
       if (start.index !== null && Array.isArray(known)) known[start.index] = 'QUEUED';

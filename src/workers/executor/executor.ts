@@ -136,7 +136,8 @@ export const EXECUTOR_DEFAULTS: ExecutorConfig = {
   artifactLimits: ARTIFACT_LIMITS_DEFAULTS,
 };
 
-type AbortReason = 'canceled' | 'lease_lost' | 'shutdown';
+/** deadline: a DAG task's timeout_seconds passed (over all its attempts). */
+type AbortReason = 'canceled' | 'lease_lost' | 'shutdown' | 'deadline';
 
 interface Running {
   job: ClaimedJob;
@@ -446,6 +447,8 @@ export class Executor {
       workflowId: job.workflow_id,
       attempt: job.attempts,
     });
+    const deadline =
+      job.deadline_ms !== null ? setTimeout(() => this.#abort(job.id, 'deadline'), job.deadline_ms) : null;
     const execute = () => this.#execute(entry);
     entry.done = (span ? context.with(trace.setSpan(context.active(), span), execute) : execute())
       .catch((err: unknown) => {
@@ -453,6 +456,7 @@ export class Executor {
         this.#logger.error({ err, jobId: job.id }, 'executing a job failed unexpectedly');
       })
       .finally(() => {
+        if (deadline !== null) clearTimeout(deadline);
         span?.end();
         this.#running.delete(job.id);
         this.#events.emit('executor:job:released', { jobId: job.id });
@@ -498,6 +502,15 @@ export class Executor {
       return;
     }
     if (entry.reason === 'canceled' || entry.reason === 'lease_lost') outcome = { kind: 'lease_lost' };
+    if (entry.reason === 'deadline') {
+      outcome = {
+        kind: 'failed',
+        errorKind: 'USER',
+        code: DEADLINE_EXCEEDED,
+        message: 'the task did not finish within its timeout_seconds (counted over all its attempts)',
+        retryable: false,
+      };
+    }
     if (entry.span) {
       entry.span.setAttribute('chronoverse.job.outcome', entry.reason ?? outcome.kind);
       if (outcome.kind === 'failed') {
@@ -552,9 +565,12 @@ export class Executor {
   }
 }
 
+const DEADLINE_EXCEEDED = 'DEADLINE_EXCEEDED';
+
 /** How a failed attempt reads to a task's retry policy (`on`: SYSTEM, USER, TIMEOUT, HTTP_5XX, EXIT_CODE:n). */
 function taskFailureOf(outcome: RunOutcome): TaskFailure | null {
-  if (outcome.kind !== 'failed') return null;
+  // Past its deadline a task is not tried again, whatever its policy's `on` says.
+  if (outcome.kind !== 'failed' || outcome.code === DEADLINE_EXCEEDED) return null;
   if (outcome.code === 'TIMEOUT') return { kind: 'TIMEOUT' };
   if (outcome.errorKind === 'SYSTEM') return { kind: 'SYSTEM' };
   return { kind: 'USER', exitCode: outcome.exitCode ?? null, httpStatus: outcome.httpStatusCode ?? null };

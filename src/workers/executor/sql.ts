@@ -31,6 +31,8 @@ export interface ClaimedJob {
   run_id: string | null;
   /** A DAG task's name (its artifacts are filed under it), else null. */
   task_name: string | null;
+  /** A DAG task's time left before its timeout_seconds deadline (ms), else null. */
+  deadline_ms: number | null;
   /** A DAG task's retry policy (src/domain/task-retry.ts), else null: the job's own rule. */
   retry_policy: TaskRetryPolicy | null;
   /** The job's own copy of the workflow's payload, taken when the job was created (jobs.spec). */
@@ -242,6 +244,8 @@ export async function jobsClaim(
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
               j.kind, j.spec AS payload, w.log_retention, j.trace_context, j.run_id, j.task_name, j.retry_policy,
+              CASE WHEN j.run_id IS NOT NULL AND j.start_by IS NOT NULL
+                   THEN greatest(0, extract(epoch FROM j.start_by - now()) * 1000)::int END AS deadline_ms,
               -- One primary-key probe per claimed row, after the claim: the plan above is unchanged.
               (SELECT u.role FROM users u WHERE u.id = j.user_id) AS user_role, b.size AS batch_size,
               b.overflow AS batch_overflow`.execute(trx);

@@ -25,6 +25,7 @@
  * Wake-up: after a tick the loop sleeps until the earliest `next_run_at` (capped by `maxSleepMs`,
  * for schedules changed by other processes) or until `schedules:changed` arrives.
  */
+import { resolveRuns } from '../executor/dag-runs.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
 import { pausedLedger, planTick, tickLedger, type TickLedger, type TickPlan } from '../../domain/catch-up.ts';
@@ -314,17 +315,26 @@ export class Scheduler {
       workflow_id: string;
       scheduled_at: Date;
       error_message: string;
+      run_id: string | null;
     }>`
       UPDATE jobs
-      SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
-          error_kind = 'SYSTEM', error_code = 'MISSED_DEADLINE',
-          error_message = 'not started by its starting deadline (' || to_char(start_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '): every executor was busy, or none was running'
+      SET status = CASE WHEN run_id IS NULL THEN ${TRANSITIONS.cancel.to} ELSE 'FAILED' END,
+          completed_at = ${now}, updated_at = ${now},
+          error_kind = CASE WHEN run_id IS NULL THEN 'SYSTEM' ELSE 'USER' END,
+          error_code = CASE WHEN run_id IS NULL THEN 'MISSED_DEADLINE' ELSE 'DEADLINE_EXCEEDED' END,
+          error_message = CASE WHEN run_id IS NULL
+            THEN 'not started by its starting deadline (' || to_char(start_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '): every executor was busy, or none was running'
+            -- A DAG task waiting (for a retry or a slot) past its timeout_seconds.
+            ELSE 'the task did not finish within its timeout_seconds (counted over all its attempts)' END
       WHERE start_by IS NOT NULL AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')
-      RETURNING id, workflow_id, scheduled_at, error_message`.execute(trx);
+      RETURNING id, workflow_id, scheduled_at, error_message, run_id`.execute(trx);
+    // Their runs go on at once (the next tasks, or the run's end), in this transaction.
+    const runs = rows.filter((r) => r.run_id !== null).map((r) => r.run_id!);
+    if (runs.length > 0) await resolveRuns(trx, runs);
     if (this.#config.ledger) {
       await endTicksOfJobs(
         trx,
-        rows.map((r) => ({ ...r, reason: r.error_message })),
+        rows.filter((r) => r.run_id === null).map((r) => ({ ...r, reason: r.error_message })),
         'MISSED_DEADLINE',
       );
     }
