@@ -66,6 +66,7 @@ const JOB_FIELDS = [
   'retry_of',
   'workflow_version',
   'error',
+  'kind',
 ].sort();
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -277,6 +278,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
         skipped_ticks: 0,
         retry_of: null,
         workflow_version: 1,
+        kind: 'HEARTBEAT',
         error: null,
       });
       // Zero values and nulls are present in the raw JSON.

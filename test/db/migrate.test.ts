@@ -62,8 +62,8 @@ const EXPECTED_TABLES = [
   'webhook_deliveries',
   'webhook_delivery_attempts',
   'webhooks',
-  'workflow_versions',
   'workflow_ticks',
+  'workflow_versions',
   'workflows',
 ];
 
