@@ -19,7 +19,7 @@ export async function insertUser(db: Kysely<DB>): Promise<string> {
 
 export interface WorkflowFixture {
   userId: string;
-  kind?: 'HEARTBEAT' | 'CONTAINER';
+  kind?: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   payload?: Record<string, unknown>;
   intervalMinutes?: number;
   cron?: { expression: string; timezone: string };

@@ -12,6 +12,7 @@
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import { JOB_FINISHED, WORKFLOW_EVENT_TYPES } from '../../domain/events.ts';
+import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
 import type { NotificationFact } from '../../domain/notification-content.ts';
 import { jobEvents, workflowFactEvents, type SubscriptionEvent } from '../../domain/subscriptions.ts';
 import type { BusMessage } from '../../platform/bus/bus.ts';
@@ -25,7 +26,7 @@ const FactBase = z.object({
   user_id: uuid,
   generation: z.number().int(),
   name: text,
-  kind: z.enum(['HEARTBEAT', 'CONTAINER']),
+  kind: z.enum(WORKFLOW_KINDS),
   at: z.string().min(1).max(64),
 });
 const FACT_SCHEMAS = {
