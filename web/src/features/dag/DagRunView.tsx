@@ -8,7 +8,7 @@
  * run started from (version pinning keeps it server-side). Tasks of the run that the current
  * definition no longer has are still drawn, without edges (`layoutDag`'s `extraNames`).
  */
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { Job, JobState, Task, Workflow } from '../../api/types.ts';
 import { Button, JobStatusBadge } from '../../components/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
@@ -81,36 +81,19 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
               const fan = n.fanOut || (g?.instances.length ?? 0) > 1;
               const one = !fan ? g?.instances[0] : undefined;
               return (
-                <tr key={n.name} aria-selected={selected === n.name} data-task={n.name}>
-                  <td>
-                    <button
-                      type="button"
-                      className="link"
-                      aria-pressed={selected === n.name}
-                      onClick={() => setSelected(n.name)}
-                    >
-                      {n.name}
-                    </button>
-                    {n.isFinally ? <span className="muted"> (finally)</span> : null}
-                  </td>
-                  <td>{one?.kind ?? (n.kind || '—')}</td>
-                  <td>
-                    {g ? (
-                      <JobStatusBadge status={g.state as JobState} />
-                    ) : (
-                      <span className="muted">not started</span>
-                    )}
-                    {fan && g ? (
-                      <span className="muted">
-                        {' '}
-                        {countsText(g.counts)} of {g.instances.length}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td>{one ? one.attempts : fan && g ? '' : '—'}</td>
-                  <td>{one ? formatDateTime(one.started_at) : ''}</td>
-                  <td>{one ? formatDateTime(one.completed_at) : ''}</td>
-                </tr>
+                <TaskRow
+                  key={n.name}
+                  name={n.name}
+                  isFinally={n.isFinally}
+                  kind={one?.kind ?? (n.kind || '—')}
+                  state={g?.state ?? null}
+                  counts={fan && g ? `${countsText(g.counts)} of ${g.instances.length}` : ''}
+                  attempts={one ? String(one.attempts) : fan && g ? '' : '—'}
+                  started={one ? formatDateTime(one.started_at) : ''}
+                  finished={one ? formatDateTime(one.completed_at) : ''}
+                  selected={selected === n.name}
+                  onSelect={setSelected}
+                />
               );
             })}
           </tbody>
@@ -131,6 +114,47 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
     </div>
   );
 }
+
+/**
+ * One row of the task table, from strings only: a refetch re-renders the rows whose task changed,
+ * not all 500 (the graph's nodes are memoized the same way).
+ */
+const TaskRow = memo(function TaskRow(props: {
+  name: string;
+  isFinally: boolean;
+  kind: string;
+  state: string | null;
+  counts: string;
+  attempts: string;
+  started: string;
+  finished: string;
+  selected: boolean;
+  onSelect: (name: string) => void;
+}) {
+  const { name, selected, onSelect } = props;
+  return (
+    <tr className={selected ? 'dag-row--selected' : undefined} data-task={name}>
+      <td>
+        <button type="button" className="link" aria-pressed={selected} onClick={() => onSelect(name)}>
+          {name}
+        </button>
+        {props.isFinally ? <span className="muted"> (finally)</span> : null}
+      </td>
+      <td>{props.kind}</td>
+      <td>
+        {props.state ? (
+          <JobStatusBadge status={props.state as JobState} />
+        ) : (
+          <span className="muted">not started</span>
+        )}
+        {props.counts ? <span className="muted"> {props.counts}</span> : null}
+      </td>
+      <td>{props.attempts}</td>
+      <td>{props.started}</td>
+      <td>{props.finished}</td>
+    </tr>
+  );
+});
 
 function TaskPanel({
   name,

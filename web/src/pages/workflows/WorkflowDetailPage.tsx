@@ -193,7 +193,7 @@ export default function WorkflowDetailPage() {
             {BUILD_STATUS_LABEL[w.build_status]}
             {w.build_error ? ` — ${w.build_error}` : ''}
           </dd>
-          {w.kind === 'CONTAINER' && (
+          {w.kind !== 'HEARTBEAT' && (
             <>
               <dt>Logs</dt>
               <dd>{w.log_retention ? 'kept' : 'not kept'}</dd>
