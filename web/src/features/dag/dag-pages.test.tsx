@@ -344,3 +344,46 @@ describe('DAG editor', () => {
     );
   });
 });
+
+describe('DAG workflow pages', () => {
+  function stubWorkflow() {
+    return stubFetch({
+      'GET /api/v1/users': () => json(200, USER),
+      'GET /api/v1/workflows/w1': () => json(200, workflow()),
+      'GET /api/v1/workflows/w1/jobs': () => json(200, { jobs: [], cursor: null }),
+    });
+  }
+
+  it('the workflow page shows the task count and the graph instead of an endpoint or image', async () => {
+    stubWorkflow();
+    renderAt('/workflows/w1', <AppRoutes />);
+    const tasks = await screen.findByText('Tasks', { selector: 'dt' });
+    expect(tasks.nextElementSibling!.textContent).toBe('6 tasks and 1 finally');
+    expect(screen.getByRole('img', { name: "Graph of the workflow's 7 tasks." })).toBeTruthy();
+    expect(screen.queryByText('Endpoint', { selector: 'dt' })).toBeNull();
+    expect(screen.queryByText('Image', { selector: 'dt' })).toBeNull();
+  });
+
+  it('the edit page edits the stored definition as text and sends only what changed', async () => {
+    const calls = stubFetch({
+      'GET /api/v1/users': () => json(200, USER),
+      'GET /api/v1/workflows/w1': () => json(200, workflow()),
+      'PUT /api/v1/workflows/w1': () => json(200, workflow()),
+      'POST /api/v1/schedules/preview': () => json(200, { runs: [] }),
+    });
+    const user = userEvent.setup();
+    renderAt('/workflows/w1/edit', <AppRoutes />);
+    const editor = (await screen.findByLabelText('Definition (YAML or JSON)')) as HTMLTextAreaElement;
+    expect(editor.value).toContain('depends: build.succeeded && lint.succeeded');
+    expect(screen.getByRole('img', { name: "Preview of the definition's 7 tasks." })).toBeTruthy();
+    fireEvent.change(editor, { target: { value: editor.value.replace('lint.succeeded', 'lint.completed') } });
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'PUT')).toBe(true));
+    const put = calls.find((c) => c.method === 'PUT')!.body as { payload: typeof DEFINITION };
+    expect(Object.keys(put)).toEqual(['payload']);
+    expect(put.payload.tasks[4]).toMatchObject({
+      name: 'deploy',
+      depends: 'build.succeeded && lint.completed',
+    });
+  });
+});
