@@ -7,6 +7,7 @@ import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
+import { VERSION_MAX } from '../domain/workflow-versions.ts';
 import { CATCH_UP_MODES, OVERLAP_POLICIES } from '../domain/schedule-policy.ts';
 import { PREVIEW_DEFAULT_COUNT, PREVIEW_MAX_COUNT } from '../domain/schedule-preview.ts';
 import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
@@ -154,6 +155,10 @@ export const WorkflowSchema = z
       .boolean()
       .describe('At the failure limit, the workflow is paused instead of terminated'),
     generation: z.number().int(),
+    version: z
+      .number()
+      .int()
+      .describe('The current version of its definition (GET /workflows/{id}/versions); 1 at creation'),
     labels: z.record(z.string(), z.string()).describe('Labels, keys in order (docs/api.md "Labels")'),
     recent_jobs: z
       .array(RecentJobSchema)
@@ -167,6 +172,57 @@ const limit = z.coerce.number().int().min(1).max(100).default(20);
 const cursor = z.string().max(512).optional().describe('Opaque cursor from the previous page');
 
 export const PageQuerySchema = z.object({ cursor, limit });
+
+export const WorkflowVersionParamsSchema = z.object({
+  id: z.uuid('must be a UUID'),
+  n: z.coerce
+    .number('must be a version number')
+    .int('must be a version number')
+    .min(1, 'must be a version number')
+    .max(VERSION_MAX, 'must be a version number')
+    .describe('A version number (1, 2, …)'),
+});
+
+export const WorkflowDefinitionSchema = z
+  .object({
+    kind: z.enum(WORKFLOW_KINDS),
+    payload: z.record(z.string(), z.unknown()),
+    schedule: ScheduleViewSchema,
+    max_consecutive_job_failures_allowed: z.number().int(),
+    pause_on_failure: z.boolean(),
+    log_retention: z.boolean(),
+  })
+  .describe("What shapes a run: the workflow object's fields of the same names")
+  .meta({ id: 'WorkflowDefinition' });
+
+export const WorkflowVersionSchema = z
+  .object({
+    workflow_id: z.uuid(),
+    version: z.number().int(),
+    created_at: timestamp,
+    created_by: z.uuid().nullable().describe('Who made it; null once that user is deleted'),
+    current: z.boolean().describe("Whether it is the workflow's current version"),
+    changes: z
+      .array(z.string())
+      .describe(
+        'Dotted paths of `definition` that differ from the version before (at most 10, then `…`); empty for version 1',
+      ),
+    definition: WorkflowDefinitionSchema,
+  })
+  .meta({ id: 'WorkflowVersion' });
+
+export const RunNowBodySchema = z
+  .object({
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .optional()
+      .describe('Run this version of the definition; absent or null: the current one'),
+  })
+  .strict()
+  .meta({ id: 'RunNow' });
 
 export const WorkflowListQuerySchema = z.object({
   cursor,
@@ -235,6 +291,11 @@ export const JobSchema = z
     latency_ms: z.number().int().nullable(),
     skipped_ticks: z.number().int().describe('Ticks missed while the system was down, folded into this run'),
     retry_of: z.uuid().nullable().describe('The job this one retries'),
+    workflow_version: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The version of the workflow this run ran (GET /workflows/{id}/versions/{n})'),
     error: jobError.nullable(),
     kind: z.enum(['HEARTBEAT', 'CONTAINER', 'DAG']),
     tasks: z

@@ -57,6 +57,7 @@ const FIELDS = [
   'latency_ms',
   'skipped_ticks',
   'retry_of',
+  'workflow_version',
   'error',
   'workflow_name',
 ];

@@ -64,6 +64,7 @@ const JOB_FIELDS = [
   'latency_ms',
   'skipped_ticks',
   'retry_of',
+  'workflow_version',
   'error',
 ].sort();
 
@@ -275,6 +276,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
         latency_ms: null,
         skipped_ticks: 0,
         retry_of: null,
+        workflow_version: 1,
         error: null,
       });
       // Zero values and nulls are present in the raw JSON.

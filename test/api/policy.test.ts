@@ -109,6 +109,48 @@ describe.each([false, true])('outbound policy at create and edit (private networ
   });
 });
 
+describe('outbound policy on the tasks of a DAG', () => {
+  let gw: TestGateway;
+  let user: User;
+  beforeAll(async () => {
+    gw = await createTestGateway('pglite', { env: { CHRONOVERSE_OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'false' } });
+    await registerUser(gw); // the administrator
+    user = await registerUser(gw);
+  });
+  afterAll(() => gw.close());
+
+  const hbTask = (name: string, endpoint: string) => ({ name, kind: 'HEARTBEAT', payload: { endpoint } });
+
+  it('judges every task and finally task as a heartbeat workflow, naming each place', async () => {
+    const created = await gw.app.inject({
+      method: 'POST',
+      url: API,
+      headers: user.headers,
+      payload: {
+        name: 'graph',
+        kind: 'DAG',
+        interval: 60,
+        payload: {
+          tasks: [hbTask('ok', 'https://api.example.com/health'), hbTask('inner', 'http://10.0.0.1/')],
+          finally: [hbTask('meta', 'http://169.254.169.254/latest/meta-data')],
+        },
+      },
+    });
+    const body = problem(created);
+    expect(body.code).toBe('CV_VALIDATION');
+    expect(body.errors.map((e) => e.path)).toEqual([
+      'payload.tasks.1.payload.endpoint',
+      'payload.finally.0.payload.endpoint',
+    ]);
+    const stored = await gw.database.db
+      .selectFrom('workflows')
+      .select('id')
+      .where('user_id', '=', user.user.id)
+      .execute();
+    expect(stored).toEqual([]);
+  });
+});
+
 describe('container policy at create and edit', () => {
   let gw: TestGateway;
   let admin: User;

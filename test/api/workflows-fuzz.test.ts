@@ -45,6 +45,7 @@ const WORKFLOW_FIELDS = [
   'status',
   'terminated_at',
   'updated_at',
+  'version',
 ];
 
 // ─── arbitraries ─────────────────────────────────────────────────────────────────────────

@@ -83,7 +83,43 @@ function expectInvalid(res: LightMyRequestResponse, ...paths: string[]): Problem
 }
 
 /** [label, body, path that must be reported] */
+/** A DAG workflow of `tasks` (heartbeats unless a task says otherwise). */
+function dag(tasks: Body[], extra: Body = {}): Body {
+  return { name: 'graph', kind: 'DAG', payload: { tasks, ...extra }, interval: 5 };
+}
+function hbTask(name: string, extra: Body = {}): Body {
+  return { name, kind: 'HEARTBEAT', payload: { endpoint: 'https://api.example.com/health' }, ...extra };
+}
+
 const CREATE_REJECTIONS: [string, Body, string][] = [
+  // ── DAG payload (src/domain/dag-definition.ts) ──
+  [
+    'DAG cycle',
+    dag([hbTask('a', { depends_on: ['b'] }), hbTask('b', { depends_on: ['a'] })]),
+    'payload.tasks.0.depends_on',
+  ],
+  ['DAG unknown dependency', dag([hbTask('a', { depends_on: ['zz'] })]), 'payload.tasks.0.depends_on.0'],
+  ['DAG duplicate task name', dag([hbTask('a'), hbTask('a')]), 'payload.tasks.1.name'],
+  [
+    'DAG bad condition',
+    dag([hbTask('a'), hbTask('b', { depends: 'a.succeeded &&' })]),
+    'payload.tasks.1.depends',
+  ],
+  ['DAG no tasks', dag([]), 'payload.tasks'],
+  [
+    'DAG task payload',
+    dag([hbTask('a', { payload: { endpoint: 'ftp://x.example.com' } })]),
+    'payload.tasks.0.payload.endpoint',
+  ],
+  [
+    'DAG output of a task that is not upstream',
+    dag([
+      hbTask('a'),
+      hbTask('b', { payload: { endpoint: 'https://x.example.com/{{tasks.c.outputs.k}}' } }),
+      hbTask('c'),
+    ]),
+    'payload.tasks.1.payload.endpoint',
+  ],
   // ── heartbeat payload ──
   ['endpoint ftp://', hb({ endpoint: 'ftp://files.example.com/x' }), 'payload.endpoint'],
   ['endpoint file://', hb({ endpoint: 'file:///etc/passwd' }), 'payload.endpoint'],
@@ -414,6 +450,17 @@ const CREATE_REJECTIONS: [string, Body, string][] = [
 
 /** Boundary values that must be accepted. */
 const CREATE_ACCEPTED: [string, Body][] = [
+  [
+    'a DAG with conditions, a fan-out, retries and finally',
+    dag(
+      [
+        hbTask('a'),
+        hbTask('b', { depends: 'a.succeeded || a.failed', retry: { limit: 2, on: ['HTTP_5XX'] } }),
+        hbTask('c', { depends_on: ['a'], for_each: [1, 2, 3], max_parallel: 2 }),
+      ],
+      { finally: [hbTask('z')], max_parallel: 4 },
+    ),
+  ],
   ['interval 1', heartbeat({ interval: 1 })],
   [
     'every schedule policy',

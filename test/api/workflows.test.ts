@@ -71,6 +71,7 @@ const WORKFLOW_FIELDS = [
   'pause_note',
   'pause_on_failure',
   'generation',
+  'version',
   'labels',
   'recent_jobs',
 ].sort();
@@ -255,6 +256,7 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
         pause_note: null,
         pause_on_failure: false,
         generation: 1,
+        version: 1,
         labels: {},
         recent_jobs: [],
       });

@@ -225,6 +225,14 @@ describe('chronoverse client commands against a real server', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^job\/[0-9a-f-]{36} created\njob\/[0-9a-f-]{36} FAILED\n$/);
     expect(failed.stderr).toMatch(/UNEXPECTED_STATUS/);
+    // The edit made version 2; version 1 (the /ok endpoint) still runs, and succeeds.
+    const older = await cli(['run', 'site check', '--version', '1', '--wait']);
+    expect(older.stderr).toBe('');
+    expect(older.code).toBe(0);
+    expect(older.stdout).toMatch(/^job\/[0-9a-f-]{36} created\njob\/[0-9a-f-]{36} COMPLETED\n$/);
+    const unknown = await cli(['run', 'site check', '--version', '9']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/version/);
 
     // A retry is a new job of the same workflow (it fails again); a final job cannot be canceled.
     const job = /^job\/([0-9a-f-]{36}) created/.exec(failed.stdout)![1]!;
@@ -274,10 +282,11 @@ describe('chronoverse client commands against a real server', () => {
     expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe(
       'workflow/nightly report\nworkflow/site check\n',
     );
-    // The run, the failed run and its retry, newest first.
+    // The run, the failed run, the run of version 1 and the failed run's retry, newest first.
     const jobs = await cli(['get', 'jobs', '--workflow', 'site check', '-o', 'json']);
     expect((JSON.parse(jobs.stdout) as { status: string }[]).map((j) => j.status)).toEqual([
       'FAILED',
+      'COMPLETED',
       'FAILED',
       'COMPLETED',
     ]);
@@ -286,6 +295,8 @@ describe('chronoverse client commands against a real server', () => {
     expect(bad.stderr).toMatch(/-l "team": value "-x"/);
     const describe = await cli(['describe', 'workflow', 'site check']);
     expect(describe.stdout).toMatch(/^Name:\s+site check\n/);
+    // Applied, then edited: version 2.
+    expect(describe.stdout).toMatch(/\nVersion:\s+2\n/);
     expect(describe.stdout).toMatch(/\nLabels:\s+chronoverse\.io\/managed-by=cli,team=web,tier=frontend\n/);
   });
 
@@ -392,6 +403,9 @@ describe('chronoverse client commands against a real server', () => {
     const usage = await cli(['run']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/expected one workflow/);
+    const badVersion = await cli(['run', 'site check', '--version', 'latest']);
+    expect(badVersion.code).toBe(2);
+    expect(badVersion.stderr).toMatch(/--version must be a version number/);
     // Forgetting the context forgets the token: logged out.
     expect((await cli(['context', 'delete', 'local'])).stdout).toBe('context local deleted\n');
     expect(await readFile(path.join(config, 'chronoverse', 'config.yaml'), 'utf8')).not.toContain(token);

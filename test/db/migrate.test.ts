@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/platform/db/database.ts';
 import { ensureJobLogPartitions, loadMigrations, migrate } from '../../src/platform/db/migrate.ts';
 import { adminUrl, databaseUrl } from '../helpers/postgres.ts';
+import { WorkflowsService } from '../../src/services/workflows/service.ts';
 
 const created: string[] = [];
 async function emptyPostgres(): Promise<{ url: string; name: string }> {
@@ -61,6 +62,7 @@ const EXPECTED_TABLES = [
   'webhook_deliveries',
   'webhook_delivery_attempts',
   'webhooks',
+  'workflow_versions',
   'workflows',
 ];
 
@@ -179,6 +181,83 @@ describe('migrations', () => {
         database.db,
       );
       expect(rows[0]!.bound).toBe("FOR VALUES FROM ('2030-01-01 00:00:00+00') TO ('2030-01-02 00:00:00+00')");
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('0020 backfills version 1 of every workflow and of its jobs, as the service would compute it', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      const migrations = await loadMigrations();
+      const before = migrations.filter((m) => m.version < 20);
+      expect(before.length).toBe(migrations.findIndex((m) => m.version === 20));
+      await migrate(database.db, before);
+      const user = '01900000-0000-7000-8000-0000000000aa';
+      const cron = '01900000-0000-7000-8000-0000000000b1';
+      const once = '01900000-0000-7000-8000-0000000000b2';
+      await sql`insert into users (id, email, password_hash) values (${user}, 'backfill@example.com', 'x')`.execute(
+        database.db,
+      );
+      const payload = JSON.stringify({ endpoint: 'https://example.com/', method: 'GET' });
+      await sql`
+        insert into workflows (id, user_id, name, kind, payload, schedule_type, cron_expression, timezone,
+          schedule_policy, max_consecutive_job_failures_allowed, log_retention, build_status)
+        values (${cron}, ${user}, 'cron', 'HEARTBEAT', ${payload}::jsonb, 'cron', '0 2 * * *', 'Europe/Paris',
+          ${JSON.stringify({ overlap: 'SKIP', catch_up: { mode: 'NONE', window_seconds: null, max_runs: null }, jitter_seconds: 0, starting_deadline_seconds: null })}::jsonb,
+          3, false, 'COMPLETED')`.execute(database.db);
+      await sql`
+        insert into workflows (id, user_id, name, kind, payload, schedule_type, run_at,
+          max_consecutive_job_failures_allowed, log_retention, build_status)
+        values (${once}, ${user}, 'once', 'HEARTBEAT', ${payload}::jsonb, 'once', '2030-05-06T07:08:09.123Z',
+          3, false, 'COMPLETED')`.execute(database.db);
+      await sql`
+        insert into jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at)
+        values ('01900000-0000-7000-8000-0000000000c1', ${cron}, ${user}, 1, 'HEARTBEAT', ${payload}::jsonb,
+          'MANUAL', now())`.execute(database.db);
+      // The times in a definition do not depend on the session's time zone.
+      await sql`set timezone = 'Asia/Tokyo'`.execute(database.db);
+      const upTo20 = migrations.filter((m) => m.version <= 20);
+      expect((await migrate(database.db, upTo20)).applied).toEqual(['0020_workflow_versions']);
+      await sql`set timezone = 'UTC'`.execute(database.db);
+
+      const versions = await database.db
+        .selectFrom('workflow_versions')
+        .selectAll()
+        .orderBy('workflow_id')
+        .execute();
+      expect(versions.map((v) => [v.workflow_id, v.version, v.created_by])).toEqual([
+        [cron, 1, user],
+        [once, 1, user],
+      ]);
+      expect(versions[0]!.definition).toMatchObject({
+        kind: 'HEARTBEAT',
+        schedule_type: 'cron',
+        cron_expression: '0 2 * * *',
+        schedule_policy: { overlap: 'SKIP' },
+      });
+      expect(versions[1]!.definition).toMatchObject({
+        schedule_type: 'once',
+        run_at: '2030-05-06T07:08:09.123Z',
+      });
+      const jobs = await database.db.selectFrom('jobs').select('workflow_version').execute();
+      expect(jobs).toEqual([{ workflow_version: 1 }]);
+
+      // An edit that changes nothing finds the backfilled definition the same: no version 2
+      // (with every later migration applied, as the service expects).
+      await migrate(database.db, migrations);
+      const service = new WorkflowsService(
+        database.db,
+        { now: () => new Date() },
+        { idempotencyTtlMs: 60_000 },
+      );
+      for (const id of [cron, once]) {
+        expect((await service.update(user, id, {})).body.version).toBe(1);
+        expect((await service.update(user, id, { name: 'renamed' })).body.version).toBe(1);
+      }
+      expect(
+        (await service.update(user, cron, { max_consecutive_job_failures_allowed: 4 })).body.version,
+      ).toBe(2);
     } finally {
       await database.close();
     }

@@ -281,4 +281,36 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     });
     expect(server.hit('/ok/next')).toBeUndefined();
   });
+
+  it('retries a failed run from where it failed: succeeded tasks kept with their outputs, the rest again', async () => {
+    const { workflowId, job } = await run('retry-from-failed', {
+      tasks: [
+        task('source', '/json'),
+        task('flaky', '/status/500/flaky-{{tasks.source.outputs.status}}', { depends_on: ['source'] }),
+        task('after', '/ok/after', { depends_on: ['flaky'] }),
+      ],
+      finally: [task('report', '/ok/report')],
+    });
+    const failed = await finished(workflowId, job.id);
+    expect(failed.status).toBe('FAILED');
+    server.reset();
+
+    const retried = (await jobs.retry(userId, workflowId, job.id)).body;
+    expect(retried.retry_of).toBe(job.id);
+    engine!.events.emit('jobs:runnable', { count: 1 });
+    const view = await finished(workflowId, retried.id);
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    // Kept: not run again (0 attempts), its outputs still feed the next task's URL.
+    expect(byName.get('source')).toMatchObject({ status: 'COMPLETED', attempts: 0 });
+    expect(byName.get('source')!.outputs).toEqual({
+      status: 200,
+      body: { id: 'abc', files: ['x', 'y', 'z'] },
+    });
+    expect(server.hit('/json')).toBeUndefined();
+    expect(byName.get('flaky')).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(server.hit('/status/500/flaky-200')).toBeDefined();
+    expect(byName.get('after')).toMatchObject({ status: 'SKIPPED' });
+    // finally tasks always run again.
+    expect(byName.get('report')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+  });
 });

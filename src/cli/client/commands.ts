@@ -18,6 +18,7 @@ import { logs } from './logs.ts';
 import { Output, type Streams } from './output.ts';
 import { pause, resume } from './pause.ts';
 import { cancel, EXIT_TIMEOUT, retry, run, WaitTimeoutError } from './run.ts';
+import { parseVersionParam } from '../../domain/workflow-versions.ts';
 import { parseDuration } from '../../domain/duration.ts';
 import { parseLabelSelector } from '../../domain/labels.ts';
 import { CLIENT_COMMANDS, CLIENT_USAGE } from './usage.ts';
@@ -59,6 +60,14 @@ function timeout(value: string | undefined): number | undefined {
   if (ms === null || ms <= 0)
     throw new ClientUsageError(`--timeout must be a duration such as "10m", got "${value}"`);
   return ms;
+}
+
+/** `run --version n`: a version of the workflow's definition (GET /workflows/{id}/versions). */
+function versionOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = parseVersionParam(value);
+  if (n === null) throw new ClientUsageError(`--version must be a version number such as 2, got "${value}"`);
+  return n;
 }
 
 function one(positionals: string[], what: string): string {
@@ -205,10 +214,12 @@ async function dispatch(argv: string[], io: ClientIo, out: Output): Promise<numb
       );
     }
     case 'run': {
-      const { values, positionals } = parse(args, { ...WAIT, ...OUTPUT });
+      const { values, positionals } = parse(args, { ...WAIT, ...OUTPUT, version: { type: 'string' } });
       const ms = timeout(values.timeout);
+      const version = versionOption(values.version);
       return run(out, await api(values.context), {
         workflow: one(positionals, 'workflow'),
+        ...(version !== undefined ? { version } : {}),
         wait: Boolean(values.wait),
         json: format(values.output, ['table', 'json'], 'table') === 'json',
         ...(ms !== undefined ? { timeoutMs: ms } : {}),

@@ -140,6 +140,8 @@ export async function describeWorkflow(
     ['Name', w.name],
     ['ID', w.id],
     ['Kind', w.kind],
+    // The definition's version: `run --version n` runs an older one (api.md "Versions").
+    ['Version', String(w.version)],
     ['Status', w.status],
     ['Build', w.build_error ? `${w.build_status}: ${w.build_error}` : w.build_status],
     ['Schedule', scheduleText(w.schedule)],

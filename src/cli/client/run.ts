@@ -105,7 +105,7 @@ function report(out: Output, job: Job, json: boolean): number {
 export async function run(
   out: Output,
   api: ChronoverseClient,
-  options: { workflow: string; wait: boolean; timeoutMs?: number; json: boolean },
+  options: { workflow: string; wait: boolean; timeoutMs?: number; json: boolean; version?: number },
 ): Promise<number> {
   const w = await builtWorkflow(out, api, await findWorkflow(api, options.workflow), options.timeoutMs);
   if (w.build_status !== 'COMPLETED') {
@@ -113,7 +113,11 @@ export async function run(
     return EXIT_FAILED;
   }
   const job = unwrap(
-    await api.POST('/api/v1/workflows/{id}/jobs/schedule', { params: { path: { id: w.id } } }),
+    await api.POST('/api/v1/workflows/{id}/jobs/schedule', {
+      params: { path: { id: w.id } },
+      // An older version of the definition, or the current one.
+      body: options.version !== undefined ? { version: options.version } : {},
+    }),
   );
   if (!options.wait) {
     if (options.json) out.json(job);

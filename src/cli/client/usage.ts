@@ -27,7 +27,7 @@ export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md)
   chronoverse get workflows [<name>...] [-l <selector>] [-o table|json|yaml|name]
   chronoverse get jobs [--workflow <name>] [-l <selector>] [--status <S>] [--limit <n>] [-o …]
   chronoverse describe workflow <name> [-o json|yaml]
-  chronoverse run <workflow> [--wait] [--timeout <duration>] [-o json]
+  chronoverse run <workflow> [--version <n>] [--wait] [--timeout <duration>] [-o json]
   chronoverse logs <job|workflow> [-f] [--timestamps] [--workflow <name>]
   chronoverse cancel <job> [--workflow <name>]
   chronoverse retry <job> [--workflow <name>] [--wait] [--timeout <duration>]

@@ -1,7 +1,9 @@
 /** /api/v1/jobs (every workflow's jobs) and /api/v1/workflows/:id/jobs */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertEmptyBody } from '../validation.ts';
+import { ValidationError } from '../../domain/errors.ts';
+import { validateRunVersionInput } from '../../domain/workflow-versions.ts';
+import { assertEmptyBody, documentOnly } from '../validation.ts';
 import type { JobsApi } from '../../services/jobs/api.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
@@ -14,6 +16,7 @@ import {
   JobParamsSchema,
   JobSchema,
   ProblemSchema,
+  RunNowBodySchema,
   WorkflowJobSchema,
 } from '../schemas.ts';
 import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
@@ -115,21 +118,25 @@ export async function jobRoutes(
         tags,
         summary: 'Run the workflow now (a MANUAL job)',
         description:
-          'The body, if any, must be `{}`. 412 when the workflow is terminated or its build is not COMPLETED.',
+          'The body may be absent or `{}` (the current version), or `{ "version": n }` to run version n of the definition (its kind and payload; GET /workflows/{id}/versions): 400 naming `version` when the workflow has no such version. ' +
+          '412 when the workflow is terminated or its build is not COMPLETED.',
         ...SECURED,
         params: IdParamsSchema,
         headers: IdempotencyHeadersSchema,
+        body: documentOnly(RunNowBodySchema),
         response: { 201: JobSchema, ...errors, 409: ProblemSchema, 412: ProblemSchema },
       },
     },
     async (req, reply) => {
-      assertEmptyBody(req.body);
+      const input = validateRunVersionInput(req.body);
+      if (!input.ok) throw new ValidationError(input.issues);
       return sendIdempotent(
         reply,
         await jobs.runNow(
           principalOf(req).user.id,
           (req.params as { id: string }).id,
           idempotencyKey(req.headers),
+          input.version ?? undefined,
         ),
       );
     },

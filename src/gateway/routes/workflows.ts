@@ -15,11 +15,14 @@ import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
   IdempotencyHeadersSchema,
   IdParamsSchema,
+  PageQuerySchema,
   PreviewQuerySchema,
   PreviewSchema,
   ProblemSchema,
   WorkflowListQuerySchema,
   WorkflowSchema,
+  WorkflowVersionParamsSchema,
+  WorkflowVersionSchema,
 } from '../schemas.ts';
 import { assertEmptyBody, documentOnly } from '../validation.ts';
 import { idempotencyKey, sendIdempotent } from './idempotent-reply.ts';
@@ -288,6 +291,76 @@ export async function workflowRoutes(
         count: query.count,
         ...(query.from !== undefined ? { from: query.from } : {}),
       });
+    },
+  );
+
+  app.get(
+    '/workflows/:id/versions',
+    {
+      schema: {
+        tags,
+        summary: "List a workflow's versions, newest first",
+        description:
+          'Every create and every edit that changes the definition (kind, payload, schedule with its policy, max_consecutive_job_failures_allowed, pause_on_failure, log_retention) makes an immutable version: 1, 2, …. ' +
+          'A rename, a relabel or an edit that changes nothing makes none. `changes` names what differs from the version before.',
+        ...SECURED,
+        params: IdParamsSchema,
+        querystring: PageQuerySchema,
+        response: {
+          200: z.object({ versions: z.array(WorkflowVersionSchema), cursor: z.string().nullable() }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const query = req.query as z.output<typeof PageQuerySchema>;
+      return workflows.listVersions(principalOf(req).user.id, (req.params as { id: string }).id, {
+        limit: query.limit,
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/workflows/:id/versions/:n',
+    {
+      schema: {
+        tags,
+        summary: 'Get one version of a workflow',
+        description: '404 when the workflow has no version n.',
+        ...SECURED,
+        params: WorkflowVersionParamsSchema,
+        response: { 200: WorkflowVersionSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const { id, n } = req.params as z.output<typeof WorkflowVersionParamsSchema>;
+      return workflows.getVersion(principalOf(req).user.id, id, n);
+    },
+  );
+
+  app.post(
+    '/workflows/:id/versions/:n/restore',
+    {
+      schema: {
+        tags,
+        summary: 'Restore a version (an edit back to its definition)',
+        description:
+          "The same as `PUT /workflows/{id}` with version n's payload, schedule and options (name and labels are kept): the same checks, rebuild and reschedule, and a new version unless the current definition is already the same. " +
+          'A `once` schedule whose time has passed cannot be restored (400, as its edit would be). 404 when the workflow has no version n. The body, if any, must be `{}`.',
+        ...SECURED,
+        params: WorkflowVersionParamsSchema,
+        headers: IdempotencyHeadersSchema,
+        response: { 200: WorkflowSchema, ...errors, 409: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      assertEmptyBody(req.body);
+      const { id, n } = req.params as z.output<typeof WorkflowVersionParamsSchema>;
+      return sendIdempotent(
+        reply,
+        await workflows.restoreVersion(principalOf(req).user.id, id, n, idempotencyKey(req.headers)),
+      );
     },
   );
 

@@ -100,6 +100,20 @@ export interface WorkflowsTable {
   pause_note: string | null;
   /** At the failure limit: pause instead of terminating. Migration 0017. */
   pause_on_failure: Generated<boolean>;
+  /** The current version of its definition (workflow_versions); migration 0020. */
+  version: Generated<number>;
+}
+
+/**
+ * One immutable version of a workflow's definition (migration 0020): `definition` is what the SQL
+ * function workflow_definition() computed from the workflow row (src/services/workflows/versions.ts).
+ */
+export interface WorkflowVersionsTable {
+  workflow_id: string;
+  version: number;
+  definition: ColumnType<unknown, string, never>;
+  created_at: Timestamp;
+  created_by: string | null;
 }
 
 /** SKIPPED: a DAG task whose condition was false (task rows only, migration 0021). */
@@ -154,6 +168,8 @@ export interface JobsTable {
   retry_policy: ColumnType<unknown, string | null | undefined, never>;
   /** A DAG run's expanded fan-outs: { task: instance count }. */
   dag_state: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
+  /** The workflow version this run ran (migration 0020); null only for rows written outside the services. */
+  workflow_version: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** A file a CONTAINER job left, kept in the artifact store (migration 0019). */
@@ -410,6 +426,7 @@ export interface DB {
   audit_events: AuditEventsTable;
   user_quotas: UserQuotasTable;
   workflows: WorkflowsTable;
+  workflow_versions: WorkflowVersionsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;
   artifacts: ArtifactsTable;

@@ -24,7 +24,13 @@ export interface JobsApi {
   listArtifacts(userId: string, workflowId: string, jobId: string): Promise<ArtifactView[]>;
   /** One artifact of one of the caller's jobs, with a presigned download URL when the store has them. */
   getArtifact(userId: string, workflowId: string, jobId: string, artifactId: string): Promise<ArtifactView>;
-  runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>>;
+  /** A MANUAL run of the current version, or of `version` (400 on `version` when it has none such). */
+  runNow(
+    userId: string,
+    workflowId: string,
+    idempotencyKey?: string,
+    version?: number,
+  ): Promise<IdempotentResult<JobView>>;
   cancel(userId: string, workflowId: string, jobId: string): Promise<JobView>;
   retry(
     userId: string,

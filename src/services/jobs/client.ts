@@ -74,9 +74,14 @@ export class JobsClient implements JobsApi {
     );
   }
 
-  runNow(userId: string, workflowId: string, idempotencyKey?: string): Promise<IdempotentResult<JobView>> {
+  runNow(
+    userId: string,
+    workflowId: string,
+    idempotencyKey?: string,
+    version?: number,
+  ): Promise<IdempotentResult<JobView>> {
     return this.#call(async () =>
-      jobResultFromWire(await this.#rpc.runJobNow({ userId, workflowId, idempotencyKey })),
+      jobResultFromWire(await this.#rpc.runJobNow({ userId, workflowId, idempotencyKey, version })),
     );
   }
 

@@ -25,6 +25,8 @@ export interface JobView {
   latency_ms: number | null;
   skipped_ticks: number;
   retry_of: string | null;
+  /** The workflow version this run ran (GET /workflows/{id}/versions/{n}). */
+  workflow_version: number | null;
   error: JobErrorView | null;
   /** HEARTBEAT, CONTAINER or DAG (a run of several tasks). */
   kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
@@ -75,6 +77,7 @@ export function toJobView(row: JobRow): JobView {
     latency_ms: row.latency_ms,
     skipped_ticks: row.skipped_ticks,
     retry_of: row.retry_of,
+    workflow_version: row.workflow_version,
     // The schema's CHECK ties error_kind to error_code; the message may be absent on old rows.
     error:
       row.error_kind !== null && row.error_code !== null

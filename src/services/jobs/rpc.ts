@@ -41,7 +41,7 @@ export function jobsRpc(jobs: JobsApi): ServiceRegistration {
           job: jobToWire(await jobs.get(req.userId, req.workflowId || null, req.jobId)),
         }),
         runJobNow: async (req) =>
-          jobResultToWire(await jobs.runNow(req.userId, req.workflowId, req.idempotencyKey)),
+          jobResultToWire(await jobs.runNow(req.userId, req.workflowId, req.idempotencyKey, req.version)),
         cancelJob: async (req) => ({
           job: jobToWire(await jobs.cancel(req.userId, req.workflowId, req.jobId)),
         }),

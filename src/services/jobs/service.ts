@@ -23,6 +23,7 @@ import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import { writeJobFinishedEvents } from '../facts.ts';
 import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
+import { workflowVersionDefinition } from '../workflows/versions.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertRunRate, quotasOf } from '../quotas/enforce.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
@@ -164,11 +165,16 @@ export class JobsService implements JobsApi {
     return { ...toJobView(row), tasks: tasks.map(toTaskView) };
   }
 
-  /** Runs the workflow now: a new MANUAL job, dispatched like a scheduled one (201). */
+  /**
+   * Runs the workflow now: a new MANUAL job, dispatched like a scheduled one (201). With `version`,
+   * the job runs that version's kind and payload (workflow_versions) instead of the current ones;
+   * a version the workflow does not have is a 400 on `version`.
+   */
   async runNow(
     userId: string,
     workflowId: string,
     idempotencyKey?: string,
+    version?: number,
   ): Promise<IdempotentResult<JobView>> {
     const now = this.#clock.now();
     const result = await runIdempotent(
@@ -177,15 +183,21 @@ export class JobsService implements JobsApi {
         userId,
         operation: `jobs.run:${workflowId}`,
         key: idempotencyKey,
-        request: {},
+        request: version === undefined ? {} : { version },
         status: 201,
         now,
         ttlMs: this.#config.idempotencyTtlMs,
       },
       async (trx) => {
         const workflow = await lockRunnableWorkflow(trx, userId, workflowId);
+        let definition: JobDefinition = currentDefinition(workflow);
+        if (version !== undefined && version !== workflow.version) {
+          const old = await workflowVersionDefinition(trx, workflowId, version);
+          if (!old) throw ValidationError.single('version', `the workflow has no version ${version}`);
+          definition = { ...old, version };
+        }
         await this.#assertRunRate(trx, userId, now);
-        return toJobView(await insertManualJob(trx, workflow, now, null));
+        return toJobView(await insertManualJob(trx, workflow, definition, now, null));
       },
     );
     if (!result.replayed) this.#announceDispatch();
@@ -284,7 +296,14 @@ export class JobsService implements JobsApi {
         }
         assertRunnable(workflow);
         await this.#assertRunRate(trx, userId, now);
-        return toJobView(await insertManualJob(trx, workflow, now, job.id));
+        // A DAG run is retried from where it failed: the new run keeps the succeeded tasks and
+        // their outputs (src/workers/executor/dag-runs.ts), so it runs the same definition. A
+        // single-task job takes the definition as it is now (Airflow's "clear").
+        const definition: JobDefinition =
+          job.kind === 'DAG'
+            ? { kind: 'DAG', payload: job.spec, version: job.workflow_version ?? workflow.version }
+            : currentDefinition(workflow);
+        return toJobView(await insertManualJob(trx, workflow, definition, now, job.id));
       },
     );
     if (!result.replayed) this.#announceDispatch();
@@ -340,10 +359,22 @@ function assertRunnable(workflow: WorkflowRow): void {
   }
 }
 
+/** What a job runs: a version of the workflow's definition. */
+interface JobDefinition {
+  kind: WorkflowRow['kind'];
+  payload: unknown;
+  version: number;
+}
+
+function currentDefinition(workflow: WorkflowRow): JobDefinition {
+  return { kind: workflow.kind, payload: workflow.payload, version: workflow.version };
+}
+
 /** Inserts a PENDING MANUAL job due now and its DISPATCH outbox row. */
 async function insertManualJob(
   trx: Transaction<DB>,
   workflow: WorkflowRow,
+  definition: JobDefinition,
   now: Date,
   retryOf: string | null,
 ): Promise<JobRow> {
@@ -355,8 +386,9 @@ async function insertManualJob(
       workflow_id: workflow.id,
       workflow_generation: workflow.generation,
       // What every attempt of this run executes, whatever edits come after (migration 0016).
-      kind: workflow.kind,
-      spec: JSON.stringify(workflow.payload),
+      kind: definition.kind,
+      spec: JSON.stringify(definition.payload),
+      workflow_version: definition.version,
       trigger: 'MANUAL',
       status: 'PENDING',
       scheduled_at: now,

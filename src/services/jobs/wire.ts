@@ -80,6 +80,7 @@ export function jobToWire(j: JobView): MessageInitShape<typeof JobSchema> {
     ...(j.latency_ms !== null ? { latencyMs: j.latency_ms } : {}),
     skippedTicks: j.skipped_ticks,
     ...(j.retry_of !== null ? { retryOf: j.retry_of } : {}),
+    ...(j.workflow_version !== null ? { workflowVersion: j.workflow_version } : {}),
     ...(j.error !== null ? { error: errorToWire(j.error) } : {}),
     kind: j.kind,
     hasTasks: j.tasks !== undefined,
@@ -136,6 +137,7 @@ export function jobFromWire(m: Job | undefined): JobView {
     latency_ms: j.latencyMs ?? null,
     skipped_ticks: j.skippedTicks,
     retry_of: j.retryOf ?? null,
+    workflow_version: j.workflowVersion ?? null,
     error: j.error ? errorFromWire(j.error) : null,
     kind: kindFromWire(j.kind, JOB_KINDS),
     ...(j.hasTasks

@@ -5,6 +5,7 @@
 import type { IdempotentResult } from '../idempotency.ts';
 import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
+import type { WorkflowVersionView } from './versions.ts';
 
 export interface WorkflowsApi {
   /** `body` is the request body as received (validated by the service). */
@@ -40,6 +41,21 @@ export interface WorkflowsApi {
   /** `body` is the request body as received (`{ note? }`, validated by the service). */
   pause(userId: string, workflowId: string, body: unknown): Promise<WorkflowView>;
   resume(userId: string, workflowId: string): Promise<WorkflowView>;
+  /** GET /workflows/{id}/versions: newest first. */
+  listVersions(
+    userId: string,
+    workflowId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ versions: WorkflowVersionView[]; cursor: string | null }>;
+  /** GET /workflows/{id}/versions/{n}: 404 for an unknown version or another user's workflow. */
+  getVersion(userId: string, workflowId: string, version: number): Promise<WorkflowVersionView>;
+  /** POST /workflows/{id}/versions/{n}/restore: an edit back to version n (a new version). */
+  restoreVersion(
+    userId: string,
+    workflowId: string,
+    version: number,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>>;
   /** GET /workflows/{id}/preview: `count` 1–100; `from` absent = now. */
   preview(
     userId: string,

@@ -11,7 +11,15 @@ import type { IdempotentResult } from '../idempotency.ts';
 import type { WorkflowsApi } from './api.ts';
 import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
-import { bodyToWire, previewFromWire, resultFromWire, resultsFromWire, workflowFromWire } from './wire.ts';
+import {
+  bodyToWire,
+  previewFromWire,
+  resultFromWire,
+  resultsFromWire,
+  versionFromWire,
+  workflowFromWire,
+} from './wire.ts';
+import type { WorkflowVersionView } from './versions.ts';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ValidationError } from '../../domain/errors.ts';
 import { parsePreviewFrom } from '../../domain/schedule-preview.ts';
@@ -139,6 +147,39 @@ export class WorkflowsClient implements WorkflowsApi {
   previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }> {
     return this.#call(async () =>
       previewFromWire(await this.#rpc.previewSchedule({ userId, bodyJson: bodyToWire(body) })),
+    );
+  }
+
+  listVersions(
+    userId: string,
+    workflowId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ versions: WorkflowVersionView[]; cursor: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listWorkflowVersions({
+        userId,
+        workflowId,
+        limit: page.limit,
+        cursor: page.cursor,
+      });
+      return { versions: res.versions.map(versionFromWire), cursor: res.cursor ?? null };
+    });
+  }
+
+  getVersion(userId: string, workflowId: string, version: number): Promise<WorkflowVersionView> {
+    return this.#call(async () =>
+      versionFromWire((await this.#rpc.getWorkflowVersion({ userId, workflowId, version })).version),
+    );
+  }
+
+  restoreVersion(
+    userId: string,
+    workflowId: string,
+    version: number,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
+    return this.#call(async () =>
+      resultFromWire(await this.#rpc.restoreWorkflowVersion({ userId, workflowId, version, idempotencyKey })),
     );
   }
 }

@@ -58,6 +58,8 @@ export interface WorkflowView {
   /** At the failure limit, pause instead of terminating. */
   pause_on_failure: boolean;
   generation: number;
+  /** The current version of its definition (GET /workflows/{id}/versions). */
+  version: number;
   /** `{key: value}`, keys sorted (src/domain/labels.ts). */
   labels: Record<string, string>;
   /** Up to RECENT_JOBS_LIMIT (recent-jobs.ts), newest first. */
@@ -178,6 +180,7 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
     pause_note: row.pause_note,
     pause_on_failure: row.pause_on_failure,
     generation: row.generation,
+    version: row.version,
     labels: sortedLabels(row.labels),
     recent_jobs: recentJobs,
   };

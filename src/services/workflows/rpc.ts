@@ -17,6 +17,7 @@ import {
   refusalToWire,
   resultsToWire,
   resultToWire,
+  versionToWire,
   workflowToWire,
 } from './wire.ts';
 import { fromOptionalTimestamp } from '../../platform/rpc/codec.ts';
@@ -95,6 +96,23 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
         },
         previewSchedule: async (req) =>
           previewToWire(await workflows.previewSchedule(req.userId, bodyFromWire(req.bodyJson))),
+        listWorkflowVersions: async (req) => {
+          const page = await workflows.listVersions(req.userId, req.workflowId, {
+            limit: req.limit,
+            ...(req.cursor !== undefined ? { cursor: req.cursor } : {}),
+          });
+          return {
+            versions: page.versions.map(versionToWire),
+            ...(page.cursor !== null ? { cursor: page.cursor } : {}),
+          };
+        },
+        getWorkflowVersion: async (req) => ({
+          version: versionToWire(await workflows.getVersion(req.userId, req.workflowId, req.version)),
+        }),
+        restoreWorkflowVersion: async (req) =>
+          resultToWire(
+            await workflows.restoreVersion(req.userId, req.workflowId, req.version, req.idempotencyKey),
+          ),
       }),
   };
 }

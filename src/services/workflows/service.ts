@@ -60,6 +60,14 @@ import {
   type WorkflowView,
 } from './codec.ts';
 import { workflowsRecentJobs } from './recent-jobs.ts';
+import {
+  getWorkflowVersion,
+  listWorkflowVersions,
+  restoreBody,
+  workflowVersionsInsertFirst,
+  workflowVersionsRecordEdit,
+  type WorkflowVersionView,
+} from './versions.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
@@ -162,6 +170,7 @@ export class WorkflowsService implements WorkflowsApi {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        await workflowVersionsInsertFirst(trx, [row]);
         await emit(trx, row, 'BUILD');
         // A new workflow has no jobs yet.
         return toWorkflowView(row, []);
@@ -237,6 +246,7 @@ export class WorkflowsService implements WorkflowsApi {
         }
         await assertCanAddWorkflow(trx, userId, quotas, items.length);
         const rows = await insertWorkflows(trx, userId, drafts, now);
+        await workflowVersionsInsertFirst(trx, rows);
         await emitBuilds(trx, rows);
         return rows.map((row) => toWorkflowView(row, []));
       },
@@ -361,7 +371,7 @@ export class WorkflowsService implements WorkflowsApi {
           (current.build_status !== 'COMPLETED' && current.build_status !== 'STARTED');
         const reschedule = !rebuild && (scheduleChanged || current.completed_at !== null);
 
-        const row = await trx
+        const updated = await trx
           .updateTable('workflows')
           .set({
             name: changes.name ?? current.name,
@@ -383,6 +393,8 @@ export class WorkflowsService implements WorkflowsApi {
           .where('id', '=', workflowId)
           .returningAll()
           .executeTakeFirstOrThrow();
+        // A new version when the definition changed (not for a rename, a relabel or a no-op edit).
+        const row = { ...updated, version: await workflowVersionsRecordEdit(trx, workflowId, userId, now) };
         if (rebuild) {
           await queueBuild(trx, row, now);
         } else if (reschedule) {
@@ -532,6 +544,35 @@ export class WorkflowsService implements WorkflowsApi {
     });
     if (changed) this.#changed(workflowId);
     return view;
+  }
+
+  /** GET /workflows/{id}/versions: newest first (versions.ts). */
+  listVersions(
+    userId: string,
+    workflowId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ versions: WorkflowVersionView[]; cursor: string | null }> {
+    return listWorkflowVersions(this.#db, userId, workflowId, page);
+  }
+
+  /** GET /workflows/{id}/versions/{n}: 404 for an unknown version or another user's workflow. */
+  getVersion(userId: string, workflowId: string, version: number): Promise<WorkflowVersionView> {
+    return getWorkflowVersion(this.#db, userId, workflowId, version);
+  }
+
+  /**
+   * POST /workflows/{id}/versions/{n}/restore: an edit (`update`, with its checks, rebuild and
+   * reschedule rules) back to version n's definition, which makes a new version unless n is the
+   * current one's definition already. The name and labels are not part of a version and are kept.
+   */
+  async restoreVersion(
+    userId: string,
+    workflowId: string,
+    version: number,
+    idempotencyKey?: string,
+  ): Promise<IdempotentResult<WorkflowView>> {
+    const old = await getWorkflowVersion(this.#db, userId, workflowId, version);
+    return this.update(userId, workflowId, restoreBody(old.definition), idempotencyKey);
   }
 
   /**

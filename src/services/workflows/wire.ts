@@ -21,6 +21,8 @@ import {
   type WorkflowSchema,
   type WorkflowsResult,
   type WorkflowsResultSchema,
+  type WorkflowVersion,
+  type WorkflowVersionSchema,
 } from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
 import {
   fromEnum,
@@ -42,6 +44,7 @@ import {
   type ScheduleView,
   type WorkflowView,
 } from './codec.ts';
+import type { WorkflowDefinitionView, WorkflowVersionView } from './versions.ts';
 
 function policyToWire(p: SchedulePolicyView): MessageInitShape<typeof SchedulePolicySchema> {
   return {
@@ -151,6 +154,7 @@ export function workflowToWire(w: WorkflowView): MessageInitShape<typeof Workflo
     ...(w.pause_note !== null ? { pauseNote: w.pause_note } : {}),
     pauseOnFailure: w.pause_on_failure,
     generation: w.generation,
+    version: w.version,
     recentJobs: w.recent_jobs.map(recentJobToWire),
     labels: w.labels,
   };
@@ -179,6 +183,7 @@ export function workflowFromWire(m: Workflow | undefined): WorkflowView {
     pause_note: w.pauseNote ?? null,
     pause_on_failure: w.pauseOnFailure,
     generation: w.generation,
+    version: w.version,
     // A protobuf map has no order: the API's is the keys', restored here.
     labels: sortedLabels(w.labels),
     recent_jobs: w.recentJobs.map(recentJobFromWire),
@@ -274,5 +279,30 @@ export function previewFromWire(m: PreviewResponse): { fire_times: FireTimeView[
       nominal_at: fromTimestamp(f.nominalAt),
       reason: f.reason ?? null,
     })),
+  };
+}
+
+export function versionToWire(v: WorkflowVersionView): MessageInitShape<typeof WorkflowVersionSchema> {
+  return {
+    workflowId: v.workflow_id,
+    version: v.version,
+    createdAt: toTimestamp(v.created_at),
+    ...(v.created_by !== null ? { createdBy: v.created_by } : {}),
+    current: v.current,
+    changes: v.changes,
+    definitionJson: JSON.stringify(v.definition),
+  };
+}
+
+export function versionFromWire(m: WorkflowVersion | undefined): WorkflowVersionView {
+  const v = required(m, 'version');
+  return {
+    workflow_id: v.workflowId,
+    version: v.version,
+    created_at: fromTimestamp(v.createdAt),
+    created_by: v.createdBy ?? null,
+    current: v.current,
+    changes: v.changes,
+    definition: JSON.parse(v.definitionJson) as WorkflowDefinitionView,
   };
 }

@@ -21,6 +21,7 @@ import { sql, type Transaction } from 'kysely';
 import { validateDagPayload, type DagDefinition, type DagTask } from '../../domain/dag-definition.ts';
 import type { FinalTaskState } from '../../domain/dag-expression.ts';
 import { resolveRun, type TaskSnapshot, type TaskState } from '../../domain/dag-resolution.ts';
+import { retryRun } from '../../domain/dag-run-retry.ts';
 import { renderProblemMessage, renderTaskPayload, type TaskOutputs } from '../../domain/task-references.ts';
 import type { DB, JobStatus } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
@@ -55,12 +56,15 @@ interface RunRow {
   id: string;
   spec: unknown;
   dag_state: Record<string, number> | null;
+  /** The run this one retries: its succeeded tasks are kept (see `keptFromRetried`). */
+  retry_of: string | null;
 }
 
 interface TaskRow {
   run_id: string;
   task_name: string;
   task_index: number | null;
+  task_item?: unknown;
   status: JobStatus;
   error_kind: 'USER' | 'SYSTEM' | null;
   error_code: string | null;
@@ -93,7 +97,9 @@ interface TaskInsert {
   run_id: string;
   kind: 'HEARTBEAT' | 'CONTAINER';
   spec: unknown;
-  status: 'QUEUED' | 'SKIPPED' | 'FAILED' | 'CANCELED';
+  status: 'QUEUED' | 'SKIPPED' | 'FAILED' | 'CANCELED' | 'COMPLETED';
+  /** Kept from the retried run (status COMPLETED). */
+  outputs?: Record<string, unknown> | null;
   max_attempts: number;
   retry_policy: unknown;
   task_name: string;
@@ -135,7 +141,7 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
   const ids = [...new Set(runIds)].sort();
   if (ids.length === 0) return result;
   const { rows: runs } = await sql<RunRow>`
-    SELECT id, spec, dag_state FROM jobs
+    SELECT id, spec, dag_state, retry_of FROM jobs
     WHERE id = ANY(${ids}::uuid[]) AND kind = 'DAG' AND status = 'RUNNING'
     ORDER BY id FOR UPDATE`.execute(trx);
   if (runs.length === 0) return result;
@@ -152,6 +158,20 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
   const inserts: TaskInsert[] = [];
   const expansions: { id: string; state: Record<string, number> }[] = [];
   const ends: RunEnd[] = [];
+  // A retry that starts now (no task row yet) keeps what its retried run succeeded at.
+  const starting = runs.filter((r) => r.retry_of !== null && r.dag_state === null && !tasksOf.has(r.id));
+  const retried = new Map<string, TaskRow[]>();
+  if (starting.length > 0) {
+    const { rows: old } = await sql<TaskRow & { source: string }>`
+      SELECT run_id AS source, run_id, task_name, task_index, task_item, status, error_kind, error_code,
+             error_message, outputs
+      FROM jobs WHERE run_id = ANY(${starting.map((r) => r.retry_of!)}::uuid[])`.execute(trx);
+    for (const row of old) {
+      const list = retried.get(row.source);
+      if (list) list.push(row);
+      else retried.set(row.source, [row]);
+    }
+  }
   for (const run of runs) {
     const definition = definitionOf(run.id, run.spec);
     if (typeof definition === 'string') {
@@ -164,7 +184,15 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
       });
       continue;
     }
-    const planned = planRun(run, definition, tasksOf.get(run.id) ?? []);
+    let own = tasksOf.get(run.id) ?? [];
+    if (starting.includes(run)) {
+      const kept = keptFromRetried(run, definition, retried.get(run.retry_of!) ?? []);
+      inserts.push(...kept.inserts);
+      own = kept.rows;
+      run.dag_state = kept.expanded;
+      if (kept.expanded !== null) expansions.push({ id: run.id, state: kept.expanded });
+    }
+    const planned = planRun(run, definition, own);
     inserts.push(...planned.inserts);
     if (planned.expanded) expansions.push({ id: run.id, state: planned.expanded });
     if (planned.end) ends.push(planned.end);
@@ -180,13 +208,15 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
     const inserted = await sql`
       INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at,
                         max_attempts, retry_policy, run_id, task_name, task_index, task_item, trace_context,
-                        completed_at, error_kind, error_code, error_message, created_at, updated_at)
+                        completed_at, error_kind, error_code, error_message, outputs, created_at, updated_at)
       SELECT t.id, r.workflow_id, r.user_id, r.workflow_generation, t.kind, t.spec, t.status, r.trigger, now(),
              t.max_attempts, t.retry_policy, r.id, t.task_name, t.task_index, t.task_item, r.trace_context,
-             CASE WHEN t.status <> 'QUEUED' THEN now() END, t.error_kind, t.error_code, t.error_message, now(), now()
+             CASE WHEN t.status <> 'QUEUED' THEN now() END, t.error_kind, t.error_code, t.error_message, t.outputs,
+             now(), now()
       FROM jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) AS t(
              id uuid, run_id uuid, kind text, spec jsonb, status text, max_attempts int, retry_policy jsonb,
-             task_name text, task_index int, task_item jsonb, error_kind text, error_code text, error_message text)
+             task_name text, task_index int, task_item jsonb, error_kind text, error_code text, error_message text,
+             outputs jsonb)
       JOIN jobs r ON r.id = t.run_id
       ON CONFLICT (run_id, task_name, COALESCE(task_index, -1)) WHERE run_id IS NOT NULL DO NOTHING`.execute(
       trx,
@@ -197,6 +227,79 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
   }
   if (ends.length > 0) result.finished = await finishRuns(trx, ends);
   return result;
+}
+
+/**
+ * The rows a retry starts with (src/domain/dag-run-retry.ts): the retried run's succeeded tasks
+ * (and fan-out instances) whose upstream does not run again, COMPLETED with their outputs and
+ * 0 attempts (kept, not run again); the rest is decided by the resolver as in a new run.
+ */
+function keptFromRetried(
+  run: RunRow,
+  definition: DagDefinition,
+  previous: readonly TaskRow[],
+): { inserts: TaskInsert[]; rows: TaskRow[]; expanded: Record<string, number> | null } {
+  const snapshot = new Map<string, TaskSnapshot>();
+  const byInstance = new Map<string, TaskRow>();
+  for (const row of previous) {
+    byInstance.set(`${row.task_name}\u0000${row.task_index ?? ''}`, row);
+    const task = definition.tasks.find((t) => t.name === row.task_name);
+    if (task === undefined) continue;
+    if (row.task_index === null) {
+      snapshot.set(row.task_name, { state: taskStateOfRow(row) });
+    } else {
+      const known = snapshot.get(row.task_name);
+      const instances = known && 'instances' in known ? [...known.instances] : [];
+      while (instances.length <= row.task_index) instances.push('PENDING');
+      instances[row.task_index] = taskStateOfRow(row);
+      snapshot.set(row.task_name, { instances });
+    }
+  }
+  const { tasks } = retryRun(definition, snapshot);
+  const inserts: TaskInsert[] = [];
+  const rows: TaskRow[] = [];
+  let expanded: Record<string, number> | null = null;
+  const keep = (task: DagTask, index: number | null) => {
+    const old = byInstance.get(`${task.name}\u0000${index ?? ''}`);
+    if (old === undefined) return;
+    inserts.push({
+      id: newId(),
+      run_id: run.id,
+      kind: task.kind,
+      spec: task.payload,
+      status: 'COMPLETED',
+      max_attempts: task.retry.limit + 1,
+      retry_policy: task.retry,
+      task_name: task.name,
+      task_index: index,
+      task_item: index === null ? null : (old.task_item ?? null),
+      error_kind: null,
+      error_code: null,
+      error_message: null,
+      outputs: old.outputs,
+    });
+    rows.push({
+      ...old,
+      run_id: run.id,
+      status: 'COMPLETED',
+      error_kind: null,
+      error_code: null,
+      error_message: null,
+    });
+  };
+  for (const task of definition.tasks) {
+    const state = tasks.get(task.name);
+    if (state === undefined) continue;
+    if ('instances' in state) {
+      expanded = { ...(expanded ?? {}), [task.name]: state.instances.length };
+      state.instances.forEach((s, i) => {
+        if (s === 'SUCCEEDED') keep(task, i);
+      });
+    } else if (state.state === 'SUCCEEDED') {
+      keep(task, null);
+    }
+  }
+  return { inserts, rows, expanded };
 }
 
 /**

@@ -165,9 +165,9 @@ export class Scheduler {
         const overlap = await this.#applyOverlap(trx, plans, now);
         const jobs = overlap.jobs;
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
-        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
+        INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
         -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
-        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
+        SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
         FROM workflows w JOIN unnest(
           ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
           ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],

@@ -120,12 +120,14 @@ function useJobMutation<V>(workflowId: string, request: (vars: V) => Promise<Job
   });
 }
 
-/** Run now (a MANUAL job). */
+/** Run now (a MANUAL job): the current version, or `version` (docs/api.md "Versions"). */
 export function useRunNow(workflowId: string) {
-  return useJobMutation(workflowId, ({ idempotencyKey }: { idempotencyKey: string }) =>
-    api.post<Job>(`${base(workflowId)}/schedule`, undefined, {
-      headers: { 'Idempotency-Key': idempotencyKey },
-    }),
+  return useJobMutation(
+    workflowId,
+    ({ idempotencyKey, version }: { idempotencyKey: string; version?: number }) =>
+      api.post<Job>(`${base(workflowId)}/schedule`, version === undefined ? undefined : { version }, {
+        headers: { 'Idempotency-Key': idempotencyKey },
+      }),
   );
 }
 

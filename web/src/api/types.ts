@@ -47,6 +47,10 @@ export type Artifact = Schemas['Artifact'];
 export type Run = Schemas['WorkflowJob'];
 
 export type WorkflowPage = ResponseOf<'/api/v1/workflows', 'get'>;
+/** One immutable version of a workflow's definition (docs/api.md "Versions"). */
+export type WorkflowVersion = Schemas['WorkflowVersion'];
+export type WorkflowDefinition = Schemas['WorkflowDefinition'];
+export type WorkflowVersionPage = ResponseOf<'/api/v1/workflows/{id}/versions', 'get'>;
 export type JobPage = ResponseOf<'/api/v1/workflows/{id}/jobs', 'get'>;
 export type RunPage = ResponseOf<'/api/v1/jobs', 'get'>;
 

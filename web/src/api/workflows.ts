@@ -2,7 +2,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from './client.ts';
-import type { FireTime, QueryOf, Workflow, WorkflowPage } from './types.ts';
+import type { FireTime, QueryOf, Workflow, WorkflowPage, WorkflowVersionPage } from './types.ts';
 
 /** Overview and detail pages refresh this often (milliseconds). */
 export const REFRESH_MS = 5_000;
@@ -26,6 +26,22 @@ export function useWorkflows(params: WorkflowListParams, options: { refetchInter
     queryFn: ({ signal }) => listWorkflows(params, signal),
     placeholderData: keepPreviousData,
     refetchInterval: options.refetchInterval ?? REFRESH_MS,
+  });
+}
+
+/**
+ * A workflow's versions, newest first. Keyed by the workflow's current version too: an edit that
+ * made a new one refetches the list, and nothing else changes a version (no polling).
+ */
+export function useWorkflowVersions(id: string, current: number, cursor?: string) {
+  return useQuery({
+    queryKey: [...workflowKeys.one(id), 'versions', current, cursor ?? null] as const,
+    queryFn: ({ signal }) =>
+      api.get<WorkflowVersionPage>(`/workflows/${encodeURIComponent(id)}/versions`, {
+        query: { limit: 10, ...(cursor ? { cursor } : {}) },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
   });
 }
 

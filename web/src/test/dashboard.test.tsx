@@ -47,6 +47,7 @@ const WORKFLOW = {
   updated_at: '2026-01-01T00:00:00Z',
   terminated_at: '2026-01-02T00:00:00Z',
   generation: 1,
+  version: 1,
   recent_jobs: [],
 };
 

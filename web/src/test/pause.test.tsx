@@ -49,6 +49,7 @@ const ACTIVE: Workflow = {
   pause_note: null,
   pause_on_failure: false,
   generation: 1,
+  version: 1,
   labels: {},
   recent_jobs: [],
 };

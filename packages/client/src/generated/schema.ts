@@ -4604,7 +4604,7 @@ export interface paths {
         put?: never;
         /**
          * Run the workflow now (a MANUAL job)
-         * @description The body, if any, must be `{}`. 412 when the workflow is terminated or its build is not COMPLETED.
+         * @description The body may be absent or `{}` (the current version), or `{ "version": n }` to run version n of the definition (its kind and payload; GET /workflows/{id}/versions): 400 naming `version` when the workflow has no such version. 412 when the workflow is terminated or its build is not COMPLETED.
          */
         post: {
             parameters: {
@@ -4618,7 +4618,11 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RunNowInput"];
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
@@ -5249,6 +5253,233 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a workflow's versions, newest first
+         * @description Every create and every edit that changes the definition (kind, payload, schedule with its policy, max_consecutive_job_failures_allowed, pause_on_failure, log_retention) makes an immutable version: 1, 2, …. A rename, a relabel or an edit that changes nothing makes none. `changes` names what differs from the version before.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cursor: string | null;
+                            versions: components["schemas"]["WorkflowVersion"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/versions/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one version of a workflow
+         * @description 404 when the workflow has no version n.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    /** @description A version number (1, 2, …) */
+                    n: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkflowVersion"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/versions/{n}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a version (an edit back to its definition)
+         * @description The same as `PUT /workflows/{id}` with version n's payload, schedule and options (name and labels are kept): the same checks, rebuild and reschedule, and a new version unless the current definition is already the same. A `once` schedule whose time has passed cannot be restored (400, as its edit would be). 404 when the workflow has no version n. The body, if any, must be `{}`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Replays the first response for a repeated request with the same key and body (24 h). */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                    /** @description A version number (1, 2, …) */
+                    n: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -6005,6 +6236,8 @@ export interface components {
             updated_at: string;
             /** Format: uuid */
             workflow_id: string;
+            /** @description The version of the workflow this run ran (GET /workflows/{id}/versions/{n}) */
+            workflow_version: number | null;
         };
         JobInput: {
             attempts: number;
@@ -6042,6 +6275,8 @@ export interface components {
             updated_at: string;
             /** Format: uuid */
             workflow_id: string;
+            /** @description The version of the workflow this run ran (GET /workflows/{id}/versions/{n}) */
+            workflow_version: number | null;
         };
         /**
          * @description Labels as in Kubernetes: keys `[prefix/]name` (name up to 63 characters of letters, digits, `-`, `_`, `.`; prefix a DNS subdomain), values empty or like a name; at most 64.
@@ -6380,6 +6615,14 @@ export interface components {
             email: string;
             invite?: string;
             password: string;
+        };
+        RunNow: {
+            /** @description Run this version of the definition; absent or null: the current one */
+            version?: number | null;
+        };
+        RunNowInput: {
+            /** @description Run this version of the definition; absent or null: the current one */
+            version?: number | null;
         };
         Schedule: {
             interval_minutes: number;
@@ -6993,6 +7236,8 @@ export interface components {
             terminated_at: string | null;
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
+            /** @description The current version of its definition (GET /workflows/{id}/versions); 1 at creation */
+            version: number;
         };
         WorkflowAnalytics: {
             /** @description completed_at − started_at of jobs finished since percentiles_since (jobs that never started are left out) */
@@ -7090,6 +7335,62 @@ export interface components {
             payload: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | components["schemas"]["DagPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
         };
+        /** @description What shapes a run: the workflow object's fields of the same names */
+        WorkflowDefinition: {
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
+            log_retention: boolean;
+            max_consecutive_job_failures_allowed: number;
+            pause_on_failure: boolean;
+            payload: {
+                [key: string]: unknown;
+            };
+            schedule: {
+                interval_minutes: number;
+                policy: components["schemas"]["SchedulePolicyView"];
+                /** @constant */
+                type: "interval";
+            } | {
+                cron: string;
+                policy: components["schemas"]["SchedulePolicyView"];
+                timezone: string;
+                /** @constant */
+                type: "cron";
+            } | {
+                /** @description RFC 3339 UTC timestamp with milliseconds */
+                run_at: string;
+                /** @constant */
+                type: "once";
+            };
+        };
+        /** @description What shapes a run: the workflow object's fields of the same names */
+        WorkflowDefinitionInput: {
+            /** @enum {string} */
+            kind: "HEARTBEAT" | "CONTAINER" | "DAG";
+            log_retention: boolean;
+            max_consecutive_job_failures_allowed: number;
+            pause_on_failure: boolean;
+            payload: {
+                [key: string]: unknown;
+            };
+            schedule: {
+                interval_minutes: number;
+                policy: components["schemas"]["SchedulePolicyViewInput"];
+                /** @constant */
+                type: "interval";
+            } | {
+                cron: string;
+                policy: components["schemas"]["SchedulePolicyViewInput"];
+                timezone: string;
+                /** @constant */
+                type: "cron";
+            } | {
+                /** @description RFC 3339 UTC timestamp with milliseconds */
+                run_at: string;
+                /** @constant */
+                type: "once";
+            };
+        };
         WorkflowInput: {
             build_error: string | null;
             /** @enum {string} */
@@ -7144,6 +7445,8 @@ export interface components {
             terminated_at: string | null;
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
+            /** @description The current version of its definition (GET /workflows/{id}/versions); 1 at creation */
+            version: number;
         };
         WorkflowJob: {
             attempts: number;
@@ -7182,6 +7485,8 @@ export interface components {
             /** Format: uuid */
             workflow_id: string;
             workflow_name: string;
+            /** @description The version of the workflow this run ran (GET /workflows/{id}/versions/{n}) */
+            workflow_version: number | null;
         };
         WorkflowJobInput: {
             attempts: number;
@@ -7220,6 +7525,8 @@ export interface components {
             /** Format: uuid */
             workflow_id: string;
             workflow_name: string;
+            /** @description The version of the workflow this run ran (GET /workflows/{id}/versions/{n}) */
+            workflow_version: number | null;
         };
         WorkflowPause: {
             /** @description Why it is paused, shown with the workflow until it is resumed */
@@ -7266,6 +7573,34 @@ export interface components {
             /** @description The kind-specific payload, as an object or as a JSON string of one. */
             payload?: components["schemas"]["HeartbeatPayloadInput"] | components["schemas"]["ContainerPayloadInput"] | components["schemas"]["DagPayloadInput"] | string;
             schedule?: components["schemas"]["ScheduleInput"];
+        };
+        WorkflowVersion: {
+            /** @description Dotted paths of `definition` that differ from the version before (at most 10, then `…`); empty for version 1 */
+            changes: string[];
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            /** @description Who made it; null once that user is deleted */
+            created_by: string | null;
+            /** @description Whether it is the workflow's current version */
+            current: boolean;
+            definition: components["schemas"]["WorkflowDefinition"];
+            version: number;
+            /** Format: uuid */
+            workflow_id: string;
+        };
+        WorkflowVersionInput: {
+            /** @description Dotted paths of `definition` that differ from the version before (at most 10, then `…`); empty for version 1 */
+            changes: string[];
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            /** @description Who made it; null once that user is deleted */
+            created_by: string | null;
+            /** @description Whether it is the workflow's current version */
+            current: boolean;
+            definition: components["schemas"]["WorkflowDefinitionInput"];
+            version: number;
+            /** Format: uuid */
+            workflow_id: string;
         };
     };
     responses: never;

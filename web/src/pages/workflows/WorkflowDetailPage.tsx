@@ -1,7 +1,7 @@
 /**
  * One workflow: details (schedule in words, next run in both zones, what it runs), failure counter,
  * actions (run now, rebuild a failed build, pause with a note and resume, edit, terminate, delete),
- * its jobs and who is notified of what (subscriptions).
+ * its jobs, its versions (diff, run an older one) and who is notified of what (subscriptions).
  */
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -33,6 +33,7 @@ import { Button } from '../../components/Button.tsx';
 import { SubscriptionsSection } from '../../features/subscriptions/SubscriptionsSection.tsx';
 import { DagGraph } from '../../features/dag/DagGraph.tsx';
 import { layoutDag } from '../../features/dag/layout.ts';
+import { VersionsSection } from '../../features/versions/VersionsSection.tsx';
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
@@ -215,6 +216,8 @@ export default function WorkflowDetailPage() {
       </div>
 
       <JobsSection workflowId={w.id} />
+
+      <VersionsSection workflow={w} canRun={canRun} />
 
       <SubscriptionsSection workflowId={w.id} />
 

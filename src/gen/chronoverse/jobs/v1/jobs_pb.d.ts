@@ -148,6 +148,13 @@ export declare type Job = Message<"chronoverse.jobs.v1.Job"> & {
    * @generated from field: bool has_tasks = 20;
    */
   hasTasks: boolean;
+
+  /**
+   * The workflow version this run ran (issue 12). Numbered from 40: parallel changes add fields after 17.
+   *
+   * @generated from field: optional int32 workflow_version = 40;
+   */
+  workflowVersion?: number | undefined;
 };
 
 /**
@@ -507,6 +514,13 @@ export declare type RunJobNowRequest = Message<"chronoverse.jobs.v1.RunJobNowReq
    * @generated from field: optional string idempotency_key = 3;
    */
   idempotencyKey?: string | undefined;
+
+  /**
+   * Run this version of the workflow's definition (absent: the current one). Issue 12.
+   *
+   * @generated from field: optional int32 version = 10;
+   */
+  version?: number | undefined;
 };
 
 /**

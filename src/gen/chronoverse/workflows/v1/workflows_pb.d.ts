@@ -326,6 +326,13 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
    * @generated from field: bool pause_on_failure = 32;
    */
   pauseOnFailure: boolean;
+
+  /**
+   * Versions (issue 12). Numbered from 40: parallel changes add fields after 32.
+   *
+   * @generated from field: int32 version = 40;
+   */
+  version: number;
 };
 
 /**
@@ -333,6 +340,183 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export declare const WorkflowSchema: GenMessage<Workflow>;
+
+/**
+ * One immutable version of a workflow's definition (docs/api.md "Versions").
+ *
+ * @generated from message chronoverse.workflows.v1.WorkflowVersion
+ */
+export declare type WorkflowVersion = Message<"chronoverse.workflows.v1.WorkflowVersion"> & {
+  /**
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: int32 version = 2;
+   */
+  version: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string created_by = 4;
+   */
+  createdBy?: string | undefined;
+
+  /**
+   * @generated from field: bool current = 5;
+   */
+  current: boolean;
+
+  /**
+   * @generated from field: repeated string changes = 6;
+   */
+  changes: string[];
+
+  /**
+   * The definition as the API shows it (kind, payload, schedule, options), as a JSON object.
+   *
+   * @generated from field: string definition_json = 7;
+   */
+  definitionJson: string;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowVersion.
+ * Use `create(WorkflowVersionSchema)` to create a new message.
+ */
+export declare const WorkflowVersionSchema: GenMessage<WorkflowVersion>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ListWorkflowVersionsRequest
+ */
+export declare type ListWorkflowVersionsRequest = Message<"chronoverse.workflows.v1.ListWorkflowVersionsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: optional string cursor = 3;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ListWorkflowVersionsRequest.
+ * Use `create(ListWorkflowVersionsRequestSchema)` to create a new message.
+ */
+export declare const ListWorkflowVersionsRequestSchema: GenMessage<ListWorkflowVersionsRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ListWorkflowVersionsResponse
+ */
+export declare type ListWorkflowVersionsResponse = Message<"chronoverse.workflows.v1.ListWorkflowVersionsResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.WorkflowVersion versions = 1;
+   */
+  versions: WorkflowVersion[];
+
+  /**
+   * Absent on the last page.
+   *
+   * @generated from field: optional string cursor = 2;
+   */
+  cursor?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ListWorkflowVersionsResponse.
+ * Use `create(ListWorkflowVersionsResponseSchema)` to create a new message.
+ */
+export declare const ListWorkflowVersionsResponseSchema: GenMessage<ListWorkflowVersionsResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.GetWorkflowVersionRequest
+ */
+export declare type GetWorkflowVersionRequest = Message<"chronoverse.workflows.v1.GetWorkflowVersionRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: int32 version = 3;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.GetWorkflowVersionRequest.
+ * Use `create(GetWorkflowVersionRequestSchema)` to create a new message.
+ */
+export declare const GetWorkflowVersionRequestSchema: GenMessage<GetWorkflowVersionRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.GetWorkflowVersionResponse
+ */
+export declare type GetWorkflowVersionResponse = Message<"chronoverse.workflows.v1.GetWorkflowVersionResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.WorkflowVersion version = 1;
+   */
+  version?: WorkflowVersion | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.GetWorkflowVersionResponse.
+ * Use `create(GetWorkflowVersionResponseSchema)` to create a new message.
+ */
+export declare const GetWorkflowVersionResponseSchema: GenMessage<GetWorkflowVersionResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.RestoreWorkflowVersionRequest
+ */
+export declare type RestoreWorkflowVersionRequest = Message<"chronoverse.workflows.v1.RestoreWorkflowVersionRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: int32 version = 3;
+   */
+  version: number;
+
+  /**
+   * @generated from field: optional string idempotency_key = 4;
+   */
+  idempotencyKey?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.RestoreWorkflowVersionRequest.
+ * Use `create(RestoreWorkflowVersionRequestSchema)` to create a new message.
+ */
+export declare const RestoreWorkflowVersionRequestSchema: GenMessage<RestoreWorkflowVersionRequest>;
 
 /**
  * A create or edit guarded by an Idempotency-Key: the HTTP status to answer and the workflow, or
@@ -972,6 +1156,11 @@ export enum WorkflowKind {
    * @generated from enum value: WORKFLOW_KIND_CONTAINER = 2;
    */
   CONTAINER = 2,
+
+  /**
+   * @generated from enum value: WORKFLOW_KIND_DAG = 3;
+   */
+  DAG = 3,
 }
 
 /**
@@ -1175,6 +1364,34 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof PreviewScheduleRequestSchema;
     output: typeof PreviewResponseSchema;
+  },
+  /**
+   * A workflow's versions, newest first.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListWorkflowVersions
+   */
+  listWorkflowVersions: {
+    methodKind: "unary";
+    input: typeof ListWorkflowVersionsRequestSchema;
+    output: typeof ListWorkflowVersionsResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.GetWorkflowVersion
+   */
+  getWorkflowVersion: {
+    methodKind: "unary";
+    input: typeof GetWorkflowVersionRequestSchema;
+    output: typeof GetWorkflowVersionResponseSchema;
+  },
+  /**
+   * An edit back to an older version's definition (a new version).
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.RestoreWorkflowVersion
+   */
+  restoreWorkflowVersion: {
+    methodKind: "unary";
+    input: typeof RestoreWorkflowVersionRequestSchema;
+    output: typeof WorkflowResultSchema;
   },
 }>;
 
