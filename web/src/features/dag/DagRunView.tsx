@@ -4,12 +4,14 @@
  * attempts, error, skipped reason, item, outputs and logs (the job page's log viewer, on the
  * task's own job id). A fan-out is one node and one row; its panel pages through its instances.
  *
- * The graph comes from the workflow's current payload: the API does not return the definition a
- * run started from (version pinning keeps it server-side). Tasks of the run that the current
- * definition no longer has are still drawn, without edges (`layoutDag`'s `extraNames`).
+ * The graph comes from the definition the run ran (`workflow_version`, fetched once: versions
+ * never change), and from the workflow's current payload until that arrives or when the run has
+ * no version. Tasks of the run that the definition used lacks are still drawn, without edges
+ * (`layoutDag`'s `extraNames`).
  */
 import { memo, useMemo, useState } from 'react';
 import type { Job, JobState, Task, Workflow } from '../../api/types.ts';
+import { useWorkflowVersion } from '../../api/workflows.ts';
 import { Button, JobStatusBadge } from '../../components/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { LogViewer } from '../logs/LogViewer.tsx';
@@ -29,7 +31,9 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
   const tasks = useMemo(() => job.tasks ?? [], [job.tasks]);
   // Keys, not objects: a refetch brings new objects with the same definition and task names, and
   // the layout must not run again for them (issue 12: 500 tasks without a long task).
-  const payloadKey = useMemo(() => JSON.stringify(workflow?.payload ?? null), [workflow?.payload]);
+  const version = useWorkflowVersion(workflowId, job.workflow_version);
+  const definition = version.data?.definition.payload ?? workflow?.payload ?? null;
+  const payloadKey = useMemo(() => JSON.stringify(definition), [definition]);
   const namesKey = useMemo(() => [...new Set(tasks.map((t) => t.name))].join('\n'), [tasks]);
   const layout = useMemo(
     () => layoutDag(JSON.parse(payloadKey) as unknown, namesKey === '' ? [] : namesKey.split('\n')),

@@ -44,12 +44,12 @@ const DEFINITION = {
   finally: [{ name: 'cleanup', kind: 'HEARTBEAT', payload: hb('cleanup') }],
 };
 
-function workflow(): Workflow {
+function workflow(payload: Record<string, unknown> = DEFINITION): Workflow {
   return {
     id: 'w1',
     name: 'pipeline',
     kind: 'DAG',
-    payload: DEFINITION,
+    payload,
     schedule: {
       type: 'interval',
       interval_minutes: 60,
@@ -75,6 +75,7 @@ function workflow(): Workflow {
     pause_note: null,
     pause_on_failure: false,
     generation: 1,
+    version: 2,
     labels: {},
     recent_jobs: [],
   } as Workflow;
@@ -141,6 +142,7 @@ function dagRun(): Job {
     latency_ms: null,
     skipped_ticks: 0,
     retry_of: null,
+    workflow_version: 1,
     error: null,
     kind: 'DAG',
     tasks: TASKS,
@@ -199,10 +201,34 @@ afterEach(() => {
   delete (globalThis as { EventSource?: unknown }).EventSource;
 });
 
+/** The workflow was edited since the run: version 2 has a task more than version 1, which the run ran. */
+const CURRENT = {
+  ...DEFINITION,
+  tasks: [...DEFINITION.tasks, { name: 'added', kind: 'HEARTBEAT', payload: hb('added') }],
+};
+
 function stubRun() {
+  const w = workflow(CURRENT);
   return stubFetch({
     'GET /api/v1/users': () => json(200, USER),
-    'GET /api/v1/workflows/w1': () => json(200, workflow()),
+    'GET /api/v1/workflows/w1': () => json(200, w),
+    'GET /api/v1/workflows/w1/versions/1': () =>
+      json(200, {
+        workflow_id: 'w1',
+        version: 1,
+        created_at: '2026-01-01T00:00:00.000Z',
+        created_by: 'u1',
+        current: false,
+        changes: [],
+        definition: {
+          kind: 'DAG',
+          payload: DEFINITION,
+          schedule: w.schedule,
+          max_consecutive_job_failures_allowed: 3,
+          pause_on_failure: false,
+          log_retention: true,
+        },
+      }),
     'GET /api/v1/workflows/w1/jobs/r1': () => json(200, dagRun()),
   });
 }
@@ -212,11 +238,16 @@ const rowOf = (name: string) =>
 const nodeOf = (name: string) => document.querySelector(`svg g.dag-node[data-task="${name}"]`) as SVGGElement;
 
 describe('DAG run page', () => {
-  it('draws every task of a run with its state, in the graph and in the table', async () => {
-    stubRun();
+  it("draws every task of a run with its state, in the graph and in the table, from the run's own version", async () => {
+    const calls = stubRun();
     renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
     await screen.findByRole('heading', { name: /^Run/ });
+    // Version 1's seven tasks, not the current definition's eight.
+    await waitFor(() =>
+      expect(calls.some((c) => c.url.pathname === '/api/v1/workflows/w1/versions/1')).toBe(true),
+    );
     await screen.findByRole('img', { name: /Graph of the run's 7 tasks/ });
+    expect(nodeOf('added')).toBeNull();
     expect(screen.getByRole('button', { name: 'Cancel run' })).toBeTruthy();
 
     const expected: Record<string, string> = {
