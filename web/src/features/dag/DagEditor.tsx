@@ -8,7 +8,7 @@ import { useDeferredValue, useMemo } from 'react';
 import type { FieldIssue } from '../../api/client.ts';
 import { TextAreaField } from '../../components/Field.tsx';
 import { DagGraph } from './DagGraph.tsx';
-import { lineOfPath, lineText, parseDefinition } from './definition-text.ts';
+import { lineText, linesOfPaths, parseDefinition } from './definition-text.ts';
 import { layoutDag } from './layout.ts';
 
 const PLACEHOLDER = `tasks:
@@ -41,14 +41,19 @@ export function DagEditor({ text, onChange, onBlur, issues }: DagEditorProps) {
     const parsed = parseDefinition(deferred);
     return parsed.ok ? layoutDag(parsed.value) : null;
   }, [deferred]);
-  const placed = useMemo(
-    () =>
-      issues.map((issue) => {
-        const line = issue.path === 'payload' ? null : lineOfPath(text, issue.path);
-        return { issue, line, context: line === null ? '' : lineText(text, line).trim() };
-      }),
-    [issues, text],
-  );
+  const placed = useMemo(() => {
+    const lines =
+      issues.length === 0
+        ? []
+        : linesOfPaths(
+            text,
+            issues.map((i) => i.path),
+          );
+    return issues.map((issue, k) => {
+      const line = issue.path === 'payload' ? null : (lines[k] ?? null);
+      return { issue, line, context: line === null ? '' : lineText(text, line).trim() };
+    });
+  }, [issues, text]);
   const count = issues.length;
   return (
     <fieldset className="dag-editor">

@@ -21,21 +21,24 @@ export function parseDefinition(text: string): ParsedDefinition {
 }
 
 /**
- * The 1-based line of the text that `path` (an API issue path such as `payload.tasks.2.depends`)
- * points at: the deepest part of it the text has. Null when not even the first part is found.
+ * The 1-based line of the text that each path (an API issue path such as
+ * `payload.tasks.2.depends`) points at: the deepest part of it the text has; null when not even
+ * the first part is found. The text is parsed once for all the paths.
  */
-export function lineOfPath(text: string, path: string): number | null {
-  const parts = path.split('.');
-  if (parts[0] === 'payload') parts.shift();
-  const keys = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+export function linesOfPaths(text: string, paths: readonly string[]): (number | null)[] {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
-  if (doc.errors.length > 0) return null;
-  for (let n = keys.length; n > 0; n--) {
-    const node = doc.getIn(keys.slice(0, n), true);
-    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
-  }
-  return null;
+  if (doc.errors.length > 0) return paths.map(() => null);
+  return paths.map((path) => {
+    const parts = path.split('.');
+    if (parts[0] === 'payload') parts.shift();
+    const keys = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    for (let n = keys.length; n > 0; n--) {
+      const node = doc.getIn(keys.slice(0, n), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return null;
+  });
 }
 
 /** A stored definition as the editor shows it: YAML, in the payload's own key order. */
