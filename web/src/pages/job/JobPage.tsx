@@ -116,6 +116,13 @@ export default function JobPage() {
       {finishedBadly && retryBlocked !== null && workflow.data ? (
         <p className="muted">Retry is not available: {retryBlocked}</p>
       ) : null}
+      {isDag && retryBlocked === null ? (
+        // What the server's retry of a run does (src/domain/dag-run-retry.ts).
+        <p className="muted">
+          Retry starts a new run that keeps the tasks that succeeded (with their outputs) unless a task
+          upstream of them runs again, and runs the others, finally tasks included, again.
+        </p>
+      ) : null}
       <ErrorMessage error={cancel.error ?? retry.error} title="The action failed" />
 
       <dl className="job-details">
