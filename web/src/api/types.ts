@@ -80,3 +80,5 @@ agree<Same<(typeof JOB_TRIGGERS)[number], JobTrigger>>();
 agree<Same<(typeof BUILD_STATUSES)[number], BuildStatus>>();
 agree<Same<(typeof WORKFLOW_STATUSES)[number], WorkflowStatus>>();
 agree<Same<(typeof WORKFLOW_KINDS)[number], WorkflowKind>>();
+/** One task instance of a DAG run (`tasks` of `GET …/jobs/{job}`). */
+export type Task = NonNullable<Job['tasks']>[number];

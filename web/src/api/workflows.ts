@@ -2,7 +2,15 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from './client.ts';
-import type { FireTime, QueryOf, TickPage, Workflow, WorkflowPage, WorkflowVersionPage } from './types.ts';
+import type {
+  FireTime,
+  QueryOf,
+  TickPage,
+  Workflow,
+  WorkflowPage,
+  WorkflowVersion,
+  WorkflowVersionPage,
+} from './types.ts';
 
 /** Overview and detail pages refresh this often (milliseconds). */
 export const REFRESH_MS = 5_000;
@@ -42,6 +50,17 @@ export function useWorkflowVersions(id: string, current: number, cursor?: string
         signal,
       }),
     placeholderData: keepPreviousData,
+  });
+}
+
+/** One version of a workflow's definition; versions never change, so it is fetched once. */
+export function useWorkflowVersion(id: string, n: number | null) {
+  return useQuery({
+    queryKey: [...workflowKeys.one(id), 'version', n] as const,
+    queryFn: ({ signal }) =>
+      api.get<WorkflowVersion>(`/workflows/${encodeURIComponent(id)}/versions/${n}`, { signal }),
+    enabled: n !== null,
+    staleTime: Infinity,
   });
 }
 

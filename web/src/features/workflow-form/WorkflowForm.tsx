@@ -14,6 +14,7 @@ import { Checkbox, Select, TextAreaField, TextField, errorText } from '../../com
 import {
   browserTimezone,
   createBody,
+  isPayloadPath,
   issuesByField,
   previewScheduleBody,
   updateBody,
@@ -24,6 +25,7 @@ import {
   type Row,
 } from './form-state.ts';
 import { TimezoneField } from './TimezoneField.tsx';
+import { DagEditor } from '../dag/DagEditor.tsx';
 import { describeCron } from '../../lib/cron-words.ts';
 import { formatPreviewRun } from '../../lib/format.ts';
 
@@ -107,6 +109,15 @@ export function WorkflowForm({
     onSubmit(mode === 'create' ? createBody(state) : updateBody(state, initial));
   };
 
+  // The definition's issues as a list with their paths and lines (DagEditor), not one joined text.
+  const serverDag = serverIssues.filter((i) => isPayloadPath(i.path));
+  const dagIssues =
+    serverDag.length > 0
+      ? serverDag
+      : touched.dag || submitted
+        ? localIssues.filter((i) => isPayloadPath(i.path))
+        : [];
+
   const general = error instanceof ApiError && error.issues.length > 0 ? null : error;
   const unplaced = server.unplaced;
 
@@ -153,6 +164,7 @@ export function WorkflowForm({
             options={[
               { value: 'HEARTBEAT', label: 'Heartbeat (HTTP check)' },
               { value: 'CONTAINER', label: 'Container' },
+              { value: 'DAG', label: 'DAG (several tasks)' },
             ]}
           />
           <TextField
@@ -174,7 +186,7 @@ export function WorkflowForm({
           checked={state.pauseOnFailure}
           onChange={(e) => set('pauseOnFailure', e.target.checked)}
         />
-        {state.kind === 'CONTAINER' && mode === 'create' && (
+        {state.kind !== 'HEARTBEAT' && mode === 'create' && (
           <Checkbox
             label="Keep logs"
             checked={state.logRetention}
@@ -183,7 +195,14 @@ export function WorkflowForm({
         )}
       </fieldset>
 
-      {state.kind === 'HEARTBEAT' ? (
+      {state.kind === 'DAG' ? (
+        <DagEditor
+          text={state.dagText}
+          onChange={(text) => set('dagText', text, 'dag')}
+          onBlur={blur('dag')}
+          issues={dagIssues}
+        />
+      ) : state.kind === 'HEARTBEAT' ? (
         <fieldset>
           <legend>HTTP check</legend>
           <TextField

@@ -170,3 +170,74 @@ describe('pause_on_failure in the bodies', () => {
     expect(updateBody(base, { ...base, pauseOnFailure: true })).toEqual({ pause_on_failure: false });
   });
 });
+
+describe('a DAG definition as text', () => {
+  const yamlText = [
+    'tasks:',
+    '  - name: a',
+    '    kind: HEARTBEAT',
+    '    payload: { endpoint: "https://e.x/a" }',
+    '  - name: b',
+    '    kind: HEARTBEAT',
+    '    payload: { endpoint: "https://e.x/b" }',
+    '    depends: a.succeeded',
+  ].join('\n');
+
+  it('sends YAML or JSON as the payload object, with log_retention, and validates it like the API', () => {
+    const state = form({ kind: 'DAG', dagText: yamlText });
+    const body = createBody(state);
+    expect(body.payload).toEqual({
+      tasks: [
+        { name: 'a', kind: 'HEARTBEAT', payload: { endpoint: 'https://e.x/a' } },
+        { name: 'b', kind: 'HEARTBEAT', payload: { endpoint: 'https://e.x/b' }, depends: 'a.succeeded' },
+      ],
+    });
+    expect(body.log_retention).toBe(true);
+    expect(validateForm(state, 'create', null, NOW)).toEqual([]);
+    const json = form({ kind: 'DAG', dagText: JSON.stringify(body.payload) });
+    expect(createBody(json).payload).toEqual(body.payload);
+  });
+
+  it('reports text that does not parse as the payload issue, with its line, and nothing else about payload', () => {
+    const issues = validateForm(
+      form({ kind: 'DAG', dagText: 'tasks:\n  - name: a\n   kind: [' }),
+      'create',
+      null,
+      NOW,
+    );
+    const payload = issues.filter((i) => i.path.startsWith('payload'));
+    expect(payload).toHaveLength(1);
+    expect(payload[0]).toMatchObject({
+      path: 'payload',
+      message: expect.stringMatching(/^line \d+: is not valid YAML or JSON/),
+    });
+  });
+
+  it('names a bad task field at its path; an edit starts from the stored definition and sends it only when changed', () => {
+    const bad = validateForm(
+      form({
+        kind: 'DAG',
+        dagText: `${yamlText}\n  - name: c\n    kind: HEARTBEAT\n    payload: { endpoint: "https://e.x/c" }\n    depends: ghost.failed`,
+      }),
+      'create',
+      null,
+      NOW,
+    );
+    expect(bad.map((i) => i.path)).toContain('payload.tasks.2.depends');
+
+    const stored = createBody(form({ kind: 'DAG', dagText: yamlText })).payload as Record<string, unknown>;
+    const initial = formFromWorkflow({
+      name: 'pipeline',
+      kind: 'DAG',
+      payload: stored,
+      schedule: { type: 'once', run_at: '2026-04-01T00:00:00Z' },
+      max_consecutive_job_failures_allowed: 3,
+      log_retention: true,
+    } as unknown as Workflow);
+    expect(initial.dagText).toContain('name: a');
+    expect(updateBody(initial, initial)).toEqual({});
+    const changed = { ...initial, dagText: initial.dagText.replace('a.succeeded', 'a.failed') };
+    expect(updateBody(changed, initial)).toMatchObject({ payload: { tasks: [{}, { depends: 'a.failed' }] } });
+    expect(validateForm(changed, 'edit', initial, NOW)).toEqual([]);
+  });
+});

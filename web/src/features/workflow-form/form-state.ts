@@ -12,6 +12,7 @@ import {
 } from '../../../../src/domain/workflow-input.ts';
 import type { CatchUpMode, OverlapPolicy } from '../../../../src/domain/schedule-policy.ts';
 import type { FieldIssue } from '../../api/client.ts';
+import { definitionText, parseDefinition } from '../dag/definition-text.ts';
 import type { Workflow } from '../../api/types.ts';
 
 export interface Row {
@@ -39,6 +40,8 @@ export interface FormState {
   pids: string;
   network: 'none' | 'bridge';
   workdir: string;
+  // DAG: the definition as YAML or JSON text
+  dagText: string;
   // schedule
   scheduleType: 'interval' | 'cron' | 'once';
   intervalMinutes: string;
@@ -86,6 +89,7 @@ export function emptyForm(): FormState {
     pids: '',
     network: 'none',
     workdir: '',
+    dagText: '',
     scheduleType: 'interval',
     intervalMinutes: '5',
     cron: '0 9 * * 1-5',
@@ -121,7 +125,12 @@ export function toLocalInput(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-export function payloadOf(state: FormState): Record<string, unknown> {
+export function payloadOf(state: FormState): unknown {
+  if (state.kind === 'DAG') {
+    // Text that does not parse is reported by validateForm; the body then carries no definition.
+    const parsed = parseDefinition(state.dagText);
+    return parsed.ok ? parsed.value : null;
+  }
   if (state.kind === 'HEARTBEAT') {
     const headers: Record<string, string | string[]> = {};
     for (const { name, value } of state.headers) {
@@ -208,7 +217,7 @@ export function createBody(state: FormState): Record<string, unknown> {
   };
   // Sent only when set: false is the server's default.
   if (state.pauseOnFailure) body.pause_on_failure = true;
-  if (state.kind === 'CONTAINER') body.log_retention = state.logRetention;
+  if (state.kind !== 'HEARTBEAT') body.log_retention = state.logRetention;
   return body;
 }
 
@@ -237,7 +246,17 @@ export function validateForm(
     mode === 'create'
       ? validateWorkflowCreate(createBody(state), now)
       : validateWorkflowUpdate(updateBody(state, initial ?? state), state.kind, now);
-  return result.ok ? [] : result.issues;
+  const issues = result.ok ? [] : result.issues;
+  if (state.kind !== 'DAG') return issues;
+  const parsed = parseDefinition(state.dagText);
+  if (parsed.ok) return issues;
+  // The text is not YAML: that is the definition's one problem, not "is required".
+  const message = parsed.line === null ? parsed.message : `line ${parsed.line}: ${parsed.message}`;
+  return [...issues.filter((i) => !isPayloadPath(i.path)), { path: 'payload', message }];
+}
+
+export function isPayloadPath(path: string): boolean {
+  return path === 'payload' || path.startsWith('payload.');
 }
 
 export function formFromWorkflow(w: Workflow): FormState {
@@ -251,7 +270,9 @@ export function formFromWorkflow(w: Workflow): FormState {
     pauseOnFailure: w.pause_on_failure,
     logRetention: w.log_retention,
   };
-  if (w.kind === 'HEARTBEAT') {
+  if (w.kind === 'DAG') {
+    state.dagText = definitionText(w.payload);
+  } else if (w.kind === 'HEARTBEAT') {
     const headers = (p.headers ?? {}) as Record<string, string | string[]>;
     state.endpoint = String(p.endpoint ?? '');
     state.method = String(p.method ?? 'GET');
@@ -320,6 +341,7 @@ export const FIELD_PATHS = {
   resources: ['payload.resources'],
   network: ['payload.network'],
   workdir: ['payload.workdir'],
+  dag: ['DAG:payload'],
   intervalMinutes: ['interval', 'schedule.interval_minutes'],
   cron: ['schedule.cron'],
   timezone: ['schedule.timezone'],

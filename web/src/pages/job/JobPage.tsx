@@ -13,12 +13,18 @@ import { JobArtifacts } from './JobArtifacts.tsx';
 import type { Job } from '../../api/types.ts';
 import { useWorkflow } from '../../api/workflows.ts';
 import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../../components/index.ts';
+import { DagRunView } from '../../features/dag/DagRunView.tsx';
 import { LogViewer } from '../../features/logs/LogViewer.tsx';
 import { JobTimeline } from './JobTimeline.tsx';
 import { attemptsText, isFinal, retryBlocker } from './job-view.ts';
 import './job.css';
 
 const POLL_MS = 5_000;
+/**
+ * A DAG run's tasks come with the job (GET of one job); the run's SSE stream carries the run's own
+ * status only, so its task states are polled, faster than a single job's fallback.
+ */
+const DAG_POLL_MS = 2_000;
 
 export default function JobPage() {
   const { workflowId = '', jobId = '' } = useParams();
@@ -26,7 +32,8 @@ export default function JobPage() {
   const client = useQueryClient();
   const workflow = useWorkflow(workflowId, { refetchInterval: false });
   const job = useJob(workflowId, jobId, {
-    refetchInterval: (data) => (data && isFinal(data.status) ? false : POLL_MS),
+    refetchInterval: (data) =>
+      data && isFinal(data.status) ? false : data?.kind === 'DAG' ? DAG_POLL_MS : POLL_MS,
   });
   const cancel = useCancelJob(workflowId);
   const retry = useRetryJob(workflowId);
@@ -64,13 +71,15 @@ export default function JobPage() {
   const retryBlocked = retryBlocker(j, workflow.data);
   const finishedBadly = j.status === 'FAILED' || j.status === 'CANCELED';
   const hasLogs = workflow.data?.kind === 'CONTAINER';
+  const isDag = j.kind === 'DAG';
+  const noun = isDag ? 'run' : 'job';
 
   return (
     <section className="job-page" aria-labelledby="job-heading">
       <nav aria-label="Breadcrumb">{backLink}</nav>
       <header className="job-header">
         <h1 id="job-heading">
-          Job <code>{j.id}</code>
+          {isDag ? 'Run' : 'Job'} <code>{j.id}</code>
         </h1>
         <JobStatusBadge status={j.status} />
         <div className="job-actions">
@@ -80,7 +89,7 @@ export default function JobPage() {
               pending={cancel.isPending}
               onClick={() => cancel.mutate({ jobId: j.id })}
             >
-              Cancel job
+              Cancel {noun}
             </Button>
           ) : null}
           {retryBlocked === null ? (
@@ -99,13 +108,20 @@ export default function JobPage() {
                 )
               }
             >
-              Retry job
+              Retry {noun}
             </Button>
           ) : null}
         </div>
       </header>
       {finishedBadly && retryBlocked !== null && workflow.data ? (
         <p className="muted">Retry is not available: {retryBlocked}</p>
+      ) : null}
+      {isDag && retryBlocked === null ? (
+        // What the server's retry of a run does (src/domain/dag-run-retry.ts).
+        <p className="muted">
+          Retry starts a new run that keeps the tasks that succeeded (with their outputs) unless a task
+          upstream of them runs again, and runs the others, finally tasks included, again.
+        </p>
       ) : null}
       <ErrorMessage error={cancel.error ?? retry.error} title="The action failed" />
 
@@ -164,17 +180,23 @@ export default function JobPage() {
 
       <JobTimeline job={j} />
 
-      {hasLogs ? <JobArtifacts workflowId={workflowId} jobId={j.id} final={isFinal(j.status)} /> : null}
-
-      <h2>Logs</h2>
-      {workflow.isPending ? (
-        <Spinner label="Loading the workflow…" />
-      ) : !hasLogs ? (
-        <p>HEARTBEAT jobs keep no logs.</p>
-      ) : workflow.data && !workflow.data.log_retention ? (
-        <p>This workflow keeps no logs (log retention is off).</p>
+      {isDag ? (
+        <DagRunView workflowId={workflowId} job={j} workflow={workflow.data} />
       ) : (
-        <LogViewer key={j.id} workflowId={workflowId} jobId={j.id} onStatus={onStatus} />
+        <>
+          {hasLogs ? <JobArtifacts workflowId={workflowId} jobId={j.id} final={isFinal(j.status)} /> : null}
+
+          <h2>Logs</h2>
+          {workflow.isPending ? (
+            <Spinner label="Loading the workflow…" />
+          ) : !hasLogs ? (
+            <p>HEARTBEAT jobs keep no logs.</p>
+          ) : workflow.data && !workflow.data.log_retention ? (
+            <p>This workflow keeps no logs (log retention is off).</p>
+          ) : (
+            <LogViewer key={j.id} workflowId={workflowId} jobId={j.id} onStatus={onStatus} />
+          )}
+        </>
       )}
     </section>
   );

@@ -4,7 +4,7 @@
  * its jobs, its versions (diff, run an older one) and who is notified of what (subscriptions).
  * its jobs, its schedule's tick ledger and who is notified of what (subscriptions).
  */
-import { lazy, Suspense, useState } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useJobs, useRunNow } from '../../api/jobs.ts';
 import {
@@ -32,6 +32,8 @@ import {
 } from '../../components/Badge.tsx';
 import { Button } from '../../components/Button.tsx';
 import { SubscriptionsSection } from '../../features/subscriptions/SubscriptionsSection.tsx';
+import { DagGraph } from '../../features/dag/DagGraph.tsx';
+import { layoutDag } from '../../features/dag/layout.ts';
 import { VersionsSection } from '../../features/versions/VersionsSection.tsx';
 import { TickLedgerSection } from '../../features/schedule/TickLedgerSection.tsx';
 import { ConfirmDialog } from '../../components/Dialog.tsx';
@@ -194,7 +196,7 @@ export default function WorkflowDetailPage() {
             {BUILD_STATUS_LABEL[w.build_status]}
             {w.build_error ? ` — ${w.build_error}` : ''}
           </dd>
-          {w.kind === 'CONTAINER' && (
+          {w.kind !== 'HEARTBEAT' && (
             <>
               <dt>Logs</dt>
               <dd>{w.log_retention ? 'kept' : 'not kept'}</dd>
@@ -283,6 +285,7 @@ const args = (value: unknown): string[] | null =>
 /** What the workflow runs, in plain sight: the checked endpoint, or the image and its command. */
 function PayloadDetails({ workflow }: { workflow: Workflow }) {
   const p = workflow.payload;
+  if (workflow.kind === 'DAG') return <DagDetails payload={p} />;
   if (workflow.kind === 'HEARTBEAT') {
     const expected = typeof p.expected_status_code === 'number' ? p.expected_status_code : 200;
     return (
@@ -320,6 +323,27 @@ function PayloadDetails({ workflow }: { workflow: Workflow }) {
       <dd>{cmd ? <code>{formatArgv(cmd)}</code> : <span className="muted">the image’s default</span>}</dd>
       <dt>Timeout</dt>
       <dd>{text(p.timeout) ?? '30s'}</dd>
+    </>
+  );
+}
+
+/** A DAG's size and its graph (the definition as stored; runs show theirs on their own page). */
+function DagDetails({ payload }: { payload: Workflow['payload'] }) {
+  const layout = useMemo(() => layoutDag(payload), [payload]);
+  const tasks = Array.isArray(payload.tasks) ? payload.tasks.length : 0;
+  const fin = Array.isArray(payload.finally) ? payload.finally.length : 0;
+  return (
+    <>
+      <dt>Tasks</dt>
+      <dd>
+        {tasks} {tasks === 1 ? 'task' : 'tasks'}
+        {fin > 0 ? ` and ${fin} finally` : ''}
+        {typeof payload.max_parallel === 'number' ? `, at most ${payload.max_parallel} at once` : ''}
+      </dd>
+      <dt>Graph</dt>
+      <dd>
+        <DagGraph layout={layout} label={`Graph of the workflow's ${layout.nodes.length} tasks.`} />
+      </dd>
     </>
   );
 }

@@ -17,17 +17,6 @@ export default function WorkflowEditPage() {
   if (workflow.isPending) return <Spinner label="Loading the workflow…" />;
   if (workflow.isError || !initial)
     return <ErrorMessage error={workflow.error} title="The workflow could not be loaded" />;
-  if (workflow.data.kind === 'DAG') {
-    return (
-      <section aria-labelledby="edit-heading">
-        <h1 id="edit-heading">Edit {workflow.data.name}</h1>
-        <p>
-          This workflow is a DAG of tasks: edit its definition with <code>chronoverse apply -f</code> or{' '}
-          <code>PUT /api/v1/workflows/{workflow.data.id}</code>.
-        </p>
-      </section>
-    );
-  }
   return (
     <section aria-labelledby="edit-heading">
       <h1 id="edit-heading">Edit {workflow.data.name}</h1>
