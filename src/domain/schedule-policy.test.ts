@@ -122,6 +122,7 @@ describe('schedule policy input', () => {
       catch_up: { mode: 'ALL', window_seconds: null, max_runs: 7 },
       jitter_seconds: 30,
       starting_deadline_seconds: null,
+      dst: { gap: 'RUN_AFTER_GAP', overlap: null },
     });
     expect(schedulePolicyView(DEFAULT_SCHEDULE_POLICY).catch_up.max_runs).toBeNull();
   });
