@@ -211,7 +211,7 @@ export class CronFireTimes {
 
   constructor(expression: string, timezone: string, dst: DstPolicy = DEFAULT_DST_POLICY) {
     // Wall-clock time is read as UTC: the pattern sees local dates and times, no zone.
-    this.#pattern = new Cron(expression, { paused: true, timezone: 'UTC' });
+    this.#pattern = new Cron(expression, { paused: true, utcOffset: 0 });
     this.#zone = zoneRules(timezone);
     this.#runAfterGap = dst.gap === 'RUN_AFTER_GAP';
     this.#firstOnly = overlapFor(expression, dst.overlap) === 'FIRST';
