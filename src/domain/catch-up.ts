@@ -95,7 +95,11 @@ function dueTicks(schedule: Schedule, dueAt: Date, now: Date): DueTicks {
           const floor = Math.max(due, notBefore.getTime());
           // previous is strictly before its reference; walk back from just after now, latest first.
           const found: Date[] = [];
-          for (let at = cron.previous(new Date(end + 1)); at !== null && found.length < n; at = cron.previous(at)) {
+          for (
+            let at = cron.previous(new Date(end + 1));
+            at !== null && found.length < n;
+            at = cron.previous(at)
+          ) {
             if (at.getTime() < floor) break;
             found.push(at);
           }

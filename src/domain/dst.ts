@@ -40,7 +40,10 @@ export interface DstPolicy {
   overlap: DstOverlapPolicy | null;
 }
 
-export const DEFAULT_DST_POLICY: DstPolicy = Object.freeze({ gap: 'RUN_AFTER_GAP', overlap: null }) as DstPolicy;
+export const DEFAULT_DST_POLICY: DstPolicy = Object.freeze({
+  gap: 'RUN_AFTER_GAP',
+  overlap: null,
+}) as DstPolicy;
 
 /**
  * The overlap policy in force: the given one, else Vixie cron's rule — an expression whose minute
@@ -180,7 +183,14 @@ export class ZoneRules {
     for (const p of this.#format.formatToParts(new Date(ms))) {
       if (p.type !== 'literal') parts[p.type] = Number(p.value);
     }
-    const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+    const wall = Date.UTC(
+      parts.year!,
+      parts.month! - 1,
+      parts.day!,
+      parts.hour!,
+      parts.minute!,
+      parts.second!,
+    );
     return wall - (ms - (((ms % 1_000) + 1_000) % 1_000));
   }
 }
@@ -245,7 +255,11 @@ export class CronFireTimes {
       const t = this.#zone.firstIn(pos, at);
       if (t !== null) {
         // The match is past a transition: it was read with the wrong offset.
-        if (t.after > t.before && this.#runAfterGap && this.firstWallIn(t.at + t.before, t.at + t.after) !== null) {
+        if (
+          t.after > t.before &&
+          this.#runAfterGap &&
+          this.firstWallIn(t.at + t.before, t.at + t.after) !== null
+        ) {
           return new Date(t.at);
         }
         pos = t.at;
@@ -275,7 +289,11 @@ export class CronFireTimes {
       const t = this.#zone.lastIn(at, pos - 1);
       if (t !== null) {
         // The match is before the transition that starts this offset: read it with the one before.
-        if (t.after > t.before && this.#runAfterGap && this.firstWallIn(t.at + t.before, t.at + t.after) !== null) {
+        if (
+          t.after > t.before &&
+          this.#runAfterGap &&
+          this.firstWallIn(t.at + t.before, t.at + t.after) !== null
+        ) {
           return new Date(t.at);
         }
         pos = t.at;

@@ -27,7 +27,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-03-28T01:00:00.000Z',
         nominal_at: '2027-03-28T01:30:00.000Z',
         reason:
-          '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap)',
+          '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP',
       },
       { at: '2027-03-29T00:30:00.000Z', nominal_at: '2027-03-29T00:30:00.000Z' },
     ]);
@@ -39,7 +39,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-03-14T07:00:00.000Z',
         nominal_at: '2027-03-14T07:30:00.000Z',
         reason:
-          '02:30 does not exist on 2027-03-14 in America/New_York: runs at 03:00 (first instant after the gap)',
+          '02:30 does not exist on 2027-03-14 in America/New_York: runs at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP',
       },
       { at: '2027-03-15T06:30:00.000Z', nominal_at: '2027-03-15T06:30:00.000Z' },
     ]);
@@ -51,7 +51,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-10-02T15:30:00.000Z',
         nominal_at: '2027-10-02T15:45:00.000Z',
         reason:
-          '02:15 does not exist on 2027-10-03 in Australia/Lord_Howe: runs at 02:30 (first instant after the gap)',
+          '02:15 does not exist on 2027-10-03 in Australia/Lord_Howe: runs at 02:30 (first instant after the gap) by policy RUN_AFTER_GAP',
       },
       { at: '2027-10-03T15:15:00.000Z', nominal_at: '2027-10-03T15:15:00.000Z' },
     ]);
@@ -65,7 +65,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-03-28T01:00:00.000Z',
         nominal_at: '2027-03-28T01:00:00.000Z',
         reason:
-          '02:00, 02:15, 02:30 and 02:45 do not exist on 2027-03-28 in Europe/Berlin: run once at 03:00 (first instant after the gap), with its own 03:00 run',
+          '02:00, 02:15, 02:30 and 02:45 do not exist on 2027-03-28 in Europe/Berlin: run once at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP, with its own 03:00 run',
       },
       { at: '2027-03-28T01:15:00.000Z', nominal_at: '2027-03-28T01:15:00.000Z' },
     ]);
@@ -79,7 +79,7 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-10-31T00:30:00.000Z',
         nominal_at: '2027-10-31T00:30:00.000Z',
         reason:
-          '02:30 occurs twice on 2027-10-31 in Europe/Berlin: runs once, at the first occurrence (UTC+02:00)',
+          '02:30 occurs twice on 2027-10-31 in Europe/Berlin: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC+02:00)',
       },
       { at: '2027-11-01T01:30:00.000Z', nominal_at: '2027-11-01T01:30:00.000Z' },
     ]);
@@ -91,13 +91,13 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-10-31T00:00:00.000Z',
         nominal_at: '2027-10-31T00:00:00.000Z',
         reason:
-          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both; this is the first (UTC+02:00)',
+          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both by policy BOTH (the default for this expression); this is the first (UTC+02:00)',
       },
       {
         at: '2027-10-31T01:00:00.000Z',
         nominal_at: '2027-10-31T01:00:00.000Z',
         reason:
-          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both; this is the second (UTC+01:00)',
+          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both by policy BOTH (the default for this expression); this is the second (UTC+01:00)',
       },
       { at: '2027-10-31T02:00:00.000Z', nominal_at: '2027-10-31T02:00:00.000Z' },
     ]);
@@ -109,7 +109,7 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-11-07T05:30:00.000Z',
         nominal_at: '2027-11-07T05:30:00.000Z',
         reason:
-          '01:30 occurs twice on 2027-11-07 in America/New_York: runs once, at the first occurrence (UTC-04:00)',
+          '01:30 occurs twice on 2027-11-07 in America/New_York: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC-04:00)',
       },
       { at: '2027-11-08T06:30:00.000Z', nominal_at: '2027-11-08T06:30:00.000Z' },
     ]);
@@ -121,7 +121,7 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-04-03T14:45:00.000Z',
         nominal_at: '2027-04-03T14:45:00.000Z',
         reason:
-          '01:45 occurs twice on 2027-04-04 in Australia/Lord_Howe: runs once, at the first occurrence (UTC+11:00)',
+          '01:45 occurs twice on 2027-04-04 in Australia/Lord_Howe: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC+11:00)',
       },
       { at: '2027-04-04T15:15:00.000Z', nominal_at: '2027-04-04T15:15:00.000Z' },
     ]);

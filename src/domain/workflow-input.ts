@@ -467,7 +467,8 @@ function withPolicy<S extends Extract<Schedule, { type: 'interval' | 'cron' }>>(
     // nothing is one a user believes is in force.
     issues.push({
       path: 'schedule.policy.dst',
-      message: 'applies to cron schedules only: an interval counts elapsed time and has no wall clock to change',
+      message:
+        'applies to cron schedules only: an interval counts elapsed time and has no wall clock to change',
     });
     return undefined;
   }

@@ -70,7 +70,10 @@ function policyFromWire(m: SchedulePolicy | undefined): SchedulePolicyView {
     starting_deadline_seconds: p.startingDeadlineSeconds ?? null,
     dst: {
       // Empty from a peer that predates the DST policy: the default.
-      gap: p.dstGap === '' ? DEFAULT_DST_POLICY.gap : oneOf(DST_GAP_POLICIES, p.dstGap, 'schedule.policy.dst_gap'),
+      gap:
+        p.dstGap === ''
+          ? DEFAULT_DST_POLICY.gap
+          : oneOf(DST_GAP_POLICIES, p.dstGap, 'schedule.policy.dst_gap'),
       overlap:
         p.dstOverlap === undefined
           ? null
