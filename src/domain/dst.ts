@@ -80,6 +80,11 @@ interface ZoneYear {
 
 /** No zone changed its offset twice within this (Intl is sampled at this step, then bisected). */
 const SAMPLE_MS = 86_400_000;
+/**
+ * Years of one zone kept at most: a walk needs a few, and previews may start at any date, so the
+ * cache is dropped rather than grown without bound (a year costs about a millisecond to compute).
+ */
+const MAX_CACHED_YEARS = 64;
 /** Overlaps are shorter than this (Apia's 2011 change, the longest, was a gap of 24 h). */
 const MAX_SHIFT_MS = 26 * 3_600_000;
 
@@ -140,6 +145,7 @@ export class ZoneRules {
   #year(y: number): ZoneYear {
     let year = this.#years.get(y);
     if (year === undefined) {
+      if (this.#years.size >= MAX_CACHED_YEARS) this.#years.clear();
       year = this.#scan(y);
       this.#years.set(y, year);
     }
