@@ -132,7 +132,7 @@ describe('fire times: properties over every minute around a change', () => {
         }
         expect(fires(cron, zone, { gap: 'SKIP', overlap: 'BOTH' }, from, from + 2 * DAY)).toEqual(expected);
       }),
-      { numRuns: 60 },
+      { numRuns: 200 },
     );
   });
 
@@ -152,7 +152,7 @@ describe('fire times: properties over every minute around a change', () => {
           for (const ms of first) expect(both.has(ms)).toBe(true);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 200 },
     );
   });
 
@@ -172,7 +172,7 @@ describe('fire times: properties over every minute around a change', () => {
         }
         expect(skip.every((ms) => after.includes(ms))).toBe(true);
       }),
-      { numRuns: 80 },
+      { numRuns: 200 },
     );
   });
 
@@ -193,8 +193,17 @@ describe('fire times: properties over every minute around a change', () => {
         }
         expect(backward).toEqual(forward);
       }),
-      { numRuns: 80 },
+      { numRuns: 200 },
     );
+  });
+});
+
+describe('walking back over a repeated time that starts exactly at the change', () => {
+  it('America/New_York 01:00 on 2027-11-07 (FIRST): the repeat at 01:00 EST is skipped, 01:00 EDT found', () => {
+    // 01:00 EST is the instant of the change itself (06:00Z); found once by a random property run.
+    const seq = new CronFireTimes('0 1 * * *', 'America/New_York', { gap: 'SKIP', overlap: 'FIRST' });
+    expect(seq.previous(new Date('2027-11-08T06:00:00Z'))?.toISOString()).toBe('2027-11-07T05:00:00.000Z');
+    expect(seq.next(new Date('2027-11-07T05:00:00Z'))?.toISOString()).toBe('2027-11-08T06:00:00.000Z');
   });
 });
 

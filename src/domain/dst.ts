@@ -308,8 +308,10 @@ export class CronFireTimes {
         continue;
       }
       if (this.#firstOnly && this.#zone.isRepeat(at)) {
+        // Before the skipped instant: its offset may be another one if it is where one began.
         pos = at;
-        from = wall;
+        offset = this.#zone.offsetAt(at - 1);
+        from = at + offset;
         continue;
       }
       return new Date(at);
