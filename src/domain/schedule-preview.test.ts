@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { upcomingRuns, type Schedule } from './schedule.ts';
 import { previewFireTimes, validatePreviewInput } from './schedule-preview.ts';
+import { DEFAULT_SCHEDULE_POLICY } from './schedule-policy.ts';
 
 const t = (iso: string) => new Date(iso);
 const cron = (expression: string, timezone: string): Schedule => ({
@@ -185,8 +186,15 @@ describe('previewFireTimes: properties', () => {
         fc.constantFrom(...zones),
         fc.constantFrom(...expressions),
         fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2029-01-01T00:00:00Z') }),
-        (zone, expression, fromMs) => {
-          const schedule = cron(expression, zone);
+        fc.record({
+          gap: fc.constantFrom('SKIP' as const, 'RUN_AFTER_GAP' as const),
+          overlap: fc.constantFrom('FIRST' as const, 'BOTH' as const, null),
+        }),
+        (zone, expression, fromMs, dst) => {
+          const schedule: Schedule = {
+            ...(cron(expression, zone) as Extract<Schedule, { type: 'cron' }>),
+            policy: { ...DEFAULT_SCHEDULE_POLICY, dst },
+          };
           const from = new Date(fromMs);
           const fires = previewFireTimes(schedule, from, 30);
           expect(fires.map((f) => f.at)).toEqual(upcomingRuns(schedule, from, 30));
