@@ -91,7 +91,7 @@ const expressionArb = fc
     matches: (h: number, m: number) => minutes.includes(m) && (hours === null || hours.includes(h)),
   }));
 
-/** Two days around each 2027 change of four zones (30-minute and midnight changes included). */
+/** Two days around each 2027 change of four zones (30-minute and midnight changes included) and Apia's. */
 const WINDOWS = [
   ['Europe/Berlin', '2027-03-27T12:00:00Z'],
   ['Europe/Berlin', '2027-10-30T12:00:00Z'],
@@ -101,6 +101,8 @@ const WINDOWS = [
   ['Australia/Lord_Howe', '2027-10-02T00:00:00Z'],
   ['America/Santiago', '2027-04-03T00:00:00Z'],
   ['America/Santiago', '2027-09-04T12:00:00Z'],
+  ['Pacific/Apia', '2011-12-29T00:00:00Z'],
+  ['Pacific/Apia', '2012-03-31T00:00:00Z'],
 ] as const;
 const windowArb = fc.constantFrom(...WINDOWS);
 const policyArb: fc.Arbitrary<DstPolicy> = fc.record({
