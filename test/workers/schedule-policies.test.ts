@@ -1,6 +1,6 @@
 /**
  * Schedule policies applied by the real scheduler on both engines, driven by a test clock:
- * overlap (what a fire time does while runs are unfinished), catch-up after an outage, jitter.
+ * overlap (what a fire time does while runs are unfinished), catch-up after an outage, jitter, DST.
  * The rules themselves are unit-tested in src/domain/schedule-policy.test.ts and catch-up.test.ts;
  * here the SQL that reads the unfinished jobs, cancels them and writes the new ones.
  */
