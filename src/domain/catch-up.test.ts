@@ -8,7 +8,7 @@ import {
   tickLedger,
   type TickLedger,
 } from './catch-up.ts';
-import type { CatchUpMode } from './schedule-policy.ts';
+import { DEFAULT_SCHEDULE_POLICY, type CatchUpMode } from './schedule-policy.ts';
 import { nextRunAfter, type Schedule } from './schedule.ts';
 
 const t = (iso: string) => new Date(iso);
@@ -219,7 +219,7 @@ describe('planTick by catch-up policy', () => {
 describe('planTick over cron, against every fire time enumerated one by one', () => {
   it('property: each mode picks exactly the fire times its rule names', () => {
     const expressions = ['*/7 * * * *', '0 * * * *', '30 2 * * *', '15 */3 * * 1-5', '0 0 1 * *'];
-    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe'];
+    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'America/Santiago'];
     fc.assert(
       fc.property(
         fc.constantFrom(...expressions),
@@ -230,8 +230,18 @@ describe('planTick over cron, against every fire time enumerated one by one', ()
         fc.constantFrom<CatchUpMode>('NONE', 'LATEST', 'ALL'),
         fc.option(fc.integer({ min: 1, max: 2 * 24 * 3600 }), { nil: null }),
         fc.integer({ min: 1, max: 20 }),
-        (cron, timezone, startMinute, outageSeconds, mode, windowSeconds, maxRuns) => {
-          const schedule = { type: 'cron' as const, cron, timezone };
+        // Every DST policy: catch-up walks the same fire-time sequence as nextRunAfter (dst.ts).
+        fc.record({
+          gap: fc.constantFrom('SKIP' as const, 'RUN_AFTER_GAP' as const),
+          overlap: fc.constantFrom('FIRST' as const, 'BOTH' as const, null),
+        }),
+        (cron, timezone, startMinute, outageSeconds, mode, windowSeconds, maxRuns, dst) => {
+          const schedule = {
+            type: 'cron' as const,
+            cron,
+            timezone,
+            policy: { ...DEFAULT_SCHEDULE_POLICY, dst },
+          };
           const dueAt = nextRunAfter(schedule, new Date(Date.UTC(2021, 0, 1) + startMinute * 60_000))!;
           const now = new Date(dueAt.getTime() + outageSeconds * 1000);
           // The reference: walk every fire time from the due one up to now.

@@ -11,10 +11,12 @@
  * - ALL: every due fire time runs, the most recent `max_runs` of them.
  * `window_seconds` (all modes) drops fire times older than the window. The next tick is the first
  * fire time strictly after now in every mode.
+ *
+ * Cron fire times come from the schedule's DST policy (dst.ts, through `cronFireTimes`), the same
+ * sequence the preview shows: a gap time skipped by policy SKIP is no due fire time here either.
  */
-import { Cron } from 'croner';
 import { DEFAULT_SCHEDULE_POLICY, type CatchUpMode, type CatchUpPolicy } from './schedule-policy.ts';
-import type { Schedule } from './schedule.ts';
+import { cronFireTimes, type Schedule } from './schedule.ts';
 
 /** Counting missed cron ticks stops here: beyond it, the exact number is not worth the CPU. */
 export const MAX_COUNTED_SKIPS = 10_000;
@@ -76,37 +78,47 @@ function dueTicks(schedule: Schedule, dueAt: Date, now: Date): DueTicks {
       };
     }
     case 'cron': {
-      // One croner instance for the count, the window and the next tick: building one costs about
-      // as much as a nextRun, and a burst of due cron workflows plans each one (an on-time hourly
-      // plan, measured on this machine: 135–175 µs, as before policies; 340–360 µs with the three
-      // instances this first had).
-      const cron = new Cron(schedule.cron, { paused: true, timezone: schedule.timezone });
+      // One fire-time sequence (one croner instance) for the count, the window and the next tick:
+      // building one costs about as much as a step, and a burst of due cron workflows plans each
+      // one (an on-time hourly plan, measured on this machine: 135–175 µs, as before policies;
+      // 340–360 µs with the three instances this first had). The DST sequence matches on wall
+      // clock with croner at a fixed UTC offset, no Intl per step: 14–24 µs against 70–88 µs with
+      // croner's own zone handling (`node bench/plan-tick.ts`, old and new side by side, Dec 2026).
+      const cron = cronFireTimes(schedule);
       let others = 0;
-      let cursor = cron.nextRun(dueAt);
+      let cursor = cron.next(dueAt);
       while (cursor !== null && cursor.getTime() <= end) {
         others += 1;
         if (others >= MAX_COUNTED_SKIPS) break;
-        cursor = cron.nextRun(cursor);
+        cursor = cron.next(cursor);
       }
       // The walk stopped at the first fire time after now, unless the count was capped first.
-      const next = cursor === null || cursor.getTime() > end ? cursor : cron.nextRun(new Date(end));
+      const next = cursor === null || cursor.getTime() > end ? cursor : cron.next(new Date(end));
       return {
         count: others + 1,
         capped: others >= MAX_COUNTED_SKIPS,
         firstFrom: (instant) => {
           if (instant.getTime() <= due) return dueAt;
-          const first = cron.nextRun(new Date(instant.getTime() - 1));
+          const first = cron.next(new Date(instant.getTime() - 1));
           return first !== null && first.getTime() <= end ? first : null;
         },
         last: (n, notBefore) => {
           const floor = Math.max(due, notBefore.getTime());
-          // previousRuns is strictly before its reference, latest first.
-          const found = cron.previousRuns(n, new Date(end + 1)).filter((d) => d.getTime() >= floor);
+          // previous is strictly before its reference; walk back from just after now, latest first.
+          const found: Date[] = [];
+          for (
+            let at = cron.previous(new Date(end + 1));
+            at !== null && found.length < n;
+            at = cron.previous(at)
+          ) {
+            if (at.getTime() < floor) break;
+            found.push(at);
+          }
           // The due tick itself is always a fire time, even if the expression changed since.
           if (found.length < n && floor === due && !found.some((d) => d.getTime() === due)) found.push(dueAt);
           return found.reverse();
         },
-        previous: (instant) => cron.previousRuns(1, instant)[0] ?? null,
+        previous: (instant) => cron.previous(instant),
         next,
       };
     }

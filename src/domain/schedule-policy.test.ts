@@ -10,8 +10,11 @@ import {
   NONE_GRACE_SECONDS,
   SchedulePolicySchema,
   schedulePolicyFrom,
+  schedulePolicyFromView,
   schedulePolicyView,
+  minimalPolicyInput,
   type OverlapPolicy,
+  type SchedulePolicyView,
 } from './schedule-policy.ts';
 
 describe('decideOverlap', () => {
@@ -114,6 +117,31 @@ describe('schedule policy input', () => {
     expect(schedulePolicyFrom({ catch_up: { mode: 'LATEST' } }).catchUp.windowSeconds).toBeNull();
   });
 
+  it('reads a view stored before the DST policy as the defaults, and writes no dst for it', () => {
+    const old = {
+      overlap: 'SKIP',
+      catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
+      jitter_seconds: 0,
+      starting_deadline_seconds: null,
+    } as unknown as SchedulePolicyView;
+    expect(schedulePolicyFromView(old).dst).toEqual({ gap: 'RUN_AFTER_GAP', overlap: null });
+    expect(minimalPolicyInput(old)).toEqual({ overlap: 'SKIP' });
+  });
+
+  it('round-trips a DST policy through the view, and says only what differs', () => {
+    const policy = schedulePolicyFrom({ dst: { gap: 'SKIP' } });
+    expect(policy.dst).toEqual({ gap: 'SKIP', overlap: null });
+    expect(isDefaultPolicy(policy)).toBe(false);
+    expect(schedulePolicyFromView(schedulePolicyView(policy))).toEqual(policy);
+    expect(minimalPolicyInput(schedulePolicyView(policy))).toEqual({ dst: { gap: 'SKIP' } });
+    expect(minimalPolicyInput(schedulePolicyView(schedulePolicyFrom({ dst: { overlap: 'FIRST' } })))).toEqual(
+      {
+        dst: { overlap: 'FIRST' },
+      },
+    );
+    expect(isDefaultPolicy(schedulePolicyFrom({ dst: { gap: 'RUN_AFTER_GAP' } }))).toBe(true);
+  });
+
   it('views every field, max_runs only for ALL', () => {
     expect(
       schedulePolicyView(schedulePolicyFrom({ catch_up: { mode: 'ALL', max_runs: 7 }, jitter_seconds: 30 })),
@@ -122,6 +150,7 @@ describe('schedule policy input', () => {
       catch_up: { mode: 'ALL', window_seconds: null, max_runs: 7 },
       jitter_seconds: 30,
       starting_deadline_seconds: null,
+      dst: { gap: 'RUN_AFTER_GAP', overlap: null },
     });
     expect(schedulePolicyView(DEFAULT_SCHEDULE_POLICY).catch_up.max_runs).toBeNull();
   });

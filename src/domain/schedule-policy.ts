@@ -13,7 +13,15 @@
  * still run a workflow's jobs one at a time (jobs_one_running_per_workflow).
  */
 import { z } from 'zod';
-import { nextRunAfter, type Schedule } from './schedule.ts';
+import { cronFireTimes, type Schedule } from './schedule.ts';
+import {
+  DEFAULT_DST_POLICY,
+  DST_GAP_POLICIES,
+  DST_OVERLAP_POLICIES,
+  type DstGapPolicy,
+  type DstOverlapPolicy,
+  type DstPolicy,
+} from './dst.ts';
 
 export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
@@ -42,6 +50,8 @@ export interface SchedulePolicy {
    * CANCELED with error MISSED_DEADLINE (Kubernetes' startingDeadlineSeconds). null: no deadline.
    */
   startingDeadlineSeconds: number | null;
+  /** Cron only (an interval counts elapsed time, it has no wall clock): daylight saving, dst.ts. */
+  dst: DstPolicy;
 }
 
 /**
@@ -64,6 +74,7 @@ export const DEFAULT_SCHEDULE_POLICY: SchedulePolicy = Object.freeze({
   catchUp: Object.freeze({ mode: 'LATEST', windowSeconds: null, maxRuns: CATCH_UP_MAX_RUNS_DEFAULT }),
   jitterSeconds: 0,
   startingDeadlineSeconds: null,
+  dst: DEFAULT_DST_POLICY,
 }) as SchedulePolicy;
 
 // ─── API shape ───────────────────────────────────────────────────────────────────────────────
@@ -127,6 +138,24 @@ export const SchedulePolicySchema = z
       .describe(
         'A run not started this long after its time is not started: it ends CANCELED with error MISSED_DEADLINE.',
       ),
+    dst: z
+      .object({
+        gap: z
+          .enum(DST_GAP_POLICIES)
+          .optional()
+          .describe(
+            'A time that does not exist (spring-forward gap): RUN_AFTER_GAP (default) runs it once at the first instant after the gap; SKIP does not run it.',
+          ),
+        overlap: z
+          .enum(DST_OVERLAP_POLICIES)
+          .optional()
+          .describe(
+            'A time that occurs twice (autumn overlap): FIRST runs the first occurrence only; BOTH runs both. Default: BOTH when the minute or hour field starts with *, else FIRST (Vixie cron).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Cron schedules only: daylight-saving changes (docs/scheduling.md).'),
   })
   .strict()
   .meta({ id: 'SchedulePolicy' });
@@ -145,6 +174,10 @@ export function schedulePolicyFrom(input: SchedulePolicyInput | undefined): Sche
     },
     jitterSeconds: input.jitter_seconds ?? 0,
     startingDeadlineSeconds: input.starting_deadline_seconds ?? null,
+    dst: {
+      gap: input.dst?.gap ?? DEFAULT_DST_POLICY.gap,
+      overlap: input.dst?.overlap ?? DEFAULT_DST_POLICY.overlap,
+    },
   };
 }
 
@@ -154,6 +187,8 @@ export interface SchedulePolicyView {
   catch_up: { mode: CatchUpMode; window_seconds: number | null; max_runs: number | null };
   jitter_seconds: number;
   starting_deadline_seconds: number | null;
+  /** `overlap` null: by the expression (dst.ts `overlapFor`). Interval schedules show the defaults. */
+  dst: { gap: DstGapPolicy; overlap: DstOverlapPolicy | null };
 }
 
 export function schedulePolicyView(p: SchedulePolicy): SchedulePolicyView {
@@ -166,10 +201,14 @@ export function schedulePolicyView(p: SchedulePolicy): SchedulePolicyView {
     },
     jitter_seconds: p.jitterSeconds,
     starting_deadline_seconds: p.startingDeadlineSeconds,
+    dst: { gap: p.dst.gap, overlap: p.dst.overlap },
   };
 }
 
-/** A stored view back to the policy (the column holds what the API showed). */
+/**
+ * A stored view back to the policy (the column holds what the API showed). Views stored before
+ * the DST policy existed have no `dst`: the defaults, which are what those schedules did.
+ */
 export function schedulePolicyFromView(v: SchedulePolicyView): SchedulePolicy {
   return {
     overlap: v.overlap,
@@ -180,6 +219,10 @@ export function schedulePolicyFromView(v: SchedulePolicyView): SchedulePolicy {
     },
     jitterSeconds: v.jitter_seconds,
     startingDeadlineSeconds: v.starting_deadline_seconds ?? null,
+    dst: {
+      gap: v.dst?.gap ?? DEFAULT_DST_POLICY.gap,
+      overlap: v.dst?.overlap ?? DEFAULT_DST_POLICY.overlap,
+    },
   };
 }
 
@@ -207,6 +250,15 @@ export function minimalPolicyInput(v: SchedulePolicyView): SchedulePolicyInput {
   }
   if (v.jitter_seconds !== 0) out.jitter_seconds = v.jitter_seconds;
   if (v.starting_deadline_seconds !== null) out.starting_deadline_seconds = v.starting_deadline_seconds;
+  // Views stored before the DST policy have none (the defaults).
+  const gap = v.dst?.gap ?? DEFAULT_DST_POLICY.gap;
+  const overlap = v.dst?.overlap ?? DEFAULT_DST_POLICY.overlap;
+  if (gap !== DEFAULT_DST_POLICY.gap || overlap !== null) {
+    out.dst = {
+      ...(gap !== DEFAULT_DST_POLICY.gap ? { gap } : {}),
+      ...(overlap !== null ? { overlap } : {}),
+    };
+  }
   return out;
 }
 
@@ -236,9 +288,10 @@ function shortestGapMs(schedule: Schedule, now: Date): number | null {
       return schedule.intervalMinutes * 60_000;
     case 'cron': {
       let shortest: number | null = null;
-      let previous = nextRunAfter(schedule, now);
+      const fires = cronFireTimes(schedule);
+      let previous = fires.next(now);
       for (let i = 0; previous !== null && i < JITTER_GAP_SAMPLES; i++) {
-        const next = nextRunAfter(schedule, previous);
+        const next = fires.next(previous);
         if (next === null) break;
         const gap = next.getTime() - previous.getTime();
         shortest = shortest === null ? gap : Math.min(shortest, gap);

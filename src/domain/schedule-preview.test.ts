@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { upcomingRuns, type Schedule } from './schedule.ts';
 import { previewFireTimes, validatePreviewInput } from './schedule-preview.ts';
+import { DEFAULT_SCHEDULE_POLICY } from './schedule-policy.ts';
 
 const t = (iso: string) => new Date(iso);
 const cron = (expression: string, timezone: string): Schedule => ({
@@ -27,7 +28,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-03-28T01:00:00.000Z',
         nominal_at: '2027-03-28T01:30:00.000Z',
         reason:
-          '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap)',
+          '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP',
       },
       { at: '2027-03-29T00:30:00.000Z', nominal_at: '2027-03-29T00:30:00.000Z' },
     ]);
@@ -39,7 +40,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-03-14T07:00:00.000Z',
         nominal_at: '2027-03-14T07:30:00.000Z',
         reason:
-          '02:30 does not exist on 2027-03-14 in America/New_York: runs at 03:00 (first instant after the gap)',
+          '02:30 does not exist on 2027-03-14 in America/New_York: runs at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP',
       },
       { at: '2027-03-15T06:30:00.000Z', nominal_at: '2027-03-15T06:30:00.000Z' },
     ]);
@@ -51,7 +52,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-10-02T15:30:00.000Z',
         nominal_at: '2027-10-02T15:45:00.000Z',
         reason:
-          '02:15 does not exist on 2027-10-03 in Australia/Lord_Howe: runs at 02:30 (first instant after the gap)',
+          '02:15 does not exist on 2027-10-03 in Australia/Lord_Howe: runs at 02:30 (first instant after the gap) by policy RUN_AFTER_GAP',
       },
       { at: '2027-10-03T15:15:00.000Z', nominal_at: '2027-10-03T15:15:00.000Z' },
     ]);
@@ -65,7 +66,7 @@ describe('previewFireTimes: spring-forward gap', () => {
         at: '2027-03-28T01:00:00.000Z',
         nominal_at: '2027-03-28T01:00:00.000Z',
         reason:
-          '02:00, 02:15, 02:30 and 02:45 do not exist on 2027-03-28 in Europe/Berlin: run once at 03:00 (first instant after the gap), with its own 03:00 run',
+          '02:00, 02:15, 02:30 and 02:45 do not exist on 2027-03-28 in Europe/Berlin: run once at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP, with its own 03:00 run',
       },
       { at: '2027-03-28T01:15:00.000Z', nominal_at: '2027-03-28T01:15:00.000Z' },
     ]);
@@ -79,7 +80,7 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-10-31T00:30:00.000Z',
         nominal_at: '2027-10-31T00:30:00.000Z',
         reason:
-          '02:30 occurs twice on 2027-10-31 in Europe/Berlin: runs once, at the first occurrence (UTC+02:00)',
+          '02:30 occurs twice on 2027-10-31 in Europe/Berlin: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC+02:00)',
       },
       { at: '2027-11-01T01:30:00.000Z', nominal_at: '2027-11-01T01:30:00.000Z' },
     ]);
@@ -91,13 +92,13 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-10-31T00:00:00.000Z',
         nominal_at: '2027-10-31T00:00:00.000Z',
         reason:
-          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both; this is the first (UTC+02:00)',
+          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both by policy BOTH (the default for this expression); this is the first (UTC+02:00)',
       },
       {
         at: '2027-10-31T01:00:00.000Z',
         nominal_at: '2027-10-31T01:00:00.000Z',
         reason:
-          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both; this is the second (UTC+01:00)',
+          '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both by policy BOTH (the default for this expression); this is the second (UTC+01:00)',
       },
       { at: '2027-10-31T02:00:00.000Z', nominal_at: '2027-10-31T02:00:00.000Z' },
     ]);
@@ -109,7 +110,7 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-11-07T05:30:00.000Z',
         nominal_at: '2027-11-07T05:30:00.000Z',
         reason:
-          '01:30 occurs twice on 2027-11-07 in America/New_York: runs once, at the first occurrence (UTC-04:00)',
+          '01:30 occurs twice on 2027-11-07 in America/New_York: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC-04:00)',
       },
       { at: '2027-11-08T06:30:00.000Z', nominal_at: '2027-11-08T06:30:00.000Z' },
     ]);
@@ -121,7 +122,7 @@ describe('previewFireTimes: autumn overlap', () => {
         at: '2027-04-03T14:45:00.000Z',
         nominal_at: '2027-04-03T14:45:00.000Z',
         reason:
-          '01:45 occurs twice on 2027-04-04 in Australia/Lord_Howe: runs once, at the first occurrence (UTC+11:00)',
+          '01:45 occurs twice on 2027-04-04 in Australia/Lord_Howe: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC+11:00)',
       },
       { at: '2027-04-04T15:15:00.000Z', nominal_at: '2027-04-04T15:15:00.000Z' },
     ]);
@@ -185,8 +186,15 @@ describe('previewFireTimes: properties', () => {
         fc.constantFrom(...zones),
         fc.constantFrom(...expressions),
         fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2029-01-01T00:00:00Z') }),
-        (zone, expression, fromMs) => {
-          const schedule = cron(expression, zone);
+        fc.record({
+          gap: fc.constantFrom('SKIP' as const, 'RUN_AFTER_GAP' as const),
+          overlap: fc.constantFrom('FIRST' as const, 'BOTH' as const, null),
+        }),
+        (zone, expression, fromMs, dst) => {
+          const schedule: Schedule = {
+            ...(cron(expression, zone) as Extract<Schedule, { type: 'cron' }>),
+            policy: { ...DEFAULT_SCHEDULE_POLICY, dst },
+          };
           const from = new Date(fromMs);
           const fires = previewFireTimes(schedule, from, 30);
           expect(fires.map((f) => f.at)).toEqual(upcomingRuns(schedule, from, 30));

@@ -7,20 +7,22 @@
  * it (a property test checks this). What this module adds is the explanation, found by reading
  * each fire time back as wall-clock time in the schedule's zone:
  *
- * - Spring gap: croner fires wall-clock times that do not exist once, at the first instant after
- *   the gap (02:30 on 2027-03-28 in Europe/Berlin → 03:00 CEST). That fire time lands exactly on the
- *   transition; the cron times inside the gap are named in `reason`, and `nominal_at` is the first
- *   of them read with the offset in force before the gap (RFC 5545's and Temporal's "compatible"
- *   reading: 02:30 → 03:30 CEST), so `at` ≠ `nominal_at`.
- * - Autumn overlap: a wall-clock time that occurs twice. croner's answer depends on the expression:
- *   a daily `30 2 * * *` fires once, at the first occurrence; `0 * * * *` or `15,45 2 * * *` fire at
- *   both. The reason says which, and which occurrence this is (by its UTC offset).
+ * - Spring gap, policy RUN_AFTER_GAP: wall-clock times that do not exist run once, at the first
+ *   instant after the gap (02:30 on 2027-03-28 in Europe/Berlin → 03:00 CEST). That fire time lands
+ *   exactly on the transition; the cron times inside the gap are named in `reason`, and `nominal_at`
+ *   is the first of them read with the offset in force before the gap (RFC 5545's and Temporal's
+ *   "compatible" reading: 02:30 → 03:30 CEST), so `at` ≠ `nominal_at`.
+ * - Spring gap, policy SKIP: the gap's times do not run; the first fire time after them says so.
+ * - Autumn overlap: a wall-clock time that occurs twice runs at its first occurrence (FIRST) or at
+ *   both (BOTH); unset, the expression decides (dst.ts `overlapFor`). The reason says which policy,
+ *   and which occurrence this is (by its UTC offset).
  *
  * Interval and once schedules have no wall clock: `at` = `nominal_at`, never a reason.
  */
 import { Cron } from 'croner';
 import type { FieldIssue } from './errors.ts';
-import { nextRunAfter, upcomingRuns, type Schedule } from './schedule.ts';
+import { upcomingRuns, type Schedule } from './schedule.ts';
+import { DEFAULT_DST_POLICY, overlapFor, zoneRules, type DstPolicy } from './dst.ts';
 import { validateScheduleInput, type Validated } from './workflow-input.ts';
 import { jitterMs } from './schedule-policy.ts';
 
@@ -100,7 +102,38 @@ export function previewFireTimes(
   if (schedule.type !== 'cron') return runs.map((at) => ({ at, nominalAt: at }));
   const zone = new ZoneClock(schedule.timezone);
   const pattern = new Cron(schedule.cron, { paused: true, timezone: 'UTC' });
-  return runs.map((at) => explain(schedule, zone, pattern, at));
+  const dst = schedule.policy?.dst ?? DEFAULT_DST_POLICY;
+  return runs.map((at, i) => {
+    const fire = explain(schedule, dst, zone, pattern, at);
+    if (dst.gap !== 'SKIP') return fire;
+    const skipped = skippedGaps(schedule, pattern, (i === 0 ? from : runs[i - 1]!).getTime(), at.getTime());
+    if (skipped === null) return fire;
+    return { ...fire, reason: fire.reason === undefined ? skipped : `${skipped}; ${fire.reason}` };
+  });
+}
+
+/**
+ * Under policy SKIP, the gap times skipped in (fromMs, toMs]: the reason the fire time at `toMs`
+ * carries ("02:30 does not exist on 2027-03-28 in Europe/Berlin: skipped by policy SKIP"), or null.
+ */
+function skippedGaps(
+  schedule: Extract<Schedule, { type: 'cron' }>,
+  pattern: Cron,
+  fromMs: number,
+  toMs: number,
+): string | null {
+  const rules = zoneRules(schedule.timezone);
+  const notes: string[] = [];
+  for (let t = rules.firstIn(fromMs, toMs); t !== null; t = rules.firstIn(t.at, toMs)) {
+    if (t.after <= t.before) continue;
+    const skipped = matchesBetween(pattern, t.at + t.before, t.at + t.after);
+    if (skipped.length === 0) continue;
+    const verb = skipped.length === 1 ? 'does not exist' : 'do not exist';
+    notes.push(
+      `${listOf(skipped.map(hhmm))} ${verb} on ${day(skipped[0]!)} in ${schedule.timezone}: skipped by policy SKIP`,
+    );
+  }
+  return notes.length === 0 ? null : notes.join('; ');
 }
 
 /**
@@ -122,6 +155,7 @@ export function withJitter(
 
 function explain(
   schedule: Extract<Schedule, { type: 'cron' }>,
+  dst: DstPolicy,
   zone: ZoneClock,
   pattern: Cron,
   at: Date,
@@ -130,8 +164,8 @@ function explain(
   const offset = wall - at.getTime();
   const offsetBefore = zone.wallMs(at.getTime() - 1) - (at.getTime() - 1);
 
-  // On a spring-forward transition: the cron times of the gap fire here.
-  if (offsetBefore < offset) {
+  // On a spring-forward transition: the cron times of the gap fire here (RUN_AFTER_GAP).
+  if (offsetBefore < offset && dst.gap === 'RUN_AFTER_GAP') {
     const gapStart = at.getTime() + offsetBefore; // the wall clock the gap starts at (02:00)
     const skipped = matchesBetween(pattern, gapStart, wall);
     if (skipped.length > 0) {
@@ -142,7 +176,7 @@ function explain(
         at,
         // Read with the offset before the gap, as RFC 5545 does: 02:30 → 03:30 after the change.
         nominalAt: new Date(skipped[0]! - offsetBefore),
-        reason: `${names} ${verb} on ${day(wall)} in ${schedule.timezone}: ${skipped.length === 1 ? 'runs' : 'run once'} at ${hhmm(wall)} (first instant after the gap)${own}`,
+        reason: `${names} ${verb} on ${day(wall)} in ${schedule.timezone}: ${skipped.length === 1 ? 'runs' : 'run once'} at ${hhmm(wall)} (first instant after the gap) by policy RUN_AFTER_GAP${own}`,
       };
     }
   }
@@ -150,27 +184,15 @@ function explain(
   // A wall-clock time that occurs twice (autumn).
   const other = zone.otherInstant(at.getTime(), wall);
   if (other !== null) {
-    const first = other > at.getTime() ? at.getTime() : other;
-    const second = other > at.getTime() ? other : at.getTime();
-    const firesBoth = firesAt(schedule, first, second);
-    const which = at.getTime() === first ? 'first' : 'second';
+    const firesBoth = overlapFor(schedule.cron, dst.overlap) === 'BOTH';
+    const which = at.getTime() < other ? 'first' : 'second';
+    const policy = `by policy ${firesBoth ? 'BOTH' : 'FIRST'}${dst.overlap === null ? ' (the default for this expression)' : ''}`;
     const reason = firesBoth
-      ? `${hhmm(wall)} occurs twice on ${day(wall)} in ${schedule.timezone}: runs at both; this is the ${which} (${utcOffset(offset)})`
-      : `${hhmm(wall)} occurs twice on ${day(wall)} in ${schedule.timezone}: runs once, at the first occurrence (${utcOffset(offset)})`;
+      ? `${hhmm(wall)} occurs twice on ${day(wall)} in ${schedule.timezone}: runs at both ${policy}; this is the ${which} (${utcOffset(offset)})`
+      : `${hhmm(wall)} occurs twice on ${day(wall)} in ${schedule.timezone}: runs once, at the first occurrence, ${policy} (${utcOffset(offset)})`;
     return { at, nominalAt: at, reason };
   }
   return { at, nominalAt: at };
-}
-
-/** Whether the scheduler's chain from the fire time `first` reaches `second` (the other occurrence). */
-function firesAt(schedule: Schedule, first: number, second: number): boolean {
-  let cursor = new Date(first);
-  for (;;) {
-    const next = nextRunAfter(schedule, cursor);
-    if (next === null || next.getTime() > second) return false;
-    if (next.getTime() === second) return true;
-    cursor = next;
-  }
 }
 
 /** Whether a wall-clock time (as UTC milliseconds) matches the cron pattern. */

@@ -3,15 +3,15 @@
  * Chronoverse form), a cron expression evaluated in an IANA time zone (croner), or a single run at
  * a given instant. Pure: the caller passes the current time.
  *
- * Daylight-saving behaviour of cron schedules (croner's, as Vixie cron): a wall-clock time that does
- * not exist (spring-forward gap) fires once, at the first instant after the gap (02:30 → 03:00). In
- * the hour that occurs twice (autumn overlap) a single daily time (`30 2 * * *`) fires once, at its
- * first occurrence, but an expression with several times in that hour (`0 * * * *`,
- * `15,45 2 * * *`) fires at both occurrences (schedule-preview.ts explains each case). Pinned by tests.
+ * Daylight saving of cron schedules: `dst.ts` produces their fire times, by the schedule's `dst`
+ * policy (a spring-gap time runs after the gap or is skipped; an autumn-overlap time runs at its
+ * first occurrence or at both). Every caller that needs a cron fire time comes through here or
+ * through `cronFireTimes`, so the scheduler, catch-up and the preview agree.
  */
 import { Cron } from 'croner';
 import { cronSyntaxProblem } from './cron-syntax.ts';
 import type { SchedulePolicy } from './schedule-policy.ts';
+import { CronFireTimes } from './dst.ts';
 
 /**
  * A recurring schedule carries its policies (overlap, catch-up, jitter); absent means the
@@ -86,7 +86,7 @@ export function nextRunAfter(schedule: Schedule, after: Date, anchor: Date = aft
       return new Date(first + periods * step);
     }
     case 'cron':
-      return new Cron(schedule.cron, { paused: true, timezone: schedule.timezone }).nextRun(after);
+      return cronFireTimes(schedule).next(after);
     case 'once':
       return schedule.runAt.getTime() > after.getTime() ? schedule.runAt : null;
   }
@@ -96,11 +96,18 @@ export function nextRunAfter(schedule: Schedule, after: Date, anchor: Date = aft
 export function upcomingRuns(schedule: Schedule, after: Date, count: number, anchor: Date = after): Date[] {
   const runs: Date[] = [];
   let cursor = after;
+  // One sequence for the walk: building it costs about as much as a step.
+  const cron = schedule.type === 'cron' ? cronFireTimes(schedule) : null;
   while (runs.length < count) {
-    const next = nextRunAfter(schedule, cursor, anchor);
+    const next = cron !== null ? cron.next(cursor) : nextRunAfter(schedule, cursor, anchor);
     if (next === null) break;
     runs.push(next);
     cursor = next;
   }
   return runs;
+}
+
+/** The fire-time sequence of a cron schedule under its DST policy (dst.ts). */
+export function cronFireTimes(schedule: Extract<Schedule, { type: 'cron' }>): CronFireTimes {
+  return new CronFireTimes(schedule.cron, schedule.timezone, schedule.policy?.dst);
 }

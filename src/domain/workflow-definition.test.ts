@@ -186,6 +186,7 @@ describe('checkDefinition', () => {
         catch_up: { mode: 'NONE', window_seconds: 60, max_runs: null },
         jitter_seconds: 30,
         starting_deadline_seconds: null,
+        dst: { gap: 'RUN_AFTER_GAP', overlap: null },
       },
     });
     expect(canonicalDefinition(checked.values).spec).toMatchObject({
@@ -214,6 +215,26 @@ describe('checkDefinition', () => {
     expect(
       defaults.ok && 'policy' in (canonicalDefinition(defaults.values).spec as { schedule: object }).schedule,
     ).toBe(false);
+  });
+
+  it('says the DST policy of a cron schedule only where it differs from the defaults', () => {
+    const spec = (dst: object) => {
+      const checked = checkDefinition(
+        doc({
+          kind: 'HEARTBEAT',
+          payload: { endpoint: 'https://x' },
+          schedule: { type: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin', policy: { dst } },
+        }),
+        EPOCH,
+      );
+      expect(checked.ok).toBe(true);
+      return checked.ok ? (canonicalDefinition(checked.values).spec as { schedule: object }).schedule : null;
+    };
+    expect(spec({ gap: 'SKIP' })).toMatchObject({ policy: { dst: { gap: 'SKIP' } } });
+    expect(spec({ gap: 'RUN_AFTER_GAP', overlap: 'BOTH' })).toMatchObject({
+      policy: { dst: { overlap: 'BOTH' } },
+    });
+    expect(spec({ gap: 'RUN_AFTER_GAP' })).not.toHaveProperty('policy');
   });
 });
 

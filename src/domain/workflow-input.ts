@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { fieldIssuesFromZod, unstorableValues } from './field-issues.ts';
 import { LabelsSchema, type Labels } from './labels.ts';
+import { DEFAULT_DST_POLICY } from './dst.ts';
 import {
   canonicalTimezone,
   checkCron,
@@ -280,6 +281,16 @@ function withPolicy<S extends Extract<Schedule, { type: 'interval' | 'cron' }>>(
   issues: FieldIssue[],
 ): S | undefined {
   if (input === undefined) return schedule;
+  if (schedule.type === 'interval' && input.dst !== undefined) {
+    // Refused rather than ignored (as max_runs outside mode ALL): a setting that silently does
+    // nothing is one a user believes is in force.
+    issues.push({
+      path: 'schedule.policy.dst',
+      message:
+        'applies to cron schedules only: an interval counts elapsed time and has no wall clock to change',
+    });
+    return undefined;
+  }
   const policy = schedulePolicyFrom(input);
   const jitter = jitterProblem(schedule, policy.jitterSeconds, now);
   if (jitter !== null) {
@@ -315,7 +326,9 @@ export function keepPolicyOnEdit(next: Schedule, current: Schedule, now: Date): 
       ],
     };
   }
-  return { ok: true, value: { ...next, policy: current.policy } };
+  // A cron schedule's DST policy does not follow it to an interval, where it means nothing.
+  const policy = next.type === 'interval' ? { ...current.policy, dst: DEFAULT_DST_POLICY } : current.policy;
+  return { ok: true, value: { ...next, policy } };
 }
 
 /**

@@ -9,6 +9,7 @@ import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/us
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
 import { VERSION_MAX } from '../domain/workflow-versions.ts';
 import { CATCH_UP_MODES, OVERLAP_POLICIES } from '../domain/schedule-policy.ts';
+import { DST_GAP_POLICIES, DST_OVERLAP_POLICIES } from '../domain/dst.ts';
 import { PREVIEW_DEFAULT_COUNT, PREVIEW_MAX_COUNT } from '../domain/schedule-preview.ts';
 import { parseLabelSelector, SELECTOR_MAX_LENGTH } from '../domain/labels.ts';
 import { parseRfc3339 } from '../services/analytics/range.ts';
@@ -90,6 +91,15 @@ export const SchedulePolicyViewSchema = z
     }),
     jitter_seconds: z.number().int(),
     starting_deadline_seconds: z.number().int().nullable().describe('null: no deadline'),
+    dst: z
+      .object({
+        gap: z.enum(DST_GAP_POLICIES),
+        overlap: z
+          .enum(DST_OVERLAP_POLICIES)
+          .nullable()
+          .describe('null: by the expression (BOTH when its minute or hour field starts with *, else FIRST)'),
+      })
+      .describe('Daylight saving, cron schedules only (interval schedules show the defaults)'),
   })
   .meta({
     id: 'SchedulePolicyView',

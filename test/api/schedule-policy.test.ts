@@ -21,6 +21,7 @@ const DEFAULTS = {
   catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
   jitter_seconds: 0,
   starting_deadline_seconds: null,
+  dst: { gap: 'RUN_AFTER_GAP', overlap: null },
 };
 
 describe('schedule policy over the API (pglite)', () => {
@@ -66,6 +67,7 @@ describe('schedule policy over the API (pglite)', () => {
       catch_up: { mode: 'ALL', window_seconds: null, max_runs: 5 },
       jitter_seconds: 600,
       starting_deadline_seconds: null,
+      dst: { gap: 'RUN_AFTER_GAP', overlap: null },
     };
     expect(wf.schedule.policy).toEqual(policy);
     expect((await read(wf.id)).schedule.policy).toEqual(policy);
@@ -116,5 +118,97 @@ describe('schedule policy over the API (pglite)', () => {
       expect(nominal.getUTCMinutes()).toBe(0);
       expect(Date.parse(f.at) - nominal.getTime()).toBe(jitterMs(wf.id, nominal, 900));
     }
+  });
+
+  describe('dst', () => {
+    const problems = async (res: Awaited<ReturnType<typeof create>>) => {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      return res.json<{ errors: { path: string; message: string }[] }>().errors;
+    };
+
+    it('stores a DST policy on a cron schedule, shows it, and previews by it', async () => {
+      const res = await create({
+        type: 'cron',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        policy: { dst: { gap: 'SKIP', overlap: 'BOTH' } },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const wf = res.json<Workflow>();
+      expect(wf.schedule.policy).toEqual({ ...DEFAULTS, dst: { gap: 'SKIP', overlap: 'BOTH' } });
+      expect((await read(wf.id)).schedule.policy).toEqual({
+        ...DEFAULTS,
+        dst: { gap: 'SKIP', overlap: 'BOTH' },
+      });
+
+      const preview = await gw.app.inject({
+        method: 'POST',
+        url: '/api/v1/schedules/preview',
+        headers,
+        payload: {
+          schedule: {
+            type: 'cron',
+            cron: '30 2 * * *',
+            timezone: 'Europe/Berlin',
+            policy: { dst: { gap: 'SKIP' } },
+          },
+          from: '2027-03-27T00:00:00Z',
+          count: 2,
+        },
+      });
+      expect(preview.statusCode, preview.body).toBe(200);
+      expect(preview.json()).toEqual({
+        fire_times: [
+          { at: '2027-03-27T01:30:00.000Z', nominal_at: '2027-03-27T01:30:00.000Z', reason: null },
+          {
+            at: '2027-03-29T00:30:00.000Z',
+            nominal_at: '2027-03-29T00:30:00.000Z',
+            reason: '02:30 does not exist on 2027-03-28 in Europe/Berlin: skipped by policy SKIP',
+          },
+        ],
+      });
+    });
+
+    it('refuses dst on an interval schedule, naming schedule.policy.dst', async () => {
+      const errors = await problems(
+        await create({ type: 'interval', interval_minutes: 60, policy: { dst: { gap: 'SKIP' } } }),
+      );
+      expect(errors).toEqual([
+        {
+          path: 'schedule.policy.dst',
+          message:
+            'applies to cron schedules only: an interval counts elapsed time and has no wall clock to change',
+        },
+      ]);
+    });
+
+    it('refuses unknown values and fields at their path', async () => {
+      const cron = (dst: unknown) =>
+        create({ type: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin', policy: { dst } });
+      expect((await problems(await cron({ gap: 'LATER' }))).map((e) => e.path)).toEqual([
+        'schedule.policy.dst.gap',
+      ]);
+      expect((await problems(await cron({ overlap: 'SECOND' }))).map((e) => e.path)).toEqual([
+        'schedule.policy.dst.overlap',
+      ]);
+      expect((await problems(await cron({ fold: 1 }))).map((e) => e.path)).toEqual([
+        'schedule.policy.dst.fold',
+      ]);
+    });
+
+    it('an edit from cron to interval keeps the other policies and drops dst', async () => {
+      const wf = (
+        await create({
+          type: 'cron',
+          cron: '30 2 * * *',
+          timezone: 'Europe/Berlin',
+          policy: { overlap: 'SKIP', dst: { overlap: 'BOTH' } },
+        })
+      ).json<Workflow>();
+      const res = await edit(wf.id, { schedule: { type: 'interval', interval_minutes: 60 } });
+      expect(res.statusCode, res.body).toBe(200);
+      expect((await read(wf.id)).schedule.policy).toEqual({ ...DEFAULTS, overlap: 'SKIP' });
+    });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Schedule policies applied by the real scheduler on both engines, driven by a test clock:
- * overlap (what a fire time does while runs are unfinished), catch-up after an outage, jitter.
+ * overlap (what a fire time does while runs are unfinished), catch-up after an outage, jitter, DST.
  * The rules themselves are unit-tested in src/domain/schedule-policy.test.ts and catch-up.test.ts;
  * here the SQL that reads the unfinished jobs, cancels them and writes the new ones.
  */
@@ -132,6 +132,42 @@ describe.each(ENGINES)('schedule policies (%s)', (engine) => {
     await setStatus(jobs[1]!.id, 'RUNNING');
     await setStatus(jobs[1]!.id, 'COMPLETED');
     expect(await w.tickAt(2)).toMatchObject({ created: 1, canceled: 0 });
+  });
+
+  it('dst: the scheduler runs a spring-gap time after the gap by default, skips it under SKIP, and runs both autumn occurrences under BOTH', async () => {
+    const berlin = (nextRunAt: string, policy?: SchedulePolicyInput) => ({
+      userId,
+      cron: { expression: '30 2 * * *', timezone: 'Europe/Berlin' },
+      nextRunAt: new Date(nextRunAt),
+      ...(policy ? { policy } : {}),
+    });
+    const [byDefault, skip, both] = await insertWorkflows(database.db, [
+      berlin('2027-03-27T01:30:00Z'),
+      berlin('2027-03-27T01:30:00Z', { dst: { gap: 'SKIP' } }),
+      berlin('2027-10-31T00:30:00Z', { dst: { overlap: 'BOTH' } }),
+    ]);
+    const clock = new TestClock(Date.parse('2027-03-27T01:30:00.100Z'));
+    const scheduler = new Scheduler({ db: database.db, clock, events: new Events(), logger });
+    const tickAt = async (iso: string) => {
+      clock.advance(Date.parse(iso) + 100 - clock.now().getTime());
+      return scheduler.runOnce();
+    };
+    const fireTimes = async (id: string) =>
+      (await jobsOf(database.db, id)).map((j) => j.scheduled_at.toISOString());
+
+    await tickAt('2027-03-27T01:30:00Z'); // 02:30 CET, an ordinary day
+    await tickAt('2027-03-28T01:00:00Z'); // 03:00 CEST: 02:30 did not exist
+    await tickAt('2027-03-29T00:30:00Z'); // 02:30 CEST
+    expect(await fireTimes(byDefault!)).toEqual([
+      '2027-03-27T01:30:00.000Z',
+      '2027-03-28T01:00:00.000Z',
+      '2027-03-29T00:30:00.000Z',
+    ]);
+    expect(await fireTimes(skip!)).toEqual(['2027-03-27T01:30:00.000Z', '2027-03-29T00:30:00.000Z']);
+
+    await tickAt('2027-10-31T00:30:00Z'); // 02:30 CEST
+    await tickAt('2027-10-31T01:30:00Z'); // 02:30 CET, the same wall-clock time again
+    expect(await fireTimes(both!)).toEqual(['2027-10-31T00:30:00.000Z', '2027-10-31T01:30:00.000Z']);
   });
 
   it('catch-up ALL runs every fire time missed during an outage of 10 intervals, each on its own time', async () => {

@@ -37,6 +37,7 @@ import {
 } from '../../platform/rpc/codec.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { CATCH_UP_MODES, OVERLAP_POLICIES, type SchedulePolicyView } from '../../domain/schedule-policy.ts';
+import { DEFAULT_DST_POLICY, DST_GAP_POLICIES, DST_OVERLAP_POLICIES } from '../../domain/dst.ts';
 import type { IdempotentResult } from '../idempotency.ts';
 import type { TicksPage } from '../ticks/ledger.ts';
 import type { TickOutcome } from '../../platform/db/schema.ts';
@@ -58,6 +59,8 @@ function policyToWire(p: SchedulePolicyView): MessageInitShape<typeof SchedulePo
     ...(p.catch_up.max_runs === null ? {} : { catchUpMaxRuns: p.catch_up.max_runs }),
     jitterSeconds: p.jitter_seconds,
     ...(p.starting_deadline_seconds === null ? {} : { startingDeadlineSeconds: p.starting_deadline_seconds }),
+    dstGap: p.dst.gap,
+    ...(p.dst.overlap === null ? {} : { dstOverlap: p.dst.overlap }),
   };
 }
 
@@ -72,6 +75,17 @@ function policyFromWire(m: SchedulePolicy | undefined): SchedulePolicyView {
     },
     jitter_seconds: p.jitterSeconds,
     starting_deadline_seconds: p.startingDeadlineSeconds ?? null,
+    dst: {
+      // Empty from a peer that predates the DST policy: the default.
+      gap:
+        p.dstGap === ''
+          ? DEFAULT_DST_POLICY.gap
+          : oneOf(DST_GAP_POLICIES, p.dstGap, 'schedule.policy.dst_gap'),
+      overlap:
+        p.dstOverlap === undefined
+          ? null
+          : oneOf(DST_OVERLAP_POLICIES, p.dstOverlap, 'schedule.policy.dst_overlap'),
+    },
   };
 }
 

@@ -150,6 +150,7 @@ describe('describePolicy', () => {
       catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
       jitter_seconds: 0,
       starting_deadline_seconds: null,
+      dst: { gap: 'RUN_AFTER_GAP', overlap: null },
     } as const;
     expect(describePolicy(defaults)).toBe('');
     expect(
@@ -158,6 +159,7 @@ describe('describePolicy', () => {
         catch_up: { mode: 'ALL', window_seconds: 3600, max_runs: 24 },
         jitter_seconds: 30,
         starting_deadline_seconds: null,
+        dst: { gap: 'RUN_AFTER_GAP', overlap: null },
       }),
     ).toBe(
       'skips a run while one is going · runs each missed time (up to 24) · none later than 3600 s · jitter up to 30 s',
@@ -165,6 +167,12 @@ describe('describePolicy', () => {
     expect(
       describePolicy({ ...defaults, catch_up: { mode: 'NONE', window_seconds: 60, max_runs: null } }),
     ).toBe('does not run missed times');
+    expect(describePolicy({ ...defaults, dst: { gap: 'SKIP', overlap: 'BOTH' } })).toBe(
+      'skips times the clocks skip · runs a repeated time twice',
+    );
+    expect(describePolicy({ ...defaults, dst: { gap: 'RUN_AFTER_GAP', overlap: 'FIRST' } })).toBe(
+      'runs a repeated time once',
+    );
   });
 });
 

@@ -231,6 +231,11 @@ export function describePolicy(policy: SchedulePolicyView): string {
   if (policy.starting_deadline_seconds !== null) {
     parts.push(`not started more than ${policy.starting_deadline_seconds} s late`);
   }
+  // Absent in a view from a server older than the DST policy.
+  const dst = (policy as Partial<SchedulePolicyView>).dst;
+  if (dst?.gap === 'SKIP') parts.push('skips times the clocks skip');
+  if (dst?.overlap === 'FIRST') parts.push('runs a repeated time once');
+  if (dst?.overlap === 'BOTH') parts.push('runs a repeated time twice');
   return parts.join(' · ');
 }
 

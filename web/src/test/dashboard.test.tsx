@@ -267,6 +267,50 @@ describe('workflow form', () => {
     );
     expect(screen.getByText('unknown time zone')).toBeTruthy();
   });
+
+  it('offers the daylight-saving policy for a cron schedule in a zone with DST, and sends it', async () => {
+    stubFetch({ 'POST /api/v1/schedules/preview': () => json(200, { fire_times: [] }) });
+    const sent: Record<string, unknown>[] = [];
+    const initial = {
+      ...emptyForm(),
+      name: 'n',
+      endpoint: 'https://example.com',
+      scheduleType: 'cron' as const,
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+    };
+    const { unmount } = renderAt(
+      '/',
+      <WorkflowForm
+        mode="create"
+        initial={initial}
+        submitLabel="Create"
+        pending={false}
+        error={null}
+        onSubmit={(body) => sent.push(body)}
+      />,
+    );
+    const user = userEvent.setup();
+    await user.selectOptions(screen.getByLabelText('Daylight saving: skipped times'), 'SKIP');
+    expect(screen.getByText('A time the clocks skip does not run that day.')).toBeTruthy();
+    await user.selectOptions(screen.getByLabelText('Daylight saving: repeated times'), 'BOTH');
+    await user.click(screen.getByRole('button', { name: 'Create' }));
+    expect(sent[0]).toMatchObject({ schedule: { policy: { dst: { gap: 'SKIP', overlap: 'BOTH' } } } });
+    unmount();
+
+    renderAt(
+      '/',
+      <WorkflowForm
+        mode="create"
+        initial={{ ...initial, timezone: 'Asia/Tehran' }}
+        submitLabel="Create"
+        pending={false}
+        error={null}
+        onSubmit={noop}
+      />,
+    );
+    expect(screen.queryByLabelText('Daylight saving: skipped times')).toBeNull();
+  });
 });
 
 describe('theme', () => {

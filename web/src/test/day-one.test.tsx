@@ -29,6 +29,7 @@ const DEFAULT_POLICY: SchedulePolicyView = {
   catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
   jitter_seconds: 0,
   starting_deadline_seconds: null,
+  dst: { gap: 'RUN_AFTER_GAP', overlap: null },
 };
 const OTHER_ZONE = browserZone() === 'Europe/Paris' ? 'America/New_York' : 'Europe/Paris';
 

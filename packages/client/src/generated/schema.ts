@@ -6749,6 +6749,19 @@ export interface components {
                 /** @description How late a fire time may still run; older ones are skipped. Default: none for LATEST and ALL, 60 for NONE. */
                 window_seconds?: number;
             };
+            /** @description Cron schedules only: daylight-saving changes (docs/scheduling.md). */
+            dst?: {
+                /**
+                 * @description A time that does not exist (spring-forward gap): RUN_AFTER_GAP (default) runs it once at the first instant after the gap; SKIP does not run it.
+                 * @enum {string}
+                 */
+                gap?: "SKIP" | "RUN_AFTER_GAP";
+                /**
+                 * @description A time that occurs twice (autumn overlap): FIRST runs the first occurrence only; BOTH runs both. Default: BOTH when the minute or hour field starts with *, else FIRST (Vixie cron).
+                 * @enum {string}
+                 */
+                overlap?: "FIRST" | "BOTH";
+            };
             /** @description Each run starts up to this many seconds after its fire time; the same offset for the same workflow and time. */
             jitter_seconds?: number;
             /**
@@ -6771,6 +6784,19 @@ export interface components {
                 /** @description How late a fire time may still run; older ones are skipped. Default: none for LATEST and ALL, 60 for NONE. */
                 window_seconds?: number;
             };
+            /** @description Cron schedules only: daylight-saving changes (docs/scheduling.md). */
+            dst?: {
+                /**
+                 * @description A time that does not exist (spring-forward gap): RUN_AFTER_GAP (default) runs it once at the first instant after the gap; SKIP does not run it.
+                 * @enum {string}
+                 */
+                gap?: "SKIP" | "RUN_AFTER_GAP";
+                /**
+                 * @description A time that occurs twice (autumn overlap): FIRST runs the first occurrence only; BOTH runs both. Default: BOTH when the minute or hour field starts with *, else FIRST (Vixie cron).
+                 * @enum {string}
+                 */
+                overlap?: "FIRST" | "BOTH";
+            };
             /** @description Each run starts up to this many seconds after its fire time; the same offset for the same workflow and time. */
             jitter_seconds?: number;
             /**
@@ -6791,6 +6817,13 @@ export interface components {
                 /** @description null: no limit */
                 window_seconds: number | null;
             };
+            /** @description Daylight saving, cron schedules only (interval schedules show the defaults) */
+            dst: {
+                /** @enum {string} */
+                gap: "SKIP" | "RUN_AFTER_GAP";
+                /** @description null: by the expression (BOTH when its minute or hour field starts with *, else FIRST) */
+                overlap: ("FIRST" | "BOTH") | null;
+            };
             jitter_seconds: number;
             /** @enum {string} */
             overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
@@ -6806,6 +6839,13 @@ export interface components {
                 mode: "NONE" | "LATEST" | "ALL";
                 /** @description null: no limit */
                 window_seconds: number | null;
+            };
+            /** @description Daylight saving, cron schedules only (interval schedules show the defaults) */
+            dst: {
+                /** @enum {string} */
+                gap: "SKIP" | "RUN_AFTER_GAP";
+                /** @description null: by the expression (BOTH when its minute or hour field starts with *, else FIRST) */
+                overlap: ("FIRST" | "BOTH") | null;
             };
             jitter_seconds: number;
             /** @enum {string} */

@@ -20,6 +20,7 @@ import {
   updateBody,
   validateForm,
   withoutField,
+  zoneHasDst,
   type FieldKey,
   type FormState,
   type Row,
@@ -55,6 +56,16 @@ const CATCH_UP_HELP: Record<FormState['catchUpMode'], string> = {
   LATEST: 'After downtime, one run stands for all the missed times.',
   ALL: 'After downtime, every missed time runs (the last 100 at most).',
   NONE: 'After downtime, missed times are skipped; only a time due now runs.',
+};
+
+const DST_GAP_HELP: Record<FormState['dstGap'], string> = {
+  RUN_AFTER_GAP: 'A time the clocks skip (02:30 when they jump to 03:00) runs right after the jump.',
+  SKIP: 'A time the clocks skip does not run that day.',
+};
+const DST_OVERLAP_HELP: Record<FormState['dstOverlap'], string> = {
+  AUTO: 'A time that occurs twice runs once for a time of day, at both for an hourly expression.',
+  FIRST: 'A time that occurs twice (clocks back) runs at its first occurrence only.',
+  BOTH: 'A time that occurs twice (clocks back) runs at both.',
 };
 
 export function WorkflowForm({
@@ -472,6 +483,33 @@ export function WorkflowForm({
               description="A run that cannot start this long after its time is not started. Empty: no deadline."
             />
           </div>
+          {state.scheduleType === 'cron' && zoneHasDst(state.timezone.trim(), now()) && (
+            <div className="row">
+              <Select
+                label="Daylight saving: skipped times"
+                value={state.dstGap}
+                onChange={(e) => set('dstGap', e.target.value as FormState['dstGap'])}
+                error={err('dstGap')}
+                description={DST_GAP_HELP[state.dstGap]}
+                options={[
+                  { value: 'RUN_AFTER_GAP', label: 'Run after the jump' },
+                  { value: 'SKIP', label: 'Skip them' },
+                ]}
+              />
+              <Select
+                label="Daylight saving: repeated times"
+                value={state.dstOverlap}
+                onChange={(e) => set('dstOverlap', e.target.value as FormState['dstOverlap'])}
+                error={err('dstOverlap')}
+                description={DST_OVERLAP_HELP[state.dstOverlap]}
+                options={[
+                  { value: 'AUTO', label: 'By the expression' },
+                  { value: 'FIRST', label: 'Run once (first)' },
+                  { value: 'BOTH', label: 'Run at both' },
+                ]}
+              />
+            </div>
+          )}
         </fieldset>
       )}
 

@@ -7,6 +7,7 @@ import {
   previewScheduleBody,
   updateBody,
   validateForm,
+  zoneHasDst,
   type FormState,
 } from './form-state.ts';
 import type { Workflow } from '../../api/types.ts';
@@ -116,6 +117,7 @@ describe('schedule policies in the form', () => {
         catch_up: { mode: 'ALL', window_seconds: 7200, max_runs: 5 },
         jitter_seconds: 30,
         starting_deadline_seconds: 120,
+        dst: { gap: 'SKIP', overlap: null },
       },
     },
     max_consecutive_job_failures_allowed: 3,
@@ -149,6 +151,27 @@ describe('schedule policies in the form', () => {
       policy: { catch_up: { mode: 'LATEST' } },
     });
     expect(validateForm({ ...initial, catchUpMode: 'LATEST' }, 'edit', initial, NOW)).toEqual([]);
+  });
+
+  it('sends the DST policy with a cron schedule only, and keeps the workflow’s on an edit', () => {
+    expect(createBody(form({ scheduleType: 'cron', cron: '30 2 * * *' })).schedule).toMatchObject({
+      policy: { dst: { gap: 'RUN_AFTER_GAP' } },
+    });
+    expect(createBody(form({ dstGap: 'SKIP' })).schedule).not.toHaveProperty('policy.dst');
+    const initial = formFromWorkflow(workflow);
+    expect(initial).toMatchObject({ dstGap: 'SKIP', dstOverlap: 'AUTO' });
+    expect(updateBody({ ...initial, dstOverlap: 'BOTH' }, initial).schedule).toMatchObject({
+      policy: { dst: { gap: 'SKIP', overlap: 'BOTH' } },
+    });
+    expect(validateForm({ ...initial, dstOverlap: 'BOTH' }, 'edit', initial, NOW)).toEqual([]);
+  });
+
+  it('knows which zones have daylight saving', () => {
+    expect(zoneHasDst('Europe/Berlin', NOW)).toBe(true);
+    expect(zoneHasDst('Australia/Lord_Howe', NOW)).toBe(true);
+    expect(zoneHasDst('Asia/Tehran', NOW)).toBe(false);
+    expect(zoneHasDst('UTC', NOW)).toBe(false);
+    expect(zoneHasDst('Nowhere/Else', NOW)).toBe(false);
   });
 
   it('maps a jitter too long for the schedule to its field', () => {

@@ -55,6 +55,10 @@ export interface FormState {
   jitterSeconds: string;
   /** Seconds; empty: no deadline. */
   startingDeadline: string;
+  /** Daylight saving, cron only (docs/scheduling.md). */
+  dstGap: 'RUN_AFTER_GAP' | 'SKIP';
+  /** AUTO: not set, the expression decides (the API's null). */
+  dstOverlap: 'AUTO' | 'FIRST' | 'BOTH';
   /**
    * The workflow's catch-up window and run cap, which the form does not edit: sent back unchanged
    * while the mode is the one they came with, so an edit here never drops them.
@@ -99,6 +103,8 @@ export function emptyForm(): FormState {
     catchUpMode: 'LATEST',
     jitterSeconds: '0',
     startingDeadline: '',
+    dstGap: 'RUN_AFTER_GAP',
+    dstOverlap: 'AUTO',
     catchUpKept: null,
     maxFailures: '3',
     pauseOnFailure: false,
@@ -183,6 +189,10 @@ export function policyOf(state: FormState): Record<string, unknown> {
   };
   if (state.startingDeadline.trim() !== '')
     policy.starting_deadline_seconds = numberOrText(state.startingDeadline);
+  // Cron only: the API refuses `dst` on an interval schedule.
+  if (state.scheduleType === 'cron') {
+    policy.dst = { gap: state.dstGap, ...(state.dstOverlap === 'AUTO' ? {} : { overlap: state.dstOverlap }) };
+  }
   return policy;
 }
 
@@ -311,6 +321,8 @@ export function formFromWorkflow(w: Workflow): FormState {
     state.jitterSeconds = String(s.policy.jitter_seconds);
     state.startingDeadline =
       s.policy.starting_deadline_seconds === null ? '' : String(s.policy.starting_deadline_seconds);
+    state.dstGap = s.policy.dst.gap;
+    state.dstOverlap = s.policy.dst.overlap ?? 'AUTO';
     state.catchUpKept = {
       mode: s.policy.catch_up.mode,
       windowSeconds: s.policy.catch_up.window_seconds,
@@ -351,6 +363,8 @@ export const FIELD_PATHS = {
   catchUpMode: ['schedule.policy.catch_up'],
   jitterSeconds: ['schedule.policy.jitter_seconds'],
   startingDeadline: ['schedule.policy.starting_deadline_seconds'],
+  dstGap: ['schedule.policy.dst', 'schedule.policy.dst.gap'],
+  dstOverlap: ['schedule.policy.dst.overlap'],
   maxFailures: ['max_consecutive_job_failures_allowed'],
   pauseOnFailure: ['pause_on_failure'],
   logRetention: ['log_retention'],
@@ -448,5 +462,22 @@ export function previewScheduleBody(
       return { type: 'cron', cron: schedule.cron, timezone: schedule.timezone };
     case 'once':
       return { type: 'once', run_at: schedule.runAt.toISOString() };
+  }
+}
+
+/**
+ * Whether a zone has daylight saving in the year of `at` (its offsets in January and July differ):
+ * the form shows the DST policy only for those. False for a name Intl does not know.
+ */
+export function zoneHasDst(timezone: string, at: Date): boolean {
+  try {
+    const format = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' });
+    const offset = (month: number) =>
+      format
+        .formatToParts(new Date(Date.UTC(at.getUTCFullYear(), month, 1)))
+        .find((p) => p.type === 'timeZoneName')?.value;
+    return offset(0) !== offset(6);
+  } catch {
+    return false;
   }
 }

@@ -151,6 +151,20 @@ export declare type SchedulePolicy = Message<"chronoverse.workflows.v1.ScheduleP
    * @generated from field: optional int32 starting_deadline_seconds = 6;
    */
   startingDeadlineSeconds?: number | undefined;
+
+  /**
+   * Daylight saving (cron): "SKIP" | "RUN_AFTER_GAP"; empty in messages from before it existed.
+   *
+   * @generated from field: string dst_gap = 7;
+   */
+  dstGap: string;
+
+  /**
+   * "FIRST" | "BOTH"; absent: by the expression (the API's null).
+   *
+   * @generated from field: optional string dst_overlap = 8;
+   */
+  dstOverlap?: string | undefined;
 };
 
 /**
