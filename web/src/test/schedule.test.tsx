@@ -32,6 +32,7 @@ const WORKFLOW: Workflow = {
       catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
       jitter_seconds: 0,
       starting_deadline_seconds: null,
+      dst: { gap: 'RUN_AFTER_GAP', overlap: null },
     },
   },
   interval: 60,

@@ -25,6 +25,7 @@ const POLICY = {
   catch_up: { mode: 'LATEST', window_seconds: null, max_runs: null },
   jitter_seconds: 0,
   starting_deadline_seconds: null,
+  dst: { gap: 'RUN_AFTER_GAP', overlap: null },
 } as const;
 
 const WORKFLOW: Workflow = {
