@@ -23,6 +23,16 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** The states a run (a job that is not a DAG's task) can be in: never SKIPPED. List filters take these. */
+export const RUN_STATES = [
+  'PENDING',
+  'QUEUED',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+] as const satisfies readonly JobState[];
+
 export const FINAL_JOB_STATES = [
   'COMPLETED',
   'FAILED',

@@ -3,7 +3,7 @@
  * are the source of the OpenAPI document; domain input schemas live in src/domain.
  */
 import { z } from 'zod';
-import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS } from '../domain/job-state.ts';
+import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS, RUN_STATES } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/user-input.ts';
 import { WORKFLOW_KINDS } from '../domain/workflow-input.ts';
@@ -319,13 +319,13 @@ export const JobSchema = z
 export const JobListQuerySchema = z.object({
   cursor,
   limit,
-  status: z.enum(JOB_STATES).optional(),
+  status: z.enum(RUN_STATES).optional(),
   trigger: z.enum(JOB_TRIGGERS).optional(),
 });
 
 export const WorkflowJobSchema = JobSchema.extend({ workflow_name: z.string() }).meta({ id: 'WorkflowJob' });
 
-const STATUS_LIST = new RegExp(`^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')}))*$`);
+const STATUS_LIST = new RegExp(`^(${RUN_STATES.join('|')})(,(${RUN_STATES.join('|')}))*$`);
 
 const dateTime = (description: string) =>
   z
@@ -340,8 +340,8 @@ export const AllJobsQuerySchema = z.object({
   limit,
   status: z
     .string()
-    .regex(STATUS_LIST, `must be one or more of ${JOB_STATES.join(', ')}, separated by commas`)
-    .transform((s) => [...new Set(s.split(','))] as (typeof JOB_STATES)[number][])
+    .regex(STATUS_LIST, `must be one or more of ${RUN_STATES.join(', ')}, separated by commas`)
+    .transform((s) => [...new Set(s.split(','))] as (typeof RUN_STATES)[number][])
     .optional()
     .describe('A job status, or several separated by commas (any of them)'),
   workflow_id: z.uuid('must be a UUID').optional().describe("Only this workflow's jobs"),

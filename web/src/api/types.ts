@@ -69,7 +69,8 @@ export type ErrorKind = NonNullable<Job['error']>['kind'];
 // Not re-exported from workflow-input.ts: that module brings zod and croner, which only the forms need.
 export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER', 'DAG'] as const satisfies readonly WorkflowKind[];
 /** What a run's status can be (a DAG's task instances may also be SKIPPED). */
-export const RUN_STATES = JOB_STATES.filter((s) => s !== 'SKIPPED');
+export const RUN_STATES = JOB_STATES.filter((s): s is RunState => s !== 'SKIPPED');
+export type RunState = Exclude<JobState, 'SKIPPED'>;
 export { BUILD_STATUSES, JOB_STATES, JOB_TRIGGERS, WORKFLOW_STATUSES };
 
 // The domain's lists and the document's enumerations name the same values (both ways).

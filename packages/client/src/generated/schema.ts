@@ -3773,7 +3773,7 @@ export interface paths {
                     /** @description Opaque cursor from the previous page */
                     cursor?: string;
                     limit?: number;
-                    status?: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+                    status?: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
                     trigger?: "AUTOMATIC" | "MANUAL";
                 };
                 header?: never;

@@ -8,10 +8,10 @@ import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useJobs, useRunNow } from '../../api/jobs.ts';
 import {
-  JOB_STATES,
+  RUN_STATES,
   JOB_TRIGGERS,
   type Job,
-  type JobState,
+  type RunState,
   type JobTrigger,
   type Workflow,
 } from '../../api/types.ts';
@@ -349,7 +349,7 @@ function DagDetails({ payload }: { payload: Workflow['payload'] }) {
 }
 
 function JobsSection({ workflowId }: { workflowId: string }) {
-  const [status, setStatus] = useState<JobState | ''>('');
+  const [status, setStatus] = useState<RunState | ''>('');
   const [trigger, setTrigger] = useState<JobTrigger | ''>('');
   const pager = useCursorPager();
   const jobs = useJobs(workflowId, {
@@ -379,11 +379,11 @@ function JobsSection({ workflowId }: { workflowId: string }) {
           value={status}
           onChange={(e) => {
             pager.reset();
-            setStatus(e.target.value as JobState | '');
+            setStatus(e.target.value as RunState | '');
           }}
           options={[
             { value: '', label: 'Any' },
-            ...JOB_STATES.map((s) => ({ value: s, label: JOB_STATUS_LABEL[s] })),
+            ...RUN_STATES.map((s) => ({ value: s, label: JOB_STATUS_LABEL[s] })),
           ]}
         />
         <Select
