@@ -13,12 +13,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_POLICY_DEFAULTS } from '../../src/domain/container-policy.ts';
-import { systemClock } from '../../src/platform/clock.ts';
 import type { Database } from '../../src/platform/db/database.ts';
-import { Events } from '../../src/platform/events.ts';
-import { JobsService } from '../../src/services/jobs/service.ts';
-import { WorkflowsService } from '../../src/services/workflows/service.ts';
+import { createServices } from '../helpers/services.ts';
 import { createEngine, type Engine } from '../helpers/engine.ts';
 import { finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
@@ -55,20 +51,7 @@ describe('a DAG run whose executor process is killed with SIGKILL (PostgreSQL)',
 
   it('runs the held task again on another executor and completes the run; nothing that completed runs twice', async () => {
     const userId = await insertUser(database.db);
-    const events = new Events();
-    const workflows = new WorkflowsService(
-      database.db,
-      systemClock,
-      {
-        idempotencyTtlMs: 60_000,
-        policy: {
-          outbound: { allowPrivateNetworks: true, ownPorts: new Set(), ownAddresses: new Set() },
-          containers: CONTAINER_POLICY_DEFAULTS,
-        },
-      },
-      events,
-    );
-    const jobs = new JobsService(database.db, systemClock, events, { idempotencyTtlMs: 60_000 });
+    const { workflows, jobs } = createServices(database);
     const task = (name: string, extra: Record<string, unknown> = {}) => ({
       name,
       kind: 'HEARTBEAT',

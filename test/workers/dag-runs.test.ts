@@ -7,12 +7,10 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_POLICY_DEFAULTS } from '../../src/domain/container-policy.ts';
-import { systemClock } from '../../src/platform/clock.ts';
 import type { Database } from '../../src/platform/db/database.ts';
-import { Events } from '../../src/platform/events.ts';
-import { JobsService } from '../../src/services/jobs/service.ts';
-import { WorkflowsService } from '../../src/services/workflows/service.ts';
+import type { JobsService } from '../../src/services/jobs/service.ts';
+import type { WorkflowsService } from '../../src/services/workflows/service.ts';
+import { createServices } from '../helpers/services.ts';
 import { finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { createEngine, type Engine } from '../helpers/engine.ts';
@@ -86,20 +84,7 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     database = await createTestDatabase(engineName);
     server = await startRecorder();
     userId = await insertUser(database.db);
-    const events = new Events();
-    workflows = new WorkflowsService(
-      database.db,
-      systemClock,
-      {
-        idempotencyTtlMs: 60_000,
-        policy: {
-          outbound: { allowPrivateNetworks: true, ownPorts: new Set(), ownAddresses: new Set() },
-          containers: CONTAINER_POLICY_DEFAULTS,
-        },
-      },
-      events,
-    );
-    jobs = new JobsService(database.db, systemClock, events, { idempotencyTtlMs: 60_000 });
+    ({ workflows, jobs } = createServices(database));
   });
   afterAll(async () => {
     await server.close();

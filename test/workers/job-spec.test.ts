@@ -6,13 +6,11 @@
  */
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Events } from '../../src/platform/events.ts';
-import { systemClock } from '../../src/platform/clock.ts';
 import { openDatabase, type Database } from '../../src/platform/db/database.ts';
 import { loadMigrations, migrate } from '../../src/platform/db/migrate.ts';
-import { JobsService } from '../../src/services/jobs/service.ts';
-import { WorkflowsService } from '../../src/services/workflows/service.ts';
-import { CONTAINER_POLICY_DEFAULTS } from '../../src/domain/container-policy.ts';
+import type { JobsService } from '../../src/services/jobs/service.ts';
+import type { WorkflowsService } from '../../src/services/workflows/service.ts';
+import { createServices } from '../helpers/services.ts';
 import { finalJob, insertUser, jobsOf, snapshotOf, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { createEngine, startTarget, type Engine } from '../helpers/engine.ts';
@@ -34,21 +32,8 @@ describe.each(ENGINES)('a job runs its own copy of the definition (%s)', (engine
     database = await createTestDatabase(engineName);
     target = await startTarget();
     userId = await insertUser(database.db);
-    const events = new Events();
     // The heartbeat target listens on 127.0.0.1: private networks allowed, as in the engine tests.
-    workflows = new WorkflowsService(
-      database.db,
-      systemClock,
-      {
-        idempotencyTtlMs: 60_000,
-        policy: {
-          outbound: { allowPrivateNetworks: true, ownPorts: new Set(), ownAddresses: new Set() },
-          containers: CONTAINER_POLICY_DEFAULTS,
-        },
-      },
-      events,
-    );
-    jobs = new JobsService(database.db, systemClock, events, { idempotencyTtlMs: 60_000 });
+    ({ workflows, jobs } = createServices(database));
   });
   afterAll(async () => {
     await target.close();
