@@ -27,6 +27,7 @@
 import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { MANAGED_BY_LABEL, type Labels } from './labels.ts';
+import { DagPayloadSchema } from './dag-definition.ts';
 import type { Schedule } from './schedule.ts';
 import {
   DEFAULT_SCHEDULE_POLICY,
@@ -76,6 +77,10 @@ export const WorkflowDefinitionSchema = z
         .object({ kind: z.literal('CONTAINER'), payload: ContainerPayloadSchema, ...specFields })
         .strict()
         .describe('A container on a schedule.'),
+      z
+        .object({ kind: z.literal('DAG'), payload: DagPayloadSchema, ...specFields })
+        .strict()
+        .describe('Several tasks with dependencies, conditions, retries and fan-out, on a schedule.'),
     ]),
   })
   .strict()

@@ -230,12 +230,14 @@ async function dispatch(argv: string[], io: ClientIo, out: Output): Promise<numb
         follow: { type: 'boolean', short: 'f' },
         timestamps: { type: 'boolean' },
         workflow: { type: 'string', short: 'w' },
+        task: { type: 'string', short: 't' },
       });
       return logs(out, await api(values.context), {
         job: one(positionals, 'job id (or workflow name)'),
         follow: Boolean(values.follow),
         timestamps: Boolean(values.timestamps),
         ...(values.workflow !== undefined ? { workflow: values.workflow } : {}),
+        ...(values.task !== undefined ? { task: values.task } : {}),
       });
     }
     case 'cancel': {

@@ -213,6 +213,7 @@ describe('examples/', () => {
     expect(loaded.definitions.map((d) => d.values.name).sort()).toEqual([
       'api create order',
       'launch check',
+      'nightly build',
       'nightly container report',
       'site heartbeat',
     ]);

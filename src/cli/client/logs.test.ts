@@ -14,6 +14,10 @@ import { Output } from './output.ts';
 
 const WF = '01a24c07-2be9-739b-9a9f-be4b6a171fc7';
 const JOB = '01a24c07-bc2c-7544-ae59-5ba588463c34';
+const RUN = '01a24c07-bc2c-7544-ae59-5ba588463c40';
+const TASK_A = '01a24c07-bc2c-7544-ae59-5ba588463c41';
+const TASK_B0 = '01a24c07-bc2c-7544-ae59-5ba588463c42';
+const TASK_B1 = '01a24c07-bc2c-7544-ae59-5ba588463c43';
 const line = (n: number) =>
   `id: ${n}\nevent: log\ndata: ${JSON.stringify({ sequence_num: n, stream: 'stdout', timestamp: '2026-01-01T00:00:00.000Z', message: `line ${n}` })}\n\n`;
 
@@ -40,6 +44,28 @@ describe('logs -f', () => {
       if (path === `/api/v1/workflows/${WF}/jobs/${JOB}`) {
         res.setHeader('content-type', 'application/json');
         return res.end(JSON.stringify({ id: JOB, workflow_id: WF, status: 'RUNNING' }));
+      }
+      if (path === `/api/v1/workflows/${WF}/jobs/${RUN}`) {
+        res.setHeader('content-type', 'application/json');
+        return res.end(
+          JSON.stringify({
+            id: RUN,
+            workflow_id: WF,
+            status: 'COMPLETED',
+            kind: 'DAG',
+            tasks: [
+              { id: TASK_A, name: 'build', index: null },
+              { id: TASK_B0, name: 'test', index: 0 },
+              { id: TASK_B1, name: 'test', index: 1 },
+            ],
+          }),
+        );
+      }
+      if (path === `/api/v1/workflows/${WF}/jobs/${TASK_B1}/logs/raw`) {
+        res.setHeader('content-type', 'application/x-ndjson');
+        return res.end(
+          `${JSON.stringify({ sequence_num: 0, stream: 'stdout', timestamp: '2026-01-01T00:00:00.000Z', message: 'test 1 ok' })}\n`,
+        );
       }
       if (path === `/api/v1/workflows/${WF}/jobs/${JOB}/events`) {
         streams.push(req.headers);
@@ -74,6 +100,21 @@ describe('logs -f', () => {
     expect(stdout.text).toBe('line 0\nline 1\nline 2\nline 3\n');
     expect(streams.map((h) => h['last-event-id'])).toEqual([undefined, '1']);
     expect(streams.every((h) => h.authorization === 'Bearer cvp_test')).toBe(true);
+  });
+
+  it("reads a DAG task's own logs with --task name[i], and names the tasks when there is no such one", async () => {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const out = new Output({ stdout, stderr }, {});
+    const api = connect({ name: 'test', server: url, token: 'cvp_test' });
+    expect(
+      await logs(out, api, { job: RUN, workflow: WF, follow: false, timestamps: false, task: 'test[1]' }),
+    ).toBe(0);
+    expect(stdout.text).toBe('test 1 ok\n');
+    expect(
+      await logs(out, api, { job: RUN, workflow: WF, follow: false, timestamps: false, task: 'deploy' }),
+    ).toBe(1);
+    expect(stderr.text).toContain('has no task "deploy" (yet); it has build, test');
   });
 
   it('parses events split anywhere, CRLF lines, comments and multi-line data', async () => {

@@ -72,9 +72,33 @@ function printLine(out: Output, line: LogLine, timestamps: boolean): void {
 export async function logs(
   out: Output,
   api: ChronoverseClient,
-  options: { job: string; workflow?: string; follow: boolean; timestamps: boolean },
+  options: { job: string; workflow?: string; follow: boolean; timestamps: boolean; task?: string },
 ): Promise<number> {
-  const { workflow, job } = await findJob(api, options.job, options.workflow);
+  const { workflow, job: run } = await findJob(api, options.job, options.workflow);
+  let job: { id: string } = run;
+  if (options.task !== undefined) {
+    // A DAG task instance's logs are its own job's: `build`, or `build[3]` for a fan-out item.
+    const tasks =
+      run.tasks ??
+      unwrap(
+        await api.GET('/api/v1/workflows/{id}/jobs/{job_id}', {
+          params: { path: { id: workflow.id, job_id: run.id } },
+        }),
+      ).tasks;
+    const wanted = /^(.*?)(?:\[(\d+)\])?$/.exec(options.task)!;
+    const task = tasks?.find(
+      (t) => t.name === wanted[1] && (wanted[2] === undefined ? true : t.index === Number(wanted[2])),
+    );
+    if (task === undefined) {
+      out.note(
+        tasks === undefined
+          ? `job ${run.id} is not a DAG run: it has no tasks`
+          : `run ${run.id} has no task "${options.task}" (yet); it has ${[...new Set(tasks.map((t) => t.name))].join(', ') || 'none'}`,
+      );
+      return 1;
+    }
+    job = task;
+  }
   const path = { id: workflow.id, job_id: job.id };
   if (!workflow.log_retention) {
     out.note(`workflow "${workflow.name}" keeps no logs (log_retention: false; HEARTBEAT jobs have none)`);

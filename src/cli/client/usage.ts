@@ -28,7 +28,7 @@ export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md)
   chronoverse get jobs [--workflow <name>] [-l <selector>] [--status <S>] [--limit <n>] [-o …]
   chronoverse describe workflow <name> [-o json|yaml]
   chronoverse run <workflow> [--version <n>] [--wait] [--timeout <duration>] [-o json]
-  chronoverse logs <job|workflow> [-f] [--timestamps] [--workflow <name>]
+  chronoverse logs <job|workflow> [-f] [--timestamps] [--workflow <name>] [--task <name|name[i]>]
   chronoverse cancel <job> [--workflow <name>]
   chronoverse retry <job> [--workflow <name>] [--wait] [--timeout <duration>]
   chronoverse pause <workflow> [--note <text>] [-o json]   no runs until resumed
