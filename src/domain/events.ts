@@ -18,6 +18,13 @@ export type FinalJobStatus = (typeof FINAL_JOB_STATUSES)[number];
 
 export const JOB_FINISHED = 'JOB_FINISHED';
 
+/**
+ * Topic `analytics`, type `TASK_FINISHED`: one per attempt-run DAG task instance that reached
+ * COMPLETED or FAILED through an executor (skipped, canceled and never-started tasks make none;
+ * the run's own JOB_FINISHED tells how the run ended). Webhooks send it as `task.finished`.
+ */
+export const TASK_FINISHED = 'TASK_FINISHED';
+
 export interface JobFinishedPayload {
   job_id: string;
   workflow_id: string;
@@ -78,4 +85,13 @@ export interface WorkflowFacts {
   BUILD_COMPLETED: BuildCompletedPayload;
   BUILD_FAILED: BuildFailedPayload;
   WORKFLOW_TERMINATED: WorkflowTerminatedPayload;
+}
+
+/** A TASK_FINISHED fact: the task's job fields, and its run and place in it. */
+export interface TaskFinishedPayload extends Omit<JobFinishedPayload, 'status'> {
+  status: 'COMPLETED' | 'FAILED';
+  run_id: string;
+  task: string;
+  /** The fan-out instance, or null. */
+  task_index: number | null;
 }

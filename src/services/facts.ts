@@ -21,6 +21,12 @@ export function jobFinishedPayloadSql(bulk: boolean) {
     'log_lines', j.log_lines, 'bulk', ${bulk}::boolean)`;
 }
 
+/** TASK_FINISHED's payload over a task's jobs row aliased `j` (src/domain/events.ts). */
+export function taskFinishedPayloadSql() {
+  return sql`(${jobFinishedPayloadSql(false)} || jsonb_build_object(
+    'run_id', j.run_id, 'task', j.task_name, 'task_index', j.task_index))`;
+}
+
 /**
  * Writes one JOB_FINISHED per job of `jobIds` that is in a final status; returns how many. Trace
  * headers: the active context (the cancel request), else the job's own (lease rescue).

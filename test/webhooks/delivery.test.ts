@@ -36,6 +36,15 @@ class MovableClock {
   }
 }
 
+/** A TASK_FINISHED fact: a job fact of a DAG task instance (src/domain/events.ts). */
+function taskFinished(job: BusMessage): BusMessage {
+  return {
+    ...job,
+    type: 'TASK_FINISHED',
+    payload: { ...job.payload, run_id: newId(), task: 'build', task_index: null },
+  };
+}
+
 function jobFinished(userId: string, overrides: Partial<JobFinishedPayload> = {}): BusMessage {
   const payload: JobFinishedPayload = {
     job_id: newId(),
@@ -254,16 +263,22 @@ describe.each(ENGINES)('webhook deliveries on %s', (engine) => {
         max_consecutive_failures: 3,
       }),
       workflowFact(user.user.id, 'SOMETHING_NEW'),
+      taskFinished(jobFinished(user.user.id, { status: 'COMPLETED' })),
     ];
-    expect(await consumer.handle(batch)).toBe(4); // all: 3 (bulk skipped, unknown skipped), builds: 1
+    expect(await consumer.handle(batch)).toBe(5); // all: 4 (bulk skipped, unknown skipped), builds: 1
     expect(await consumer.handle(batch)).toBe(0);
     expect(await consumer.handle([batch[0]!, { ...batch[2]!, id: newId() }])).toBe(0);
 
     expect((await deliveriesOf(all.id)).map((d) => d.event_type).sort()).toEqual([
       'build.failed',
       'job.completed',
+      'task.finished',
       'workflow.terminated',
     ]);
+    // A task's event carries its run and its place in it; redelivered, it creates nothing.
+    const task = (await deliveriesOf(all.id)).find((d) => d.event_type === 'task.finished')!;
+    expect(task.dedupe_key).toBe(`task:${(batch[5]!.payload as { job_id: string }).job_id}`);
+    expect(await consumer.handle([{ ...batch[5]!, id: newId() }])).toBe(0);
     expect((await deliveriesOf(builds.id)).map((d) => d.event_type)).toEqual(['build.failed']);
     expect(await deliveriesOf(off.id)).toEqual([]);
     expect(await deliveriesOf(theirs.id)).toEqual([]);

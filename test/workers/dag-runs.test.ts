@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import type { JobsService } from '../../src/services/jobs/service.ts';
@@ -141,6 +142,23 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     expect(d!.arrived).toBeGreaterThanOrEqual(Math.max(b!.answered!, c!.answered!));
     // b and c were both queued by a's completion: neither waited for the other.
     expect(Math.max(b!.arrived, c!.arrived)).toBeLessThan(Math.min(b!.answered!, c!.answered!));
+    // Facts: one TASK_FINISHED per task that ran, one JOB_FINISHED for the run alone.
+    const facts = await database.db
+      .selectFrom('outbox')
+      .select([
+        'event_type',
+        sql<string>`payload->>'job_id'`.as('job_id'),
+        sql<string>`payload->>'task'`.as('task'),
+      ])
+      .where(sql<boolean>`payload->>'workflow_id' = ${workflowId}`)
+      .execute();
+    expect(facts.filter((f) => f.event_type === 'JOB_FINISHED').map((f) => f.job_id)).toEqual([job.id]);
+    expect(
+      facts
+        .filter((f) => f.event_type === 'TASK_FINISHED')
+        .map((f) => f.task)
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'd']);
     // The run is the one job of its workflow in lists; its tasks are inside it.
     const listed = await jobs.list(userId, workflowId, { limit: 10 });
     expect(listed.jobs.map((j) => j.id)).toEqual([job.id]);

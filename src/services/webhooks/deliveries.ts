@@ -9,7 +9,12 @@
  * UNIQUE (webhook_id, dedupe_key) a redelivered fact inserts nothing.
  */
 import { sql, type Kysely } from 'kysely';
-import type { JobFinishedPayload, WorkflowEventType, WorkflowFacts } from '../../domain/events.ts';
+import type {
+  JobFinishedPayload,
+  TaskFinishedPayload,
+  WorkflowEventType,
+  WorkflowFacts,
+} from '../../domain/events.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { DeliveryEventType, WebhookEventType } from './input.ts';
 
@@ -37,6 +42,18 @@ export function jobFinishedEvent(p: JobFinishedPayload): DeliveryEvent | null {
     userId: p.user_id,
     type: `job.${p.status.toLowerCase()}` as WebhookEventType,
     dedupeKey: `job:${p.job_id}`,
+    at: new Date(p.completed_at).toISOString(),
+    data,
+  };
+}
+
+/** The webhook event of a `TASK_FINISHED` fact (a DAG task instance that ran ended). */
+export function taskFinishedEvent(p: TaskFinishedPayload): DeliveryEvent {
+  const { bulk: _bulk, ...data } = p;
+  return {
+    userId: p.user_id,
+    type: 'task.finished',
+    dedupeKey: `task:${p.job_id}`,
     at: new Date(p.completed_at).toISOString(),
     data,
   };

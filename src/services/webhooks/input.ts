@@ -14,6 +14,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'job.completed',
   'job.failed',
   'job.canceled',
+  'task.finished',
   'build.started',
   'build.completed',
   'build.failed',

@@ -11,7 +11,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { jobFinishedPayloadSql } from '../../services/facts.ts';
+import { jobFinishedPayloadSql, taskFinishedPayloadSql } from '../../services/facts.ts';
 import { resolveRuns, type ResolveResult } from './dag-runs.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 import { fromStates } from './sql.ts';
@@ -173,15 +173,19 @@ export class Completer {
           WHERE j.id = v.id AND j.id IN (SELECT l.id FROM locked l) AND j.status IN (${fromStates('succeed')}) AND j.lease_owner = ${this.#owner} AND j.attempts = v.attempt
           RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trigger, j.attempts,
                     j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
-                    j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers, j.run_id
+                    j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers, j.run_id,
+                    j.task_name, j.task_index
         ), results AS (
           -- Runs only: a DAG task's result counts through its run (./dag-runs.ts finishRuns).
           SELECT d.id AS job_id, d.workflow_id, d.status = 'COMPLETED' AS succeeded, d.headers
           FROM done d WHERE d.status IN ('COMPLETED', 'FAILED') AND d.run_id IS NULL
         ), ${failurePolicyCtes('results')}, events AS (
           INSERT INTO outbox (topic, key, event_type, payload, headers)
-          SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}, j.headers
-          FROM done j WHERE j.status IN ('COMPLETED', 'FAILED') AND j.run_id IS NULL
+          SELECT 'analytics', j.workflow_id::text,
+                 CASE WHEN j.run_id IS NULL THEN 'JOB_FINISHED' ELSE 'TASK_FINISHED' END,
+                 CASE WHEN j.run_id IS NULL THEN ${jobFinishedPayloadSql(false)} ELSE ${taskFinishedPayloadSql()} END,
+                 j.headers
+          FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
           ORDER BY j.id
         )
         SELECT id FROM done`.execute(db);

@@ -2,7 +2,8 @@
  * Webhook consumer (group `webhooks`, on two topics): turns facts into deliveries.
  *
  * - `analytics` JOB_FINISHED → job.completed / job.failed / job.canceled (bulk cancellations on
- *   terminate or edit are skipped: the workflow's own event tells the user);
+ *   terminate or edit are skipped: the workflow's own event tells the user); TASK_FINISHED →
+ *   task.finished (a DAG task instance that ran ended);
  * - `notifications` BUILD_STARTED / BUILD_COMPLETED / BUILD_FAILED / WORKFLOW_TERMINATED →
  *   build.* / workflow.terminated.
  *
@@ -12,7 +13,7 @@
  * sender is woken (`webhooks:deliveries:due`).
  */
 import type { Kysely } from 'kysely';
-import { JOB_FINISHED, type JobFinishedPayload } from '../../domain/events.ts';
+import { JOB_FINISHED, TASK_FINISHED, type JobFinishedPayload, type TaskFinishedPayload } from '../../domain/events.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
@@ -23,6 +24,7 @@ import {
   deliveryBody,
   insertDeliveries,
   jobFinishedEvent,
+  taskFinishedEvent,
   workflowFactEvent,
   type DeliveryEvent,
   type NewDelivery,
@@ -70,7 +72,9 @@ export class WebhookConsumer {
       const event =
         m.type === JOB_FINISHED
           ? jobFinishedEvent(m.payload as unknown as JobFinishedPayload)
-          : workflowFactEvent(m.type, m.payload);
+          : m.type === TASK_FINISHED
+            ? taskFinishedEvent(m.payload as unknown as TaskFinishedPayload)
+            : workflowFactEvent(m.type, m.payload);
       if (event) facts.push(event);
     }
     if (facts.length === 0) return 0;

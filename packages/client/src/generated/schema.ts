@@ -7191,7 +7191,7 @@ export interface components {
             /** @description Default true */
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types: ("job.completed" | "job.failed" | "job.canceled" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
             /** @description Signing secret (16–256 characters); generated (whsec_…) when absent */
             secret?: string;
             /** @description http:// or https:// URL without credentials, at most 2048 characters */
@@ -7202,7 +7202,7 @@ export interface components {
             /** @description Default true */
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types: ("job.completed" | "job.failed" | "job.canceled" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
             /** @description Signing secret (16–256 characters); generated (whsec_…) when absent */
             secret?: string;
             /** @description http:// or https:// URL without credentials, at most 2048 characters */
@@ -7319,7 +7319,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
             /** @description true: generate a new signing secret (shown once in the answer) */
             rotate_secret?: boolean;
             /** @description A new signing secret of your choice (shown back once) */
@@ -7331,7 +7331,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
             /** @description true: generate a new signing secret (shown once in the answer) */
             rotate_secret?: boolean;
             /** @description A new signing secret of your choice (shown back once) */
