@@ -13,7 +13,12 @@
  * sender is woken (`webhooks:deliveries:due`).
  */
 import type { Kysely } from 'kysely';
-import { JOB_FINISHED, TASK_FINISHED, type JobFinishedPayload, type TaskFinishedPayload } from '../../domain/events.ts';
+import {
+  JOB_FINISHED,
+  TASK_FINISHED,
+  type JobFinishedPayload,
+  type TaskFinishedPayload,
+} from '../../domain/events.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
