@@ -208,6 +208,23 @@ export class JobsService implements JobsApi {
   async cancel(userId: string, workflowId: string, jobId: string): Promise<JobView> {
     const now = this.#clock.now();
     const { row, wasRunning, runningTasks } = await this.#db.transaction().execute(async (trx) => {
+      // A DAG run's task rows are locked before the run's, in id order: the order a completion
+      // takes them (its tasks, then their run), so cancel and completion never deadlock.
+      const kind = await trx
+        .selectFrom('jobs')
+        .select('kind')
+        .where('id', '=', jobId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (kind?.kind === 'DAG') {
+        await trx
+          .selectFrom('jobs')
+          .select('id')
+          .where('run_id', '=', jobId)
+          .orderBy('id')
+          .forUpdate()
+          .execute();
+      }
       // Locked first so the status we report ("was it running?", "finished as what?") is the one
       // the guarded UPDATE below saw; the guard still names the states `cancel` is allowed from.
       const previous = await trx
