@@ -191,6 +191,10 @@ export interface SchedulePolicyView {
   dst: { gap: DstGapPolicy; overlap: DstOverlapPolicy | null };
 }
 
+/** A view as stored in workflows.schedule_policy: `dst` only when it is not the default. */
+export type StoredSchedulePolicyView = Omit<SchedulePolicyView, 'dst'> &
+  Partial<Pick<SchedulePolicyView, 'dst'>>;
+
 export function schedulePolicyView(p: SchedulePolicy): SchedulePolicyView {
   return {
     overlap: p.overlap,
@@ -209,7 +213,7 @@ export function schedulePolicyView(p: SchedulePolicy): SchedulePolicyView {
  * A stored view back to the policy (the column holds what the API showed). Views stored before
  * the DST policy existed have no `dst`: the defaults, which are what those schedules did.
  */
-export function schedulePolicyFromView(v: SchedulePolicyView): SchedulePolicy {
+export function schedulePolicyFromView(v: StoredSchedulePolicyView): SchedulePolicy {
   return {
     overlap: v.overlap,
     catchUp: {
@@ -230,7 +234,7 @@ export function schedulePolicyFromView(v: SchedulePolicyView): SchedulePolicy {
  * The shortest API input that means `v`: the fields that differ from their defaults ({} for the
  * defaults). What definition files say and `export` writes.
  */
-export function minimalPolicyInput(v: SchedulePolicyView): SchedulePolicyInput {
+export function minimalPolicyInput(v: StoredSchedulePolicyView): SchedulePolicyInput {
   const out: SchedulePolicyInput = {};
   if (v.overlap !== DEFAULT_SCHEDULE_POLICY.overlap) out.overlap = v.overlap;
   const c = v.catch_up;

@@ -281,9 +281,14 @@ function withPolicy<S extends Extract<Schedule, { type: 'interval' | 'cron' }>>(
   issues: FieldIssue[],
 ): S | undefined {
   if (input === undefined) return schedule;
-  if (schedule.type === 'interval' && input.dst !== undefined) {
+  const dstGiven =
+    input.dst !== undefined &&
+    ((input.dst.gap !== undefined && input.dst.gap !== DEFAULT_DST_POLICY.gap) ||
+      (input.dst.overlap !== undefined && input.dst.overlap !== DEFAULT_DST_POLICY.overlap));
+  if (schedule.type === 'interval' && dstGiven) {
     // Refused rather than ignored (as max_runs outside mode ALL): a setting that silently does
-    // nothing is one a user believes is in force.
+    // nothing is one a user believes is in force. The defaults are accepted: they are what an
+    // interval's view shows, so a view sent back as it was read (GET, then PUT) stays valid.
     issues.push({
       path: 'schedule.policy.dst',
       message:

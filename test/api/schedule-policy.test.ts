@@ -183,6 +183,16 @@ describe('schedule policy over the API (pglite)', () => {
       ]);
     });
 
+    it('accepts the dst defaults on an interval schedule: they ask for nothing it could not do', async () => {
+      const res = await create({
+        type: 'interval',
+        interval_minutes: 60,
+        policy: { dst: { gap: 'RUN_AFTER_GAP' } },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json<{ schedule: { policy: unknown } }>().schedule.policy).toEqual(DEFAULTS);
+    });
+
     it('refuses unknown values and fields at their path', async () => {
       const cron = (dst: unknown) =>
         create({ type: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin', policy: { dst } });

@@ -84,7 +84,7 @@ describe.each(ENGINES)('schedule preview (%s)', (engine) => {
       at: '2027-03-28T01:00:00.000Z',
       nominal_at: '2027-03-28T01:30:00.000Z',
       reason:
-        '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap)',
+        '02:30 does not exist on 2027-03-28 in Europe/Berlin: runs at 03:00 (first instant after the gap) by policy RUN_AFTER_GAP',
     });
     expect(fires[8]!.at).toBe('2027-03-29T00:30:00.000Z');
     expect(fires.filter((f) => f.reason !== null)).toHaveLength(1);
@@ -97,7 +97,7 @@ describe.each(ENGINES)('schedule preview (%s)', (engine) => {
           at: '2027-10-31T00:30:00.000Z',
           nominal_at: '2027-10-31T00:30:00.000Z',
           reason:
-            '02:30 occurs twice on 2027-10-31 in Europe/Berlin: runs once, at the first occurrence (UTC+02:00)',
+            '02:30 occurs twice on 2027-10-31 in Europe/Berlin: runs once, at the first occurrence, by policy FIRST (the default for this expression) (UTC+02:00)',
         },
         { at: '2027-11-01T01:30:00.000Z', nominal_at: '2027-11-01T01:30:00.000Z', reason: null },
       ],
@@ -157,7 +157,7 @@ describe.each(ENGINES)('schedule preview (%s)', (engine) => {
           at: '2027-10-02T15:30:00.000Z',
           nominal_at: '2027-10-02T15:45:00.000Z',
           reason:
-            '02:15 does not exist on 2027-10-03 in Australia/Lord_Howe: runs at 02:30 (first instant after the gap)',
+            '02:15 does not exist on 2027-10-03 in Australia/Lord_Howe: runs at 02:30 (first instant after the gap) by policy RUN_AFTER_GAP',
         },
         { at: '2027-10-03T15:15:00.000Z', nominal_at: '2027-10-03T15:15:00.000Z', reason: null },
       ],

@@ -1,6 +1,6 @@
 /** Row types of the tables the application reads and writes (see migrations/). */
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { SchedulePolicyView } from '../../domain/schedule-policy.ts';
+import type { StoredSchedulePolicyView } from '../../domain/schedule-policy.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -75,9 +75,9 @@ export interface WorkflowsTable {
   run_at: Timestamp | null;
   /** SchedulePolicyView (src/domain/schedule-policy.ts); NULL: the defaults. Migration 0018. */
   schedule_policy: ColumnType<
-    SchedulePolicyView | null,
-    SchedulePolicyView | null | undefined,
-    SchedulePolicyView | null
+    StoredSchedulePolicyView | null,
+    StoredSchedulePolicyView | null | undefined,
+    StoredSchedulePolicyView | null
   >;
   build_status: ColumnType<
     'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED' | 'CANCELED',

@@ -1,5 +1,6 @@
 /** Workflow rows ↔ the API's workflow object (api.md "Workflows"). */
 import type { JobState, JobTrigger } from '../../domain/job-state.ts';
+import { DEFAULT_DST_POLICY } from '../../domain/dst.ts';
 import type { Schedule } from '../../domain/schedule.ts';
 import {
   DEFAULT_SCHEDULE_POLICY,
@@ -8,6 +9,7 @@ import {
   schedulePolicyView,
   type SchedulePolicy,
   type SchedulePolicyView,
+  type StoredSchedulePolicyView,
 } from '../../domain/schedule-policy.ts';
 import type { FireTime } from '../../domain/schedule-preview.ts';
 import { deriveWorkflowStatus, type BuildStatus, type WorkflowStatus } from '../../domain/workflow-status.ts';
@@ -88,8 +90,20 @@ export function scheduleColumns(schedule: Schedule) {
     schedule_policy:
       schedule.type === 'once' || schedule.policy === undefined || isDefaultPolicy(schedule.policy)
         ? null
-        : schedulePolicyView(schedule.policy),
+        : storedPolicyView(schedule.policy),
   };
+}
+
+/**
+ * The policy as stored: its view, without `dst` while that is the default. Rows stored before the
+ * DST policy have none, and `workflow_definition()` (migration 0020) compares stored policies
+ * byte for byte: storing the default `dst` would make an edit that changes nothing a new version.
+ */
+function storedPolicyView(policy: SchedulePolicy): StoredSchedulePolicyView {
+  const { dst, ...view } = schedulePolicyView(policy);
+  return dst.gap === DEFAULT_DST_POLICY.gap && dst.overlap === DEFAULT_DST_POLICY.overlap
+    ? view
+    : { ...view, dst };
 }
 
 function policyOf(row: Pick<WorkflowRow, 'schedule_policy'>): SchedulePolicy {
