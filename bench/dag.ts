@@ -13,15 +13,13 @@
  * postgres://postgres@127.0.0.1:5432/postgres; a database cv_bench_dag_<pid> is created and
  * dropped), BENCH_CONCURRENCY (heartbeat slots; default the product's). Prints; asserts nothing.
  */
+import { percentile, privateDatabase } from './private-database.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { validateDagPayload } from '../src/domain/dag-definition.ts';
 import { InProcessBus } from '../src/platform/bus/bus.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { openDatabase } from '../src/platform/db/database.ts';
-import { migrate } from '../src/platform/db/migrate.ts';
 import { Events } from '../src/platform/events.ts';
 import { newId } from '../src/platform/ids.ts';
 import { InMemoryLiveLogs } from '../src/platform/live-logs.ts';
@@ -32,28 +30,10 @@ import { EXECUTOR_DEFAULTS, Executor } from '../src/workers/executor/executor.ts
 import { OutboxRelay } from '../src/workers/outbox-relay/relay.ts';
 
 const [mode = 'chain', arg1, arg2] = process.argv.slice(2);
-const adminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? EXECUTOR_DEFAULTS.heartbeatConcurrency);
-const dbName = `cv_bench_dag_${process.pid}`;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function withAdmin(query: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(query);
-  await c.end();
-}
 
 async function main() {
-  await withAdmin(`create database "${dbName}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  const database = await openDatabase({ url: url.toString(), dataDir: '', poolSize: 20 });
-  await migrate(database.db);
+  const { database, drop } = await privateDatabase('cv_bench_dag', 20);
   const server = createServer((_req, res) => res.writeHead(200).end('ok'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -167,8 +147,7 @@ async function main() {
     await executor.stop();
     await relay.stop();
     server.close();
-    await database.close();
-    await withAdmin(`drop database if exists "${dbName}"`);
+    await drop();
   }
 }
 

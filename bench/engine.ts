@@ -12,14 +12,12 @@
  * CHRONOVERSE_SCHEDULER_LEDGER=false (the scheduler without the tick ledger; default on).
  * Prints its figures; asserts nothing.
  */
+import { percentile, privateDatabase } from './private-database.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CompiledQuery, sql } from 'kysely';
-import pg from 'pg';
 import { InProcessBus } from '../src/platform/bus/bus.ts';
 import { systemClock } from '../src/platform/clock.ts';
-import { openDatabase } from '../src/platform/db/database.ts';
-import { migrate } from '../src/platform/db/migrate.ts';
 import { Events } from '../src/platform/events.ts';
 import { newId } from '../src/platform/ids.ts';
 import { insertHeartbeatWorkflows } from './workflows.ts';
@@ -34,31 +32,13 @@ import { Scheduler } from '../src/workers/scheduler/scheduler.ts';
 import { WorkflowWorker } from '../src/workers/workflow-worker/workflow-worker.ts';
 
 const [mode = 'throughput', arg1, arg2] = process.argv.slice(2);
-const adminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? EXECUTOR_DEFAULTS.heartbeatConcurrency);
-const dbName = `cv_bench_${process.pid}`;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 
-async function withAdmin(query: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(query);
-  await c.end();
-}
-
 async function main() {
-  await withAdmin(`create database "${dbName}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  const database = await openDatabase({ url: url.toString(), dataDir: '', poolSize: 20 });
-  await migrate(database.db);
+  const { database, drop } = await privateDatabase('cv_bench', 20);
   const server = createServer((_req, res) => res.writeHead(200).end('ok'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -196,10 +176,9 @@ async function main() {
     await executor.stop();
     await scheduler.stop();
     await relay.stop();
-    await database.close();
     server.close();
     clearInterval(rssTimer);
-    await withAdmin(`drop database if exists "${dbName}" with (force)`);
+    await drop();
   }
 }
 

@@ -27,7 +27,7 @@
  * the id's time (the test clock, the database's clock), so the time bounds stay on created_at.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { JOB_STATES } from '../../domain/job-state.ts';
+import { RUN_STATES } from '../../domain/job-state.ts';
 import type { DB, JobRow } from '../../platform/db/schema.ts';
 import type { AllJobsFilters } from './service.ts';
 
@@ -45,10 +45,7 @@ export function jobsListAll(
   limit: number,
 ): RawBuilder<JobWithWorkflowName> {
   // A run is never SKIPPED (only a DAG's task instances are).
-  const statuses =
-    filters.status !== undefined && filters.status.length > 0
-      ? filters.status
-      : JOB_STATES.filter((s) => s !== 'SKIPPED');
+  const statuses = filters.status !== undefined && filters.status.length > 0 ? filters.status : RUN_STATES;
   const conditions = sql.join(
     [
       sql`jobs.user_id = ${userId}`,

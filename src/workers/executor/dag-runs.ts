@@ -123,6 +123,31 @@ interface TaskInsert {
   error_message: string | null;
 }
 
+/** A task instance's row, without error or outputs: what every kind of insert starts from. */
+function taskInsert(
+  run: RunRow,
+  task: DagTask,
+  index: number | null,
+  item: unknown,
+  status: TaskInsert['status'],
+): TaskInsert {
+  return {
+    id: newId(),
+    run_id: run.id,
+    kind: task.kind,
+    spec: task.payload,
+    status,
+    max_attempts: maxAttemptsOf(task),
+    retry_policy: task.retry,
+    task_name: task.name,
+    task_index: index,
+    task_item: index === null ? null : (item ?? null),
+    error_kind: null,
+    error_code: null,
+    error_message: null,
+  };
+}
+
 interface RunEnd {
   id: string;
   status: 'COMPLETED' | 'FAILED';
@@ -276,22 +301,7 @@ function keptFromRetried(
   const keep = (task: DagTask, index: number | null) => {
     const old = byInstance.get(`${task.name}\u0000${index ?? ''}`);
     if (old === undefined) return;
-    inserts.push({
-      id: newId(),
-      run_id: run.id,
-      kind: task.kind,
-      spec: task.payload,
-      status: 'COMPLETED',
-      max_attempts: maxAttemptsOf(task),
-      retry_policy: task.retry,
-      task_name: task.name,
-      task_index: index,
-      task_item: index === null ? null : (old.task_item ?? null),
-      error_kind: null,
-      error_code: null,
-      error_message: null,
-      outputs: old.outputs,
-    });
+    inserts.push({ ...taskInsert(run, task, index, old.task_item, 'COMPLETED'), outputs: old.outputs });
     rows.push({
       ...old,
       run_id: run.id,
@@ -361,16 +371,7 @@ function planRun(
     code: string | null,
   ) => {
     inserts.push({
-      id: newId(),
-      run_id: run.id,
-      kind: task.kind,
-      spec: task.payload,
-      status,
-      max_attempts: maxAttemptsOf(task),
-      retry_policy: task.retry,
-      task_name: task.name,
-      task_index: index,
-      task_item: index === null ? null : (item ?? null),
+      ...taskInsert(run, task, index, item, status),
       error_kind: status === 'FAILED' ? 'USER' : null,
       error_code: status === 'FAILED' ? code : null,
       error_message: message,
@@ -436,19 +437,8 @@ function planRun(
         continue;
       }
       inserts.push({
-        id: newId(),
-        run_id: run.id,
-        kind: task.kind,
+        ...taskInsert(run, task, start.index, start.item, 'QUEUED'),
         spec: rendered.value,
-        status: 'QUEUED',
-        max_attempts: maxAttemptsOf(task),
-        retry_policy: task.retry,
-        task_name: task.name,
-        task_index: start.index,
-        task_item: start.index === null ? null : (start.item ?? null),
-        error_kind: null,
-        error_code: null,
-        error_message: null,
         timeout_seconds: task.timeoutSeconds,
       });
       const known = states.get(task.name);

@@ -7,7 +7,7 @@
  * come from the document, and `satisfies` below checks that both agree.
  */
 import type { components, paths } from '@chronoverse/client';
-import { JOB_STATES, JOB_TRIGGERS } from '../../../src/domain/job-state.ts';
+import { JOB_STATES, JOB_TRIGGERS, RUN_STATES } from '../../../src/domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../../../src/domain/workflow-status.ts';
 
 export type Schemas = components['schemas'];
@@ -69,9 +69,8 @@ export type ErrorKind = NonNullable<Job['error']>['kind'];
 // Not re-exported from workflow-input.ts: that module brings zod and croner, which only the forms need.
 export const WORKFLOW_KINDS = ['HEARTBEAT', 'CONTAINER', 'DAG'] as const satisfies readonly WorkflowKind[];
 /** What a run's status can be (a DAG's task instances may also be SKIPPED). */
-export const RUN_STATES = JOB_STATES.filter((s): s is RunState => s !== 'SKIPPED');
 export type RunState = Exclude<JobState, 'SKIPPED'>;
-export { BUILD_STATUSES, JOB_STATES, JOB_TRIGGERS, WORKFLOW_STATUSES };
+export { BUILD_STATUSES, JOB_STATES, JOB_TRIGGERS, RUN_STATES, WORKFLOW_STATUSES };
 
 // The domain's lists and the document's enumerations name the same values (both ways).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
