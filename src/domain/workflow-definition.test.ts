@@ -347,6 +347,38 @@ describe('canonicalDefinition', () => {
     ).toHaveProperty('schedule', { type: 'interval', interval_minutes: 5 });
   });
 
+  it("leaves a DAG's task payload defaults out, so the stored DAG exports back to the file", () => {
+    const tasks = [
+      { name: 'build', kind: 'CONTAINER', payload: { image: 'alpine:3.20', cmd: ['make'] } },
+      { name: 'ping', kind: 'HEARTBEAT', depends_on: ['build'], payload: { endpoint: 'https://x' } },
+    ];
+    const file = doc({
+      kind: 'DAG',
+      payload: { tasks, finally: [{ name: 'tidy', kind: 'HEARTBEAT', payload: { endpoint: 'https://y' } }] },
+      schedule: { type: 'interval', interval_minutes: 5 },
+    });
+    const checked = checkDefinition(file, EPOCH);
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    // What the server keeps has every task payload's defaults filled in…
+    const stored = checked.values.payload as { tasks: { payload: Record<string, unknown> }[] };
+    expect(stored.tasks[1]!.payload).toMatchObject({ method: 'GET', expected_status_code: 200 });
+    // …and the canonical document says only what the file said.
+    const canonical = canonicalDefinition(checked.values) as { spec: { payload: unknown } };
+    expect(canonical.spec.payload).toEqual({
+      finally: [{ kind: 'HEARTBEAT', name: 'tidy', payload: { endpoint: 'https://y' } }],
+      tasks: [
+        { kind: 'CONTAINER', name: 'build', payload: { image: 'alpine:3.20', cmd: ['make'] } },
+        { depends_on: ['build'], kind: 'HEARTBEAT', name: 'ping', payload: { endpoint: 'https://x' } },
+      ],
+    });
+    // A DAG keeps its logs unless told, as the server does: log_retention is left out.
+    expect(checked.values.log_retention).toBe(true);
+    expect(canonical.spec).not.toHaveProperty('log_retention');
+    const again = checkDefinition(canonical, EPOCH);
+    expect(again.ok && canonicalDefinition(again.values)).toEqual(canonical);
+  });
+
   it('checking a canonical document gives back the same canonical document', () => {
     const first = checkDefinition(
       doc({

@@ -37,6 +37,7 @@ import {
 } from './schedule-policy.ts';
 import {
   ContainerPayloadSchema,
+  defaultLogRetention,
   HeartbeatPayloadSchema,
   validateWorkflowCreate,
   WorkflowCreateBodySchema,
@@ -303,8 +304,7 @@ function sortedDeep(value: unknown): unknown {
  * jsonb), so only a fixed order compares equal.
  */
 function minimalPayload(kind: WorkflowKind, payload: Record<string, unknown>): Record<string, unknown> {
-  // A DAG's payload is kept as written (its tasks' defaults included): no per-field defaults.
-  if (kind === 'DAG') return sortedDeep(payload) as Record<string, unknown>;
+  if (kind === 'DAG') return minimalDagPayload(payload);
   const shape = PAYLOAD_SHAPES[kind] as Record<string, z.ZodType>;
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(shape)) {
@@ -316,6 +316,26 @@ function minimalPayload(kind: WorkflowKind, payload: Record<string, unknown>): R
   }
   // Fields this build does not know (a newer server) are kept, after the known ones.
   for (const key of Object.keys(payload).sort()) if (!(key in shape)) out[key] = sortedDeep(payload[key]);
+  return out;
+}
+
+/**
+ * A DAG's payload as written (keys sorted), but each task's own payload without its defaults: the
+ * server stores task payloads with their defaults filled in (dag-definition.ts, `stored`), and a
+ * file that never wrote them must export back to itself.
+ */
+function minimalDagPayload(payload: Record<string, unknown>): Record<string, unknown> {
+  const minimalTask = (task: unknown): unknown => {
+    if (!isObject(task) || !isObject(task.payload)) return sortedDeep(task);
+    const kind = task.kind;
+    if (kind !== 'HEARTBEAT' && kind !== 'CONTAINER') return sortedDeep(task);
+    return { ...(sortedDeep(task) as Record<string, unknown>), payload: minimalPayload(kind, task.payload) };
+  };
+  const out = sortedDeep(payload) as Record<string, unknown>;
+  for (const list of ['tasks', 'finally'] as const) {
+    const tasks = payload[list];
+    if (Array.isArray(tasks)) out[list] = tasks.map(minimalTask);
+  }
   return out;
 }
 
@@ -344,7 +364,7 @@ export function canonicalDefinition(
     spec.max_consecutive_job_failures_allowed = values.max_consecutive_job_failures_allowed;
   }
   if (values.pause_on_failure) spec.pause_on_failure = true;
-  if (values.log_retention !== (values.kind === 'CONTAINER')) spec.log_retention = values.log_retention;
+  if (values.log_retention !== defaultLogRetention(values.kind)) spec.log_retention = values.log_retention;
   return {
     apiVersion: DEFINITION_API_VERSION,
     kind: DEFINITION_KIND,

@@ -360,6 +360,11 @@ export function validateScheduleInput(raw: unknown, now: Date): Validated<Schedu
   return { ok: true, value: schedule };
 }
 
+/** Whether a workflow keeps logs unless told: every kind that has logs (a heartbeat has none). */
+export function defaultLogRetention(kind: WorkflowKind): boolean {
+  return kind !== 'HEARTBEAT';
+}
+
 function checkRetention(kind: WorkflowKind, logRetention: unknown, issues: FieldIssue[]): void {
   if (kind === 'HEARTBEAT' && logRetention === true) {
     issues.push({ path: 'log_retention', message: 'HEARTBEAT workflows have no logs to retain' });
@@ -396,7 +401,7 @@ export function validateWorkflowCreate(input: unknown, now: Date): Validated<Wor
       schedule,
       maxConsecutiveFailures: body.max_consecutive_job_failures_allowed ?? 3,
       pauseOnFailure: body.pause_on_failure ?? false,
-      logRetention: body.log_retention ?? body.kind !== 'HEARTBEAT',
+      logRetention: body.log_retention ?? defaultLogRetention(body.kind),
       labels: body.labels ?? {},
     },
   };

@@ -3,8 +3,8 @@
  * own data directory, and `chronoverse <command>` as separate processes talking to it over HTTP,
  * with a config file of their own (XDG_CONFIG_HOME). One story, in order: register, create a
  * token, login, apply a folder, re-apply (nothing changes), edit a file (the diff), run --wait
- * (exit codes follow the run), logs (stored and followed live), get with label selectors, prune,
- * export round trip.
+ * (exit codes follow the run), a DAG run and one task's logs, logs (stored and followed live), get
+ * with label selectors, prune, export round trip.
  *
  * The heartbeats target a listener of the test on 127.0.0.1 that answers 200 or 500; the
  * container runs on the test run's podman (test/helpers/podman-setup.ts).
@@ -124,6 +124,50 @@ spec:
       - for i in 1 2 3; do echo "report line $i"; sleep 0.3; done
 `;
 
+/** A DAG: a container build whose output reaches a fan-out of two containers, then a heartbeat. */
+const PIPELINE = () => `apiVersion: chronoverse/v1
+kind: Workflow
+metadata:
+  name: nightly build
+  labels:
+    team: platform
+spec:
+  kind: DAG
+  schedule:
+    type: cron
+    cron: 0 3 * * *
+    timezone: Europe/Berlin
+  payload:
+    tasks:
+      - name: build
+        kind: CONTAINER
+        payload:
+          image: ${inject('testImage')}
+          cmd:
+            - sh
+            - -c
+            - echo building; echo ::output version=1.4.2
+      - name: test
+        kind: CONTAINER
+        depends_on:
+          - build
+        for_each:
+          - unit
+          - e2e
+        payload:
+          image: ${inject('testImage')}
+          cmd:
+            - sh
+            - -c
+            - echo "testing {{item}} on {{tasks.build.outputs.version}}"
+      - name: publish
+        kind: HEARTBEAT
+        depends_on:
+          - test
+        payload:
+          endpoint: ${target}/ok
+`;
+
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'cv-client-'));
   folder = path.join(root, 'workflows');
@@ -179,16 +223,23 @@ describe('chronoverse client commands against a real server', () => {
     expect(contexts.stdout).toMatch(/^CURRENT\s+NAME\s+SERVER\n\*\s+local\s+http:\/\/localhost/);
   });
 
-  it('applies a folder of definitions, then re-applies it without changing anything', async () => {
+  it('applies a folder of definitions (two workflows and a DAG), then re-applies it without changing anything', async () => {
     await writeFile(path.join(folder, 'check.yaml'), CHECK());
+    await writeFile(path.join(folder, 'pipeline.yaml'), PIPELINE());
     await writeFile(path.join(folder, 'report.yaml'), REPORT());
     const first = await cli(['apply', '-f', folder]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toBe('workflow/site check created\nworkflow/nightly report created\n');
+    expect(first.stdout).toBe(
+      'workflow/site check created\nworkflow/nightly build created\nworkflow/nightly report created\n',
+    );
     const again = await cli(['apply', '-f', folder]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toBe('workflow/site check unchanged\nworkflow/nightly report unchanged\n');
+    expect(again.stdout).toBe(
+      'workflow/site check unchanged\nworkflow/nightly build unchanged\nworkflow/nightly report unchanged\n',
+    );
+    const versions = await cli(['describe', 'workflow', 'nightly build']);
+    expect(versions.stdout).toMatch(/\nVersion:\s+1\n/);
     const diff = await cli(['diff', '-f', folder]);
     expect(diff).toMatchObject({ code: 0, stdout: '' });
   });
@@ -219,7 +270,9 @@ describe('chronoverse client commands against a real server', () => {
     expect(lines).toContain(`+    endpoint: ${target}/fail`);
     expect(lines).toContain('+    tier: frontend');
     expect(lines.filter((l) => /^[-+] /.test(l) || /^[-+]\s/.test(l))).toHaveLength(3);
-    expect(applied.stdout).toMatch(/\nworkflow\/nightly report unchanged\n$/);
+    expect(applied.stdout).toMatch(
+      /\nworkflow\/nightly build unchanged\nworkflow\/nightly report unchanged\n$/,
+    );
 
     const failed = await cli(['run', 'site check', '--wait']);
     expect(failed.code).toBe(1);
@@ -264,6 +317,28 @@ describe('chronoverse client commands against a real server', () => {
     expect(heartbeat.stderr).toMatch(/keeps no logs/);
   }, 120_000);
 
+  it("runs a DAG with --wait, and reads one task instance's logs with --task", async () => {
+    const result = await cli(['run', 'nightly build', '--wait']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^job\/[0-9a-f-]{36} created\njob\/[0-9a-f-]{36} COMPLETED\n$/);
+    const run = /^job\/([0-9a-f-]{36}) created/.exec(result.stdout)![1]!;
+    // The build's output reached the second fan-out item's command.
+    const second = await cli(['logs', run, '--task', 'test[1]']);
+    expect(second).toMatchObject({ code: 0, stdout: 'testing e2e on 1.4.2\n' });
+    const build = await cli(['logs', 'nightly build', '--task', 'build']);
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/^building\n/);
+    const unknown = await cli(['logs', run, '--task', 'deploy']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/has no task "deploy" \(yet\); it has build, test, publish/);
+    // The run is one job of the workflow: its task instances are not listed as jobs.
+    const jobs = await cli(['get', 'jobs', '--workflow', 'nightly build', '-o', 'json']);
+    expect(
+      (JSON.parse(jobs.stdout) as { id: string; status: string }[]).map((j) => [j.id, j.status]),
+    ).toEqual([[run, 'COMPLETED']]);
+  }, 120_000);
+
   it('lists with label selectors, as a table, JSON and names', async () => {
     const web = await cli(['get', 'workflows', '-l', 'team=web']);
     expect(web.stdout.split('\n')[0]).toMatch(
@@ -280,7 +355,10 @@ describe('chronoverse client commands against a real server', () => {
     expect(json.map((w) => w.name)).toEqual(['nightly report']);
     expect(json[0]!.labels).toEqual({ 'chronoverse.io/managed-by': 'cli', team: 'data', tier: 'batch' });
     expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe(
-      'workflow/nightly report\nworkflow/site check\n',
+      'workflow/nightly report\nworkflow/nightly build\nworkflow/site check\n',
+    );
+    expect((await cli(['get', 'workflows', '-l', 'team=platform'])).stdout).toMatch(
+      /\nnightly build\s+DAG\s+/,
     );
     // The run, the failed run, the run of version 1 and the failed run's retry, newest first.
     const jobs = await cli(['get', 'jobs', '--workflow', 'site check', '-o', 'json']);
@@ -366,31 +444,44 @@ describe('chronoverse client commands against a real server', () => {
   it('prunes the managed workflows no file names any more', async () => {
     await unlink(path.join(folder, 'report.yaml'));
     const withoutPrune = await cli(['apply', '-f', folder]);
-    expect(withoutPrune.stdout).toBe('workflow/site check unchanged\n');
+    expect(withoutPrune.stdout).toBe('workflow/site check unchanged\nworkflow/nightly build unchanged\n');
     const pruned = await cli(['apply', '-f', folder, '--prune']);
     expect(pruned.stderr).toBe('');
     expect(pruned.code).toBe(0);
-    expect(pruned.stdout).toBe('workflow/site check unchanged\nworkflow/nightly report pruned\n');
-    expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe('workflow/site check\n');
+    expect(pruned.stdout).toBe(
+      'workflow/site check unchanged\nworkflow/nightly build unchanged\nworkflow/nightly report pruned\n',
+    );
+    expect((await cli(['get', 'workflows', '-o', 'name'])).stdout).toBe(
+      'workflow/nightly build\nworkflow/site check\n',
+    );
   });
 
   it('exports the workflows back to the very documents they were applied from', async () => {
     const exported = await cli(['export']);
     expect(exported.code).toBe(0);
-    const docs = parseAllDocuments(exported.stdout) as ReturnType<typeof parseAllDocuments> & unknown[];
-    const files = parseAllDocuments(await readFile(path.join(folder, 'check.yaml'), 'utf8')) as unknown[];
-    expect((docs as { toJS(): unknown }[]).map((d) => d.toJS())).toEqual(
-      (files as { toJS(): unknown }[]).map((d) => d.toJS()),
-    );
+    const toJS = (text: string) =>
+      (parseAllDocuments(text) as unknown as { toJS(): unknown }[]).map((d) => d.toJS());
+    // Oldest first: the order they were applied in.
+    const files = [
+      ...toJS(await readFile(path.join(folder, 'check.yaml'), 'utf8')),
+      ...toJS(await readFile(path.join(folder, 'pipeline.yaml'), 'utf8')),
+    ];
+    expect(toJS(exported.stdout)).toEqual(files);
     // Applying the export changes nothing.
     const file = path.join(root, 'exported.yaml');
     await writeFile(file, exported.stdout);
-    expect((await cli(['apply', '-f', file])).stdout).toBe('workflow/site check unchanged\n');
+    expect((await cli(['apply', '-f', file])).stdout).toBe(
+      'workflow/site check unchanged\nworkflow/nightly build unchanged\n',
+    );
     // One file per workflow, named after it.
     const dir = path.join(root, 'exported');
     const written = await cli(['export', '-d', dir]);
-    expect(written.stdout).toBe(`workflow/site check exported to ${path.join(dir, 'site-check.yaml')}\n`);
-    expect(await readFile(path.join(dir, 'site-check.yaml'), 'utf8')).toBe(exported.stdout);
+    expect(written.stdout).toBe(
+      `workflow/site check exported to ${path.join(dir, 'site-check.yaml')}\n` +
+        `workflow/nightly build exported to ${path.join(dir, 'nightly-build.yaml')}\n`,
+    );
+    expect(toJS(await readFile(path.join(dir, 'site-check.yaml'), 'utf8'))).toEqual([files[0]]);
+    expect(toJS(await readFile(path.join(dir, 'nightly-build.yaml'), 'utf8'))).toEqual([files[1]]);
   });
 
   it('takes CHRONOVERSE_URL and CHRONOVERSE_TOKEN instead of a config file (CI)', async () => {
@@ -399,7 +490,7 @@ describe('chronoverse client commands against a real server', () => {
       CHRONOVERSE_URL: server.url,
       CHRONOVERSE_TOKEN: token,
     });
-    expect(result).toMatchObject({ code: 0, stdout: 'workflow/site check\n' });
+    expect(result).toMatchObject({ code: 0, stdout: 'workflow/nightly build\nworkflow/site check\n' });
     const usage = await cli(['run']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/expected one workflow/);
