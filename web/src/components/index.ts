@@ -16,6 +16,7 @@ export { EmptyState } from './EmptyState.tsx';
 export { ErrorMessage } from './ErrorMessage.tsx';
 export { Checkbox, FieldShell, Select, TextAreaField, TextField, errorText } from './Field.tsx';
 export type { SelectOption } from './Field.tsx';
+export { LabelChips, withRequirement } from './LabelChips.tsx';
 export { Pagination, useCursorPager } from './Pagination.tsx';
 export type { CursorPager } from './Pagination.tsx';
 export { Spinner } from './Spinner.tsx';

@@ -48,6 +48,7 @@ const WORKFLOW = {
   terminated_at: '2026-01-02T00:00:00Z',
   generation: 1,
   version: 1,
+  labels: { team: 'data', 'chronoverse.io/managed-by': 'cli' },
   recent_jobs: [],
 };
 
@@ -126,6 +127,13 @@ describe('overview', () => {
     expect(listParams(filtersFromSearch(new URLSearchParams('state=bogus')), undefined)).toEqual({
       limit: 20,
     });
+    expect(
+      listParams(filtersFromSearch(new URLSearchParams('labels=team%3Ddata&kind=DAG')), undefined),
+    ).toEqual({
+      limit: 20,
+      kind: 'DAG',
+      labels: 'team=data',
+    });
   });
 
   it('requests what the search box and filters say, and shows status badges', async () => {
@@ -148,6 +156,45 @@ describe('overview', () => {
       });
     });
     expect(screen.getByTestId('location').textContent).toBe('/?q=nig&kind=HEARTBEAT');
+  });
+
+  it('shows labels as chips; a chip or a typed selector filters by label, a bad one is named without a request', async () => {
+    const calls = stubFetch({
+      'GET /api/v1/users': () => json(200, USER),
+      'GET /api/v1/workflows': () => json(200, { workflows: [WORKFLOW], cursor: null }),
+    });
+    renderAt('/', <AppRoutes />);
+    const table = await screen.findByRole('table', { name: 'Workflows' });
+    const chips = within(table).getByRole('list', { name: 'Labels' });
+    expect(
+      within(chips)
+        .getAllByRole('listitem')
+        .map((li) => li.textContent),
+    ).toEqual(['team=data', 'chronoverse.io/managed-by=cli']);
+    const user = userEvent.setup();
+    await user.click(within(chips).getByRole('button', { name: 'Show only workflows labelled team=data' }));
+    const lastQuery = () =>
+      Object.fromEntries(
+        calls.filter((c) => c.url.pathname === '/api/v1/workflows').at(-1)!.url.searchParams,
+      );
+    await waitFor(() => expect(lastQuery()).toEqual({ limit: '20', labels: 'team=data' }));
+    const field = screen.getByLabelText('Label selector') as HTMLInputElement;
+    expect(field.value).toBe('team=data');
+
+    // A half-typed selector is checked as typed by the server's parser: no request for it.
+    const before = calls.length;
+    await user.type(field, ',tier in (');
+    expect(await screen.findByText('expected a value in "tier in (…)"')).toBeTruthy();
+    expect(field.getAttribute('aria-invalid')).toBe('true');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(
+      calls
+        .slice(before)
+        .some((c) => c.url.searchParams.has('labels') && c.url.searchParams.get('labels') !== 'team=data'),
+    ).toBe(false);
+    await user.type(field, 'batch)');
+    await waitFor(() => expect(lastQuery()).toEqual({ limit: '20', labels: 'team=data,tier in (batch)' }));
+    expect(screen.getByTestId('location').textContent).toBe('/?labels=team%3Ddata%2Ctier+in+%28batch%29');
   });
 });
 

@@ -204,6 +204,15 @@ export function WorkflowForm({
             onChange={(e) => set('logRetention', e.target.checked)}
           />
         )}
+        <RowsEditor
+          legend="Labels"
+          rows={state.labels}
+          onChange={(rows) => set('labels', rows)}
+          error={err('labels')}
+          nameLabel="Label key"
+          valueLabel="Label value"
+          addLabel="Add label"
+        />
       </fieldset>
 
       {state.kind === 'DAG' ? (

@@ -122,6 +122,7 @@ describe('schedule policies in the form', () => {
     },
     max_consecutive_job_failures_allowed: 3,
     log_retention: false,
+    labels: { team: 'web' },
   } as unknown as Workflow;
 
   it('sends the policy with a new schedule; the defaults validate', () => {
@@ -194,6 +195,43 @@ describe('pause_on_failure in the bodies', () => {
   });
 });
 
+describe('labels in the form', () => {
+  it('creates with them, edits send them whole and only when changed, bad keys show on the field', () => {
+    const base = form({ labels: [{ name: 'team', value: 'data' }] });
+    expect(createBody(base)).toMatchObject({ labels: { team: 'data' } });
+    expect(createBody(form({}))).not.toHaveProperty('labels');
+    expect(validateForm(base, 'create', null, NOW)).toEqual([]);
+    expect(updateBody(base, base)).toEqual({});
+    const more = { ...base, labels: [...base.labels, { name: 'tier', value: 'batch' }] };
+    expect(updateBody(more, base)).toEqual({ labels: { team: 'data', tier: 'batch' } });
+    // Removing the last one sends {} (which removes them), not nothing (which would keep them).
+    expect(updateBody({ ...base, labels: [] }, base)).toEqual({ labels: {} });
+
+    const bad = form({ labels: [{ name: '-team', value: 'data' }] });
+    const issues = validateForm(bad, 'create', null, NOW);
+    expect(issues.map((i) => i.path)).toEqual(['labels.-team']);
+    expect(issuesByField(issues, 'HEARTBEAT').byField.labels?.[0]).toMatch(/^"-team": /);
+  });
+
+  it('starts an edit from the workflow’s labels', () => {
+    const w = {
+      name: 'n',
+      kind: 'HEARTBEAT',
+      payload: { endpoint: 'https://e.x/h' },
+      schedule: { type: 'once', run_at: '2026-04-01T00:00:00Z' },
+      max_consecutive_job_failures_allowed: 3,
+      log_retention: false,
+      labels: { 'chronoverse.io/managed-by': 'cli', team: 'web' },
+    } as unknown as Workflow;
+    const initial = formFromWorkflow(w);
+    expect(initial.labels).toEqual([
+      { name: 'chronoverse.io/managed-by', value: 'cli' },
+      { name: 'team', value: 'web' },
+    ]);
+    expect(updateBody(initial, initial)).toEqual({});
+  });
+});
+
 describe('a DAG definition as text', () => {
   const yamlText = [
     'tasks:',
@@ -256,6 +294,7 @@ describe('a DAG definition as text', () => {
       schedule: { type: 'once', run_at: '2026-04-01T00:00:00Z' },
       max_consecutive_job_failures_allowed: 3,
       log_retention: true,
+      labels: {},
     } as unknown as Workflow);
     expect(initial.dagText).toContain('name: a');
     expect(updateBody(initial, initial)).toEqual({});

@@ -68,6 +68,8 @@ export interface FormState {
   /** At the failure limit, pause (resume it as it is) instead of terminating. */
   pauseOnFailure: boolean;
   logRetention: boolean;
+  /** Labels as key/value rows (docs/api.md "Labels"); an edit sends them all when any changed. */
+  labels: Row[];
 }
 
 export function browserTimezone(): string {
@@ -109,6 +111,7 @@ export function emptyForm(): FormState {
     maxFailures: '3',
     pauseOnFailure: false,
     logRetention: true,
+    labels: [],
   };
 }
 
@@ -216,6 +219,14 @@ export function scheduleOf(state: FormState): Record<string, unknown> {
   }
 }
 
+/** The labels object of the rows (rows left entirely blank are ignored). */
+export function labelsOf(state: FormState): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const { name, value } of state.labels)
+    if (name.trim() !== '' || value !== '') labels[name.trim()] = value;
+  return labels;
+}
+
 /** The `POST /workflows` body. */
 export function createBody(state: FormState): Record<string, unknown> {
   const body: Record<string, unknown> = {
@@ -228,6 +239,8 @@ export function createBody(state: FormState): Record<string, unknown> {
   // Sent only when set: false is the server's default.
   if (state.pauseOnFailure) body.pause_on_failure = true;
   if (state.kind !== 'HEARTBEAT') body.log_retention = state.logRetention;
+  const labels = labelsOf(state);
+  if (Object.keys(labels).length > 0) body.labels = labels;
   return body;
 }
 
@@ -243,6 +256,9 @@ export function updateBody(state: FormState, initial: FormState): Record<string,
     body.max_consecutive_job_failures_allowed = numberOrText(state.maxFailures);
   }
   if (state.pauseOnFailure !== initial.pauseOnFailure) body.pause_on_failure = state.pauseOnFailure;
+  // `labels` replaces them all, so it is sent whole, and only when they changed (keys in order).
+  const labels = labelsOf(state);
+  if (JSON.stringify(labels) !== JSON.stringify(labelsOf(initial))) body.labels = labels;
   return body;
 }
 
@@ -279,6 +295,7 @@ export function formFromWorkflow(w: Workflow): FormState {
     maxFailures: String(w.max_consecutive_job_failures_allowed),
     pauseOnFailure: w.pause_on_failure,
     logRetention: w.log_retention,
+    labels: Object.entries(w.labels).map(([name, value]) => ({ name, value })),
   };
   if (w.kind === 'DAG') {
     state.dagText = definitionText(w.payload);
@@ -368,6 +385,7 @@ export const FIELD_PATHS = {
   maxFailures: ['max_consecutive_job_failures_allowed'],
   pauseOnFailure: ['pause_on_failure'],
   logRetention: ['log_retention'],
+  labels: ['labels'],
 } as const satisfies Record<string, readonly string[]>;
 export type FieldKey = keyof typeof FIELD_PATHS;
 
@@ -412,7 +430,7 @@ export function issuesByField(issues: readonly FieldIssue[], kind: WorkflowKind)
 
 function describePart(field: FieldKey, rest: string): string {
   if (field === 'cmd' && /^\d+$/.test(rest)) return `Line ${Number(rest) + 1}:`;
-  if (field === 'headers' || field === 'env') return `"${rest.split('.')[0]}":`;
+  if (field === 'headers' || field === 'env' || field === 'labels') return `"${rest.split('.')[0]}":`;
   return `${rest}:`;
 }
 

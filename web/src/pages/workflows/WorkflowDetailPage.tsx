@@ -39,6 +39,7 @@ import { TickLedgerSection } from '../../features/schedule/TickLedgerSection.tsx
 import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
+import { LabelChips } from '../../components/LabelChips.tsx';
 import { Select, TextAreaField } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
@@ -152,6 +153,13 @@ export default function WorkflowDetailPage() {
         <dl className="details">
           <dt>Kind</dt>
           <dd>{w.kind}</dd>
+          <dt>Labels</dt>
+          <dd>
+            <LabelChips
+              labels={w.labels}
+              linkTo={(requirement) => `/?${new URLSearchParams({ labels: requirement })}`}
+            />
+          </dd>
           <dt>Schedule</dt>
           <dd>
             {describeSchedule(w.schedule)}

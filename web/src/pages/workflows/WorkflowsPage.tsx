@@ -1,15 +1,18 @@
 /**
- * The workflows overview: search, filters, cursor pagination, refreshed every 5 s; per workflow its
- * last run (when, result, how long) and a strip of its recent runs.
+ * The workflows overview: search, filters (a label selector among them), cursor pagination,
+ * refreshed every 5 s; per workflow its labels as chips (a click narrows the list to that label),
+ * its last run (when, result, how long) and a strip of its recent runs.
  */
 import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useWorkflows } from '../../api/workflows.ts';
-import { BUILD_STATUSES, type Workflow } from '../../api/types.ts';
+import { BUILD_STATUSES, WORKFLOW_KINDS, type Workflow } from '../../api/types.ts';
+import { parseLabelSelector } from '../../../../src/domain/labels.ts';
 import { BUILD_STATUS_LABEL, WorkflowStatusBadge, workflowStatusOf } from '../../components/Badge.tsx';
 import { EmptyState } from '../../components/EmptyState.tsx';
 import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { Select, TextField } from '../../components/Field.tsx';
+import { LabelChips, withRequirement } from '../../components/LabelChips.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
@@ -20,7 +23,13 @@ import { filtersFromSearch, listParams, searchFromFilters, type OverviewFilters 
 
 const SEARCH_DEBOUNCE_MS = 300;
 
-function columnsAt(now: Date): Column<Workflow>[] {
+const KIND_LABEL: Record<Workflow['kind'], string> = {
+  HEARTBEAT: 'Heartbeat',
+  CONTAINER: 'Container',
+  DAG: 'DAG',
+};
+
+function columnsAt(now: Date, selectLabel: (requirement: string) => void): Column<Workflow>[] {
   return [
     {
       key: 'name',
@@ -29,6 +38,11 @@ function columnsAt(now: Date): Column<Workflow>[] {
     },
     { key: 'status', header: 'Status', cell: (w) => <WorkflowStatusBadge status={workflowStatusOf(w)} /> },
     { key: 'kind', header: 'Kind', cell: (w) => w.kind },
+    {
+      key: 'labels',
+      header: 'Labels',
+      cell: (w) => <LabelChips labels={w.labels} onSelect={selectLabel} />,
+    },
     { key: 'schedule', header: 'Schedule', cell: (w) => describeSchedule(w.schedule) },
     {
       key: 'last',
@@ -56,7 +70,11 @@ export function WorkflowsPage() {
   const filters = filtersFromSearch(search);
   const pager = useCursorPager();
   const [queryText, setQueryText] = useState(filters.query);
+  const [selectorText, setSelectorText] = useState(filters.labels);
   const { reset } = pager;
+  // Checked here as typed (the server's own parser), so a half-typed selector sends no request.
+  const selector = selectorText.trim() ? parseLabelSelector(selectorText.trim()) : null;
+  const selectorProblem = selector && !selector.ok ? selector.message : undefined;
 
   const update = (changes: Partial<OverviewFilters>) => {
     reset();
@@ -75,9 +93,26 @@ export function WorkflowsPage() {
     return () => clearTimeout(timer);
   }, [queryText, filters.query, reset, setSearch]);
 
+  useEffect(() => {
+    if (selectorText.trim() === filters.labels || selectorProblem) return;
+    const timer = setTimeout(() => {
+      reset();
+      setSearch((current) => searchFromFilters({ ...filtersFromSearch(current), labels: selectorText }), {
+        replace: true,
+      });
+    }, SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [selectorText, selectorProblem, filters.labels, reset, setSearch]);
+
+  const selectLabel = (requirement: string) => {
+    const next = withRequirement(filters.labels, requirement);
+    setSelectorText(next);
+    update({ labels: next });
+  };
+
   const list = useWorkflows(listParams(filters, pager.cursor));
   const now = useNow();
-  const filtered = Boolean(filters.query || filters.state || filters.build || filters.kind);
+  const filtered = Boolean(filters.query || filters.state || filters.build || filters.kind || filters.labels);
 
   return (
     <section aria-labelledby="workflows-heading">
@@ -120,9 +155,17 @@ export function WorkflowsPage() {
           onChange={(e) => update({ kind: e.target.value as OverviewFilters['kind'] })}
           options={[
             { value: '', label: 'Any' },
-            { value: 'HEARTBEAT', label: 'Heartbeat' },
-            { value: 'CONTAINER', label: 'Container' },
+            ...WORKFLOW_KINDS.map((k) => ({ value: k, label: KIND_LABEL[k] })),
           ]}
+        />
+        <TextField
+          label="Label selector"
+          description="For example team=data,tier!=web, env in (prod,staging), !gpu"
+          error={selectorProblem}
+          value={selectorText}
+          onChange={(e) => setSelectorText(e.target.value)}
+          spellCheck={false}
+          maxLength={4096}
         />
       </form>
       {list.isPending ? (
@@ -146,7 +189,7 @@ export function WorkflowsPage() {
         <>
           <Table
             caption="Workflows"
-            columns={columnsAt(now)}
+            columns={columnsAt(now, selectLabel)}
             rows={list.data.workflows}
             rowKey={(w) => w.id}
           />

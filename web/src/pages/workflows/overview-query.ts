@@ -14,6 +14,8 @@ export interface OverviewFilters {
   state: StateFilter;
   build: BuildStatus | '';
   kind: WorkflowKind | '';
+  /** A label selector (docs/api.md "Labels"), as typed: `team=data,tier!=web`. */
+  labels: string;
 }
 
 export const PAGE_SIZE = 20;
@@ -27,6 +29,7 @@ export function filtersFromSearch(params: URLSearchParams): OverviewFilters {
     state: (STATE_FILTERS as readonly string[]).includes(state) ? (state as StateFilter) : '',
     build: (BUILD_FILTERS as readonly string[]).includes(build) ? (build as BuildStatus | '') : '',
     kind: (WORKFLOW_KINDS as readonly string[]).includes(kind) ? (kind as WorkflowKind) : '',
+    labels: params.get('labels') ?? '',
   };
 }
 
@@ -36,6 +39,7 @@ export function searchFromFilters(filters: OverviewFilters): URLSearchParams {
   if (filters.state) params.set('state', filters.state);
   if (filters.build) params.set('build', filters.build);
   if (filters.kind) params.set('kind', filters.kind);
+  if (filters.labels.trim()) params.set('labels', filters.labels.trim());
   return params;
 }
 
@@ -47,6 +51,8 @@ export function listParams(filters: OverviewFilters, cursor: string | undefined)
   if (filters.build) params.build_status = filters.build;
   if (filters.state === 'live') params.terminated = false;
   if (filters.state === 'terminated') params.terminated = true;
+  // The server parses the selector (and answers a 400 on `labels` naming the problem).
+  if (filters.labels.trim()) params.labels = filters.labels.trim();
   if (cursor) params.cursor = cursor;
   return params;
 }
