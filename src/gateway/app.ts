@@ -247,6 +247,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions) {
       await api.register(logRoutes, {
         users: deps.users,
         logs: deps.logs,
+        jobs: deps.jobs,
         live: deps.live,
         events: deps.events,
       });

@@ -515,6 +515,110 @@ describe.each(ENGINES)('job logs API (%s)', (engineName) => {
     });
   });
 
+  describe("a DAG run's task instances (?task=)", () => {
+    let dagId: string;
+    let runId: string;
+
+    beforeAll(async () => {
+      const image = inject('testImage');
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: API,
+        headers: alice.headers,
+        payload: {
+          name: 'logs dag',
+          kind: 'DAG',
+          interval: 600,
+          payload: {
+            tasks: [
+              {
+                name: 'build',
+                kind: 'CONTAINER',
+                payload: { image, cmd: ['sh', '-c', 'echo built; echo twice'] },
+              },
+              {
+                name: 'test',
+                kind: 'CONTAINER',
+                depends_on: ['build'],
+                for_each: ['unit', 'e2e'],
+                payload: { image, cmd: ['sh', '-c', 'echo "testing {{item}}" >&2'] },
+              },
+            ],
+          },
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      dagId = res.json<{ id: string }>().id;
+      await waitFor(async () => {
+        const wf = (await get(alice, `${API}/${dagId}`)).json<{ build_status: string }>();
+        return wf.build_status === 'COMPLETED' ? wf : null;
+      }, 60_000);
+      runId = await runJob(alice, dagId);
+      expect((await finalJob(alice, dagId, runId)).status).toBe('COMPLETED');
+    }, 120_000);
+
+    const messages = (res: LightMyRequestResponse) => res.json<Page<LogLine>>().logs.map((l) => l.message);
+
+    it('reads, searches, downloads and follows one task instance, by name or name[i]', async () => {
+      const base = `${jobUrl(dagId, runId)}`;
+      expect(messages(await get(alice, `${base}/logs?task=build&order=asc`))).toEqual(['built', 'twice']);
+      expect(messages(await get(alice, `${base}/logs?task=${encodeURIComponent('test[1]')}`))).toEqual([
+        'testing e2e',
+      ]);
+      const hits = (await get(alice, `${base}/logs/search?task=build&q=TWI`)).json<Page<SearchHit>>();
+      expect(hits.logs.map((l) => [l.message, l.highlights])).toEqual([['twice', [[0, 3]]]]);
+      const raw = await get(alice, `${base}/logs/raw?task=${encodeURIComponent('test[0]')}&format=jsonl`);
+      expect(raw.statusCode).toBe(200);
+      expect(
+        raw.body
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as LogLine),
+      ).toMatchObject([{ stream: 'stderr', message: 'testing unit' }]);
+      const followed = await follow(alice, dagId, runId, { query: '?task=build' });
+      expect(followed.status).toBe(200);
+      expect(
+        followed.events.filter((e) => e.event === 'log').map((e) => (JSON.parse(e.data) as LogLine).message),
+      ).toEqual(['built', 'twice']);
+      const end = followed.events.at(-1)!;
+      expect(end.event).toBe('end');
+      // The stream is the task instance's own job, not the run's.
+      expect((JSON.parse(end.data) as Job).id).not.toBe(runId);
+      // The run itself has no lines of its own.
+      expect(messages(await get(alice, `${base}/logs`))).toEqual([]);
+    });
+
+    it('answers 400 on task for a bad name, a fan-out without its item, or a job that is not a DAG run; 404 for a missing one', async () => {
+      const base = `${jobUrl(dagId, runId)}`;
+      for (const path of ['logs', 'logs/search?q=x', 'logs/raw', 'events']) {
+        const join = path.includes('?') ? '&' : '?';
+        expectFieldError(await get(alice, `${base}/${path}${join}task=Build!`), 'task');
+        const ambiguous = expectProblem(
+          await get(alice, `${base}/${path}${join}task=test`),
+          400,
+          'CV_VALIDATION',
+        );
+        expect(JSON.stringify(ambiguous)).toContain('has 2 fan-out items: name one, e.g. test[0]');
+        expectFieldError(await get(alice, `${jobUrl(wfId, jobId)}/${path}${join}task=build`), 'task');
+        const missing = expectProblem(
+          await get(alice, `${base}/${path}${join}task=deploy`),
+          404,
+          'CV_NOT_FOUND',
+        );
+        expect(missing.detail).toBe('Task "deploy" of this run not found.');
+        const item = `${base}/${path}${join}task=${encodeURIComponent('test[2]')}`;
+        expectProblem(await get(alice, item), 404, 'CV_NOT_FOUND');
+        // Another user's run is not found, whatever the task.
+        const foreign = expectProblem(
+          await get(bob, `${base}/${path}${join}task=build`),
+          404,
+          'CV_NOT_FOUND',
+        );
+        expect(foreign.detail).toBe('Job not found.');
+      }
+    });
+  });
+
   describe('Server-Sent Events', () => {
     const logsOf = (events: SseEvent[]) => events.filter((e) => e.event === 'log');
 

@@ -8,6 +8,7 @@
  * the server resumes after the last line printed: nothing lost, nothing twice. Reconnections back
  * off from 250 ms to 5 s; 10 failures in a row without a line in between give up.
  */
+import { parseTaskSelector, selectTask } from '../../domain/task-selector.ts';
 import { ChronoverseApiError, findJob, sleep, unwrap, type ChronoverseClient } from './api.ts';
 import type { Output } from './output.ts';
 
@@ -85,19 +86,23 @@ export async function logs(
           params: { path: { id: workflow.id, job_id: run.id } },
         }),
       ).tasks;
-    const wanted = /^(.*?)(?:\[(\d+)\])?$/.exec(options.task)!;
-    const task = tasks?.find(
-      (t) => t.name === wanted[1] && (wanted[2] === undefined ? true : t.index === Number(wanted[2])),
-    );
-    if (task === undefined) {
+    const selector = parseTaskSelector(options.task);
+    if (selector === null) {
+      out.note(`--task "${options.task}": expected a task name, or name[i] for item i of a fan-out`);
+      return 2;
+    }
+    const selection = tasks === undefined ? null : selectTask(tasks, selector);
+    if (selection === null || !selection.ok) {
       out.note(
-        tasks === undefined
+        selection === null
           ? `job ${run.id} is not a DAG run: it has no tasks`
-          : `run ${run.id} has no task "${options.task}" (yet); it has ${[...new Set(tasks.map((t) => t.name))].join(', ') || 'none'}`,
+          : selection.reason === 'ambiguous'
+            ? `"${options.task}" has ${selection.count} fan-out items: name one, e.g. --task ${options.task}[0]`
+            : `run ${run.id} has no task "${options.task}" (yet); it has ${selection.names.join(', ') || 'none'}`,
       );
       return 1;
     }
-    job = task;
+    job = selection.task;
   }
   const path = { id: workflow.id, job_id: job.id };
   if (!workflow.log_retention) {

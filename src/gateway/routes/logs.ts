@@ -4,6 +4,9 @@
  * Access problems (401, 404, 412 for a workflow with log retention off) and bad parameters (400
  * naming the field) are answered before anything is streamed, as ordinary problem documents.
  *
+ * `task=build` or `task=test[3]` on any of them reads one task instance of a DAG run (each is a job
+ * of its own): the run is looked up through the jobs API, with the same ownership check.
+ *
  * Server-Sent Events (`…/events`), one JobEventStream per client:
  * - `event: status` (data: the job) first, then whenever the job's status (or attempt) changes;
  * - `event: log` (data: a log line, `id:` its sequence_num) for every stored line after the
@@ -31,7 +34,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Events } from '../../platform/events.ts';
 import type { LiveLogLine, LiveLogs } from '../../platform/live-logs.ts';
+import type { JobsApi } from '../../services/jobs/api.ts';
 import type { JobView } from '../../services/jobs/codec.ts';
+import { NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { parseTaskSelector, selectTask } from '../../domain/task-selector.ts';
 import {
   LOG_ORDERS,
   LOG_PAGE_LINES,
@@ -87,19 +93,31 @@ const LogSearchHitSchema = LogLineSchema.extend({
     .describe('[start, end) offsets into message, in UTF-16 code units, of every occurrence of q'),
 }).meta({ id: 'LogSearchHit' });
 
+const task = z
+  .string()
+  .max(80)
+  .refine((t) => parseTaskSelector(t) !== null, 'must be a task name, or name[i] for item i of a fan-out')
+  .optional()
+  .describe(
+    "A DAG run's task instance: `build`, or `test[3]` for item 3 of a fan-out (the run's job id in the path)",
+  );
+
 const LogsQuerySchema = z.object({
+  task,
   cursor,
   limit,
   stream,
   order: z.enum(LOG_ORDERS).default('desc').describe('desc (default): newest first'),
 });
 const LogSearchQuerySchema = z.object({
+  task,
   q: q.describe('Case-insensitive substring (1–200 characters); % and _ match literally'),
   stream,
   cursor,
   limit,
 });
 const LogRawQuerySchema = z.object({
+  task,
   format: z.enum(RAW_FORMATS).default('txt'),
   stream,
   q: q.optional().describe('Only lines containing this (case-insensitive)'),
@@ -109,6 +127,7 @@ const sequence = z
   .regex(/^\d{1,15}$/, 'must be a sequence number (a non-negative integer)')
   .transform(Number);
 const EventsQuerySchema = z.object({
+  task,
   last_event_id: sequence.optional().describe('Resume after this line (the Last-Event-ID header wins)'),
 });
 const EventsHeadersSchema = z.looseObject({ 'last-event-id': sequence.optional() });
@@ -121,11 +140,31 @@ const RAW_TYPES: Record<RawFormat, string> = {
 
 type JobParams = z.output<typeof JobParamsSchema>;
 
+/**
+ * The job whose logs are asked for: the path's, or with `task`, that task instance of the run in
+ * the path (404 for a run that has no such instance yet, 400 for a job that is not a DAG run or a
+ * fan-out named without its item).
+ */
+async function jobIdOf(jobs: JobsApi, userId: string, params: JobParams, text: string | undefined) {
+  if (text === undefined) return params.job_id;
+  const run = await jobs.get(userId, params.id, params.job_id);
+  if (!run.tasks) throw ValidationError.single('task', `job ${run.id} is not a DAG run: it has no tasks`);
+  const selection = selectTask(run.tasks, parseTaskSelector(text)!);
+  if (selection.ok) return selection.task.id;
+  if (selection.reason === 'ambiguous') {
+    throw ValidationError.single(
+      'task',
+      `"${text}" has ${selection.count} fan-out items: name one, e.g. ${text}[0]`,
+    );
+  }
+  throw new NotFoundError(`Task "${text}" of this run`);
+}
+
 export async function logRoutes(
   app: FastifyInstance,
-  opts: { users: UsersApi; logs: LogsApi; live: LiveLogs; events: Events },
+  opts: { users: UsersApi; logs: LogsApi; jobs: JobsApi; live: LiveLogs; events: Events },
 ): Promise<void> {
-  const { logs } = opts;
+  const { logs, jobs } = opts;
   app.addHook('onRequest', makeAuthenticate(opts.users));
   const open = new Set<JobEventStream>();
   // Streams never end by themselves while a job runs: close them so the server can stop.
@@ -151,8 +190,10 @@ export async function logRoutes(
       },
     },
     async (req) => {
-      const { id, job_id } = req.params as JobParams;
-      return logs.read(principalOf(req).user.id, id, job_id, req.query as z.output<typeof LogsQuerySchema>);
+      const params = req.params as JobParams;
+      const query = req.query as z.output<typeof LogsQuerySchema>;
+      const userId = principalOf(req).user.id;
+      return logs.read(userId, params.id, await jobIdOf(jobs, userId, params, query.task), query);
     },
   );
 
@@ -174,13 +215,10 @@ export async function logRoutes(
       },
     },
     async (req) => {
-      const { id, job_id } = req.params as JobParams;
-      return logs.search(
-        principalOf(req).user.id,
-        id,
-        job_id,
-        req.query as z.output<typeof LogSearchQuerySchema>,
-      );
+      const params = req.params as JobParams;
+      const query = req.query as z.output<typeof LogSearchQuerySchema>;
+      const userId = principalOf(req).user.id;
+      return logs.search(userId, params.id, await jobIdOf(jobs, userId, params, query.task), query);
     },
   );
 
@@ -199,9 +237,11 @@ export async function logRoutes(
       },
     },
     async (req, reply) => {
-      const { id, job_id } = req.params as JobParams;
+      const params = req.params as JobParams;
       const query = req.query as z.output<typeof LogRawQuerySchema>;
-      const chunks = await logs.rawStream(principalOf(req).user.id, id, job_id, query);
+      const userId = principalOf(req).user.id;
+      const job_id = await jobIdOf(jobs, userId, params, query.task);
+      const chunks = await logs.rawStream(userId, params.id, job_id, query);
       return reply
         .type(RAW_TYPES[query.format])
         .header('content-disposition', `attachment; filename="${job_id}-logs.${query.format}"`)
@@ -225,8 +265,10 @@ export async function logRoutes(
       },
     },
     async (req, reply) => {
-      const { id, job_id } = req.params as JobParams;
-      const job = await logs.open(principalOf(req).user.id, id, job_id);
+      const params = req.params as JobParams;
+      const userId = principalOf(req).user.id;
+      const taskText = (req.query as z.output<typeof EventsQuerySchema>).task;
+      const job = await logs.open(userId, params.id, await jobIdOf(jobs, userId, params, taskText));
       const lastEventId =
         (req.headers as z.output<typeof EventsHeadersSchema>)['last-event-id'] ??
         (req.query as z.output<typeof EventsQuerySchema>).last_event_id ??

@@ -4192,6 +4192,8 @@ export interface paths {
                 query?: {
                     /** @description Resume after this line (the Last-Event-ID header wins) */
                     last_event_id?: string;
+                    /** @description A DAG run's task instance: `build`, or `test[3]` for item 3 of a fan-out (the run's job id in the path) */
+                    task?: string;
                 };
                 header?: {
                     "last-event-id"?: string;
@@ -4271,6 +4273,8 @@ export interface paths {
                     order?: "asc" | "desc";
                     /** @description Only this stream (default: both) */
                     stream?: "stdout" | "stderr";
+                    /** @description A DAG run's task instance: `build`, or `test[3]` for item 3 of a fan-out (the run's job id in the path) */
+                    task?: string;
                 };
                 header?: never;
                 path: {
@@ -4358,6 +4362,8 @@ export interface paths {
                     q?: string;
                     /** @description Only this stream (default: both) */
                     stream?: "stdout" | "stderr";
+                    /** @description A DAG run's task instance: `build`, or `test[3]` for item 3 of a fan-out (the run's job id in the path) */
+                    task?: string;
                 };
                 header?: never;
                 path: {
@@ -4435,6 +4441,8 @@ export interface paths {
                     q: string;
                     /** @description Only this stream (default: both) */
                     stream?: "stdout" | "stderr";
+                    /** @description A DAG run's task instance: `build`, or `test[3]` for item 3 of a fan-out (the run's job id in the path) */
+                    task?: string;
                 };
                 header?: never;
                 path: {
