@@ -2,7 +2,8 @@
  * Real jobs through the engine (relay, in-process bus, workflow worker, executor running
  * heartbeats against a local server) with the analytics processor subscribed to the same bus: the
  * analytics endpoints show the runs, agreeing with the jobs table, and count each once when the
- * relay publishes the facts again (a crash between publish and the PUBLISHED mark).
+ * relay publishes the facts again (a crash between publish and the PUBLISHED mark). DAG runs give
+ * figures per task from their TASK_FINISHED facts, counted once too.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,4 +151,151 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
       total_job_execution_duration: summary.total_job_execution_duration,
     });
   });
+
+  it("shows a DAG workflow's figures per task: runs, fan-out instances, retries, durations", async () => {
+    const owner = await registerUser(gw as unknown as TestGateway);
+    const { headers } = owner;
+    const other = await registerUser(gw as unknown as TestGateway);
+    // Heartbeats to this test's own 127.0.0.1 server: an administrator's may (the outbound policy).
+    await database.db.updateTable('users').set({ role: 'admin' }).where('id', '=', owner.user.id).execute();
+    const created = await gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/workflows',
+      headers,
+      payload: {
+        name: 'pipeline',
+        kind: 'DAG',
+        interval: 60,
+        max_consecutive_job_failures_allowed: 10,
+        payload: {
+          tasks: [
+            { name: 'build', kind: 'HEARTBEAT', payload: { endpoint: `${target.url}/slow/30` } },
+            {
+              name: 'test',
+              kind: 'HEARTBEAT',
+              depends_on: ['build'],
+              for_each: ['a', 'b', 'c'],
+              payload: { endpoint: `${target.url}/status/200?suite={{item}}` },
+            },
+            {
+              name: 'deploy',
+              kind: 'HEARTBEAT',
+              depends_on: ['test'],
+              retry: {
+                limit: 1,
+                backoff: { initial_seconds: 1, factor: 1, max_seconds: 1 },
+                on: ['HTTP_5XX'],
+              },
+              payload: { endpoint: `${target.url}/status/500` },
+            },
+            // Never runs (deploy fails): no figures, the run's own figures count the run.
+            {
+              name: 'announce',
+              kind: 'HEARTBEAT',
+              depends_on: ['deploy'],
+              payload: { endpoint: target.url },
+            },
+          ],
+        },
+      },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    await waitFor(async () => {
+      const wf = (await gw.app.inject({ method: 'GET', url: `/api/v1/workflows/${id}`, headers })).json();
+      return wf.build_status === 'COMPLETED';
+    });
+    for (let i = 0; i < 2; i++) {
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: `/api/v1/workflows/${id}/jobs/schedule`,
+        headers,
+      });
+      expect(res.statusCode).toBe(201);
+      const runId = res.json().id as string;
+      const run = await waitFor(async () => {
+        const job = (
+          await gw.app.inject({ method: 'GET', url: `/api/v1/workflows/${id}/jobs/${runId}`, headers })
+        ).json();
+        return ['COMPLETED', 'FAILED', 'CANCELED'].includes(job.status) ? job : null;
+      }, 30_000);
+      expect(run.status).toBe('FAILED');
+    }
+
+    const url = `/api/v1/analytics/${id}/tasks`;
+    type Figures = { tasks: Record<string, unknown>[]; workflow_id: string; since: string };
+    const figures = await waitFor(async () => {
+      const body = (await gw.app.inject({ method: 'GET', url, headers })).json() as Figures;
+      const instances = body.tasks.reduce((n, t) => n + (t.instances as number), 0);
+      return instances === 10 ? body : null;
+    });
+    expect(figures.workflow_id).toBe(id);
+    expect(figures.tasks.map((t) => t.name)).toEqual(['build', 'deploy', 'test']);
+    type TaskFigures = Record<string, unknown> & { duration_ms: { p50: number; p99: number } };
+    const [build, deploy, test] = figures.tasks as TaskFigures[];
+    expect(build).toMatchObject({
+      runs: 2,
+      instances: 2,
+      completed: 2,
+      failed: 0,
+      attempts: 2,
+      success_rate: 1,
+    });
+    expect(test).toMatchObject({
+      runs: 2,
+      instances: 6,
+      completed: 6,
+      failed: 0,
+      attempts: 6,
+      success_rate: 1,
+    });
+    // Two attempts each (one retry on the 500): attempts − instances = retries.
+    expect(deploy).toMatchObject({
+      runs: 2,
+      instances: 2,
+      completed: 0,
+      failed: 2,
+      attempts: 4,
+      success_rate: 0,
+    });
+    // The slow endpoint answers after 30 ms; a retried deploy waited 1 s between its attempts.
+    expect(build!.duration_ms.p50).toBeGreaterThanOrEqual(30);
+    expect(deploy!.duration_ms.p50).toBeGreaterThanOrEqual(1000);
+    // The same durations as the task rows say.
+    const rows = await database.db
+      .selectFrom('jobs')
+      .select(['task_name', 'started_at', 'completed_at'])
+      .where('workflow_id', '=', id)
+      .where('task_name', '=', 'build')
+      .execute();
+    const durations = rows.map((r) => r.completed_at!.getTime() - r.started_at!.getTime());
+    expect(Math.abs(build!.duration_ms.p99 - Math.max(...durations))).toBeLessThanOrEqual(1);
+
+    // Redelivered task facts change nothing.
+    const { rows: facts } = await sql<{ id: number }>`
+      UPDATE outbox SET status = 'PENDING', published_at = NULL, next_attempt_at = now()
+      WHERE topic = 'analytics' AND key = ${id} AND event_type = 'TASK_FINISHED'
+      RETURNING id`.execute(database.db);
+    expect(facts).toHaveLength(10);
+    engine.events.emit('outbox:written', { count: facts.length });
+    await waitFor(async () => {
+      const left = await database.db
+        .selectFrom('outbox')
+        .select('id')
+        .where(
+          'id',
+          'in',
+          facts.map((f) => f.id),
+        )
+        .where('status', '=', 'PENDING')
+        .execute();
+      return left.length === 0;
+    });
+    expect(((await gw.app.inject({ method: 'GET', url, headers })).json() as Figures).tasks).toEqual(
+      figures.tasks,
+    );
+
+    // Not yours: 404, as every analytics route.
+    expect((await gw.app.inject({ method: 'GET', url, headers: other.headers })).statusCode).toBe(404);
+  }, 60_000);
 });

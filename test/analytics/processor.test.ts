@@ -303,7 +303,7 @@ describe.each(ENGINES)('analytics processor (%s)', (engine) => {
       },
       { id: 'x2', topic: 'analytics' as const, key: workflowId, type: 'SOMETHING_ELSE', payload: {} },
     ];
-    expect(await processor.handle(batch)).toEqual({ received: 2, applied: 1 });
+    expect(await processor.handle(batch)).toEqual({ received: 2, applied: 1, tasksApplied: 0 });
     const after = await service.user(userId);
     expect(after.total_jobs).toBe(before.total_jobs + 1);
   });

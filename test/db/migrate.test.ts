@@ -39,6 +39,7 @@ async function tables(database: Database): Promise<string[]> {
 const EXPECTED_TABLES = [
   'analytics_job_buckets',
   'analytics_job_durations',
+  'analytics_task_durations',
   'analytics_workflow_totals',
   'artifacts',
   'audit_events',

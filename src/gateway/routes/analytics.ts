@@ -77,6 +77,30 @@ export const TimeseriesPointSchema = z
   })
   .meta({ id: 'TimeseriesPoint' });
 
+export const TaskAnalyticsSchema = z
+  .object({
+    workflow_id: z.uuid(),
+    tasks: z.array(
+      z
+        .object({
+          name: z.string(),
+          runs: count.describe('Runs in which the task ran at least one instance'),
+          instances: count.describe('Instances that ran and ended (a fan-out has one per item)'),
+          completed: count,
+          failed: count,
+          attempts: count.describe('Attempts over all instances: retries are attempts − instances'),
+          success_rate: z.number().nullable().describe('completed / instances, from 0 to 1'),
+          duration_ms: PercentilesSchema.describe(
+            'completed_at − started_at of each instance (its retries and their waits included)',
+          ),
+          last_finished_at: z.string().describe('RFC 3339'),
+        })
+        .meta({ id: 'TaskFigures' }),
+    ),
+    since: z.string().describe('Start of the 30-day window the figures cover (RFC 3339)'),
+  })
+  .meta({ id: 'TaskAnalytics' });
+
 const dateTime = z
   .string()
   .refine((s) => parseRfc3339(s) !== null, 'must be an RFC 3339 date-time with a time zone');
@@ -147,6 +171,23 @@ export async function analyticsRoutes(
     },
     async (req) =>
       analytics.workflow(principalOf(req).user.id, (req.params as { workflow_id: string }).workflow_id),
+  );
+
+  app.get(
+    '/analytics/:workflow_id/tasks',
+    {
+      schema: {
+        tags,
+        summary: "A DAG workflow's figures per task",
+        description:
+          'Per task name, over the instances that ran and ended COMPLETED or FAILED in the last 30 days: runs, instances, results, attempts and duration percentiles. Tasks that were skipped or canceled before running are not counted (the run figures count the runs). Empty for a workflow that is not a DAG. 404 when the workflow is not yours.',
+        ...SECURED,
+        params: WorkflowParamsSchema,
+        response: { 200: TaskAnalyticsSchema, ...errors },
+      },
+    },
+    async (req) =>
+      analytics.tasks(principalOf(req).user.id, (req.params as { workflow_id: string }).workflow_id),
   );
 
   app.get(

@@ -307,6 +307,19 @@ export interface AnalyticsJobDurationsTable {
   finished_at: Timestamp;
 }
 
+/** One DAG task instance that ran, for the per-task figures (migration 0026). */
+export interface AnalyticsTaskDurationsTable {
+  job_id: string;
+  user_id: string;
+  workflow_id: string;
+  run_id: string;
+  task_name: string;
+  status: 'COMPLETED' | 'FAILED';
+  attempts: number;
+  duration_ms: number | null;
+  finished_at: Timestamp;
+}
+
 /** Webhook endpoints (migration 0006). */
 export interface WebhooksTable {
   id: string;
@@ -470,6 +483,7 @@ export interface DB {
   analytics_workflow_totals: AnalyticsWorkflowTotalsTable;
   analytics_job_buckets: AnalyticsJobBucketsTable;
   analytics_job_durations: AnalyticsJobDurationsTable;
+  analytics_task_durations: AnalyticsTaskDurationsTable;
   workflow_ticks: WorkflowTicksTable;
 }
 

@@ -2,7 +2,13 @@
  * What the gateway needs of the analytics service. `AnalyticsService` implements it in process;
  * `AnalyticsClient` (./client.ts) implements it over RPC, returning the very same objects.
  */
-import type { AnalyticsSummary, TimeseriesOptions, TimeseriesPoint, WorkflowAnalytics } from './types.ts';
+import type {
+  AnalyticsSummary,
+  TaskAnalytics,
+  TimeseriesOptions,
+  TimeseriesPoint,
+  WorkflowAnalytics,
+} from './types.ts';
 
 export interface AnalyticsApi {
   /** Every workflow of the user, deleted ones included. */
@@ -18,4 +24,6 @@ export interface AnalyticsApi {
     workflowId: string | null,
     options: TimeseriesOptions,
   ): Promise<TimeseriesPoint[]>;
+  /** A DAG workflow's figures per task over the percentile window: 404 as `workflow`. */
+  tasks(userId: string, workflowId: string): Promise<TaskAnalytics>;
 }

@@ -3,8 +3,14 @@ import { createClient, type Client, type Transport } from '@connectrpc/connect';
 import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
 import { rpcCall } from '../../platform/rpc/call.ts';
 import type { AnalyticsApi } from './api.ts';
-import type { AnalyticsSummary, TimeseriesOptions, TimeseriesPoint, WorkflowAnalytics } from './types.ts';
-import { bucketToWire, pointFromWire, summaryFromWire } from './wire.ts';
+import type {
+  AnalyticsSummary,
+  TaskAnalytics,
+  TimeseriesOptions,
+  TimeseriesPoint,
+  WorkflowAnalytics,
+} from './types.ts';
+import { bucketToWire, pointFromWire, summaryFromWire, taskAnalyticsFromWire } from './wire.ts';
 
 const SERVICE = 'analytics';
 
@@ -38,5 +44,11 @@ export class AnalyticsClient implements AnalyticsApi {
       });
       return res.points.map(pointFromWire);
     });
+  }
+
+  tasks(userId: string, workflowId: string): Promise<TaskAnalytics> {
+    return this.#call(async () =>
+      taskAnalyticsFromWire(await this.#rpc.getTaskAnalytics({ userId, workflowId })),
+    );
   }
 }

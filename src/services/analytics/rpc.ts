@@ -3,7 +3,7 @@ import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_p
 import type { ServiceRegistration } from '../../platform/rpc/registration.ts';
 import type { AnalyticsApi } from './api.ts';
 import type { TimeseriesOptions } from './types.ts';
-import { bucketFromWire, pointToWire, summaryToWire } from './wire.ts';
+import { bucketFromWire, pointToWire, summaryToWire, taskAnalyticsToWire } from './wire.ts';
 
 export function analyticsRpc(analytics: AnalyticsApi): ServiceRegistration {
   return {
@@ -22,6 +22,8 @@ export function analyticsRpc(analytics: AnalyticsApi): ServiceRegistration {
           const points = await analytics.timeseries(req.userId, req.workflowId ?? null, options);
           return { points: points.map(pointToWire) };
         },
+        getTaskAnalytics: async (req) =>
+          taskAnalyticsToWire(await analytics.tasks(req.userId, req.workflowId)),
       }),
   };
 }

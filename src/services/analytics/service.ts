@@ -24,6 +24,7 @@ import type {
   AnalyticsSummary,
   JobsByStatus,
   Percentiles,
+  TaskAnalytics,
   TimeseriesOptions,
   TimeseriesPoint,
   WorkflowAnalytics,
@@ -95,6 +96,55 @@ export class AnalyticsService implements AnalyticsApi {
         avg_fire_lag_ms: average(r?.fire_lag_ms_total, r?.fire_lag_count),
       };
     });
+  }
+
+  async tasks(userId: string, workflowId: string): Promise<TaskAnalytics> {
+    await this.#assertOwned(userId, workflowId);
+    const since = new Date(this.#clock.now().getTime() - PERCENTILE_WINDOW_DAYS * 86_400_000);
+    // analyticsTaskFigures: one workflow's window of analytics_task_durations_workflow_idx
+    // (index-only: the index includes every column read), grouped per task name.
+    const rows = await sql<{
+      name: string;
+      runs: number;
+      instances: number;
+      completed: number;
+      failed: number;
+      attempts: number;
+      d50: number | null;
+      d95: number | null;
+      d99: number | null;
+      last_finished_at: Date;
+    }>`
+      SELECT task_name AS name, count(DISTINCT run_id)::bigint AS runs, count(*)::bigint AS instances,
+             count(*) FILTER (WHERE status = 'COMPLETED')::bigint AS completed,
+             count(*) FILTER (WHERE status = 'FAILED')::bigint AS failed,
+             coalesce(sum(attempts), 0)::bigint AS attempts,
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS d50,
+             percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS d95,
+             percentile_disc(0.99) WITHIN GROUP (ORDER BY duration_ms) AS d99,
+             max(finished_at) AS last_finished_at
+      FROM analytics_task_durations
+      WHERE workflow_id = ${workflowId} AND finished_at >= ${since}
+      GROUP BY task_name
+      ORDER BY task_name`.execute(this.#db);
+    return {
+      workflow_id: workflowId,
+      since: since.toISOString(),
+      tasks: rows.rows.map((r) => {
+        const instances = Number(r.instances);
+        return {
+          name: r.name,
+          runs: Number(r.runs),
+          instances,
+          completed: Number(r.completed),
+          failed: Number(r.failed),
+          attempts: Number(r.attempts),
+          success_rate: instances === 0 ? null : Number(r.completed) / instances,
+          duration_ms: percentilesOf(r.d50, r.d95, r.d99),
+          last_finished_at: new Date(r.last_finished_at).toISOString(),
+        };
+      }),
+    };
   }
 
   async #assertOwned(userId: string, workflowId: string): Promise<void> {

@@ -59,3 +59,28 @@ export interface TimeseriesPoint {
   avg_duration_ms: number | null;
   avg_fire_lag_ms: number | null;
 }
+
+/** One task of a DAG workflow: its instances that ran and ended in the window. */
+export interface TaskFigures {
+  name: string;
+  /** Runs in which it ran at least one instance. */
+  runs: number;
+  /** Instances that ended (a fan-out has one per item). */
+  instances: number;
+  completed: number;
+  failed: number;
+  /** Attempts over all its instances: retries are attempts − instances. */
+  attempts: number;
+  /** completed / instances, 0…1; null when none ended. */
+  success_rate: number | null;
+  /** completed_at − started_at of each instance (its attempts and retry waits included). */
+  duration_ms: Percentiles;
+  last_finished_at: string;
+}
+
+/** A DAG workflow's tasks, by name, over the instances finished since `since`. */
+export interface TaskAnalytics {
+  workflow_id: string;
+  tasks: TaskFigures[];
+  since: string;
+}

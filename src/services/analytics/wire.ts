@@ -7,6 +7,8 @@ import {
   type Percentiles as PercentilesMessage,
   type PercentilesSchema,
   type TimeseriesPoint as PointMessage,
+  type GetTaskAnalyticsResponse as TaskAnalyticsMessage,
+  type GetTaskAnalyticsResponseSchema,
   type TimeseriesPointSchema,
 } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
 import { fromEnum, fromTimestamp, required, toEnum, toTimestamp } from '../../platform/rpc/codec.ts';
@@ -15,6 +17,7 @@ import {
   type AnalyticsBucket,
   type AnalyticsSummary,
   type Percentiles,
+  type TaskAnalytics,
   type TimeseriesPoint,
 } from './types.ts';
 
@@ -102,3 +105,41 @@ export function pointFromWire(m: PointMessage): TimeseriesPoint {
 
 export const bucketToWire = (b: AnalyticsBucket) => toEnum(BucketSchema, b);
 export const bucketFromWire = (n: number) => fromEnum(BucketSchema, n, ANALYTICS_BUCKETS);
+
+export function taskAnalyticsToWire(
+  a: TaskAnalytics,
+): MessageInitShape<typeof GetTaskAnalyticsResponseSchema> {
+  return {
+    workflowId: a.workflow_id,
+    since: toTimestamp(a.since),
+    tasks: a.tasks.map((t) => ({
+      name: t.name,
+      runs: BigInt(t.runs),
+      instances: BigInt(t.instances),
+      completed: BigInt(t.completed),
+      failed: BigInt(t.failed),
+      attempts: BigInt(t.attempts),
+      successRate: t.success_rate ?? undefined,
+      durationMs: percentilesToWire(t.duration_ms),
+      lastFinishedAt: toTimestamp(t.last_finished_at),
+    })),
+  };
+}
+
+export function taskAnalyticsFromWire(m: TaskAnalyticsMessage): TaskAnalytics {
+  return {
+    workflow_id: m.workflowId,
+    since: fromTimestamp(m.since),
+    tasks: m.tasks.map((t) => ({
+      name: t.name,
+      runs: Number(t.runs),
+      instances: Number(t.instances),
+      completed: Number(t.completed),
+      failed: Number(t.failed),
+      attempts: Number(t.attempts),
+      success_rate: t.successRate ?? null,
+      duration_ms: percentilesFromWire(t.durationMs),
+      last_finished_at: fromTimestamp(t.lastFinishedAt),
+    })),
+  };
+}

@@ -2,7 +2,8 @@
  * Analytics processor: consumes `analytics` JOB_FINISHED facts (src/domain/events.ts) as group
  * `analytics-processor` and maintains the aggregates the analytics service reads, with one
  * statement per batch (./sql.ts): the engine finishes thousands of jobs per second, so nothing
- * here is per event.
+ * here is per event. TASK_FINISHED facts (a DAG task instance that ran) go, one statement per
+ * batch too, into the per-task durations.
  *
  * Idempotent by construction: a job is counted when its row enters analytics_job_durations, and
  * only then (ON CONFLICT DO NOTHING RETURNING feeds the totals and buckets). A replayed batch, or
@@ -11,11 +12,22 @@
  * valid, and redelivering it forever would stall its partition.
  */
 import type { Kysely } from 'kysely';
-import { FINAL_JOB_STATUSES, JOB_FINISHED, type JobFinishedPayload } from '../../domain/events.ts';
+import {
+  FINAL_JOB_STATUSES,
+  JOB_FINISHED,
+  TASK_FINISHED,
+  type JobFinishedPayload,
+  type TaskFinishedPayload,
+} from '../../domain/events.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { analyticsApplyJobFinished, type FinishedJobRow } from './sql.ts';
+import {
+  analyticsApplyJobFinished,
+  analyticsApplyTaskFinished,
+  type FinishedJobRow,
+  type FinishedTaskRow,
+} from './sql.ts';
 
 export const ANALYTICS_PROCESSOR_GROUP = 'analytics-processor';
 
@@ -52,18 +64,31 @@ export class AnalyticsProcessor {
     await unsubscribe?.();
   }
 
-  /** Applies a batch; returns how many jobs were counted for the first time. */
-  async handle(batch: readonly BusMessage[]): Promise<{ received: number; applied: number }> {
+  /** Applies a batch; returns how many jobs and task instances were counted for the first time. */
+  async handle(
+    batch: readonly BusMessage[],
+  ): Promise<{ received: number; applied: number; tasksApplied: number }> {
     const rows: FinishedJobRow[] = [];
+    const tasks: FinishedTaskRow[] = [];
     for (const message of batch) {
-      if (message.type !== JOB_FINISHED) continue;
-      const row = toRow(message.payload as unknown as Partial<JobFinishedPayload>);
-      if (row) rows.push(row);
-      else
-        this.#logger.warn({ messageId: message.id, key: message.key }, 'malformed JOB_FINISHED fact skipped');
+      if (message.type !== JOB_FINISHED && message.type !== TASK_FINISHED) continue;
+      const row =
+        message.type === JOB_FINISHED
+          ? toRow(message.payload as unknown as Partial<JobFinishedPayload>)
+          : toTaskRow(message.payload as unknown as Partial<TaskFinishedPayload>);
+      if (row === null)
+        this.#logger.warn(
+          { messageId: message.id, key: message.key },
+          `malformed ${message.type} fact skipped`,
+        );
+      else if ('task' in row) tasks.push(row);
+      else rows.push(row);
     }
+    // Two statements, not one transaction: each is idempotent on its own, so a failure between
+    // them is redelivered and the first one's part of the batch changes nothing the second time.
     const { applied } = await analyticsApplyJobFinished(this.#db, rows);
-    return { received: rows.length, applied };
+    const { applied: tasksApplied } = await analyticsApplyTaskFinished(this.#db, tasks);
+    return { received: rows.length + tasks.length, applied, tasksApplied };
   }
 }
 
@@ -100,5 +125,38 @@ function toRow(p: Partial<JobFinishedPayload>): FinishedJobRow | null {
       typeof p.log_lines === 'number' && Number.isFinite(p.log_lines)
         ? Math.max(0, Math.trunc(p.log_lines))
         : 0,
+  };
+}
+
+function toTaskRow(p: Partial<TaskFinishedPayload>): FinishedTaskRow | null {
+  if (
+    typeof p.job_id !== 'string' ||
+    !UUID.test(p.job_id) ||
+    typeof p.workflow_id !== 'string' ||
+    !UUID.test(p.workflow_id) ||
+    typeof p.user_id !== 'string' ||
+    !UUID.test(p.user_id) ||
+    typeof p.run_id !== 'string' ||
+    !UUID.test(p.run_id) ||
+    typeof p.task !== 'string' ||
+    p.task === '' ||
+    (p.status !== 'COMPLETED' && p.status !== 'FAILED') ||
+    typeof p.attempts !== 'number' ||
+    !Number.isInteger(p.attempts) ||
+    !isTime(p.completed_at) ||
+    (p.started_at != null && !isTime(p.started_at))
+  ) {
+    return null;
+  }
+  return {
+    job_id: p.job_id,
+    workflow_id: p.workflow_id,
+    user_id: p.user_id,
+    run_id: p.run_id,
+    task: p.task,
+    status: p.status,
+    attempts: p.attempts,
+    started_at: p.started_at ?? null,
+    completed_at: p.completed_at,
   };
 }

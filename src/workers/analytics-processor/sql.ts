@@ -113,3 +113,45 @@ export async function analyticsApplyJobFinished(
            (SELECT count(*) FROM buckets)::integer AS buckets`.execute(db);
   return { applied: Number(result.rows[0]?.applied ?? 0) };
 }
+
+/** The part of a TaskFinishedPayload the per-task figures use. */
+export interface FinishedTaskRow {
+  job_id: string;
+  workflow_id: string;
+  user_id: string;
+  run_id: string;
+  task: string;
+  status: 'COMPLETED' | 'FAILED';
+  attempts: number;
+  started_at: string | null;
+  completed_at: string;
+}
+
+/**
+ * analyticsApplyTaskFinished: one statement per batch of TASK_FINISHED facts, into
+ * analytics_task_durations (job_id primary key, ON CONFLICT DO NOTHING: a redelivered fact adds
+ * nothing). Only raw rows: the per-task view aggregates a bounded window of them at read time
+ * (src/services/analytics/service.ts), so there are no totals to keep in step.
+ */
+export async function analyticsApplyTaskFinished(
+  db: Kysely<DB>,
+  rows: readonly FinishedTaskRow[],
+): Promise<{ applied: number }> {
+  if (rows.length === 0) return { applied: 0 };
+  const result = await sql`
+    INSERT INTO analytics_task_durations
+      (job_id, user_id, workflow_id, run_id, task_name, status, attempts, duration_ms, finished_at)
+    SELECT x.job_id, x.user_id, x.workflow_id, x.run_id, x.task, x.status, x.attempts,
+           CASE WHEN x.started_at IS NOT NULL THEN
+             LEAST(GREATEST(round(extract(epoch FROM x.completed_at - x.started_at) * 1000), 0), 2147483647)::integer
+           END,
+           x.completed_at
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+      job_id uuid, workflow_id uuid, user_id uuid, run_id uuid, task text, status text, attempts integer,
+      started_at timestamptz, completed_at timestamptz)
+    -- A fact about a deleted account is dropped (as for jobs).
+    WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)
+    ORDER BY x.job_id
+    ON CONFLICT (job_id) DO NOTHING`.execute(db);
+  return { applied: Number(result.numAffectedRows ?? 0) };
+}

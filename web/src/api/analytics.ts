@@ -38,8 +38,13 @@ export const ANALYTICS_REFRESH_MS = 30_000;
 const base = (workflowId: string | undefined) =>
   workflowId ? `/analytics/${encodeURIComponent(workflowId)}` : '/analytics';
 
+/** `GET /analytics/{workflow_id}/tasks`: a DAG workflow's figures per task over 30 days. */
+export type TaskAnalytics = Schemas['TaskAnalytics'];
+export type TaskFigures = Schemas['TaskFigures'];
+
 export const analyticsKeys = {
   all: ['analytics'] as const,
+  tasks: (workflowId: string) => ['analytics', 'tasks', workflowId] as const,
   totals: (workflowId: string | undefined) => ['analytics', 'totals', workflowId ?? null] as const,
   timeseries: (params: TimeseriesParams) => ['analytics', 'timeseries', params] as const,
 };
@@ -48,6 +53,14 @@ export function useAnalytics(workflowId?: string) {
   return useQuery({
     queryKey: analyticsKeys.totals(workflowId),
     queryFn: ({ signal }) => api.get<Analytics>(base(workflowId), { signal }),
+    refetchInterval: ANALYTICS_REFRESH_MS,
+  });
+}
+
+export function useTaskAnalytics(workflowId: string) {
+  return useQuery({
+    queryKey: analyticsKeys.tasks(workflowId),
+    queryFn: ({ signal }) => api.get<TaskAnalytics>(`${base(workflowId)}/tasks`, { signal }),
     refetchInterval: ANALYTICS_REFRESH_MS,
   });
 }

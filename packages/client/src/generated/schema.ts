@@ -1213,6 +1213,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/{workflow_id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A DAG workflow's figures per task
+         * @description Per task name, over the instances that ran and ended COMPLETED or FAILED in the last 30 days: runs, instances, results, attempts and duration percentiles. Tasks that were skipped or canceled before running are not counted (the run figures count the runs). Empty for a workflow that is not a DAG. 404 when the workflow is not yours.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workflow_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskAnalytics"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/{workflow_id}/timeseries": {
         parameters: {
             query?: never;
@@ -6969,6 +7037,54 @@ export interface components {
             started_at: string | null;
             /** @enum {string} */
             status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
+        };
+        TaskAnalytics: {
+            /** @description Start of the 30-day window the figures cover (RFC 3339) */
+            since: string;
+            tasks: components["schemas"]["TaskFigures"][];
+            /** Format: uuid */
+            workflow_id: string;
+        };
+        TaskAnalyticsInput: {
+            /** @description Start of the 30-day window the figures cover (RFC 3339) */
+            since: string;
+            tasks: components["schemas"]["TaskFiguresInput"][];
+            /** Format: uuid */
+            workflow_id: string;
+        };
+        TaskFigures: {
+            /** @description Attempts over all instances: retries are attempts − instances */
+            attempts: number;
+            completed: number;
+            /** @description completed_at − started_at of each instance (its retries and their waits included) */
+            duration_ms: components["schemas"]["Percentiles"];
+            failed: number;
+            /** @description Instances that ran and ended (a fan-out has one per item) */
+            instances: number;
+            /** @description RFC 3339 */
+            last_finished_at: string;
+            name: string;
+            /** @description Runs in which the task ran at least one instance */
+            runs: number;
+            /** @description completed / instances, from 0 to 1 */
+            success_rate: number | null;
+        };
+        TaskFiguresInput: {
+            /** @description Attempts over all instances: retries are attempts − instances */
+            attempts: number;
+            completed: number;
+            /** @description completed_at − started_at of each instance (its retries and their waits included) */
+            duration_ms: components["schemas"]["PercentilesInput"];
+            failed: number;
+            /** @description Instances that ran and ended (a fan-out has one per item) */
+            instances: number;
+            /** @description RFC 3339 */
+            last_finished_at: string;
+            name: string;
+            /** @description Runs in which the task ran at least one instance */
+            runs: number;
+            /** @description completed / instances, from 0 to 1 */
+            success_rate: number | null;
         };
         TaskInput: {
             attempts: number;

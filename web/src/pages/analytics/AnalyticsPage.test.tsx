@@ -39,7 +39,7 @@ function series(from: string, to: string, bucket: string) {
   return out;
 }
 
-function fakeAnalytics() {
+function fakeAnalytics(extra: Parameters<typeof stubFetch>[0] = {}) {
   const timeseries = ({ url }: { url: URL }) => {
     const q = url.searchParams;
     return json(200, series(q.get('from')!, q.get('to')!, q.get('bucket')!));
@@ -53,6 +53,7 @@ function fakeAnalytics() {
       json(200, { ...totals({ total_jobs: 5, success_rate: null, jobs_by_status }), workflow_id: WF }),
     'GET /api/v1/analytics/timeseries': timeseries,
     [`GET /api/v1/analytics/${WF}/timeseries`]: timeseries,
+    ...extra,
   });
 }
 
@@ -126,5 +127,60 @@ describe('WorkflowAnalytics', () => {
     expect(screen.queryByText('Workflows')).toBeNull();
     await screen.findByRole('img', { name: /per day/ });
     expect(timeseriesCalls(net, `/api/v1/analytics/${WF}/timeseries`)[0]!.get('bucket')).toBe('day');
+  });
+
+  it('shows a DAG’s figures per task (retries = attempts − instances), and asks for them only for a DAG', async () => {
+    const tasks = {
+      workflow_id: WF,
+      since: '2024-02-04T00:00:00Z',
+      tasks: [
+        {
+          name: 'build',
+          runs: 4,
+          instances: 4,
+          completed: 4,
+          failed: 0,
+          attempts: 5,
+          success_rate: 1,
+          duration_ms: { p50: 1_500, p95: 2_000, p99: 2_000 },
+          last_finished_at: '2024-03-01T00:00:00Z',
+        },
+        {
+          name: 'test',
+          runs: 4,
+          instances: 12,
+          completed: 9,
+          failed: 3,
+          attempts: 12,
+          success_rate: 0.75,
+          duration_ms: { p50: 300, p95: 900, p99: 900 },
+          last_finished_at: '2024-03-01T00:00:00Z',
+        },
+      ],
+    };
+    const calls = fakeAnalytics({ [`GET /api/v1/analytics/${WF}/tasks`]: () => json(200, tasks) });
+    renderAt('/workflows/x', <WorkflowAnalytics workflowId={WF} dag />);
+    const table = await screen.findByRole('table', { name: 'Tasks, last 30 days' });
+    const rows = within(table)
+      .getAllByRole('row')
+      .slice(1)
+      .map((r) =>
+        within(r)
+          .getAllByRole('cell')
+          .map((c) => c.textContent),
+      );
+    expect(rows).toEqual([
+      ['build', '4', '4', '100%', '1', '1.5 s', '2.0 s'],
+      ['test', '4', '12', '75%', '0', '300 ms', '900 ms'],
+    ]);
+    expect(calls.some((c) => c.url.pathname.endsWith('/tasks'))).toBe(true);
+  });
+
+  it('does not ask for task figures for a single-task workflow', async () => {
+    const net = fakeAnalytics();
+    renderAt('/workflows/x', <WorkflowAnalytics workflowId={WF} />);
+    await screen.findByRole('img', { name: /per day/ });
+    expect(screen.queryByRole('table', { name: 'Tasks, last 30 days' })).toBeNull();
+    expect(net.some((c) => c.url.pathname.endsWith('/tasks'))).toBe(false);
   });
 });

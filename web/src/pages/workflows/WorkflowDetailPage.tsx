@@ -233,7 +233,7 @@ export default function WorkflowDetailPage() {
       <SubscriptionsSection workflowId={w.id} />
 
       <Suspense fallback={<Spinner label="Loading analytics" />}>
-        <WorkflowAnalytics workflowId={w.id} />
+        <WorkflowAnalytics workflowId={w.id} dag={w.kind === 'DAG'} />
       </Suspense>
 
       <ConfirmDialog

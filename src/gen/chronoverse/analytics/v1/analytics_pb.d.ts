@@ -286,6 +286,119 @@ export declare type GetTimeseriesResponse = Message<"chronoverse.analytics.v1.Ge
 export declare const GetTimeseriesResponseSchema: GenMessage<GetTimeseriesResponse>;
 
 /**
+ * One task of a DAG workflow over the percentile window (instances that ran and ended).
+ *
+ * @generated from message chronoverse.analytics.v1.TaskFigures
+ */
+export declare type TaskFigures = Message<"chronoverse.analytics.v1.TaskFigures"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Runs in which the task ran at least one instance.
+   *
+   * @generated from field: int64 runs = 2;
+   */
+  runs: bigint;
+
+  /**
+   * Instances (a fan-out has one per item).
+   *
+   * @generated from field: int64 instances = 3;
+   */
+  instances: bigint;
+
+  /**
+   * @generated from field: int64 completed = 4;
+   */
+  completed: bigint;
+
+  /**
+   * @generated from field: int64 failed = 5;
+   */
+  failed: bigint;
+
+  /**
+   * Attempts over all instances (retries = attempts - instances).
+   *
+   * @generated from field: int64 attempts = 6;
+   */
+  attempts: bigint;
+
+  /**
+   * Absent when no instance ended (never here: every row ended COMPLETED or FAILED).
+   *
+   * @generated from field: optional double success_rate = 7;
+   */
+  successRate?: number | undefined;
+
+  /**
+   * @generated from field: chronoverse.analytics.v1.Percentiles duration_ms = 8;
+   */
+  durationMs?: Percentiles | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_finished_at = 9;
+   */
+  lastFinishedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.analytics.v1.TaskFigures.
+ * Use `create(TaskFiguresSchema)` to create a new message.
+ */
+export declare const TaskFiguresSchema: GenMessage<TaskFigures>;
+
+/**
+ * @generated from message chronoverse.analytics.v1.GetTaskAnalyticsRequest
+ */
+export declare type GetTaskAnalyticsRequest = Message<"chronoverse.analytics.v1.GetTaskAnalyticsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+};
+
+/**
+ * Describes the message chronoverse.analytics.v1.GetTaskAnalyticsRequest.
+ * Use `create(GetTaskAnalyticsRequestSchema)` to create a new message.
+ */
+export declare const GetTaskAnalyticsRequestSchema: GenMessage<GetTaskAnalyticsRequest>;
+
+/**
+ * @generated from message chronoverse.analytics.v1.GetTaskAnalyticsResponse
+ */
+export declare type GetTaskAnalyticsResponse = Message<"chronoverse.analytics.v1.GetTaskAnalyticsResponse"> & {
+  /**
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: repeated chronoverse.analytics.v1.TaskFigures tasks = 2;
+   */
+  tasks: TaskFigures[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp since = 3;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.analytics.v1.GetTaskAnalyticsResponse.
+ * Use `create(GetTaskAnalyticsResponseSchema)` to create a new message.
+ */
+export declare const GetTaskAnalyticsResponseSchema: GenMessage<GetTaskAnalyticsResponse>;
+
+/**
  * @generated from enum chronoverse.analytics.v1.Bucket
  */
 export enum Bucket {
@@ -337,6 +450,14 @@ export declare const AnalyticsService: GenService<{
     methodKind: "unary";
     input: typeof GetTimeseriesRequestSchema;
     output: typeof GetTimeseriesResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.analytics.v1.AnalyticsService.GetTaskAnalytics
+   */
+  getTaskAnalytics: {
+    methodKind: "unary";
+    input: typeof GetTaskAnalyticsRequestSchema;
+    output: typeof GetTaskAnalyticsResponseSchema;
   },
 }>;
 
