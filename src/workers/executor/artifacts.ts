@@ -20,7 +20,10 @@
  * error naming it. Artifacts stored before it stay (each is whole). A path that does not exist
  * keeps nothing and says so in the job's log; it does not fail the job.
  */
+import type { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
+import { inputSource } from '../../domain/task-payload.ts';
+import { renameTop } from '../../platform/artifacts/tar-rename.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import { ArtifactTooLargeError } from '../../platform/artifacts/store.ts';
 import type { CapturedLine, ContainerHandle } from '../../platform/containers/runtime.ts';
@@ -124,4 +127,118 @@ export async function collectArtifacts(
     stored++;
   }
   return { kind: 'collected', stored, bytes };
+}
+
+// ─── inputs ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface InputDeclaration {
+  from: string;
+  path: string;
+}
+
+/** Why the inputs could not be put in; the task fails with it (see `putInputs`). */
+export class InputsProblem extends Error {
+  readonly errorKind: 'USER' | 'SYSTEM';
+  readonly errorCode: 'INPUT_MISSING' | 'ARTIFACT_STORE_FAILED';
+  constructor(
+    errorKind: 'USER' | 'SYSTEM',
+    errorCode: 'INPUT_MISSING' | 'ARTIFACT_STORE_FAILED',
+    message: string,
+  ) {
+    super(message);
+    this.errorKind = errorKind;
+    this.errorCode = errorCode;
+  }
+}
+
+/**
+ * artifactOfUpstream: the stored artifact `name` of the task `task` of the DAG run `runId`, as
+ * kept by that task's last attempt (an earlier attempt's is stale: the attempt that counted did
+ * not keep it); null when there is none.
+ *
+ * A retried run (jobs.retry_of) starts with the previous run's succeeded tasks kept, COMPLETED
+ * with 0 attempts, without running them again: their artifacts are those of the run they ran in,
+ * so the chain of retried runs is walked back to the nearest run where the task really ran. A
+ * task that did not run in this run for any other reason (skipped) stops the walk: no artifact.
+ * Uses the jobs (run_id, task_name, task_index) unique index and artifacts (job_id, task,
+ * attempt, name).
+ */
+export async function artifactOfUpstream(
+  db: Kysely<DB>,
+  runId: string,
+  task: string,
+  name: string,
+): Promise<{ storage_key: string; size: number; sha256: string } | null> {
+  const { rows } = await sql<{ storage_key: string; size: string | number; sha256: string }>`
+    WITH RECURSIVE chain (run_id, depth) AS (
+      SELECT ${runId}::uuid, 0
+      UNION ALL
+      SELECT r.retry_of, c.depth + 1 FROM chain c JOIN jobs r ON r.id = c.run_id
+      WHERE r.retry_of IS NOT NULL AND c.depth < 1000
+    ), source AS (
+      SELECT t.id, t.attempts FROM chain c
+      JOIN jobs t ON t.run_id = c.run_id AND t.task_name = ${task} AND t.task_index IS NULL
+      WHERE NOT (t.attempts = 0 AND t.status = 'COMPLETED')
+      ORDER BY c.depth LIMIT 1
+    )
+    SELECT a.storage_key, a.size, a.sha256 FROM source s
+    JOIN artifacts a ON a.job_id = s.id AND a.task = ${task} AND a.attempt = s.attempts AND a.name = ${name}`.execute(
+    db,
+  );
+  const row = rows[0];
+  return row === undefined ? null : { ...row, size: Number(row.size) };
+}
+
+/** `/in/data.bin/` → { parent: '/in', base: 'data.bin' }. */
+function splitPath(path: string): { parent: string; base: string } {
+  const trimmed = path.replace(/\/+$/, '');
+  const slash = trimmed.lastIndexOf('/');
+  return { parent: slash === 0 ? '/' : trimmed.slice(0, slash), base: trimmed.slice(slash + 1) };
+}
+
+/**
+ * Puts each input (`payload.inputs` of a DAG task) into the created container before it starts:
+ * the upstream task's stored tar, its top entry renamed to the base name of `path`, extracted at
+ * the parent of `path` through the engine's put-archive endpoint (Podman creates a missing
+ * parent). The object streams from the store through the renaming to the engine, one input at a
+ * time. Throws InputsProblem: INPUT_MISSING (USER) when the upstream task kept no such artifact
+ * (it did not run, the path did not exist, `when` skipped it, retention removed it),
+ * ARTIFACT_STORE_FAILED (SYSTEM, retried) when the store fails; the runtime's own errors as they
+ * are.
+ */
+export async function putInputs(
+  deps: { db: Kysely<DB>; store: ArtifactStore },
+  container: ContainerHandle,
+  runId: string,
+  inputs: readonly InputDeclaration[],
+): Promise<void> {
+  for (const input of inputs) {
+    const { task, artifact } = inputSource(input.from);
+    let stream: NodeJS.ReadableStream | null;
+    try {
+      const row = await artifactOfUpstream(deps.db, runId, task, artifact);
+      stream = row === null ? null : await deps.store.get(row.storage_key);
+    } catch (err) {
+      throw new InputsProblem(
+        'SYSTEM',
+        'ARTIFACT_STORE_FAILED',
+        `input ${input.from} could not be read: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    if (stream === null) {
+      throw new InputsProblem(
+        'USER',
+        'INPUT_MISSING',
+        `input ${input.from}: task '${task}' kept no artifact '${artifact}' in this run (did its path exist, or did its "when" skip it?)`,
+      );
+    }
+    const { parent, base } = splitPath(input.path);
+    const renamed = renameTop(stream, base);
+    try {
+      await container.putArchive(parent, renamed);
+    } finally {
+      renamed.destroy();
+      (stream as Readable).destroy?.();
+    }
+  }
 }
