@@ -152,6 +152,7 @@ describe.each(SETUPS)('artifacts between DAG tasks ($db, $store store)', ({ db, 
 
   it('puts a directory under a new name; a missing upstream artifact is INPUT_MISSING; when decides', async () => {
     const { run, byName, logsOf } = await runDag({
+      artifact_retention: '2d',
       tasks: [
         {
           name: 'make',
@@ -201,18 +202,26 @@ describe.each(SETUPS)('artifacts between DAG tasks ($db, $store store)', ({ db, 
       .orderBy('name')
       .execute();
     expect(kept.map((k) => k.name)).toEqual(['on-ok', 'tree']);
+    // The DAG's artifact_retention, fixed on each row when it was stored.
+    const ends = await database.db
+      .selectFrom('artifacts')
+      .select(['created_at', 'expires_at'])
+      .where('job_id', '=', byName.get('make')!.id)
+      .execute();
+    for (const e of ends) expect(e.expires_at!.getTime() - e.created_at.getTime()).toBe(2 * 86_400_000);
     expect(await logsOf('make')).toContain(
       'chronoverse: artifacts "on-fail" (ON_FAILURE) not collected: the attempt succeeded',
     );
   }, 180_000);
 
-  it('collects ON_FAILURE artifacts of a failed attempt only', async () => {
+  it("collects ON_FAILURE artifacts of a failed attempt only, kept for the task's artifact_retention", async () => {
     const { byName } = await runDag({
       tasks: [
         {
           name: 'fail',
           kind: 'CONTAINER',
           payload: container('mkdir -p /out && echo debug > /out/debug.log && exit 2', {
+            artifact_retention: '36h',
             artifacts: [
               { name: 'debug', path: '/out/debug.log', when: 'ON_FAILURE' },
               { name: 'result', path: '/out/debug.log', when: 'ON_SUCCESS' },
@@ -224,9 +233,11 @@ describe.each(SETUPS)('artifacts between DAG tasks ($db, $store store)', ({ db, 
     expect(byName.get('fail')).toMatchObject({ status: 'FAILED', error_code: 'NON_ZERO_EXIT' });
     const kept = await database.db
       .selectFrom('artifacts')
-      .select('name')
+      .select(['name', 'created_at', 'expires_at'])
       .where('job_id', '=', byName.get('fail')!.id)
       .execute();
     expect(kept.map((k) => k.name)).toEqual(['debug']);
+    // The task's own artifact_retention.
+    expect(kept[0]!.expires_at!.getTime() - kept[0]!.created_at.getTime()).toBe(36 * 3_600_000);
   }, 120_000);
 });

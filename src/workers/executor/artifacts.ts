@@ -22,7 +22,7 @@
  */
 import type { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
-import { inputSource } from '../../domain/task-payload.ts';
+import { inputSource, parseRetention } from '../../domain/task-payload.ts';
 import { renameTop } from '../../platform/artifacts/tar-rename.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import { ArtifactTooLargeError } from '../../platform/artifacts/store.ts';
@@ -54,6 +54,8 @@ export interface ArtifactOwner {
   userId: string;
   attempt: number;
   task: string;
+  /** The workflow's `artifact_retention` in ms; null: the installation's (expires_at stays NULL). */
+  retentionMs: number | null;
 }
 
 export type CollectionResult =
@@ -114,11 +116,14 @@ export async function collectArtifacts(
     // replaced the object under the same key: its row follows.
     try {
       await sql`
-      INSERT INTO artifacts (id, job_id, workflow_id, user_id, attempt, task, name, size, sha256, content_type, storage_key)
+      INSERT INTO artifacts (id, job_id, workflow_id, user_id, attempt, task, name, size, sha256, content_type, storage_key, expires_at)
       VALUES (${newId()}, ${owner.jobId}, ${owner.workflowId}, ${owner.userId}, ${owner.attempt}, ${owner.task},
-        ${name}, ${put.size}, ${put.sha256}, 'application/x-tar', ${key})
+        ${name}, ${put.size}, ${put.sha256}, 'application/x-tar', ${key},
+        now() + ${owner.retentionMs}::bigint * interval '1 millisecond')
       ON CONFLICT (storage_key) DO UPDATE
-        SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, created_at = now()`.execute(deps.db);
+        SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, created_at = now(), expires_at = EXCLUDED.expires_at`.execute(
+        deps.db,
+      );
     } catch (err) {
       // The object stays without a row: the janitor removes it.
       return { kind: 'store_failed', name, message: err instanceof Error ? err.message : String(err) };
@@ -127,6 +132,25 @@ export async function collectArtifacts(
     stored++;
   }
   return { kind: 'collected', stored, bytes };
+}
+
+/**
+ * The `artifact_retention` that applies to an attempt's artifacts, in ms: its own payload's, else
+ * (a DAG task) its DAG's, read from the run's stored definition; null: the installation's.
+ */
+export async function retentionOf(
+  db: Kysely<DB>,
+  own: string | undefined,
+  runId: string | null,
+): Promise<number | null> {
+  let text = own;
+  if (text === undefined && runId !== null) {
+    const { rows } = await sql<{ retention: string | null }>`
+      SELECT spec->>'artifact_retention' AS retention FROM jobs WHERE id = ${runId}`.execute(db);
+    text = rows[0]?.retention ?? undefined;
+  }
+  // Validated when the workflow was saved; a value that no longer parses falls back to the default.
+  return text === undefined ? null : parseRetention(text);
 }
 
 // ─── inputs ─────────────────────────────────────────────────────────────────────────────────────

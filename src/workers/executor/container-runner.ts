@@ -47,6 +47,7 @@ import {
   collectArtifacts,
   InputsProblem,
   putInputs,
+  retentionOf,
   type ArtifactLimits,
   type CollectionResult,
 } from './artifacts.ts';
@@ -127,6 +128,7 @@ export function containerRunner(
               userId: job.user_id,
               attempt: job.attempts,
               task: job.task_name ?? 'main',
+              retentionMs: await retentionOf(artifacts.db, payload.artifact_retention, job.run_id),
             },
             wanted,
             config.artifactLimits,
