@@ -24,6 +24,15 @@ export function renameTop(source: NodeJS.ReadableStream, to: string): Readable {
     header.name = rename(header.name);
     // A hard link names another entry of the same archive, which was renamed too.
     if (header.type === 'link' && header.linkname) header.linkname = rename(header.linkname);
+    // tar-stream 2 keeps an entry's PAX records in `pax` (not in its types).
+    const paxed = header as tar.Headers & { pax?: Record<string, string> };
+    if (paxed.pax) {
+      // The extract read a long name from the entry's PAX record into `name`; the pack writes
+      // `name` (and `linkname`) into a new one, then every key of `pax` after them, where the old
+      // `path` would win.
+      const { path: _path, linkpath: _linkpath, ...rest } = paxed.pax;
+      paxed.pax = rest;
+    }
     const entry = pack.entry(header, (err) => {
       if (err) extract.destroy(err);
       else next();
