@@ -5822,6 +5822,8 @@ export interface components {
             content_type: string;
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -5861,6 +5863,8 @@ export interface components {
             content_type: string;
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -5879,6 +5883,8 @@ export interface components {
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
             download_url: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -5897,6 +5903,8 @@ export interface components {
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
             download_url: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
