@@ -1,7 +1,9 @@
 /**
  * Collecting a CONTAINER job's declared artifacts (`payload.artifacts`) after each attempt, from
- * the container runtime's afterExit hook: whatever the exit code, also after a timeout or cancel,
- * while the exited container still exists.
+ * the container runtime's afterExit hook: also after a timeout or cancel, while the exited
+ * container still exists; the caller passes only those whose `when` matches how it ended. And
+ * putting a DAG task's inputs (`payload.inputs`, other tasks' artifacts) into its container
+ * before it starts (`putInputs`, below).
  *
  * Each declared path is copied out as the tar archive the Docker API's archive endpoint gives
  * (GET /containers/{id}/archive) and stored as is (application/x-tar), file or directory alike:
@@ -18,7 +20,8 @@
  * `maxJobBytes`. The first artifact over either stops the collection; the store has removed
  * whatever it had of it (ArtifactStore.put is all or nothing) and the attempt fails with a USER
  * error naming it. Artifacts stored before it stay (each is whole). A path that does not exist
- * keeps nothing and says so in the job's log; it does not fail the job.
+ * keeps nothing and says so in the job's log; it does not fail the job. Each row gets its end
+ * (`expires_at`) from the workflow's `artifact_retention`, if any (`retentionOf`).
  */
 import type { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
