@@ -566,7 +566,12 @@ describe('DagPayloadSchema (documentation)', () => {
     const schema = z.toJSONSchema(DagPayloadSchema, { io: 'input', unrepresentable: 'any' }) as {
       $defs: Record<string, { properties: Record<string, unknown> }>;
     };
-    expect(Object.keys(schema.$defs.DagPayload!.properties)).toEqual(['tasks', 'finally', 'max_parallel']);
+    expect(Object.keys(schema.$defs.DagPayload!.properties)).toEqual([
+      'tasks',
+      'finally',
+      'max_parallel',
+      'artifact_retention',
+    ]);
     expect(Object.keys(schema.$defs.DagTask!.properties)).toContain('for_each');
   });
 });

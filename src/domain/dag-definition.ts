@@ -40,8 +40,11 @@ import {
 } from './task-references.ts';
 import { NO_RETRY, retryPolicyOf, RetryPolicySchema, type TaskRetryPolicy } from './task-retry.ts';
 import {
+  artifactRetention,
   ContainerPayloadSchema,
   HeartbeatPayloadSchema,
+  inputSource,
+  type ContainerPayload,
   TASK_KINDS,
   validatePayload,
   type TaskKind,
@@ -165,6 +168,11 @@ export const DagPayloadSchema = z
     tasks: z.array(DagTaskSchema).min(1).max(DAG_MAX_TASKS),
     finally: z.array(DagTaskSchema).max(DAG_MAX_TASKS).optional().describe('Run once every task is final.'),
     max_parallel: maxParallel.optional().describe('Most task instances of a run running at once.'),
+    artifact_retention: artifactRetention
+      .optional()
+      .describe(
+        'How long the artifacts of its tasks are kept, such as "7d" (a task\'s own artifact_retention wins; absent: CHRONOVERSE_ARTIFACTS_RETENTION).',
+      ),
   })
   .strict()
   .meta({ id: 'DagPayload', description: `At most ${DAG_MAX_TASKS} tasks, finally included.` });
@@ -363,6 +371,12 @@ export function validateDagPayload(raw: unknown): Validated<DagDefinition> {
   const runMaxParallel =
     checkField(DagPayloadSchema.shape.max_parallel, value.max_parallel, 'payload.max_parallel', issues) ??
     null;
+  const retention = checkField(
+    DagPayloadSchema.shape.artifact_retention,
+    value.artifact_retention,
+    'payload.artifact_retention',
+    issues,
+  );
 
   const lists: { key: 'tasks' | 'finally'; items: unknown[] }[] = [];
   if (!Array.isArray(value.tasks) || value.tasks.length === 0) {
@@ -419,6 +433,7 @@ export function validateDagPayload(raw: unknown): Validated<DagDefinition> {
   const stored: Record<string, unknown> = { tasks: storedTasks('tasks') };
   if (value.finally !== undefined) stored.finally = storedTasks('finally');
   if (runMaxParallel !== null) stored.max_parallel = runMaxParallel;
+  if (retention !== undefined) stored.artifact_retention = retention;
   return {
     ok: true,
     value: {
@@ -542,7 +557,54 @@ function checkGraph(
       }
     }
   }
+  issues.push(...checkInputs(drafts, byName, fanOuts, regular, upstream));
   return { upstream, order };
+}
+
+/**
+ * A CONTAINER task's `inputs`: each names an upstream task (as a template would: transitively,
+ * every regular task for a finally task), a CONTAINER task that declares that artifact, and not a
+ * fan-out: its instances each keep their own artifact, and which one would it be? (the rule of
+ * outputs, for the same reason; a fan-in of every instance is not supported).
+ */
+function checkInputs(
+  drafts: readonly TaskDraft[],
+  byName: ReadonlyMap<string, TaskDraft>,
+  fanOuts: ReadonlySet<string>,
+  regular: readonly string[],
+  upstream: ReadonlyMap<string, string[]>,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const draft of drafts) {
+    const inputs =
+      draft.kind === 'CONTAINER' ? (draft.payload as ContainerPayload | undefined)?.inputs : undefined;
+    if (inputs === undefined || inputs.length === 0) continue;
+    const name = draft.name!;
+    const before = ancestorsOf(name, (n) => upstream.get(n)!);
+    if (draft.isFinally) for (const r of regular) before.add(r);
+    inputs.forEach((input, i) => {
+      const path = `${draft.path}.payload.inputs.${i}.from`;
+      const source = inputSource(input.from);
+      const from = byName.get(source.task);
+      let problem: string | undefined;
+      if (from === undefined) problem = `names '${source.task}', which is not a task`;
+      else if (!before.has(source.task)) {
+        problem = `takes ${input.from}, but task '${source.task}' is not upstream of '${name}' (add it to depends_on or depends)`;
+      } else if (fanOuts.has(source.task)) {
+        problem = `takes ${input.from}, but task '${source.task}' has for_each: each of its instances keeps its own artifacts`;
+      } else {
+        const declared =
+          (from.kind === 'CONTAINER'
+            ? (from.payload as ContainerPayload | undefined)?.artifacts
+            : undefined) ?? [];
+        if (!declared.some((a) => a.name === source.artifact)) {
+          problem = `takes ${input.from}, but task '${source.task}' declares no artifact '${source.artifact}'`;
+        }
+      }
+      if (problem !== undefined) issues.push({ path, message: problem });
+    });
+  }
+  return issues;
 }
 
 /**

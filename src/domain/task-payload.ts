@@ -87,27 +87,124 @@ export const MAX_ARTIFACTS = 20;
 /** An artifact's name: part of its storage key and of download file names, so a safe slug. */
 export const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
+const artifactName = z
+  .string()
+  .regex(
+    ARTIFACT_NAME,
+    'must be 1–63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+const containerPath = z
+  .string()
+  .max(1024)
+  .startsWith('/', 'must be an absolute path')
+  // `..` would let a path name something other than what it reads as; NUL ends it early.
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments')
+  .refine((p) => !p.includes('\0'), 'must not contain NUL characters');
+
+/**
+ * When an artifact is collected, by how the container's process ended (GitLab CI's
+ * `artifacts:when`, upper-case as our other enums): ALWAYS (the default), ON_SUCCESS (exit 0),
+ * ON_FAILURE (a non-zero exit, a kill, a timeout). A canceled attempt is neither a success nor a
+ * failure: only ALWAYS collects it.
+ */
+export const ARTIFACT_WHEN = ['ALWAYS', 'ON_SUCCESS', 'ON_FAILURE'] as const;
+export type ArtifactWhen = (typeof ARTIFACT_WHEN)[number];
+
+/** How an attempt's process ended, as far as artifact collection cares. */
+export type ProcessEnd = 'succeeded' | 'failed' | 'canceled';
+
+/** Whether an artifact declared with `when` (absent: ALWAYS) is collected after this end. */
+export function collectsOn(when: ArtifactWhen | undefined, end: ProcessEnd): boolean {
+  switch (when ?? 'ALWAYS') {
+    case 'ALWAYS':
+      return true;
+    case 'ON_SUCCESS':
+      return end === 'succeeded';
+    case 'ON_FAILURE':
+      return end === 'failed';
+  }
+}
+
 export const ArtifactDeclarationSchema = z
   .object({
-    name: z
-      .string()
-      .regex(
-        ARTIFACT_NAME,
-        'must be 1–63 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+    name: artifactName,
+    path: containerPath,
+    // Optional rather than defaulted: payloads stored before it existed read back unchanged.
+    when: z
+      .enum(ARTIFACT_WHEN)
+      .optional()
+      .describe(
+        'ALWAYS (absent: the default), ON_SUCCESS (exit 0) or ON_FAILURE (non-zero exit, kill, timeout); a cancel collects only with ALWAYS.',
       ),
-    path: z
-      .string()
-      .max(1024)
-      .startsWith('/', 'must be an absolute path')
-      // `..` would let a path name something other than what it reads as; NUL ends it early.
-      .refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments')
-      .refine((p) => !p.includes('\0'), 'must not contain NUL characters'),
   })
   .strict()
   .meta({
     id: 'ArtifactDeclaration',
     description:
-      'A file or directory the container leaves behind, copied out as a tar archive after every attempt.',
+      'A file or directory the container leaves behind, copied out as a tar archive after the attempt.',
+  });
+
+/** `<task>.<artifact>`: a task name (TASK_NAME in dag-definition.ts) has no dot, so the first one splits. */
+export const INPUT_FROM = /^([a-z0-9][a-z0-9_-]{0,62})\.([a-z0-9][a-z0-9._-]{0,62})$/;
+
+/** Most inputs one CONTAINER task may declare. */
+export const MAX_INPUTS = 20;
+
+export const InputDeclarationSchema = z
+  .object({
+    from: z.string().regex(INPUT_FROM, 'must be "<task>.<artifact>", such as "build.report"'),
+    path: containerPath.refine((p) => p.replace(/\/+$/, '') !== '', 'must not be the root directory'),
+  })
+  .strict()
+  .meta({
+    id: 'InputDeclaration',
+    description:
+      "An upstream task's artifact, put at `path` in the container before it starts (a DAG task only).",
+  });
+
+/** The task and artifact an input's `from` names (it passed INPUT_FROM). */
+export function inputSource(from: string): { task: string; artifact: string } {
+  const dot = from.indexOf('.');
+  return { task: from.slice(0, dot), artifact: from.slice(dot + 1) };
+}
+
+const inputDeclarations = z
+  .array(InputDeclarationSchema)
+  .max(MAX_INPUTS, `must have at most ${MAX_INPUTS} inputs`)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((input, i) => {
+      const path = input.path.replace(/\/+$/, '');
+      if (seen.has(path)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `repeats the path "${path}"` });
+      }
+      seen.add(path);
+    });
+  });
+
+/** A retention such as "7d" or "36h": whole days, or a duration. */
+export function parseRetention(text: string): number | null {
+  const days = /^(\d{1,5})d$/.exec(text);
+  return days ? Number(days[1]) * 86_400_000 : parseDuration(text);
+}
+
+/** Longest `artifact_retention` (ten years). */
+export const MAX_ARTIFACT_RETENTION_DAYS = 3650;
+
+export const artifactRetention = z
+  .string()
+  .max(32)
+  .superRefine((text, ctx) => {
+    const ms = parseRetention(text);
+    if (ms === null)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a number of days such as "7d" or a duration such as "36h"',
+      });
+    else if (ms < 60_000) ctx.addIssue({ code: 'custom', message: 'must be at least 1m' });
+    else if (ms > MAX_ARTIFACT_RETENTION_DAYS * 86_400_000)
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_ARTIFACT_RETENTION_DAYS}d` });
   });
 
 const artifactDeclarations = z
@@ -180,7 +277,17 @@ export const ContainerPayloadSchema = z
     artifacts: artifactDeclarations
       .optional()
       .describe(
-        'Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20.',
+        'Files or directories to keep after each attempt, by default whatever its outcome (docs/artifacts.md). Unique names; at most 20.',
+      ),
+    inputs: inputDeclarations
+      .optional()
+      .describe(
+        "Upstream tasks' artifacts to put into the container before it starts; only in a DAG task (docs/artifacts.md). At most 20.",
+      ),
+    artifact_retention: artifactRetention
+      .optional()
+      .describe(
+        'How long this workflow\'s artifacts are kept, such as "7d" (absent: CHRONOVERSE_ARTIFACTS_RETENTION).',
       ),
   })
   .strict()

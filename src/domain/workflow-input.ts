@@ -50,7 +50,19 @@ export type WorkflowPayload = TaskPayload | DagPayload;
 
 /** Validates a workflow's payload for its kind, issues prefixed with `payload`. */
 export function validateWorkflowPayload(kind: WorkflowKind, raw: unknown): Validated<WorkflowPayload> {
-  if (kind !== 'DAG') return validatePayload(kind, raw);
+  if (kind !== 'DAG') {
+    const result = validatePayload(kind, raw);
+    // Inputs come from upstream tasks, which only a DAG has.
+    if (result.ok && kind === 'CONTAINER' && (result.value as ContainerPayload).inputs !== undefined) {
+      return {
+        ok: false,
+        issues: [
+          { path: 'payload.inputs', message: 'only a task of a DAG can have inputs (from upstream tasks)' },
+        ],
+      };
+    }
+    return result;
+  }
   const dag = validateDagPayload(raw);
   return dag.ok ? { ok: true, value: dag.value.stored } : dag;
 }

@@ -373,6 +373,11 @@ export const ArtifactSchema = z
     sha256: z.string().describe('Lower-case hex SHA-256 of the stored archive'),
     content_type: z.string().describe('application/x-tar: the declared path as a tar archive'),
     created_at: timestamp,
+    expires_at: timestamp
+      .nullable()
+      .describe(
+        "When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at",
+      ),
   })
   .meta({ id: 'Artifact' });
 

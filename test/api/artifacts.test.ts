@@ -28,6 +28,7 @@ interface Artifact {
   sha256: string;
   content_type: string;
   created_at: string;
+  expires_at: string | null;
   download_url?: string;
 }
 
@@ -68,6 +69,7 @@ describe('artifacts API (podman, directory store)', () => {
           image: inject('testImage'),
           cmd: ['sh', '-c', 'mkdir -p /out && head -c 300000 /dev/urandom > /out/data.bin'],
           artifacts: [{ name: 'data', path: '/out/data.bin' }],
+          artifact_retention: '7d',
         },
         nextRunAt: null,
       },
@@ -110,9 +112,12 @@ describe('artifacts API (podman, directory store)', () => {
         sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
         content_type: 'application/x-tar',
         created_at: expect.any(String),
+        expires_at: expect.any(String),
       },
     ]);
     const a = artifacts[0]!;
+    // The workflow's artifact_retention, from when it was kept.
+    expect(Date.parse(a.expires_at!) - Date.parse(a.created_at)).toBe(7 * 86_400_000);
     // The tar of one 300,000-byte file: a 512-byte header, the data padded to 512, two end blocks at least.
     expect(a.size).toBeGreaterThan(300_000);
 

@@ -205,6 +205,53 @@ const CREATE_REJECTIONS: [string, Body, string][] = [
   // ── container artifacts (issue 14); array items are named by index, as cmd's are ──
   ['artifacts not an array', ct({ artifacts: { name: 'a', path: '/a' } }), 'payload.artifacts'],
   [
+    'artifact when unknown',
+    ct({ artifacts: [{ name: 'a', path: '/a', when: 'NEVER' }] }),
+    'payload.artifacts.0.when',
+  ],
+  ['artifact_retention not a duration', ct({ artifact_retention: '7 days' }), 'payload.artifact_retention'],
+  ['inputs on a single-task workflow', ct({ inputs: [{ from: 'a.b', path: '/in' }] }), 'payload.inputs'],
+  [
+    'DAG input of a task that is not upstream',
+    dag([
+      {
+        name: 'a',
+        kind: 'CONTAINER',
+        payload: { image: 'alpine:3.20', artifacts: [{ name: 'out', path: '/o' }] },
+      },
+      hbTask('b'),
+      {
+        name: 'c',
+        kind: 'CONTAINER',
+        depends_on: ['b'],
+        payload: { image: 'alpine:3.20', inputs: [{ from: 'a.out', path: '/in/o' }] },
+      },
+    ]),
+    'payload.tasks.2.payload.inputs.0.from',
+  ],
+  [
+    'DAG input path relative',
+    dag([
+      {
+        name: 'a',
+        kind: 'CONTAINER',
+        payload: { image: 'alpine:3.20', artifacts: [{ name: 'out', path: '/o' }] },
+      },
+      {
+        name: 'c',
+        kind: 'CONTAINER',
+        depends_on: ['a'],
+        payload: { image: 'alpine:3.20', inputs: [{ from: 'a.out', path: 'in/o' }] },
+      },
+    ]),
+    'payload.tasks.1.payload.inputs.0.path',
+  ],
+  [
+    'DAG artifact_retention too long',
+    dag([hbTask('a')], { artifact_retention: '9999d' }),
+    'payload.artifact_retention',
+  ],
+  [
     'artifact path relative',
     ct({
       artifacts: [

@@ -179,4 +179,90 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it("deletes artifacts by each workflow's own retention (expires_at) and the others by the installation's", async () => {
+    const clock = new TestClock(Date.parse('2026-06-01T00:00:00.000Z'));
+    const day = 86_400_000;
+    const root = await mkdtemp(join(tmpdir(), 'cv-hk-ret-'));
+    try {
+      const store = new DirectoryArtifactStore(root);
+      const userId = await insertUser(database.db);
+      const wfs = await insertWorkflows(database.db, [
+        {
+          userId,
+          kind: 'CONTAINER',
+          payload: { image: 'alpine', artifact_retention: '2d' },
+          nextRunAt: null,
+        },
+        {
+          userId,
+          kind: 'CONTAINER',
+          payload: { image: 'alpine', artifact_retention: '60d' },
+          nextRunAt: null,
+        },
+        { userId, kind: 'CONTAINER', payload: { image: 'alpine' }, nextRunAt: null },
+      ]);
+      const put = async (wf: string, name: string, ageDays: number, retentionDays: number | null) => {
+        const job = await insertManualJob(database, wf, userId);
+        const key = `${wf}/${job}/1/main/${name}`;
+        const stored = await store.put(key, Readable.from([Buffer.from(name)]), {
+          contentType: 'application/x-tar',
+        });
+        const at = clock.now().getTime() - ageDays * day;
+        await database.db
+          .insertInto('artifacts')
+          .values({
+            id: newId(),
+            job_id: job,
+            workflow_id: wf,
+            user_id: userId,
+            attempt: 1,
+            name,
+            size: stored.size,
+            sha256: stored.sha256,
+            content_type: 'application/x-tar',
+            storage_key: key,
+            created_at: new Date(at),
+            expires_at: retentionDays === null ? null : new Date(at + retentionDays * day),
+          })
+          .execute();
+        return key;
+      };
+      const keys = async () => {
+        const out: string[] = [];
+        for await (const o of store.list('')) out.push(o.key);
+        return out.sort();
+      };
+      await put(wfs[0]!, 'short-old', 3, 2); // past its workflow's 2 days
+      const shortNew = await put(wfs[0]!, 'short-new', 1, 2);
+      const longOld = await put(wfs[1]!, 'long-old', 40, 60); // older than 30 days, kept for 60
+      await put(wfs[1]!, 'long-older', 61, 60);
+      await put(wfs[2]!, 'default-old', 31, null); // the installation's 30 days
+      const defaultNew = await put(wfs[2]!, 'default-new', 29, null);
+
+      const housekeeping = new Housekeeping(
+        { db: database.db, logger: createLogger('silent'), clock, artifacts: store },
+        {
+          batchSize: 1,
+          artifactRetentionMs: 30 * day,
+          orphanGraceMs: 3_600_000,
+          orphanSweepIntervalMs: 7 * day,
+        },
+      );
+      expect(await housekeeping.runOnce()).toMatchObject({ artifacts: 3 });
+      expect(await keys()).toEqual([shortNew, longOld, defaultNew].sort());
+      const rows = await database.db
+        .selectFrom('artifacts')
+        .select('name')
+        .where('workflow_id', 'in', wfs)
+        .orderBy('name')
+        .execute();
+      expect(rows.map((r) => r.name)).toEqual(['default-new', 'long-old', 'short-new']);
+      clock.advance(1.5 * day);
+      expect(await housekeeping.runOnce()).toMatchObject({ artifacts: 2 });
+      expect(await keys()).toEqual([longOld]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -35,6 +35,7 @@ function artifactBody(a: ArtifactView) {
     sha256: a.sha256,
     content_type: a.content_type,
     created_at: a.created_at,
+    expires_at: a.expires_at,
   };
 }
 

@@ -188,6 +188,11 @@ export interface ArtifactsTable {
   content_type: string;
   storage_key: string;
   created_at: DefaultedTimestamp;
+  /**
+   * When the housekeeping deletes it, from the workflow's `artifact_retention` (migration 0023);
+   * null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at.
+   */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** A user's own quotas (migration 0014); NULL: the default for the user's role. */

@@ -19,19 +19,25 @@ export interface ArtifactView {
   sha256: string;
   content_type: string;
   created_at: string;
+  /** When it is deleted, from its workflow's `artifact_retention`; null: the installation's retention. */
+  expires_at: string | null;
   /** Where the object is in the store: for the gateway's own download route; never shown. */
   storage_key: string;
   /** A presigned URL of the store (S3), only from `getArtifact`; null: download through the gateway. */
   download_url: string | null;
 }
 
-type Row = Omit<ArtifactView, 'created_at' | 'download_url'> & { created_at: Date };
+type Row = Omit<ArtifactView, 'created_at' | 'expires_at' | 'download_url'> & {
+  created_at: Date;
+  expires_at: Date | null;
+};
 
 function view(row: Row, downloadUrl: string | null = null): ArtifactView {
   return {
     ...row,
     size: Number(row.size),
     created_at: row.created_at.toISOString(),
+    expires_at: row.expires_at?.toISOString() ?? null,
     download_url: downloadUrl,
   };
 }
@@ -47,6 +53,7 @@ const COLUMNS = [
   'a.sha256',
   'a.content_type',
   'a.created_at',
+  'a.expires_at',
   'a.storage_key',
 ] as const;
 

@@ -39,6 +39,7 @@ export function artifactToWire(a: ArtifactView): MessageInitShape<typeof Artifac
     sha256: a.sha256,
     contentType: a.content_type,
     createdAt: toTimestamp(a.created_at),
+    ...(a.expires_at !== null ? { expiresAt: toTimestamp(a.expires_at) } : {}),
     storageKey: a.storage_key,
     ...(a.download_url !== null ? { downloadUrl: a.download_url } : {}),
   };
@@ -57,6 +58,7 @@ export function artifactFromWire(m: Artifact | undefined): ArtifactView {
     sha256: a.sha256,
     content_type: a.contentType,
     created_at: fromTimestamp(a.createdAt),
+    expires_at: a.expiresAt ? fromTimestamp(a.expiresAt) : null,
     storage_key: a.storageKey,
     download_url: a.downloadUrl ?? null,
   };

@@ -11,8 +11,10 @@
  * timeout, a refused or missing image are USER failures (never retried); an unreachable runtime
  * is a SYSTEM failure (retried while attempts remain).
  *
- * Artifacts (`payload.artifacts`, ./artifacts.ts) are collected after the process ended, whatever
- * the outcome. An artifact over its limit turns a success into a USER failure naming it
+ * Inputs (`payload.inputs` of a DAG task, ./artifacts.ts `putInputs`) are put into the created
+ * container before it starts; an upstream task that kept no such artifact fails the task with the
+ * USER error INPUT_MISSING. Artifacts (`payload.artifacts`, ./artifacts.ts) are collected after
+ * the process ended, as each one's `when` says (default: whatever the outcome). An artifact over its limit turns a success into a USER failure naming it
  * (ARTIFACT_TOO_LARGE), a store that fails turns it into a SYSTEM failure (ARTIFACT_STORE_FAILED,
  * retried); a run that failed or was canceled on its own keeps its own outcome (the root cause)
  * and the artifact's problem goes to the job's log.
@@ -23,11 +25,16 @@ import type { Kysely } from 'kysely';
 import { effectiveLimits, imageProblem, type ContainerPolicy } from '../../domain/container-policy.ts';
 import { formatDuration } from '../../domain/duration.ts';
 import type { OutboundRole } from '../../domain/outbound-policy.ts';
-import { validatePayloadOf, type ContainerPayload } from '../../domain/workflow-input.ts';
+import {
+  collectsOn,
+  validatePayloadOf,
+  type ContainerPayload,
+  type ProcessEnd,
+} from '../../domain/workflow-input.ts';
 import {
   ContainerRuntimeUnavailableError,
   ImageNotFoundError,
-  type ContainerHandle,
+  type ContainerHooks,
   type ContainerOutcome,
   type ContainerRuntime,
   type ContainerSpec,
@@ -36,7 +43,14 @@ import {
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import { inSpan } from '../../platform/telemetry/tracing.ts';
-import { collectArtifacts, type ArtifactLimits, type CollectionResult } from './artifacts.ts';
+import {
+  collectArtifacts,
+  InputsProblem,
+  putInputs,
+  retentionOf,
+  type ArtifactLimits,
+  type CollectionResult,
+} from './artifacts.ts';
 import type { RunOutcome } from './outcome.ts';
 import type { TaskRunner } from './task-runner.ts';
 import type { ClaimedJob } from './sql.ts';
@@ -75,32 +89,53 @@ export function containerRunner(
       const log = (message: string) =>
         writer.write([{ stream: 'stderr', timestamp: new Date(), message: `chronoverse: ${message}` }]);
       const declared = payload.artifacts ?? [];
+      // Inputs exist only on DAG tasks (validation refuses them elsewhere); a stored spec is not re-checked for it.
+      const inputs = job.run_id !== null ? (payload.inputs ?? []) : [];
+      const runId = job.run_id;
       let collection: CollectionResult | null = null;
-      const hooks =
-        declared.length === 0
-          ? undefined
-          : {
-              afterExit: async (container: ContainerHandle) => {
-                if (!artifacts) {
-                  await log('no artifact store is configured; the declared artifacts are not kept');
-                  return;
-                }
-                collection = await collectArtifacts(
-                  artifacts,
-                  container,
-                  {
-                    jobId: job.id,
-                    workflowId: job.workflow_id,
-                    userId: job.user_id,
-                    attempt: job.attempts,
-                    task: job.task_name ?? 'main',
-                  },
-                  declared,
-                  config.artifactLimits,
-                  (lines) => writer.write(lines),
-                );
-              },
-            };
+      const hooks: ContainerHooks = {};
+      if (inputs.length > 0 && runId !== null) {
+        hooks.beforeStart = async (container) => {
+          if (!artifacts) {
+            throw new InputsProblem(
+              'USER',
+              'INPUT_MISSING',
+              'no artifact store is configured, so no task keeps artifacts',
+            );
+          }
+          await putInputs(artifacts, container, runId, inputs);
+        };
+      }
+      if (declared.length > 0) {
+        hooks.afterExit = async (container, result) => {
+          const end = processEnd(result);
+          const wanted = declared.filter((a) => collectsOn(a.when, end));
+          if (wanted.length < declared.length) {
+            const skipped = declared.filter((a) => !wanted.includes(a)).map((a) => `"${a.name}" (${a.when})`);
+            await log(`artifacts ${skipped.join(', ')} not collected: the attempt ${end}`);
+          }
+          if (wanted.length === 0) return;
+          if (!artifacts) {
+            await log('no artifact store is configured; the declared artifacts are not kept');
+            return;
+          }
+          collection = await collectArtifacts(
+            artifacts,
+            container,
+            {
+              jobId: job.id,
+              workflowId: job.workflow_id,
+              userId: job.user_id,
+              attempt: job.attempts,
+              task: job.task_name ?? 'main',
+              retentionMs: await retentionOf(artifacts.db, payload.artifact_retention, job.run_id),
+            },
+            wanted,
+            config.artifactLimits,
+            (lines) => writer.write(lines),
+          );
+        };
+      }
       try {
         // A DAG task's `::output key=value` lines on stdout are its outputs for the next tasks.
         const outputLines: string[] = [];
@@ -117,10 +152,31 @@ export function containerRunner(
         const outcome = await withArtifacts(containerOutcome(result, spec), collection, log);
         return job.run_id !== null ? withOutputs(outcome, outputLines) : outcome;
       } catch (err) {
+        if (err instanceof InputsProblem) {
+          return {
+            kind: 'failed',
+            errorKind: err.errorKind,
+            code: err.errorCode,
+            message: err.message,
+            retryable: err.errorKind === 'SYSTEM',
+          };
+        }
         return runtimeError(err);
       }
     },
   };
+}
+
+/** How the process ended, for the artifacts' `when`. */
+function processEnd(result: ContainerOutcome): ProcessEnd {
+  switch (result.kind) {
+    case 'exited':
+      return result.exitCode === 0 ? 'succeeded' : 'failed';
+    case 'timed_out':
+      return 'failed';
+    case 'canceled':
+      return 'canceled';
+  }
 }
 
 /** A run the container policy refuses before anything is pulled or created; null: none. */

@@ -1,8 +1,10 @@
 /**
  * Artifact housekeeping (docs/artifacts.md "Retention"), run by ./housekeeping.ts:
  *
- * - retention: artifacts created before the cutoff (CHRONOVERSE_ARTIFACTS_RETENTION) are deleted,
- *   rows first, in batches (one DELETE … RETURNING per batch), then their objects;
+ * - retention: artifacts past their workflow's `artifact_retention` (fixed on the row as
+ *   `expires_at` when it was stored) or, without one, created before the cutoff
+ *   (CHRONOVERSE_ARTIFACTS_RETENTION) are deleted, rows first, in batches (one DELETE … RETURNING
+ *   per batch, for every workflow at once), then their objects;
  * - the janitor: objects without a row, older than a grace period, are deleted. They come from a
  *   crash between an object's upload and its row (the executor writes the object first), from an
  *   object delete that failed after its rows were gone (retention, a deleted workflow), and from
@@ -20,23 +22,31 @@ import type { DB } from '../../platform/db/schema.ts';
 const JANITOR_PAGE = 1000;
 
 /**
- * artifactsExpire: deletes the artifacts created before `before`, `batchSize` rows per statement
- * (artifacts_created_idx), then their objects; returns how many.
+ * artifactsExpire: deletes the artifacts past their retention, `batchSize` rows per half per
+ * statement, then their objects; returns how many. One statement covers every workflow at once:
+ * a row with its own end (`expires_at`, from its workflow's `artifact_retention`) goes once
+ * `now` passed it (artifacts_expires_idx), a row without one once it was created before
+ * `before`, the installation's cutoff (artifacts_created_idx).
  */
 export async function artifactsExpire(
   db: Kysely<DB>,
   store: ArtifactStore,
   before: Date,
   batchSize: number,
+  now: Date,
 ): Promise<number> {
   let total = 0;
   for (;;) {
     const { rows } = await sql<{ storage_key: string }>`
       DELETE FROM artifacts WHERE id IN (
-        SELECT id FROM artifacts WHERE created_at < ${before} ORDER BY created_at LIMIT ${batchSize})
+        (SELECT id FROM artifacts WHERE expires_at IS NULL AND created_at < ${before}
+          ORDER BY created_at LIMIT ${batchSize})
+        UNION ALL
+        (SELECT id FROM artifacts WHERE expires_at < ${now} ORDER BY expires_at LIMIT ${batchSize}))
       RETURNING storage_key`.execute(db);
     await store.delete(rows.map((r) => r.storage_key));
     total += rows.length;
+    // Fewer than a batch in all: neither half was cut short.
     if (rows.length < batchSize) return total;
   }
 }

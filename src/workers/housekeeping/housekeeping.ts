@@ -130,6 +130,7 @@ export class Housekeeping {
         new Date(now - this.#config.artifactRetentionMs),
         // Each batch's objects are deleted by key: keep the batches smaller than the row batches.
         Math.min(n, 1000),
+        new Date(now),
       );
       if (now - this.#lastOrphanSweep >= this.#config.orphanSweepIntervalMs) {
         orphanArtifacts = await artifactsSweepOrphans(

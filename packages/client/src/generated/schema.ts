@@ -5898,6 +5898,8 @@ export interface components {
             content_type: string;
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -5908,17 +5910,27 @@ export interface components {
             /** @description The task that produced it; "main" for a single-task workflow */
             task: string;
         };
-        /** @description A file or directory the container leaves behind, copied out as a tar archive after every attempt. */
+        /** @description A file or directory the container leaves behind, copied out as a tar archive after the attempt. */
         ArtifactDeclaration: {
             name: string;
             /** Format: starts_with */
             path: string;
+            /**
+             * @description ALWAYS (absent: the default), ON_SUCCESS (exit 0) or ON_FAILURE (non-zero exit, kill, timeout); a cancel collects only with ALWAYS.
+             * @enum {string}
+             */
+            when?: "ALWAYS" | "ON_SUCCESS" | "ON_FAILURE";
         };
-        /** @description A file or directory the container leaves behind, copied out as a tar archive after every attempt. */
+        /** @description A file or directory the container leaves behind, copied out as a tar archive after the attempt. */
         ArtifactDeclarationInput: {
             name: string;
             /** Format: starts_with */
             path: string;
+            /**
+             * @description ALWAYS (absent: the default), ON_SUCCESS (exit 0) or ON_FAILURE (non-zero exit, kill, timeout); a cancel collects only with ALWAYS.
+             * @enum {string}
+             */
+            when?: "ALWAYS" | "ON_SUCCESS" | "ON_FAILURE";
         };
         ArtifactInput: {
             /** @description The attempt of the job that produced it */
@@ -5927,6 +5939,8 @@ export interface components {
             content_type: string;
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -5945,6 +5959,8 @@ export interface components {
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
             download_url: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -5963,6 +5979,8 @@ export interface components {
             /** @description RFC 3339 UTC timestamp with milliseconds */
             created_at: string;
             download_url: string;
+            /** @description When it is deleted, from its workflow's artifact_retention; null: CHRONOVERSE_ARTIFACTS_RETENTION after created_at */
+            expires_at: string | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -6013,7 +6031,9 @@ export interface components {
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayload: {
-            /** @description Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
+            /** @description How long this workflow's artifacts are kept, such as "7d" (absent: CHRONOVERSE_ARTIFACTS_RETENTION). */
+            artifact_retention?: string;
+            /** @description Files or directories to keep after each attempt, by default whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
             artifacts?: components["schemas"]["ArtifactDeclaration"][];
             /** @default null */
             cmd: string[] | null;
@@ -6024,6 +6044,8 @@ export interface components {
                 [key: string]: string;
             };
             image: string;
+            /** @description Upstream tasks' artifacts to put into the container before it starts; only in a DAG task (docs/artifacts.md). At most 20. */
+            inputs?: components["schemas"]["InputDeclaration"][];
             /**
              * @description "bridge" only for administrators, unless the administrator allows it.
              * @default none
@@ -6063,7 +6085,9 @@ export interface components {
         };
         /** @description A container run through the Docker Engine API. */
         ContainerPayloadInput: {
-            /** @description Files or directories to keep after every attempt, whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
+            /** @description How long this workflow's artifacts are kept, such as "7d" (absent: CHRONOVERSE_ARTIFACTS_RETENTION). */
+            artifact_retention?: string;
+            /** @description Files or directories to keep after each attempt, by default whatever its outcome (docs/artifacts.md). Unique names; at most 20. */
             artifacts?: components["schemas"]["ArtifactDeclarationInput"][];
             /** @default null */
             cmd?: string[] | null;
@@ -6074,6 +6098,8 @@ export interface components {
                 [key: string]: string;
             };
             image: string;
+            /** @description Upstream tasks' artifacts to put into the container before it starts; only in a DAG task (docs/artifacts.md). At most 20. */
+            inputs?: components["schemas"]["InputDeclarationInput"][];
             /**
              * @description "bridge" only for administrators, unless the administrator allows it.
              * @default none
@@ -6189,6 +6215,8 @@ export interface components {
         };
         /** @description At most 500 tasks, finally included. */
         DagPayload: {
+            /** @description How long the artifacts of its tasks are kept, such as "7d" (a task's own artifact_retention wins; absent: CHRONOVERSE_ARTIFACTS_RETENTION). */
+            artifact_retention?: string;
             /** @description Run once every task is final. */
             finally?: components["schemas"]["DagTask"][];
             /** @description Most task instances of a run running at once. */
@@ -6197,6 +6225,8 @@ export interface components {
         };
         /** @description At most 500 tasks, finally included. */
         DagPayloadInput: {
+            /** @description How long the artifacts of its tasks are kept, such as "7d" (a task's own artifact_retention wins; absent: CHRONOVERSE_ARTIFACTS_RETENTION). */
+            artifact_retention?: string;
             /** @description Run once every task is final. */
             finally?: components["schemas"]["DagTaskInput"][];
             /** @description Most task instances of a run running at once. */
@@ -6312,6 +6342,18 @@ export interface components {
             method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
             /** @default 10s */
             timeout?: string;
+        };
+        /** @description An upstream task's artifact, put at `path` in the container before it starts (a DAG task only). */
+        InputDeclaration: {
+            from: string;
+            /** Format: starts_with */
+            path: string;
+        };
+        /** @description An upstream task's artifact, put at `path` in the container before it starts (a DAG task only). */
+        InputDeclarationInput: {
+            from: string;
+            /** Format: starts_with */
+            path: string;
         };
         Invite: {
             /** @description RFC 3339 UTC timestamp with milliseconds */

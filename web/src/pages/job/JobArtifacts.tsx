@@ -1,6 +1,6 @@
 /**
  * The run page's artifacts (docs/artifacts.md): what a CONTAINER job kept, per attempt, with a
- * download link each. Links go through the gateway's `…/content` route (same origin: the session
+ * download link each and until when it is kept (its workflow's `artifact_retention`). Links go through the gateway's `…/content` route (same origin: the session
  * cookie authenticates them) rather than `download_url`, so the list needs no request per artifact.
  */
 import { artifactDownloadUrl, useArtifacts } from '../../api/jobs.ts';
@@ -31,6 +31,7 @@ export function JobArtifacts(props: { workflowId: string; jobId: string; final: 
               <th scope="col">Size</th>
               <th scope="col">SHA-256</th>
               <th scope="col">Kept</th>
+              <th scope="col">Until</th>
             </tr>
           </thead>
           <tbody>
@@ -47,6 +48,19 @@ export function JobArtifacts(props: { workflowId: string; jobId: string; final: 
                   <code title={a.sha256}>{a.sha256.slice(0, 12)}…</code>
                 </td>
                 <td>{formatDateTime(a.created_at)}</td>
+                <td>
+                  {a.expires_at !== null ? (
+                    formatDateTime(a.expires_at)
+                  ) : (
+                    // Without the workflow's own artifact_retention, the installation's applies.
+                    <span
+                      className="muted"
+                      title="The installation's artifact retention, from when it was kept"
+                    >
+                      default retention
+                    </span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

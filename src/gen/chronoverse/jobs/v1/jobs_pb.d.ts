@@ -674,6 +674,14 @@ export declare type Artifact = Message<"chronoverse.jobs.v1.Artifact"> & {
    * @generated from field: optional string download_url = 12;
    */
   downloadUrl?: string | undefined;
+
+  /**
+   * When the housekeeping deletes it, from its workflow's `artifact_retention`; absent: the
+   * installation's retention after created_at.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 13;
+   */
+  expiresAt?: Timestamp | undefined;
 };
 
 /**
