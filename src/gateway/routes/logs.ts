@@ -17,8 +17,8 @@
  * - `: ping` comments every 15 s, so proxies keep the connection open.
  * - for a DAG run (kind DAG, no `task=`): `event: tasks` (data: `{ tasks }`, the TaskView objects
  *   of GET run) after the first status, then whenever any task instance changes (status, attempts,
- *   outputs, a new fan-out instance…), and a last one before `end`. Plain jobs' streams are as
- *   above, byte for byte.
+ *   outputs, a new fan-out instance…); the last one before `end` shows them final. Plain jobs'
+ *   streams are as above, byte for byte.
  *
  * Nothing lost, nothing repeated: the stream subscribes to live lines before it replays stored
  * ones; live lines arriving during a replay are buffered, and every line is sent only when it is
@@ -260,7 +260,7 @@ export async function logRoutes(
         tags,
         summary: "Follow a job's logs and status (Server-Sent Events)",
         description:
-          '`event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s. For a DAG run (without `task`): `event: tasks` (data: `{ tasks: [...] }`, the `tasks` of GET run) after the first status, whenever any task instance changes, and a last one before `end`.',
+          '`event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s. For a DAG run (without `task`): `event: tasks` (data: `{ tasks: [...] }`, the `tasks` of GET run) after the first status, whenever any task instance changes; the last one before `end` shows them final.',
         ...SECURED,
         params: JobParamsSchema,
         querystring: EventsQuerySchema,

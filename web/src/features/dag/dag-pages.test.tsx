@@ -208,7 +208,7 @@ const CURRENT = {
   tasks: [...DEFINITION.tasks, { name: 'added', kind: 'HEARTBEAT', payload: hb('added') }],
 };
 
-function stubRun() {
+function stubRun(run: () => Job = dagRun) {
   const w = workflow(CURRENT);
   return stubFetch({
     'GET /api/v1/users': () => json(200, USER),
@@ -230,7 +230,7 @@ function stubRun() {
           log_retention: true,
         },
       }),
-    'GET /api/v1/workflows/w1/jobs/r1': () => json(200, dagRun()),
+    'GET /api/v1/workflows/w1/jobs/r1': () => json(200, run()),
   });
 }
 
@@ -367,19 +367,23 @@ describe('DAG run page, live', () => {
     await waitFor(() => expect(runGets(calls)).toBeGreaterThan(before), { timeout: 4_000 });
   }, 15_000);
 
-  it('closes the stream on end and shows the final run', async () => {
-    stubRun();
+  it('closes the stream on end, shows the final run, and reads it once more', async () => {
+    const done = TASKS.map((t) => ({ ...t, status: 'COMPLETED' as const }));
+    const { tasks: _tasks, ...bare } = dagRun();
+    const finished = { ...bare, status: 'COMPLETED' as const, completed_at: '2026-01-05T08:00:09.000Z' };
+    let over = false;
+    const calls = stubRun(() => (over ? { ...finished, tasks: done } : dagRun()));
     renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
     await screen.findByRole('group', { name: /Graph of the run/ });
     const es = await runStream();
     act(() => es.onopen?.(new Event('open')));
-    const done = TASKS.map((t) => ({ ...t, status: 'COMPLETED' as const }));
-    const { tasks: _tasks, ...bare } = dagRun();
-    act(() => {
-      es.emit('tasks', { tasks: done });
-      es.emit('end', { ...bare, status: 'COMPLETED', completed_at: '2026-01-05T08:00:09.000Z' });
-    });
+    // The stream's last tasks are lost to a stale GET: the read after `end` puts things right.
+    const before = runGets(calls);
+    over = true;
+    act(() => es.emit('end', finished));
     expect(es.readyState).toBe(2);
+    await waitFor(() => expect(runGets(calls)).toBe(before + 1));
+    await waitFor(() => expect(nodeOf('never').getAttribute('data-state')).toBe('COMPLETED'));
     await waitFor(() => expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull());
     expect(nodeOf('cleanup').getAttribute('data-state')).toBe('COMPLETED');
   });

@@ -23,6 +23,8 @@ export function useRunStream(params: {
   /** The run without its tasks (`status` and `end` carry the job object only). */
   onRun: (run: Job) => void;
   onTasks: (tasks: Task[]) => void;
+  /** Once the run is final (after the last `onRun`). */
+  onEnd?: () => void;
   eventSource?: EventSourceFactory;
 }): StreamState {
   const { workflowId, jobId, enabled, eventSource = browserEventSource } = params;
@@ -30,6 +32,7 @@ export function useRunStream(params: {
   // Callbacks change on every render; the connection must not.
   const run = useEffectEvent((job: Job) => params.onRun(job));
   const tasks = useEffectEvent((list: Task[]) => params.onTasks(list));
+  const ended = useEffectEvent(() => params.onEnd?.());
 
   useEffect(() => {
     // Starts as 'connecting'; `enabled` turns on once (when the run is known to be live).
@@ -43,6 +46,7 @@ export function useRunStream(params: {
       es.close();
       run(JSON.parse(event.data) as Job);
       setState('ended');
+      ended();
     });
     es.onerror = () => {
       // CLOSED: the server refused (e.g. 412, a workflow that keeps no logs) and the browser gives

@@ -44,6 +44,9 @@ export default function JobPage() {
     enabled: job.data?.kind === 'DAG' && !isFinal(job.data.status),
     onRun: (run) => client.setQueryData<Job>(key, (prev) => ({ ...run, tasks: prev?.tasks ?? [] })),
     onTasks: (tasks: Task[]) => client.setQueryData<Job>(key, (prev) => (prev ? { ...prev, tasks } : prev)),
+    // A GET in flight when the stream opened can land after newer events and show older task
+    // states; the run's final state is read once more so the page never stays on such a snapshot.
+    onEnd: () => void client.invalidateQueries({ queryKey: key }),
   });
   // Polling stops while the stream is open or connecting, and resumes while it is down.
   const streamUp = runStream === 'open' || runStream === 'connecting' || runStream === 'ended';
