@@ -317,7 +317,9 @@ class JobEventStream {
   /** A DAG run's task instances (null for any other job: its stream has no `tasks` events). */
   readonly #loadTasks: (() => Promise<TaskView[]>) | null;
   /** The last `tasks` sent, serialized: the next is sent only when it differs. */
-  #tasksKey = '';
+  #tasksData = '';
+  /** The run's task fingerprint (JobLogState.tasksKey) when the tasks were last read. */
+  #tasksKey: string | undefined;
   /** The task instances' job ids, to wake up on their executor events. */
   #taskIds = new Set<string>();
   readonly #onClosed: () => void;
@@ -523,9 +525,12 @@ class JobEventStream {
       this.#statusKey = key;
       this.#write(frame('status', state.job));
     }
-    // Read after the run's row: a run is final only once its tasks are, so the last `tasks` sent
-    // before `end` shows them final.
-    if (this.#loadTasks !== null) await this.#sendTasks();
+    // The tasks are read only when their fingerprint (read with the run's row, after it) changed.
+    // A run is final only once its tasks are, so the last `tasks` sent before `end` shows them so.
+    if (this.#loadTasks !== null && state.tasksKey !== this.#tasksKey) {
+      this.#tasksKey = state.tasksKey;
+      await this.#sendTasks();
+    }
     if (this.#closed) return;
     if (final && this.#mayEnd(state.job, state.nextSequence)) {
       this.#write(frame('end', state.job));
@@ -563,8 +568,8 @@ class JobEventStream {
     }
     if (this.#closed) return;
     const data = JSON.stringify({ tasks });
-    if (data === this.#tasksKey) return;
-    this.#tasksKey = data;
+    if (data === this.#tasksData) return;
+    this.#tasksData = data;
     this.#taskIds = new Set(tasks.map((t) => t.id));
     this.#write(`event: tasks\ndata: ${data}\n\n`);
   }
