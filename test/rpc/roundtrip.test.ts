@@ -287,6 +287,21 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
     same(await c.logs.replay(jobId, -1, 100), await local.logs.replay(jobId, -1, 100));
     same(await c.logs.state(jobId), await local.logs.state(jobId));
     expect(await c.logs.state('00000000-0000-7000-8000-000000000000')).toBeNull();
+    // A DAG run's state carries its tasks' fingerprint (what the SSE stream polls).
+    const dag = await c.workflows.create(user.id, {
+      name: 'rpc dag',
+      kind: 'DAG',
+      payload: {
+        tasks: [{ name: 'ping', kind: 'HEARTBEAT', payload: { endpoint: 'https://example.com/' } }],
+      },
+      interval: 5,
+    });
+    await markBuilt(database, dag.body.id);
+    const dagRun = (await c.jobs.runNow(user.id, dag.body.id, 'dag-run-1')).body.id;
+    const dagState = await c.logs.state(dagRun);
+    expect(dagState?.tasksKey).toEqual(expect.any(String));
+    same(dagState, await local.logs.state(dagRun));
+    expect((await c.logs.state(jobId))?.tasksKey).toBeUndefined();
 
     same(await c.workflows.terminate(user.id, id), await local.workflows.get(user.id, id));
     await c.workflows.delete(user.id, id);

@@ -15,6 +15,10 @@
  *   which the server closes the stream (an EventSource client should `close()` on `end`, or it
  *   reconnects and is told `end` again);
  * - `: ping` comments every 15 s, so proxies keep the connection open.
+ * - for a DAG run (kind DAG, no `task=`): `event: tasks` (data: `{ tasks }`, the TaskView objects
+ *   of GET run) after the first status, then whenever any task instance changes (status, attempts,
+ *   outputs, a new fan-out instance…); the last one before `end` shows them final. Plain jobs'
+ *   streams are as above, byte for byte.
  *
  * Nothing lost, nothing repeated: the stream subscribes to live lines before it replays stored
  * ones; live lines arriving during a replay are buffered, and every line is sent only when it is
@@ -35,7 +39,7 @@ import { z } from 'zod';
 import type { Events } from '../../platform/events.ts';
 import type { LiveLogLine, LiveLogs } from '../../platform/live-logs.ts';
 import type { JobsApi } from '../../services/jobs/api.ts';
-import type { JobView } from '../../services/jobs/codec.ts';
+import type { JobView, TaskView } from '../../services/jobs/codec.ts';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { parseTaskSelector, selectTask } from '../../domain/task-selector.ts';
 import {
@@ -256,7 +260,7 @@ export async function logRoutes(
         tags,
         summary: "Follow a job's logs and status (Server-Sent Events)",
         description:
-          '`event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s.',
+          '`event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s. For a DAG run (without `task`): `event: tasks` (data: `{ tasks: [...] }`, the `tasks` of GET run) after the first status, whenever any task instance changes; the last one before `end` shows them final.',
         ...SECURED,
         params: JobParamsSchema,
         querystring: EventsQuerySchema,
@@ -269,6 +273,11 @@ export async function logRoutes(
       const userId = principalOf(req).user.id;
       const taskText = (req.query as z.output<typeof EventsQuerySchema>).task;
       const job = await logs.open(userId, params.id, await jobIdOf(jobs, userId, params, taskText));
+      // A run's tasks come through the jobs API (the same objects as GET run), with its checks.
+      const tasks =
+        job.kind === 'DAG' && taskText === undefined
+          ? async () => (await jobs.get(userId, params.id, job.id)).tasks ?? []
+          : null;
       const lastEventId =
         (req.headers as z.output<typeof EventsHeadersSchema>)['last-event-id'] ??
         (req.query as z.output<typeof EventsQuerySchema>).last_event_id ??
@@ -285,7 +294,7 @@ export async function logRoutes(
       res.flushHeaders();
       res.socket?.setNoDelay(true);
       const stream = new JobEventStream(
-        { res, logs, live: opts.live, events: opts.events, log: req.log },
+        { res, logs, live: opts.live, events: opts.events, log: req.log, tasks },
         job,
         lastEventId,
         () => open.delete(stream),
@@ -304,6 +313,15 @@ class JobEventStream {
   readonly #events: Events;
   readonly #log: FastifyBaseLogger;
   readonly #jobId: string;
+  readonly #workflowId: string;
+  /** A DAG run's task instances (null for any other job: its stream has no `tasks` events). */
+  readonly #loadTasks: (() => Promise<TaskView[]>) | null;
+  /** The last `tasks` sent, serialized: the next is sent only when it differs. */
+  #tasksData = '';
+  /** The run's task fingerprint (JobLogState.tasksKey) when the tasks were last read. */
+  #tasksKey: string | undefined;
+  /** The task instances' job ids, to wake up on their executor events. */
+  #taskIds = new Set<string>();
   readonly #onClosed: () => void;
   #lastSent: number;
   #statusKey: string;
@@ -322,7 +340,14 @@ class JobEventStream {
   readonly #cleanup: (() => void)[] = [];
 
   constructor(
-    deps: { res: ServerResponse; logs: LogsApi; live: LiveLogs; events: Events; log: FastifyBaseLogger },
+    deps: {
+      res: ServerResponse;
+      logs: LogsApi;
+      live: LiveLogs;
+      events: Events;
+      log: FastifyBaseLogger;
+      tasks: (() => Promise<TaskView[]>) | null;
+    },
     job: JobView,
     lastEventId: number,
     onClosed: () => void,
@@ -333,6 +358,8 @@ class JobEventStream {
     this.#events = deps.events;
     this.#log = deps.log;
     this.#jobId = job.id;
+    this.#workflowId = job.workflow_id;
+    this.#loadTasks = deps.tasks;
     this.#onClosed = onClosed;
     this.#lastSent = lastEventId;
     this.#statusKey = statusKey(job);
@@ -354,8 +381,16 @@ class JobEventStream {
         onResync: () => this.#scheduleCheck(),
       }),
     );
-    const wake = (e: { jobId: string }) => {
-      if (e.jobId === jobId) this.#scheduleCheck();
+    // A run's tasks are jobs of their own: their executor events (a claim of the run's workflow
+    // covers a fan-out instance not seen yet) wake the stream too; other processes' changes and
+    // tasks made runnable are seen by the 1 s re-check.
+    const wake = (e: { jobId: string; workflowId?: string }) => {
+      if (
+        e.jobId === jobId ||
+        (this.#loadTasks !== null && (this.#taskIds.has(e.jobId) || e.workflowId === this.#workflowId))
+      ) {
+        this.#scheduleCheck();
+      }
     };
     this.#cleanup.push(
       this.#events.on('executor:job:claimed', wake),
@@ -373,6 +408,7 @@ class JobEventStream {
       () => clearInterval(recheck),
       () => clearInterval(heartbeat),
     );
+    if (this.#loadTasks !== null) this.#enqueue(() => this.#sendTasks());
     this.#enqueue(() => this.#catchUp());
     this.#scheduleCheck();
   }
@@ -489,6 +525,13 @@ class JobEventStream {
       this.#statusKey = key;
       this.#write(frame('status', state.job));
     }
+    // The tasks are read only when their fingerprint (read with the run's row, after it) changed.
+    // A run is final only once its tasks are, so the last `tasks` sent before `end` shows them so.
+    if (this.#loadTasks !== null && state.tasksKey !== this.#tasksKey) {
+      this.#tasksKey = state.tasksKey;
+      await this.#sendTasks();
+    }
+    if (this.#closed) return;
     if (final && this.#mayEnd(state.job, state.nextSequence)) {
       this.#write(frame('end', state.job));
       this.close();
@@ -509,6 +552,26 @@ class JobEventStream {
       this.#settleSince = now;
     }
     return now - this.#settleSince >= CANCEL_SETTLE_MS;
+  }
+
+  /** Sends the run's task instances when they changed since the last `tasks` event. */
+  async #sendTasks(): Promise<void> {
+    let tasks: TaskView[];
+    try {
+      tasks = await this.#loadTasks!();
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        this.close(); // deleted with its workflow; a reconnect gets the 404
+        return;
+      }
+      throw err;
+    }
+    if (this.#closed) return;
+    const data = JSON.stringify({ tasks });
+    if (data === this.#tasksData) return;
+    this.#tasksData = data;
+    this.#taskIds = new Set(tasks.map((t) => t.id));
+    this.#write(`event: tasks\ndata: ${data}\n\n`);
   }
 
   #send(line: LogLine): void {

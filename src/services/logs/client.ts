@@ -127,7 +127,10 @@ export class LogsClient implements LogsApi {
   state(jobId: string): Promise<JobLogState | null> {
     return this.#call(async () => {
       const res = await this.#rpc.getJobLogState({ jobId });
-      return res.job ? { job: jobFromWire(res.job), nextSequence: Number(res.nextSequence) } : null;
+      if (!res.job) return null;
+      const state: JobLogState = { job: jobFromWire(res.job), nextSequence: Number(res.nextSequence) };
+      if (res.tasksKey !== undefined) state.tasksKey = res.tasksKey;
+      return state;
     });
   }
 }

@@ -52,7 +52,12 @@ export function logsRpc(logs: LogsApi): ServiceRegistration {
         }),
         getJobLogState: async (req) => {
           const state = await logs.state(req.jobId);
-          return state ? { job: jobToWire(state.job), nextSequence: BigInt(state.nextSequence) } : {};
+          if (!state) return {};
+          return {
+            job: jobToWire(state.job),
+            nextSequence: BigInt(state.nextSequence),
+            ...(state.tasksKey !== undefined ? { tasksKey: state.tasksKey } : {}),
+          };
         },
       }),
   };

@@ -79,6 +79,12 @@ export interface JobLogState {
   job: JobView;
   /** The next sequence number the job will use: lines 0..nextSequence-1 exist (or were dropped). */
   nextSequence: number;
+  /**
+   * A DAG run's task rows as one string (id, status, attempts and times of each), which changes
+   * whenever any of them does: the stream reads the tasks themselves only then. Absent for a job
+   * that is not a run.
+   */
+  tasksKey?: string;
 }
 
 interface LineRow {
@@ -222,7 +228,23 @@ export class LogsService implements LogsApi {
   /** The job's current view and numbering, or null once it is gone. Internal: access is already checked. */
   async state(jobId: string): Promise<JobLogState | null> {
     const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-    return row ? { job: toJobView(row), nextSequence: row.next_sequence_num } : null;
+    if (!row) return null;
+    const state: JobLogState = { job: toJobView(row), nextSequence: row.next_sequence_num };
+    if (row.kind !== 'DAG') return state;
+    // Small columns only, over jobs_run_task_uq (run_id, …): outputs are written with a status.
+    const tasks = await this.#db
+      .selectFrom('jobs')
+      .select(['id', 'status', 'attempts', 'updated_at', 'started_at', 'completed_at'])
+      .where('run_id', '=', jobId)
+      .orderBy('id')
+      .execute();
+    state.tasksKey = tasks
+      .map(
+        (t) =>
+          `${t.id}:${t.status}:${t.attempts}:${t.updated_at.getTime()}:${t.started_at?.getTime() ?? ''}:${t.completed_at?.getTime() ?? ''}`,
+      )
+      .join(',');
+    return state;
   }
 
   async #resolve(userId: string, workflowId: string, jobId: string): Promise<JobRow> {

@@ -4253,7 +4253,7 @@ export interface paths {
         };
         /**
          * Follow a job's logs and status (Server-Sent Events)
-         * @description `event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s.
+         * @description `event: status` (data: Job) first and on every status change; `event: log` (data: LogLine, `id:` its sequence_num) for each line after `Last-Event-ID` (or `?last_event_id=`, or from the start), stored lines first, then live ones; `event: end` (data: Job) once the job is final and all its lines were sent, then the server closes the stream: close the EventSource on `end`. `: ping` comments every 15 s. For a DAG run (without `task`): `event: tasks` (data: `{ tasks: [...] }`, the `tasks` of GET run) after the first status, whenever any task instance changes; the last one before `end` shows them final.
          */
         get: {
             parameters: {

@@ -1,11 +1,12 @@
 /**
  * A DAG drawn as plain SVG from `layoutDag` (no graph library: the layout is a few columns of
  * boxes, and a library would cost more bundle than the whole dashboard page). Nodes take their
- * colour from the state tone of the badges. The SVG is a picture for sighted mouse users: it is
- * labelled as an image, and the task table beside it is the text alternative and keyboard path
- * (selecting a row selects the node too).
+ * colour from the state tone of the badges. On a run page (`onSelect`) every node is a button in
+ * the tab order, named "build: COMPLETED", that Enter or Space selects, with a visible focus ring;
+ * the task table beside it stays the text alternative (selecting a row selects the node too). A
+ * definition preview (no `onSelect`) is a picture, labelled as an image.
  */
-import { memo } from 'react';
+import { memo, type KeyboardEvent } from 'react';
 import { JOB_STATUS_TONE } from '../../components/index.ts';
 import type { JobState } from '../../api/types.ts';
 import { NODE_HEIGHT, NODE_WIDTH, type DagLayout, type LayoutNode } from './layout.ts';
@@ -56,6 +57,14 @@ const Node = memo(function Node({
   onSelect: ((name: string) => void) | undefined;
 }) {
   const label = node.name.length > 20 ? `${node.name.slice(0, 19)}…` : node.name;
+  const select = onSelect ? () => onSelect(node.name) : undefined;
+  const onKeyDown = select
+    ? (e: KeyboardEvent) => {
+        if (e.key !== 'Enter' && e.key !== ' ') return;
+        e.preventDefault(); // Space would scroll the page
+        select();
+      }
+    : undefined;
   const sub = node.fanOut
     ? `for each${counts ? `: ${counts}` : ''}`
     : (state?.toLowerCase() ?? node.kind.toLowerCase());
@@ -63,7 +72,16 @@ const Node = memo(function Node({
     <g
       className={`dag-node dag-tone-${toneOf(state)}${selected ? ' dag-node--selected' : ''}${node.isFinally ? ' dag-node--finally' : ''}`}
       transform={`translate(${node.x},${node.y})`}
-      onClick={onSelect ? () => onSelect(node.name) : undefined}
+      onClick={select}
+      onKeyDown={onKeyDown}
+      {...(select
+        ? {
+            tabIndex: 0,
+            role: 'button',
+            'aria-pressed': selected,
+            'aria-label': `${node.name}: ${state ?? 'not started'}${counts ? ` (${counts})` : ''}`,
+          }
+        : {})}
       data-task={node.name}
       data-state={state ?? ''}
     >
@@ -97,7 +115,7 @@ export function DagGraph({ layout, states, selected = null, onSelect, label }: D
   return (
     <div className="dag-graph">
       <svg
-        role="img"
+        role={onSelect ? 'group' : 'img'}
         aria-label={label}
         width={layout.width}
         height={layout.height}

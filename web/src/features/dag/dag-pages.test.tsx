@@ -208,7 +208,7 @@ const CURRENT = {
   tasks: [...DEFINITION.tasks, { name: 'added', kind: 'HEARTBEAT', payload: hb('added') }],
 };
 
-function stubRun() {
+function stubRun(run: () => Job = dagRun) {
   const w = workflow(CURRENT);
   return stubFetch({
     'GET /api/v1/users': () => json(200, USER),
@@ -230,7 +230,7 @@ function stubRun() {
           log_retention: true,
         },
       }),
-    'GET /api/v1/workflows/w1/jobs/r1': () => json(200, dagRun()),
+    'GET /api/v1/workflows/w1/jobs/r1': () => json(200, run()),
   });
 }
 
@@ -247,7 +247,7 @@ describe('DAG run page', () => {
     await waitFor(() =>
       expect(calls.some((c) => c.url.pathname === '/api/v1/workflows/w1/versions/1')).toBe(true),
     );
-    await screen.findByRole('img', { name: /Graph of the run's 7 tasks/ });
+    await screen.findByRole('group', { name: /Graph of the run's 7 tasks/ });
     expect(nodeOf('added')).toBeNull();
     expect(screen.getByRole('button', { name: 'Cancel run' })).toBeTruthy();
 
@@ -278,7 +278,7 @@ describe('DAG run page', () => {
     stubRun();
     const user = userEvent.setup();
     renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
-    await screen.findByRole('img', { name: /Graph of the run/ });
+    await screen.findByRole('group', { name: /Graph of the run/ });
 
     await user.click(within(rowOf('lint')).getByRole('button', { name: 'lint' }));
     const panel = () => screen.getByRole('region', { name: /^Task/ });
@@ -320,6 +320,96 @@ describe('DAG run page', () => {
     await user.click(within(list).getByRole('button', { name: '#2' }));
     expect(within(panel()).getByRole('heading', { name: 'Instance #2' })).toBeTruthy();
     expect(within(panel()).getByText('Item', { selector: 'dt' }).nextElementSibling!.textContent).toBe('"c"');
+  });
+});
+
+describe('DAG run page, live', () => {
+  const runUrl = '/api/v1/workflows/w1/jobs/r1/events';
+  const runStream = () =>
+    waitFor(() => {
+      const opened = ScriptedEventSource.opened.find((e) => e.url === runUrl);
+      expect(opened).toBeDefined();
+      return opened!;
+    });
+  const runGets = (calls: ReturnType<typeof stubRun>) =>
+    calls.filter((c) => c.method === 'GET' && c.url.pathname === '/api/v1/workflows/w1/jobs/r1').length;
+
+  it("follows the run's stream: tasks and status update the graph and table without polling; polls while the stream is down", async () => {
+    const calls = stubRun();
+    renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
+    await screen.findByRole('group', { name: /Graph of the run/ });
+    const es = await runStream();
+    act(() => es.onopen?.(new Event('open')));
+    const moved = TASKS.map((t) =>
+      t.name === 'shards' && t.index === 1
+        ? { ...t, status: 'COMPLETED' as const }
+        : t.name === 'never'
+          ? { ...t, status: 'RUNNING' as const }
+          : t,
+    );
+    act(() => es.emit('tasks', { tasks: moved }));
+    await waitFor(() => expect(nodeOf('never').getAttribute('data-state')).toBe('RUNNING'));
+    expect(rowOf('shards').textContent).toContain('2✓ 1✗ of 3');
+    expect(within(rowOf('never')).getByText('Running')).toBeTruthy();
+    // A status carries the run without its tasks: the tasks shown stay.
+    const { tasks: _tasks, ...bare } = dagRun();
+    act(() => es.emit('status', { ...bare, attempts: 1, updated_at: '2026-01-05T08:00:05.000Z' }));
+    expect(nodeOf('never').getAttribute('data-state')).toBe('RUNNING');
+    // No polling while the stream is open.
+    const before = runGets(calls);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(runGets(calls)).toBe(before);
+    // The stream fails (the browser gave up): the page polls again.
+    act(() => {
+      es.readyState = 2;
+      es.onerror?.(new Event('error'));
+    });
+    await waitFor(() => expect(runGets(calls)).toBeGreaterThan(before), { timeout: 4_000 });
+  }, 15_000);
+
+  it('closes the stream on end, shows the final run, and reads it once more', async () => {
+    const done = TASKS.map((t) => ({ ...t, status: 'COMPLETED' as const }));
+    const { tasks: _tasks, ...bare } = dagRun();
+    const finished = { ...bare, status: 'COMPLETED' as const, completed_at: '2026-01-05T08:00:09.000Z' };
+    let over = false;
+    const calls = stubRun(() => (over ? { ...finished, tasks: done } : dagRun()));
+    renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
+    await screen.findByRole('group', { name: /Graph of the run/ });
+    const es = await runStream();
+    act(() => es.onopen?.(new Event('open')));
+    // The stream's last tasks are lost to a stale GET: the read after `end` puts things right.
+    const before = runGets(calls);
+    over = true;
+    act(() => es.emit('end', finished));
+    expect(es.readyState).toBe(2);
+    await waitFor(() => expect(runGets(calls)).toBe(before + 1));
+    await waitFor(() => expect(nodeOf('never').getAttribute('data-state')).toBe('COMPLETED'));
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull());
+    expect(nodeOf('cleanup').getAttribute('data-state')).toBe('COMPLETED');
+  });
+
+  it('graph nodes are buttons in the tab order, named with their state; Enter and Space open the task', async () => {
+    stubRun();
+    const user = userEvent.setup();
+    renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
+    const graph = await screen.findByRole('group', { name: /Graph of the run/ });
+    const build = within(graph).getByRole('button', { name: 'build: COMPLETED' });
+    expect(build.getAttribute('tabindex')).toBe('0');
+    expect(within(graph).getByRole('button', { name: 'shards: RUNNING (1✓ 1✗ 1▶)' })).toBeTruthy();
+    act(() => build.focus());
+    await user.keyboard('{Enter}');
+    const panel = () => screen.getByRole('region', { name: /^Task/ });
+    await waitFor(() => expect(within(panel()).getByLabelText('Outputs').textContent).toContain('1.4.2'));
+    expect(build.getAttribute('aria-pressed')).toBe('true');
+    const lint = within(graph).getByRole('button', { name: 'lint: FAILED' });
+    act(() => lint.focus());
+    await user.keyboard(' ');
+    expect(within(panel()).getByRole('note', { name: 'Task error' }).textContent).toContain(
+      'expected 200, got 500',
+    );
+    // Tab moves from node to node.
+    await user.tab();
+    expect(document.activeElement?.getAttribute('data-task')).not.toBe('lint');
   });
 });
 

@@ -31,7 +31,8 @@ export function jobEventsUrl(workflowId: string, jobId: string): string {
   return `${API_BASE}/workflows/${encodeURIComponent(workflowId)}/jobs/${encodeURIComponent(jobId)}/events`;
 }
 
-const browserEventSource: EventSourceFactory = (url) => new EventSource(url, { withCredentials: true });
+export const browserEventSource: EventSourceFactory = (url) =>
+  new EventSource(url, { withCredentials: true });
 
 /** Runs `fn` before the next paint (or soon, where there are no frames). */
 function nextFrame(fn: () => void): () => void {

@@ -3,27 +3,27 @@
  * outcome (exit code or HTTP status, error kind/code/message), cancel and retry, and for CONTAINER
  * workflows the log viewer. The SSE stream the viewer opens also carries the job's status, so the
  * details update at once while it runs (the query's polling is only a fallback, off once final).
+ * A DAG run's page follows the run's own stream, which also carries its task states (`tasks`):
+ * the graph and table change without polling; polling resumes only while that stream is down.
  */
 import { useQueryClient } from '@tanstack/react-query';
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { ApiError } from '../../api/client.ts';
 import { jobKeys, useCancelJob, useJob, useRetryJob } from '../../api/jobs.ts';
 import { JobArtifacts } from './JobArtifacts.tsx';
-import type { Job } from '../../api/types.ts';
+import type { Job, Task } from '../../api/types.ts';
 import { useWorkflow } from '../../api/workflows.ts';
 import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../../components/index.ts';
 import { DagRunView } from '../../features/dag/DagRunView.tsx';
+import { useRunStream } from '../../features/dag/run-stream.ts';
 import { LogViewer } from '../../features/logs/LogViewer.tsx';
 import { JobTimeline } from './JobTimeline.tsx';
 import { attemptsText, isFinal, retryBlocker } from './job-view.ts';
 import './job.css';
 
 const POLL_MS = 5_000;
-/**
- * A DAG run's tasks come with the job (GET of one job); the run's SSE stream carries the run's own
- * status only, so its task states are polled, faster than a single job's fallback.
- */
+/** A DAG run's fallback polling (its tasks come with GET of the run) while its stream is down. */
 const DAG_POLL_MS = 2_000;
 
 export default function JobPage() {
@@ -31,10 +31,26 @@ export default function JobPage() {
   const navigate = useNavigate();
   const client = useQueryClient();
   const workflow = useWorkflow(workflowId, { refetchInterval: false });
+  const [dagLive, setDagLive] = useState(false);
   const job = useJob(workflowId, jobId, {
     refetchInterval: (data) =>
-      data && isFinal(data.status) ? false : data?.kind === 'DAG' ? DAG_POLL_MS : POLL_MS,
+      data && isFinal(data.status) ? false : data?.kind === 'DAG' ? (dagLive ? false : DAG_POLL_MS) : POLL_MS,
   });
+  const key = jobKeys.one(workflowId, jobId);
+  const runStream = useRunStream({
+    workflowId,
+    jobId,
+    // Opened once the run is known to be a live DAG run; a final run has nothing to follow.
+    enabled: job.data?.kind === 'DAG' && !isFinal(job.data.status),
+    onRun: (run) => client.setQueryData<Job>(key, (prev) => ({ ...run, tasks: prev?.tasks ?? [] })),
+    onTasks: (tasks: Task[]) => client.setQueryData<Job>(key, (prev) => (prev ? { ...prev, tasks } : prev)),
+    // A GET in flight when the stream opened can land after newer events and show older task
+    // states; the run's final state is read once more so the page never stays on such a snapshot.
+    onEnd: () => void client.invalidateQueries({ queryKey: key }),
+  });
+  // Polling stops while the stream is open or connecting, and resumes while it is down.
+  const streamUp = runStream === 'open' || runStream === 'connecting' || runStream === 'ended';
+  if (streamUp !== dagLive) setDagLive(streamUp);
   const cancel = useCancelJob(workflowId);
   const retry = useRetryJob(workflowId);
 

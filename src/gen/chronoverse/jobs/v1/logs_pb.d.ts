@@ -388,6 +388,13 @@ export declare type GetJobLogStateResponse = Message<"chronoverse.jobs.v1.GetJob
    * @generated from field: int64 next_sequence = 2;
    */
   nextSequence: bigint;
+
+  /**
+   * A DAG run's task rows as one string that changes whenever any of them does; absent otherwise.
+   *
+   * @generated from field: optional string tasks_key = 3;
+   */
+  tasksKey?: string | undefined;
 };
 
 /**
