@@ -1,7 +1,9 @@
 /**
  * DAG runs of CONTAINER tasks through a real container runtime (podman's Docker API), on both
  * engines: outputs printed as `::output key=value` by one container reach the next one's command
- * and environment; a heartbeat's JSON answer reaches a container; each task's logs are its own.
+ * and environment; a heartbeat's JSON answer reaches a container; each task's logs are its own;
+ * `/chronoverse/outputs.json` (made for the task, read back after it exits) sets outputs too, and a
+ * file that is not a JSON object of outputs fails its task with OUTPUTS_INVALID.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -107,5 +109,86 @@ describe.each(ENGINES)('DAG runs of containers (%s)', (engineName) => {
       .orderBy('sequence_num')
       .execute();
     expect(buildLogs.map((l) => l.message)[0]).toBe('building');
+  }, 90_000);
+
+  it('reads /chronoverse/outputs.json: the file wins over ::output lines, and a bad file fails its task', async () => {
+    const checked = validateDagPayload({
+      tasks: [
+        {
+          name: 'build',
+          kind: 'CONTAINER',
+          payload: container(
+            'echo ::output version=0.0.1; echo ::output kept=yes; ' +
+              `printf '{\n  "version": "2.0.0",\n  "files": ["a", "b"]\n}\n' > /chronoverse/outputs.json`,
+          ),
+        },
+        {
+          name: 'each',
+          kind: 'CONTAINER',
+          depends_on: ['build'],
+          for_each: '{{tasks.build.outputs.files}}',
+          payload: container(
+            'echo "{{item}} of {{tasks.build.outputs.version}} ({{tasks.build.outputs.kept}})"',
+          ),
+        },
+        {
+          name: 'broken',
+          kind: 'CONTAINER',
+          payload: container('echo "[1, 2]" > /chronoverse/outputs.json'),
+        },
+        { name: 'none', kind: 'CONTAINER', payload: container('echo no outputs') },
+      ],
+    });
+    if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, kind: 'DAG', payload: checked.value.stored, nextRunAt: null },
+    ]);
+    await database.db.updateTable('workflows').set({ log_retention: true }).where('id', '=', wf!).execute();
+    const runId = await insertManualJob(database, wf!, userId);
+    engine = createEngine(database, { containers: runtime });
+    engine.start();
+    const run = await finalJob(database, runId, 60_000);
+    expect(run.status).toBe('FAILED');
+    const tasks = await database.db
+      .selectFrom('jobs')
+      .select([
+        'id',
+        'task_name',
+        'task_index',
+        'status',
+        'outputs',
+        'error_code',
+        'error_message',
+        'attempts',
+      ])
+      .where('run_id', '=', runId)
+      .orderBy('task_name')
+      .orderBy('task_index')
+      .execute();
+    const byName = (name: string) => tasks.filter((t) => t.task_name === name);
+    expect(byName('build')[0]).toMatchObject({
+      status: 'COMPLETED',
+      outputs: { version: '2.0.0', kept: 'yes', files: ['a', 'b'] },
+    });
+    const each = byName('each');
+    expect(each.map((t) => t.status)).toEqual(['COMPLETED', 'COMPLETED']);
+    const lines = await database.db
+      .selectFrom('job_logs')
+      .select('message')
+      .where(
+        'job_id',
+        'in',
+        each.map((t) => t.id),
+      )
+      .orderBy('job_id')
+      .execute();
+    expect(lines.map((l) => l.message)).toEqual(['a of 2.0.0 (yes)', 'b of 2.0.0 (yes)']);
+    expect(byName('broken')[0]).toMatchObject({
+      status: 'FAILED',
+      error_code: 'OUTPUTS_INVALID',
+      error_message: '/chronoverse/outputs.json must hold a JSON object of outputs',
+      attempts: 1,
+    });
+    expect(byName('none')[0]).toMatchObject({ status: 'COMPLETED', outputs: {} });
   }, 90_000);
 });

@@ -19,6 +19,7 @@
  * retried); a run that failed or was canceled on its own keeps its own outcome (the root cause)
  * and the artifact's problem goes to the job's log.
  */
+import { makeOutputsDir, readOutputsFile, type OutputsFile } from './outputs-file.ts';
 import { containerOutputs, outputsProblemMessage } from '../../domain/task-outputs.ts';
 import { SpanKind } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
@@ -94,8 +95,15 @@ export function containerRunner(
       const runId = job.run_id;
       let collection: CollectionResult | null = null;
       const hooks: ContainerHooks = {};
-      if (inputs.length > 0 && runId !== null) {
+      // A DAG task may write its outputs to /chronoverse/outputs.json: the directory is made for it
+      // (not on a read-only root filesystem, where the engine refuses to write; there, `::output`
+      // lines are the way), and the file is read back after a successful exit.
+      const outputsDir = runId !== null && !payload.read_only_root_fs;
+      let outputsFile: OutputsFile = { kind: 'none' };
+      if (outputsDir || (inputs.length > 0 && runId !== null)) {
         hooks.beforeStart = async (container) => {
+          if (outputsDir) await makeOutputsDir(container);
+          if (inputs.length === 0 || runId === null) return;
           if (!artifacts) {
             throw new InputsProblem(
               'USER',
@@ -106,9 +114,11 @@ export function containerRunner(
           await putInputs(artifacts, container, runId, inputs);
         };
       }
-      if (declared.length > 0) {
+      if (declared.length > 0 || outputsDir) {
         hooks.afterExit = async (container, result) => {
           const end = processEnd(result);
+          if (outputsDir && end === 'succeeded') outputsFile = await readOutputsFile(container);
+          if (declared.length === 0) return;
           const wanted = declared.filter((a) => collectsOn(a.when, end));
           if (wanted.length < declared.length) {
             const skipped = declared.filter((a) => !wanted.includes(a)).map((a) => `"${a.name}" (${a.when})`);
@@ -150,7 +160,7 @@ export function containerRunner(
           runtime.run(spec, onLines, signal, hooks),
         );
         const outcome = await withArtifacts(containerOutcome(result, spec), collection, log);
-        return job.run_id !== null ? withOutputs(outcome, outputLines) : outcome;
+        return job.run_id !== null ? withOutputs(outcome, outputLines, outputsFile) : outcome;
       } catch (err) {
         if (err instanceof InputsProblem) {
           return {
@@ -328,15 +338,22 @@ async function withArtifacts(
   return outcome;
 }
 
-/** A succeeded DAG task's outcome with its outputs, or failed when they are too large. */
-function withOutputs(outcome: RunOutcome, lines: readonly string[]): RunOutcome {
+/**
+ * A succeeded DAG task's outcome with its outputs (its `::output` lines, then its outputs file),
+ * or failed when they are too large (OUTPUTS_TOO_LARGE) or the file is not a JSON object of
+ * outputs (OUTPUTS_INVALID): both USER errors, never retried.
+ */
+function withOutputs(outcome: RunOutcome, lines: readonly string[], file: OutputsFile): RunOutcome {
   if (outcome.kind !== 'succeeded') return outcome;
-  const found = containerOutputs(lines, null);
+  const found: ReturnType<typeof containerOutputs> =
+    file.kind === 'not_a_file'
+      ? { ok: false, problem: { kind: 'invalid_file', reason: 'is not a regular file' } }
+      : containerOutputs(lines, file.kind === 'text' ? file.text : null);
   if (!found.ok) {
     return {
       kind: 'failed',
       errorKind: 'USER',
-      code: 'OUTPUTS_TOO_LARGE',
+      code: found.problem.kind === 'too_large' ? 'OUTPUTS_TOO_LARGE' : 'OUTPUTS_INVALID',
       message: outputsProblemMessage(found.problem),
       retryable: false,
       ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
