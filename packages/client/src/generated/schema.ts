@@ -2497,25 +2497,29 @@ export interface paths {
                             /** @description For one workflow: what decides on each channel */
                             effective?: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 events: string[];
                                 /**
-                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing
+                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing, WEBHOOK follows the endpoint's event_types
                                  * @enum {string}
                                  */
                                 source: "WORKFLOW" | "ALL_WORKFLOWS" | "DEFAULT";
+                                /** @description WEBHOOK: the endpoint this entry is for (one entry per endpoint of yours) */
+                                target: string | null;
                             }[];
                             /** @description Whether this installation sends email (SMTP configured) */
                             email_enabled: boolean;
                             subscriptions: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 created_at: string;
                                 /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                                 events: string[];
                                 /** Format: uuid */
                                 id: string;
+                                /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                                target: string | null;
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 updated_at: string;
                                 /** @description null: every workflow of yours, now and later */
@@ -2556,7 +2560,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to events of all your workflows (now and later)
-         * @description One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*".
+         * @description One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none.
          */
         post: {
             parameters: {
@@ -2569,8 +2573,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        channel: "IN_APP" | "EMAIL";
+                        channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                         events: string[];
+                        /** @description WEBHOOK only: the id of one of your webhooks */
+                        target?: string;
                     };
                 };
             };
@@ -2583,13 +2589,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -2605,13 +2613,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -5035,25 +5045,29 @@ export interface paths {
                             /** @description For one workflow: what decides on each channel */
                             effective?: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 events: string[];
                                 /**
-                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing
+                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing, WEBHOOK follows the endpoint's event_types
                                  * @enum {string}
                                  */
                                 source: "WORKFLOW" | "ALL_WORKFLOWS" | "DEFAULT";
+                                /** @description WEBHOOK: the endpoint this entry is for (one entry per endpoint of yours) */
+                                target: string | null;
                             }[];
                             /** @description Whether this installation sends email (SMTP configured) */
                             email_enabled: boolean;
                             subscriptions: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 created_at: string;
                                 /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                                 events: string[];
                                 /** Format: uuid */
                                 id: string;
+                                /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                                target: string | null;
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 updated_at: string;
                                 /** @description null: every workflow of yours, now and later */
@@ -5094,7 +5108,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to events of one workflow
-         * @description One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*". A workflow's own subscription wins over the all-workflows one.
+         * @description One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none. A workflow's own subscription wins over the all-workflows one.
          */
         post: {
             parameters: {
@@ -5109,8 +5123,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        channel: "IN_APP" | "EMAIL";
+                        channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                         events: string[];
+                        /** @description WEBHOOK only: the id of one of your webhooks */
+                        target?: string;
                     };
                 };
             };
@@ -5123,13 +5139,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -5145,13 +5163,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -7191,7 +7211,7 @@ export interface components {
             /** @description Default true */
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description Signing secret (16–256 characters); generated (whsec_…) when absent */
             secret?: string;
             /** @description http:// or https:// URL without credentials, at most 2048 characters */
@@ -7202,7 +7222,7 @@ export interface components {
             /** @description Default true */
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description Signing secret (16–256 characters); generated (whsec_…) when absent */
             secret?: string;
             /** @description http:// or https:// URL without credentials, at most 2048 characters */
@@ -7319,7 +7339,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description true: generate a new signing secret (shown once in the answer) */
             rotate_secret?: boolean;
             /** @description A new signing secret of your choice (shown back once) */
@@ -7331,7 +7351,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description true: generate a new signing secret (shown once in the answer) */
             rotate_secret?: boolean;
             /** @description A new signing secret of your choice (shown back once) */
