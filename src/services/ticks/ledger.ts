@@ -106,17 +106,23 @@ export function plainTickRows(
  * DST_SKIPPED rows (cron, `dst.gap: SKIP`): the gaps whose dropped times fall between the fire time
  * before `dueAt` and `now` (src/domain/schedule-preview.ts dstSkippedTicks). The range reaches back
  * to the previous fire time so that the tick of the first fire time after a gap records it; a gap
- * already recorded by an earlier tick is not written twice (ON CONFLICT DO NOTHING).
+ * already recorded by an earlier tick is not written twice (ON CONFLICT DO NOTHING), and a gap
+ * before the workflow was created is not its own.
  */
 export function dstSkippedRows(
-  workflowId: string,
+  workflow: { id: string; next_run_at: Date; created_at: Date },
   schedule: Schedule,
   jitterSeconds: number,
-  dueAt: Date,
   now: Date,
 ): TickRow[] {
   if (schedule.type !== 'cron' || schedule.policy?.dst.gap !== 'SKIP') return [];
-  const before = cronFireTimes(schedule).previous(dueAt)?.getTime() ?? dueAt.getTime() - 1;
+  const workflowId = workflow.id;
+  const dueAt = workflow.next_run_at;
+  // Not before the workflow existed: a gap between the previous fire time and its creation is not its own.
+  const before = Math.max(
+    cronFireTimes(schedule).previous(dueAt)?.getTime() ?? dueAt.getTime() - 1,
+    workflow.created_at.getTime(),
+  );
   return dstSkippedTicks(schedule, before, now.getTime()).map((t) => ({
     workflowId,
     nominalAt: t.nominalAt,

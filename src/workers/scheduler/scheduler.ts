@@ -160,8 +160,8 @@ export class Scheduler {
         const missed = await this.#endMissedDeadlines(trx, now);
         const paused = this.#config.ledger ? await this.#recordPaused(trx, now) : 0;
         // workflows_due_idx: due, built, not terminated, not paused.
-        const { rows: due } = await sql<DueRow>`
-        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at
+        const { rows: due } = await sql<DueRow & { created_at: Date }>`
+        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, created_at
         FROM workflows
         WHERE next_run_at <= ${now}
           AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL
@@ -239,7 +239,7 @@ export class Scheduler {
           for (const p of plans) {
             rows.push(...plainTickRows(p.w.id, p.policy.jitterSeconds, p.ledger!).rows);
             // Gap times dropped by dst.gap SKIP (cron only; nothing to do for other schedules).
-            rows.push(...dstSkippedRows(p.w.id, p.schedule, p.policy.jitterSeconds, p.w.next_run_at, now));
+            rows.push(...dstSkippedRows(p.w, p.schedule, p.policy.jitterSeconds, now));
           }
           await insertTicks(trx, rows, now);
         }
