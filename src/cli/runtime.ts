@@ -52,6 +52,7 @@ import { QuotasService } from '../services/quotas/service.ts';
 import { AnalyticsProcessor } from '../workers/analytics-processor/processor.ts';
 import { Executor } from '../workers/executor/executor.ts';
 import { Housekeeping } from '../workers/housekeeping/housekeeping.ts';
+import { MissedFireDetector } from '../workers/scheduler/missed-fires.ts';
 import { LogRetention } from '../workers/log-retention/log-retention.ts';
 import { NotificationsConsumer } from '../workers/notifications/consumer.ts';
 import { EmailConsumer } from '../workers/email/consumer.ts';
@@ -520,6 +521,11 @@ export async function startRuntime(params: {
           'outbox-relay',
           PHASE.producers,
           new OutboxRelay({ ...deps(), bus: needDb('outbox-relay').bus }),
+        ),
+        service(
+          'missed-fires',
+          PHASE.producers,
+          new MissedFireDetector(deps(), { afterMs: config.scheduler.missedAlertAfterMs }),
         ),
         service(
           'housekeeping',

@@ -388,6 +388,12 @@ export const CONFIG_SCHEMA = {
       true,
       'Record every fire time of every schedule and what became of it (the tick ledger, GET /workflows/{id}/ticks), in the transaction of the tick; off: no ledger rows and paused workflows are not read by the scheduler (for comparing the cost, docs/performance.md)',
     ),
+    missedAlertAfterMs: duration(
+      'CHRONOVERSE_SCHEDULER_MISSED_ALERT_AFTER',
+      '60s',
+      'Missed-fire alert: when a due fire time of a workflow has not started this long after it (no scheduler ran it, no executor took its run, or the workflow is not built), one ALERT notification and one schedule.missed webhook event per workflow and incident. Detected by the outbox-relay role; 0s: off',
+      0,
+    ),
   },
   executor: {
     heartbeatConcurrency: int(

@@ -10,7 +10,7 @@
  * cancellation of a workflow's pending jobs when it is terminated or edited (`bulk: true`).
  *
  * Topic `notifications`: workflow lifecycle facts (BUILD_STARTED, BUILD_COMPLETED, BUILD_FAILED,
- * WORKFLOW_TERMINATED), keyed by workflow id.
+ * WORKFLOW_TERMINATED, SCHEDULE_MISSED), keyed by workflow id.
  */
 
 export const FINAL_JOB_STATUSES = ['COMPLETED', 'FAILED', 'CANCELED'] as const;
@@ -52,6 +52,7 @@ export const WORKFLOW_EVENT_TYPES = [
   'BUILD_COMPLETED',
   'BUILD_FAILED',
   'WORKFLOW_TERMINATED',
+  'SCHEDULE_MISSED',
 ] as const;
 export type WorkflowEventType = (typeof WORKFLOW_EVENT_TYPES)[number];
 
@@ -80,11 +81,29 @@ export interface WorkflowTerminatedPayload extends WorkflowFactBase {
   max_consecutive_failures: number;
 }
 
+/** Why a due fire time did not start (src/domain/missed-fire.ts). */
+export const MISSED_FIRE_CAUSES = ['SCHEDULER_DOWN', 'EXECUTORS_SATURATED', 'NOT_BUILT'] as const;
+export type MissedFireCause = (typeof MISSED_FIRE_CAUSES)[number];
+
+/**
+ * A missed-fire incident opened (issue 13): a due fire time of the workflow had not started within
+ * CHRONOVERSE_SCHEDULER_MISSED_ALERT_AFTER. One per incident (`incident_id`), however many
+ * detectors saw it.
+ */
+export interface ScheduleMissedPayload extends WorkflowFactBase {
+  incident_id: string;
+  cause: MissedFireCause;
+  /** The fire time (or the waiting run's scheduled time) that did not start. */
+  due_at: string;
+  reason: string;
+}
+
 export interface WorkflowFacts {
   BUILD_STARTED: BuildStartedPayload;
   BUILD_COMPLETED: BuildCompletedPayload;
   BUILD_FAILED: BuildFailedPayload;
   WORKFLOW_TERMINATED: WorkflowTerminatedPayload;
+  SCHEDULE_MISSED: ScheduleMissedPayload;
 }
 
 /** A TASK_FINISHED fact: the task's job fields, and its run and place in it. */

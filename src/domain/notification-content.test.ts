@@ -55,6 +55,13 @@ const workflowFacts: { [T in keyof WorkflowFacts]: WorkflowFacts[T] } = {
   BUILD_COMPLETED: base,
   BUILD_FAILED: { ...base, reason: 'image alpine:nope not found' },
   WORKFLOW_TERMINATED: { ...base, reason: 'manual', consecutive_failures: 0, max_consecutive_failures: 3 },
+  SCHEDULE_MISSED: {
+    ...base,
+    incident_id: '0193a7c2-5b7e-7c1a-9d1e-3f2b8a6c4d10',
+    cause: 'SCHEDULER_DOWN',
+    due_at: AT,
+    reason: 'its fire time of 2026-11-23T10:00:00.000Z had not started after 60 s: no scheduler ran it',
+  },
 };
 
 const jobFact = (
@@ -231,7 +238,8 @@ describe('notificationFor: workflows', () => {
   });
 
   it('every workflow fact makes a notification keyed on workflow and generation', () => {
-    for (const type of WORKFLOW_EVENT_TYPES) {
+    // SCHEDULE_MISSED is keyed on its incident instead (below).
+    for (const type of WORKFLOW_EVENT_TYPES.filter((t) => t !== 'SCHEDULE_MISSED')) {
       const a = made(fact(type));
       const b = made(fact(type, { generation: 3 }));
       expect(NOTIFICATION_KINDS).toContain(a.kind);
@@ -271,5 +279,29 @@ describe('wantedBy', () => {
       ],
     ];
     for (const [fact, kept] of facts) expect(wantedBy('ALERTS', made(fact))).toBe(kept);
+  });
+});
+
+describe('notificationFor: schedule.missed', () => {
+  it('one ALERT per incident, naming the cause', () => {
+    const n = made({ type: 'SCHEDULE_MISSED', payload: workflowFacts.SCHEDULE_MISSED });
+    expect(n).toMatchObject({
+      kind: 'ALERT',
+      alert: true,
+      title: 'Scheduled run missed: no scheduler ran it',
+      dedupe_key: 'SCHEDULE_MISSED:0193a7c2-5b7e-7c1a-9d1e-3f2b8a6c4d10',
+      action_url: `/workflows/${WF}`,
+    });
+    expect(n.message).toContain('no scheduler ran it');
+    const other = made({
+      type: 'SCHEDULE_MISSED',
+      payload: {
+        ...workflowFacts.SCHEDULE_MISSED,
+        incident_id: '0193a7c2-5b7e-7c1a-9d1e-3f2b8a6c4d11',
+        cause: 'EXECUTORS_SATURATED',
+      },
+    });
+    expect(other.dedupe_key).not.toBe(n.dedupe_key);
+    expect(other.title).toBe('Scheduled run missed: no executor took it');
   });
 });

@@ -17,6 +17,7 @@ import type {
   BuildFailedPayload,
   BuildStartedPayload,
   JobFinishedPayload,
+  ScheduleMissedPayload,
   WorkflowFacts,
   WorkflowTerminatedPayload,
 } from './events.ts';
@@ -70,7 +71,25 @@ export function notificationFor(fact: NotificationFact): NotificationContent | n
       return buildFailed(fact.payload);
     case 'WORKFLOW_TERMINATED':
       return terminated(fact.payload);
+    case 'SCHEDULE_MISSED':
+      return scheduleMissed(fact.payload);
   }
+}
+
+const MISSED_TITLES: Record<ScheduleMissedPayload['cause'], string> = {
+  SCHEDULER_DOWN: 'Scheduled run missed: no scheduler ran it',
+  EXECUTORS_SATURATED: 'Scheduled run missed: no executor took it',
+  NOT_BUILT: 'Scheduled run missed: the workflow is not built',
+};
+
+/** One ALERT per incident (its id is the dedupe key): no repeat while the incident lasts. */
+function scheduleMissed(p: ScheduleMissedPayload): NotificationContent {
+  return workflowNotification(p, `SCHEDULE_MISSED:${p.incident_id}`, {
+    kind: 'ALERT',
+    title: MISSED_TITLES[p.cause],
+    message: `Workflow ${quote(p.name)}: ${sentence(p.reason)}`,
+    alert: true,
+  });
 }
 
 /** Whether a user with `preference` gets a notification. */

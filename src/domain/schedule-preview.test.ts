@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { upcomingRuns, type Schedule } from './schedule.ts';
-import { previewFireTimes, validatePreviewInput } from './schedule-preview.ts';
+import {
+  dstDoubledReason,
+  dstSkippedTicks,
+  previewFireTimes,
+  validatePreviewInput,
+} from './schedule-preview.ts';
 import { DEFAULT_SCHEDULE_POLICY } from './schedule-policy.ts';
 
 const t = (iso: string) => new Date(iso);
@@ -263,5 +268,74 @@ describe('validatePreviewInput', () => {
     }
     expect(paths({ schedule: CRON, jitter: 5 })).toEqual(['jitter']);
     expect(paths([])).toEqual(['']);
+  });
+});
+
+describe("the ledger's daylight-saving entries", () => {
+  const withDst = (
+    expression: string,
+    timezone: string,
+    dst: { gap: 'SKIP' | 'RUN_AFTER_GAP'; overlap: 'FIRST' | 'BOTH' | null },
+  ): Schedule => ({
+    ...(cron(expression, timezone) as Extract<Schedule, { type: 'cron' }>),
+    policy: { ...DEFAULT_SCHEDULE_POLICY, dst },
+  });
+  const skipped = (s: Schedule, from: string, to: string) =>
+    dstSkippedTicks(s, Date.parse(from), Date.parse(to)).map((x) => [x.nominalAt.toISOString(), x.reason]);
+
+  it('one DST_SKIPPED entry per gap under SKIP, at the nominal_at the preview gives it, when due', () => {
+    const s = withDst('15,45 2 * * *', 'Europe/Berlin', { gap: 'SKIP', overlap: null });
+    expect(skipped(s, '2027-03-27T00:00:00Z', '2027-03-29T00:00:00Z')).toEqual([
+      [
+        '2027-03-28T01:15:00.000Z',
+        '02:15 and 02:45 do not exist on 2027-03-28 in Europe/Berlin: skipped by policy SKIP',
+      ],
+    ]);
+    // Not due yet, or already behind the range: nothing.
+    expect(skipped(s, '2027-03-27T00:00:00Z', '2027-03-28T01:14:00Z')).toEqual([]);
+    expect(skipped(s, '2027-03-28T01:15:00Z', '2027-03-29T00:00:00Z')).toEqual([]);
+    // Lord Howe's 30-minute gap.
+    expect(
+      skipped(
+        withDst('15 2 * * *', 'Australia/Lord_Howe', { gap: 'SKIP', overlap: null }),
+        '2027-10-01T00:00:00Z',
+        '2027-10-05T00:00:00Z',
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('none under RUN_AFTER_GAP, for a schedule that fires at that instant anyway, or without a gap time', () => {
+    expect(
+      skipped(
+        withDst('30 2 * * *', 'Europe/Berlin', { gap: 'RUN_AFTER_GAP', overlap: null }),
+        '2027-03-27T00:00:00Z',
+        '2027-03-29T00:00:00Z',
+      ),
+    ).toEqual([]);
+    expect(
+      skipped(
+        withDst('*/30 * * * *', 'Europe/Berlin', { gap: 'SKIP', overlap: null }),
+        '2027-03-27T00:00:00Z',
+        '2027-03-29T00:00:00Z',
+      ),
+    ).toEqual([]);
+    expect(
+      skipped(
+        withDst('0 12 * * *', 'Europe/Berlin', { gap: 'SKIP', overlap: null }),
+        '2027-03-27T00:00:00Z',
+        '2027-03-29T00:00:00Z',
+      ),
+    ).toEqual([]);
+  });
+
+  it('DST_DOUBLED only for the second occurrence of a time that runs at both', () => {
+    const hourly = cron('0 * * * *', 'Europe/Berlin');
+    expect(dstDoubledReason(hourly, t('2027-10-31T00:00:00Z'))).toBeNull();
+    expect(dstDoubledReason(hourly, t('2027-10-31T01:00:00Z'))).toContain('this is the second (UTC+01:00)');
+    expect(dstDoubledReason(hourly, t('2027-10-31T02:00:00Z'))).toBeNull();
+    const firstOnly = withDst('0 * * * *', 'Europe/Berlin', { gap: 'RUN_AFTER_GAP', overlap: 'FIRST' });
+    expect(dstDoubledReason(firstOnly, t('2027-10-31T01:00:00Z'))).toBeNull();
+    expect(dstDoubledReason(cron('0 * * * *', 'Asia/Tehran'), t('2027-09-21T20:00:00Z'))).toBeNull();
+    expect(dstDoubledReason({ type: 'interval', intervalMinutes: 60 }, t('2027-10-31T01:00:00Z'))).toBeNull();
   });
 });

@@ -22,7 +22,7 @@
 import { Cron } from 'croner';
 import type { FieldIssue } from './errors.ts';
 import { upcomingRuns, type Schedule } from './schedule.ts';
-import { DEFAULT_DST_POLICY, overlapFor, zoneRules, type DstPolicy } from './dst.ts';
+import { CronFireTimes, DEFAULT_DST_POLICY, overlapFor, zoneRules, type DstPolicy } from './dst.ts';
 import { validateScheduleInput, type Validated } from './workflow-input.ts';
 import { jitterMs } from './schedule-policy.ts';
 
@@ -273,4 +273,59 @@ function listOf(items: string[]): string {
   if (items.length <= 1) return items.join('');
   if (items.length > 4) return `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+// ─── the tick ledger's daylight-saving entries ───────────────────────────────────────────────
+
+/** A ledger entry for the times of a spring-forward gap that policy SKIP dropped (DST_SKIPPED). */
+export interface DstSkippedTick {
+  /** The first dropped time read with the offset before the gap, as the preview reads it (02:30 → 03:30 CEST). */
+  nominalAt: Date;
+  reason: string;
+}
+
+/**
+ * The gaps of a cron schedule with `dst.gap: SKIP` whose dropped times are due in (fromMs, toMs]:
+ * one entry per gap (however many of its times the expression has), at the first dropped time read
+ * with the offset in force before the gap — the instant the preview gives as its `nominal_at` —
+ * with the preview's reason. The ledger has one row per instant: when the schedule fires at that
+ * instant anyway (`*∕30 * * * *` at 03:00), its own row stands and the gap gets none (the policy
+ * then changed nothing: RUN_AFTER_GAP would merge them into that very run). Empty for any other
+ * schedule or policy, so callers may pass every schedule.
+ */
+export function dstSkippedTicks(schedule: Schedule, fromMs: number, toMs: number): DstSkippedTick[] {
+  if (schedule.type !== 'cron' || schedule.policy?.dst.gap !== 'SKIP' || toMs <= fromMs) return [];
+  const rules = zoneRules(schedule.timezone);
+  const pattern = new Cron(schedule.cron, { paused: true, timezone: 'UTC' });
+  const out: DstSkippedTick[] = [];
+  // A gap's times read with the earlier offset land at most a gap's length after it.
+  for (let t = rules.firstIn(fromMs - OVERLAP_PROBE_MS, toMs); t !== null; t = rules.firstIn(t.at, toMs)) {
+    if (t.after <= t.before) continue;
+    const skipped = matchesBetween(pattern, t.at + t.before, t.at + t.after);
+    if (skipped.length === 0) continue;
+    const nominal = skipped[0]! - t.before;
+    if (nominal <= fromMs || nominal > toMs) continue;
+    const fires = new CronFireTimes(schedule.cron, schedule.timezone, schedule.policy.dst);
+    if (fires.next(new Date(nominal - 1))?.getTime() === nominal) continue;
+    const verb = skipped.length === 1 ? 'does not exist' : 'do not exist';
+    out.push({
+      nominalAt: new Date(nominal),
+      reason: `${listOf(skipped.map(hhmm))} ${verb} on ${day(skipped[0]!)} in ${schedule.timezone}: skipped by policy SKIP`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Why a fire time is the second occurrence of a wall-clock time that occurs twice and runs at both
+ * (policy BOTH, or the expression's default by Vixie cron's rule) — the ledger records its run as
+ * DST_DOUBLED — or null for any other fire time. The zone check is a lookup in cached transitions,
+ * so the scheduler can ask for every fire time it runs.
+ */
+export function dstDoubledReason(schedule: Schedule, at: Date): string | null {
+  if (schedule.type !== 'cron' || !zoneRules(schedule.timezone).isRepeat(at.getTime())) return null;
+  const dst = schedule.policy?.dst ?? DEFAULT_DST_POLICY;
+  if (overlapFor(schedule.cron, dst.overlap) !== 'BOTH') return null;
+  const pattern = new Cron(schedule.cron, { paused: true, timezone: 'UTC' });
+  return explain(schedule, dst, new ZoneClock(schedule.timezone), pattern, at).reason ?? null;
 }

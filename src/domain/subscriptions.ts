@@ -17,7 +17,7 @@
  */
 import type { JobFinishedPayload, WorkflowEventType } from './events.ts';
 
-export const SUBSCRIPTION_CHANNELS = ['IN_APP', 'EMAIL'] as const;
+export const SUBSCRIPTION_CHANNELS = ['IN_APP', 'EMAIL', 'WEBHOOK'] as const;
 export type SubscriptionChannel = (typeof SUBSCRIPTION_CHANNELS)[number];
 
 export const SUBSCRIPTION_EVENTS = [
@@ -29,6 +29,7 @@ export const SUBSCRIPTION_EVENTS = [
   'build.completed',
   'build.failed',
   'workflow.terminated',
+  'schedule.missed',
 ] as const;
 export type SubscriptionEvent = (typeof SUBSCRIPTION_EVENTS)[number];
 
@@ -40,6 +41,7 @@ const WORKFLOW_FACT_EVENT: Record<WorkflowEventType, SubscriptionEvent> = {
   BUILD_COMPLETED: 'build.completed',
   BUILD_FAILED: 'build.failed',
   WORKFLOW_TERMINATED: 'workflow.terminated',
+  SCHEDULE_MISSED: 'schedule.missed',
 };
 
 /** The events a job fact is; `recovered` says whether the previous finished job had failed. */
@@ -66,22 +68,33 @@ export interface SubscriptionRule {
   user_id: string;
   workflow_id: string | null;
   channel: SubscriptionChannel;
+  /** WEBHOOK: the user's webhook endpoint it sends to; null (or absent) for the other channels. */
+  target?: string | null;
   events: readonly string[];
 }
 
 /**
+ * Events a WEBHOOK subscription cannot name: `job.recovered` is worked out for messages to people
+ * (in-app, email); a webhook receives the `job.completed` itself and can tell from its history.
+ */
+export const NOT_FOR_WEBHOOKS: readonly SubscriptionEvent[] = ['job.recovered'];
+
+/**
  * The subscription that decides for `userId` on `channel` about `workflowId` (its own, else the
- * all-workflows one), or null: the channel's default applies.
+ * all-workflows one), or null: the channel's default applies. WEBHOOK decides per endpoint
+ * (`target`): the default of an endpoint is its own `event_types`.
  */
 export function decidingSubscription<T extends SubscriptionRule>(
   rules: readonly T[],
   userId: string,
   channel: SubscriptionChannel,
   workflowId: string,
+  target: string | null = null,
 ): T | null {
   let all: T | null = null;
   for (const r of rules) {
     if (r.user_id !== userId || r.channel !== channel) continue;
+    if (channel === 'WEBHOOK' && r.target !== target) continue;
     if (r.workflow_id === workflowId) return r;
     if (r.workflow_id === null) all = r;
   }

@@ -500,7 +500,7 @@ export const TickSchema = z
     outcome: z
       .enum(TICK_OUTCOMES)
       .describe(
-        'STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused. TERMINATED, DST_SKIPPED, DST_DOUBLED and NOT_BUILT are reserved.',
+        'STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused; DST_SKIPPED: the times of a spring-forward gap, not run by dst.gap SKIP (one entry per gap); DST_DOUBLED: a run for the second occurrence of a time that occurs twice (dst.overlap BOTH); TERMINATED: the fire time that would have come next when the workflow was terminated (one entry). NOT_BUILT is reserved.',
       ),
     job_id: z.string().nullable().describe('The run created for it, if any'),
     reason: z.string().nullable().describe('Why it did not run as scheduled; null for an ordinary run'),

@@ -56,6 +56,7 @@ const EXPECTED_TABLES = [
   'outbox',
   'password_reset_tokens',
   'processed_events',
+  'schedule_incidents',
   'schema_migrations',
   'settings',
   'user_quotas',

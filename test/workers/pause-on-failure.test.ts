@@ -151,15 +151,30 @@ describe.each(ENGINES)('pause_on_failure (%s)', (engineName) => {
   it('without the option the workflow is terminated, not paused', async () => {
     engine = createEngine(database, { executor: PRODUCTION_LEASE });
     engine.start();
+    const next = new Date(Date.now() + 3_600_000);
     const [wf] = await insertWorkflows(database.db, [
-      { userId, payload: failingHeartbeat(target.url), nextRunAt: null, maxFailures: 1 },
+      { userId, payload: failingHeartbeat(target.url), nextRunAt: next, intervalMinutes: 60, maxFailures: 1 },
     ]);
     await finalJob(database, await insertManualJob(database, wf!, userId));
     const terminated = await waitFor(async () => {
       const w = await workflowRow(wf!);
       return w.terminated_at ? w : null;
     });
-    expect(terminated).toMatchObject({ paused_at: null, pause_note: null });
+    expect(terminated).toMatchObject({ paused_at: null, pause_note: null, next_run_at: null });
+    // The fire time that would have come next is in the ledger as TERMINATED, once, with why.
+    const ticks = await database.db
+      .selectFrom('workflow_ticks')
+      .selectAll()
+      .where('workflow_id', '=', wf!)
+      .execute();
+    expect(ticks.map((t) => [t.nominal_at.getTime(), t.outcome, t.job_id, t.reason])).toEqual([
+      [
+        next.getTime(),
+        'TERMINATED',
+        null,
+        'the workflow was terminated after 1 consecutive failures (limit 1)',
+      ],
+    ]);
   });
 
   it('the failure policy of earlier versions (JOB_FAILED events) pauses too', async () => {

@@ -242,6 +242,130 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
     expect((await jobsOf(database.db, w.id)).map((j) => j.skipped_ticks)).toEqual([0, 0]);
   });
 
+  describe('daylight saving (cron in Europe/Berlin, a test clock across the real changes of 2027)', () => {
+    async function cronWorkflow(expression: string, firstRun: string, dst?: SchedulePolicyInput['dst']) {
+      const [id] = await insertWorkflows(database.db, [
+        {
+          userId,
+          cron: { expression, timezone: 'Europe/Berlin' },
+          nextRunAt: new Date(firstRun),
+          ...(dst ? { policy: { dst } } : {}),
+        },
+      ]);
+      const clock = new TestClock(Date.parse(firstRun));
+      const scheduler = new Scheduler({ db: database.db, clock, events: new Events(), logger });
+      const tickAt = async (iso: string) => {
+        clock.advance(Date.parse(iso) + 100 - clock.now().getTime());
+        return scheduler.runOnce();
+      };
+      const ledger = async () =>
+        (
+          await database.db
+            .selectFrom('workflow_ticks')
+            .selectAll()
+            .where('workflow_id', '=', id!)
+            .orderBy('nominal_at')
+            .execute()
+        ).map((r) => ({
+          at: r.nominal_at.toISOString(),
+          outcome: r.outcome,
+          job: r.job_id,
+          reason: r.reason,
+        }));
+      return { id: id!, tickAt, ledger };
+    }
+
+    it('DST_SKIPPED: the gap time that dst.gap SKIP drops, once, recorded by the next fire time', async () => {
+      // 02:30 on 2027-03-28 does not exist in Berlin (02:00 CET → 03:00 CEST at 01:00Z).
+      const w = await cronWorkflow('30 2 * * *', '2027-03-27T01:30:00Z', { gap: 'SKIP' });
+      await w.tickAt('2027-03-27T01:30:00Z');
+      await w.tickAt('2027-03-28T12:00:00Z'); // nothing due: 03-28 has no fire time under SKIP
+      const mid = await w.ledger();
+      expect(mid.map((r) => r.outcome)).toEqual(['STARTED']);
+      await w.tickAt('2027-03-29T00:30:00Z');
+      await w.tickAt('2027-03-29T00:31:00Z'); // a repeated look writes nothing twice
+      const ledger = await w.ledger();
+      expect(ledger.map((r) => [r.at, r.outcome])).toEqual([
+        ['2027-03-27T01:30:00.000Z', 'STARTED'],
+        // 02:30 read with the offset before the gap (CET), as the preview's nominal_at: 03:30 CEST.
+        ['2027-03-28T01:30:00.000Z', 'DST_SKIPPED'],
+        ['2027-03-29T00:30:00.000Z', 'STARTED'],
+      ]);
+      expect(ledger[1]).toMatchObject({
+        job: null,
+        reason: '02:30 does not exist on 2027-03-28 in Europe/Berlin: skipped by policy SKIP',
+      });
+      expect(await jobsOf(database.db, w.id)).toHaveLength(2);
+    });
+
+    it('RUN_AFTER_GAP (the default) records no DST_SKIPPED: the gap time runs at 03:00', async () => {
+      const w = await cronWorkflow('30 2 * * *', '2027-03-27T01:30:00Z');
+      for (const at of ['2027-03-27T01:30:00Z', '2027-03-28T01:00:00Z', '2027-03-29T00:30:00Z'])
+        await w.tickAt(at);
+      expect((await w.ledger()).map((r) => [r.at, r.outcome])).toEqual([
+        ['2027-03-27T01:30:00.000Z', 'STARTED'],
+        ['2027-03-28T01:00:00.000Z', 'STARTED'],
+        ['2027-03-29T00:30:00.000Z', 'STARTED'],
+      ]);
+    });
+
+    it("DST_DOUBLED: the second occurrence of a doubled hour runs, by Vixie cron's rule and by BOTH", async () => {
+      // 2027-10-31: 03:00 CEST → 02:00 CET at 01:00Z, so 02:00–03:00 occurs twice.
+      const hourly = await cronWorkflow('0 * * * *', '2027-10-31T00:00:00Z');
+      const daily = await cronWorkflow('30 2 * * *', '2027-10-31T00:30:00Z', { overlap: 'BOTH' });
+      const first = await cronWorkflow('30 2 * * *', '2027-10-31T00:30:00Z');
+      for (const at of [
+        '2027-10-31T00:00:00Z',
+        '2027-10-31T00:30:00Z',
+        '2027-10-31T01:00:00Z',
+        '2027-10-31T01:30:00Z',
+        '2027-10-31T02:00:00Z',
+      ]) {
+        await hourly.tickAt(at);
+        await daily.tickAt(at);
+        await first.tickAt(at);
+      }
+      const h = await hourly.ledger();
+      expect(h.map((r) => [r.at, r.outcome])).toEqual([
+        ['2027-10-31T00:00:00.000Z', 'STARTED'],
+        ['2027-10-31T01:00:00.000Z', 'DST_DOUBLED'],
+        ['2027-10-31T02:00:00.000Z', 'STARTED'],
+      ]);
+      expect(h[1]!.job).not.toBeNull();
+      expect(h[1]!.reason).toBe(
+        '02:00 occurs twice on 2027-10-31 in Europe/Berlin: runs at both by policy BOTH (the default for this expression); this is the second (UTC+01:00)',
+      );
+      const d = await daily.ledger();
+      expect(d.map((r) => [r.at, r.outcome])).toEqual([
+        ['2027-10-31T00:30:00.000Z', 'STARTED'],
+        ['2027-10-31T01:30:00.000Z', 'DST_DOUBLED'],
+      ]);
+      expect(d[1]!.reason).toContain('by policy BOTH; this is the second (UTC+01:00)');
+      const jobs = await jobsOf(database.db, daily.id);
+      expect(jobs.map((j) => j.id)).toEqual(d.map((r) => r.job));
+      // FIRST (the default for a time of day): the second occurrence is not a fire time at all.
+      expect((await first.ledger()).map((r) => r.outcome)).toEqual(['STARTED']);
+    });
+  });
+
+  it('TERMINATED: the fire time that would have come next, once; none after', async () => {
+    const w = await workflowWith();
+    const workflows = new WorkflowsService(database.db, w.clock, { idempotencyTtlMs: 60_000 }, w.events);
+    await w.tickAt(0);
+    await w.tickAt(1);
+    w.clock.advance(20_000);
+    await workflows.terminate(userId, w.id);
+    await workflows.terminate(userId, w.id);
+    for (const m of [2, 3, 4]) await w.tickAt(m);
+    const ledger = await ledgerOf(w.id);
+    expect(ledger.map((r) => [r.minute, r.outcome])).toEqual([
+      [0, 'STARTED'],
+      [1, 'STARTED'],
+      [2, 'TERMINATED'],
+    ]);
+    expect(ledger[2]).toMatchObject({ jobId: null, reason: 'the workflow was terminated by its owner' });
+  });
+
   it('a month-long outage of a minutely schedule writes 1,000 rows and one summary', async () => {
     const w = await workflowWith();
     await w.tickAt(30 * 24 * 60);

@@ -21,6 +21,10 @@ const SubscriptionSchema = z.object({
   id: z.uuid(),
   workflow_id: z.uuid().nullable().describe('null: every workflow of yours, now and later'),
   channel: z.enum(SUBSCRIPTION_CHANNELS),
+  target: z
+    .uuid()
+    .nullable()
+    .describe('WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL'),
   events: z.array(z.string()).describe('Event names, or ["*"]; [] mutes the channel for this scope'),
   created_at: timestamp,
   updated_at: timestamp,
@@ -30,8 +34,14 @@ const EffectiveSchema = z.object({
   channel: z.enum(SUBSCRIPTION_CHANNELS),
   source: z
     .enum(['WORKFLOW', 'ALL_WORKFLOWS', 'DEFAULT'])
-    .describe('DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing'),
+    .describe(
+      "DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing, WEBHOOK follows the endpoint's event_types",
+    ),
   events: z.array(z.string()),
+  target: z
+    .uuid()
+    .nullable()
+    .describe('WEBHOOK: the endpoint this entry is for (one entry per endpoint of yours)'),
 });
 
 const SubscriptionListSchema = z.object({
@@ -83,8 +93,9 @@ export async function subscriptionRoutes(
   app.addHook('onRequest', makeAuthenticate(opts.users));
 
   const putDescription =
-    'One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. ' +
-    'Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*".';
+    'One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. ' +
+    'Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". ' +
+    'WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none.';
 
   app.get(
     '/subscriptions',

@@ -371,7 +371,9 @@ export interface NotificationSubscriptionsTable {
   user_id: string;
   /** Null: every workflow of the user. */
   workflow_id: string | null;
-  channel: 'IN_APP' | 'EMAIL';
+  channel: 'IN_APP' | 'EMAIL' | 'WEBHOOK';
+  /** WEBHOOK: the user's webhook endpoint (migration 0025); null for the other channels. */
+  target: ColumnType<string | null, string | null | undefined, string | null>;
   events: string[];
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
@@ -461,6 +463,17 @@ export type TickOutcome =
   | 'DST_DOUBLED'
   | 'NOT_BUILT';
 
+/** A missed-fire incident (migration 0025): one open per workflow at most. */
+export interface ScheduleIncidentsTable {
+  id: string;
+  workflow_id: string;
+  cause: 'SCHEDULER_DOWN' | 'EXECUTORS_SATURATED' | 'NOT_BUILT';
+  due_at: Timestamp;
+  reason: string;
+  opened_at: Timestamp;
+  resolved_at: Timestamp | null;
+}
+
 export interface DB {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
@@ -490,6 +503,7 @@ export interface DB {
   analytics_job_durations: AnalyticsJobDurationsTable;
   analytics_task_durations: AnalyticsTaskDurationsTable;
   workflow_ticks: WorkflowTicksTable;
+  schedule_incidents: ScheduleIncidentsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

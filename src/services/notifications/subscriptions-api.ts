@@ -11,6 +11,8 @@ export interface SubscriptionView {
   /** Null: every workflow of the user, now and later. */
   workflow_id: string | null;
   channel: SubscriptionChannel;
+  /** WEBHOOK: the id of the user's webhook endpoint it sends to; null for the other channels. */
+  target: string | null;
   events: string[];
   created_at: string;
   updated_at: string;
@@ -22,6 +24,8 @@ export interface EffectiveView {
   /** WORKFLOW: its own subscription; ALL_WORKFLOWS: the all-workflows one; DEFAULT: neither. */
   source: 'WORKFLOW' | 'ALL_WORKFLOWS' | 'DEFAULT';
   events: string[];
+  /** WEBHOOK: one entry per endpoint of the user (its id); DEFAULT there is the endpoint's event_types. */
+  target: string | null;
 }
 
 export interface SubscriptionList {

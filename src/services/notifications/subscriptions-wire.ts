@@ -38,6 +38,7 @@ export function subscriptionToWire(s: SubscriptionView): MessageInitShape<typeof
     id: s.id,
     ...(s.workflow_id !== null ? { workflowId: s.workflow_id } : {}),
     channel: toEnum(SubscriptionChannelSchema, s.channel),
+    ...(s.target !== null ? { target: s.target } : {}),
     events: s.events,
     createdAt: toTimestamp(s.created_at),
     updatedAt: toTimestamp(s.updated_at),
@@ -50,6 +51,7 @@ export function subscriptionFromWire(m: Subscription | undefined): SubscriptionV
     id: s.id,
     workflow_id: s.workflowId ?? null,
     channel: fromEnum(SubscriptionChannelSchema, s.channel, SUBSCRIPTION_CHANNELS),
+    target: s.target ?? null,
     events: [...s.events],
     created_at: fromTimestamp(s.createdAt),
     updated_at: fromTimestamp(s.updatedAt),
@@ -61,6 +63,7 @@ export function effectiveToWire(e: EffectiveView): MessageInitShape<typeof Effec
     channel: toEnum(SubscriptionChannelSchema, e.channel),
     source: toEnum(EffectiveSourceSchema, e.source),
     events: e.events,
+    ...(e.target !== null ? { target: e.target } : {}),
   };
 }
 
@@ -69,6 +72,7 @@ export function effectiveFromWire(e: Effective): EffectiveView {
     channel: fromEnum(SubscriptionChannelSchema, e.channel, SUBSCRIPTION_CHANNELS),
     source: fromEnum(EffectiveSourceSchema, e.source, SOURCES),
     events: [...e.events],
+    target: e.target ?? null,
   };
 }
 

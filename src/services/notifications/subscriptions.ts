@@ -16,6 +16,7 @@ import {
   ALL_EVENTS,
   decidingSubscription,
   normalizeEvents,
+  NOT_FOR_WEBHOOKS,
   SUBSCRIPTION_CHANNELS,
   SUBSCRIPTION_EVENTS,
 } from '../../domain/subscriptions.ts';
@@ -50,12 +51,13 @@ export const SubscriptionBodySchema = z.strictObject({
       }),
     )
     .max(16, 'must hold at most 16 events'),
+  target: z.string().max(64).optional().describe('WEBHOOK only: the id of one of your webhooks'),
 });
 
 /** What the ALERTS and ALL preferences keep, as events (the IN_APP default). */
 const PREFERENCE_EVENTS: Record<NotificationPreference, string[]> = {
   ALL: [ALL_EVENTS],
-  ALERTS: ['job.failed', 'build.failed', 'workflow.terminated'],
+  ALERTS: ['job.failed', 'build.failed', 'workflow.terminated', 'schedule.missed'],
   NONE: [],
 };
 
@@ -100,18 +102,34 @@ export class SubscriptionsService implements SubscriptionsApi {
         .where('id', '=', userId)
         .executeTakeFirst(),
     ]);
-    const effective: EffectiveView[] = SUBSCRIPTION_CHANNELS.map((channel) => {
-      const rule = decidingSubscription(rows, userId, channel, workflowId);
+    const hooks = await this.#db
+      .selectFrom('webhooks')
+      .select(['id', 'event_types'])
+      .where('user_id', '=', userId)
+      .orderBy('id')
+      .execute();
+    const decide = (
+      channel: (typeof SUBSCRIPTION_CHANNELS)[number],
+      target: string | null,
+      fallback: readonly string[],
+    ): EffectiveView => {
+      const rule = decidingSubscription(rows, userId, channel, workflowId, target);
       if (rule) {
         return {
           channel,
           source: rule.workflow_id === null ? 'ALL_WORKFLOWS' : 'WORKFLOW',
           events: [...rule.events],
+          target,
         };
       }
-      const events = channel === 'IN_APP' ? PREFERENCE_EVENTS[user?.notification_preference ?? 'ALERTS'] : [];
-      return { channel, source: 'DEFAULT', events: [...events] };
-    });
+      return { channel, source: 'DEFAULT', events: [...fallback], target };
+    };
+    const effective: EffectiveView[] = [
+      decide('IN_APP', null, PREFERENCE_EVENTS[user?.notification_preference ?? 'ALERTS']),
+      decide('EMAIL', null, []),
+      // Per endpoint: without a subscription, the endpoint's own event_types decide.
+      ...hooks.map((h) => decide('WEBHOOK', h.id, h.event_types)),
+    ];
     return {
       subscriptions: rows.map(toSubscriptionView),
       email_enabled: this.#config.emailEnabled,
@@ -131,12 +149,14 @@ export class SubscriptionsService implements SubscriptionsApi {
     const parsed = SubscriptionBodySchema.safeParse(body ?? {});
     if (!parsed.success) throw new ValidationError(fieldIssuesFromZod(parsed.error.issues));
     if (workflowId !== null) await this.#ownedWorkflow(userId, workflowId);
+    const target = await this.#target(userId, parsed.data.channel, parsed.data.target, parsed.data.events);
     const now = this.#clock.now();
     const events = normalizeEvents(parsed.data.events);
     const { rows } = await sql<Selectable<NotificationSubscriptionsTable> & { created: boolean }>`
-      INSERT INTO notification_subscriptions (id, user_id, workflow_id, channel, events, created_at, updated_at)
-      VALUES (${newId()}, ${userId}, ${workflowId}, ${parsed.data.channel}, ${events}::text[], ${now}, ${now})
-      ON CONFLICT (user_id, channel, COALESCE(workflow_id, '00000000-0000-0000-0000-000000000000'::uuid))
+      INSERT INTO notification_subscriptions (id, user_id, workflow_id, channel, target, events, created_at, updated_at)
+      VALUES (${newId()}, ${userId}, ${workflowId}, ${parsed.data.channel}, ${target}, ${events}::text[], ${now}, ${now})
+      ON CONFLICT (user_id, channel, COALESCE(workflow_id, '00000000-0000-0000-0000-000000000000'::uuid),
+                   COALESCE(target, '00000000-0000-0000-0000-000000000000'::uuid))
       DO UPDATE SET events = EXCLUDED.events, updated_at = EXCLUDED.updated_at
       RETURNING *, (xmax = 0) AS created`.execute(this.#db);
     const row = rows[0]!;
@@ -195,6 +215,52 @@ export class SubscriptionsService implements SubscriptionsApi {
     return { ...toEmailView(row), text, history: attempts.map(toAttemptView) };
   }
 
+  /**
+   * The target of a subscription: WEBHOOK needs one of the user's webhook endpoints (another
+   * user's, or none, is a 400 on `target`: the field is wrong, and saying "not found" about an id
+   * the user gave reveals nothing); the other channels take none.
+   */
+  async #target(
+    userId: string,
+    channel: (typeof SUBSCRIPTION_CHANNELS)[number],
+    target: string | undefined,
+    events: readonly string[],
+  ): Promise<string | null> {
+    if (channel !== 'WEBHOOK') {
+      if (target !== undefined) {
+        throw new ValidationError([{ path: 'target', message: 'is only for channel WEBHOOK' }]);
+      }
+      return null;
+    }
+    const issues: { path: string; message: string }[] = [];
+    events.forEach((e, i) => {
+      if ((NOT_FOR_WEBHOOKS as readonly string[]).includes(e)) {
+        issues.push({
+          path: `events.${i}`,
+          message: `${e} is not sent to webhooks (subscribe to job.completed)`,
+        });
+      }
+    });
+    if (target === undefined) {
+      issues.push({
+        path: 'target',
+        message: 'is required for channel WEBHOOK: the id of one of your webhooks',
+      });
+    } else {
+      const hook = isUuid(target)
+        ? await this.#db
+            .selectFrom('webhooks')
+            .select('id')
+            .where('id', '=', target)
+            .where('user_id', '=', userId)
+            .executeTakeFirst()
+        : undefined;
+      if (!hook) issues.push({ path: 'target', message: 'must be the id of one of your webhooks' });
+    }
+    if (issues.length > 0) throw new ValidationError(issues);
+    return target!;
+  }
+
   async #ownedWorkflow(userId: string, workflowId: string): Promise<void> {
     if (!isUuid(workflowId)) throw new NotFoundError('Workflow');
     const row = await this.#db
@@ -233,6 +299,7 @@ function toSubscriptionView(r: Selectable<NotificationSubscriptionsTable>): Subs
     id: r.id,
     workflow_id: r.workflow_id,
     channel: r.channel,
+    target: r.target,
     events: [...r.events],
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),

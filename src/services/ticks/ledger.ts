@@ -9,6 +9,8 @@ import { DEFAULT_SCHEDULE_POLICY, jitterMs, JITTER_MAX_SECONDS } from '../../dom
 import { pausedLedger, type LedgerTick, type TickLedger } from '../../domain/catch-up.ts';
 import type { DB, TickOutcome, WorkflowRow } from '../../platform/db/schema.ts';
 import { scheduleOf } from '../workflows/codec.ts';
+import { dstSkippedTicks } from '../../domain/schedule-preview.ts';
+import { cronFireTimes, type Schedule } from '../../domain/schedule.ts';
 
 export interface TickRow {
   workflowId: string;
@@ -68,7 +70,7 @@ export async function endTicksOfJobs(
     ) AS v(job_id, workflow_id, scheduled_at, reason)
     WHERE t.workflow_id = v.workflow_id AND t.job_id = v.job_id
       AND t.nominal_at BETWEEN v.scheduled_at - ${JITTER_MAX_SECONDS} * interval '1 second' AND v.scheduled_at
-      AND t.outcome IN ('STARTED', 'BUFFERED')`.execute(trx);
+      AND t.outcome IN ('STARTED', 'BUFFERED', 'DST_DOUBLED')`.execute(trx);
 }
 
 /**
@@ -98,6 +100,69 @@ export function plainTickRows(
     rows.push({ ...row(ledger.summary, ledger.summary.outcome), scheduledAt: ledger.summary.nominalAt });
   }
   return { rows, fires };
+}
+
+/**
+ * DST_SKIPPED rows (cron, `dst.gap: SKIP`): the gaps whose dropped times fall between the fire time
+ * before `dueAt` and `now` (src/domain/schedule-preview.ts dstSkippedTicks). The range reaches back
+ * to the previous fire time so that the tick of the first fire time after a gap records it; a gap
+ * already recorded by an earlier tick is not written twice (ON CONFLICT DO NOTHING), and a gap
+ * before the workflow was created is not its own.
+ */
+export function dstSkippedRows(
+  workflow: { id: string; next_run_at: Date; created_at: Date },
+  schedule: Schedule,
+  jitterSeconds: number,
+  now: Date,
+): TickRow[] {
+  if (schedule.type !== 'cron' || schedule.policy?.dst.gap !== 'SKIP') return [];
+  const workflowId = workflow.id;
+  const dueAt = workflow.next_run_at;
+  // Not before the workflow existed: a gap between the previous fire time and its creation is not its own.
+  const before = Math.max(
+    cronFireTimes(schedule).previous(dueAt)?.getTime() ?? dueAt.getTime() - 1,
+    workflow.created_at.getTime(),
+  );
+  return dstSkippedTicks(schedule, before, now.getTime()).map((t) => ({
+    workflowId,
+    nominalAt: t.nominalAt,
+    scheduledAt: new Date(t.nominalAt.getTime() + jitterMs(workflowId, t.nominalAt, jitterSeconds)),
+    outcome: 'DST_SKIPPED',
+    jobId: null,
+    reason: t.reason,
+  }));
+}
+
+/**
+ * TERMINATED (issue 13): when a workflow is terminated, its next fire time — the one that would
+ * have fired next, due or not — is recorded once as TERMINATED with the reason; later fire times
+ * are not recorded (a terminated workflow has no schedule any more, and the ledger would otherwise
+ * grow for ever). Called in the transaction that sets `terminated_at`, with the row before it.
+ */
+export async function recordTerminatedTick(
+  trx: Transaction<DB>,
+  workflow: WorkflowRow,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  if (workflow.next_run_at === null) return;
+  const schedule = scheduleOf(workflow);
+  const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
+  const nominalAt = workflow.next_run_at;
+  await insertTicks(
+    trx,
+    [
+      {
+        workflowId: workflow.id,
+        nominalAt,
+        scheduledAt: new Date(nominalAt.getTime() + jitterMs(workflow.id, nominalAt, policy.jitterSeconds)),
+        outcome: 'TERMINATED',
+        jobId: null,
+        reason,
+      },
+    ],
+    now,
+  );
 }
 
 /**

@@ -32,6 +32,7 @@ const WORKFLOW_EVENT: Record<WorkflowEventType, WebhookEventType> = {
   BUILD_COMPLETED: 'build.completed',
   BUILD_FAILED: 'build.failed',
   WORKFLOW_TERMINATED: 'workflow.terminated',
+  SCHEDULE_MISSED: 'schedule.missed',
 };
 
 /** The webhook event of a `JOB_FINISHED` fact; null for bulk cancellations (the workflow's event tells). */
@@ -69,7 +70,13 @@ export function workflowFactEvent(type: string, payload: Record<string, unknown>
   return {
     userId: p.user_id,
     type: eventType,
-    dedupeKey: type === 'WORKFLOW_TERMINATED' ? `${eventType}:${identity}:${at}` : `${eventType}:${identity}`,
+    dedupeKey:
+      type === 'WORKFLOW_TERMINATED'
+        ? `${eventType}:${identity}:${at}`
+        : type === 'SCHEDULE_MISSED'
+          ? // One per incident, whatever the generation.
+            `${eventType}:${(payload as { incident_id?: unknown }).incident_id as string}`
+          : `${eventType}:${identity}`,
     at,
     data: { ...payload },
   };

@@ -19,6 +19,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'build.completed',
   'build.failed',
   'workflow.terminated',
+  'schedule.missed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** What a delivery can carry: a subscribed event, or the test event of `POST …/ping`. */

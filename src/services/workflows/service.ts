@@ -74,6 +74,7 @@ import {
   recordPauseTicks,
   type TicksPage,
   type TicksQuery,
+  recordTerminatedTick,
 } from '../ticks/ledger.ts';
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
@@ -472,6 +473,8 @@ export class WorkflowsService implements WorkflowsApi {
     const view = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
       if (current.terminated_at !== null) return viewOf(trx, current);
+      // The fire time that would have come next, recorded once (ledger outcome TERMINATED).
+      await recordTerminatedTick(trx, current, 'the workflow was terminated by its owner', now);
       const row = await trx
         .updateTable('workflows')
         .set({ terminated_at: now, next_run_at: null, updated_at: now })

@@ -11,7 +11,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
-import { JOB_FINISHED, WORKFLOW_EVENT_TYPES } from '../../domain/events.ts';
+import { JOB_FINISHED, MISSED_FIRE_CAUSES, WORKFLOW_EVENT_TYPES } from '../../domain/events.ts';
 import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
 import type { NotificationFact } from '../../domain/notification-content.ts';
 import { jobEvents, workflowFactEvents, type SubscriptionEvent } from '../../domain/subscriptions.ts';
@@ -55,6 +55,12 @@ const FACT_SCHEMAS = {
     reason: z.enum(['manual', 'auto']),
     consecutive_failures: z.number().int(),
     max_consecutive_failures: z.number().int(),
+  }),
+  SCHEDULE_MISSED: FactBase.extend({
+    incident_id: uuid,
+    cause: z.enum(MISSED_FIRE_CAUSES),
+    due_at: z.string().min(1).max(64),
+    reason: text,
   }),
 } as const;
 

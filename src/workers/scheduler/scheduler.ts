@@ -17,6 +17,9 @@
  * a resume computes anyway, src/domain/pause.ts), so the ledger of a pause is written while it
  * lasts; a resume records what the scheduler did not get to (a scheduler down during the pause).
  * The deadline sweep and CANCEL_OTHER give the rows of the runs they end their final outcome.
+ * Daylight saving (cron): the run of the second occurrence of a doubled time is DST_DOUBLED (with
+ * the preview's reason) instead of STARTED, and the times of a gap that `dst.gap: SKIP` drops get
+ * one DST_SKIPPED row per gap, written by the tick of the first fire time after the gap.
  *
  * Tracing: a tick that claims workflows runs in a `scheduler.tick` span; the jobs it creates store
  * its context (`jobs.trace_context`, one value for the whole batch, so still one INSERT) and the
@@ -46,7 +49,15 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
-import { endTicksOfJobs, insertTicks, plainTickRows, type TickRow } from '../../services/ticks/ledger.ts';
+import {
+  dstSkippedRows,
+  endTicksOfJobs,
+  insertTicks,
+  plainTickRows,
+  type TickRow,
+} from '../../services/ticks/ledger.ts';
+import { dstDoubledReason } from '../../domain/schedule-preview.ts';
+import type { Schedule } from '../../domain/schedule.ts';
 import { fromStates } from '../executor/sql.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
@@ -149,8 +160,8 @@ export class Scheduler {
         const missed = await this.#endMissedDeadlines(trx, now);
         const paused = this.#config.ledger ? await this.#recordPaused(trx, now) : 0;
         // workflows_due_idx: due, built, not terminated, not paused.
-        const { rows: due } = await sql<DueRow>`
-        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at
+        const { rows: due } = await sql<DueRow & { created_at: Date }>`
+        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, created_at
         FROM workflows
         WHERE next_run_at <= ${now}
           AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL
@@ -184,7 +195,7 @@ export class Scheduler {
           const ledger = this.#config.ledger
             ? tickLedger(schedule, w.next_run_at, now, policy.catchUp, plan)
             : null;
-          return { w, policy, plan, ledger };
+          return { w, schedule, policy, plan, ledger };
         });
         const overlap = await this.#applyOverlap(trx, plans, now);
         const jobs = overlap.jobs;
@@ -197,8 +208,8 @@ export class Scheduler {
           ? sql`, recorded AS (
             INSERT INTO workflow_ticks (workflow_id, nominal_at, scheduled_at, outcome, job_id, reason, recorded_at)
             SELECT j.workflow_id, j.scheduled_at - j.jitter_ms * interval '1 millisecond', j.scheduled_at,
-                   CASE WHEN j.buffered THEN 'BUFFERED' ELSE 'STARTED' END, ins.id,
-                   CASE WHEN j.buffered THEN 'policy BUFFER_ONE: waits for the unfinished run to finish' END, ${now}
+                   CASE WHEN j.buffered THEN 'BUFFERED' WHEN j.dst_reason IS NOT NULL THEN 'DST_DOUBLED' ELSE 'STARTED' END, ins.id,
+                   CASE WHEN j.buffered THEN 'policy BUFFER_ONE: waits for the unfinished run to finish' ELSE j.dst_reason END, ${now}
             FROM j LEFT JOIN ins ON ins.id = j.id
             ORDER BY j.workflow_id, j.scheduled_at
             ON CONFLICT (workflow_id, nominal_at) DO NOTHING)`
@@ -209,8 +220,9 @@ export class Scheduler {
             ${jobs.map((j) => j.id)}::uuid[], ${jobs.map((j) => j.w.id)}::uuid[], ${jobs.map((j) => j.w.user_id)}::uuid[],
             ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
             ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[],
-            ${jobs.map((j) => j.scheduledAt.getTime() - j.nominalAt.getTime())}::int[], ${jobs.map((j) => j.buffered)}::bool[]
-          ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered)
+            ${jobs.map((j) => j.scheduledAt.getTime() - j.nominalAt.getTime())}::int[], ${jobs.map((j) => j.buffered)}::bool[],
+            ${jobs.map((j) => j.dstReason)}::text[]
+          ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered, dst_reason)
         ), ins AS (
           INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
           -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
@@ -224,7 +236,11 @@ export class Scheduler {
         if (this.#config.ledger) {
           // The rest of the ledger: catch-up's, the overlap policy's and the summaries (outages only).
           const rows: TickRow[] = [...overlap.notRun];
-          for (const p of plans) rows.push(...plainTickRows(p.w.id, p.policy.jitterSeconds, p.ledger!).rows);
+          for (const p of plans) {
+            rows.push(...plainTickRows(p.w.id, p.policy.jitterSeconds, p.ledger!).rows);
+            // Gap times dropped by dst.gap SKIP (cron only; nothing to do for other schedules).
+            rows.push(...dstSkippedRows(p.w, p.schedule, p.policy.jitterSeconds, now));
+          }
           await insertTicks(trx, rows, now);
         }
 
@@ -360,7 +376,13 @@ export class Scheduler {
    */
   async #applyOverlap(
     trx: Transaction<DB>,
-    plans: readonly { w: DueRow; policy: SchedulePolicy; plan: TickPlan; ledger: TickLedger | null }[],
+    plans: readonly {
+      w: DueRow;
+      schedule: Schedule;
+      policy: SchedulePolicy;
+      plan: TickPlan;
+      ledger: TickLedger | null;
+    }[],
     now: Date,
   ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[]; notRun: TickRow[] }> {
     const watched = plans.filter((p) => p.policy.overlap !== 'BUFFER_ALL' && p.plan.fires.length > 0);
@@ -381,7 +403,7 @@ export class Scheduler {
     const replacedBy = new Map<string, Date>();
     const notRunRows: TickRow[] = [];
     let skipped = 0;
-    for (const { w, policy, plan, ledger } of plans) {
+    for (const { w, schedule, policy, plan, ledger } of plans) {
       const unfinished = active.get(w.id) ?? NOTHING_ACTIVE;
       const decision = decideOverlap(policy.overlap, plan.fires.length, unfinished);
       const kept = keptFires(policy.overlap, plan.fires, decision.admit);
@@ -417,6 +439,8 @@ export class Scheduler {
           // The fire times this run stands for besides its own, as before policies: on the first.
           skipped: i === 0 ? plan.skipped + notRun : 0,
           startBy: deadline === null ? null : new Date(scheduledAt.getTime() + deadline * 1000),
+          // The second occurrence of a doubled wall-clock time (autumn, policy BOTH): DST_DOUBLED.
+          dstReason: ledger === null ? null : dstDoubledReason(schedule, nominalAt),
         });
       });
     }
@@ -504,6 +528,8 @@ interface NewJob {
   scheduledAt: Date;
   skipped: number;
   startBy: Date | null;
+  /** Set for the second occurrence of a doubled time (ledger outcome DST_DOUBLED, this reason). */
+  dstReason: string | null;
 }
 
 const NOTHING_ACTIVE: ActiveRuns = { running: 0, waiting: 0 };

@@ -5,7 +5,12 @@
  *   terminate or edit are skipped: the workflow's own event tells the user); TASK_FINISHED →
  *   task.finished (a DAG task instance that ran ended);
  * - `notifications` BUILD_STARTED / BUILD_COMPLETED / BUILD_FAILED / WORKFLOW_TERMINATED →
- *   build.* / workflow.terminated.
+ *   build.* / workflow.terminated; SCHEDULE_MISSED → schedule.missed.
+ * - Which endpoint gets a fact about workflow W (issue 14, docs/notifications.md): per endpoint,
+ *   the user's WEBHOOK subscription to W targeting it, else their all-workflows one targeting it,
+ *   else the endpoint's own `event_types` (src/domain/subscriptions.ts decidingSubscription). The
+ *   subscription replaces the endpoint's filter for that scope (so `events: []` mutes W on it);
+ *   it never adds a second delivery: one per (endpoint, fact), by the dedupe key.
  *
  * One round trip for the batch's endpoints (enabled webhooks of the batch's users) and one
  * INSERT … ON CONFLICT DO NOTHING for its deliveries, keyed by the fact's natural identity, so a
@@ -25,6 +30,7 @@ import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { decidingSubscription, subscribed } from '../../domain/subscriptions.ts';
 import {
   deliveryBody,
   insertDeliveries,
@@ -90,11 +96,23 @@ export class WebhookConsumer {
       .where('enabled', '=', true)
       .execute();
     if (hooks.length === 0) return 0;
+    const rules = await this.#db
+      .selectFrom('notification_subscriptions')
+      .select(['user_id', 'workflow_id', 'channel', 'target', 'events'])
+      .where('user_id', 'in', [...new Set(hooks.map((h) => h.user_id))])
+      .where('channel', '=', 'WEBHOOK')
+      .execute();
     const rows: NewDelivery[] = [];
     for (const fact of facts) {
+      const workflowId = typeof fact.data.workflow_id === 'string' ? fact.data.workflow_id : null;
       for (const hook of hooks) {
         if (hook.user_id !== fact.userId) continue;
-        if (!hook.event_types.includes('*') && !hook.event_types.includes(fact.type)) continue;
+        const rule =
+          workflowId === null || rules.length === 0
+            ? null
+            : decidingSubscription(rules, fact.userId, 'WEBHOOK', workflowId, hook.id);
+        const events = rule ? rule.events : hook.event_types;
+        if (!subscribed(events, [fact.type])) continue;
         const id = newId();
         rows.push({
           id,

@@ -48,6 +48,7 @@ import type { Logger } from '../../platform/logger.ts';
 import { Loop } from '../loop.ts';
 import { writeJobFinishedEvents, writeWorkflowFact } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
+import { recordTerminatedTick } from '../../services/ticks/ledger.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
 
 const CONSUMER = 'workflow-worker';
@@ -461,6 +462,19 @@ export class WorkflowWorker {
     maxFailures: number,
   ): Promise<void> {
     const now = this.#clock.now();
+    // The fire time that would have come next, recorded once in the ledger (TERMINATED); later
+    // ones are not: the workflow has no schedule any more.
+    const before = await trx
+      .selectFrom('workflows')
+      .selectAll()
+      .where('id', '=', workflow.id)
+      .executeTakeFirstOrThrow();
+    await recordTerminatedTick(
+      trx,
+      before,
+      `the workflow was terminated after ${failures} consecutive failures (limit ${maxFailures})`,
+      now,
+    );
     await trx
       .updateTable('workflows')
       .set({ terminated_at: now, next_run_at: null, updated_at: now })

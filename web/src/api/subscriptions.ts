@@ -19,6 +19,7 @@ export const SUBSCRIPTION_EVENTS = [
   'build.completed',
   'build.failed',
   'workflow.terminated',
+  'schedule.missed',
 ] as const;
 
 const key = (workflowId: string) => ['subscriptions', workflowId] as const;

@@ -2565,25 +2565,29 @@ export interface paths {
                             /** @description For one workflow: what decides on each channel */
                             effective?: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 events: string[];
                                 /**
-                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing
+                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing, WEBHOOK follows the endpoint's event_types
                                  * @enum {string}
                                  */
                                 source: "WORKFLOW" | "ALL_WORKFLOWS" | "DEFAULT";
+                                /** @description WEBHOOK: the endpoint this entry is for (one entry per endpoint of yours) */
+                                target: string | null;
                             }[];
                             /** @description Whether this installation sends email (SMTP configured) */
                             email_enabled: boolean;
                             subscriptions: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 created_at: string;
                                 /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                                 events: string[];
                                 /** Format: uuid */
                                 id: string;
+                                /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                                target: string | null;
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 updated_at: string;
                                 /** @description null: every workflow of yours, now and later */
@@ -2624,7 +2628,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to events of all your workflows (now and later)
-         * @description One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*".
+         * @description One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none.
          */
         post: {
             parameters: {
@@ -2637,8 +2641,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        channel: "IN_APP" | "EMAIL";
+                        channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                         events: string[];
+                        /** @description WEBHOOK only: the id of one of your webhooks */
+                        target?: string;
                     };
                 };
             };
@@ -2651,13 +2657,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -2673,13 +2681,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -5111,25 +5121,29 @@ export interface paths {
                             /** @description For one workflow: what decides on each channel */
                             effective?: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 events: string[];
                                 /**
-                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing
+                                 * @description DEFAULT: no subscription; IN_APP then follows notification_preference, EMAIL sends nothing, WEBHOOK follows the endpoint's event_types
                                  * @enum {string}
                                  */
                                 source: "WORKFLOW" | "ALL_WORKFLOWS" | "DEFAULT";
+                                /** @description WEBHOOK: the endpoint this entry is for (one entry per endpoint of yours) */
+                                target: string | null;
                             }[];
                             /** @description Whether this installation sends email (SMTP configured) */
                             email_enabled: boolean;
                             subscriptions: {
                                 /** @enum {string} */
-                                channel: "IN_APP" | "EMAIL";
+                                channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 created_at: string;
                                 /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                                 events: string[];
                                 /** Format: uuid */
                                 id: string;
+                                /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                                target: string | null;
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 updated_at: string;
                                 /** @description null: every workflow of yours, now and later */
@@ -5170,7 +5184,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to events of one workflow
-         * @description One subscription per channel and scope: posting again for the same channel replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered, build.started, build.completed, build.failed, workflow.terminated, or "*". A workflow's own subscription wins over the all-workflows one.
+         * @description One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none. A workflow's own subscription wins over the all-workflows one.
          */
         post: {
             parameters: {
@@ -5185,8 +5199,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        channel: "IN_APP" | "EMAIL";
+                        channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                         events: string[];
+                        /** @description WEBHOOK only: the id of one of your webhooks */
+                        target?: string;
                     };
                 };
             };
@@ -5199,13 +5215,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -5221,13 +5239,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @enum {string} */
-                            channel: "IN_APP" | "EMAIL";
+                            channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             created_at: string;
                             /** @description Event names, or ["*"]; [] mutes the channel for this scope */
                             events: string[];
                             /** Format: uuid */
                             id: string;
+                            /** @description WEBHOOK: the id of your webhook endpoint it sends to; null for IN_APP and EMAIL */
+                            target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
                             /** @description null: every workflow of yours, now and later */
@@ -7195,7 +7215,7 @@ export interface components {
             /** @description The fire time as the schedule names it */
             nominal_at: string;
             /**
-             * @description STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused. TERMINATED, DST_SKIPPED, DST_DOUBLED and NOT_BUILT are reserved.
+             * @description STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused; DST_SKIPPED: the times of a spring-forward gap, not run by dst.gap SKIP (one entry per gap); DST_DOUBLED: a run for the second occurrence of a time that occurs twice (dst.overlap BOTH); TERMINATED: the fire time that would have come next when the workflow was terminated (one entry). NOT_BUILT is reserved.
              * @enum {string}
              */
             outcome: "STARTED" | "SKIPPED_OVERLAP" | "BUFFERED" | "CANCELED_OTHER" | "MISSED_DEADLINE" | "CAUGHT_UP" | "SKIPPED_CATCH_UP" | "PAUSED" | "TERMINATED" | "DST_SKIPPED" | "DST_DOUBLED" | "NOT_BUILT";
@@ -7210,7 +7230,7 @@ export interface components {
             /** @description The fire time as the schedule names it */
             nominal_at: string;
             /**
-             * @description STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused. TERMINATED, DST_SKIPPED, DST_DOUBLED and NOT_BUILT are reserved.
+             * @description STARTED: a run was created; BUFFERED: a run was created behind an unfinished one (BUFFER_ONE); SKIPPED_OVERLAP: no run, by the overlap policy; CANCELED_OTHER: no run or its run canceled, replaced by a later fire time (CANCEL_OTHER); MISSED_DEADLINE: its run was not started by its starting deadline; CAUGHT_UP: missed, folded into the catch-up run (LATEST); SKIPPED_CATCH_UP: missed and not run by the catch-up policy; PAUSED: the workflow was paused; DST_SKIPPED: the times of a spring-forward gap, not run by dst.gap SKIP (one entry per gap); DST_DOUBLED: a run for the second occurrence of a time that occurs twice (dst.overlap BOTH); TERMINATED: the fire time that would have come next when the workflow was terminated (one entry). NOT_BUILT is reserved.
              * @enum {string}
              */
             outcome: "STARTED" | "SKIPPED_OVERLAP" | "BUFFERED" | "CANCELED_OTHER" | "MISSED_DEADLINE" | "CAUGHT_UP" | "SKIPPED_CATCH_UP" | "PAUSED" | "TERMINATED" | "DST_SKIPPED" | "DST_DOUBLED" | "NOT_BUILT";
@@ -7357,7 +7377,7 @@ export interface components {
             /** @description Default true */
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description Signing secret (16–256 characters); generated (whsec_…) when absent */
             secret?: string;
             /** @description http:// or https:// URL without credentials, at most 2048 characters */
@@ -7368,7 +7388,7 @@ export interface components {
             /** @description Default true */
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description Signing secret (16–256 characters); generated (whsec_…) when absent */
             secret?: string;
             /** @description http:// or https:// URL without credentials, at most 2048 characters */
@@ -7485,7 +7505,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description true: generate a new signing secret (shown once in the answer) */
             rotate_secret?: boolean;
             /** @description A new signing secret of your choice (shown back once) */
@@ -7497,7 +7517,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             /** @description Events to deliver; ["*"] for all */
-            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "*")[];
+            event_types?: ("job.completed" | "job.failed" | "job.canceled" | "task.finished" | "build.started" | "build.completed" | "build.failed" | "workflow.terminated" | "schedule.missed" | "*")[];
             /** @description true: generate a new signing secret (shown once in the answer) */
             rotate_secret?: boolean;
             /** @description A new signing secret of your choice (shown back once) */

@@ -19,7 +19,12 @@ import { ErrorMessage } from '../../components/ErrorMessage.tsx';
 import { Checkbox } from '../../components/Field.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 
-const CHANNEL_LABEL: Record<SubscriptionChannel, string> = { IN_APP: 'In-app', EMAIL: 'Email' };
+// WEBHOOK subscriptions are made through the API for now (docs/notifications.md); this section edits IN_APP and EMAIL.
+const CHANNEL_LABEL: Record<SubscriptionChannel, string> = {
+  IN_APP: 'In-app',
+  EMAIL: 'Email',
+  WEBHOOK: 'Webhook',
+};
 
 const EVENT_LABEL: Record<(typeof SUBSCRIPTION_EVENTS)[number], string> = {
   'job.failed': 'A job fails',
@@ -30,6 +35,7 @@ const EVENT_LABEL: Record<(typeof SUBSCRIPTION_EVENTS)[number], string> = {
   'build.completed': 'A build completes',
   'build.failed': 'A build fails',
   'workflow.terminated': 'The workflow is terminated',
+  'schedule.missed': 'A scheduled run has not started in time',
 };
 
 function sourceText(e: Effective): string {
@@ -117,6 +123,7 @@ export function SubscriptionsSection({ workflowId }: { workflowId: string }) {
                 channel,
                 source: 'DEFAULT' as const,
                 events: [],
+                target: null,
               };
               const own = subs.data.subscriptions.find(
                 (s) => s.channel === channel && s.workflow_id === workflowId,

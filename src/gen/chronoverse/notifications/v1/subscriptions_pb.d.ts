@@ -51,6 +51,13 @@ export declare type Subscription = Message<"chronoverse.notifications.v1.Subscri
    * @generated from field: google.protobuf.Timestamp updated_at = 6;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * WEBHOOK: the user's webhook endpoint it sends to.
+   *
+   * @generated from field: optional string target = 7;
+   */
+  target?: string | undefined;
 };
 
 /**
@@ -77,6 +84,13 @@ export declare type Effective = Message<"chronoverse.notifications.v1.Effective"
    * @generated from field: repeated string events = 3;
    */
   events: string[];
+
+  /**
+   * WEBHOOK: one entry per endpoint of the user.
+   *
+   * @generated from field: optional string target = 4;
+   */
+  target?: string | undefined;
 };
 
 /**
@@ -447,6 +461,11 @@ export enum SubscriptionChannel {
    * @generated from enum value: SUBSCRIPTION_CHANNEL_EMAIL = 2;
    */
   EMAIL = 2,
+
+  /**
+   * @generated from enum value: SUBSCRIPTION_CHANNEL_WEBHOOK = 3;
+   */
+  WEBHOOK = 3,
 }
 
 /**
