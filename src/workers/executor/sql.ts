@@ -29,6 +29,8 @@ export interface ClaimedJob {
   kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   /** A DAG task's run (its completion resolves the run), else null. */
   run_id: string | null;
+  /** The backfill this run is a fire time of (its completion lets the next one in), else null. */
+  backfill_id: string | null;
   /** A DAG task's name (its artifacts are filed under it), else null. */
   task_name: string | null;
   /** A DAG task's time left before its timeout_seconds deadline (ms), else null. */
@@ -182,10 +184,12 @@ export async function jobsClaim(
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
         -- Past its starting deadline (schedule policy): the scheduler ends it MISSED_DEADLINE.
         AND (j.start_by IS NULL OR j.start_by >= now())
-        -- A DAG's tasks run side by side under their run; runs of a workflow one at a time.
-        AND (j.run_id IS NOT NULL OR NOT EXISTS (
+        -- A DAG's tasks run side by side under their run; runs of a workflow one at a time,
+        -- except concurrent ones (overlap ALLOW_ALL), which neither wait nor are waited for.
+        AND (j.run_id IS NOT NULL OR j.concurrent OR NOT EXISTS (
           SELECT 1 FROM jobs e
           WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING') AND e.run_id IS NULL
+            AND NOT e.concurrent
             AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id))))
         -- A full user's CONTAINER jobs wait.
         AND (j.kind <> 'CONTAINER' OR j.user_id <> ALL((SELECT f.ids FROM full_users f)::uuid[]))
@@ -244,6 +248,7 @@ export async function jobsClaim(
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
               j.kind, j.spec AS payload, w.log_retention, j.trace_context, j.run_id, j.task_name, j.retry_policy,
+              j.backfill_id,
               CASE WHEN j.run_id IS NOT NULL AND j.start_by IS NOT NULL
                    THEN greatest(0, extract(epoch FROM j.start_by - now()) * 1000)::int END AS deadline_ms,
               -- One primary-key probe per claimed row, after the claim: the plan above is unchanged.

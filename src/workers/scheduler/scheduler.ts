@@ -46,6 +46,7 @@ import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
+import { backfillsFeed } from '../../services/backfills/feed.ts';
 import { endTicksOfJobs, insertTicks, plainTickRows, type TickRow } from '../../services/ticks/ledger.ts';
 import { fromStates } from '../executor/sql.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
@@ -147,6 +148,8 @@ export class Scheduler {
       .transaction()
       .execute(async (trx) => {
         const missed = await this.#endMissedDeadlines(trx, now);
+        // Backfills whose places no completion reported (src/services/backfills/feed.ts).
+        const backfilled = (await backfillsFeed(trx, { sweep: this.#config.batchSize }, now)).created.length;
         const paused = this.#config.ledger ? await this.#recordPaused(trx, now) : 0;
         // workflows_due_idx: due, built, not terminated, not paused.
         const { rows: due } = await sql<DueRow>`
@@ -166,6 +169,7 @@ export class Scheduler {
             canceled: [] as string[],
             missed,
             paused,
+            backfilled,
             lagMs: 0,
           };
         }
@@ -212,9 +216,11 @@ export class Scheduler {
             ${jobs.map((j) => j.scheduledAt.getTime() - j.nominalAt.getTime())}::int[], ${jobs.map((j) => j.buffered)}::bool[]
           ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered)
         ), ins AS (
-          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
+          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context, concurrent)
           -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
-          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
+          -- Overlap ALLOW_ALL: the run may run beside the workflow's others (migration 0024).
+          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text,
+                 COALESCE(w.schedule_policy->>'overlap' = 'ALLOW_ALL', false)
           FROM workflows w JOIN j ON w.id = j.workflow_id
           ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' AND run_id IS NULL DO NOTHING
           RETURNING id, workflow_id
@@ -263,6 +269,7 @@ export class Scheduler {
           canceled: overlap.canceled,
           missed,
           paused,
+          backfilled,
           lagMs,
         };
       })
@@ -275,13 +282,14 @@ export class Scheduler {
       tickSpan.setAttribute('chronoverse.scheduler.created', outcome.created);
       tickSpan.end();
     }
-    if (outcome.created > 0 || outcome.canceled.length > 0 || outcome.missed > 0) {
+    if (outcome.backfilled > 0) this.#events.emit('jobs:runnable', { count: outcome.backfilled });
+    if (outcome.created > 0 || outcome.canceled.length > 0 || outcome.missed > 0 || outcome.backfilled > 0) {
       this.#events.emit('outbox:written', { count: 1 });
     }
     if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
     for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
     if (outcome.claimed > 0) {
-      const { canceled, missed: _missed, paused: _paused, ...tick } = outcome;
+      const { canceled, missed: _missed, paused: _paused, backfilled: _backfilled, ...tick } = outcome;
       this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
     }
     const { rows } = await sql<{ next: Date | null }>`
@@ -363,7 +371,9 @@ export class Scheduler {
     plans: readonly { w: DueRow; policy: SchedulePolicy; plan: TickPlan; ledger: TickLedger | null }[],
     now: Date,
   ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[]; notRun: TickRow[] }> {
-    const watched = plans.filter((p) => p.policy.overlap !== 'BUFFER_ALL' && p.plan.fires.length > 0);
+    const watched = plans.filter(
+      (p) => p.policy.overlap !== 'BUFFER_ALL' && p.policy.overlap !== 'ALLOW_ALL' && p.plan.fires.length > 0,
+    );
     const active = new Map<string, ActiveRuns>();
     if (watched.length > 0) {
       const { rows } = await sql<{ workflow_id: string; running: number; waiting: number }>`
@@ -371,7 +381,8 @@ export class Scheduler {
                count(*) FILTER (WHERE status <> 'RUNNING')::int AS waiting
         FROM jobs
         WHERE workflow_id = ANY(${watched.map((p) => p.w.id)}::uuid[]) AND status IN ('PENDING', 'QUEUED', 'RUNNING')
-          AND run_id IS NULL
+          -- Concurrent runs (a backfill's under ALLOW_ALL) do not hold the schedule back.
+          AND run_id IS NULL AND NOT concurrent
         GROUP BY workflow_id`.execute(trx);
       for (const r of rows) active.set(r.workflow_id, r);
     }
@@ -426,7 +437,7 @@ export class Scheduler {
         UPDATE jobs
         SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
             lease_owner = NULL, lease_expires_at = NULL
-        WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')})
+        WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')}) AND NOT concurrent
         RETURNING id, workflow_id, scheduled_at`.execute(trx);
       canceled = rows.map((r) => r.id);
       if (plans.some((p) => p.ledger !== null)) {
