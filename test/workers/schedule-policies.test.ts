@@ -78,6 +78,25 @@ describe.each(ENGINES)('schedule policies (%s)', (engine) => {
     expect(await w.statuses()).toEqual(['PENDING', 'PENDING', 'PENDING']);
   });
 
+  it('ALLOW_ALL: runs that outlast their interval run side by side; under BUFFER_ALL never two at once', async () => {
+    const most: Record<string, number> = {};
+    for (const overlap of ['ALLOW_ALL', 'BUFFER_ALL'] as const) {
+      const w = await workflowWith({ overlap });
+      most[overlap] = 0;
+      for (const minute of [0, 1, 2, 3]) {
+        expect(await w.tickAt(minute)).toMatchObject({ created: 1 });
+        // An executor with free places claims after every tick; no run finishes (each outlasts
+        // its one-minute interval). The claim is the real one, with the unique index behind it.
+        await jobsClaim(database.db, `overlap-${overlap}`, 10, 10 * MINUTE);
+        const running = (await w.statuses()).filter((s) => s === 'RUNNING').length;
+        most[overlap] = Math.max(most[overlap], running);
+      }
+      const jobs = await jobsOf(database.db, w.id);
+      expect(jobs.every((j) => j.concurrent === (overlap === 'ALLOW_ALL'))).toBe(true);
+    }
+    expect(most).toEqual({ ALLOW_ALL: 4, BUFFER_ALL: 1 });
+  });
+
   it('SKIP gives a fire time no run while one is queued or running, and runs again once it finished', async () => {
     const w = await workflowWith({ overlap: 'SKIP' });
     expect(await w.tickAt(0)).toMatchObject({ created: 1 });
