@@ -15,6 +15,7 @@ import { useWorkflow } from '../../api/workflows.ts';
 import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../../components/index.ts';
 import { DagRunView } from '../../features/dag/DagRunView.tsx';
 import { LogViewer } from '../../features/logs/LogViewer.tsx';
+import { TRIGGER_LABEL } from '../../lib/format.ts';
 import { JobTimeline } from './JobTimeline.tsx';
 import { attemptsText, isFinal, retryBlocker } from './job-view.ts';
 import './job.css';
@@ -127,7 +128,7 @@ export default function JobPage() {
 
       <dl className="job-details">
         <dt>Trigger</dt>
-        <dd>{j.trigger === 'MANUAL' ? 'Manual' : 'Automatic'}</dd>
+        <dd>{TRIGGER_LABEL[j.trigger]}</dd>
         <dt>Attempts</dt>
         <dd>{attemptsText(j)}</dd>
         {j.exit_code !== null ? (
