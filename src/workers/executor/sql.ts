@@ -105,6 +105,14 @@ export const CLAIM_QUOTA_DEFAULTS: ClaimQuotas = {
  * The probe is a single NOT EXISTS on purpose: as two (RUNNING sibling; earlier sibling) the
  * planner materialised all RUNNING rows when their estimate was low, 21 ms with 4k running.
  *
+ * Concurrent runs (overlap ALLOW_ALL, a backfill's; migration 0024) skip the probe (`j.concurrent`,
+ * a column of the row already read) and are out of its index (jobs_workflow_active_idx and
+ * jobs_one_running_per_workflow now say `AND NOT concurrent`, as the probe does). EXPLAIN
+ * (ANALYZE, BUFFERS) of `node bench/claim-quota.ts` before and after: the same plan node for node
+ * (the ordered walk of jobs_runnable_idx, the probe an index scan of jobs_workflow_active_idx,
+ * 403 probes), the filter one boolean longer, shared buffers 23,265 → 23,285 and 17,911 → 18,173
+ * for the quota cases (the data is random per run).
+ *
  * With the quota (bench/claim-quota.ts: 49.7k queued over 5,450 workflows, 200k finished, 398
  * running; user H at its quota with 20,000 queued jobs at the head of the queue): `slotted` is an
  * index-only scan of jobs_container_slot_uq (104 rows, 0.05 ms), `full_users` a primary-key probe

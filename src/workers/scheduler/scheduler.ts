@@ -18,6 +18,11 @@
  * lasts; a resume records what the scheduler did not get to (a scheduler down during the pause).
  * The deadline sweep and CANCEL_OTHER give the rows of the runs they end their final outcome.
  *
+ * Backfills (migration 0024): each tick also sweeps RUNNING backfills (src/services/backfills/
+ * feed.ts, SKIP LOCKED on backfills_running_idx, an empty index when none runs) for places no
+ * completion reported. Overlap ALLOW_ALL: the jobs INSERT marks the runs `concurrent`, and the
+ * overlap read and CANCEL_OTHER leave concurrent runs (a backfill's) out.
+ *
  * Tracing: a tick that claims workflows runs in a `scheduler.tick` span; the jobs it creates store
  * its context (`jobs.trace_context`, one value for the whole batch, so still one INSERT) and the
  * executor's `job.run` spans continue that trace.
