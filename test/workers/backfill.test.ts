@@ -128,7 +128,7 @@ describe.each(ENGINES)('backfill (%s)', (engineName) => {
     // The schedule's own minutes in the range, each once.
     expect(new Set(jobs.map((j) => j.scheduled_at.getTime())).size).toBe(1000);
     expect(jobs[999]!.scheduled_at.getTime() - jobs[0]!.scheduled_at.getTime()).toBe(999 * MINUTE);
-    // A backfill's runs are not counted against the live schedule's failure limit, nor recorded in the ledger.
+    // Not recorded in the tick ledger (the live schedule's).
     const ticks = await database.db
       .selectFrom('workflow_ticks')
       .select('nominal_at')
@@ -136,6 +136,29 @@ describe.each(ENGINES)('backfill (%s)', (engineName) => {
       .execute();
     expect(ticks).toEqual([]);
   }, 300_000);
+
+  it("failed runs do not count against the live schedule's failure limit", async () => {
+    const id = await workflowCalling('/status/500');
+    const now = Date.now();
+    const created = await workflows.backfill(userId, id, {
+      from: new Date(now - 5 * MINUTE).toISOString(),
+      to: new Date(now).toISOString(),
+      max_parallel: 5,
+    });
+    if (created.dry_run) throw new Error('not a dry run');
+    const done = await waitFor(async () => {
+      const view = await workflows.getBackfill(userId, id, created.backfill.id);
+      return view.status === 'COMPLETED' ? view : null;
+    }, 60_000);
+    // Five failures (each after its retries), the limit is 3: the workflow goes on.
+    expect(done.progress.failed).toBe(5);
+    const w = await database.db
+      .selectFrom('workflows')
+      .select(['terminated_at', 'consecutive_job_failures_count'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(w).toEqual({ terminated_at: null, consecutive_job_failures_count: 0 });
+  }, 90_000);
 
   it('cancel ends its running runs and creates no more', async () => {
     const id = await workflowCalling('/hang');
