@@ -13,6 +13,8 @@
  * WORKFLOW_TERMINATED, SCHEDULE_MISSED), keyed by workflow id.
  */
 
+import type { JobTrigger } from './job-state.ts';
+
 export const FINAL_JOB_STATUSES = ['COMPLETED', 'FAILED', 'CANCELED'] as const;
 export type FinalJobStatus = (typeof FINAL_JOB_STATUSES)[number];
 
@@ -31,7 +33,7 @@ export interface JobFinishedPayload {
   user_id: string;
   generation: number;
   status: FinalJobStatus;
-  trigger: 'AUTOMATIC' | 'MANUAL';
+  trigger: JobTrigger;
   attempts: number;
   /** RFC 3339 timestamps as PostgreSQL's jsonb renders them (e.g. "2026-11-23T10:00:00.123+00:00"). */
   scheduled_at: string;

@@ -47,7 +47,8 @@ export const DEQUEUED_JOB_STATES = ['RUNNING', ...FINAL_JOB_STATES] as const sat
 export const JOB_EVENTS = ['dispatch', 'claim', 'succeed', 'fail', 'retry', 'release', 'cancel'] as const;
 export type JobEvent = (typeof JOB_EVENTS)[number];
 
-export const JOB_TRIGGERS = ['AUTOMATIC', 'MANUAL'] as const;
+/** BACKFILL: a fire time of a past range run on request (POST /workflows/{id}/backfill). */
+export const JOB_TRIGGERS = ['AUTOMATIC', 'MANUAL', 'BACKFILL'] as const;
 export type JobTrigger = (typeof JOB_TRIGGERS)[number];
 
 export const ERROR_KINDS = ['USER', 'SYSTEM'] as const;

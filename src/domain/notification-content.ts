@@ -105,7 +105,7 @@ export function wantedBy(
 function jobFinished(p: JobFinishedPayload, workflowName: string | null): NotificationContent | null {
   if (p.bulk) return null;
   const of = workflowName === null ? 'A job of a deleted workflow' : `A job of ${quote(workflowName)}`;
-  const manual = p.trigger === 'MANUAL' ? ' (manual run)' : '';
+  const manual = p.trigger === 'MANUAL' ? ' (manual run)' : p.trigger === 'BACKFILL' ? ' (backfill run)' : '';
   const base = {
     user_id: p.user_id,
     dedupe_key: `JOB_FINISHED:${p.job_id}`,

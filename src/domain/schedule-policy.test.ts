@@ -36,6 +36,8 @@ describe('decideOverlap', () => {
     ['CANCEL_OTHER', 1, 1, 0, 1, true],
     ['CANCEL_OTHER', 4, 1, 2, 1, true],
     ['CANCEL_OTHER', 0, 1, 0, 0, false],
+    ['ALLOW_ALL', 3, 2, 5, 3, false],
+    ['ALLOW_ALL', 1, 0, 0, 1, false],
   ])(
     '%s with %d fire time(s), %d running, %d waiting: %d run(s), cancel %s',
     (policy, fires, running, waiting, admit, cancel) => {

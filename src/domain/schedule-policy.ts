@@ -8,9 +8,10 @@
  * (BUFFER_ALL), missed fire times fold into one catch-up run (LATEST), no jitter.
  *
  * Names follow Temporal's schedule overlap policies (SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER),
- * the richest set in the field; Kubernetes' Forbid is SKIP and Replace is CANCEL_OTHER. Kubernetes'
- * Allow (runs of one workflow side by side) is not offered yet: the claim and the failure count
- * still run a workflow's jobs one at a time (jobs_one_running_per_workflow).
+ * the richest set in the field; Kubernetes' Forbid is SKIP, Replace is CANCEL_OTHER and Allow is
+ * ALLOW_ALL: runs of one workflow side by side. Its runs are created `concurrent` (migration 0024),
+ * which takes them out of the claim's one-at-a-time rule and jobs_one_running_per_workflow; the
+ * other policies' runs keep that rule, so the claim costs them nothing more.
  */
 import { z } from 'zod';
 import { cronFireTimes, type Schedule } from './schedule.ts';
@@ -23,7 +24,7 @@ import {
   type DstPolicy,
 } from './dst.ts';
 
-export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER'] as const;
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'ALLOW_ALL'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 export const CATCH_UP_MODES = ['NONE', 'LATEST', 'ALL'] as const;
@@ -350,6 +351,8 @@ export function decideOverlap(policy: OverlapPolicy, fires: number, active: Acti
   const unfinished = active.running + active.waiting;
   switch (policy) {
     case 'BUFFER_ALL':
+    case 'ALLOW_ALL':
+      // Every fire time gets a run: queued behind the unfinished ones, or (ALLOW_ALL) beside them.
       return { admit: fires, cancelActive: false };
     case 'SKIP':
       return { admit: unfinished > 0 ? 0 : Math.min(fires, 1), cancelActive: false };

@@ -3,6 +3,12 @@
  * are the source of the OpenAPI document; domain input schemas live in src/domain.
  */
 import { z } from 'zod';
+import {
+  BACKFILL_DEFAULT_MAX_PARALLEL,
+  BACKFILL_MAX_PARALLEL,
+  BACKFILL_OVERLAPS,
+  BACKFILL_STATUSES,
+} from '../domain/backfill.ts';
 import { ERROR_KINDS, JOB_STATES, JOB_TRIGGERS, RUN_STATES } from '../domain/job-state.ts';
 import { BUILD_STATUSES, WORKFLOW_STATUSES } from '../domain/workflow-status.ts';
 import { NOTIFICATION_PREFERENCES, TOKEN_SCOPES, USER_ROLES } from '../domain/user-input.ts';
@@ -474,6 +480,72 @@ export const PreviewQuerySchema = z.object({
     .datetime({ offset: true })
     .optional()
     .describe('Fire times strictly after this RFC 3339 date-time; default now'),
+});
+
+/** `POST /workflows/{id}/backfill` (documentation; validation: src/domain/backfill.ts). */
+export const BackfillBodySchema = z
+  .object({
+    from: z.iso.datetime({ offset: true }).describe('First instant of the range (included), RFC 3339'),
+    to: z.iso
+      .datetime({ offset: true })
+      .describe('End of the range (excluded), after `from`, not in the future'),
+    overlap: z
+      .enum(BACKFILL_OVERLAPS)
+      .optional()
+      .describe(
+        'ALLOW_ALL (default): its runs run beside the scheduled runs (never delaying them) and each other, up to max_parallel; BUFFER_ALL: they queue with the scheduled runs, one run of the workflow at a time',
+      ),
+    max_parallel: z
+      .number()
+      .int()
+      .min(1)
+      .max(BACKFILL_MAX_PARALLEL)
+      .optional()
+      .describe(
+        `Most of its runs queued or running at once, 1–${BACKFILL_MAX_PARALLEL} (default ${BACKFILL_DEFAULT_MAX_PARALLEL})`,
+      ),
+    dry_run: z.boolean().optional().describe('true: answer the fire times (200) and start nothing'),
+  })
+  .strict()
+  .meta({ id: 'BackfillRequest' });
+
+export const BackfillSchema = z
+  .object({
+    id: z.uuid(),
+    workflow_id: z.uuid(),
+    from: timestamp,
+    to: timestamp,
+    overlap: z.enum(BACKFILL_OVERLAPS),
+    max_parallel: z.number().int(),
+    status: z
+      .enum(BACKFILL_STATUSES)
+      .describe('RUNNING until every run finished (COMPLETED) or it was canceled (CANCELED)'),
+    fire_times: z.number().int().describe('Fire times in the range: the runs it makes in all'),
+    progress: z
+      .object({
+        not_created: z.number().int().describe('Fire times whose run is not created yet (max_parallel)'),
+        waiting: z.number().int().describe('Runs PENDING or QUEUED'),
+        running: z.number().int(),
+        completed: z.number().int(),
+        failed: z.number().int(),
+        canceled: z.number().int(),
+      })
+      .describe('Its runs by state'),
+    created_at: timestamp,
+    finished_at: timestamp.nullable(),
+  })
+  .meta({ id: 'Backfill' });
+
+export const BackfillListSchema = z
+  .object({
+    backfills: z.array(BackfillSchema),
+    cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+  })
+  .meta({ id: 'BackfillList' });
+
+export const BackfillParamsSchema = z.object({
+  id: z.uuid('must be a UUID'),
+  bid: z.uuid('must be a UUID'),
 });
 
 export const TICK_OUTCOMES = [

@@ -405,6 +405,34 @@ describe('chronoverse client commands against a real server', () => {
     expect(usage.code).toBe(2);
   });
 
+  it('backfills a past range: a dry run lists the fire times, then starts it', async () => {
+    const to = new Date();
+    const from = new Date(to.getTime() - 3 * 3_600_000);
+    const range = ['--from', from.toISOString(), '--to', to.toISOString()];
+    const dry = await cli(['backfill', 'site check', ...range, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    // An hourly schedule: three of its fire times in any three hours.
+    expect(dry.stdout).toMatch(
+      /^(\d{4}-\d{2}-\d{2}T\S+Z\n){3}3 fire times of workflow\/site check \(dry run: nothing started\)\n$/,
+    );
+    const started = await cli(['backfill', 'site check', ...range, '--max-parallel', '2']);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toMatch(
+      /^backfill\/\S+ started for workflow\/site check: 3 fire times, at most 2 at once\n$/,
+    );
+    const future = await cli([
+      'backfill',
+      'site check',
+      '--from',
+      from.toISOString(),
+      '--to',
+      '2099-01-01T00:00:00Z',
+    ]);
+    expect(future.code).toBe(1);
+    expect(future.stderr).toMatch(/to/);
+    expect((await cli(['backfill', 'site check', '--from', from.toISOString()])).code).toBe(2);
+  });
+
   it('reports every problem of the files at file:line:column and applies nothing', async () => {
     const broken = path.join(root, 'broken');
     await mkdir(broken);

@@ -44,6 +44,7 @@ const EXPECTED_TABLES = [
   'artifacts',
   'audit_events',
   'auth_tokens',
+  'backfills',
   'bus_parked_messages',
   'email_deliveries',
   'email_delivery_attempts',

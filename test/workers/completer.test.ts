@@ -95,6 +95,53 @@ describe.each(ENGINES)('batched completion (%s)', (engineName) => {
       .where(({ eb, ref }) => eb(eb.cast(ref('payload'), 'text'), 'like', `%${jobId}%`))
       .execute();
 
+  it('counts every result of concurrent runs (ALLOW_ALL) finishing in one batch, in run order; backfill runs not at all', async () => {
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, nextRunAt: null, maxFailures: 10, policy: { overlap: 'ALLOW_ALL' } },
+    ]);
+    /** `n` RUNNING concurrent runs of the workflow, in creation (id) order. */
+    const runs = async (n: number, trigger: 'MANUAL' | 'BACKFILL' = 'MANUAL') => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const id = await insertManualJob(database, wf!, userId, 3);
+        await database.db
+          .updateTable('jobs')
+          .set({
+            status: 'RUNNING',
+            attempts: 1,
+            lease_owner: OWNER,
+            lease_expires_at: new Date(Date.now() + 60_000),
+            started_at: new Date(),
+            trigger,
+          })
+          .where('id', '=', id)
+          .execute();
+        await database.db
+          .updateTable('jobs')
+          .set({ concurrent: true } as never)
+          .where('id', '=', id)
+          .execute();
+        ids.push(id);
+      }
+      return ids;
+    };
+    const completer = new Completer({ db: database.db, owner: OWNER, logger: createLogger('silent') });
+    const batch = (ids: string[], statuses: Completion['status'][]) =>
+      Promise.all(ids.map((id, i) => completer.complete(result(id, statuses[i]!))));
+
+    // Three running side by side, all failing in one batch: three failures, not one.
+    expect(await batch(await runs(3), ['FAILED', 'FAILED', 'FAILED'])).toEqual([true, true, true]);
+    expect(await failuresOf(wf!)).toBe(3);
+    // A success then a later run's failure: the count is the failures after the last success.
+    await batch(await runs(3), ['FAILED', 'COMPLETED', 'FAILED']);
+    expect(await failuresOf(wf!)).toBe(1);
+    await batch(await runs(2), ['FAILED', 'COMPLETED']);
+    expect(await failuresOf(wf!)).toBe(0);
+    // Backfill runs leave the count alone.
+    await batch(await runs(2, 'BACKFILL'), ['FAILED', 'FAILED']);
+    expect(await failuresOf(wf!)).toBe(0);
+  });
+
   it('writes the jobs still ours and leaves the ones that changed underneath, in the same batch', async () => {
     const ok = await running();
     const failed = await running();

@@ -10,7 +10,8 @@ import type { Database } from '../../src/platform/db/database.ts';
 import { Events } from '../../src/platform/events.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
-import { insertManualJob, insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import { insertManualJob, insertUser, insertWorkflows, jobsOf, snapshotOf } from '../helpers/fixtures.ts';
+import { newId } from '../../src/platform/ids.ts';
 import { jobsClaim } from '../../src/workers/executor/sql.ts';
 import { createTestDatabase, ENGINES, TestClock } from '../helpers/harness.ts';
 
@@ -76,6 +77,48 @@ describe.each(ENGINES)('schedule policies (%s)', (engine) => {
     for (const minute of [0, 1, 2])
       expect(await w.tickAt(minute)).toMatchObject({ created: 1, skippedOverlap: 0 });
     expect(await w.statuses()).toEqual(['PENDING', 'PENDING', 'PENDING']);
+  });
+
+  it('ALLOW_ALL: runs that outlast their interval run side by side; under BUFFER_ALL never two at once', async () => {
+    const most: Record<string, number> = {};
+    for (const overlap of ['ALLOW_ALL', 'BUFFER_ALL'] as const) {
+      const w = await workflowWith({ overlap });
+      most[overlap] = 0;
+      for (const minute of [0, 1, 2, 3]) {
+        expect(await w.tickAt(minute)).toMatchObject({ created: 1 });
+        // An executor with free places claims after every tick; no run finishes (each outlasts
+        // its one-minute interval). The claim is the real one, with the unique index behind it.
+        await jobsClaim(database.db, `overlap-${overlap}`, 10, 10 * MINUTE);
+        const running = (await w.statuses()).filter((s) => s === 'RUNNING').length;
+        most[overlap] = Math.max(most[overlap], running);
+      }
+      const jobs = await jobsOf(database.db, w.id);
+      expect(jobs.every((j) => j.concurrent === (overlap === 'ALLOW_ALL'))).toBe(true);
+    }
+    expect(most).toEqual({ ALLOW_ALL: 4, BUFFER_ALL: 1 });
+  });
+
+  it("SKIP is not held back by a backfill's concurrent runs (overlap ALLOW_ALL)", async () => {
+    const w = await workflowWith({ overlap: 'SKIP' });
+    await database.db
+      .insertInto('jobs')
+      .values({
+        id: newId(),
+        workflow_id: w.id,
+        user_id: userId,
+        workflow_generation: 1,
+        ...snapshotOf(w.id),
+        trigger: 'BACKFILL',
+        scheduled_at: new Date(START - 60 * MINUTE),
+        concurrent: true,
+        status: 'RUNNING',
+        attempts: 1,
+        lease_owner: 'test',
+        lease_expires_at: new Date(Date.now() + MINUTE),
+        started_at: new Date(),
+      })
+      .execute();
+    expect(await w.tickAt(0)).toMatchObject({ created: 1, skippedOverlap: 0 });
   });
 
   it('SKIP gives a fire time no run while one is queued or running, and runs again once it finished', async () => {

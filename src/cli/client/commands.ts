@@ -16,6 +16,7 @@ import { describeWorkflow, getJobs, getWorkflows, OUTPUT_FORMATS, type OutputFor
 import { contexts, login } from './login.ts';
 import { logs } from './logs.ts';
 import { Output, type Streams } from './output.ts';
+import { backfill } from './backfill.ts';
 import { pause, resume } from './pause.ts';
 import { cancel, EXIT_TIMEOUT, retry, run, WaitTimeoutError } from './run.ts';
 import { parseVersionParam } from '../../domain/workflow-versions.ts';
@@ -268,6 +269,35 @@ async function dispatch(argv: string[], io: ClientIo, out: Output): Promise<numb
         workflow: one(positionals, 'workflow'),
         json: format(values.output, ['table', 'json'], 'table') === 'json',
         ...(values.note !== undefined ? { note: values.note } : {}),
+      });
+    }
+    case 'backfill': {
+      const { values, positionals } = parse(args, {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'max-parallel': { type: 'string' },
+        overlap: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        ...OUTPUT,
+      });
+      if (values.from === undefined || values.to === undefined) {
+        throw new ClientUsageError(
+          'usage: chronoverse backfill <workflow> --from <time> --to <time> [--dry-run]',
+        );
+      }
+      const maxParallel = values['max-parallel'];
+      if (maxParallel !== undefined && !/^\d+$/.test(maxParallel)) {
+        throw new ClientUsageError('--max-parallel takes a whole number');
+      }
+      return backfill(out, await api(values.context), {
+        workflow: one(positionals, 'workflow'),
+        from: values.from,
+        to: values.to,
+        dryRun: Boolean(values['dry-run']),
+        json: format(values.output, ['table', 'json'], 'table') === 'json',
+        ...(maxParallel !== undefined ? { maxParallel: Number(maxParallel) } : {}),
+        // Checked by the server (a 400 naming `overlap`).
+        ...(values.overlap !== undefined ? { overlap: values.overlap as 'ALLOW_ALL' | 'BUFFER_ALL' } : {}),
       });
     }
     case 'resume': {

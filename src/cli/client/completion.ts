@@ -4,8 +4,8 @@
  * completes against the current context).
  */
 const COMMANDS =
-  'login context apply diff get describe run logs cancel retry pause resume export completion start migrate users config roles keys help';
-const WORKFLOW_COMMANDS = 'describe run pause resume export';
+  'login context apply diff get describe run logs cancel retry pause resume backfill export completion start migrate users config roles keys help';
+const WORKFLOW_COMMANDS = 'describe run pause resume backfill export';
 
 const BASH = `# chronoverse completion for bash: source <(chronoverse completion bash)
 _chronoverse() {

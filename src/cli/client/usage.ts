@@ -15,6 +15,7 @@ export const CLIENT_COMMANDS = [
   'retry',
   'pause',
   'resume',
+  'backfill',
   'export',
   'completion',
 ] as const;
@@ -33,6 +34,7 @@ export const CLIENT_USAGE = `Client commands (talk to a server; see docs/cli.md)
   chronoverse retry <job> [--workflow <name>] [--wait] [--timeout <duration>]
   chronoverse pause <workflow> [--note <text>] [-o json]   no runs until resumed
   chronoverse resume <workflow> [-o json]     runs again from its next fire time
+  chronoverse backfill <workflow> --from <time> --to <time> [--max-parallel <n>] [--overlap ALLOW_ALL|BUFFER_ALL] [--dry-run] [-o json]
   chronoverse export [<name>...] [-l <selector>] [-o yaml|json] [-d <dir>]   (-d: one file each)
   chronoverse completion bash|zsh
   Every client command takes --context <name>; CHRONOVERSE_URL and CHRONOVERSE_TOKEN override it.`;

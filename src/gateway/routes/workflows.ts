@@ -13,6 +13,10 @@ import type { UsersApi } from '../../services/users/api.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { makeAuthenticate, principalOf } from '../auth.ts';
 import {
+  BackfillBodySchema,
+  BackfillListSchema,
+  BackfillParamsSchema,
+  BackfillSchema,
   IdempotencyHeadersSchema,
   IdParamsSchema,
   PageQuerySchema,
@@ -269,6 +273,94 @@ export async function workflowRoutes(
     async (req) => {
       assertEmptyBody(req.body);
       return workflows.resume(principalOf(req).user.id, (req.params as { id: string }).id);
+    },
+  );
+
+  app.post(
+    '/workflows/:id/backfill',
+    {
+      schema: {
+        tags,
+        summary: "Run a past range of a workflow's fire times (backfill)",
+        description:
+          "The schedule's fire times in [from, to) (as the preview computes them: DST policy and jitter applied) run as jobs with trigger BACKFILL, at most `max_parallel` of them queued or running at once. " +
+          '`to` may not be in the future, and the range may hold at most 10,000 fire times (400 on `to`); no fire time in the range is a 400 on `from`. ' +
+          'A fire time that already ran runs again (a second run, marked BACKFILL). Nothing is recorded in the tick ledger. ' +
+          '`dry_run: true` answers 200 `{ fire_times }` and starts nothing. 201: the backfill. 412 when the workflow is terminated or not built.',
+        ...SECURED,
+        params: IdParamsSchema,
+        body: documentOnly(BackfillBodySchema),
+        response: { 200: PreviewSchema, 201: BackfillSchema, ...errors, 412: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      const result = await workflows.backfill(
+        principalOf(req).user.id,
+        (req.params as { id: string }).id,
+        req.body,
+      );
+      if (result.dry_run) return reply.code(200).send({ fire_times: result.fire_times });
+      return reply.code(201).send(result.backfill);
+    },
+  );
+
+  app.get(
+    '/workflows/:id/backfills',
+    {
+      schema: {
+        tags,
+        summary: "A workflow's backfills",
+        description: 'Newest first, each with its progress (its runs by state).',
+        ...SECURED,
+        params: IdParamsSchema,
+        querystring: PageQuerySchema,
+        response: { 200: BackfillListSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const query = req.query as z.output<typeof PageQuerySchema>;
+      return workflows.listBackfills(principalOf(req).user.id, (req.params as { id: string }).id, {
+        limit: query.limit,
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/workflows/:id/backfills/:bid',
+    {
+      schema: {
+        tags,
+        summary: 'Get one backfill',
+        description: '404 when the workflow or the backfill is not yours.',
+        ...SECURED,
+        params: BackfillParamsSchema,
+        response: { 200: BackfillSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const params = req.params as { id: string; bid: string };
+      return workflows.getBackfill(principalOf(req).user.id, params.id, params.bid);
+    },
+  );
+
+  app.post(
+    '/workflows/:id/backfills/:bid/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a backfill',
+        description:
+          'No more of its runs are created, and its queued and running runs are canceled. Cancelling a canceled backfill changes nothing more; 412 when it completed. The body, if any, must be `{}`.',
+        ...SECURED,
+        params: BackfillParamsSchema,
+        response: { 200: BackfillSchema, ...errors, 412: ProblemSchema },
+      },
+    },
+    async (req) => {
+      assertEmptyBody(req.body);
+      const params = req.params as { id: string; bid: string };
+      return workflows.cancelBackfill(principalOf(req).user.id, params.id, params.bid);
     },
   );
 

@@ -1,5 +1,6 @@
 /** Row types of the tables the application reads and writes (see migrations/). */
 import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { JobTrigger } from '../../domain/job-state.ts';
 import type { StoredSchedulePolicyView } from '../../domain/schedule-policy.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -129,7 +130,7 @@ export interface JobsTable {
   /** The workflow's payload when the job was created: what every attempt runs (migration 0016). */
   spec: ColumnType<unknown, string, never>;
   status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
-  trigger: 'AUTOMATIC' | 'MANUAL';
+  trigger: JobTrigger;
   scheduled_at: Timestamp;
   skipped_ticks: ColumnType<number, number | undefined, number>;
   attempts: ColumnType<number, number | undefined, number>;
@@ -170,6 +171,35 @@ export interface JobsTable {
   dag_state: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
   /** The workflow version this run ran (migration 0020); null only for rows written outside the services. */
   workflow_version: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The backfill this run is a fire time of (trigger BACKFILL; migration 0024), else null. */
+  backfill_id: ColumnType<string | null, string | null | undefined, never>;
+  /**
+   * Runs beside the workflow's other runs (overlap ALLOW_ALL, the workflow's or a backfill's;
+   * migration 0024): outside the claim's sibling probe and jobs_one_running_per_workflow.
+   */
+  concurrent: ColumnType<boolean, boolean | undefined, never>;
+}
+
+/** A backfill: a past range of a workflow's fire times run as BACKFILL jobs (migration 0024). */
+export interface BackfillsTable {
+  id: string;
+  workflow_id: string;
+  user_id: string;
+  range_from: Timestamp;
+  range_to: Timestamp;
+  overlap: 'ALLOW_ALL' | 'BUFFER_ALL';
+  max_parallel: number;
+  nominal_times: ColumnType<Date[], string[], string[]>;
+  scheduled_times: ColumnType<Date[], string[], string[]>;
+  next_index: ColumnType<number, number | undefined, number>;
+  status: ColumnType<
+    'RUNNING' | 'COMPLETED' | 'CANCELED',
+    'RUNNING' | undefined,
+    'RUNNING' | 'COMPLETED' | 'CANCELED'
+  >;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
 }
 
 /** A file a CONTAINER job left, kept in the artifact store (migration 0019). */
@@ -305,7 +335,7 @@ export interface AnalyticsJobDurationsTable {
   user_id: string;
   workflow_id: string;
   status: 'COMPLETED' | 'FAILED' | 'CANCELED';
-  trigger: ColumnType<'AUTOMATIC' | 'MANUAL', 'AUTOMATIC' | 'MANUAL' | undefined>;
+  trigger: ColumnType<JobTrigger, JobTrigger | undefined>;
   /** Null when the job never started. */
   duration_ms: number | null;
   fire_lag_ms: number | null;
@@ -504,6 +534,7 @@ export interface DB {
   analytics_task_durations: AnalyticsTaskDurationsTable;
   workflow_ticks: WorkflowTicksTable;
   schedule_incidents: ScheduleIncidentsTable;
+  backfills: BackfillsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

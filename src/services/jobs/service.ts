@@ -407,6 +407,8 @@ async function insertManualJob(
       spec: JSON.stringify(definition.payload),
       workflow_version: definition.version,
       trigger: 'MANUAL',
+      // Overlap ALLOW_ALL: a manual run runs beside the scheduled ones too (migration 0024).
+      concurrent: workflow.schedule_policy?.overlap === 'ALLOW_ALL',
       status: 'PENDING',
       scheduled_at: now,
       retry_of: retryOf,

@@ -7,6 +7,7 @@ import type { FireTimeView, WorkflowView } from './codec.ts';
 import type { WorkflowListFilters } from './service.ts';
 import type { WorkflowVersionView } from './versions.ts';
 import type { TicksPage, TicksQuery } from '../ticks/ledger.ts';
+import type { BackfillCreated, BackfillView } from '../backfills/service.ts';
 
 export interface WorkflowsApi {
   /** `body` is the request body as received (validated by the service). */
@@ -67,4 +68,15 @@ export interface WorkflowsApi {
   previewSchedule(userId: string, body: unknown): Promise<{ fire_times: FireTimeView[] }>;
   /** GET /workflows/{id}/ticks: the tick ledger, in nominal order; the query as received (validated by the service). */
   ticks(userId: string, workflowId: string, query: TicksQuery): Promise<TicksPage>;
+  /** POST /workflows/{id}/backfill: `body` as received (validated by the service). */
+  backfill(userId: string, workflowId: string, body: unknown): Promise<BackfillCreated>;
+  /** GET /workflows/{id}/backfills: newest first. */
+  listBackfills(
+    userId: string,
+    workflowId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ backfills: BackfillView[]; cursor: string | null }>;
+  getBackfill(userId: string, workflowId: string, backfillId: string): Promise<BackfillView>;
+  /** Cancels its unfinished runs and creates no more; 412 when it completed. */
+  cancelBackfill(userId: string, workflowId: string, backfillId: string): Promise<BackfillView>;
 }

@@ -22,6 +22,8 @@ import {
 } from './wire.ts';
 import type { WorkflowVersionView } from './versions.ts';
 import type { TicksPage, TicksQuery } from '../ticks/ledger.ts';
+import type { BackfillCreated, BackfillView } from '../backfills/service.ts';
+import { backfillFromWire, createdFromWire } from '../backfills/wire.ts';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { ValidationError } from '../../domain/errors.ts';
 import { parsePreviewFrom } from '../../domain/schedule-preview.ts';
@@ -197,6 +199,40 @@ export class WorkflowsClient implements WorkflowsApi {
   ): Promise<IdempotentResult<WorkflowView>> {
     return this.#call(async () =>
       resultFromWire(await this.#rpc.restoreWorkflowVersion({ userId, workflowId, version, idempotencyKey })),
+    );
+  }
+
+  backfill(userId: string, workflowId: string, body: unknown): Promise<BackfillCreated> {
+    return this.#call(async () =>
+      createdFromWire(await this.#rpc.createBackfill({ userId, workflowId, bodyJson: bodyToWire(body) })),
+    );
+  }
+
+  listBackfills(
+    userId: string,
+    workflowId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ backfills: BackfillView[]; cursor: string | null }> {
+    return this.#call(async () => {
+      const res = await this.#rpc.listBackfills({
+        userId,
+        workflowId,
+        limit: page.limit,
+        cursor: page.cursor,
+      });
+      return { backfills: res.backfills.map(backfillFromWire), cursor: res.cursor ?? null };
+    });
+  }
+
+  getBackfill(userId: string, workflowId: string, backfillId: string): Promise<BackfillView> {
+    return this.#call(async () =>
+      backfillFromWire((await this.#rpc.getBackfill({ userId, workflowId, backfillId })).backfill),
+    );
+  }
+
+  cancelBackfill(userId: string, workflowId: string, backfillId: string): Promise<BackfillView> {
+    return this.#call(async () =>
+      backfillFromWire((await this.#rpc.cancelBackfill({ userId, workflowId, backfillId })).backfill),
     );
   }
 }

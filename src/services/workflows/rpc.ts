@@ -22,6 +22,7 @@ import {
   workflowToWire,
 } from './wire.ts';
 import { fromOptionalTimestamp } from '../../platform/rpc/codec.ts';
+import { backfillToWire, createdToWire } from '../backfills/wire.ts';
 
 export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
   return {
@@ -123,6 +124,26 @@ export function workflowsRpc(workflows: WorkflowsApi): ServiceRegistration {
               ...(req.cursor !== undefined ? { cursor: req.cursor } : {}),
             }),
           ),
+        createBackfill: async (req) =>
+          createdToWire(await workflows.backfill(req.userId, req.workflowId, bodyFromWire(req.bodyJson))),
+        listBackfills: async (req) => {
+          const page = await workflows.listBackfills(req.userId, req.workflowId, {
+            limit: req.limit,
+            ...(req.cursor !== undefined ? { cursor: req.cursor } : {}),
+          });
+          return {
+            backfills: page.backfills.map(backfillToWire),
+            ...(page.cursor !== null ? { cursor: page.cursor } : {}),
+          };
+        },
+        getBackfill: async (req) => ({
+          backfill: backfillToWire(await workflows.getBackfill(req.userId, req.workflowId, req.backfillId)),
+        }),
+        cancelBackfill: async (req) => ({
+          backfill: backfillToWire(
+            await workflows.cancelBackfill(req.userId, req.workflowId, req.backfillId),
+          ),
+        }),
       }),
   };
 }

@@ -44,6 +44,14 @@ import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import type { WorkflowsApi } from './api.ts';
 import { lockOwnedWorkflow } from './lock-owned.ts';
 import {
+  cancelBackfill,
+  createBackfill,
+  getBackfill,
+  listBackfills,
+  type BackfillCreated,
+  type BackfillView,
+} from '../backfills/service.ts';
+import {
   assertWithinPolicy,
   policyIssues,
   roleOf,
@@ -607,6 +615,44 @@ export class WorkflowsService implements WorkflowsApi {
       .executeTakeFirst();
     if (!owned) throw new NotFoundError('Workflow');
     return listTicks(this.#db, workflowId, parsed);
+  }
+
+  /**
+   * POST /workflows/{id}/backfill (src/services/backfills): a dry run answers the fire times; a
+   * backfill creates its first runs in its own transaction, which executors are woken for.
+   */
+  async backfill(userId: string, workflowId: string, body: unknown): Promise<BackfillCreated> {
+    const result = await createBackfill(this.#db, userId, workflowId, body, this.#clock.now());
+    if (!result.dry_run && result.created > 0) {
+      this.#events?.emit('outbox:written', { count: 1 });
+      this.#events?.emit('jobs:runnable', { count: result.created });
+    }
+    return result;
+  }
+
+  listBackfills(
+    userId: string,
+    workflowId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ backfills: BackfillView[]; cursor: string | null }> {
+    return listBackfills(this.#db, userId, workflowId, page);
+  }
+
+  getBackfill(userId: string, workflowId: string, backfillId: string): Promise<BackfillView> {
+    return getBackfill(this.#db, userId, workflowId, backfillId);
+  }
+
+  async cancelBackfill(userId: string, workflowId: string, backfillId: string): Promise<BackfillView> {
+    const { view, running } = await cancelBackfill(
+      this.#db,
+      userId,
+      workflowId,
+      backfillId,
+      this.#clock.now(),
+    );
+    this.#events?.emit('outbox:written', { count: 1 });
+    for (const jobId of running) this.#events?.emit('job:cancel-requested', { jobId });
+    return view;
   }
 
   async preview(

@@ -19,6 +19,7 @@ import {
   type JobFinishedPayload,
   type TaskFinishedPayload,
 } from '../../domain/events.ts';
+import { JOB_TRIGGERS } from '../../domain/job-state.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -105,7 +106,7 @@ function toRow(p: Partial<JobFinishedPayload>): FinishedJobRow | null {
     typeof p.user_id !== 'string' ||
     !UUID.test(p.user_id) ||
     !(FINAL_JOB_STATUSES as readonly unknown[]).includes(p.status) ||
-    (p.trigger !== 'AUTOMATIC' && p.trigger !== 'MANUAL') ||
+    !(JOB_TRIGGERS as readonly unknown[]).includes(p.trigger) ||
     !isTime(p.scheduled_at) ||
     !isTime(p.completed_at) ||
     (p.started_at !== null && !isTime(p.started_at))
@@ -117,7 +118,7 @@ function toRow(p: Partial<JobFinishedPayload>): FinishedJobRow | null {
     workflow_id: p.workflow_id,
     user_id: p.user_id,
     status: p.status!,
-    trigger: p.trigger,
+    trigger: p.trigger!,
     scheduled_at: p.scheduled_at,
     started_at: p.started_at ?? null,
     completed_at: p.completed_at,

@@ -14,6 +14,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
+import type { JobTrigger } from '../../domain/job-state.ts';
 
 /** The part of a JobFinishedPayload the aggregates use. */
 export interface FinishedJobRow {
@@ -21,7 +22,7 @@ export interface FinishedJobRow {
   workflow_id: string;
   user_id: string;
   status: 'COMPLETED' | 'FAILED' | 'CANCELED';
-  trigger: 'AUTOMATIC' | 'MANUAL';
+  trigger: JobTrigger;
   scheduled_at: string;
   started_at: string | null;
   completed_at: string;

@@ -12,6 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { jobFinishedPayloadSql, taskFinishedPayloadSql } from '../../services/facts.ts';
+import { backfillsFeed } from '../../services/backfills/feed.ts';
 import { resolveRuns, type ResolveResult } from './dag-runs.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 import { fromStates } from './sql.ts';
@@ -24,6 +25,8 @@ export interface Completion {
   jobId: string;
   /** A DAG task's run: the batch then resolves it in the same transaction (./dag-runs.ts). */
   runId: string | null;
+  /** A backfill's run: the batch then creates the backfill's next runs (feed.ts). */
+  backfillId?: string | null;
   /** What a succeeded DAG task set (task-outputs.ts), or null. */
   outputs: Record<string, unknown> | null;
   /** The attempt that ran: an older attempt's result never lands on a newer one. */
@@ -113,13 +116,20 @@ export class Completer {
         // A batch with DAG tasks resolves their runs in the transaction that completes them, so
         // the next tasks are runnable the moment it commits; a batch of plain jobs stays one
         // statement without a transaction around it.
-        const written = completions.some((c) => c.runId !== null)
+        // Likewise a batch that finished runs of backfills creates their next runs in it: the
+        // place a run frees is taken in the transaction that frees it (feed.ts).
+        const written = completions.some((c) => c.runId !== null || (c.backfillId ?? null) !== null)
           ? await this.#db.transaction().execute(async (trx) => {
               const done = await this.#statement(trx, completions);
               const runs = completions
                 .filter((c) => c.runId !== null && done.has(c.jobId))
                 .map((c) => c.runId!);
-              this.#resolved(await resolveRuns(trx, runs));
+              const resolved = await resolveRuns(trx, runs);
+              const backfills = completions
+                .filter((c) => (c.backfillId ?? null) !== null && c.status !== 'PENDING' && done.has(c.jobId))
+                .map((c) => c.backfillId!);
+              const fed = await backfillsFeed(trx, { ids: backfills }, new Date());
+              this.#resolved({ ...resolved, started: resolved.started + fed.created.length });
               return done;
             })
           : await this.#statement(this.#db, completions);
@@ -177,8 +187,9 @@ export class Completer {
                     j.task_name, j.task_index
         ), results AS (
           -- Runs only: a DAG task's result counts through its run (./dag-runs.ts finishRuns).
+          -- Nor do backfill runs: a past range failing does not count against the live schedule.
           SELECT d.id AS job_id, d.workflow_id, d.status = 'COMPLETED' AS succeeded, d.headers
-          FROM done d WHERE d.status IN ('COMPLETED', 'FAILED') AND d.run_id IS NULL
+          FROM done d WHERE d.status IN ('COMPLETED', 'FAILED') AND d.run_id IS NULL AND d.trigger <> 'BACKFILL'
         ), ${failurePolicyCtes('results')}, events AS (
           INSERT INTO outbox (topic, key, event_type, payload, headers)
           SELECT 'analytics', j.workflow_id::text,

@@ -536,6 +536,7 @@ export class Executor {
     const written = await this.#completer.complete({
       jobId: job.id,
       runId: job.run_id,
+      backfillId: job.backfill_id,
       attempt: job.attempts,
       status,
       outputs: outcome.kind === 'succeeded' ? (outcome.outputs ?? null) : null,

@@ -7,7 +7,7 @@
  *
  * Why here and not in a consumer: the count is a fact about the order of a workflow's results,
  * and jobs of a workflow run one at a time (jobs_one_running_per_workflow), so the statement that
- * commits a result sees every earlier one of that workflow. Counted in a consumer, each result
+ * commits a result sees every earlier one of that workflow (concurrent runs: see `folded` below). Counted in a consumer, each result
  * needed its own outbox row on `workflows` (per-key order), a relay read, a publish mark and a
  * `processed_events` row: about half of a finished job's writes (docs/performance.md). Exactly
  * once holds by construction: the count changes in the transaction that moves the job out of
@@ -16,19 +16,42 @@
 import { sql, type RawBuilder } from 'kysely';
 
 /**
- * Two CTEs, `policy` and `limit_reached`, over a relation named `source` with columns
- * (job_id uuid, workflow_id uuid, succeeded boolean, headers jsonb): at most one row per workflow
- * (one running job per workflow).
+ * Three CTEs, `folded`, `policy` and `limit_reached`, over a relation named `source` with columns
+ * (job_id uuid, workflow_id uuid, succeeded boolean, headers jsonb).
+ *
+ * `folded` makes one row per workflow. Runs of a workflow run one at a time, so a batch mostly has
+ * one result per workflow; runs created `concurrent` (overlap ALLOW_ALL, migration 0024) finish
+ * side by side, and several of their results can come in one batch. They are taken in run order
+ * (UUIDv7 ids): the count becomes the failures after the last success, or grows by all of them
+ * when none succeeded; the event names the latest. Backfill runs are left out: a past range
+ * failing says nothing of the live schedule (one primary-key probe per result).
  */
 export function failurePolicyCtes(source: string): RawBuilder<unknown> {
   const from = sql.raw(source);
-  return sql`policy AS (
+  return sql`folded AS (
+    SELECT r.workflow_id,
+           bool_or(r.succeeded) AS any_succeeded,
+           count(*) FILTER (WHERE NOT r.succeeded)::int AS failed,
+           count(*) FILTER (WHERE NOT r.succeeded AND r.later_successes = 0)::int AS trailing,
+           (array_agg(r.job_id ORDER BY r.job_id DESC))[1] AS job_id,
+           (array_agg(r.succeeded ORDER BY r.job_id DESC))[1] AS succeeded,
+           (array_agg(r.headers ORDER BY r.job_id DESC))[1] AS headers
+    FROM (
+      SELECT s.job_id, s.workflow_id, s.succeeded, s.headers,
+             count(*) FILTER (WHERE s.succeeded) OVER (PARTITION BY s.workflow_id ORDER BY s.job_id DESC
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS later_successes
+      FROM ${from} s
+      WHERE NOT EXISTS (SELECT 1 FROM jobs b WHERE b.id = s.job_id AND b.trigger = 'BACKFILL')
+    ) r
+    GROUP BY r.workflow_id
+  ), policy AS (
     UPDATE workflows w
-    SET consecutive_job_failures_count = CASE WHEN r.succeeded THEN 0 ELSE w.consecutive_job_failures_count + 1 END,
+    SET consecutive_job_failures_count = CASE WHEN r.any_succeeded THEN r.trailing
+                                              ELSE w.consecutive_job_failures_count + r.failed END,
         completed_at = CASE WHEN w.schedule_type = 'once' AND w.next_run_at IS NULL AND w.terminated_at IS NULL
                             THEN now() ELSE w.completed_at END,
         updated_at = now()
-    FROM ${from} r
+    FROM folded r
     WHERE w.id = r.workflow_id
     RETURNING w.id, w.user_id, w.generation, w.consecutive_job_failures_count AS failures,
               w.max_consecutive_job_failures_allowed AS max_failures, w.terminated_at, r.job_id, r.succeeded, r.headers

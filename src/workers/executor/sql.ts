@@ -29,6 +29,8 @@ export interface ClaimedJob {
   kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   /** A DAG task's run (its completion resolves the run), else null. */
   run_id: string | null;
+  /** The backfill this run is a fire time of (its completion lets the next one in), else null. */
+  backfill_id: string | null;
   /** A DAG task's name (its artifacts are filed under it), else null. */
   task_name: string | null;
   /** A DAG task's time left before its timeout_seconds deadline (ms), else null. */
@@ -102,6 +104,14 @@ export const CLAIM_QUOTA_DEFAULTS: ClaimQuotas = {
  * jobs_runnable_idx, one probe per candidate on jobs_workflow_active_idx, 0.65 ms for 64 jobs.
  * The probe is a single NOT EXISTS on purpose: as two (RUNNING sibling; earlier sibling) the
  * planner materialised all RUNNING rows when their estimate was low, 21 ms with 4k running.
+ *
+ * Concurrent runs (overlap ALLOW_ALL, a backfill's; migration 0024) skip the probe (`j.concurrent`,
+ * a column of the row already read) and are out of its index (jobs_workflow_active_idx and
+ * jobs_one_running_per_workflow now say `AND NOT concurrent`, as the probe does). EXPLAIN
+ * (ANALYZE, BUFFERS) of `node bench/claim-quota.ts` before and after: the same plan node for node
+ * (the ordered walk of jobs_runnable_idx, the probe an index scan of jobs_workflow_active_idx,
+ * 403 probes), the filter one boolean longer, shared buffers 23,265 → 23,285 and 17,911 → 18,173
+ * for the quota cases (the data is random per run).
  *
  * With the quota (bench/claim-quota.ts: 49.7k queued over 5,450 workflows, 200k finished, 398
  * running; user H at its quota with 20,000 queued jobs at the head of the queue): `slotted` is an
@@ -182,10 +192,12 @@ export async function jobsClaim(
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
         -- Past its starting deadline (schedule policy): the scheduler ends it MISSED_DEADLINE.
         AND (j.start_by IS NULL OR j.start_by >= now())
-        -- A DAG's tasks run side by side under their run; runs of a workflow one at a time.
-        AND (j.run_id IS NOT NULL OR NOT EXISTS (
+        -- A DAG's tasks run side by side under their run; runs of a workflow one at a time,
+        -- except concurrent ones (overlap ALLOW_ALL), which neither wait nor are waited for.
+        AND (j.run_id IS NOT NULL OR j.concurrent OR NOT EXISTS (
           SELECT 1 FROM jobs e
           WHERE e.workflow_id = j.workflow_id AND e.status IN ('PENDING', 'QUEUED', 'RUNNING') AND e.run_id IS NULL
+            AND NOT e.concurrent
             AND (e.status = 'RUNNING' OR (e.scheduled_at, e.id) < (j.scheduled_at, j.id))))
         -- A full user's CONTAINER jobs wait.
         AND (j.kind <> 'CONTAINER' OR j.user_id <> ALL((SELECT f.ids FROM full_users f)::uuid[]))
@@ -244,6 +256,7 @@ export async function jobsClaim(
     WHERE j.id = c.id AND w.id = j.workflow_id
     RETURNING j.id, j.workflow_id, j.user_id, j.workflow_generation, j.attempts, j.max_attempts, j.scheduled_at,
               j.kind, j.spec AS payload, w.log_retention, j.trace_context, j.run_id, j.task_name, j.retry_policy,
+              j.backfill_id,
               CASE WHEN j.run_id IS NOT NULL AND j.start_by IS NOT NULL
                    THEN greatest(0, extract(epoch FROM j.start_by - now()) * 1000)::int END AS deadline_ms,
               -- One primary-key probe per claimed row, after the claim: the plan above is unchanged.

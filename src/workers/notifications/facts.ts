@@ -12,6 +12,7 @@
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import { JOB_FINISHED, MISSED_FIRE_CAUSES, WORKFLOW_EVENT_TYPES } from '../../domain/events.ts';
+import { JOB_TRIGGERS } from '../../domain/job-state.ts';
 import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
 import type { NotificationFact } from '../../domain/notification-content.ts';
 import { jobEvents, workflowFactEvents, type SubscriptionEvent } from '../../domain/subscriptions.ts';
@@ -36,7 +37,7 @@ const FACT_SCHEMAS = {
     user_id: uuid,
     generation: z.number().int(),
     status: z.enum(['COMPLETED', 'FAILED', 'CANCELED']),
-    trigger: z.enum(['AUTOMATIC', 'MANUAL']),
+    trigger: z.enum(JOB_TRIGGERS),
     attempts: z.number().int(),
     scheduled_at: z.string(),
     started_at: z.string().nullable(),

@@ -21,6 +21,11 @@
  * the preview's reason) instead of STARTED, and the times of a gap that `dst.gap: SKIP` drops get
  * one DST_SKIPPED row per gap, written by the tick of the first fire time after the gap.
  *
+ * Backfills (migration 0024): each tick also sweeps RUNNING backfills (src/services/backfills/
+ * feed.ts, SKIP LOCKED on backfills_running_idx, an empty index when none runs) for places no
+ * completion reported. Overlap ALLOW_ALL: the jobs INSERT marks the runs `concurrent`, and the
+ * overlap read and CANCEL_OTHER leave concurrent runs (a backfill's) out.
+ *
  * Tracing: a tick that claims workflows runs in a `scheduler.tick` span; the jobs it creates store
  * its context (`jobs.trace_context`, one value for the whole batch, so still one INSERT) and the
  * executor's `job.run` spans continue that trace.
@@ -58,6 +63,7 @@ import {
 } from '../../services/ticks/ledger.ts';
 import { dstDoubledReason } from '../../domain/schedule-preview.ts';
 import type { Schedule } from '../../domain/schedule.ts';
+import { backfillsFeed } from '../../services/backfills/feed.ts';
 import { fromStates } from '../executor/sql.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
@@ -158,6 +164,8 @@ export class Scheduler {
       .transaction()
       .execute(async (trx) => {
         const missed = await this.#endMissedDeadlines(trx, now);
+        // Backfills whose places no completion reported (src/services/backfills/feed.ts).
+        const backfilled = (await backfillsFeed(trx, { sweep: this.#config.batchSize }, now)).created.length;
         const paused = this.#config.ledger ? await this.#recordPaused(trx, now) : 0;
         // workflows_due_idx: due, built, not terminated, not paused.
         const { rows: due } = await sql<DueRow & { created_at: Date }>`
@@ -177,6 +185,7 @@ export class Scheduler {
             canceled: [] as string[],
             missed,
             paused,
+            backfilled,
             lagMs: 0,
           };
         }
@@ -224,9 +233,11 @@ export class Scheduler {
             ${jobs.map((j) => j.dstReason)}::text[]
           ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered, dst_reason)
         ), ins AS (
-          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context)
+          INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context, concurrent)
           -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
-          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text
+          -- Overlap ALLOW_ALL: the run may run beside the workflow's others (migration 0024).
+          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text,
+                 COALESCE(w.schedule_policy->>'overlap' = 'ALLOW_ALL', false)
           FROM workflows w JOIN j ON w.id = j.workflow_id
           ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' AND run_id IS NULL DO NOTHING
           RETURNING id, workflow_id
@@ -279,6 +290,7 @@ export class Scheduler {
           canceled: overlap.canceled,
           missed,
           paused,
+          backfilled,
           lagMs,
         };
       })
@@ -291,13 +303,14 @@ export class Scheduler {
       tickSpan.setAttribute('chronoverse.scheduler.created', outcome.created);
       tickSpan.end();
     }
-    if (outcome.created > 0 || outcome.canceled.length > 0 || outcome.missed > 0) {
+    if (outcome.backfilled > 0) this.#events.emit('jobs:runnable', { count: outcome.backfilled });
+    if (outcome.created > 0 || outcome.canceled.length > 0 || outcome.missed > 0 || outcome.backfilled > 0) {
       this.#events.emit('outbox:written', { count: 1 });
     }
     if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
     for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
     if (outcome.claimed > 0) {
-      const { canceled, missed: _missed, paused: _paused, ...tick } = outcome;
+      const { canceled, missed: _missed, paused: _paused, backfilled: _backfilled, ...tick } = outcome;
       this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
     }
     const { rows } = await sql<{ next: Date | null }>`
@@ -385,7 +398,9 @@ export class Scheduler {
     }[],
     now: Date,
   ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[]; notRun: TickRow[] }> {
-    const watched = plans.filter((p) => p.policy.overlap !== 'BUFFER_ALL' && p.plan.fires.length > 0);
+    const watched = plans.filter(
+      (p) => p.policy.overlap !== 'BUFFER_ALL' && p.policy.overlap !== 'ALLOW_ALL' && p.plan.fires.length > 0,
+    );
     const active = new Map<string, ActiveRuns>();
     if (watched.length > 0) {
       const { rows } = await sql<{ workflow_id: string; running: number; waiting: number }>`
@@ -393,7 +408,8 @@ export class Scheduler {
                count(*) FILTER (WHERE status <> 'RUNNING')::int AS waiting
         FROM jobs
         WHERE workflow_id = ANY(${watched.map((p) => p.w.id)}::uuid[]) AND status IN ('PENDING', 'QUEUED', 'RUNNING')
-          AND run_id IS NULL
+          -- Concurrent runs (a backfill's under ALLOW_ALL) do not hold the schedule back.
+          AND run_id IS NULL AND NOT concurrent
         GROUP BY workflow_id`.execute(trx);
       for (const r of rows) active.set(r.workflow_id, r);
     }
@@ -450,7 +466,7 @@ export class Scheduler {
         UPDATE jobs
         SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
             lease_owner = NULL, lease_expires_at = NULL
-        WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')})
+        WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')}) AND NOT concurrent
         RETURNING id, workflow_id, scheduled_at`.execute(trx);
       canceled = rows.map((r) => r.id);
       if (plans.some((p) => p.ledger !== null)) {

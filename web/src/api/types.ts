@@ -34,6 +34,8 @@ export type FireTime = Schemas['FireTime'];
 export type Tick = Schemas['Tick'];
 export type TickOutcome = Tick['outcome'];
 export type TickPage = Schemas['TickLedger'];
+export type Backfill = Schemas['Backfill'];
+export type BackfillPage = Schemas['BackfillList'];
 export type ScheduleView = Workflow['schedule'];
 /** When a schedule fires, without its policies: what formatting and previews need. */
 export type ScheduleTiming = ScheduleView extends infer S

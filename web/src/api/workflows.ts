@@ -1,8 +1,10 @@
-/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, pause, resume, delete, preview, tick ledger. */
+/** Workflow hooks: list (filters, cursor), one, create, update, terminate, rebuild, pause, resume, delete, preview, tick ledger, backfills. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api } from './client.ts';
 import type {
+  Backfill,
+  BackfillPage,
   FireTime,
   QueryOf,
   TickPage,
@@ -206,5 +208,70 @@ export function useTicks(id: string, params: TickParams) {
       api.get<TickPage>(`/workflows/${encodeURIComponent(id)}/ticks`, { query: { ...params }, signal }),
     placeholderData: keepPreviousData,
     refetchInterval: REFRESH_MS,
+  });
+}
+
+/** `POST /workflows/{id}/backfill`'s body (docs/api.md "Backfill"). */
+export type BackfillRequest = {
+  from: string;
+  to: string;
+  overlap?: Backfill['overlap'];
+  max_parallel?: number;
+};
+
+const backfillKeys = {
+  list: (id: string) => ['workflows', 'backfills', id] as const,
+};
+
+/** The workflow's backfills, newest first, with their progress (refreshed while any runs). */
+export function useBackfills(id: string) {
+  return useQuery({
+    queryKey: backfillKeys.list(id),
+    queryFn: ({ signal }) =>
+      api.get<BackfillPage>(`/workflows/${encodeURIComponent(id)}/backfills`, {
+        query: { limit: 20 },
+        signal,
+      }),
+    refetchInterval: (query) =>
+      query.state.data?.backfills.some((b) => b.status === 'RUNNING') ? REFRESH_MS : false,
+  });
+}
+
+/** A dry run: the fire times a backfill of the range would run; starts nothing. */
+export function useBackfillDryRun(id: string) {
+  return useMutation({
+    mutationFn: (body: BackfillRequest) =>
+      api.post<{ fire_times: FireTime[] }>(`/workflows/${encodeURIComponent(id)}/backfill`, {
+        ...body,
+        dry_run: true,
+      }),
+  });
+}
+
+/** Starts a backfill: its runs appear with the workflow's jobs (trigger BACKFILL). */
+export function useStartBackfill(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: BackfillRequest) =>
+      api.post<Backfill>(`/workflows/${encodeURIComponent(id)}/backfill`, body),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: backfillKeys.list(id) });
+      void client.invalidateQueries({ queryKey: ['jobs', id] });
+    },
+  });
+}
+
+/** Cancels a backfill: its unfinished runs are canceled, no more are created. */
+export function useCancelBackfill(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (backfillId: string) =>
+      api.post<Backfill>(
+        `/workflows/${encodeURIComponent(id)}/backfills/${encodeURIComponent(backfillId)}/cancel`,
+      ),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: backfillKeys.list(id) });
+      void client.invalidateQueries({ queryKey: ['jobs', id] });
+    },
   });
 }

@@ -221,6 +221,7 @@ export function describePolicy(policy: SchedulePolicyView): string {
     BUFFER_ONE: 'queues at most one run behind the running one',
     SKIP: 'skips a run while one is going',
     CANCEL_OTHER: 'cancels the running run for the new one',
+    ALLOW_ALL: 'runs side by side',
   }[policy.overlap];
   if (overlap) parts.push(overlap);
   const c = policy.catch_up;
@@ -266,3 +267,6 @@ export function formatBytes(bytes: number): string {
   const digits = unit === 0 || value >= 100 ? 0 : 1;
   return `${value.toFixed(digits).replace(/\.0$/, '')} ${units[unit]}`;
 }
+
+/** A job's trigger in words (lists, filters, the job page). */
+export const TRIGGER_LABEL = { AUTOMATIC: 'Automatic', MANUAL: 'Manual', BACKFILL: 'Backfill' } as const;

@@ -1954,7 +1954,7 @@ export interface paths {
                     since?: string;
                     /** @description A job status, or several separated by commas (any of them) */
                     status?: string;
-                    trigger?: "AUTOMATIC" | "MANUAL";
+                    trigger?: "AUTOMATIC" | "MANUAL" | "BACKFILL";
                     /** @description Jobs created before this time (RFC 3339), exclusive; must be after since */
                     until?: string;
                     /** @description Only this workflow's jobs */
@@ -3837,6 +3837,315 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/workflows/{id}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a past range of a workflow's fire times (backfill)
+         * @description The schedule's fire times in [from, to) (as the preview computes them: DST policy and jitter applied) run as jobs with trigger BACKFILL, at most `max_parallel` of them queued or running at once. `to` may not be in the future, and the range may hold at most 10,000 fire times (400 on `to`); no fire time in the range is a 400 on `from`. A fire time that already ran runs again (a second run, marked BACKFILL). Nothing is recorded in the tick ledger. `dry_run: true` answers 200 `{ fire_times }` and starts nothing. 201: the backfill. 412 when the workflow is terminated or not built.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BackfillRequestInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchedulePreview"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Backfill"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/backfills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A workflow's backfills
+         * @description Newest first, each with its progress (its runs by state).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Opaque cursor from the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BackfillList"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/backfills/{bid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one backfill
+         * @description 404 when the workflow or the backfill is not yours.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    bid: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Backfill"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/backfills/{bid}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a backfill
+         * @description No more of its runs are created, and its queued and running runs are canceled. Cancelling a canceled backfill changes nothing more; 412 when it completed. The body, if any, must be `{}`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    bid: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Backfill"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/jobs": {
         parameters: {
             query?: never;
@@ -3852,7 +4161,7 @@ export interface paths {
                     cursor?: string;
                     limit?: number;
                     status?: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED";
-                    trigger?: "AUTOMATIC" | "MANUAL";
+                    trigger?: "AUTOMATIC" | "MANUAL" | "BACKFILL";
                 };
                 header?: never;
                 path: {
@@ -6049,6 +6358,126 @@ export interface components {
             target_id: string | null;
             target_type: string | null;
         };
+        Backfill: {
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            finished_at: string | null;
+            /** @description Fire times in the range: the runs it makes in all */
+            fire_times: number;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            from: string;
+            /** Format: uuid */
+            id: string;
+            max_parallel: number;
+            /** @enum {string} */
+            overlap: "ALLOW_ALL" | "BUFFER_ALL";
+            /** @description Its runs by state */
+            progress: {
+                canceled: number;
+                completed: number;
+                failed: number;
+                /** @description Fire times whose run is not created yet (max_parallel) */
+                not_created: number;
+                running: number;
+                /** @description Runs PENDING or QUEUED */
+                waiting: number;
+            };
+            /**
+             * @description RUNNING until every run finished (COMPLETED) or it was canceled (CANCELED)
+             * @enum {string}
+             */
+            status: "RUNNING" | "COMPLETED" | "CANCELED";
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            to: string;
+            /** Format: uuid */
+            workflow_id: string;
+        };
+        BackfillInput: {
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            created_at: string;
+            finished_at: string | null;
+            /** @description Fire times in the range: the runs it makes in all */
+            fire_times: number;
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            from: string;
+            /** Format: uuid */
+            id: string;
+            max_parallel: number;
+            /** @enum {string} */
+            overlap: "ALLOW_ALL" | "BUFFER_ALL";
+            /** @description Its runs by state */
+            progress: {
+                canceled: number;
+                completed: number;
+                failed: number;
+                /** @description Fire times whose run is not created yet (max_parallel) */
+                not_created: number;
+                running: number;
+                /** @description Runs PENDING or QUEUED */
+                waiting: number;
+            };
+            /**
+             * @description RUNNING until every run finished (COMPLETED) or it was canceled (CANCELED)
+             * @enum {string}
+             */
+            status: "RUNNING" | "COMPLETED" | "CANCELED";
+            /** @description RFC 3339 UTC timestamp with milliseconds */
+            to: string;
+            /** Format: uuid */
+            workflow_id: string;
+        };
+        BackfillList: {
+            backfills: components["schemas"]["Backfill"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            cursor: string | null;
+        };
+        BackfillListInput: {
+            backfills: components["schemas"]["BackfillInput"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            cursor: string | null;
+        };
+        BackfillRequest: {
+            /** @description true: answer the fire times (200) and start nothing */
+            dry_run?: boolean;
+            /**
+             * Format: date-time
+             * @description First instant of the range (included), RFC 3339
+             */
+            from: string;
+            /** @description Most of its runs queued or running at once, 1–100 (default 1) */
+            max_parallel?: number;
+            /**
+             * @description ALLOW_ALL (default): its runs run beside the scheduled runs (never delaying them) and each other, up to max_parallel; BUFFER_ALL: they queue with the scheduled runs, one run of the workflow at a time
+             * @enum {string}
+             */
+            overlap?: "ALLOW_ALL" | "BUFFER_ALL";
+            /**
+             * Format: date-time
+             * @description End of the range (excluded), after `from`, not in the future
+             */
+            to: string;
+        };
+        BackfillRequestInput: {
+            /** @description true: answer the fire times (200) and start nothing */
+            dry_run?: boolean;
+            /**
+             * Format: date-time
+             * @description First instant of the range (included), RFC 3339
+             */
+            from: string;
+            /** @description Most of its runs queued or running at once, 1–100 (default 1) */
+            max_parallel?: number;
+            /**
+             * @description ALLOW_ALL (default): its runs run beside the scheduled runs (never delaying them) and each other, up to max_parallel; BUFFER_ALL: they queue with the scheduled runs, one run of the workflow at a time
+             * @enum {string}
+             */
+            overlap?: "ALLOW_ALL" | "BUFFER_ALL";
+            /**
+             * Format: date-time
+             * @description End of the range (excluded), after `from`, not in the future
+             */
+            to: string;
+        };
         /** @description A container run through the Docker Engine API. */
         ContainerPayload: {
             /** @description How long this workflow's artifacts are kept, such as "7d" (absent: CHRONOVERSE_ARTIFACTS_RETENTION). */
@@ -6446,7 +6875,7 @@ export interface components {
             /** @description A DAG run's task instances in run order (GET of one job only) */
             tasks?: components["schemas"]["Task"][];
             /** @enum {string} */
-            trigger: "AUTOMATIC" | "MANUAL";
+            trigger: "AUTOMATIC" | "MANUAL" | "BACKFILL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
             /** Format: uuid */
@@ -6485,7 +6914,7 @@ export interface components {
             /** @description A DAG run's task instances in run order (GET of one job only) */
             tasks?: components["schemas"]["TaskInput"][];
             /** @enum {string} */
-            trigger: "AUTOMATIC" | "MANUAL";
+            trigger: "AUTOMATIC" | "MANUAL" | "BACKFILL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
             /** Format: uuid */
@@ -6800,7 +7229,7 @@ export interface components {
              */
             status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
             /** @enum {string} */
-            trigger: "AUTOMATIC" | "MANUAL";
+            trigger: "AUTOMATIC" | "MANUAL" | "BACKFILL";
         };
         RecentJobInput: {
             completed_at: string | null;
@@ -6817,7 +7246,7 @@ export interface components {
              */
             status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "SKIPPED";
             /** @enum {string} */
-            trigger: "AUTOMATIC" | "MANUAL";
+            trigger: "AUTOMATIC" | "MANUAL" | "BACKFILL";
         };
         Registration: {
             /** Format: email */
@@ -6906,7 +7335,7 @@ export interface components {
              * @description A fire time while runs of the workflow are queued or running: SKIP it; BUFFER_ONE (at most one waiting run); BUFFER_ALL (queue every run; default); CANCEL_OTHER (cancel them, then run).
              * @enum {string}
              */
-            overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER" | "ALLOW_ALL";
             /** @description A run not started this long after its time is not started: it ends CANCELED with error MISSED_DEADLINE. */
             starting_deadline_seconds?: number;
         };
@@ -6941,7 +7370,7 @@ export interface components {
              * @description A fire time while runs of the workflow are queued or running: SKIP it; BUFFER_ONE (at most one waiting run); BUFFER_ALL (queue every run; default); CANCEL_OTHER (cancel them, then run).
              * @enum {string}
              */
-            overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            overlap?: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER" | "ALLOW_ALL";
             /** @description A run not started this long after its time is not started: it ends CANCELED with error MISSED_DEADLINE. */
             starting_deadline_seconds?: number;
         };
@@ -6964,7 +7393,7 @@ export interface components {
             };
             jitter_seconds: number;
             /** @enum {string} */
-            overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER" | "ALLOW_ALL";
             /** @description null: no deadline */
             starting_deadline_seconds: number | null;
         };
@@ -6987,7 +7416,7 @@ export interface components {
             };
             jitter_seconds: number;
             /** @enum {string} */
-            overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER";
+            overlap: "SKIP" | "BUFFER_ONE" | "BUFFER_ALL" | "CANCEL_OTHER" | "ALLOW_ALL";
             /** @description null: no deadline */
             starting_deadline_seconds: number | null;
         };
@@ -7822,7 +8251,7 @@ export interface components {
             /** @description A DAG run's task instances in run order (GET of one job only) */
             tasks?: components["schemas"]["Task"][];
             /** @enum {string} */
-            trigger: "AUTOMATIC" | "MANUAL";
+            trigger: "AUTOMATIC" | "MANUAL" | "BACKFILL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
             /** Format: uuid */
@@ -7862,7 +8291,7 @@ export interface components {
             /** @description A DAG run's task instances in run order (GET of one job only) */
             tasks?: components["schemas"]["TaskInput"][];
             /** @enum {string} */
-            trigger: "AUTOMATIC" | "MANUAL";
+            trigger: "AUTOMATIC" | "MANUAL" | "BACKFILL";
             /** @description RFC 3339 UTC timestamp with milliseconds */
             updated_at: string;
             /** Format: uuid */

@@ -2,7 +2,7 @@
  * The "Schedule" section of a workflow page: its tick ledger (GET /workflows/{id}/ticks), one entry
  * per fire time with what became of it, as a timeline in nominal order. The outcome is a coloured
  * badge with its name in words (colour is never the only cue); the reason shows on hover and on
- * keyboard focus, and is the entry's accessible description.
+ * keyboard focus, and is the entry's accessible description. Backfills follow (./BackfillSection.tsx).
  */
 import { useId, useState } from 'react';
 import type { Tick, TickOutcome } from '../../api/types.ts';
@@ -14,6 +14,7 @@ import { Select } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { formatDateTime } from '../../lib/format.ts';
+import { BackfillSection } from './BackfillSection.tsx';
 
 export const TICK_OUTCOME_LABEL: Record<TickOutcome, string> = {
   STARTED: 'Started',
@@ -54,7 +55,7 @@ const WINDOWS = [
 
 const PAGE_SIZE = 50;
 
-export function TickLedgerSection({ workflowId }: { workflowId: string }) {
+export function TickLedgerSection({ workflowId, canRun }: { workflowId: string; canRun: boolean }) {
   const [windowMs, setWindowMs] = useState('86400000');
   // The window's start, fixed when it is chosen: a moving `from` would change the query (and
   // the pages) on every refresh.
@@ -100,6 +101,7 @@ export function TickLedgerSection({ workflowId }: { workflowId: string }) {
           <Pagination pager={pager} nextCursor={ticks.data.cursor} label="Fire time pages" />
         </>
       )}
+      <BackfillSection workflowId={workflowId} canRun={canRun} />
     </section>
   );
 }

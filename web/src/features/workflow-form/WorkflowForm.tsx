@@ -51,6 +51,7 @@ const OVERLAP_HELP: Record<FormState['overlap'], string> = {
   BUFFER_ONE: 'One run may wait behind the running one; later ones are dropped.',
   SKIP: 'A run that would wait for another is not started.',
   CANCEL_OTHER: 'The running (and waiting) runs are canceled for the new one.',
+  ALLOW_ALL: 'Every run starts on time, beside the ones still going.',
 };
 const CATCH_UP_HELP: Record<FormState['catchUpMode'], string> = {
   LATEST: 'After downtime, one run stands for all the missed times.',
@@ -455,6 +456,7 @@ export function WorkflowForm({
                 { value: 'BUFFER_ONE', label: 'Queue at most one' },
                 { value: 'SKIP', label: 'Skip the new run' },
                 { value: 'CANCEL_OTHER', label: 'Cancel it, start the new run' },
+                { value: 'ALLOW_ALL', label: 'Run side by side' },
               ]}
             />
             <Select

@@ -18,6 +18,7 @@ import { Button, EmptyState, ErrorMessage, JobStatusBadge, Spinner } from '../..
 import { DagRunView } from '../../features/dag/DagRunView.tsx';
 import { useRunStream } from '../../features/dag/run-stream.ts';
 import { LogViewer } from '../../features/logs/LogViewer.tsx';
+import { TRIGGER_LABEL } from '../../lib/format.ts';
 import { JobTimeline } from './JobTimeline.tsx';
 import { attemptsText, isFinal, retryBlocker } from './job-view.ts';
 import './job.css';
@@ -143,7 +144,7 @@ export default function JobPage() {
 
       <dl className="job-details">
         <dt>Trigger</dt>
-        <dd>{j.trigger === 'MANUAL' ? 'Manual' : 'Automatic'}</dd>
+        <dd>{TRIGGER_LABEL[j.trigger]}</dd>
         <dt>Attempts</dt>
         <dd>{attemptsText(j)}</dd>
         {j.exit_code !== null ? (

@@ -16,7 +16,13 @@ import { Checkbox, Select, TextField } from '../../components/Field.tsx';
 import { Pagination, useCursorPager } from '../../components/Pagination.tsx';
 import { Spinner } from '../../components/Spinner.tsx';
 import { Table, type Column } from '../../components/Table.tsx';
-import { browserZone, formatDateTime, formatDurationMs, jobDurationMs } from '../../lib/format.ts';
+import {
+  browserZone,
+  formatDateTime,
+  formatDurationMs,
+  jobDurationMs,
+  TRIGGER_LABEL,
+} from '../../lib/format.ts';
 import { jobResult } from '../job/job-view.ts';
 import {
   isoToLocalInput,
@@ -28,8 +34,6 @@ import {
   type RunFilters,
 } from './runs-query.ts';
 import '../../features/runs/runs.css';
-
-const TRIGGER_LABEL = { AUTOMATIC: 'Automatic', MANUAL: 'Manual' } as const;
 
 const jobPath = (r: Run) =>
   `/workflows/${encodeURIComponent(r.workflow_id)}/jobs/${encodeURIComponent(r.id)}`;

@@ -52,6 +52,7 @@ import {
   formatDateTime,
   formatNextRun,
   newIdempotencyKey,
+  TRIGGER_LABEL,
 } from '../../lib/format.ts';
 import { jobResult } from '../job/job-view.ts';
 
@@ -228,7 +229,7 @@ export default function WorkflowDetailPage() {
       <JobsSection workflowId={w.id} />
 
       <VersionsSection workflow={w} canRun={canRun} />
-      <TickLedgerSection workflowId={w.id} />
+      <TickLedgerSection workflowId={w.id} canRun={canRun} />
 
       <SubscriptionsSection workflowId={w.id} />
 
@@ -373,7 +374,7 @@ function JobsSection({ workflowId }: { workflowId: string }) {
       cell: (j) => <Link to={`/workflows/${workflowId}/jobs/${j.id}`}>{formatDateTime(j.scheduled_at)}</Link>,
     },
     { key: 'status', header: 'Status', cell: (j) => <JobStatusBadge status={j.status} /> },
-    { key: 'trigger', header: 'Trigger', cell: (j) => (j.trigger === 'MANUAL' ? 'Manual' : 'Automatic') },
+    { key: 'trigger', header: 'Trigger', cell: (j) => TRIGGER_LABEL[j.trigger] },
     { key: 'started', header: 'Started', cell: (j) => formatDateTime(j.started_at) },
     { key: 'completed', header: 'Finished', cell: (j) => formatDateTime(j.completed_at) },
     { key: 'result', header: 'Result', cell: jobResult },
@@ -403,7 +404,7 @@ function JobsSection({ workflowId }: { workflowId: string }) {
           }}
           options={[
             { value: '', label: 'Any' },
-            ...JOB_TRIGGERS.map((t) => ({ value: t, label: t === 'MANUAL' ? 'Manual' : 'Automatic' })),
+            ...JOB_TRIGGERS.map((t) => ({ value: t, label: TRIGGER_LABEL[t] })),
           ]}
         />
       </div>

@@ -849,6 +849,13 @@ export enum JobTrigger {
    * @generated from enum value: JOB_TRIGGER_MANUAL = 2;
    */
   MANUAL = 2,
+
+  /**
+   * A fire time of a past range, run by a backfill.
+   *
+   * @generated from enum value: JOB_TRIGGER_BACKFILL = 3;
+   */
+  BACKFILL = 3,
 }
 
 /**

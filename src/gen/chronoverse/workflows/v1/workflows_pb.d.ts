@@ -970,6 +970,301 @@ export declare type DeleteWorkflowResponse = Message<"chronoverse.workflows.v1.D
 export declare const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse>;
 
 /**
+ * @generated from message chronoverse.workflows.v1.CreateBackfillRequest
+ */
+export declare type CreateBackfillRequest = Message<"chronoverse.workflows.v1.CreateBackfillRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * The request body as received (JSON text, `{"from", "to", "overlap"?, "max_parallel"?, "dry_run"?}`). Validated by the service.
+   *
+   * @generated from field: optional string body_json = 3;
+   */
+  bodyJson?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.CreateBackfillRequest.
+ * Use `create(CreateBackfillRequestSchema)` to create a new message.
+ */
+export declare const CreateBackfillRequestSchema: GenMessage<CreateBackfillRequest>;
+
+/**
+ * Progress of a backfill: its runs by state, and the fire times whose run is not created yet.
+ *
+ * @generated from message chronoverse.workflows.v1.BackfillProgress
+ */
+export declare type BackfillProgress = Message<"chronoverse.workflows.v1.BackfillProgress"> & {
+  /**
+   * @generated from field: int32 not_created = 1;
+   */
+  notCreated: number;
+
+  /**
+   * @generated from field: int32 waiting = 2;
+   */
+  waiting: number;
+
+  /**
+   * @generated from field: int32 running = 3;
+   */
+  running: number;
+
+  /**
+   * @generated from field: int32 completed = 4;
+   */
+  completed: number;
+
+  /**
+   * @generated from field: int32 failed = 5;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: int32 canceled = 6;
+   */
+  canceled: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BackfillProgress.
+ * Use `create(BackfillProgressSchema)` to create a new message.
+ */
+export declare const BackfillProgressSchema: GenMessage<BackfillProgress>;
+
+/**
+ * A backfill (migration 0024).
+ *
+ * @generated from message chronoverse.workflows.v1.Backfill
+ */
+export declare type Backfill = Message<"chronoverse.workflows.v1.Backfill"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 3;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 4;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * ALLOW_ALL or BUFFER_ALL.
+   *
+   * @generated from field: string overlap = 5;
+   */
+  overlap: string;
+
+  /**
+   * @generated from field: int32 max_parallel = 6;
+   */
+  maxParallel: number;
+
+  /**
+   * RUNNING, COMPLETED or CANCELED.
+   *
+   * @generated from field: string status = 7;
+   */
+  status: string;
+
+  /**
+   * @generated from field: int32 fire_times = 8;
+   */
+  fireTimes: number;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.BackfillProgress progress = 9;
+   */
+  progress?: BackfillProgress | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 10;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp finished_at = 11;
+   */
+  finishedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.Backfill.
+ * Use `create(BackfillSchema)` to create a new message.
+ */
+export declare const BackfillSchema: GenMessage<Backfill>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.CreateBackfillResponse
+ */
+export declare type CreateBackfillResponse = Message<"chronoverse.workflows.v1.CreateBackfillResponse"> & {
+  /**
+   * @generated from oneof chronoverse.workflows.v1.CreateBackfillResponse.result
+   */
+  result: {
+    /**
+     * @generated from field: chronoverse.workflows.v1.Backfill backfill = 1;
+     */
+    value: Backfill;
+    case: "backfill";
+  } | {
+    /**
+     * A dry run: the fire times it would run.
+     *
+     * @generated from field: chronoverse.workflows.v1.PreviewResponse dry_run = 2;
+     */
+    value: PreviewResponse;
+    case: "dryRun";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.CreateBackfillResponse.
+ * Use `create(CreateBackfillResponseSchema)` to create a new message.
+ */
+export declare const CreateBackfillResponseSchema: GenMessage<CreateBackfillResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ListBackfillsRequest
+ */
+export declare type ListBackfillsRequest = Message<"chronoverse.workflows.v1.ListBackfillsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: optional string cursor = 3;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * 1 to 100.
+   *
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ListBackfillsRequest.
+ * Use `create(ListBackfillsRequestSchema)` to create a new message.
+ */
+export declare const ListBackfillsRequestSchema: GenMessage<ListBackfillsRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.ListBackfillsResponse
+ */
+export declare type ListBackfillsResponse = Message<"chronoverse.workflows.v1.ListBackfillsResponse"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.Backfill backfills = 1;
+   */
+  backfills: Backfill[];
+
+  /**
+   * @generated from field: optional string cursor = 2;
+   */
+  cursor?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.ListBackfillsResponse.
+ * Use `create(ListBackfillsResponseSchema)` to create a new message.
+ */
+export declare const ListBackfillsResponseSchema: GenMessage<ListBackfillsResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.GetBackfillRequest
+ */
+export declare type GetBackfillRequest = Message<"chronoverse.workflows.v1.GetBackfillRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string backfill_id = 3;
+   */
+  backfillId: string;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.GetBackfillRequest.
+ * Use `create(GetBackfillRequestSchema)` to create a new message.
+ */
+export declare const GetBackfillRequestSchema: GenMessage<GetBackfillRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.GetBackfillResponse
+ */
+export declare type GetBackfillResponse = Message<"chronoverse.workflows.v1.GetBackfillResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.Backfill backfill = 1;
+   */
+  backfill?: Backfill | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.GetBackfillResponse.
+ * Use `create(GetBackfillResponseSchema)` to create a new message.
+ */
+export declare const GetBackfillResponseSchema: GenMessage<GetBackfillResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.CancelBackfillRequest
+ */
+export declare type CancelBackfillRequest = Message<"chronoverse.workflows.v1.CancelBackfillRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string backfill_id = 3;
+   */
+  backfillId: string;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.CancelBackfillRequest.
+ * Use `create(CancelBackfillRequestSchema)` to create a new message.
+ */
+export declare const CancelBackfillRequestSchema: GenMessage<CancelBackfillRequest>;
+
+/**
  * @generated from message chronoverse.workflows.v1.PauseWorkflowRequest
  */
 export declare type PauseWorkflowRequest = Message<"chronoverse.workflows.v1.PauseWorkflowRequest"> & {
@@ -1520,6 +1815,42 @@ export declare const WorkflowsService: GenService<{
     methodKind: "unary";
     input: typeof ListTicksRequestSchema;
     output: typeof ListTicksResponseSchema;
+  },
+  /**
+   * Runs the fire times of a past range as BACKFILL jobs, or (dry run) lists them.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CreateBackfill
+   */
+  createBackfill: {
+    methodKind: "unary";
+    input: typeof CreateBackfillRequestSchema;
+    output: typeof CreateBackfillResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListBackfills
+   */
+  listBackfills: {
+    methodKind: "unary";
+    input: typeof ListBackfillsRequestSchema;
+    output: typeof ListBackfillsResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.GetBackfill
+   */
+  getBackfill: {
+    methodKind: "unary";
+    input: typeof GetBackfillRequestSchema;
+    output: typeof GetBackfillResponseSchema;
+  },
+  /**
+   * Cancelling a canceled backfill cancels what is left of its runs again.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CancelBackfill
+   */
+  cancelBackfill: {
+    methodKind: "unary";
+    input: typeof CancelBackfillRequestSchema;
+    output: typeof GetBackfillResponseSchema;
   },
 }>;
 
