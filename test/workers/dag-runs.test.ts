@@ -284,6 +284,26 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     120_000,
   );
 
+  it('finishes a run on its own version when the DAG is edited while the run is in flight', async () => {
+    const { workflowId, job } = await run('pinned', {
+      tasks: [task('first', '/slow/600/first'), task('second', '/ok/v1', { depends_on: ['first'] })],
+    });
+    await waitFor(async () => server.hit('/slow/600/first'));
+    // The edit makes version 2 while `first` runs: `second` is not queued yet.
+    const edited = await workflows.update(userId, workflowId, {
+      payload: {
+        tasks: [task('first', '/ok/first-v2'), task('second', '/ok/v2', { depends_on: ['first'] })],
+      },
+    });
+    expect(edited.body.version).toBe(2);
+    const view = await finished(workflowId, job.id);
+    expect(view.status).toBe('COMPLETED');
+    expect(view.workflow_version).toBe(1);
+    expect(server.hit('/ok/v1')).toBeDefined();
+    expect(server.hit('/ok/v2')).toBeUndefined();
+    expect(server.hit('/ok/first-v2')).toBeUndefined();
+  });
+
   it('retries a task by its own policy: the classes it lists, and no more than its limit', async () => {
     const fast = { limit: 2, backoff: { initial_seconds: 0.1, factor: 1, max_seconds: 0.1 } };
     const { workflowId, job } = await run('retries', {
