@@ -5,7 +5,7 @@
  * relay publishes the facts again (a crash between publish and the PUBLISHED mark). DAG runs give
  * figures per task from their TASK_FINISHED facts, counted once too.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -36,6 +36,33 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
     await target.close();
     await database.close();
   });
+
+  /**
+   * Marks the analytics facts `where` selects unpublished, as a crash between publishing them and
+   * marking them published leaves them, and waits until the relay published them again; returns
+   * how many. (Raw SQL: the row's relay columns are the relay's own, not in the typed schema.)
+   */
+  async function republish(where: RawBuilder<unknown>): Promise<number> {
+    const { rows: facts } = await sql<{ id: number }>`
+      UPDATE outbox SET status = 'PENDING', published_at = NULL, next_attempt_at = now()
+      WHERE topic = 'analytics' AND ${where}
+      RETURNING id`.execute(database.db);
+    engine.events.emit('outbox:written', { count: facts.length });
+    await waitFor(async () => {
+      const left = await database.db
+        .selectFrom('outbox')
+        .select('id')
+        .where(
+          'id',
+          'in',
+          facts.map((f) => f.id),
+        )
+        .where('status', '=', 'PENDING')
+        .execute();
+      return left.length === 0;
+    });
+    return facts.length;
+  }
 
   it('shows completed and failed runs with their durations and fire lag', async () => {
     const { headers } = await registerUser(gw as unknown as TestGateway);
@@ -124,26 +151,7 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
 
     // A crash between publishing the completions' facts and marking them published: on restart
     // the relay publishes them again. Counted once all the same.
-    // (Raw SQL: the row's relay columns are the relay's own, not in the typed schema.)
-    const { rows: facts } = await sql<{ id: number }>`
-      UPDATE outbox SET status = 'PENDING', published_at = NULL, next_attempt_at = now()
-      WHERE topic = 'analytics' AND key IN (${ok}, ${failing})
-      RETURNING id`.execute(database.db);
-    expect(facts).toHaveLength(5);
-    engine.events.emit('outbox:written', { count: facts.length });
-    await waitFor(async () => {
-      const left = await database.db
-        .selectFrom('outbox')
-        .select('id')
-        .where(
-          'id',
-          'in',
-          facts.map((f) => f.id),
-        )
-        .where('status', '=', 'PENDING')
-        .execute();
-      return left.length === 0;
-    });
+    expect(await republish(sql`key IN (${ok}, ${failing})`)).toBe(5);
     const again = (await gw.app.inject({ method: 'GET', url: '/api/v1/analytics', headers })).json();
     expect(again).toMatchObject({
       total_jobs: 5,
@@ -272,25 +280,7 @@ describe.each(ENGINES)('analytics of real jobs (%s)', (engineName) => {
     expect(Math.abs(build!.duration_ms.p99 - Math.max(...durations))).toBeLessThanOrEqual(1);
 
     // Redelivered task facts change nothing.
-    const { rows: facts } = await sql<{ id: number }>`
-      UPDATE outbox SET status = 'PENDING', published_at = NULL, next_attempt_at = now()
-      WHERE topic = 'analytics' AND key = ${id} AND event_type = 'TASK_FINISHED'
-      RETURNING id`.execute(database.db);
-    expect(facts).toHaveLength(10);
-    engine.events.emit('outbox:written', { count: facts.length });
-    await waitFor(async () => {
-      const left = await database.db
-        .selectFrom('outbox')
-        .select('id')
-        .where(
-          'id',
-          'in',
-          facts.map((f) => f.id),
-        )
-        .where('status', '=', 'PENDING')
-        .execute();
-      return left.length === 0;
-    });
+    expect(await republish(sql`key = ${id} AND event_type = 'TASK_FINISHED'`)).toBe(10);
     expect(((await gw.app.inject({ method: 'GET', url, headers })).json() as Figures).tasks).toEqual(
       figures.tasks,
     );
