@@ -314,7 +314,7 @@ export class JobsService implements JobsApi {
         assertRunnable(workflow);
         await this.#assertRunRate(trx, userId, now);
         // A DAG run is retried from where it failed: the new run keeps the succeeded tasks and
-        // their outputs (src/workers/executor/dag-runs.ts), so it runs the same definition. A
+        // their outputs (src/services/runs/dag-runs.ts), so it runs the same definition. A
         // single-task job takes the definition as it is now (Airflow's "clear").
         const definition: JobDefinition =
           job.kind === 'DAG'

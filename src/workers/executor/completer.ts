@@ -1,7 +1,7 @@
 /**
  * Batched completion (jobsComplete). Finished attempts queue here and are written together: one
  * statement per batch updates every job (guarded: only jobs still RUNNING under this executor's
- * lease), applies the failure policy to their workflows (./failure-policy.ts) and inserts the
+ * lease), applies the failure policy to their workflows (src/services/runs/failure-policy.ts) and inserts the
  * JOB_FINISHED facts of the final ones, all from the same CTE. Measured with
  * `node bench/engine.ts throughput 20000 2000`: per-job transactions capped the engine near
  * 1.2k jobs/s on this machine; see docs/performance.md for the batched figure. Each completion
@@ -13,8 +13,8 @@ import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { jobFinishedPayloadSql, taskFinishedPayloadSql } from '../../services/facts.ts';
 import { backfillsFeed } from '../../services/backfills/feed.ts';
-import { resolveRuns, type ResolveResult } from './dag-runs.ts';
-import { failurePolicyCtes } from './failure-policy.ts';
+import { resolveRuns, type ResolveResult } from '../../services/runs/dag-runs.ts';
+import { failurePolicyCtes } from '../../services/runs/failure-policy.ts';
 import { fromStates } from './sql.ts';
 
 /** Deadlock, serialization failure: the statement changed nothing and may simply run again. */
@@ -23,7 +23,7 @@ const MAX_ATTEMPTS = 3;
 
 export interface Completion {
   jobId: string;
-  /** A DAG task's run: the batch then resolves it in the same transaction (./dag-runs.ts). */
+  /** A DAG task's run: the batch then resolves it in the same transaction (src/services/runs/dag-runs.ts). */
   runId: string | null;
   /** A backfill's run: the batch then creates the backfill's next runs (feed.ts). */
   backfillId?: string | null;
@@ -186,7 +186,7 @@ export class Completer {
                     j.error_code, j.error_message, j.log_lines, COALESCE(v.trace_headers, '{}')::jsonb AS headers, j.run_id,
                     j.task_name, j.task_index
         ), results AS (
-          -- Runs only: a DAG task's result counts through its run (./dag-runs.ts finishRuns).
+          -- Runs only: a DAG task's result counts through its run (src/services/runs/dag-runs.ts finishRuns).
           -- Nor do backfill runs: a past range failing does not count against the live schedule.
           SELECT d.id AS job_id, d.workflow_id, d.status = 'COMPLETED' AS succeeded, d.headers
           FROM done d WHERE d.status IN ('COMPLETED', 'FAILED') AND d.run_id IS NULL AND d.trigger <> 'BACKFILL'

@@ -24,7 +24,7 @@
  * Outcomes (RunOutcome): the job state machine decides (src/domain/job-state.ts `attemptEnd`):
  * success → COMPLETED; USER failure → FAILED at once; SYSTEM failure → PENDING with exponential
  * backoff while attempts remain, then FAILED. A final state applies the
- * failure policy (./failure-policy.ts) and writes its `analytics` JOB_FINISHED fact in the same
+ * failure policy (src/services/runs/failure-policy.ts) and writes its `analytics` JOB_FINISHED fact in the same
  * statement (./completer.ts).
  *
  * Stopping: `stop()` stops claiming, lets running jobs finish for up to `softStopMs`, then aborts
@@ -62,8 +62,8 @@ import { Loop } from '../loop.ts';
 import { ARTIFACT_LIMITS_DEFAULTS, type ArtifactLimits } from './artifacts.ts';
 import { Completer, type Completion } from './completer.ts';
 import { containerRunner } from './container-runner.ts';
-import { resolveRuns, startRuns } from './dag-runs.ts';
-import { failurePolicyCtes } from './failure-policy.ts';
+import { resolveRuns, startRuns } from '../../services/runs/dag-runs.ts';
+import { failurePolicyCtes } from '../../services/runs/failure-policy.ts';
 import { heartbeatRunner } from './heartbeat.ts';
 import { JobLogWriter } from './log-sink.ts';
 import type { RunOutcome } from './outcome.ts';
@@ -374,7 +374,7 @@ export class Executor {
       const failed = rows.filter((r) => r.status === 'FAILED' && r.run_id === null);
       const runs = rows.filter((r) => r.status === 'FAILED' && r.run_id !== null).map((r) => r.run_id!);
       if (failed.length > 0) {
-        // A failure like any other for the failure policy (./failure-policy.ts).
+        // A failure like any other for the failure policy (src/services/runs/failure-policy.ts).
         await sql`
           WITH results AS (
             SELECT f.job_id, f.workflow_id, false AS succeeded, COALESCE(f.trace_context, '{}')::jsonb AS headers

@@ -25,7 +25,7 @@ export interface ClaimedJob {
   attempts: number;
   max_attempts: number;
   scheduled_at: Date;
-  /** DAG: a run, whose tasks are jobs of their own (./dag-runs.ts); the executor only starts it. */
+  /** DAG: a run, whose tasks are jobs of their own (src/services/runs/dag-runs.ts); the executor only starts it. */
   kind: 'HEARTBEAT' | 'CONTAINER' | 'DAG';
   /** A DAG task's run (its completion resolves the run), else null. */
   run_id: string | null;

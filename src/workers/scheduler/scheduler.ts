@@ -33,7 +33,7 @@
  * Wake-up: after a tick the loop sleeps until the earliest `next_run_at` (capped by `maxSleepMs`,
  * for schedules changed by other processes) or until `schedules:changed` arrives.
  */
-import { resolveRuns } from '../executor/dag-runs.ts';
+import { resolveRuns } from '../../services/runs/dag-runs.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
 import { pausedLedger, planTick, tickLedger, type TickLedger, type TickPlan } from '../../domain/catch-up.ts';

@@ -12,7 +12,7 @@
  *   once the runtime answers a ping) builds it again — as a Kubernetes pod waits in
  *   ContainerCreating rather than failing. Only the workflow's own faults (no such image) FAIL.
  * - FAILURE_LIMIT_REACHED: the statement that recorded a failure counted it and found the
- *   workflow's maximum reached (src/workers/executor/failure-policy.ts); the workflow is
+ *   workflow's maximum reached (src/services/runs/failure-policy.ts); the workflow is
  *   terminated (reason "auto"), its queued jobs canceled, one TERMINATE event written. Guarded by
  *   `terminated_at IS NULL` and the generation, so a redelivery changes nothing. A workflow with
  *   `pause_on_failure` is paused instead (note "paused after N consecutive failures", queued
@@ -71,7 +71,7 @@ interface WorkflowEventPayload {
   job_id?: string;
 }
 
-/** Written by src/workers/executor/failure-policy.ts. */
+/** Written by src/services/runs/failure-policy.ts. */
 interface FailureLimitPayload {
   workflow_id: string;
   user_id: string;

@@ -14,8 +14,10 @@
  *   final finished with the failure policy and its JOB_FINISHED fact, as a single-task job is.
  *
  * Row lock order: task rows (the completer's batch, in id order), then run rows (in id order).
- * Cancelling a run locks the run and then its tasks; the rare deadlock between the two aborts
- * one transaction, and the completer writes its batch again (it retries 40P01).
+ * Cancelling a run takes them in the same order (its task rows first), so the two never deadlock.
+ *
+ * Used by the executor (completer, claim, lease rescue) and the scheduler's deadline sweep, so it
+ * lives here with the failure policy (./failure-policy.ts), not inside one worker.
  */
 import { sql, type Transaction } from 'kysely';
 import { validateDagPayload, type DagDefinition, type DagTask } from '../../domain/dag-definition.ts';
@@ -25,7 +27,7 @@ import { retryRun } from '../../domain/dag-run-retry.ts';
 import { renderProblemMessage, renderTaskPayload, type TaskOutputs } from '../../domain/task-references.ts';
 import type { DB, JobStatus } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
-import { jobFinishedPayloadSql } from '../../services/facts.ts';
+import { jobFinishedPayloadSql } from '../facts.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 
 /**
