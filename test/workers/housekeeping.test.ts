@@ -49,6 +49,7 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
       processedEvents: 1,
       idempotencyKeys: 1,
       auditEvents: 0,
+      analyticsDurations: 0,
       artifacts: 0,
       orphanArtifacts: 0,
     });
@@ -67,9 +68,59 @@ describe.each(ENGINES)('housekeeping (%s)', (engine) => {
       processedEvents: 0,
       idempotencyKeys: 0,
       auditEvents: 0,
+      analyticsDurations: 0,
       artifacts: 0,
       orphanArtifacts: 0,
     });
+  });
+
+  it('deletes analytics duration rows (jobs and DAG tasks) finished before the retention, in batches', async () => {
+    const clock = new TestClock(Date.parse('2026-05-01T00:00:00.000Z'));
+    const day = 86_400_000;
+    const userId = await insertUser(database.db);
+    const ages = [60, 36, 35.5, 34, 1];
+    for (const [i, age] of ages.entries()) {
+      const finished = new Date(clock.now().getTime() - age * day);
+      await database.db
+        .insertInto('analytics_job_durations')
+        .values({
+          job_id: newId(),
+          user_id: userId,
+          workflow_id: newId(),
+          status: 'COMPLETED',
+          duration_ms: i,
+          fire_lag_ms: 0,
+          finished_at: finished,
+        })
+        .execute();
+      await database.db
+        .insertInto('analytics_task_durations')
+        .values({
+          job_id: newId(),
+          user_id: userId,
+          workflow_id: newId(),
+          run_id: newId(),
+          task_name: 'build',
+          status: 'COMPLETED',
+          attempts: 1,
+          duration_ms: i,
+          finished_at: finished,
+        })
+        .execute();
+    }
+    const housekeeping = new Housekeeping(
+      { db: database.db, logger: createLogger('silent'), clock },
+      { batchSize: 2, analyticsRetentionMs: 35 * day },
+    );
+    // Three of each are older than 35 days: six rows, in batches of two.
+    expect((await housekeeping.runOnce()).analyticsDurations).toBe(6);
+    for (const table of ['analytics_job_durations', 'analytics_task_durations'] as const) {
+      const rows = await database.db.selectFrom(table).select('duration_ms').orderBy('duration_ms').execute();
+      expect(rows.map((r) => r.duration_ms)).toEqual([3, 4]);
+    }
+    // A day and a half later the 34-day-old pair is past 35 days.
+    clock.advance(1.5 * day);
+    expect((await housekeeping.runOnce()).analyticsDurations).toBe(2);
   });
 
   it('deletes audit entries older than the retention by the clock, in batches, and keeps the rest', async () => {

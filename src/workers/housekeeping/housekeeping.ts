@@ -6,6 +6,9 @@
  *   that is not expected: the outbox relay retries for minutes, not weeks);
  * - idempotency keys past their expiry;
  * - audit log entries older than `auditRetentionMs` (CHRONOVERSE_AUDIT_RETENTION, by the clock);
+ * - analytics duration rows (per job and per DAG task) finished more than `analyticsRetentionMs`
+ *   ago: the percentiles read 30 days of them, the totals and hourly buckets keep the rest, and
+ *   as de-duplication records they outlive any redelivery (processed_events keep 14 days);
  * - with an artifact store: artifacts older than `artifactRetentionMs` (objects and rows), and,
  *   every `orphanSweepIntervalMs`, objects without rows (./artifacts.ts).
  * Runs with the outbox relay (it owns the outbox), every `intervalMs`.
@@ -26,6 +29,11 @@ export interface HousekeepingConfig {
   processedRetentionMs: number;
   /** @default 7776000000 (90 days) */
   auditRetentionMs: number;
+  /**
+   * Analytics duration rows, older than the 30-day percentile window (src/services/analytics).
+   * @default 3024000000 (35 days)
+   */
+  analyticsRetentionMs: number;
   /** CHRONOVERSE_ARTIFACTS_RETENTION. @default 2592000000 (30 days) */
   artifactRetentionMs: number;
   /** How often the janitor walks the artifact store for objects without rows. @default 3600000 (1 h) */
@@ -45,6 +53,7 @@ export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
   publishedRetentionMs: 3_600_000,
   processedRetentionMs: 14 * 86_400_000,
   auditRetentionMs: 90 * 86_400_000,
+  analyticsRetentionMs: 35 * 86_400_000,
   artifactRetentionMs: 30 * 86_400_000,
   orphanSweepIntervalMs: 3_600_000,
   orphanGraceMs: 3_600_000,
@@ -100,6 +109,7 @@ export class Housekeeping {
     processedEvents: number;
     idempotencyKeys: number;
     auditEvents: number;
+    analyticsDurations: number;
     artifacts: number;
     orphanArtifacts: number;
   }> {
@@ -120,6 +130,16 @@ export class Housekeeping {
     );
     const auditBefore = new Date(this.#clock.now().getTime() - this.#config.auditRetentionMs);
     const auditEvents = await this.#drain(() => auditPurge(auditBefore, n));
+    const analyticsBefore = new Date(this.#clock.now().getTime() - this.#config.analyticsRetentionMs);
+    const analyticsDurations =
+      (await this.#drain(
+        () => sql`DELETE FROM analytics_job_durations WHERE job_id IN (
+          SELECT job_id FROM analytics_job_durations WHERE finished_at < ${analyticsBefore} LIMIT ${n})`,
+      )) +
+      (await this.#drain(
+        () => sql`DELETE FROM analytics_task_durations WHERE job_id IN (
+          SELECT job_id FROM analytics_task_durations WHERE finished_at < ${analyticsBefore} LIMIT ${n})`,
+      ));
     let artifacts = 0;
     let orphanArtifacts = 0;
     if (this.#artifacts) {
@@ -141,7 +161,15 @@ export class Housekeeping {
         this.#lastOrphanSweep = now;
       }
     }
-    return { outbox, processedEvents, idempotencyKeys, auditEvents, artifacts, orphanArtifacts };
+    return {
+      outbox,
+      processedEvents,
+      idempotencyKeys,
+      auditEvents,
+      analyticsDurations,
+      artifacts,
+      orphanArtifacts,
+    };
   }
 
   /** Repeats a bounded DELETE until it deletes less than a full batch. */
