@@ -158,9 +158,8 @@ export function payloadOf(state: FormState): unknown {
       timeout: state.heartbeatTimeout.trim(),
     };
   }
-  const env: Record<string, string> = {};
   // Name and value are separate inputs: a value may contain '=' (the original split on it).
-  for (const { name, value } of state.env) if (name.trim() !== '' || value !== '') env[name.trim()] = value;
+  const env = objectOfRows(state.env);
   const cmd = state.cmd.split('\n').filter((line) => line.trim() !== '');
   return {
     image: state.image.trim(),
@@ -219,12 +218,15 @@ export function scheduleOf(state: FormState): Record<string, unknown> {
   }
 }
 
-/** The labels object of the rows (rows left entirely blank are ignored). */
+/** Key/value rows as an object (env, labels): names trimmed, rows left entirely blank ignored. */
+function objectOfRows(rows: readonly Row[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { name, value } of rows) if (name.trim() !== '' || value !== '') out[name.trim()] = value;
+  return out;
+}
+
 export function labelsOf(state: FormState): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const { name, value } of state.labels)
-    if (name.trim() !== '' || value !== '') labels[name.trim()] = value;
-  return labels;
+  return objectOfRows(state.labels);
 }
 
 /** The `POST /workflows` body. */
