@@ -165,7 +165,10 @@ export function planTick(
 export const MAX_LEDGER_TICKS = 1_000;
 
 /** What catch-up did with a due fire time; FIRE ones get a run unless the overlap policy says no. */
-export type CatchUpOutcome = 'FIRE' | 'CAUGHT_UP' | 'SKIPPED_CATCH_UP' | 'PAUSED';
+export type CatchUpOutcome = 'FIRE' | 'CAUGHT_UP' | 'SKIPPED_CATCH_UP' | HeldOutcome;
+
+/** Why a workflow's due fire times are held back, not run: paused, or its build failed. */
+export type HeldOutcome = 'PAUSED' | 'NOT_BUILT';
 
 export interface LedgerTick {
   nominalAt: Date;
@@ -248,11 +251,37 @@ export function pausedLedger(
   now: Date,
   note: string | null,
 ): TickLedger & { nextRunAt: Date | null } {
-  const ticks = dueTicks(schedule, dueAt, now);
   const reason = note === null ? 'the workflow was paused' : `the workflow was paused: ${note}`;
-  const ledger = bounded(ticks, dueAt, [], (t) => ({ nominalAt: t, outcome: 'PAUSED', reason }), 'PAUSED');
+  return heldLedger(schedule, dueAt, now, 'PAUSED', reason);
+}
+
+/**
+ * The ledger of the fire times of a workflow whose build failed (NOT_BUILT, with the build's
+ * error), and the fire time after now. Held like a pause: a failed build needs an edit or a
+ * rebuild, and the fire times that fell before it are not run afterwards as a catch-up run (a
+ * fix in the afternoon does not start the morning's run; backfill does that on purpose).
+ */
+export function notBuiltLedger(
+  schedule: Schedule,
+  dueAt: Date,
+  now: Date,
+  buildError: string | null,
+): TickLedger & { nextRunAt: Date | null } {
+  const reason = `the workflow's build failed${buildError ? `: ${buildError}` : ''}`;
+  return heldLedger(schedule, dueAt, now, 'NOT_BUILT', reason);
+}
+
+function heldLedger(
+  schedule: Schedule,
+  dueAt: Date,
+  now: Date,
+  outcome: HeldOutcome,
+  reason: string,
+): TickLedger & { nextRunAt: Date | null } {
   // A once schedule's instant in the future is not due yet.
   if (dueAt.getTime() > now.getTime()) return { ticks: [], summary: null, nextRunAt: dueAt };
+  const ticks = dueTicks(schedule, dueAt, now);
+  const ledger = bounded(ticks, dueAt, [], (t) => ({ nominalAt: t, outcome, reason }), outcome);
   return { ...ledger, nextRunAt: ticks.next };
 }
 
@@ -265,7 +294,7 @@ function bounded(
   dueAt: Date,
   keep: readonly Date[],
   classify: (t: Date) => LedgerTick,
-  mode: CatchUpMode | 'PAUSED',
+  mode: CatchUpMode | HeldOutcome,
 ): TickLedger {
   let tail = ticks.last(MAX_LEDGER_TICKS, EARLIEST);
   const tailTimes = new Set(tail.map((t) => t.getTime()));
@@ -284,9 +313,11 @@ function bounded(
       const what =
         mode === 'PAUSED'
           ? 'the workflow was paused'
-          : mode === 'LATEST'
-            ? 'missed; folded into the catch-up run or older than the catch-up window'
-            : 'missed; not run by the catch-up policy';
+          : mode === 'NOT_BUILT'
+            ? "the workflow's build had failed"
+            : mode === 'LATEST'
+              ? 'missed; folded into the catch-up run or older than the catch-up window'
+              : 'missed; not run by the catch-up policy';
       summary = {
         ...entry,
         reason: `${omitted.toLocaleString('en-US')}${capped ? ' or more' : ''} fire times from ${iso(first)}${

@@ -8,6 +8,8 @@
  *   the workflow is not built (its build is queued or running: the scheduler claims built ones
  *   only), NOT_BUILT; or because no scheduler is running or keeping up, SCHEDULER_DOWN (the
  *   ledger's last entry says since when nothing was recorded); or
+ * - its build failed and the scheduler recorded it NOT_BUILT (and moved on along the schedule):
+ *   NOT_BUILT at once, with the build's error, until an edit or a rebuild; or
  * - its run was created but is still PENDING or QUEUED: no executor claimed it, EXECUTORS_SATURATED.
  * The order is the order of the causes: an unbuilt workflow gets no run whatever the scheduler
  * does, and a run waits for an executor only once a scheduler created it. Paused and terminated
@@ -19,10 +21,12 @@ export interface MissedFireInput {
   /** The workflow's next fire time, when it is `after` overdue (else null). */
   overdueNextRunAt: Date | null;
   buildStatus: string;
+  /** The build's error, for a failed build. */
+  buildError?: string | null;
   /** The oldest of its automatic runs still waiting `after` past its time, and how many wait. */
   waiting: { since: Date; count: number } | null;
   /** The workflow's last ledger entry (nominal time, when it was recorded), if any. */
-  lastTick: { nominalAt: Date; recordedAt: Date } | null;
+  lastTick: { nominalAt: Date; recordedAt: Date; outcome?: string } | null;
   now: Date;
   afterMs: number;
 }
@@ -42,6 +46,9 @@ export function missedFire(input: MissedFireInput): MissedFire | null {
   const { overdueNextRunAt: due, waiting, now, afterMs } = input;
   if (due !== null) {
     const late = `its fire time of ${iso(due)} had not started after ${seconds(now.getTime() - due.getTime())}`;
+    if (input.buildStatus === 'FAILED') {
+      return { cause: 'NOT_BUILT', dueAt: due, reason: `${late}: ${buildFailed(input.buildError)}` };
+    }
     if (input.buildStatus !== 'COMPLETED') {
       return {
         cause: 'NOT_BUILT',
@@ -58,6 +65,16 @@ export function missedFire(input: MissedFireInput): MissedFire | null {
       reason: `${late}: no scheduler ran it (none running, or none keeping up; alert after ${seconds(afterMs)}); ${last}`,
     };
   }
+  const last = input.lastTick;
+  // No grace here: a fire time recorded NOT_BUILT will not run whatever happens next (`after` is
+  // the time given to a scheduler or an executor that may still start it).
+  if (input.buildStatus === 'FAILED' && last?.outcome === 'NOT_BUILT') {
+    return {
+      cause: 'NOT_BUILT',
+      dueAt: last.nominalAt,
+      reason: `its fire time of ${iso(last.nominalAt)} did not run: ${buildFailed(input.buildError)}`,
+    };
+  }
   if (waiting !== null) {
     const others = waiting.count > 1 ? ` (${waiting.count} of its runs are waiting)` : '';
     return {
@@ -67,4 +84,8 @@ export function missedFire(input: MissedFireInput): MissedFire | null {
     };
   }
   return null;
+}
+
+function buildFailed(error: string | null | undefined): string {
+  return `the workflow's build failed${error ? ` (${error})` : ''}; edit or rebuild it to run it again (fire times until then are recorded as NOT_BUILT)`;
 }

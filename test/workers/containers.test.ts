@@ -177,7 +177,8 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
     expect((await finalJob(database, jobId)).status).toBe('CANCELED');
   });
 
-  it('a missing image fails the build with the reason', async () => {
+  it('a missing image fails the build with the reason, keeping the fire time for the ledger', async () => {
+    const NEXT_FIRE = new Date(Date.now() + 5 * 60_000);
     engine = createEngine(database, { containers: runtime, executor: PRODUCTION_LEASE });
     engine.start();
     const [wf] = await insertWorkflows(database.db, [
@@ -186,7 +187,7 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
         kind: 'CONTAINER',
         payload: container('true', { image: 'registry.invalid/nope:1' }),
         intervalMinutes: 5,
-        nextRunAt: null,
+        nextRunAt: NEXT_FIRE,
         buildStatus: 'QUEUED',
       },
     ]);
@@ -199,10 +200,12 @@ describe.each(ENGINES)('CONTAINER jobs (%s)', (engineName) => {
     expect((await built).status).toBe('FAILED');
     const w = await database.db
       .selectFrom('workflows')
-      .select('build_error')
+      .select(['build_error', 'next_run_at'])
       .where('id', '=', wf!)
       .executeTakeFirstOrThrow();
     expect(w.build_error).toMatch(/registry\.invalid\/nope:1/);
+    // The scheduler records it and the next ones NOT_BUILT (test/workers/tick-ledger.test.ts).
+    expect(w.next_run_at).toEqual(NEXT_FIRE);
   });
 
   it('a build waits while the runtime is unreachable, and completes once it answers', async () => {

@@ -38,7 +38,7 @@ describe.each(ENGINES)('missed-fire alerts (%s)', (engine) => {
     await database.db.updateTable('schedule_incidents').set({ resolved_at: new Date() }).execute();
   });
 
-  async function setup(fixture: { buildStatus?: 'COMPLETED' | 'STARTED' } = {}) {
+  async function setup(fixture: { buildStatus?: 'COMPLETED' | 'STARTED' | 'FAILED' } = {}) {
     const userId = await insertUser(database.db);
     const [id] = await insertWorkflows(database.db, [
       { userId, intervalMinutes: 1, nextRunAt: new Date(START), ...fixture },
@@ -220,6 +220,40 @@ describe.each(ENGINES)('missed-fire alerts (%s)', (engine) => {
     paused.at(10 * MINUTE);
     await paused.detector().runOnce();
     expect(await factsOf(paused.id)).toEqual([]);
+  });
+
+  it('a failed build: one NOT_BUILT incident naming the build error while the scheduler records NOT_BUILT; resolved by the rebuild', async () => {
+    const failed = await setup({ buildStatus: 'FAILED' });
+    await database.db
+      .updateTable('workflows')
+      .set({ build_error: 'image example:missing not found' })
+      .where('id', '=', failed.id)
+      .execute();
+    const workflows = new WorkflowsService(
+      database.db,
+      failed.clock,
+      { idempotencyTtlMs: 60_000 },
+      failed.events,
+    );
+    // The scheduler keeps recording (and moving on): next_run_at is never overdue, the ledger is.
+    for (const m of [0, 1, 2, 3]) {
+      failed.at(m * MINUTE + 100);
+      expect(await failed.scheduler.runOnce()).toMatchObject({ notBuilt: 1 });
+      await failed.detector().runOnce();
+    }
+    const facts = await factsOf(failed.id);
+    expect(facts).toHaveLength(1);
+    expect(facts[0]!.payload).toMatchObject({
+      cause: 'NOT_BUILT',
+      due_at: new Date(START).toISOString(),
+    });
+    expect(facts[0]!.payload.reason).toContain(
+      "the workflow's build failed (image example:missing not found)",
+    );
+    // Rebuilt: the incident is resolved (the build is queued and nothing is overdue yet).
+    failed.at(3 * MINUTE + 30_000);
+    await workflows.rebuild(failed.userId, failed.id);
+    expect(await failed.detector().runOnce()).toMatchObject({ resolved: 1, opened: 0 });
   });
 
   it('off with 0', async () => {

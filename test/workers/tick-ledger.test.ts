@@ -242,6 +242,70 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
     expect((await jobsOf(database.db, w.id)).map((j) => j.skipped_ticks)).toEqual([0, 0]);
   });
 
+  it('a failed build: NOT_BUILT rows with the build error while it lasts, filled on rebuild, nothing caught up', async () => {
+    const w = await workflowWith();
+    const workflows = new WorkflowsService(database.db, w.clock, { idempotencyTtlMs: 60_000 }, w.events);
+    await w.tickAt(0);
+    // The build of an edit fails (as the workflow worker's #finishBuild leaves it: next_run_at kept).
+    await database.db
+      .updateTable('workflows')
+      .set({ build_status: 'FAILED', build_error: 'image example:missing not found' })
+      .where('id', '=', w.id)
+      .execute();
+    expect(await w.tickAt(1)).toMatchObject({ claimed: 0, created: 0, notBuilt: 1, paused: 0 });
+    expect(await w.tickAt(2)).toMatchObject({ claimed: 0, notBuilt: 1 });
+    // The API announces no next run while the build is failed.
+    expect((await workflows.get(userId, w.id)).next_run_at).toBeNull();
+    // No scheduler from 00:03 to 00:05: the rebuild records 3, 4 and 5 (and queues the build).
+    w.clock.advance(START + 5 * MINUTE + 30_000 - w.clock.now().getTime());
+    await workflows.rebuild(userId, w.id);
+    const ledger = await ledgerOf(w.id);
+    expect(ledger.map((r) => [r.minute, r.outcome])).toEqual([
+      [0, 'STARTED'],
+      ...[1, 2, 3, 4, 5].map((m) => [m, 'NOT_BUILT']),
+    ]);
+    expect(
+      ledger
+        .slice(1)
+        .every((r) => r.reason === "the workflow's build failed: image example:missing not found"),
+    ).toBe(true);
+    // Built again: the next fire time (on the rebuild's grid, 00:06:30) runs; the failed ones are not caught up.
+    await database.db
+      .updateTable('workflows')
+      .set({ build_status: 'COMPLETED' })
+      .where('id', '=', w.id)
+      .execute();
+    expect(await w.tickAt(7)).toMatchObject({ created: 1, notBuilt: 0 });
+    expect((await jobsOf(database.db, w.id)).map((j) => j.skipped_ticks)).toEqual([0, 0]);
+    expect((await outcomes(w.id)).at(-1)).toEqual([6.5, 'STARTED']);
+  });
+
+  it('a once workflow whose instant passed unbuilt: NOT_BUILT, then STARTED when it runs late after the fix', async () => {
+    const [id] = await insertWorkflows(database.db, [
+      { userId, runAt: new Date(START + MINUTE), nextRunAt: new Date(START + MINUTE), buildStatus: 'FAILED' },
+    ]);
+    const clock = new TestClock(START + 2 * MINUTE);
+    const scheduler = new Scheduler({ db: database.db, clock, events: new Events(), logger });
+    expect(await scheduler.runOnce()).toMatchObject({ notBuilt: 1 });
+    expect(await outcomes(id!)).toEqual([[1, 'NOT_BUILT']]);
+    const row = await database.db
+      .selectFrom('workflows')
+      .select('next_run_at')
+      .where('id', '=', id!)
+      .executeTakeFirstOrThrow();
+    expect(row.next_run_at).toBeNull();
+    // Fixed and built (the worker gives a once workflow that never ran its instant back: lateOnce).
+    await database.db
+      .updateTable('workflows')
+      .set({ build_status: 'COMPLETED', next_run_at: new Date(START + MINUTE) })
+      .where('id', '=', id!)
+      .execute();
+    expect(await scheduler.runOnce()).toMatchObject({ created: 1 });
+    const ledger = await ledgerOf(id!);
+    expect(ledger.map((r) => [r.minute, r.outcome])).toEqual([[1, 'STARTED']]);
+    expect(ledger[0]!.jobId).toBe((await jobsOf(database.db, id!))[0]!.id);
+  });
+
   describe('daylight saving (cron in Europe/Berlin, a test clock across the real changes of 2027)', () => {
     async function cronWorkflow(expression: string, firstRun: string, dst?: SchedulePolicyInput['dst']) {
       const [id] = await insertWorkflows(database.db, [

@@ -6,7 +6,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { DEFAULT_SCHEDULE_POLICY, jitterMs, JITTER_MAX_SECONDS } from '../../domain/schedule-policy.ts';
-import { pausedLedger, type LedgerTick, type TickLedger } from '../../domain/catch-up.ts';
+import { notBuiltLedger, pausedLedger, type LedgerTick, type TickLedger } from '../../domain/catch-up.ts';
 import type { DB, TickOutcome, WorkflowRow } from '../../platform/db/schema.ts';
 import { scheduleOf } from '../workflows/codec.ts';
 import { dstSkippedTicks } from '../../domain/schedule-preview.ts';
@@ -176,10 +176,36 @@ export async function recordPauseTicks(
   workflow: WorkflowRow,
   now: Date,
 ): Promise<void> {
+  await recordHeldTicks(trx, workflow, now, (schedule, dueAt) =>
+    pausedLedger(schedule, dueAt, now, workflow.pause_note),
+  );
+}
+
+/**
+ * On the rebuild of a workflow whose build failed (an edit or `POST …/rebuild`): the fire times
+ * the scheduler has not recorded as NOT_BUILT yet, as for a resume.
+ */
+export async function recordNotBuiltTicks(
+  trx: Transaction<DB>,
+  workflow: WorkflowRow,
+  now: Date,
+): Promise<void> {
+  if (workflow.build_status !== 'FAILED' || workflow.paused_at !== null) return;
+  await recordHeldTicks(trx, workflow, now, (schedule, dueAt) =>
+    notBuiltLedger(schedule, dueAt, now, workflow.build_error),
+  );
+}
+
+async function recordHeldTicks(
+  trx: Transaction<DB>,
+  workflow: WorkflowRow,
+  now: Date,
+  ledgerOf: (schedule: Schedule, dueAt: Date) => TickLedger,
+): Promise<void> {
   if (workflow.next_run_at === null || workflow.next_run_at.getTime() > now.getTime()) return;
   const schedule = scheduleOf(workflow);
   const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
-  const ledger = pausedLedger(schedule, workflow.next_run_at, now, workflow.pause_note);
+  const ledger = ledgerOf(schedule, workflow.next_run_at);
   await insertTicks(trx, plainTickRows(workflow.id, policy.jitterSeconds, ledger).rows, now);
 }
 

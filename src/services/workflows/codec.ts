@@ -184,9 +184,13 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
     consecutive_job_failures_count: row.consecutive_job_failures_count,
     max_consecutive_job_failures_allowed: row.max_consecutive_job_failures_allowed,
     log_retention: row.log_retention,
-    // A paused workflow keeps its next_run_at (resume reads an interval's phase from it), but
+    // A paused workflow, or one whose build failed, keeps its next_run_at (resume reads an
+    // interval's phase from it; the scheduler records failed ones' fire times as NOT_BUILT), but
     // nothing runs then: the API says so rather than announce a run that will not happen.
-    next_run_at: row.paused_at === null ? (row.next_run_at?.toISOString() ?? null) : null,
+    next_run_at:
+      row.paused_at === null && row.build_status !== 'FAILED'
+        ? (row.next_run_at?.toISOString() ?? null)
+        : null,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     terminated_at: row.terminated_at?.toISOString() ?? null,

@@ -79,6 +79,7 @@ import {
 import {
   listTicks,
   parseTicksQuery,
+  recordNotBuiltTicks,
   recordPauseTicks,
   type TicksPage,
   type TicksQuery,
@@ -412,6 +413,7 @@ export class WorkflowsService implements WorkflowsApi {
         // A new version when the definition changed (not for a rename, a relabel or a no-op edit).
         const row = { ...updated, version: await workflowVersionsRecordEdit(trx, workflowId, userId, now) };
         if (rebuild) {
+          await recordNotBuiltTicks(trx, current, now);
           await queueBuild(trx, row, now);
         } else if (reschedule) {
           await cancelPendingJobs(trx, workflowId, now, 'automatic');
@@ -467,6 +469,7 @@ export class WorkflowsService implements WorkflowsApi {
             `Only a FAILED build can be rebuilt; this workflow's build is ${current.build_status}.`,
           );
         }
+        await recordNotBuiltTicks(trx, current, now);
         await queueBuild(trx, row, now);
         return viewOf(trx, row);
       },

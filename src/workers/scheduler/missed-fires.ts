@@ -60,11 +60,13 @@ interface LateRow {
   name: string;
   kind: 'HEARTBEAT' | 'CONTAINER';
   build_status: string;
+  build_error: string | null;
   overdue: Date | null;
   since: Date | null;
   waiting: number | null;
   last_nominal: Date | null;
   last_recorded: Date | null;
+  last_outcome: string | null;
 }
 
 export class MissedFireDetector {
@@ -135,15 +137,20 @@ export class MissedFireDetector {
           WHERE next_run_at < ${cutoff} AND terminated_at IS NULL AND paused_at IS NULL AND build_status <> 'COMPLETED'
             AND next_run_at IS NOT NULL
           UNION
+          -- Build failed: the scheduler moves them along and records NOT_BUILT (the ledger says when).
+          SELECT id FROM workflows
+          WHERE build_status = 'FAILED' AND terminated_at IS NULL AND paused_at IS NULL AND next_run_at IS NOT NULL
+          UNION
           SELECT workflow_id FROM waiting
         )
-        SELECT w.id, w.user_id, w.generation, w.name, w.kind, w.build_status,
+        SELECT w.id, w.user_id, w.generation, w.name, w.kind, w.build_status, w.build_error,
                CASE WHEN w.next_run_at < ${cutoff} THEN w.next_run_at END AS overdue,
-               wt.since, wt.n AS waiting, t.nominal_at AS last_nominal, t.recorded_at AS last_recorded
+               wt.since, wt.n AS waiting, t.nominal_at AS last_nominal, t.recorded_at AS last_recorded,
+               t.outcome AS last_outcome
         FROM late JOIN workflows w ON w.id = late.id
         LEFT JOIN waiting wt ON wt.workflow_id = w.id
         LEFT JOIN LATERAL (
-          SELECT nominal_at, recorded_at FROM workflow_ticks WHERE workflow_id = w.id ORDER BY nominal_at DESC LIMIT 1
+          SELECT nominal_at, recorded_at, outcome FROM workflow_ticks WHERE workflow_id = w.id ORDER BY nominal_at DESC LIMIT 1
         ) t ON true
         WHERE w.terminated_at IS NULL AND w.paused_at IS NULL
         ORDER BY w.id
@@ -165,9 +172,16 @@ export class MissedFireDetector {
         const miss = missedFire({
           overdueNextRunAt: w.overdue,
           buildStatus: w.build_status,
+          buildError: w.build_error,
           waiting: w.since === null ? null : { since: w.since, count: w.waiting ?? 1 },
           lastTick:
-            w.last_nominal === null ? null : { nominalAt: w.last_nominal, recordedAt: w.last_recorded! },
+            w.last_nominal === null
+              ? null
+              : {
+                  nominalAt: w.last_nominal,
+                  recordedAt: w.last_recorded!,
+                  outcome: w.last_outcome ?? undefined,
+                },
           now,
           afterMs: this.#config.afterMs,
         });

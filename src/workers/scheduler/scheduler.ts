@@ -36,7 +36,14 @@
 import { resolveRuns } from '../../services/runs/dag-runs.ts';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
-import { pausedLedger, planTick, tickLedger, type TickLedger, type TickPlan } from '../../domain/catch-up.ts';
+import {
+  notBuiltLedger,
+  pausedLedger,
+  planTick,
+  tickLedger,
+  type TickLedger,
+  type TickPlan,
+} from '../../domain/catch-up.ts';
 import { TRANSITIONS } from '../../domain/job-state.ts';
 import {
   DEFAULT_SCHEDULE_POLICY,
@@ -100,6 +107,8 @@ export interface TickResult {
   missedDeadline: number;
   /** Paused workflows whose due fire times were recorded as PAUSED (ledger on only). */
   paused: number;
+  /** Workflows whose build failed and whose due fire times were recorded as NOT_BUILT (ledger on only). */
+  notBuilt: number;
   /** Earliest next_run_at among runnable workflows after this tick, if any. */
   nextDueAt: Date | null;
 }
@@ -166,7 +175,9 @@ export class Scheduler {
         const missed = await this.#endMissedDeadlines(trx, now);
         // Backfills whose places no completion reported (src/services/backfills/feed.ts).
         const backfilled = (await backfillsFeed(trx, { sweep: this.#config.batchSize }, now)).created.length;
-        const paused = this.#config.ledger ? await this.#recordPaused(trx, now) : 0;
+        const { paused, notBuilt } = this.#config.ledger
+          ? await this.#recordHeld(trx, now)
+          : { paused: 0, notBuilt: 0 };
         // workflows_due_idx: due, built, not terminated, not paused.
         const { rows: due } = await sql<DueRow & { created_at: Date }>`
         SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, created_at
@@ -185,6 +196,7 @@ export class Scheduler {
             canceled: [] as string[],
             missed,
             paused,
+            notBuilt,
             backfilled,
             lagMs: 0,
           };
@@ -221,7 +233,10 @@ export class Scheduler {
                    CASE WHEN j.buffered THEN 'policy BUFFER_ONE: waits for the unfinished run to finish' ELSE j.dst_reason END, ${now}
             FROM j LEFT JOIN ins ON ins.id = j.id
             ORDER BY j.workflow_id, j.scheduled_at
-            ON CONFLICT (workflow_id, nominal_at) DO NOTHING)`
+            -- A once workflow's instant recorded NOT_BUILT runs late after its rebuild: it gets the run.
+            ON CONFLICT (workflow_id, nominal_at) DO UPDATE
+              SET outcome = EXCLUDED.outcome, job_id = EXCLUDED.job_id, reason = EXCLUDED.reason, recorded_at = EXCLUDED.recorded_at
+              WHERE workflow_ticks.outcome = 'NOT_BUILT')`
           : sql``;
         const { rows: created } = await sql<{ id: string; workflow_id: string }>`
         WITH j AS (
@@ -290,6 +305,7 @@ export class Scheduler {
           canceled: overlap.canceled,
           missed,
           paused,
+          notBuilt,
           backfilled,
           lagMs,
         };
@@ -310,7 +326,14 @@ export class Scheduler {
     if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
     for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
     if (outcome.claimed > 0) {
-      const { canceled, missed: _missed, paused: _paused, backfilled: _backfilled, ...tick } = outcome;
+      const {
+        canceled,
+        missed: _missed,
+        paused: _paused,
+        notBuilt: _notBuilt,
+        backfilled: _backfilled,
+        ...tick
+      } = outcome;
       this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
     }
     const { rows } = await sql<{ next: Date | null }>`
@@ -326,6 +349,7 @@ export class Scheduler {
       canceled: outcome.canceled.length,
       missedDeadline: outcome.missed,
       paused: outcome.paused,
+      notBuilt: outcome.notBuilt,
       nextDueAt: rows[0]?.next ?? null,
     };
   }
@@ -486,36 +510,55 @@ export class Scheduler {
   }
 
   /**
-   * Records the due fire times of paused workflows as PAUSED and moves their `next_run_at` past
-   * now (workflows_paused_due_idx, migration 0022: only paused workflows are in it, so with none
-   * this reads an empty index). `updated_at` is left alone: nothing a user sees changes (the view
-   * shows no next run while paused), and a resume recomputes the next run on the same grid.
+   * Records the due fire times of held workflows and moves their `next_run_at` past now:
+   * paused ones as PAUSED (workflows_paused_due_idx, migration 0022), and those whose build failed
+   * as NOT_BUILT with the build's error (workflows_unbuilt_due_idx, migration 0025, which holds
+   * only unbuilt workflows). A paused workflow whose build failed is in neither: its fire times are
+   * recorded as PAUSED by the resume (src/services/ticks/ledger.ts recordPauseTicks). Both indexes are empty or tiny on a healthy
+   * installation, so the two extra reads of every tick cost next to nothing. `updated_at` is left
+   * alone: nothing a user sees changes (the view shows no next run while paused or failed), and a
+   * resume or rebuild computes the next run on the same grid.
    */
-  async #recordPaused(trx: Transaction<DB>, now: Date): Promise<number> {
-    const { rows: paused } = await sql<DueRow & { pause_note: string | null }>`
-      SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, pause_note
+  async #recordHeld(trx: Transaction<DB>, now: Date): Promise<{ paused: number; notBuilt: number }> {
+    type HeldRow = DueRow & { pause_note: string | null; build_error: string | null };
+    const columns = sql`id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at,
+      schedule_policy, next_run_at, pause_note, build_error`;
+    const { rows: paused } = await sql<HeldRow>`
+      SELECT ${columns}
       FROM workflows
       WHERE next_run_at <= ${now}
         AND paused_at IS NOT NULL AND terminated_at IS NULL AND build_status = 'COMPLETED'
       ORDER BY next_run_at
       LIMIT ${this.#config.batchSize}
       FOR UPDATE SKIP LOCKED`.execute(trx);
-    if (paused.length === 0) return 0;
+    const { rows: failed } = await sql<HeldRow>`
+      SELECT ${columns}
+      FROM workflows
+      WHERE next_run_at <= ${now}
+        AND next_run_at IS NOT NULL AND terminated_at IS NULL AND paused_at IS NULL AND build_status = 'FAILED'
+      ORDER BY next_run_at
+      LIMIT ${this.#config.batchSize}
+      FOR UPDATE SKIP LOCKED`.execute(trx);
+    const held = [...paused, ...failed];
+    if (held.length === 0) return { paused: 0, notBuilt: 0 };
     const rows: TickRow[] = [];
     const next: (string | null)[] = [];
-    for (const w of paused) {
+    for (const [i, w] of held.entries()) {
       const schedule = scheduleOf(w as WorkflowRow);
       const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
-      const ledger = pausedLedger(schedule, w.next_run_at, now, w.pause_note);
+      const ledger =
+        i < paused.length
+          ? pausedLedger(schedule, w.next_run_at, now, w.pause_note)
+          : notBuiltLedger(schedule, w.next_run_at, now, w.build_error);
       rows.push(...plainTickRows(w.id, policy.jitterSeconds, ledger).rows);
       next.push(ledger.nextRunAt?.toISOString() ?? null);
     }
     await insertTicks(trx, rows, now);
     await sql`
       UPDATE workflows w SET next_run_at = v.next_run_at
-      FROM unnest(${paused.map((w) => w.id)}::uuid[], ${next}::timestamptz[]) AS v(id, next_run_at)
+      FROM unnest(${held.map((w) => w.id)}::uuid[], ${next}::timestamptz[]) AS v(id, next_run_at)
       WHERE w.id = v.id`.execute(trx);
-    return paused.length;
+    return { paused: paused.length, notBuilt: failed.length };
   }
 }
 

@@ -311,7 +311,13 @@ export class WorkflowWorker {
     // so never ran. It cannot run twice: the tick's job is unique per (workflow, scheduled_at), and
     // one that already completed keeps completed_at.
     const lateOnce = schedule.type === 'once' && workflow.completed_at === null ? schedule.runAt : null;
-    const nextRunAt = status === 'COMPLETED' ? (nextRunAfter(schedule, now, now) ?? lateOnce) : null;
+    // The fire time set when the build was queued stays (the ledger has no hole, issue 13): one
+    // that fell during the build runs as the catch-up policy says, once built; after a failed
+    // build the scheduler records it and the next ones as NOT_BUILT, moving along the grid, and
+    // the missed-fire detector names the failed build.
+    const nextRunAt =
+      workflow.next_run_at ??
+      (status === 'COMPLETED' ? (nextRunAfter(schedule, now, now) ?? lateOnce) : null);
     const finished = await this.#db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('workflows')
