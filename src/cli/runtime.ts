@@ -6,7 +6,9 @@
  * (`npm start`) does not load their clients, which was about a second of CPU at every start on
  * the 2-core machine (docs/performance.md, Startup).
  */
+import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.ts';
+import type { DB } from '../platform/db/schema.ts';
 import { resolveSignupMode } from '../domain/user-input.ts';
 import { imageProblem, type ContainerPolicy } from '../domain/container-policy.ts';
 import { buildGateway } from '../gateway/app.ts';
@@ -15,6 +17,7 @@ import type { ArtifactStore } from '../platform/artifacts/store.ts';
 import { InProcessBus, type Bus } from '../platform/bus/bus.ts';
 import type { KafkaBus } from '../platform/bus/kafka-bus.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
+import { DatabaseClock } from '../platform/db/database-clock.ts';
 import { DockerContainerRuntime } from '../platform/containers/docker-runtime.ts';
 import type { ContainerRuntime } from '../platform/containers/runtime.ts';
 import { openDatabase, type Database } from '../platform/db/database.ts';
@@ -104,7 +107,11 @@ export async function startRuntime(params: {
   clock?: Clock;
 }): Promise<Runtime> {
   const { config, logger } = params;
-  const clock = params.clock ?? systemClock;
+  const embeddedDb = config.database.url === '';
+  // One clock for every process (src/platform/db/database-clock.ts): the database server's, read
+  // through this process's with a measured offset; PGlite runs in this process, its clock is ours.
+  const databaseClock = params.clock || embeddedDb ? null : new DatabaseClock();
+  const clock: Clock = params.clock ?? databaseClock ?? systemClock;
   const kafka = config.kafka.brokers.trim() !== '';
   const remoteServices = SERVICE_ROLES.filter((s) => serviceUrl(config, s) !== '');
   const modules = resolveModules(params.roles, { remoteServices, kafka });
@@ -113,7 +120,6 @@ export async function startRuntime(params: {
 
   try {
     // ── infrastructure: database, Redis, the bus (started at once: the rest is built on them) ──
-    const embedded = config.database.url === '';
     const events = new Events();
     // Before the workers: they register their series in it (src/platform/metrics).
     const metrics = createMetricsRegistry();
@@ -152,6 +158,7 @@ export async function startRuntime(params: {
             throw err;
           }
           database = opened;
+          if (databaseClock) await syncClock(databaseClock, opened.db, logger);
           try {
             await ensureJobLogPartitions(opened.db);
           } catch (err) {
@@ -161,6 +168,23 @@ export async function startRuntime(params: {
         },
         stop: () => database?.close(),
       });
+      if (databaseClock) {
+        let timer: NodeJS.Timeout | null = null;
+        lifecycle.add({
+          name: 'clock-sync',
+          phase: PHASE.infrastructure,
+          start: () => {
+            // Every minute: enough for a drifting machine clock (NTP slews ≤ 0.5 ms/s).
+            timer = setInterval(() => {
+              if (database) void syncClock(databaseClock, database.db, logger).catch(() => undefined);
+            }, 60_000);
+            timer.unref();
+          },
+          stop: () => {
+            if (timer) clearInterval(timer);
+          },
+        });
+      }
     }
     // Redis (distributed profile): live lines across processes, wake-ups between processes,
     // shared login counters and the principal cache. Connects in the background.
@@ -641,7 +665,7 @@ export async function startRuntime(params: {
         engine: database?.engine ?? null,
         bus: kafka ? 'kafka' : 'in-process',
         redis: redis !== null,
-        ...(embedded && database ? { dataDir: config.database.dataDir } : {}),
+        ...(embeddedDb && database ? { dataDir: config.database.dataDir } : {}),
         ...(rpcUrl ? { rpc: rpcUrl } : {}),
         url,
       },
@@ -663,4 +687,24 @@ function serviceUrl(config: Config, service: ServiceRole): string {
     analytics: config.rpc.analyticsUrl,
   };
   return urls[service].trim();
+}
+
+/**
+ * Measures the database clock's offset; says so when this machine's clock is over a second off
+ * (the scheduler and the leases use the database's time either way). A failed measurement keeps
+ * the offset in use.
+ */
+async function syncClock(clock: DatabaseClock, db: Kysely<DB>, logger: Logger): Promise<void> {
+  try {
+    const before = clock.offsetMs;
+    const offsetMs = await clock.sync(db);
+    if (Math.abs(offsetMs) > 1000 && Math.abs(offsetMs - before) > 1000) {
+      logger.warn(
+        { offsetMs },
+        "this machine's clock is over a second off the database server's: Chronoverse uses the database's time (fix NTP on one of them)",
+      );
+    }
+  } catch (err) {
+    logger.warn({ err: { message: (err as Error).message } }, 'could not read the database clock');
+  }
 }
