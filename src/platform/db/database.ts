@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { DB } from './schema.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { preparedStatementsPool } from './prepared.ts';
 
 export type Engine = 'postgres' | 'pglite';
 
@@ -50,7 +51,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
     // An idle client losing its server must not crash the process; the next query reconnects.
     pool.on('error', (err) => options.onPoolError?.(err));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    // Hot-path statements marked PREPARED run as named prepared statements (./prepared.ts).
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparedStatementsPool(pool) }) });
     return wrap(db, 'postgres');
   }
   const { PGlite } = await import('@electric-sql/pglite');
