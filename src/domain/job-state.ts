@@ -65,6 +65,31 @@ export const TRANSITIONS: Record<JobEvent, { from: readonly JobState[]; to: JobS
   cancel: { from: ['PENDING', 'QUEUED', 'RUNNING'], to: 'CANCELED' },
 };
 
+/**
+ * How far a cancel reaches. 'waiting': only jobs that have not started (PENDING, QUEUED), for a
+ * pause, a reschedule or rebuild, a missed starting deadline: nothing runs, nothing to stop.
+ * 'unfinished': RUNNING ones too, for a user's cancel, a terminate, CANCEL_OTHER, a backfill's cancel.
+ */
+export type CancelScope = 'waiting' | 'unfinished';
+
+/**
+ * The states a cancel of `scope` takes jobs from: cancel's `from` states, and for 'waiting' only
+ * those a claim could still take (not started yet). The guard of every cancel in SQL.
+ */
+export function cancelFrom(scope: CancelScope): readonly JobState[] {
+  const from = TRANSITIONS.cancel.from;
+  return scope === 'unfinished' ? from : from.filter((s) => TRANSITIONS.claim.from.includes(s));
+}
+
+/**
+ * Whether a job canceled from state `was` must be told to stop (`job:cancel-requested` to its
+ * executor): only one that was running something. A DAG run runs nothing itself; its running
+ * tasks are jobs of their own and are told instead.
+ */
+export function stopsOnCancel(was: JobState, kind: string): boolean {
+  return was === 'RUNNING' && kind !== 'DAG';
+}
+
 export class IllegalTransition {
   readonly from: JobState;
   readonly event: JobEvent;

@@ -33,6 +33,30 @@ describe('password strength', () => {
     expect(passwordWeakness('zorblattquenwick', [email])).toMatch(/personal or page related data/);
   });
 
+  it('says the whole refusal: the score, then the estimator’s warning and suggestions, in that order', () => {
+    expect(passwordWeakness('password')).toBe(
+      'is too easy to guess (strength 0 of 4, at least 3 needed): This is a heavily used password. ' +
+        'Add more words that are less common.',
+    );
+    // No warning (not a known password), only suggestions: nothing empty in between.
+    expect(passwordWeakness('Summer2024!')).toBe(
+      'is too easy to guess (strength 2 of 4, at least 3 needed): Add more words that are less common. ' +
+        'Capitalize more than the first letter.',
+    );
+  });
+
+  it('accepts a password of exactly the minimum score', () => {
+    // zxcvbn scores "horse battery" 3 of 4: the bar is "at least", not "more than".
+    expect(passwordWeakness('horse battery')).toBeNull();
+  });
+
+  it('counts the words of the email’s domain too', () => {
+    expect(passwordWeakness('zorblattquenwick')).toBeNull();
+    expect(passwordWeakness('zorblattquenwick', ['ann@zorblattquenwick.example'])).toMatch(
+      /personal or page related data/,
+    );
+  });
+
   it('reports one issue on `password`: the length rule first, then strength', () => {
     const issues = (password: string) => {
       const r = CredentialsSchema.safeParse({ email: 'a@example.com', password });

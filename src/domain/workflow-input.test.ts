@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_DST_POLICY } from './dst.ts';
+import { checkCron, checkTimezone, type Schedule } from './schedule.ts';
+import { jitterProblem } from './schedule-policy.ts';
 import {
   BULK_MAX_ITEMS,
   buildInputOf,
+  keepPolicyOnEdit,
   validatePayload,
+  validateScheduleInput,
   validatePayloadOf,
   validateWorkflowBulk,
   validateWorkflowCreate,
@@ -10,6 +15,7 @@ import {
 } from './workflow-input.ts';
 
 const NOW = new Date('2021-01-01T00:00:00Z');
+const FIVE_MINUTES: Schedule = { type: 'interval', intervalMinutes: 5 };
 
 describe('validatePayload', () => {
   it('says what a record key must look like', () => {
@@ -343,5 +349,205 @@ describe('container artifacts', () => {
     const many = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `a${i}`, path: `/a${i}` }));
     expect(withArtifacts(many(20)).ok).toBe(true);
     expect(paths(withArtifacts(many(21)))).toEqual(['payload.artifacts']);
+  });
+});
+
+describe('schedules on their own (validateScheduleInput) and the rules between a schedule and its policy', () => {
+  const DST_ONLY_CRON =
+    'applies to cron schedules only: an interval counts elapsed time and has no wall clock to change';
+  const interval = (policy?: Record<string, unknown>) =>
+    validateScheduleInput({ type: 'interval', interval_minutes: 5, ...(policy ? { policy } : {}) }, NOW);
+
+  it('requires a schedule and names what is wrong with it', () => {
+    for (const missing of [undefined, null]) {
+      expect(validateScheduleInput(missing, NOW)).toEqual({
+        ok: false,
+        issues: [{ path: 'schedule', message: 'is required' }],
+      });
+    }
+    expect(validateScheduleInput({ type: 'cron', cron: 'bad', timezone: 'Mars/Base' }, NOW)).toEqual({
+      ok: false,
+      issues: [
+        { path: 'schedule.cron', message: checkCron('bad') },
+        { path: 'schedule.timezone', message: checkTimezone('Mars/Base') },
+      ],
+    });
+    expect(validateScheduleInput({ type: 'once', run_at: '2020-12-31T23:59:59Z' }, NOW)).toEqual({
+      ok: false,
+      issues: [{ path: 'schedule.run_at', message: 'must be in the future' }],
+    });
+    expect(validateScheduleInput({ type: 'interval', interval_minutes: 5 }, NOW)).toEqual({
+      ok: true,
+      value: { type: 'interval', intervalMinutes: 5 },
+    });
+  });
+
+  it('names an unstorable value and an unknown field of the schedule, each once', () => {
+    expect(validateScheduleInput({ type: 'interval', interval_minutes: 5, x: '\u0000' }, NOW)).toEqual({
+      ok: false,
+      issues: [
+        { path: 'schedule.x', message: 'must not contain NUL characters' },
+        { path: 'schedule.x', message: 'is not a known field' },
+      ],
+    });
+  });
+
+  it('refuses a DST policy on an interval unless it is the default (what the view shows)', () => {
+    const refused = { ok: false, issues: [{ path: 'schedule.policy.dst', message: DST_ONLY_CRON }] };
+    expect(interval({ dst: { gap: 'SKIP' } })).toEqual(refused);
+    expect(interval({ dst: { overlap: 'BOTH' } })).toEqual(refused);
+    expect(interval({ dst: { gap: DEFAULT_DST_POLICY.gap, overlap: 'FIRST' } })).toEqual(refused);
+    for (const dst of [{}, { gap: DEFAULT_DST_POLICY.gap }]) {
+      const result = interval({ dst });
+      expect(result.ok, JSON.stringify(dst)).toBe(true);
+      expect(result.ok && result.value.type === 'interval' && result.value.policy?.dst).toEqual(
+        DEFAULT_DST_POLICY,
+      );
+    }
+    expect(interval({ jitter_seconds: 30 })).toMatchObject({
+      ok: true,
+      value: { policy: { jitterSeconds: 30 } },
+    });
+    // A cron schedule takes it.
+    expect(
+      validateScheduleInput({ type: 'cron', cron: '0 * * * *', policy: { dst: { gap: 'SKIP' } } }, NOW),
+    ).toMatchObject({ ok: true, value: { type: 'cron', policy: { dst: { gap: 'SKIP' } } } });
+  });
+
+  it('refuses a jitter as long as the time between two runs', () => {
+    expect(interval({ jitter_seconds: 300 })).toEqual({
+      ok: false,
+      issues: [{ path: 'schedule.policy.jitter_seconds', message: jitterProblem(FIVE_MINUTES, 300, NOW) }],
+    });
+  });
+
+  it('reports the schedule problems of a workflow body with their messages', () => {
+    const body = { name: 'n', kind: 'HEARTBEAT', payload: { endpoint: 'https://example.com' } };
+    expect(validateWorkflowCreate({ ...body, schedule: { type: 'cron', cron: 'bad' } }, NOW)).toEqual({
+      ok: false,
+      issues: [{ path: 'schedule.cron', message: checkCron('bad') }],
+    });
+    expect(validateWorkflowCreate(body, NOW)).toEqual({
+      ok: false,
+      issues: [{ path: 'schedule', message: 'is required: give interval (minutes) or schedule' }],
+    });
+    expect(
+      validateWorkflowCreate(
+        { ...body, interval: 5, schedule: { type: 'interval', interval_minutes: 5 } },
+        NOW,
+      ),
+    ).toEqual({
+      ok: false,
+      issues: [{ path: 'schedule', message: 'give either interval or schedule, not both' }],
+    });
+    for (const payload of [undefined, null]) {
+      expect(validateWorkflowCreate({ ...body, payload, interval: 5 }, NOW)).toEqual({
+        ok: false,
+        issues: [{ path: 'payload', message: 'is required' }],
+      });
+    }
+  });
+
+  it('reports a problem found by two checks once (an unstorable payload value)', () => {
+    const bad = { endpoint: 'https://example.com/\u0000' };
+    const nul = { path: 'payload.endpoint', message: 'must not contain NUL characters' };
+    const created = validateWorkflowCreate({ name: 'n', kind: 'HEARTBEAT', payload: bad, interval: 5 }, NOW);
+    expect(created).toEqual({ ok: false, issues: [nul] });
+    expect(validateWorkflowUpdate({ payload: bad }, 'HEARTBEAT', NOW)).toEqual({ ok: false, issues: [nul] });
+  });
+});
+
+describe('an edit without a policy keeps the workflow’s (keepPolicyOnEdit)', () => {
+  const cronWith = (policy: Record<string, unknown>) => {
+    const result = validateScheduleInput({ type: 'cron', cron: '0 * * * *', policy }, NOW);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    return result.value;
+  };
+  const current = cronWith({ jitter_seconds: 600, dst: { gap: 'SKIP' } });
+  const currentPolicy = current.type === 'cron' ? current.policy! : null;
+
+  it('keeps the current policies for a new cron time', () => {
+    const next: Schedule = { type: 'cron', cron: '30 * * * *', timezone: 'UTC' };
+    expect(keepPolicyOnEdit(next, current, NOW)).toEqual({
+      ok: true,
+      value: { ...next, policy: currentPolicy },
+    });
+  });
+
+  it('keeps them for an interval, but not the DST policy, which means nothing there', () => {
+    const next: Schedule = { type: 'interval', intervalMinutes: 60 };
+    expect(keepPolicyOnEdit(next, current, NOW)).toEqual({
+      ok: true,
+      value: { ...next, policy: { ...currentPolicy, dst: DEFAULT_DST_POLICY } },
+    });
+  });
+
+  it('checks the kept jitter against the new times', () => {
+    expect(keepPolicyOnEdit(FIVE_MINUTES, current, NOW)).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: 'schedule.policy.jitter_seconds',
+          message: `${jitterProblem(FIVE_MINUTES, 600, NOW)} (the workflow's jitter, kept by this edit)`,
+        },
+      ],
+    });
+  });
+
+  it('changes nothing when the edit gives a policy, or either schedule is a one-off, or there is none to keep', () => {
+    const withOwn: Schedule = {
+      type: 'interval',
+      intervalMinutes: 5,
+      policy: { ...currentPolicy!, jitterSeconds: 0 },
+    };
+    const once: Schedule = { type: 'once', runAt: new Date('2021-02-01T00:00:00Z') };
+    const plain: Schedule = { type: 'cron', cron: '0 * * * *', timezone: 'UTC' };
+    expect(keepPolicyOnEdit(withOwn, current, NOW)).toEqual({ ok: true, value: withOwn });
+    expect(keepPolicyOnEdit(once, current, NOW)).toEqual({ ok: true, value: once });
+    expect(keepPolicyOnEdit(FIVE_MINUTES, once, NOW)).toEqual({ ok: true, value: FIVE_MINUTES });
+    expect(keepPolicyOnEdit(FIVE_MINUTES, plain, NOW)).toEqual({ ok: true, value: FIVE_MINUTES });
+  });
+});
+
+describe('validateWorkflowUpdate: only what is given', () => {
+  it('leaves out every field not given (no key set to undefined)', () => {
+    expect(validateWorkflowUpdate({ name: 'x' }, 'HEARTBEAT', NOW)).toStrictEqual({
+      ok: true,
+      value: { name: 'x' },
+    });
+    expect(validateWorkflowUpdate({ pause_on_failure: true }, 'HEARTBEAT', NOW)).toStrictEqual({
+      ok: true,
+      value: { pauseOnFailure: true },
+    });
+  });
+
+  it('names a kind that is not a kind once, by its shape', () => {
+    expect(validateWorkflowUpdate({ kind: 5 }, 'HEARTBEAT', NOW)).toEqual({
+      ok: false,
+      issues: [{ path: 'kind', message: expect.stringMatching(/^Invalid option/) }],
+    });
+  });
+});
+
+describe('the images a DAG needs built (buildInputOf)', () => {
+  it('lists its container images once each, sorted, from tasks and finally', () => {
+    expect(
+      buildInputOf('DAG', {
+        tasks: [
+          { kind: 'CONTAINER', payload: { image: 'b:1' } },
+          { kind: 'HEARTBEAT', payload: { endpoint: 'https://example.com' } },
+          { kind: 'CONTAINER', payload: { image: 'a:1' } },
+        ],
+        finally: [{ kind: 'CONTAINER', payload: { image: 'b:1' } }],
+      }),
+    ).toBe('a:1\nb:1');
+    expect(
+      buildInputOf('DAG', { tasks: [], finally: [{ kind: 'CONTAINER', payload: { image: 'c:1' } }] }),
+    ).toBe('c:1');
+  });
+
+  it('is null for a DAG of heartbeats and for a heartbeat', () => {
+    expect(buildInputOf('DAG', { tasks: [{ kind: 'HEARTBEAT', payload: {} }] })).toBeNull();
+    expect(buildInputOf('HEARTBEAT', { endpoint: 'https://example.com' } as never)).toBeNull();
   });
 });

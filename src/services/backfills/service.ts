@@ -11,11 +11,9 @@ import {
   type BackfillStatus,
 } from '../../domain/backfill.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
-import { TRANSITIONS } from '../../domain/job-state.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
-import { writeJobFinishedEvents } from '../facts.ts';
-import { cancelRunTasks } from '../jobs/service.ts';
+import { cancelJobs } from '../jobs/cancel.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
 import { toFireTimeView, scheduleOf, type FireTimeView } from '../workflows/codec.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
@@ -141,7 +139,8 @@ export async function getBackfill(
  * are told to stop). Two transactions, in this order on purpose: the first marks it CANCELED under
  * its row lock, after which no feeder creates a job for it (they check the status under the same
  * lock, and one that created jobs before committed them first); the second cancels its jobs,
- * locking only job rows, as a completion does, so the two never wait on each other in a cycle.
+ * locking only job rows (a DAG run's tasks before the run), as a completion does, so the two never
+ * wait on each other in a cycle.
  * Cancelling a canceled backfill runs the second part again (idempotent); a COMPLETED one is 412.
  */
 export async function cancelBackfill(
@@ -170,31 +169,13 @@ export async function cancelBackfill(
         .execute();
     }
   });
-  const running = await db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ id: string; was: string; kind: string }>`
-      WITH t AS (
-        SELECT id, status, kind FROM jobs
-        WHERE backfill_id = ${backfillId} AND status = ANY(${[...TRANSITIONS.cancel.from]}::text[])
-        ORDER BY id FOR UPDATE)
-      UPDATE jobs j
-      SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now}, lease_owner = NULL,
-          lease_expires_at = NULL
-      FROM t WHERE j.id = t.id
-      RETURNING j.id, t.status AS was, t.kind`.execute(trx);
-    if (rows.length === 0) return [];
-    await writeJobFinishedEvents(
-      trx,
-      rows.map((r) => r.id),
-      { bulk: true },
+  // The one cancel transition (../jobs/cancel.ts): a DAG run's tasks are locked before the run.
+  const { stop } = await db
+    .transaction()
+    .execute((trx) =>
+      cancelJobs(trx, { where: sql`backfill_id = ${backfillId}`, scope: 'unfinished' }, { now, bulk: true }),
     );
-    const tasks = await cancelRunTasks(
-      trx,
-      rows.filter((r) => r.kind === 'DAG').map((r) => r.id),
-      now,
-    );
-    return [...rows.filter((r) => r.was === 'RUNNING' && r.kind !== 'DAG').map((r) => r.id), ...tasks];
-  });
-  return { view: await getBackfill(db, userId, workflowId, backfillId), running };
+  return { view: await getBackfill(db, userId, workflowId, backfillId), running: stop };
 }
 
 async function assertOwned(db: Kysely<DB>, userId: string, workflowId: string): Promise<void> {

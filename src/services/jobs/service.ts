@@ -12,7 +12,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../domain/errors.ts';
-import { TRANSITIONS, type JobState, type JobTrigger } from '../../domain/job-state.ts';
+import type { JobState, JobTrigger } from '../../domain/job-state.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB, JobRow, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
@@ -20,7 +20,6 @@ import { newId } from '../../platform/ids.ts';
 import { serializeContext } from '../../platform/telemetry/propagation.ts';
 import { runIdempotent, type IdempotentResult } from '../idempotency.ts';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.ts';
-import { writeJobFinishedEvents } from '../facts.ts';
 import { writeOutbox } from '../outbox.ts';
 import { lockOwnedWorkflow } from '../workflows/lock-owned.ts';
 import { workflowVersionDefinition } from '../workflows/versions.ts';
@@ -29,6 +28,7 @@ import { assertRunRate, quotasOf } from '../quotas/enforce.ts';
 import type { ArtifactStore } from '../../platform/artifacts/store.ts';
 import type { JobsApi } from './api.ts';
 import { getArtifact, listArtifacts, type ArtifactView } from './artifacts.ts';
+import { cancelJobs, requestStops } from './cancel.ts';
 import { toJobView, toTaskView, type JobView, type WorkflowJobView } from './codec.ts';
 import { runJobsListAll } from './list-all.ts';
 
@@ -207,53 +207,29 @@ export class JobsService implements JobsApi {
   /** Cancels a PENDING, QUEUED or RUNNING job (200); a finished job is 412. */
   async cancel(userId: string, workflowId: string, jobId: string): Promise<JobView> {
     const now = this.#clock.now();
-    const { row, wasRunning, runningTasks } = await this.#db.transaction().execute(async (trx) => {
-      // A DAG run's task rows are locked before the run's, in id order: the order a completion
-      // takes them (its tasks, then their run), so cancel and completion never deadlock.
-      const kind = await trx
+    const { row, stop } = await this.#db.transaction().execute(async (trx) => {
+      // The one cancel transition (./cancel.ts): a DAG run's tasks locked before it, the guard
+      // from the state machine, the fact, its unfinished tasks ended with it.
+      const result = await cancelJobs(
+        trx,
+        {
+          where: sql`id = ${jobId} AND workflow_id = ${workflowId} AND user_id = ${userId}`,
+          scope: 'unfinished',
+        },
+        { now, bulk: false },
+      );
+      const current = await trx
         .selectFrom('jobs')
-        .select('kind')
-        .where('id', '=', jobId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (kind?.kind === 'DAG') {
-        await trx
-          .selectFrom('jobs')
-          .select('id')
-          .where('run_id', '=', jobId)
-          .orderBy('id')
-          .forUpdate()
-          .execute();
-      }
-      // Locked first so the status we report ("was it running?", "finished as what?") is the one
-      // the guarded UPDATE below saw; the guard still names the states `cancel` is allowed from.
-      const previous = await trx
-        .selectFrom('jobs')
-        .select(['status', 'kind'])
+        .selectAll()
         .where('id', '=', jobId)
         .where('workflow_id', '=', workflowId)
         .where('user_id', '=', userId)
         .where('run_id', 'is', null)
-        .forUpdate()
         .executeTakeFirst();
-      if (!previous) throw new NotFoundError('Job');
-      const updated = await trx
-        .updateTable('jobs')
-        .set({
-          status: TRANSITIONS.cancel.to,
-          completed_at: now,
-          updated_at: now,
-          lease_owner: null,
-          lease_expires_at: null,
-        })
-        .where('id', '=', jobId)
-        .where('workflow_id', '=', workflowId)
-        .where('user_id', '=', userId)
-        .where('status', 'in', TRANSITIONS.cancel.from)
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) {
-        throw new PreconditionFailedError(`job already finished (${previous.status})`);
+      if (!current) throw new NotFoundError('Job');
+      // Nothing canceled: it had finished (the guard's zero rows), and this is its final status.
+      if (result.canceled.length === 0) {
+        throw new PreconditionFailedError(`job already finished (${current.status})`);
       }
       await writeOutbox(trx, [
         {
@@ -261,25 +237,17 @@ export class JobsService implements JobsApi {
           key: workflowId,
           type: 'JOB_CANCELED',
           payload: {
-            job_id: updated.id,
+            job_id: current.id,
             workflow_id: workflowId,
             user_id: userId,
-            generation: updated.workflow_generation,
+            generation: current.workflow_generation,
           },
         },
       ]);
-      await writeJobFinishedEvents(trx, [updated.id], { bulk: false });
-      // A DAG run's unfinished tasks end with it; the running ones are told to stop.
-      const running = previous.kind === 'DAG' ? await cancelRunTasks(trx, [updated.id], now) : [];
-      return {
-        row: updated,
-        wasRunning: previous.status === 'RUNNING' && previous.kind !== 'DAG',
-        runningTasks: running,
-      };
+      return { row: current, stop: result };
     });
     this.#events.emit('outbox:written', { count: 1 });
-    if (wasRunning) this.#events.emit('job:cancel-requested', { jobId: row.id });
-    for (const task of runningTasks) this.#events.emit('job:cancel-requested', { jobId: task });
+    requestStops(this.#events, stop);
     return toJobView(row);
   }
 
@@ -428,28 +396,4 @@ async function insertManualJob(
     },
   ]);
   return row;
-}
-
-/**
- * Cancels the unfinished task instances of DAG runs that were just canceled (no `finally` task
- * starts after a cancel: the run is already final); returns the ids of those that were RUNNING,
- * whose executors must be told to stop.
- */
-export async function cancelRunTasks(
-  trx: Transaction<DB>,
-  runIds: readonly string[],
-  now: Date,
-): Promise<string[]> {
-  if (runIds.length === 0) return [];
-  const { rows } = await sql<{ id: string; was: string }>`
-    WITH t AS (
-      SELECT id, status FROM jobs
-      WHERE run_id = ANY(${[...runIds]}::uuid[]) AND status = ANY(${[...TRANSITIONS.cancel.from]}::text[])
-      ORDER BY id FOR UPDATE)
-    UPDATE jobs j
-    SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now}, lease_owner = NULL,
-        lease_expires_at = NULL, container_slot = NULL
-    FROM t WHERE j.id = t.id
-    RETURNING j.id, t.status AS was`.execute(trx);
-  return rows.filter((r) => r.was === 'RUNNING').map((r) => r.id);
 }

@@ -14,7 +14,8 @@
  *   final finished with the failure policy and its JOB_FINISHED fact, as a single-task job is.
  *
  * Row lock order: task rows (the completer's batch, in id order), then run rows (in id order).
- * Cancelling a run takes them in the same order (its task rows first), so the two never deadlock.
+ * Cancelling a run takes them in the same order (its task rows first; every cancel goes through
+ * src/services/jobs/cancel.ts), so the two never deadlock.
  *
  * Used by the executor (completer, claim, lease rescue) and the scheduler's deadline sweep, so it
  * lives here with the failure policy (./failure-policy.ts), not inside one worker.

@@ -88,7 +88,8 @@ import {
 import type { Quotas } from '../../domain/quotas.ts';
 import { assertCanAddWorkflow, assertSchedulePeriod, quotasOf, schedulePathOf } from '../quotas/enforce.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
-import { writeJobFinishedEvents, writeWorkflowFact } from '../facts.ts';
+import { writeWorkflowFact } from '../facts.ts';
+import { cancelJobs, requestStops } from '../jobs/cancel.ts';
 
 export interface WorkflowListFilters {
   cursor?: string;
@@ -654,7 +655,7 @@ export class WorkflowsService implements WorkflowsApi {
       this.#clock.now(),
     );
     this.#events?.emit('outbox:written', { count: 1 });
-    for (const jobId of running) this.#events?.emit('job:cancel-requested', { jobId });
+    requestStops(this.#events, { stop: running });
     return view;
   }
 
@@ -811,25 +812,27 @@ async function queueBuild(trx: Transaction<DB>, row: WorkflowRow, now: Date): Pr
   await emit(trx, row, 'BUILD');
 }
 
+/**
+ * The runs a pause, a reschedule, a rebuild or a terminate ends: waiting ones only (a started run,
+ * a DAG's included, goes on with its own copy of the definition; the worker's TERMINATE handling
+ * cancels running ones), all of them or the schedule's (`automatic`).
+ */
 async function cancelPendingJobs(
   trx: Transaction<DB>,
   workflowId: string,
   now: Date,
   which: 'all' | 'automatic',
 ): Promise<void> {
-  let q = trx
-    .updateTable('jobs')
-    .set({ status: 'CANCELED', completed_at: now, updated_at: now })
-    .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['PENDING', 'QUEUED'])
-    // Runs waiting to start; a started DAG run goes on with its own copy of the definition.
-    .where('run_id', 'is', null);
-  if (which === 'automatic') q = q.where('trigger', '=', 'AUTOMATIC');
-  const canceled = await q.returning('id').execute();
-  await writeJobFinishedEvents(
+  await cancelJobs(
     trx,
-    canceled.map((c) => c.id),
-    { bulk: true },
+    {
+      where:
+        which === 'automatic'
+          ? sql`workflow_id = ${workflowId} AND trigger = 'AUTOMATIC'`
+          : sql`workflow_id = ${workflowId}`,
+      scope: 'waiting',
+    },
+    { now, bulk: true },
   );
 }
 

@@ -44,7 +44,6 @@ import {
   type TickLedger,
   type TickPlan,
 } from '../../domain/catch-up.ts';
-import { TRANSITIONS } from '../../domain/job-state.ts';
 import {
   DEFAULT_SCHEDULE_POLICY,
   decideOverlap,
@@ -59,7 +58,7 @@ import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { writeJobFinishedEvents } from '../../services/facts.ts';
+import { cancelJobs, requestStops, type CancelResult } from '../../services/jobs/cancel.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import {
   dstSkippedRows,
@@ -71,7 +70,6 @@ import {
 import { dstDoubledReason } from '../../domain/schedule-preview.ts';
 import type { Schedule } from '../../domain/schedule.ts';
 import { backfillsFeed } from '../../services/backfills/feed.ts';
-import { fromStates } from '../executor/sql.ts';
 import { contextHeaders } from '../../platform/telemetry/propagation.ts';
 import { tracer, tracingEnabled } from '../../platform/telemetry/tracing.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
@@ -193,7 +191,8 @@ export class Scheduler {
             created: 0,
             skipped: 0,
             skippedOverlap: 0,
-            canceled: [] as string[],
+            canceled: 0,
+            stop: [] as string[],
             missed,
             paused,
             notBuilt,
@@ -302,7 +301,8 @@ export class Scheduler {
           created: created.length,
           skipped: plans.reduce((sum, p) => sum + p.plan.skipped, 0),
           skippedOverlap: overlap.skipped,
-          canceled: overlap.canceled,
+          canceled: overlap.canceled.canceled.length,
+          stop: overlap.canceled.stop,
           missed,
           paused,
           notBuilt,
@@ -320,21 +320,21 @@ export class Scheduler {
       tickSpan.end();
     }
     if (outcome.backfilled > 0) this.#events.emit('jobs:runnable', { count: outcome.backfilled });
-    if (outcome.created > 0 || outcome.canceled.length > 0 || outcome.missed > 0 || outcome.backfilled > 0) {
+    if (outcome.created > 0 || outcome.canceled > 0 || outcome.missed > 0 || outcome.backfilled > 0) {
       this.#events.emit('outbox:written', { count: 1 });
     }
     if (outcome.created > 0) this.#events.emit('jobs:runnable', { count: outcome.created });
-    for (const jobId of outcome.canceled) this.#events.emit('job:cancel-requested', { jobId });
+    requestStops(this.#events, outcome);
     if (outcome.claimed > 0) {
       const {
-        canceled,
+        stop: _stop,
         missed: _missed,
         paused: _paused,
         notBuilt: _notBuilt,
         backfilled: _backfilled,
         ...tick
       } = outcome;
-      this.#events.emit('scheduler:tick:completed', { ...tick, canceled: canceled.length });
+      this.#events.emit('scheduler:tick:completed', tick);
     }
     const { rows } = await sql<{ next: Date | null }>`
       SELECT min(next_run_at) AS next FROM workflows
@@ -346,7 +346,7 @@ export class Scheduler {
       created: outcome.created,
       skipped: outcome.skipped,
       skippedOverlap: outcome.skippedOverlap,
-      canceled: outcome.canceled.length,
+      canceled: outcome.canceled,
       missedDeadline: outcome.missed,
       paused: outcome.paused,
       notBuilt: outcome.notBuilt,
@@ -363,41 +363,51 @@ export class Scheduler {
    * jobs_start_by_idx, 2 buffers, 0.13 ms).
    */
   async #endMissedDeadlines(trx: Transaction<DB>, now: Date): Promise<number> {
-    const { rows } = await sql<{
-      id: string;
-      workflow_id: string;
-      scheduled_at: Date;
-      error_message: string;
-      run_id: string | null;
-    }>`
-      UPDATE jobs
-      SET status = CASE WHEN run_id IS NULL THEN ${TRANSITIONS.cancel.to} ELSE 'FAILED' END,
-          completed_at = ${now}, updated_at = ${now},
-          error_kind = CASE WHEN run_id IS NULL THEN 'SYSTEM' ELSE 'USER' END,
-          error_code = CASE WHEN run_id IS NULL THEN 'MISSED_DEADLINE' ELSE 'DEADLINE_EXCEEDED' END,
-          error_message = CASE WHEN run_id IS NULL
-            THEN 'not started by its starting deadline (' || to_char(start_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '): every executor was busy, or none was running'
-            -- A DAG task waiting (for a retry or a slot) past its timeout_seconds.
-            ELSE 'the task did not finish within its timeout_seconds (counted over all its attempts)' END
-      WHERE start_by IS NOT NULL AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')
-      RETURNING id, workflow_id, scheduled_at, error_message, run_id`.execute(trx);
-    // Their runs go on at once (the next tasks, or the run's end), in this transaction.
-    const runs = rows.filter((r) => r.run_id !== null).map((r) => r.run_id!);
-    if (runs.length > 0) await resolveRuns(trx, runs);
+    // One read of jobs_start_by_idx; with no waiting job past its deadline (the usual tick) that is all.
+    const { rows: late } = await sql<{ id: string; run_id: string | null }>`
+      SELECT id, run_id FROM jobs
+      WHERE start_by IS NOT NULL AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')`.execute(trx);
+    if (late.length === 0) return 0;
+    // A DAG task waiting (for a retry or a slot) past its timeout_seconds fails (USER: its own
+    // limit, not a cancel), and its run goes on at once (the next tasks, or the run's end): task
+    // rows, then their runs, the completion's lock order.
+    const taskIds = late.filter((r) => r.run_id !== null).map((r) => r.id);
+    let failed = 0;
+    if (taskIds.length > 0) {
+      const { rows: tasks } = await sql<{ run_id: string }>`
+        UPDATE jobs
+        SET status = 'FAILED', completed_at = ${now}, updated_at = ${now}, error_kind = 'USER',
+            error_code = 'DEADLINE_EXCEEDED',
+            error_message = 'the task did not finish within its timeout_seconds (counted over all its attempts)'
+        WHERE id = ANY(${taskIds}::uuid[]) AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')
+        RETURNING run_id`.execute(trx);
+      failed = tasks.length;
+      if (tasks.length > 0) await resolveRuns(trx, [...new Set(tasks.map((t) => t.run_id))]);
+    }
+    // A run not started by its starting deadline: the cancel transition, with why.
+    const runIds = late.filter((r) => r.run_id === null).map((r) => r.id);
+    if (runIds.length === 0) return failed;
+    const { canceled } = await cancelJobs(
+      trx,
+      { where: sql`id = ANY(${runIds}::uuid[]) AND start_by < ${now}`, scope: 'waiting' },
+      {
+        now,
+        bulk: false,
+        error: {
+          kind: 'SYSTEM',
+          code: 'MISSED_DEADLINE',
+          message: sql<string>`'not started by its starting deadline (' || to_char(j.start_by AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '): every executor was busy, or none was running'`,
+        },
+      },
+    );
     if (this.#config.ledger) {
       await endTicksOfJobs(
         trx,
-        rows.filter((r) => r.run_id === null).map((r) => ({ ...r, reason: r.error_message })),
+        canceled.map((r) => ({ ...r, reason: r.error_message ?? '' })),
         'MISSED_DEADLINE',
       );
     }
-    if (rows.length > 0)
-      await writeJobFinishedEvents(
-        trx,
-        rows.map((r) => r.id),
-        { bulk: false },
-      );
-    return rows.length;
+    return failed + canceled.length;
   }
 
   /**
@@ -421,7 +431,7 @@ export class Scheduler {
       ledger: TickLedger | null;
     }[],
     now: Date,
-  ): Promise<{ jobs: NewJob[]; skipped: number; canceled: string[]; notRun: TickRow[] }> {
+  ): Promise<{ jobs: NewJob[]; skipped: number; canceled: CancelResult; notRun: TickRow[] }> {
     const watched = plans.filter(
       (p) => p.policy.overlap !== 'BUFFER_ALL' && p.policy.overlap !== 'ALLOW_ALL' && p.plan.fires.length > 0,
     );
@@ -484,27 +494,25 @@ export class Scheduler {
         });
       });
     }
-    let canceled: string[] = [];
+    let canceled: CancelResult = { canceled: [], stop: [] };
     if (cancelFor.length > 0) {
-      const { rows } = await sql<{ id: string; workflow_id: string; scheduled_at: Date }>`
-        UPDATE jobs
-        SET status = ${TRANSITIONS.cancel.to}, completed_at = ${now}, updated_at = ${now},
-            lease_owner = NULL, lease_expires_at = NULL
-        WHERE workflow_id = ANY(${cancelFor}::uuid[]) AND status IN (${fromStates('cancel')}) AND NOT concurrent
-        RETURNING id, workflow_id, scheduled_at`.execute(trx);
-      canceled = rows.map((r) => r.id);
+      // Replaced by policy, as a reschedule's cancellations: facts for analytics (bulk), no
+      // notification each; the running ones (a DAG run's tasks) are told to stop after the commit.
+      canceled = await cancelJobs(
+        trx,
+        { where: sql`workflow_id = ANY(${cancelFor}::uuid[]) AND NOT concurrent`, scope: 'unfinished' },
+        { now, bulk: true },
+      );
       if (plans.some((p) => p.ledger !== null)) {
         await endTicksOfJobs(
           trx,
-          rows.map((r) => ({
+          canceled.canceled.map((r) => ({
             ...r,
             reason: `policy CANCEL_OTHER: canceled for the run for ${replacedBy.get(r.workflow_id)?.toISOString() ?? 'a later fire time'}`,
           })),
           'CANCELED_OTHER',
         );
       }
-      // Replaced by policy, as a reschedule's cancellations: facts for analytics, no notification each.
-      await writeJobFinishedEvents(trx, canceled, { bulk: true });
     }
     return { jobs, skipped, canceled, notRun: notRunRows };
   }

@@ -46,7 +46,8 @@ import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { Loop } from '../loop.ts';
-import { writeJobFinishedEvents, writeWorkflowFact } from '../../services/facts.ts';
+import { writeWorkflowFact } from '../../services/facts.ts';
+import { cancelJobs, requestStops } from '../../services/jobs/cancel.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import { recordTerminatedTick } from '../../services/ticks/ledger.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
@@ -438,18 +439,11 @@ export class WorkflowWorker {
       .set({ paused_at: now, pause_note: failurePauseNote(failures), updated_at: now })
       .where('id', '=', workflow.id)
       .execute();
-    const canceled = await trx
-      .updateTable('jobs')
-      .set({ status: 'CANCELED', completed_at: now, updated_at: now })
-      .where('workflow_id', '=', workflow.id)
-      .where('status', 'in', ['PENDING', 'QUEUED'])
-      .where('trigger', '=', 'AUTOMATIC')
-      .returning('id')
-      .execute();
-    await writeJobFinishedEvents(
+    // As POST …/pause: the schedule's waiting runs (a started run, a DAG's tasks included, goes on).
+    await cancelJobs(
       trx,
-      canceled.map((c) => c.id),
-      { bulk: true },
+      { where: sql`workflow_id = ${workflow.id} AND trigger = 'AUTOMATIC'`, scope: 'waiting' },
+      { now, bulk: true },
     );
     return true;
   }
@@ -486,17 +480,11 @@ export class WorkflowWorker {
       .set({ terminated_at: now, next_run_at: null, updated_at: now })
       .where('id', '=', workflow.id)
       .execute();
-    const canceled = await trx
-      .updateTable('jobs')
-      .set({ status: 'CANCELED', completed_at: now, updated_at: now })
-      .where('workflow_id', '=', workflow.id)
-      .where('status', 'in', ['PENDING', 'QUEUED'])
-      .returning('id')
-      .execute();
-    await writeJobFinishedEvents(
+    // The waiting runs now; the running ones when TERMINATE is handled (#cancelRunning).
+    await cancelJobs(
       trx,
-      canceled.map((c) => c.id),
-      { bulk: true },
+      { where: sql`workflow_id = ${workflow.id}`, scope: 'waiting' },
+      { now, bulk: true },
     );
     await writeWorkflowFact(trx, 'WORKFLOW_TERMINATED', workflow, now, {
       reason: 'auto',
@@ -527,29 +515,17 @@ export class WorkflowWorker {
 
   async #cancelRunning(workflowId: string): Promise<void> {
     const now = this.#clock.now();
-    const canceled = await this.#db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .updateTable('jobs')
-        .set({
-          status: 'CANCELED',
-          completed_at: now,
-          updated_at: now,
-          lease_owner: null,
-          lease_expires_at: null,
-        })
-        .where('workflow_id', '=', workflowId)
-        .where('status', 'in', ['PENDING', 'QUEUED', 'RUNNING'])
-        .returning(['id'])
-        .execute();
-      await writeJobFinishedEvents(
-        trx,
-        rows.map((r) => r.id),
-        { bulk: true },
+    const result = await this.#db
+      .transaction()
+      .execute((trx) =>
+        cancelJobs(
+          trx,
+          { where: sql`workflow_id = ${workflowId}`, scope: 'unfinished' },
+          { now, bulk: true },
+        ),
       );
-      return rows;
-    });
-    if (canceled.length > 0) this.#events.emit('outbox:written', { count: canceled.length });
-    for (const job of canceled) this.#events.emit('job:cancel-requested', { jobId: job.id });
+    if (result.canceled.length > 0) this.#events.emit('outbox:written', { count: result.canceled.length });
+    requestStops(this.#events, result);
     this.#events.emit('schedules:changed', { workflowId });
   }
 }
