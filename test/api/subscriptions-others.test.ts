@@ -102,6 +102,13 @@ describe.each(ENGINES)('subscribing other users (%s)', (engine) => {
     const listed = await call('GET', subs(wf), admin.headers);
     expect(listed.statusCode, listed.body).toBe(200);
     expect(listed.json().subscriptions).toEqual([expect.objectContaining({ id, user_id: b.user.id })]);
+    // What decides for the administrator, who does not own it: nothing without a subscription of theirs.
+    expect(listed.json().effective).toContainEqual({
+      channel: 'IN_APP',
+      source: 'DEFAULT',
+      events: [],
+      target: null,
+    });
     // A, the owner, sees only their own; their in-app default (the preference) is unchanged.
     const owners = await call('GET', subs(wf), a.headers);
     expect(owners.statusCode, owners.body).toBe(200);
