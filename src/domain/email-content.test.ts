@@ -37,6 +37,21 @@ describe('renderEmail', () => {
     expect(escapeHtml(`"'&<>`)).toBe('&quot;&#39;&amp;&lt;&gt;');
   });
 
+  it('gives a subscriber who does not own the workflow no deep link, and says who subscribed them', () => {
+    const { text, html } = renderEmail({
+      ...base,
+      content: { ...base.content, action_url: null },
+      workflowPath: null,
+    });
+    expect(text).toContain(base.content.message);
+    expect(text).not.toContain('/workflows/');
+    expect(text).not.toContain('Open it');
+    expect(text).toContain('an administrator subscribed you to job.failed');
+    expect(text).toContain('https://cv.example.com/api/v1/subscriptions');
+    expect(html).not.toContain('/workflows/');
+    expect(html).toContain('href="https://cv.example.com/api/v1/subscriptions"');
+  });
+
   it('clips a long subject', () => {
     const { subject } = renderEmail({ ...base, workflowName: 'x'.repeat(500) });
     expect(subject.length).toBe(200);

@@ -24,36 +24,51 @@ export interface EmailInput {
   publicUrl: string;
   /** The workflow's name (null when unknown: deleted). */
   workflowName: string | null;
-  /** Dashboard path of the workflow, where its subscriptions are edited. */
-  workflowPath: string;
+  /**
+   * Dashboard path of the workflow, where its subscriptions are edited; null for a subscriber who
+   * does not own it (an administrator subscribed them): the footer points at their subscriptions.
+   */
+  workflowPath: string | null;
 }
 
 const SUBJECT_MAX = 200;
 
 export function renderEmail(input: EmailInput): EmailMessage {
   const base = input.publicUrl.replace(/\/+$/, '');
-  const link = `${base}${input.content.action_url}`;
-  const manage = `${base}${input.workflowPath}`;
+  // No links for a subscriber who does not own the workflow: its pages are 404s for them.
+  const link = input.content.action_url === null ? null : `${base}${input.content.action_url}`;
+  const manage =
+    input.workflowPath === null ? `${base}/api/v1/subscriptions` : `${base}${input.workflowPath}`;
   const about = input.workflowName === null ? '' : `: ${oneLine(input.workflowName)}`;
   const subject = clip(`[Chronoverse] ${input.content.title}${about}`, SUBJECT_MAX);
-  const why = `You get this email because you subscribed to ${input.event} notifications for this workflow.`;
+  const why =
+    input.workflowPath === null
+      ? `You get this email because an administrator subscribed you to ${input.event} notifications for this workflow.`
+      : `You get this email because you subscribed to ${input.event} notifications for this workflow.`;
+  const stop =
+    input.workflowPath === null
+      ? `Your subscriptions (delete one to stop these emails): ${manage}`
+      : `Change or stop them: ${manage}`;
   const text = [
     input.content.message,
     '',
-    `Open it: ${link}`,
-    '',
+    ...(link === null ? [] : [`Open it: ${link}`, '']),
     '--',
     why,
-    `Change or stop them: ${manage}`,
+    stop,
     '',
   ].join('\n');
+  const open = link === null ? '' : `<p><a href="${escapeHtml(link)}">Open it in Chronoverse</a></p>\n`;
+  const footer =
+    input.workflowPath === null
+      ? `${escapeHtml(why)} Your subscriptions (delete one to stop these emails): <a href="${escapeHtml(manage)}">${escapeHtml(manage)}</a>.`
+      : `${escapeHtml(why)} <a href="${escapeHtml(manage)}">Change or stop them</a>.`;
   const html = `<!doctype html>
 <html><body style="font-family: sans-serif; line-height: 1.4">
 <h2 style="margin: 0 0 12px">${escapeHtml(input.content.title)}</h2>
 <p>${escapeHtml(input.content.message)}</p>
-<p><a href="${escapeHtml(link)}">Open it in Chronoverse</a></p>
-<hr>
-<p style="color: #666; font-size: 12px">${escapeHtml(why)} <a href="${escapeHtml(manage)}">Change or stop them</a>.</p>
+${open}<hr>
+<p style="color: #666; font-size: 12px">${footer}</p>
 </body></html>
 `;
   return { subject, text, html };

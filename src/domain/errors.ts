@@ -59,6 +59,12 @@ export class CsrfError extends ChronoverseError {
 
 export class ForbiddenError extends ChronoverseError {
   readonly code = 'CV_FORBIDDEN';
+  /** The field that asked for what the caller may not do (e.g. `user_id`), when a field did. */
+  readonly issues: FieldIssue[];
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super(message);
+    this.issues = issues;
+  }
 }
 
 /**

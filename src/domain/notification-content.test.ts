@@ -6,6 +6,7 @@ import {
   type WorkflowFacts,
 } from './events.ts';
 import {
+  forSubscriber,
   MAX_DETAIL_CHARS,
   NOTIFICATION_KINDS,
   notificationFor,
@@ -156,6 +157,15 @@ describe('notificationFor: jobs', () => {
 
   it('workflow names are shown on one line', () => {
     expect(made(jobFact({}, 'two\nlines')).message).toBe('A job of "two lines" completed.');
+  });
+});
+
+describe('forSubscriber', () => {
+  it('addresses the same text to another user, with the same dedupe key and no deep link', () => {
+    const content = made(jobFact({ status: 'FAILED', http_status_code: 503 }));
+    const theirs = forSubscriber(content, 'user-b');
+    expect(theirs).toEqual({ ...content, user_id: 'user-b', action_url: null });
+    expect(content.user_id).toBe(USER);
   });
 });
 

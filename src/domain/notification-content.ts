@@ -39,8 +39,11 @@ export interface NotificationContent {
   message: string;
   entity_type: NotificationEntityType;
   entity_id: string;
-  /** Dashboard deep link: `/workflows/<id>` or `/workflows/<id>/jobs/<job_id>`. */
-  action_url: string;
+  /**
+   * Dashboard deep link: `/workflows/<id>` or `/workflows/<id>/jobs/<job_id>`; null for a
+   * subscriber who does not own the workflow (see forSubscriber).
+   */
+  action_url: string | null;
   /** Kept by the ALERTS preference (failures and terminations). */
   alert: boolean;
 }
@@ -90,6 +93,16 @@ function scheduleMissed(p: ScheduleMissedPayload): NotificationContent {
     message: `Workflow ${quote(p.name)}: ${sentence(p.reason)}`,
     alert: true,
   });
+}
+
+/**
+ * The notification as a subscriber who does not own the workflow gets it (an administrator
+ * subscribed them, src/domain/subscriptions.ts): the same text, addressed to them, without a deep
+ * link. The workflow's pages stay its owner's (404 for anyone else, the subscription grants no
+ * access), so a link would only lead to "not found". Same dedupe key: one per (fact, user).
+ */
+export function forSubscriber(content: NotificationContent, userId: string): NotificationContent {
+  return { ...content, user_id: userId, action_url: null };
 }
 
 /** Whether a user with `preference` gets a notification. */

@@ -3,6 +3,7 @@ import {
   decidingSubscription,
   jobEvents,
   normalizeEvents,
+  otherSubscribers,
   subscribed,
   workflowFactEvents,
   type SubscriptionRule,
@@ -30,6 +31,24 @@ describe('decidingSubscription', () => {
   it('looks only at the channel asked and the user asked', () => {
     expect(decidingSubscription([inApp, own], U, 'IN_APP', W)).toBe(inApp);
     expect(decidingSubscription([other], U, 'EMAIL', W)).toBeNull();
+  });
+});
+
+describe('otherSubscribers', () => {
+  const owner: SubscriptionRule = { user_id: U, workflow_id: W, channel: 'EMAIL', events: ['*'] };
+  const b: SubscriptionRule = { user_id: 'user-2', workflow_id: W, channel: 'EMAIL', events: ['job.failed'] };
+  const bAll: SubscriptionRule = { user_id: 'user-2', workflow_id: null, channel: 'EMAIL', events: ['*'] };
+  const bInApp: SubscriptionRule = { user_id: 'user-2', workflow_id: W, channel: 'IN_APP', events: ['*'] };
+  const c: SubscriptionRule = { user_id: 'user-3', workflow_id: 'wf-2', channel: 'EMAIL', events: ['*'] };
+
+  it("takes only other users' subscriptions to this workflow itself, on this channel", () => {
+    expect(otherSubscribers([owner, b, bAll, bInApp, c], U, 'EMAIL', W)).toEqual([b]);
+    expect(otherSubscribers([owner, b, bAll, bInApp, c], U, 'IN_APP', W)).toEqual([bInApp]);
+  });
+
+  it('never counts the owner, nor an all-workflows subscription (that one is about their own)', () => {
+    expect(otherSubscribers([owner, bAll], U, 'EMAIL', W)).toEqual([]);
+    expect(otherSubscribers([b], 'user-2', 'EMAIL', W)).toEqual([]);
   });
 });
 

@@ -14,6 +14,10 @@
  *   ones aside) had failed — the "it works again" message on-call users ask for. A recovered job
  *   is also `job.completed`; a subscription to either gets one message.
  * - A bulk cancellation (terminate, edit) has no event: the workflow's own fact tells the user.
+ * - Subscribers who do not own W (an administrator subscribed them; a user subscribes only
+ *   themselves): only their subscription to W itself decides, by its events. Their all-workflows
+ *   subscription and the defaults (preference, an endpoint's event_types) are about their own
+ *   workflows and take nothing of W. The subscription grants no access to W.
  */
 import type { JobFinishedPayload, WorkflowEventType } from './events.ts';
 
@@ -111,4 +115,17 @@ export function subscribed(events: readonly string[], factEvents: readonly strin
 export function normalizeEvents(events: readonly string[]): string[] {
   if (events.includes(ALL_EVENTS)) return [ALL_EVENTS];
   return SUBSCRIPTION_EVENTS.filter((e) => events.includes(e));
+}
+
+/**
+ * The subscriptions on `channel` of users other than `ownerId` to workflow `workflowId` itself:
+ * who, besides the owner, is told about its facts (each decides by its own events).
+ */
+export function otherSubscribers<T extends SubscriptionRule>(
+  rules: readonly T[],
+  ownerId: string,
+  channel: SubscriptionChannel,
+  workflowId: string,
+): T[] {
+  return rules.filter((r) => r.channel === channel && r.workflow_id === workflowId && r.user_id !== ownerId);
 }

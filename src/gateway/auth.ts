@@ -88,6 +88,14 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
+/**
+ * Whether the request acts as an administrator outside /admin routes (e.g. subscribing another
+ * user): the admin role and a credential holding the `admin` scope, as requireAdmin demands.
+ */
+export function actsAsAdmin(principal: Principal): boolean {
+  return principal.user.role === 'admin' && principal.scopes.includes('admin');
+}
+
 /** The principal of an admin route: the admin role and a credential holding the `admin` scope. */
 export function requireAdmin(req: FastifyRequest): Principal {
   const principal = principalOf(req);

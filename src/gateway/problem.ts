@@ -5,6 +5,7 @@
 import { isConnectionFailure } from '../platform/db/connection-errors.ts';
 import {
   ChronoverseError,
+  ForbiddenError,
   InsufficientScopeError,
   QuotaExceededError,
   RateLimitedError,
@@ -142,6 +143,7 @@ export function toProblem(err: unknown): MappedProblem {
     };
     if (err instanceof ValidationError || err instanceof ScheduleTooFrequentError)
       problem.errors = err.issues;
+    if (err instanceof ForbiddenError && err.issues.length > 0) problem.errors = err.issues;
     if (
       err instanceof QuotaExceededError ||
       err instanceof RunRateExceededError ||

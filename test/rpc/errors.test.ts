@@ -164,6 +164,10 @@ describe.each(['memory', 'loopback'] as const)('errors over the %s transport', (
     ['unauthenticated', () => new UnauthenticatedError('nope')],
     ['invalid credentials', () => new InvalidCredentialsError()],
     ['forbidden', () => new ForbiddenError('admins only')],
+    [
+      'forbidden, the field named',
+      () => new ForbiddenError('admins only', [{ path: 'user_id', message: 'must be your own id' }]),
+    ],
     ['insufficient scope (WWW-Authenticate)', () => new InsufficientScopeError('tokens')],
     ['sign-up closed', () => new SignupClosedError()],
     ['invitation required', () => new InviteRequiredError()],
@@ -204,6 +208,15 @@ describe.each(['memory', 'loopback'] as const)('errors over the %s transport', (
     const a = toProblem(await failure(users.getUser('u')));
     const b = toProblem(await failure(remote.getUser('u')));
     expect(b).toEqual(a);
+  });
+
+  it('a 403 naming a field names it remotely too', async () => {
+    const forbidden = () =>
+      new ForbiddenError('admins only', [{ path: 'user_id', message: 'must be your own id' }]);
+    const remote = (await clientsFor({ ...local, users: throwing(forbidden) })).users;
+    const { problem } = toProblem(await failure(remote.getUser('u')));
+    expect(problem).toMatchObject({ status: 403, code: 'CV_FORBIDDEN' });
+    expect(problem.errors).toEqual([{ path: 'user_id', message: 'must be your own id' }]);
   });
 
   it('an internal error is Code.Internal without its message: the same 500', async () => {

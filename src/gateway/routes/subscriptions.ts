@@ -8,7 +8,7 @@ import { SUBSCRIPTION_CHANNELS } from '../../domain/subscriptions.ts';
 import { EMAIL_STATUSES, type SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
 import { SubscriptionBodySchema } from '../../services/notifications/subscriptions.ts';
 import type { UsersApi } from '../../services/users/api.ts';
-import { makeAuthenticate, principalOf } from '../auth.ts';
+import { actsAsAdmin, makeAuthenticate, principalOf } from '../auth.ts';
 import { IdParamsSchema, PageQuerySchema, ProblemSchema } from '../schemas.ts';
 import { documentOnly } from '../validation.ts';
 import { SECURED } from './security.ts';
@@ -19,6 +19,7 @@ const timestamp = z.string().describe('RFC 3339 UTC timestamp with milliseconds'
 
 const SubscriptionSchema = z.object({
   id: z.uuid(),
+  user_id: z.uuid().describe('The subscriber: you, or (on a workflow, set by an administrator) another user'),
   workflow_id: z.uuid().nullable().describe('null: every workflow of yours, now and later'),
   channel: z.enum(SUBSCRIPTION_CHANNELS),
   target: z
@@ -77,6 +78,9 @@ const EmailDetailSchema = EmailSchema.extend({
   ),
 });
 
+/** The all-workflows POST takes no `user_id` (those are always the caller's own). */
+const AllWorkflowsBodySchema = SubscriptionBodySchema.omit({ user_id: true });
+
 const WorkflowSubscriptionParamsSchema = z.object({
   id: z.uuid('must be a UUID'),
   subscription_id: z.uuid('must be a UUID'),
@@ -118,7 +122,7 @@ export async function subscriptionRoutes(
         summary: 'Subscribe to events of all your workflows (now and later)',
         description: putDescription,
         ...SECURED,
-        body: documentOnly(SubscriptionBodySchema),
+        body: documentOnly(AllWorkflowsBodySchema),
         response: { 200: SubscriptionSchema, 201: SubscriptionSchema, ...errors },
       },
     },
@@ -151,12 +155,17 @@ export async function subscriptionRoutes(
       schema: {
         tags,
         summary: "A workflow's subscriptions, the all-workflows ones, and what decides per channel",
+        description:
+          "Yours (the workflow's and, on your own workflow, your all-workflows ones); an administrator sees every user's subscriptions to the workflow (`user_id` says whose). `effective` is what decides for you.",
         ...SECURED,
         params: IdParamsSchema,
         response: { 200: SubscriptionListSchema, ...errors },
       },
     },
-    async (req) => subscriptions.list(principalOf(req).user.id, (req.params as IdParams).id),
+    async (req) => {
+      const principal = principalOf(req);
+      return subscriptions.list(principal.user.id, (req.params as IdParams).id, actsAsAdmin(principal));
+    },
   );
 
   app.post(
@@ -165,15 +174,23 @@ export async function subscriptionRoutes(
       schema: {
         tags,
         summary: 'Subscribe to events of one workflow',
-        description: `${putDescription} A workflow's own subscription wins over the all-workflows one.`,
+        description:
+          `${putDescription} A workflow's own subscription wins over the all-workflows one. ` +
+          '`user_id` subscribes another user of the installation (administrators only: 403 on `user_id` otherwise; an unknown user is a 400 on `user_id`), to any workflow; the subscription is theirs, a WEBHOOK `target` must be one of their webhooks, and it gives them no other access to the workflow.',
         ...SECURED,
         params: IdParamsSchema,
         body: documentOnly(SubscriptionBodySchema),
-        response: { 200: SubscriptionSchema, 201: SubscriptionSchema, ...errors },
+        response: { 200: SubscriptionSchema, 201: SubscriptionSchema, 403: ProblemSchema, ...errors },
       },
     },
     async (req, reply) => {
-      const r = await subscriptions.put(principalOf(req).user.id, (req.params as IdParams).id, req.body);
+      const principal = principalOf(req);
+      const r = await subscriptions.put(
+        principal.user.id,
+        (req.params as IdParams).id,
+        req.body,
+        actsAsAdmin(principal),
+      );
       return reply.code(r.created ? 201 : 200).send(r.subscription);
     },
   );
@@ -184,6 +201,7 @@ export async function subscriptionRoutes(
       schema: {
         tags,
         summary: "Delete one of a workflow's subscriptions",
+        description: "Your own (also on a workflow you do not own); an administrator, anyone's.",
         ...SECURED,
         params: WorkflowSubscriptionParamsSchema,
         response: { 204: z.null(), ...errors },
@@ -191,7 +209,8 @@ export async function subscriptionRoutes(
     },
     async (req, reply) => {
       const p = req.params as z.output<typeof WorkflowSubscriptionParamsSchema>;
-      await subscriptions.delete(principalOf(req).user.id, p.id, p.subscription_id);
+      const principal = principalOf(req);
+      await subscriptions.delete(principal.user.id, p.id, p.subscription_id, actsAsAdmin(principal));
       return reply.code(204).send();
     },
   );

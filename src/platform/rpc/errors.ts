@@ -78,7 +78,11 @@ const REBUILD = {
   CV_UNAUTHENTICATED: (i) => new UnauthenticatedError(i.message),
   CV_INVALID_CREDENTIALS: () => new InvalidCredentialsError(),
   CV_CSRF: () => new CsrfError(),
-  CV_FORBIDDEN: (i) => new ForbiddenError(i.message),
+  CV_FORBIDDEN: (i) =>
+    new ForbiddenError(
+      i.message,
+      i.issues.map((x) => ({ path: x.path, message: x.message })),
+    ),
   CV_INSUFFICIENT_SCOPE: (i) => new InsufficientScopeError(i.scope, i.message),
   CV_SIGNUP_CLOSED: (i) => new SignupClosedError(i.message),
   CV_INVITE_REQUIRED: (i) => new InviteRequiredError(i.message),
@@ -128,7 +132,12 @@ export function toConnectError(err: unknown): { error: ConnectError; internal: b
     const info = create(ErrorInfoSchema, {
       code: err.code,
       message: err.message,
-      issues: err instanceof ValidationError || err instanceof ScheduleTooFrequentError ? err.issues : [],
+      issues:
+        err instanceof ValidationError ||
+        err instanceof ScheduleTooFrequentError ||
+        err instanceof ForbiddenError
+          ? err.issues
+          : [],
       resource: err instanceof NotFoundError ? err.resource : '',
       retryAfterSeconds:
         err instanceof RateLimitedError || err instanceof RunRateExceededError ? err.retryAfterSeconds : 0,

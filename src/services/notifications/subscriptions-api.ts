@@ -8,6 +8,8 @@ import type { EmailDeliveryStatus } from '../../platform/db/schema.ts';
 
 export interface SubscriptionView {
   id: string;
+  /** The subscriber (an administrator may subscribe another user to a workflow). */
+  user_id: string;
   /** Null: every workflow of the user, now and later. */
   workflow_id: string | null;
   channel: SubscriptionChannel;
@@ -75,17 +77,28 @@ export interface EmailListFilters {
   status?: EmailStatus;
 }
 
+/**
+ * `admin` (every method that takes it): the caller acts as an administrator (the admin role and a
+ * credential holding the `admin` scope), so any workflow and any user's subscription to it.
+ */
 export interface SubscriptionsApi {
-  /** `workflowId` null: every subscription of the user; else those that apply to it (404 if not theirs). */
-  list(userId: string, workflowId: string | null): Promise<SubscriptionList>;
-  /** Creates or replaces (same channel and scope) a subscription; `body` as received. */
+  /**
+   * `workflowId` null: every subscription of the user; else those that apply to it (404 if not
+   * theirs), and for an administrator everyone's subscriptions to it.
+   */
+  list(userId: string, workflowId: string | null, admin?: boolean): Promise<SubscriptionList>;
+  /**
+   * Creates or replaces (same subscriber, channel and scope) a subscription; `body` as received
+   * (its `user_id` names another subscriber: administrators only, 403 otherwise).
+   */
   put(
     userId: string,
     workflowId: string | null,
     body: unknown,
+    admin?: boolean,
   ): Promise<{ subscription: SubscriptionView; created: boolean }>;
-  /** `workflowId` given: the subscription must be that workflow's. */
-  delete(userId: string, workflowId: string | null, subscriptionId: string): Promise<void>;
+  /** `workflowId` given: the subscription must be that workflow's (an administrator's: anyone's). */
+  delete(userId: string, workflowId: string | null, subscriptionId: string, admin?: boolean): Promise<void>;
   listEmails(
     userId: string,
     filters: EmailListFilters,

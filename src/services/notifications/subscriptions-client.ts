@@ -30,9 +30,9 @@ export class SubscriptionsClient implements SubscriptionsApi {
     this.#rpc = createClient(SubscriptionsService, transport);
   }
 
-  list(userId: string, workflowId: string | null): Promise<SubscriptionList> {
+  list(userId: string, workflowId: string | null, admin = false): Promise<SubscriptionList> {
     return this.#call(async () => {
-      const res = await this.#rpc.listSubscriptions({ userId, workflowId: workflowId ?? undefined });
+      const res = await this.#rpc.listSubscriptions({ userId, workflowId: workflowId ?? undefined, admin });
       return {
         subscriptions: res.subscriptions.map((s) => subscriptionFromWire(s)),
         email_enabled: res.emailEnabled,
@@ -45,24 +45,27 @@ export class SubscriptionsClient implements SubscriptionsApi {
     userId: string,
     workflowId: string | null,
     body: unknown,
+    admin = false,
   ): Promise<{ subscription: SubscriptionView; created: boolean }> {
     return this.#call(async () => {
       const res = await this.#rpc.putSubscription({
         userId,
         workflowId: workflowId ?? undefined,
         bodyJson: bodyToWire(body),
+        admin,
       });
       return { subscription: subscriptionFromWire(res.subscription), created: res.created };
     });
   }
 
-  delete(userId: string, workflowId: string | null, subscriptionId: string): Promise<void> {
+  delete(userId: string, workflowId: string | null, subscriptionId: string, admin = false): Promise<void> {
     return this.#call(
       async () =>
         void (await this.#rpc.deleteSubscription({
           userId,
           workflowId: workflowId ?? undefined,
           subscriptionId,
+          admin,
         })),
     );
   }

@@ -20,7 +20,7 @@ export function subscriptionsRpc(subscriptions: SubscriptionsApi): ServiceRegist
     register: (router) =>
       router.service(SubscriptionsService, {
         listSubscriptions: async (req) => {
-          const list = await subscriptions.list(req.userId, req.workflowId ?? null);
+          const list = await subscriptions.list(req.userId, req.workflowId ?? null, req.admin);
           return {
             subscriptions: list.subscriptions.map(subscriptionToWire),
             emailEnabled: list.email_enabled,
@@ -33,11 +33,12 @@ export function subscriptionsRpc(subscriptions: SubscriptionsApi): ServiceRegist
             req.userId,
             req.workflowId ?? null,
             bodyFromWire(req.bodyJson),
+            req.admin,
           );
           return { subscription: subscriptionToWire(subscription), created };
         },
         deleteSubscription: async (req) => {
-          await subscriptions.delete(req.userId, req.workflowId ?? null, req.subscriptionId);
+          await subscriptions.delete(req.userId, req.workflowId ?? null, req.subscriptionId, req.admin);
           return {};
         },
         listEmails: async (req) => {

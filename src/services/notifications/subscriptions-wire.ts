@@ -36,6 +36,7 @@ const SOURCES = ['WORKFLOW', 'ALL_WORKFLOWS', 'DEFAULT'] as const;
 export function subscriptionToWire(s: SubscriptionView): MessageInitShape<typeof SubscriptionSchema> {
   return {
     id: s.id,
+    userId: s.user_id,
     ...(s.workflow_id !== null ? { workflowId: s.workflow_id } : {}),
     channel: toEnum(SubscriptionChannelSchema, s.channel),
     ...(s.target !== null ? { target: s.target } : {}),
@@ -49,6 +50,7 @@ export function subscriptionFromWire(m: Subscription | undefined): SubscriptionV
   const s = required(m, 'subscription');
   return {
     id: s.id,
+    user_id: s.userId,
     workflow_id: s.workflowId ?? null,
     channel: fromEnum(SubscriptionChannelSchema, s.channel, SUBSCRIPTION_CHANNELS),
     target: s.target ?? null,

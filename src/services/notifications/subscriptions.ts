@@ -6,10 +6,17 @@
  *
  * Ownership: every query is scoped by user id; another user's workflow, subscription or email is
  * "not found" (404), never "forbidden", so their existence is not revealed.
+ *
+ * Administrators (the admin role with a credential holding the `admin` scope; the gateway says so
+ * with `admin`) may subscribe any user of the installation to any workflow (`user_id` in the
+ * body), see every subscription to a workflow and delete any of them. A non-admin naming someone
+ * else is a 403 on `user_id`. The subscriber owns the subscription (their list, their delete)
+ * and is told about the workflow's facts by it alone (src/domain/subscriptions.ts); it grants
+ * them no other access to the workflow.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { fieldIssuesFromZod } from '../../domain/field-issues.ts';
 import type { NotificationPreference } from '../../domain/user-input.ts';
 import {
@@ -51,7 +58,18 @@ export const SubscriptionBodySchema = z.strictObject({
       }),
     )
     .max(16, 'must hold at most 16 events'),
-  target: z.string().max(64).optional().describe('WEBHOOK only: the id of one of your webhooks'),
+  target: z
+    .string()
+    .max(64)
+    .optional()
+    .describe("WEBHOOK only: the id of one of your webhooks (of the subscriber's, with user_id)"),
+  user_id: z
+    .string()
+    .max(64)
+    .optional()
+    .describe(
+      "POST /workflows/{id}/subscriptions only: the user subscribed (default: you); someone else's id needs an administrator",
+    ),
 });
 
 /** What the ALERTS and ALL preferences keep, as events (the IN_APP default). */
@@ -77,7 +95,7 @@ export class SubscriptionsService implements SubscriptionsApi {
     this.#config = config;
   }
 
-  async list(userId: string, workflowId: string | null): Promise<SubscriptionList> {
+  async list(userId: string, workflowId: string | null, admin = false): Promise<SubscriptionList> {
     if (workflowId === null) {
       const rows = await this.#db
         .selectFrom('notification_subscriptions')
@@ -87,13 +105,22 @@ export class SubscriptionsService implements SubscriptionsApi {
         .execute();
       return { subscriptions: rows.map(toSubscriptionView), email_enabled: this.#config.emailEnabled };
     }
-    await this.#ownedWorkflow(userId, workflowId);
+    const owner = await this.#workflowOwner(userId, workflowId, admin);
+    const owns = owner === userId;
     const [rows, user] = await Promise.all([
       this.#db
         .selectFrom('notification_subscriptions')
         .selectAll()
-        .where('user_id', '=', userId)
-        .where((eb) => eb.or([eb('workflow_id', '=', workflowId), eb('workflow_id', 'is', null)]))
+        .where((eb) =>
+          eb.or([
+            // An administrator sees everyone's subscriptions to the workflow.
+            admin
+              ? eb('workflow_id', '=', workflowId)
+              : eb.and([eb('user_id', '=', userId), eb('workflow_id', '=', workflowId)]),
+            // The caller's all-workflows ones apply only to their own workflows.
+            ...(owns ? [eb.and([eb('user_id', '=', userId), eb('workflow_id', 'is', null)])] : []),
+          ]),
+        )
         .orderBy('id')
         .execute(),
       this.#db
@@ -108,12 +135,13 @@ export class SubscriptionsService implements SubscriptionsApi {
       .where('user_id', '=', userId)
       .orderBy('id')
       .execute();
+    const mine = rows.filter((r) => r.user_id === userId);
     const decide = (
       channel: (typeof SUBSCRIPTION_CHANNELS)[number],
       target: string | null,
       fallback: readonly string[],
     ): EffectiveView => {
-      const rule = decidingSubscription(rows, userId, channel, workflowId, target);
+      const rule = decidingSubscription(mine, userId, channel, workflowId, target);
       if (rule) {
         return {
           channel,
@@ -122,7 +150,8 @@ export class SubscriptionsService implements SubscriptionsApi {
           target,
         };
       }
-      return { channel, source: 'DEFAULT', events: [...fallback], target };
+      // Someone else's workflow: nothing without a subscription to it (the defaults are about one's own).
+      return { channel, source: 'DEFAULT', events: owns ? [...fallback] : [], target };
     };
     const effective: EffectiveView[] = [
       decide('IN_APP', null, PREFERENCE_EVENTS[user?.notification_preference ?? 'ALERTS']),
@@ -145,16 +174,23 @@ export class SubscriptionsService implements SubscriptionsApi {
     userId: string,
     workflowId: string | null,
     body: unknown,
+    admin = false,
   ): Promise<{ subscription: SubscriptionView; created: boolean }> {
     const parsed = SubscriptionBodySchema.safeParse(body ?? {});
     if (!parsed.success) throw new ValidationError(fieldIssuesFromZod(parsed.error.issues));
-    if (workflowId !== null) await this.#ownedWorkflow(userId, workflowId);
-    const target = await this.#target(userId, parsed.data.channel, parsed.data.target, parsed.data.events);
+    const subscriber = await this.#subscriber(userId, workflowId, parsed.data.user_id, admin);
+    if (workflowId !== null) await this.#workflowOwner(userId, workflowId, admin);
+    const target = await this.#target(
+      subscriber,
+      parsed.data.channel,
+      parsed.data.target,
+      parsed.data.events,
+    );
     const now = this.#clock.now();
     const events = normalizeEvents(parsed.data.events);
     const { rows } = await sql<Selectable<NotificationSubscriptionsTable> & { created: boolean }>`
       INSERT INTO notification_subscriptions (id, user_id, workflow_id, channel, target, events, created_at, updated_at)
-      VALUES (${newId()}, ${userId}, ${workflowId}, ${parsed.data.channel}, ${target}, ${events}::text[], ${now}, ${now})
+      VALUES (${newId()}, ${subscriber}, ${workflowId}, ${parsed.data.channel}, ${target}, ${events}::text[], ${now}, ${now})
       ON CONFLICT (user_id, channel, COALESCE(workflow_id, '00000000-0000-0000-0000-000000000000'::uuid),
                    COALESCE(target, '00000000-0000-0000-0000-000000000000'::uuid))
       DO UPDATE SET events = EXCLUDED.events, updated_at = EXCLUDED.updated_at
@@ -163,16 +199,30 @@ export class SubscriptionsService implements SubscriptionsApi {
     return { subscription: toSubscriptionView(row), created: row.created };
   }
 
-  async delete(userId: string, workflowId: string | null, subscriptionId: string): Promise<void> {
-    if (workflowId !== null) await this.#ownedWorkflow(userId, workflowId);
-    if (!isUuid(subscriptionId)) throw new NotFoundError('Subscription');
-    let q = this.#db
-      .deleteFrom('notification_subscriptions')
-      .where('id', '=', subscriptionId)
-      .where('user_id', '=', userId);
+  /**
+   * `workflowId` null: one of the caller's own subscriptions. Else one of the workflow's: the
+   * caller's own (also on a workflow they do not own: an administrator subscribed them), or, for
+   * an administrator, anyone's.
+   */
+  async delete(
+    userId: string,
+    workflowId: string | null,
+    subscriptionId: string,
+    admin = false,
+  ): Promise<void> {
+    if (workflowId !== null && !isUuid(workflowId)) throw new NotFoundError('Workflow');
+    if (!isUuid(subscriptionId)) {
+      if (workflowId !== null) await this.#workflowOwner(userId, workflowId, admin);
+      throw new NotFoundError('Subscription');
+    }
+    let q = this.#db.deleteFrom('notification_subscriptions').where('id', '=', subscriptionId);
+    if (workflowId === null || !admin) q = q.where('user_id', '=', userId);
     if (workflowId !== null) q = q.where('workflow_id', '=', workflowId);
     const result = await q.executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new NotFoundError('Subscription');
+    if (Number(result.numDeletedRows) > 0) return;
+    // Not deleted: say which of the two the caller cannot see (the workflow first, as before).
+    if (workflowId !== null) await this.#workflowOwner(userId, workflowId, admin);
+    throw new NotFoundError('Subscription');
   }
 
   async listEmails(
@@ -216,9 +266,10 @@ export class SubscriptionsService implements SubscriptionsApi {
   }
 
   /**
-   * The target of a subscription: WEBHOOK needs one of the user's webhook endpoints (another
+   * The target of a subscription: WEBHOOK needs one of the subscriber's webhook endpoints (another
    * user's, or none, is a 400 on `target`: the field is wrong, and saying "not found" about an id
-   * the user gave reveals nothing); the other channels take none.
+   * the user gave reveals nothing); the other channels take none. So nobody, an administrator
+   * included, points a workflow's deliveries at an endpoint that is not the subscriber's.
    */
   async #target(
     userId: string,
@@ -261,15 +312,52 @@ export class SubscriptionsService implements SubscriptionsApi {
     return target!;
   }
 
-  async #ownedWorkflow(userId: string, workflowId: string): Promise<void> {
+  /**
+   * Who a subscription is for: the caller, or (`user_id`, administrators only, per workflow) another
+   * user of the installation. Checked before the workflow: a 403 says nothing about it.
+   */
+  async #subscriber(
+    userId: string,
+    workflowId: string | null,
+    named: string | undefined,
+    admin: boolean,
+  ): Promise<string> {
+    if (named === undefined || named === userId) return userId;
+    if (workflowId === null) {
+      throw new ValidationError([
+        {
+          path: 'user_id',
+          message:
+            'is only for a workflow (POST /workflows/{id}/subscriptions): all-workflows subscriptions are your own',
+        },
+      ]);
+    }
+    if (!admin) {
+      throw new ForbiddenError('Only an administrator may subscribe another user.', [
+        { path: 'user_id', message: 'must be your own id: only administrators subscribe other users' },
+      ]);
+    }
+    const user = isUuid(named)
+      ? await this.#db.selectFrom('users').select('id').where('id', '=', named).executeTakeFirst()
+      : undefined;
+    if (!user)
+      throw new ValidationError([
+        { path: 'user_id', message: 'must be the id of a user of this installation' },
+      ]);
+    return named;
+  }
+
+  /**
+   * The owner of a workflow the caller may manage subscriptions of: their own, or any for an
+   * administrator; anything else is "not found".
+   */
+  async #workflowOwner(userId: string, workflowId: string, admin: boolean): Promise<string> {
     if (!isUuid(workflowId)) throw new NotFoundError('Workflow');
-    const row = await this.#db
-      .selectFrom('workflows')
-      .select('id')
-      .where('id', '=', workflowId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
+    let q = this.#db.selectFrom('workflows').select('user_id').where('id', '=', workflowId);
+    if (!admin) q = q.where('user_id', '=', userId);
+    const row = await q.executeTakeFirst();
     if (!row) throw new NotFoundError('Workflow');
+    return row.user_id;
   }
 }
 
@@ -297,6 +385,7 @@ function iso(d: Date | string): string {
 function toSubscriptionView(r: Selectable<NotificationSubscriptionsTable>): SubscriptionView {
   return {
     id: r.id,
+    user_id: r.user_id,
     workflow_id: r.workflow_id,
     channel: r.channel,
     target: r.target,

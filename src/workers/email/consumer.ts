@@ -4,20 +4,28 @@
  *
  * - Who: for a fact about workflow W of user U, U's EMAIL subscription to W, else U's
  *   all-workflows one (src/domain/subscriptions.ts); no subscription, no email (email is opt-in).
- *   A subscription names events; `events: []` mutes. Bulk cancellations have no event.
+ *   A subscription names events; `events: []` mutes. Bulk cancellations have no event. Also every
+ *   other user with an EMAIL subscription to W itself (an administrator subscribed them), by its
+ *   events, to their own address, without links into W (its pages are 404s for them).
  * - What: the in-app notification's content rendered as an email (src/domain/email-content.ts),
  *   links made absolute with the public URL; rendered now and stored, so a retry sends the same.
  * - Once: the row's dedupe key is the notification's (the fact's natural identity) and the batch
  *   is one INSERT … ON CONFLICT (user_id, dedupe_key) DO NOTHING: a redelivered fact, or the
  *   same fact under another message id, queues nothing.
- * - Statements per batch: the facts' context (./notifications/facts.ts), the users' EMAIL
- *   subscriptions with their addresses (one JOIN), the insert. After the commit the sender is
+ * - Statements per batch: the facts' context (./notifications/facts.ts), the EMAIL
+ *   subscriptions of the facts' owners and to the facts' workflows, with addresses (one JOIN),
+ *   the insert. After the commit the sender is
  *   woken (`email:deliveries:due`).
  */
 import { sql, type Kysely } from 'kysely';
 import { renderEmail } from '../../domain/email-content.ts';
-import { asRecovered, notificationFor } from '../../domain/notification-content.ts';
-import { decidingSubscription, subscribed, type SubscriptionRule } from '../../domain/subscriptions.ts';
+import { asRecovered, forSubscriber, notificationFor } from '../../domain/notification-content.ts';
+import {
+  decidingSubscription,
+  otherSubscribers,
+  subscribed,
+  type SubscriptionRule,
+} from '../../domain/subscriptions.ts';
 import type { Bus, BusMessage, Unsubscribe } from '../../platform/bus/bus.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/schema.ts';
@@ -87,42 +95,52 @@ export class EmailConsumer {
   async handle(batch: BusMessage[]): Promise<number> {
     const facts = parseFacts(batch, this.#logger);
     if (facts.length === 0) return 0;
-    const rules = await this.#rules([...new Set(facts.map((f) => f.payload.user_id))]);
+    const rules = await this.#rules(
+      [...new Set(facts.map((f) => f.payload.user_id))],
+      [...new Set(facts.map((f) => f.payload.workflow_id))],
+    );
     if (rules.length === 0) return 0;
     const context = await factContext(this.#db, facts);
     const rows = new Map<string, EmailRow>();
     for (const fact of facts) {
-      const { user_id: userId, workflow_id: workflowId } = fact.payload;
-      const rule = decidingSubscription(rules, userId, 'EMAIL', workflowId);
+      const { user_id: ownerId, workflow_id: workflowId } = fact.payload;
       const events = eventsOf(fact, context);
-      if (!rule || !subscribed(rule.events, events)) continue;
-      const found = notificationFor(withName(fact, context));
-      if (!found) continue;
-      const recovered = events.includes('job.recovered');
-      const content = recovered ? asRecovered(found) : found;
-      const workflowName =
-        fact.type === 'JOB_FINISHED' ? (context.names.get(workflowId) ?? null) : fact.payload.name;
-      const event = recovered && rule.events.includes('job.recovered') ? 'job.recovered' : events[0]!;
-      const message = renderEmail({
-        content,
-        event,
-        publicUrl: this.#config.publicUrl,
-        workflowName,
-        workflowPath: `/workflows/${workflowId}`,
-      });
-      const key = `${userId}\u0000${content.dedupe_key}`;
-      if (rows.has(key)) continue;
-      rows.set(key, {
-        id: newId(),
-        user_id: userId,
-        workflow_id: workflowId,
-        event_type: event,
-        dedupe_key: content.dedupe_key,
-        to_address: rule.email,
-        subject: message.subject,
-        text_body: message.text,
-        html_body: message.html,
-      });
+      const owned = decidingSubscription(rules, ownerId, 'EMAIL', workflowId);
+      const recipients = [
+        ...(owned ? [{ rule: owned, owner: true }] : []),
+        ...otherSubscribers(rules, ownerId, 'EMAIL', workflowId).map((rule) => ({ rule, owner: false })),
+      ];
+      for (const { rule, owner } of recipients) {
+        if (!subscribed(rule.events, events)) continue;
+        const found = notificationFor(withName(fact, context));
+        if (!found) continue;
+        const recovered = events.includes('job.recovered');
+        const own = recovered ? asRecovered(found) : found;
+        const content = owner ? own : forSubscriber(own, rule.user_id);
+        const workflowName =
+          fact.type === 'JOB_FINISHED' ? (context.names.get(workflowId) ?? null) : fact.payload.name;
+        const event = recovered && rule.events.includes('job.recovered') ? 'job.recovered' : events[0]!;
+        const message = renderEmail({
+          content,
+          event,
+          publicUrl: this.#config.publicUrl,
+          workflowName,
+          workflowPath: owner ? `/workflows/${workflowId}` : null,
+        });
+        const key = `${rule.user_id}\u0000${content.dedupe_key}`;
+        if (rows.has(key)) continue;
+        rows.set(key, {
+          id: newId(),
+          user_id: rule.user_id,
+          workflow_id: workflowId,
+          event_type: event,
+          dedupe_key: content.dedupe_key,
+          to_address: rule.email,
+          subject: message.subject,
+          text_body: message.text,
+          html_body: message.html,
+        });
+      }
     }
     const created = await insertEmails(this.#db, [...rows.values()], this.#clock.now());
     if (created > 0) {
@@ -132,13 +150,16 @@ export class EmailConsumer {
     return created;
   }
 
-  /** The EMAIL subscriptions of these users, each with the user's address (one JOIN). */
-  async #rules(userIds: string[]): Promise<Rule[]> {
+  /**
+   * The EMAIL subscriptions of these owners and, whoever holds them, to these workflows, each with
+   * the subscriber's address (one JOIN).
+   */
+  async #rules(ownerIds: string[], workflowIds: string[]): Promise<Rule[]> {
     const rows = await this.#db
       .selectFrom('notification_subscriptions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
       .select(['s.user_id', 's.workflow_id', 's.channel', 's.events', 'u.email'])
-      .where('s.user_id', 'in', userIds)
+      .where((eb) => eb.or([eb('s.user_id', 'in', ownerIds), eb('s.workflow_id', 'in', workflowIds)]))
       .where('s.channel', '=', 'EMAIL')
       .execute();
     return rows;

@@ -15,7 +15,13 @@ import { JOB_FINISHED, MISSED_FIRE_CAUSES, WORKFLOW_EVENT_TYPES } from '../../do
 import { JOB_TRIGGERS } from '../../domain/job-state.ts';
 import { WORKFLOW_KINDS } from '../../domain/workflow-input.ts';
 import type { NotificationFact } from '../../domain/notification-content.ts';
-import { jobEvents, workflowFactEvents, type SubscriptionEvent } from '../../domain/subscriptions.ts';
+import {
+  jobEvents,
+  workflowFactEvents,
+  type SubscriptionChannel,
+  type SubscriptionEvent,
+  type SubscriptionRule,
+} from '../../domain/subscriptions.ts';
 import type { BusMessage } from '../../platform/bus/bus.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -143,4 +149,24 @@ export function withName(fact: ParsedFact, context: FactContext): NotificationFa
   return fact.type === 'JOB_FINISHED'
     ? { ...fact, workflowName: context.names.get(fact.payload.workflow_id) ?? null }
     : fact;
+}
+
+/**
+ * The subscriptions on `channel` to the batch's workflows themselves, whoever holds them: the
+ * owners' and those of other users an administrator subscribed (otherSubscribers picks the
+ * latter). One statement on notification_subscriptions_workflow_idx.
+ */
+export async function workflowSubscriptions(
+  db: Kysely<DB>,
+  channel: Exclude<SubscriptionChannel, 'WEBHOOK'>,
+  facts: readonly ParsedFact[],
+): Promise<SubscriptionRule[]> {
+  const ids = [...new Set(facts.map((f) => f.payload.workflow_id))];
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('notification_subscriptions')
+    .select(['user_id', 'workflow_id', 'channel', 'events'])
+    .where('workflow_id', 'in', ids)
+    .where('channel', '=', channel)
+    .execute();
 }

@@ -5,7 +5,9 @@
  * - who gets it (src/domain/subscriptions.ts): the user's IN_APP subscription to the workflow,
  *   else their all-workflows one (the LATERAL probe of notification_subscriptions_scope_idx,
  *   most specific first), decides by its events; without one, the user's preference at creation
- *   (ALL: everything; ALERTS: rows flagged `alert`; NONE: nothing). The JOIN on users drops the
+ *   (ALL: everything; ALERTS: rows flagged `alert`; NONE: nothing). A row for a user who does not
+ *   own the workflow (`owner` false: an administrator subscribed them) is kept only by their
+ *   subscription to the workflow itself, still there at the insert. The JOIN on users drops the
  *   facts of users deleted meanwhile (no FK error);
  * - ON CONFLICT (user_id, dedupe_key) DO NOTHING makes a redelivered fact, the same fact under
  *   another message id, or two consumers handling it at once, create exactly one row (the UNIQUE
@@ -27,6 +29,8 @@ export interface NotificationInsert extends NotificationContent {
   workflow_id: string;
   /** The subscription events the fact is (job.failed, job.recovered…). */
   events: readonly string[];
+  /** Whether `user_id` owns the workflow (else a subscriber of it: no preference, no all-workflows rule). */
+  owner: boolean;
 }
 
 /** Inserts what each user's preference keeps; returns the rows actually created. */
@@ -44,20 +48,22 @@ export async function notificationsInsertBatch(
       ${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.user_id)}::uuid[], ${rows.map((r) => r.kind)}::text[],
       ${rows.map((r) => r.title)}::text[], ${rows.map((r) => r.message)}::text[], ${rows.map((r) => r.entity_type)}::text[],
       ${rows.map((r) => r.entity_id)}::uuid[], ${rows.map((r) => r.action_url)}::text[], ${rows.map((r) => r.dedupe_key)}::text[],
-      ${rows.map((r) => r.alert)}::boolean[], ${rows.map((r) => r.workflow_id)}::uuid[], ${rows.map((r) => r.events.join(','))}::text[]
-    ) AS n(id, user_id, kind, title, message, entity_type, entity_id, action_url, dedupe_key, alert, workflow_id, events)
+      ${rows.map((r) => r.alert)}::boolean[], ${rows.map((r) => r.workflow_id)}::uuid[], ${rows.map((r) => r.events.join(','))}::text[],
+      ${rows.map((r) => r.owner)}::boolean[]
+    ) AS n(id, user_id, kind, title, message, entity_type, entity_id, action_url, dedupe_key, alert, workflow_id, events, owner)
     JOIN users u ON u.id = n.user_id
     LEFT JOIN LATERAL (
       SELECT s.events FROM notification_subscriptions s
       WHERE s.user_id = n.user_id AND s.channel = 'IN_APP'
         AND COALESCE(s.workflow_id, '00000000-0000-0000-0000-000000000000'::uuid)
             IN (n.workflow_id, '00000000-0000-0000-0000-000000000000'::uuid)
+        AND (n.owner OR s.workflow_id IS NOT NULL)
       ORDER BY s.workflow_id NULLS LAST
       LIMIT 1
     ) s ON true
     WHERE CASE
       WHEN s.events IS NOT NULL THEN '*' = ANY(s.events) OR s.events && string_to_array(n.events, ',')
-      ELSE u.notification_preference = 'ALL' OR (u.notification_preference = 'ALERTS' AND n.alert)
+      ELSE n.owner AND (u.notification_preference = 'ALL' OR (u.notification_preference = 'ALERTS' AND n.alert))
     END
     -- In conflict-key order: two consumers inserting the same facts (a redelivery racing the
     -- first delivery) then take the unique index's entries in the same order and one waits for

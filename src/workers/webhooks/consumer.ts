@@ -10,7 +10,9 @@
  *   the user's WEBHOOK subscription to W targeting it, else their all-workflows one targeting it,
  *   else the endpoint's own `event_types` (src/domain/subscriptions.ts decidingSubscription). The
  *   subscription replaces the endpoint's filter for that scope (so `events: []` mutes W on it);
- *   it never adds a second delivery: one per (endpoint, fact), by the dedupe key.
+ *   it never adds a second delivery: one per (endpoint, fact), by the dedupe key. Endpoints of
+ *   other users get W's facts only through their own WEBHOOK subscription to W itself targeting
+ *   them (an administrator subscribed them; the target is always the subscriber's own endpoint).
  *
  * One round trip for the batch's endpoints (enabled webhooks of the batch's users) and one
  * INSERT … ON CONFLICT DO NOTHING for its deliveries, keyed by the fact's natural identity, so a
@@ -30,7 +32,7 @@ import type { DB } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { decidingSubscription, subscribed } from '../../domain/subscriptions.ts';
+import { decidingSubscription, otherSubscribers, subscribed } from '../../domain/subscriptions.ts';
 import {
   deliveryBody,
   insertDeliveries,
@@ -89,10 +91,33 @@ export class WebhookConsumer {
       if (event) facts.push(event);
     }
     if (facts.length === 0) return 0;
+    const workflowIds = [
+      ...new Set(facts.flatMap((f) => (typeof f.data.workflow_id === 'string' ? [f.data.workflow_id] : []))),
+    ];
+    // The owners' endpoints, and those other users subscribed to the batch's workflows.
     const hooks = await this.#db
       .selectFrom('webhooks')
       .select(['id', 'user_id', 'event_types'])
-      .where('user_id', 'in', [...new Set(facts.map((f) => f.userId))])
+      .where((eb) =>
+        eb.or([
+          eb('user_id', 'in', [...new Set(facts.map((f) => f.userId))]),
+          ...(workflowIds.length === 0
+            ? []
+            : [
+                eb(
+                  'id',
+                  'in',
+                  eb
+                    .selectFrom('notification_subscriptions')
+                    .select('target')
+                    .where('channel', '=', 'WEBHOOK')
+                    .where('workflow_id', 'in', workflowIds)
+                    .where('target', 'is not', null)
+                    .$narrowType<{ target: string }>(),
+                ),
+              ]),
+        ]),
+      )
       .where('enabled', '=', true)
       .execute();
     if (hooks.length === 0) return 0;
@@ -106,18 +131,30 @@ export class WebhookConsumer {
     for (const fact of facts) {
       const workflowId = typeof fact.data.workflow_id === 'string' ? fact.data.workflow_id : null;
       for (const hook of hooks) {
-        if (hook.user_id !== fact.userId) continue;
-        const rule =
-          workflowId === null || rules.length === 0
-            ? null
-            : decidingSubscription(rules, fact.userId, 'WEBHOOK', workflowId, hook.id);
-        const events = rule ? rule.events : hook.event_types;
+        let events: readonly string[];
+        if (hook.user_id === fact.userId) {
+          const rule =
+            workflowId === null || rules.length === 0
+              ? null
+              : decidingSubscription(rules, fact.userId, 'WEBHOOK', workflowId, hook.id);
+          events = rule ? rule.events : hook.event_types;
+        } else {
+          // Another user's endpoint: only their subscription to this workflow targeting it.
+          const rule =
+            workflowId === null
+              ? undefined
+              : otherSubscribers(rules, fact.userId, 'WEBHOOK', workflowId).find(
+                  (r) => r.user_id === hook.user_id && r.target === hook.id,
+                );
+          if (!rule) continue;
+          events = rule.events;
+        }
         if (!subscribed(events, [fact.type])) continue;
         const id = newId();
         rows.push({
           id,
           webhookId: hook.id,
-          userId: fact.userId,
+          userId: hook.user_id,
           eventType: fact.type,
           dedupeKey: fact.dedupeKey,
           body: deliveryBody(id, fact),

@@ -2590,6 +2590,11 @@ export interface paths {
                                 target: string | null;
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 updated_at: string;
+                                /**
+                                 * Format: uuid
+                                 * @description The subscriber: you, or (on a workflow, set by an administrator) another user
+                                 */
+                                user_id: string;
                                 /** @description null: every workflow of yours, now and later */
                                 workflow_id: string | null;
                             }[];
@@ -2643,7 +2648,7 @@ export interface paths {
                         /** @enum {string} */
                         channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                         events: string[];
-                        /** @description WEBHOOK only: the id of one of your webhooks */
+                        /** @description WEBHOOK only: the id of one of your webhooks (of the subscriber's, with user_id) */
                         target?: string;
                     };
                 };
@@ -2668,6 +2673,11 @@ export interface paths {
                             target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
+                            /**
+                             * Format: uuid
+                             * @description The subscriber: you, or (on a workflow, set by an administrator) another user
+                             */
+                            user_id: string;
                             /** @description null: every workflow of yours, now and later */
                             workflow_id: string | null;
                         };
@@ -2692,6 +2702,11 @@ export interface paths {
                             target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
+                            /**
+                             * Format: uuid
+                             * @description The subscriber: you, or (on a workflow, set by an administrator) another user
+                             */
+                            user_id: string;
                             /** @description null: every workflow of yours, now and later */
                             workflow_id: string | null;
                         };
@@ -5408,7 +5423,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A workflow's subscriptions, the all-workflows ones, and what decides per channel */
+        /**
+         * A workflow's subscriptions, the all-workflows ones, and what decides per channel
+         * @description Yours (the workflow's and, on your own workflow, your all-workflows ones); an administrator sees every user's subscriptions to the workflow (`user_id` says whose). `effective` is what decides for you.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -5455,6 +5473,11 @@ export interface paths {
                                 target: string | null;
                                 /** @description RFC 3339 UTC timestamp with milliseconds */
                                 updated_at: string;
+                                /**
+                                 * Format: uuid
+                                 * @description The subscriber: you, or (on a workflow, set by an administrator) another user
+                                 */
+                                user_id: string;
                                 /** @description null: every workflow of yours, now and later */
                                 workflow_id: string | null;
                             }[];
@@ -5493,7 +5516,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe to events of one workflow
-         * @description One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none. A workflow's own subscription wins over the all-workflows one.
+         * @description One subscription per channel and scope (and, for WEBHOOK, per target endpoint): posting again replaces its events (200); a new one is 201. Events: job.completed, job.failed, job.canceled, job.recovered (not for WEBHOOK), build.started, build.completed, build.failed, workflow.terminated, schedule.missed, or "*". WEBHOOK needs `target`, the id of one of your webhooks (400 on `target` otherwise); the other channels take none. A workflow's own subscription wins over the all-workflows one. `user_id` subscribes another user of the installation (administrators only: 403 on `user_id` otherwise; an unknown user is a 400 on `user_id`), to any workflow; the subscription is theirs, a WEBHOOK `target` must be one of their webhooks, and it gives them no other access to the workflow.
          */
         post: {
             parameters: {
@@ -5510,8 +5533,10 @@ export interface paths {
                         /** @enum {string} */
                         channel: "IN_APP" | "EMAIL" | "WEBHOOK";
                         events: string[];
-                        /** @description WEBHOOK only: the id of one of your webhooks */
+                        /** @description WEBHOOK only: the id of one of your webhooks (of the subscriber's, with user_id) */
                         target?: string;
+                        /** @description POST /workflows/{id}/subscriptions only: the user subscribed (default: you); someone else's id needs an administrator */
+                        user_id?: string;
                     };
                 };
             };
@@ -5535,6 +5560,11 @@ export interface paths {
                             target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
+                            /**
+                             * Format: uuid
+                             * @description The subscriber: you, or (on a workflow, set by an administrator) another user
+                             */
+                            user_id: string;
                             /** @description null: every workflow of yours, now and later */
                             workflow_id: string | null;
                         };
@@ -5559,6 +5589,11 @@ export interface paths {
                             target: string | null;
                             /** @description RFC 3339 UTC timestamp with milliseconds */
                             updated_at: string;
+                            /**
+                             * Format: uuid
+                             * @description The subscriber: you, or (on a workflow, set by an administrator) another user
+                             */
+                            user_id: string;
                             /** @description null: every workflow of yours, now and later */
                             workflow_id: string | null;
                         };
@@ -5575,6 +5610,15 @@ export interface paths {
                 };
                 /** @description Default Response */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5609,7 +5653,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete one of a workflow's subscriptions */
+        /**
+         * Delete one of a workflow's subscriptions
+         * @description Your own (also on a workflow you do not own); an administrator, anyone's.
+         */
         delete: {
             parameters: {
                 query?: never;

@@ -58,6 +58,13 @@ export declare type Subscription = Message<"chronoverse.notifications.v1.Subscri
    * @generated from field: optional string target = 7;
    */
   target?: string | undefined;
+
+  /**
+   * The subscriber (an administrator may subscribe another user to a workflow).
+   *
+   * @generated from field: string user_id = 8;
+   */
+  userId: string;
 };
 
 /**
@@ -114,6 +121,13 @@ export declare type ListSubscriptionsRequest = Message<"chronoverse.notification
    * @generated from field: optional string workflow_id = 2;
    */
   workflowId?: string | undefined;
+
+  /**
+   * The caller acts as an administrator (admin role, credential with the admin scope).
+   *
+   * @generated from field: bool admin = 3;
+   */
+  admin: boolean;
 };
 
 /**
@@ -175,6 +189,13 @@ export declare type PutSubscriptionRequest = Message<"chronoverse.notifications.
    * @generated from field: optional string body_json = 3;
    */
   bodyJson?: string | undefined;
+
+  /**
+   * The caller acts as an administrator: may name another subscriber (body user_id).
+   *
+   * @generated from field: bool admin = 4;
+   */
+  admin: boolean;
 };
 
 /**
@@ -222,6 +243,13 @@ export declare type DeleteSubscriptionRequest = Message<"chronoverse.notificatio
    * @generated from field: string subscription_id = 3;
    */
   subscriptionId: string;
+
+  /**
+   * The caller acts as an administrator: may delete anyone's subscription to the workflow.
+   *
+   * @generated from field: bool admin = 4;
+   */
+  admin: boolean;
 };
 
 /**
