@@ -191,6 +191,7 @@ export async function cancelBackfill(
       trx,
       rows.filter((r) => r.kind === 'DAG').map((r) => r.id),
       now,
+      { bulk: true },
     );
     return [...rows.filter((r) => r.was === 'RUNNING' && r.kind !== 'DAG').map((r) => r.id), ...tasks];
   });

@@ -270,7 +270,8 @@ export class JobsService implements JobsApi {
       ]);
       await writeJobFinishedEvents(trx, [updated.id], { bulk: false });
       // A DAG run's unfinished tasks end with it; the running ones are told to stop.
-      const running = previous.kind === 'DAG' ? await cancelRunTasks(trx, [updated.id], now) : [];
+      const running =
+        previous.kind === 'DAG' ? await cancelRunTasks(trx, [updated.id], now, { bulk: false }) : [];
       return {
         row: updated,
         wasRunning: previous.status === 'RUNNING' && previous.kind !== 'DAG',
@@ -432,13 +433,14 @@ async function insertManualJob(
 
 /**
  * Cancels the unfinished task instances of DAG runs that were just canceled (no `finally` task
- * starts after a cancel: the run is already final); returns the ids of those that were RUNNING,
- * whose executors must be told to stop.
+ * starts after a cancel: the run is already final), each with its TASK_FINISHED fact (`bulk` as
+ * its run's); returns the ids of those that were RUNNING, whose executors must be told to stop.
  */
 export async function cancelRunTasks(
   trx: Transaction<DB>,
   runIds: readonly string[],
   now: Date,
+  options: { bulk: boolean },
 ): Promise<string[]> {
   if (runIds.length === 0) return [];
   const { rows } = await sql<{ id: string; was: string }>`
@@ -451,5 +453,10 @@ export async function cancelRunTasks(
         lease_expires_at = NULL, container_slot = NULL
     FROM t WHERE j.id = t.id
     RETURNING j.id, t.status AS was`.execute(trx);
+  await writeJobFinishedEvents(
+    trx,
+    rows.map((r) => r.id),
+    options,
+  );
   return rows.filter((r) => r.was === 'RUNNING').map((r) => r.id);
 }
