@@ -464,6 +464,33 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     expect(server.hit('/ok/next')).toBeUndefined();
   });
 
+  it('tells a task whose lease ran out on its last attempt (ERRORED) with its fact, once', async () => {
+    const { workflowId, job } = await run('lost-lease', {
+      tasks: [task('wait', '/hang'), task('after', '/ok/after-lost', { depends: 'wait.errored' })],
+    });
+    await waitFor(async () => server.hit('/hang'));
+    // As if its executor had crashed on the last attempt it may have: the lease ran out.
+    await database.db
+      .updateTable('jobs')
+      .set(({ ref }) => ({
+        attempts: ref('max_attempts'),
+        lease_owner: 'crashed-executor',
+        lease_expires_at: new Date(Date.now() - 1_000),
+      }))
+      .where('run_id', '=', job.id)
+      .where('task_name', '=', 'wait')
+      .execute();
+    await engine!.executor!.rescueOnce();
+    const view = await finished(workflowId, job.id);
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    expect(byName.get('wait')).toMatchObject({ status: 'FAILED', error: { code: 'LEASE_EXPIRED' } });
+    expect(byName.get('after')).toMatchObject({ status: 'COMPLETED' });
+    expect(await oneFactPerFinalTask(job.id)).toEqual({ wait: 'FAILED', after: 'COMPLETED' });
+    expect((await taskFacts(job.id)).find((f) => f.name === 'wait')).toMatchObject({
+      error_code: 'LEASE_EXPIRED',
+    });
+  });
+
   it('retries a failed run from where it failed: succeeded tasks kept with their outputs, the rest again', async () => {
     const { workflowId, job } = await run('retry-from-failed', {
       tasks: [
