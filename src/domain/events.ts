@@ -21,9 +21,14 @@ export type FinalJobStatus = (typeof FINAL_JOB_STATUSES)[number];
 export const JOB_FINISHED = 'JOB_FINISHED';
 
 /**
- * Topic `analytics`, type `TASK_FINISHED`: one per attempt-run DAG task instance that reached
- * COMPLETED or FAILED through an executor (skipped, canceled and never-started tasks make none;
- * the run's own JOB_FINISHED tells how the run ended). Webhooks send it as `task.finished`.
+ * Topic `analytics`, type `TASK_FINISHED`: one per DAG task instance that reached a final status,
+ * whether it ran (COMPLETED or FAILED through an executor, or FAILED when its lease was lost for
+ * good) or ended without running: SKIPPED by a false condition, FAILED before it started (its
+ * payload could not render, its fan-out list was unusable, its timeout_seconds passed while it
+ * waited), CANCELED with its run. Written with the change of its row, in the same transaction,
+ * so each instance has one. Tasks of a canceled run that never got a row make none (there is no
+ * instance); the run's own JOB_FINISHED tells how the run ended. Webhooks send it as
+ * `task.finished`.
  */
 export const TASK_FINISHED = 'TASK_FINISHED';
 
@@ -109,8 +114,10 @@ export interface WorkflowFacts {
 }
 
 /** A TASK_FINISHED fact: the task's job fields, and its run and place in it. */
+export const TASK_FINISHED_STATUSES = ['COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED'] as const;
+
 export interface TaskFinishedPayload extends Omit<JobFinishedPayload, 'status'> {
-  status: 'COMPLETED' | 'FAILED';
+  status: (typeof TASK_FINISHED_STATUSES)[number];
   run_id: string;
   task: string;
   /** The fan-out instance, or null. */

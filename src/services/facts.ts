@@ -22,14 +22,16 @@ export function jobFinishedPayloadSql(bulk: boolean) {
 }
 
 /** TASK_FINISHED's payload over a task's jobs row aliased `j` (src/domain/events.ts). */
-export function taskFinishedPayloadSql() {
-  return sql`(${jobFinishedPayloadSql(false)} || jsonb_build_object(
+export function taskFinishedPayloadSql(bulk = false) {
+  return sql`(${jobFinishedPayloadSql(bulk)} || jsonb_build_object(
     'run_id', j.run_id, 'task', j.task_name, 'task_index', j.task_index))`;
 }
 
 /**
- * Writes one JOB_FINISHED per job of `jobIds` that is in a final status; returns how many. Trace
- * headers: the active context (the cancel request), else the job's own (lease rescue).
+ * Writes one JOB_FINISHED per job of `jobIds` that is in a final status, or TASK_FINISHED for a
+ * DAG task's row (SKIPPED included); returns how many. The caller passes the rows its own
+ * statement just moved to a final status, so each gets its fact once. Trace headers: the active
+ * context (the cancel request), else the job's own (lease rescue).
  */
 export async function writeJobFinishedEvents(
   trx: Transaction<DB>,
@@ -41,12 +43,13 @@ export async function writeJobFinishedEvents(
   const headers = active.traceparent ? JSON.stringify(active) : null;
   const result = await sql`
     INSERT INTO outbox (topic, key, event_type, payload, headers)
-    SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(options.bulk)},
+    SELECT 'analytics', j.workflow_id::text,
+           CASE WHEN j.run_id IS NULL THEN 'JOB_FINISHED' ELSE 'TASK_FINISHED' END,
+           CASE WHEN j.run_id IS NULL THEN ${jobFinishedPayloadSql(options.bulk)}
+                ELSE ${taskFinishedPayloadSql(options.bulk)} END,
            COALESCE(${headers}::jsonb, j.trace_context::jsonb, '{}'::jsonb)
     FROM jobs j
-    WHERE j.id = ANY(${jobIds}::uuid[]) AND j.status IN ('COMPLETED', 'FAILED', 'CANCELED')
-      -- Runs only: a DAG task's result is told through its run.
-      AND j.run_id IS NULL
+    WHERE j.id = ANY(${jobIds}::uuid[]) AND j.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'SKIPPED')
     ORDER BY j.id`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }

@@ -308,6 +308,60 @@ describe.each(ENGINES)('analytics processor (%s)', (engine) => {
     expect(after.total_jobs).toBe(before.total_jobs + 1);
   });
 
+  it('counts a task that failed before it started, and leaves skipped and canceled tasks out', async () => {
+    const runId = newId();
+    const at = new Date(BASE + 2 * HOUR).toISOString();
+    const fact = (task: string, status: string, attempts: number, started: string | null) => ({
+      id: newId(),
+      topic: 'analytics' as const,
+      key: workflowId,
+      type: 'TASK_FINISHED',
+      payload: {
+        job_id: newId(),
+        workflow_id: workflowId,
+        user_id: userId,
+        generation: 1,
+        status,
+        trigger: 'MANUAL',
+        attempts,
+        scheduled_at: at,
+        started_at: started,
+        completed_at: at,
+        exit_code: null,
+        http_status_code: null,
+        error_code: status === 'FAILED' ? 'RENDER_FAILED' : null,
+        error_message: null,
+        log_lines: 0,
+        bulk: false,
+        run_id: runId,
+        task,
+        task_index: null,
+      },
+    });
+    const ran = new Date(BASE + 2 * HOUR - 400).toISOString();
+    const batch = [
+      fact('build', 'COMPLETED', 1, ran),
+      fact('render', 'FAILED', 0, null),
+      fact('skipped', 'SKIPPED', 0, null),
+      fact('canceled', 'CANCELED', 0, null),
+    ];
+    // Skipped and canceled ones are well-formed (not "malformed"), just not counted.
+    expect(await processor.handle(batch)).toEqual({ received: 2, applied: 0, tasksApplied: 2 });
+    expect(await processor.handle(batch)).toEqual({ received: 2, applied: 0, tasksApplied: 0 });
+    const figures = await service.tasks(userId, workflowId);
+    expect(figures.tasks.map((t) => t.name)).toEqual(['build', 'render']);
+    expect(figures.tasks[1]).toMatchObject({
+      instances: 1,
+      completed: 0,
+      failed: 1,
+      attempts: 0,
+      success_rate: 0,
+      duration_ms: { p50: null, p95: null, p99: null },
+    });
+    expect(figures.tasks[0]).toMatchObject({ instances: 1, completed: 1, success_rate: 1 });
+    expect(figures.tasks[0]!.duration_ms).toMatchObject({ p50: 400 });
+  });
+
   it('keeps the figures of a deleted workflow, still only for its owner', async () => {
     await database.db.deleteFrom('workflows').where('id', '=', secondWorkflowId).execute();
     const wf = await service.workflow(userId, secondWorkflowId);

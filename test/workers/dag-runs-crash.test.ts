@@ -122,6 +122,15 @@ describe('a DAG run whose executor process is killed with SIGKILL (PostgreSQL)',
     const { rows: counted } = await sql<{ n: number }>`
       select count(*)::int as n from jobs where workflow_id = ${workflowId}`.execute(database.db);
     expect(counted[0]!.n).toBe(4);
+    // One TASK_FINISHED per task: the lost attempt of `second` (rescued, run again) made none.
+    const { rows: facts } = await sql<{ task: string; status: string }>`
+      select payload->>'task' as task, payload->>'status' as status from outbox
+      where event_type = 'TASK_FINISHED' and payload->>'run_id' = ${run.id} order by 1`.execute(database.db);
+    expect(facts).toEqual([
+      { task: 'first', status: 'COMPLETED' },
+      { task: 'second', status: 'COMPLETED' },
+      { task: 'third', status: 'COMPLETED' },
+    ]);
     const wf = await database.db
       .selectFrom('workflows')
       .select('consecutive_job_failures_count')

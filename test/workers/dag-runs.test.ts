@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import type { JobsService } from '../../src/services/jobs/service.ts';
+import { resolveRuns } from '../../src/services/runs/dag-runs.ts';
 import type { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { createServices } from '../helpers/services.ts';
 import { finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
@@ -118,6 +119,48 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     return jobs.get(userId, workflowId, jobId);
   }
 
+  /** The run's TASK_FINISHED facts, by task instance name (`each[2]`). */
+  async function taskFacts(runId: string) {
+    const rows = await database.db
+      .selectFrom('outbox')
+      .select(['payload'])
+      .where('event_type', '=', 'TASK_FINISHED')
+      .where(sql<boolean>`payload->>'run_id' = ${runId}`)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => {
+      const p = r.payload as Record<string, unknown>;
+      return {
+        job_id: p.job_id as string,
+        name: p.task_index === null ? (p.task as string) : `${p.task as string}[${p.task_index as number}]`,
+        status: p.status as string,
+        attempts: p.attempts as number,
+        error_code: p.error_code as string | null,
+        error_message: p.error_message as string | null,
+      };
+    });
+  }
+
+  /**
+   * Exactly one fact per task row of the run in a final status, none for the rest: returns the
+   * facts' statuses by instance name. `kept` rows (succeeded in the retried run, 0 attempts) have none.
+   */
+  async function oneFactPerFinalTask(runId: string) {
+    const facts = await taskFacts(runId);
+    const rows = await database.db
+      .selectFrom('jobs')
+      .select(['id', 'status', 'attempts'])
+      .where('run_id', '=', runId)
+      .execute();
+    const finalRows = rows.filter(
+      (r) =>
+        ['COMPLETED', 'FAILED', 'SKIPPED', 'CANCELED'].includes(r.status) &&
+        !(r.status === 'COMPLETED' && r.attempts === 0),
+    );
+    expect(facts.map((f) => f.job_id).sort()).toEqual(finalRows.map((r) => r.id).sort());
+    return Object.fromEntries(facts.map((f) => [f.name, f.status]));
+  }
+
   it('runs a diamond in dependency order and completes the run', async () => {
     const { workflowId, job } = await run('diamond', {
       tasks: [
@@ -192,6 +235,17 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     for (const p of ['/status/500/build', '/ok/after-deploy', '/ok/report']) {
       expect(cleanup.arrived).toBeGreaterThanOrEqual(server.hit(p)!.answered!);
     }
+    // Every task has its fact, the skipped one too (with why), and the run its JOB_FINISHED.
+    expect(await oneFactPerFinalTask(job.id)).toEqual({
+      build: 'FAILED',
+      deploy: 'SKIPPED',
+      'after-deploy': 'COMPLETED',
+      report: 'COMPLETED',
+      cleanup: 'COMPLETED',
+    });
+    const deploy = (await taskFacts(job.id)).find((f) => f.name === 'deploy')!;
+    expect(deploy).toMatchObject({ attempts: 0, error_code: null });
+    expect(deploy.error_message).toContain('build FAILED');
     // The failure policy counts the run once, not once per task.
     const wf = await database.db
       .selectFrom('workflows')
@@ -232,6 +286,36 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     expect(byName.get('bad')).toMatchObject({ status: 'FAILED', error: { code: 'FOR_EACH_INVALID' } });
     expect(byName.get('bad')!.error!.message).toContain("set no output 'files'");
     expect(view.status).toBe('FAILED');
+    expect(await oneFactPerFinalTask(job.id)).toMatchObject({ bad: 'FAILED', 'each[2]': 'COMPLETED' });
+  });
+
+  it('fails a task whose payload cannot render, with its fact, and says so in the run', async () => {
+    const { workflowId, job } = await run('render-failure', {
+      tasks: [
+        task('source', '/json'),
+        task('use', '/ok/{{tasks.source.outputs.nope}}', { depends_on: ['source'] }),
+        task('after', '/ok/after', { depends_on: ['use'] }),
+        task('each', '/ok/{{item}}-{{tasks.source.outputs.nope}}', {
+          depends_on: ['source'],
+          for_each: ['p', 'q'],
+        }),
+      ],
+    });
+    const view = await finished(workflowId, job.id);
+    expect(view.status).toBe('FAILED');
+    // The run's failure (what a job.failed notification shows) names the task that could not render.
+    expect(view.error!.message).toMatch(/task '(use|each\[0\])' failed \(RENDER_FAILED\)/);
+    expect(await oneFactPerFinalTask(job.id)).toEqual({
+      source: 'COMPLETED',
+      use: 'FAILED',
+      after: 'SKIPPED',
+      'each[0]': 'FAILED',
+      'each[1]': 'FAILED',
+    });
+    const use = (await taskFacts(job.id)).find((f) => f.name === 'use')!;
+    expect(use).toMatchObject({ error_code: 'RENDER_FAILED', attempts: 0 });
+    expect(use.error_message).toContain("set no output 'nope'");
+    expect(server.hits.filter((h) => h.path.startsWith('/ok/'))).toEqual([]);
   });
 
   it('runs a fan-out with every item once and never more than max_parallel at a time', async () => {
@@ -321,23 +405,90 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
 
   it('cancels a run with its running and waiting tasks', async () => {
     const { workflowId, job } = await run('cancel', {
-      tasks: [task('wait', '/hang'), task('next', '/ok/next', { depends_on: ['wait'] })],
+      tasks: [
+        task('wait', '/hang'),
+        task('next', '/ok/next', { depends_on: ['wait'] }),
+        // Fails at once, then waits 30 s for its retry: PENDING when the run is canceled.
+        task('retrying', '/status/500/retrying', {
+          retry: { limit: 2, backoff: { initial_seconds: 30, factor: 1, max_seconds: 30 }, on: ['HTTP_5XX'] },
+        }),
+        task('first', '/ok/first'),
+        task('skipped', '/ok/skipped', { depends: 'first.failed' }),
+      ],
     });
     await waitFor(async () => server.hit('/hang'));
+    await waitFor(async () => {
+      const row = await database.db
+        .selectFrom('jobs')
+        .select('status')
+        .where('run_id', '=', job.id)
+        .where('task_name', '=', 'retrying')
+        .executeTakeFirst();
+      return row?.status === 'PENDING';
+    });
+    await waitFor(async () => (await taskFacts(job.id)).length === 2);
+    // A replayed resolution of the run (a redelivered completion) inserts nothing and writes no
+    // second fact.
+    const before = await taskFacts(job.id);
+    await database.db.transaction().execute(async (trx) => {
+      await resolveRuns(trx, [job.id]);
+      await resolveRuns(trx, [job.id]);
+    });
+    expect(await taskFacts(job.id)).toEqual(before);
     const canceled = await jobs.cancel(userId, workflowId, job.id);
     expect(canceled.status).toBe('CANCELED');
     const view = await jobs.get(userId, workflowId, job.id);
-    expect(view.tasks!.map((t) => [t.name, t.status])).toEqual([['wait', 'CANCELED']]);
+    expect(view.tasks!.map((t) => [t.name, t.status])).toEqual([
+      ['wait', 'CANCELED'],
+      ['retrying', 'CANCELED'],
+      ['first', 'COMPLETED'],
+      ['skipped', 'SKIPPED'],
+    ]);
+    // A fact for each instance the cancel ended, the running one included; `next` never had a row.
+    expect(await oneFactPerFinalTask(job.id)).toEqual({
+      first: 'COMPLETED',
+      skipped: 'SKIPPED',
+      wait: 'CANCELED',
+      retrying: 'CANCELED',
+    });
     // The executor was told: its attempt ends and nothing new starts.
     await waitFor(async () => {
       const row = await database.db
         .selectFrom('jobs')
         .select(['status', 'lease_owner'])
         .where('run_id', '=', job.id)
+        .where('task_name', '=', 'wait')
         .executeTakeFirstOrThrow();
       return row.status === 'CANCELED' && row.lease_owner === null;
     });
     expect(server.hit('/ok/next')).toBeUndefined();
+  });
+
+  it('tells a task whose lease ran out on its last attempt (ERRORED) with its fact, once', async () => {
+    const { workflowId, job } = await run('lost-lease', {
+      tasks: [task('wait', '/hang'), task('after', '/ok/after-lost', { depends: 'wait.errored' })],
+    });
+    await waitFor(async () => server.hit('/hang'));
+    // As if its executor had crashed on the last attempt it may have: the lease ran out.
+    await database.db
+      .updateTable('jobs')
+      .set(({ ref }) => ({
+        attempts: ref('max_attempts'),
+        lease_owner: 'crashed-executor',
+        lease_expires_at: new Date(Date.now() - 1_000),
+      }))
+      .where('run_id', '=', job.id)
+      .where('task_name', '=', 'wait')
+      .execute();
+    await engine!.executor!.rescueOnce();
+    const view = await finished(workflowId, job.id);
+    const byName = new Map(view.tasks!.map((t) => [t.name, t]));
+    expect(byName.get('wait')).toMatchObject({ status: 'FAILED', error: { code: 'LEASE_EXPIRED' } });
+    expect(byName.get('after')).toMatchObject({ status: 'COMPLETED' });
+    expect(await oneFactPerFinalTask(job.id)).toEqual({ wait: 'FAILED', after: 'COMPLETED' });
+    expect((await taskFacts(job.id)).find((f) => f.name === 'wait')).toMatchObject({
+      error_code: 'LEASE_EXPIRED',
+    });
   });
 
   it('retries a failed run from where it failed: succeeded tasks kept with their outputs, the rest again', async () => {
@@ -370,6 +521,12 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     expect(byName.get('after')).toMatchObject({ status: 'SKIPPED' });
     // finally tasks always run again.
     expect(byName.get('report')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    // The kept task did not run in this run: no fact of its own.
+    expect(await oneFactPerFinalTask(retried.id)).toEqual({
+      flaky: 'FAILED',
+      after: 'SKIPPED',
+      report: 'COMPLETED',
+    });
   });
 
   it('stops a task at its timeout_seconds, counted over all its attempts and waits, and never tries it again', async () => {
@@ -402,5 +559,11 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     expect(byName.get('next')).toMatchObject({ status: 'SKIPPED' });
     expect(view.status).toBe('FAILED');
     expect(server.hits.filter((h) => h.path === '/hang')).toHaveLength(1);
+    // slow-retry ended while it waited (the scheduler's deadline sweep), stuck in its executor.
+    expect(await oneFactPerFinalTask(job.id)).toEqual({
+      stuck: 'FAILED',
+      'slow-retry': 'FAILED',
+      next: 'SKIPPED',
+    });
   });
 });

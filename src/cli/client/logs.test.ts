@@ -33,6 +33,8 @@ describe('logs -f', () => {
   let server: Server;
   let url: string;
   const streams: IncomingHttpHeaders[] = [];
+  const rawTasks: (string | null)[] = [];
+  let runReads = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -46,6 +48,7 @@ describe('logs -f', () => {
         return res.end(JSON.stringify({ id: JOB, workflow_id: WF, status: 'RUNNING' }));
       }
       if (path === `/api/v1/workflows/${WF}/jobs/${RUN}`) {
+        runReads++;
         res.setHeader('content-type', 'application/json');
         return res.end(
           JSON.stringify({
@@ -61,10 +64,39 @@ describe('logs -f', () => {
           }),
         );
       }
-      if (path === `/api/v1/workflows/${WF}/jobs/${TASK_B1}/logs/raw`) {
-        res.setHeader('content-type', 'application/x-ndjson');
+      if (path === `/api/v1/workflows/${WF}/jobs/${RUN}/logs/raw`) {
+        // The gateway picks the task instance from the run (src/gateway/routes/logs.ts jobIdOf).
+        const task = new URL(req.url!, 'http://x').searchParams.get('task');
+        rawTasks.push(task);
+        if (task === 'test[1]') {
+          res.setHeader('content-type', 'application/x-ndjson');
+          return res.end(
+            `${JSON.stringify({ sequence_num: 0, stream: 'stdout', timestamp: '2026-01-01T00:00:00.000Z', message: 'test 1 ok' })}\n`,
+          );
+        }
+        res.setHeader('content-type', 'application/problem+json');
+        if (task === 'test') {
+          res.statusCode = 400;
+          return res.end(
+            JSON.stringify({
+              type: 'about:blank',
+              title: 'Bad Request',
+              status: 400,
+              code: 'CV_VALIDATION',
+              detail: 'invalid request',
+              errors: [{ path: 'task', message: '"test" has 2 fan-out items: name one, e.g. test[0]' }],
+            }),
+          );
+        }
+        res.statusCode = 404;
         return res.end(
-          `${JSON.stringify({ sequence_num: 0, stream: 'stdout', timestamp: '2026-01-01T00:00:00.000Z', message: 'test 1 ok' })}\n`,
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Not Found',
+            status: 404,
+            code: 'CV_NOT_FOUND',
+            detail: `Task "${task}" of this run not found`,
+          }),
         );
       }
       if (path === `/api/v1/workflows/${WF}/jobs/${JOB}/events`) {
@@ -107,14 +139,20 @@ describe('logs -f', () => {
     const stderr = new Capture();
     const out = new Output({ stdout, stderr }, {});
     const api = connect({ name: 'test', server: url, token: 'cvp_test' });
-    expect(
-      await logs(out, api, { job: RUN, workflow: WF, follow: false, timestamps: false, task: 'test[1]' }),
-    ).toBe(0);
+    const read = (task: string) =>
+      logs(out, api, { job: RUN, workflow: WF, follow: false, timestamps: false, task });
+    runReads = 0;
+    expect(await read('test[1]')).toBe(0);
     expect(stdout.text).toBe('test 1 ok\n');
-    expect(
-      await logs(out, api, { job: RUN, workflow: WF, follow: false, timestamps: false, task: 'deploy' }),
-    ).toBe(1);
+    // The server resolved the task (`task=`): the run was read once, to find it, not for its tasks.
+    expect(rawTasks).toEqual(['test[1]']);
+    expect(runReads).toBe(1);
+    expect(await read('deploy')).toBe(1);
     expect(stderr.text).toContain('has no task "deploy" (yet); it has build, test');
+    expect(await read('test')).toBe(1);
+    expect(stderr.text).toContain('--task "test": "test" has 2 fan-out items: name one, e.g. test[0]');
+    expect(await read('test[')).toBe(2);
+    expect(rawTasks).toEqual(['test[1]', 'deploy', 'test']);
   });
 
   it('parses events split anywhere, CRLF lines, comments and multi-line data', async () => {

@@ -8,7 +8,7 @@
  * the server resumes after the last line printed: nothing lost, nothing twice. Reconnections back
  * off from 250 ms to 5 s; 10 failures in a row without a line in between give up.
  */
-import { parseTaskSelector, selectTask } from '../../domain/task-selector.ts';
+import { parseTaskSelector } from '../../domain/task-selector.ts';
 import { ChronoverseApiError, findJob, sleep, unwrap, type ChronoverseClient } from './api.ts';
 import type { Output } from './output.ts';
 
@@ -76,46 +76,36 @@ export async function logs(
   options: { job: string; workflow?: string; follow: boolean; timestamps: boolean; task?: string },
 ): Promise<number> {
   const { workflow, job: run } = await findJob(api, options.job, options.workflow);
-  let job: { id: string } = run;
-  if (options.task !== undefined) {
-    // A DAG task instance's logs are its own job's: `build`, or `build[3]` for a fan-out item.
-    const tasks =
-      run.tasks ??
-      unwrap(
-        await api.GET('/api/v1/workflows/{id}/jobs/{job_id}', {
-          params: { path: { id: workflow.id, job_id: run.id } },
-        }),
-      ).tasks;
-    const selector = parseTaskSelector(options.task);
-    if (selector === null) {
-      out.note(`--task "${options.task}": expected a task name, or name[i] for item i of a fan-out`);
-      return 2;
-    }
-    const selection = tasks === undefined ? null : selectTask(tasks, selector);
-    if (selection === null || !selection.ok) {
-      out.note(
-        selection === null
-          ? `job ${run.id} is not a DAG run: it has no tasks`
-          : selection.reason === 'ambiguous'
-            ? `"${options.task}" has ${selection.count} fan-out items: name one, e.g. --task ${options.task}[0]`
-            : `run ${run.id} has no task "${options.task}" (yet); it has ${selection.names.join(', ') || 'none'}`,
-      );
-      return 1;
-    }
-    job = selection.task;
+  // A DAG task instance's logs are its own job's: the server picks it from the run in the path
+  // with `task=build` (or `build[3]` for a fan-out item), so the run's tasks are not fetched here.
+  if (options.task !== undefined && parseTaskSelector(options.task) === null) {
+    out.note(`--task "${options.task}": expected a task name, or name[i] for item i of a fan-out`);
+    return 2;
   }
-  const path = { id: workflow.id, job_id: job.id };
+  const task = options.task !== undefined ? { task: options.task } : {};
+  const path = { id: workflow.id, job_id: run.id };
   if (!workflow.log_retention) {
     out.note(`workflow "${workflow.name}" keeps no logs (log_retention: false; HEARTBEAT jobs have none)`);
     return 1;
   }
   if (!options.follow) {
-    const text = unwrap(
-      await api.GET('/api/v1/workflows/{id}/jobs/{job_id}/logs/raw', {
-        params: { path, query: { format: 'jsonl' } },
-        parseAs: 'text',
-      }),
-    );
+    const res = await api.GET('/api/v1/workflows/{id}/jobs/{job_id}/logs/raw', {
+      params: { path, query: { format: 'jsonl', ...task } },
+      parseAs: 'text',
+    });
+    if (options.task !== undefined && !res.response.ok) {
+      const refused = await taskRefused(
+        out,
+        api,
+        res.response.status,
+        res.error,
+        run.id,
+        workflow.id,
+        options.task,
+      );
+      if (refused !== null) return refused;
+    }
+    const text = unwrap(res);
     for (const row of text.split('\n'))
       if (row) printLine(out, JSON.parse(row) as LogLine, options.timestamps);
     return 0;
@@ -126,9 +116,25 @@ export async function logs(
   for (;;) {
     try {
       const res = await api.GET('/api/v1/workflows/{id}/jobs/{job_id}/events', {
-        params: { path, ...(lastEventId !== undefined ? { header: { 'last-event-id': lastEventId } } : {}) },
+        params: {
+          path,
+          query: task,
+          ...(lastEventId !== undefined ? { header: { 'last-event-id': lastEventId } } : {}),
+        },
         parseAs: 'stream',
       });
+      if (options.task !== undefined && !res.response.ok) {
+        const refused = await taskRefused(
+          out,
+          api,
+          res.response.status,
+          res.error,
+          run.id,
+          workflow.id,
+          options.task,
+        );
+        if (refused !== null) return refused;
+      }
       if (!res.response.ok || !res.data) unwrap(res);
       for await (const event of sseEvents(res.data as ReadableStream<Uint8Array>)) {
         if (event.event === 'log') {
@@ -137,7 +143,9 @@ export async function logs(
           failures = 0;
           pause = 250;
         } else if (event.event === 'status') {
-          out.status(`job/${job.id} ${(JSON.parse(event.data) as { status: string }).status}`);
+          // With --task, the job is the task instance's (its own id, not the run's).
+          const job = JSON.parse(event.data) as { id?: string; status: string };
+          out.status(`job/${job.id ?? run.id} ${job.status}`);
         } else if (event.event === 'end') {
           return 0;
         }
@@ -148,11 +156,42 @@ export async function logs(
     }
     failures++;
     if (failures >= 10) {
-      out.note(`the log stream of job ${job.id} kept dropping; giving up`);
+      out.note(
+        `the log stream of job ${run.id}${options.task !== undefined ? ` (task ${options.task})` : ''} kept dropping; giving up`,
+      );
       return 1;
     }
     out.status(`connection lost; resuming after line ${lastEventId ?? '(none)'}…`);
     await sleep(pause);
     pause = Math.min(5000, pause * 2);
   }
+}
+
+/**
+ * The server refused `task=`: 400 (not a DAG run, a fan-out named without its item) says why in
+ * its problem; 404 (no such instance yet) is completed with the run's task names, the one case
+ * where the run is read. Null for any other answer (the caller's `unwrap` reports it).
+ */
+async function taskRefused(
+  out: Output,
+  api: ChronoverseClient,
+  status: number,
+  error: unknown,
+  runId: string,
+  workflowId: string,
+  text: string,
+): Promise<number | null> {
+  if (status === 400) {
+    const problem = error as { errors?: { path?: string; message: string }[]; detail?: string } | undefined;
+    const field = problem?.errors?.find((e) => e.path === 'task');
+    out.note(`--task "${text}": ${field?.message ?? problem?.detail ?? 'refused by the server'}`);
+    return 1;
+  }
+  if (status !== 404) return null;
+  const res = await api.GET('/api/v1/workflows/{id}/jobs/{job_id}', {
+    params: { path: { id: workflowId, job_id: runId } },
+  });
+  const names = [...new Set((res.data?.tasks ?? []).map((t) => t.name))];
+  out.note(`run ${runId} has no task "${text}" (yet); it has ${names.join(', ') || 'none'}`);
+  return 1;
 }

@@ -14,7 +14,8 @@
  *    lease and container slot are dropped, the error columns set when the caller says why;
  * 3. the unfinished tasks of the canceled DAG runs end CANCELED with them (no `finally` task starts
  *    after a cancel: the run is already final);
- * 4. one JOB_FINISHED fact per canceled run (src/services/facts.ts; tasks make none).
+ * 4. one JOB_FINISHED fact per canceled run and one TASK_FINISHED per canceled task instance
+ *    (src/services/facts.ts), with the caller's `bulk` flag.
  * After the commit the caller emits `job:cancel-requested` for `stop` (`requestStops`), so an
  * executor of this process stops the container at once (others notice at lease renewal).
  *
@@ -119,6 +120,7 @@ export async function cancelJobs(
     trx,
     rows.filter((r) => r.kind === 'DAG').map((r) => r.id),
     now,
+    options.bulk,
   );
   return {
     canceled: rows,
@@ -139,7 +141,12 @@ export function requestStops(
  * those that were RUNNING. Their rows were locked before the runs' (step 1), except tasks a
  * completion inserted meanwhile, which it committed before the run's lock was granted to us.
  */
-async function cancelRunTasks(trx: Transaction<DB>, runIds: readonly string[], now: Date): Promise<string[]> {
+async function cancelRunTasks(
+  trx: Transaction<DB>,
+  runIds: readonly string[],
+  now: Date,
+  bulk: boolean,
+): Promise<string[]> {
   if (runIds.length === 0) return [];
   const { rows } = await sql<{ id: string; kind: string; was: JobState }>`
     WITH t AS (
@@ -151,5 +158,10 @@ async function cancelRunTasks(trx: Transaction<DB>, runIds: readonly string[], n
         lease_expires_at = NULL, container_slot = NULL
     FROM t WHERE j.id = t.id
     RETURNING j.id, j.kind, t.status AS was`.execute(trx);
+  await writeJobFinishedEvents(
+    trx,
+    rows.map((r) => r.id),
+    { bulk },
+  );
   return rows.filter((r) => stopsOnCancel(r.was, r.kind)).map((r) => r.id);
 }

@@ -10,7 +10,7 @@
  * - `resolveRuns`: in the transaction that completes tasks (the completer's batch, the lease
  *   rescue), each touched run is locked, its task rows read, and the resolver's actions applied:
  *   next tasks inserted QUEUED (so they are runnable the moment the upstream commits), skipped,
- *   failed and canceled tasks inserted final, fan-outs expanded, and a run whose tasks are all
+ *   failed and canceled tasks inserted final with their TASK_FINISHED facts, fan-outs expanded, and a run whose tasks are all
  *   final finished with the failure policy and its JOB_FINISHED fact, as a single-task job is.
  *
  * Row lock order: task rows (the completer's batch, in id order), then run rows (in id order).
@@ -28,7 +28,7 @@ import { retryRun } from '../../domain/dag-run-retry.ts';
 import { renderProblemMessage, renderTaskPayload, type TaskOutputs } from '../../domain/task-references.ts';
 import type { DB, JobStatus } from '../../platform/db/schema.ts';
 import { newId } from '../../platform/ids.ts';
-import { jobFinishedPayloadSql } from '../facts.ts';
+import { jobFinishedPayloadSql, taskFinishedPayloadSql } from '../facts.ts';
 import { failurePolicyCtes } from './failure-policy.ts';
 
 /**
@@ -246,7 +246,11 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
       WHERE j.id = e.id`.execute(trx);
   }
   if (inserts.length > 0) {
-    const inserted = await sql`
+    // Tasks that end without running (skipped, failed before start, canceled) get their
+    // TASK_FINISHED here, from the rows this statement inserted: a replayed resolution inserts
+    // nothing (the conflict below), so it writes no second fact.
+    const { rows: counted } = await sql<{ queued: number }>`
+      WITH inserted AS (
       INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, status, trigger, scheduled_at,
                         max_attempts, retry_policy, run_id, task_name, task_index, task_item, trace_context,
                         completed_at, error_kind, error_code, error_message, outputs, start_by, created_at, updated_at)
@@ -260,12 +264,19 @@ export async function resolveRuns(trx: Transaction<DB>, runIds: readonly string[
              task_name text, task_index int, task_item jsonb, error_kind text, error_code text, error_message text,
              outputs jsonb, timeout_seconds int)
       JOIN jobs r ON r.id = t.run_id
-      ON CONFLICT (run_id, task_name, COALESCE(task_index, -1)) WHERE run_id IS NOT NULL DO NOTHING`.execute(
-      trx,
-    );
-    if (Number(inserted.numAffectedRows ?? 0) > 0) {
-      result.started = inserts.filter((i) => i.status === 'QUEUED').length;
-    }
+      ON CONFLICT (run_id, task_name, COALESCE(task_index, -1)) WHERE run_id IS NOT NULL DO NOTHING
+      RETURNING *
+      ), facts AS (
+        INSERT INTO outbox (topic, key, event_type, payload, headers)
+        SELECT 'analytics', j.workflow_id::text, 'TASK_FINISHED', ${taskFinishedPayloadSql()},
+               COALESCE(j.trace_context::jsonb, '{}'::jsonb)
+        FROM inserted j
+        -- Not the succeeded tasks a retry keeps (COMPLETED): they did not run in this run.
+        WHERE j.status IN ('SKIPPED', 'FAILED', 'CANCELED')
+        ORDER BY j.id
+      )
+      SELECT (count(*) FILTER (WHERE status = 'QUEUED'))::int AS queued FROM inserted`.execute(trx);
+    result.started = Number(counted[0]?.queued ?? 0);
   }
   if (ends.length > 0) result.finished = await finishRuns(trx, ends);
   return result;

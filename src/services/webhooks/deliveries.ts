@@ -48,8 +48,13 @@ export function jobFinishedEvent(p: JobFinishedPayload): DeliveryEvent | null {
   };
 }
 
-/** The webhook event of a `TASK_FINISHED` fact (a DAG task instance that ran ended). */
-export function taskFinishedEvent(p: TaskFinishedPayload): DeliveryEvent {
+/**
+ * The webhook event of a `TASK_FINISHED` fact (a DAG task instance ended: ran, skipped, failed
+ * before it started, or canceled with its run); null for tasks canceled in bulk with their runs
+ * (a backfill's cancel, a terminate), as for jobs.
+ */
+export function taskFinishedEvent(p: TaskFinishedPayload): DeliveryEvent | null {
+  if (p.bulk) return null;
   const { bulk: _bulk, ...data } = p;
   return {
     userId: p.user_id,

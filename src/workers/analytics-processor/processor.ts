@@ -2,8 +2,12 @@
  * Analytics processor: consumes `analytics` JOB_FINISHED facts (src/domain/events.ts) as group
  * `analytics-processor` and maintains the aggregates the analytics service reads, with one
  * statement per batch (./sql.ts): the engine finishes thousands of jobs per second, so nothing
- * here is per event. TASK_FINISHED facts (a DAG task instance that ran) go, one statement per
- * batch too, into the per-task durations.
+ * here is per event. TASK_FINISHED facts go, one statement per batch too, into the per-task
+ * durations: those that COMPLETED or FAILED, including a task that failed before it started (its
+ * payload could not render, its timeout passed while it waited: a failure of that task, counted
+ * with 0 attempts and no duration, which the percentiles ignore). SKIPPED and CANCELED instances
+ * are not counted: a skip is the DAG's logic, not the task's result, and a cancel is the user's;
+ * counting either in `instances` would lower the task's success rate for what it did not do.
  *
  * Idempotent by construction: a job is counted when its row enters analytics_job_durations, and
  * only then (ON CONFLICT DO NOTHING RETURNING feeds the totals and buckets). A replayed batch, or
@@ -77,6 +81,7 @@ export class AnalyticsProcessor {
         message.type === JOB_FINISHED
           ? toRow(message.payload as unknown as Partial<JobFinishedPayload>)
           : toTaskRow(message.payload as unknown as Partial<TaskFinishedPayload>);
+      if (row === NOT_COUNTED) continue;
       if (row === null)
         this.#logger.warn(
           { messageId: message.id, key: message.key },
@@ -129,7 +134,11 @@ function toRow(p: Partial<JobFinishedPayload>): FinishedJobRow | null {
   };
 }
 
-function toTaskRow(p: Partial<TaskFinishedPayload>): FinishedTaskRow | null {
+/** A well-formed TASK_FINISHED the per-task figures leave out (SKIPPED, CANCELED; see the top). */
+const NOT_COUNTED = Symbol('not counted');
+
+function toTaskRow(p: Partial<TaskFinishedPayload>): FinishedTaskRow | null | typeof NOT_COUNTED {
+  if ((p.status === 'SKIPPED' || p.status === 'CANCELED') && typeof p.job_id === 'string') return NOT_COUNTED;
   if (
     typeof p.job_id !== 'string' ||
     !UUID.test(p.job_id) ||

@@ -196,7 +196,9 @@ export class Completer {
                  CASE WHEN j.run_id IS NULL THEN 'JOB_FINISHED' ELSE 'TASK_FINISHED' END,
                  CASE WHEN j.run_id IS NULL THEN ${jobFinishedPayloadSql(false)} ELSE ${taskFinishedPayloadSql()} END,
                  j.headers
-          FROM done j WHERE j.status IN ('COMPLETED', 'FAILED')
+          FROM done j
+          -- A job's cancel is told by whoever canceled it; a task's by whoever ended its row.
+          WHERE j.status IN ('COMPLETED', 'FAILED') OR (j.run_id IS NOT NULL AND j.status = 'CANCELED')
           ORDER BY j.id
         )
         SELECT id FROM done`.execute(db);

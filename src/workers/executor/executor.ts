@@ -382,12 +382,13 @@ export class Executor {
                         ${failed.map((f) => f.trace_context)}::text[]) AS f(job_id, workflow_id, trace_context)
           ), ${failurePolicyCtes('results')}
           SELECT count(*) FROM limit_reached`.execute(trx);
-        await writeJobFinishedEvents(
-          trx,
-          failed.map((f) => f.id),
-          { bulk: false },
-        );
       }
+      // JOB_FINISHED for jobs, TASK_FINISHED for DAG tasks whose lost attempt was their last.
+      await writeJobFinishedEvents(
+        trx,
+        rows.filter((r) => r.status === 'FAILED').map((r) => r.id),
+        { bulk: false },
+      );
       if (runs.length > 0) await resolveRuns(trx, runs);
       return rows;
     });

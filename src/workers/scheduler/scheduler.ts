@@ -59,6 +59,7 @@ import type { Events } from '../../platform/events.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { cancelJobs, requestStops, type CancelResult } from '../../services/jobs/cancel.ts';
+import { writeJobFinishedEvents } from '../../services/facts.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import {
   dstSkippedRows,
@@ -374,15 +375,23 @@ export class Scheduler {
     const taskIds = late.filter((r) => r.run_id !== null).map((r) => r.id);
     let failed = 0;
     if (taskIds.length > 0) {
-      const { rows: tasks } = await sql<{ run_id: string }>`
+      const { rows: tasks } = await sql<{ id: string; run_id: string }>`
         UPDATE jobs
         SET status = 'FAILED', completed_at = ${now}, updated_at = ${now}, error_kind = 'USER',
             error_code = 'DEADLINE_EXCEEDED',
             error_message = 'the task did not finish within its timeout_seconds (counted over all its attempts)'
         WHERE id = ANY(${taskIds}::uuid[]) AND start_by < ${now} AND status IN ('PENDING', 'QUEUED')
-        RETURNING run_id`.execute(trx);
+        RETURNING id, run_id`.execute(trx);
       failed = tasks.length;
-      if (tasks.length > 0) await resolveRuns(trx, [...new Set(tasks.map((t) => t.run_id))]);
+      if (tasks.length > 0) {
+        // Their TASK_FINISHED facts (they end without running again), then their runs go on.
+        await writeJobFinishedEvents(
+          trx,
+          tasks.map((t) => t.id),
+          { bulk: false },
+        );
+        await resolveRuns(trx, [...new Set(tasks.map((t) => t.run_id))]);
+      }
     }
     // A run not started by its starting deadline: the cancel transition, with why.
     const runIds = late.filter((r) => r.run_id === null).map((r) => r.id);

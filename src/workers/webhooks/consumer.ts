@@ -3,7 +3,8 @@
  *
  * - `analytics` JOB_FINISHED → job.completed / job.failed / job.canceled (bulk cancellations on
  *   terminate or edit are skipped: the workflow's own event tells the user); TASK_FINISHED →
- *   task.finished (a DAG task instance that ran ended);
+ *   task.finished (a DAG task instance ended, skipped and canceled ones too; not those canceled
+ *   in bulk);
  * - `notifications` BUILD_STARTED / BUILD_COMPLETED / BUILD_FAILED / WORKFLOW_TERMINATED →
  *   build.* / workflow.terminated; SCHEDULE_MISSED → schedule.missed.
  * - Which endpoint gets a fact about workflow W (issue 14, docs/notifications.md): per endpoint,

@@ -21,15 +21,28 @@ function toDate(value: string | Date | null | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+// Building an Intl.DateTimeFormat costs far more than formatting with one: a 500-task run's table
+// formats a thousand times, and building one per call was half of that page's first render
+// (bench/dag-graph.ts, CPU profile). The few option sets in use are kept; the bound is a safety net.
+const FORMATTERS_KEPT = 64;
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+
 function formatter(
   fields: Intl.DateTimeFormatOptions,
   { locale, timeZone }: TimeOptions,
 ): Intl.DateTimeFormat | null {
+  const key = JSON.stringify([locale ?? null, timeZone ?? null, fields]);
+  const known = formatters.get(key);
+  if (known !== undefined) return known;
+  let made: Intl.DateTimeFormat | null;
   try {
-    return new Intl.DateTimeFormat(locale, { ...fields, ...(timeZone ? { timeZone } : {}) });
+    made = new Intl.DateTimeFormat(locale, { ...fields, ...(timeZone ? { timeZone } : {}) });
   } catch {
-    return null; // an unknown zone name: the caller falls back to ISO
+    made = null; // an unknown zone name: the caller falls back to ISO
   }
+  if (formatters.size >= FORMATTERS_KEPT) formatters.clear();
+  formatters.set(key, made);
+  return made;
 }
 
 /** "5 Jan 2026, 09:00:00 CET" in the viewer's locale and zone (or the given ones); '—' for none. */

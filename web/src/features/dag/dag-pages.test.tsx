@@ -388,6 +388,26 @@ describe('DAG run page, live', () => {
     expect(nodeOf('cleanup').getAttribute('data-state')).toBe('COMPLETED');
   });
 
+  it("keeps the stream after the run's final status: the last tasks come after it, then end", async () => {
+    const done = TASKS.map((t) => ({ ...t, status: 'COMPLETED' as const }));
+    const { tasks: _tasks, ...bare } = dagRun();
+    const finished = { ...bare, status: 'COMPLETED' as const, completed_at: '2026-01-05T08:00:09.000Z' };
+    // GETs keep answering the running run: only the stream tells the end.
+    stubRun();
+    renderAt('/workflows/w1/jobs/r1', <AppRoutes />);
+    await screen.findByRole('group', { name: /Graph of the run/ });
+    const es = await runStream();
+    act(() => es.onopen?.(new Event('open')));
+    // The server's order (src/gateway/routes/logs.ts #check): status, then tasks, then end.
+    act(() => es.emit('status', finished));
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Cancel run' })).toBeNull());
+    expect(es.readyState).not.toBe(2);
+    act(() => es.emit('tasks', { tasks: done }));
+    await waitFor(() => expect(nodeOf('never').getAttribute('data-state')).toBe('COMPLETED'));
+    act(() => es.emit('end', finished));
+    expect(es.readyState).toBe(2);
+  });
+
   it('graph nodes are buttons in the tab order, named with their state; Enter and Space open the task', async () => {
     stubRun();
     const user = userEvent.setup();

@@ -38,11 +38,15 @@ export default function JobPage() {
       data && isFinal(data.status) ? false : data?.kind === 'DAG' ? (dagLive ? false : DAG_POLL_MS) : POLL_MS,
   });
   const key = jobKeys.one(workflowId, jobId);
+  // Opened once the run is known to be a live DAG run (a final run has nothing to follow), and
+  // kept until its `end`: the server sends the final `status` before the last `tasks`, so
+  // closing on the final status would leave the graph on the tasks before it.
+  const [follow, setFollow] = useState(false);
+  if (!follow && job.data?.kind === 'DAG' && !isFinal(job.data.status)) setFollow(true);
   const runStream = useRunStream({
     workflowId,
     jobId,
-    // Opened once the run is known to be a live DAG run; a final run has nothing to follow.
-    enabled: job.data?.kind === 'DAG' && !isFinal(job.data.status),
+    enabled: follow,
     onRun: (run) => client.setQueryData<Job>(key, (prev) => ({ ...run, tasks: prev?.tasks ?? [] })),
     onTasks: (tasks: Task[]) => client.setQueryData<Job>(key, (prev) => (prev ? { ...prev, tasks } : prev)),
     // A GET in flight when the stream opened can land after newer events and show older task
