@@ -8,7 +8,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { PREPARED, preparedName } from '../../src/platform/db/prepared.ts';
+import { Completer } from '../../src/workers/executor/completer.ts';
 import { jobsClaim } from '../../src/workers/executor/sql.ts';
+import { createLogger } from '../../src/platform/logger.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
 
 describe('prepared statements (postgres)', () => {
@@ -43,6 +45,36 @@ describe('prepared statements (postgres)', () => {
       const claims = (await preparedOf(db)).rows.filter((r) => r.statement.includes('UPDATE jobs j'));
       expect(claims).toHaveLength(1);
       expect(claims[0]).toMatchObject({ generic_plans: 3, custom_plans: 0 });
+    });
+  });
+
+  it("the completer's statement is prepared once per connection", async () => {
+    await database.db.connection().execute(async (db) => {
+      const completer = new Completer({ db, owner: 'prepared-test', logger: createLogger('silent') });
+      // Jobs this owner does not hold: the guard writes nothing, the statement still runs.
+      for (let i = 0; i < 3; i++) {
+        const written = await completer.complete({
+          jobId: '00000000-0000-7000-8000-00000000000' + i,
+          status: 'COMPLETED',
+          exitCode: null,
+          httpStatusCode: 200,
+          latencyMs: 1,
+          errorKind: null,
+          errorCode: null,
+          errorMessage: null,
+          retryDelayMs: null,
+          attempt: 1,
+          traceHeaders: null,
+          outputs: null,
+          runId: null,
+        });
+        expect(written).toBe(false);
+      }
+      const statements = (await preparedOf(db)).rows.filter((r) =>
+        r.statement.includes('INSERT INTO outbox'),
+      );
+      expect(statements).toHaveLength(1);
+      expect(statements[0]!.generic_plans + statements[0]!.custom_plans).toBe(3);
     });
   });
 });

@@ -9,6 +9,7 @@
  * carry it so the consumers of JOB_FINISHED (and FAILURE_LIMIT_REACHED) continue the job's trace.
  */
 import { sql, type Kysely } from 'kysely';
+import { PREPARED } from '../../platform/db/prepared.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { jobFinishedPayloadSql, taskFinishedPayloadSql } from '../../services/facts.ts';
@@ -157,7 +158,9 @@ export class Completer {
   }
 
   async #statement(db: Kysely<DB>, c: Completion[]): Promise<Set<string>> {
-    const { rows } = await sql<{ id: string }>`
+    // PREPARED (src/platform/db/prepared.ts): parsed once per connection; PostgreSQL's own
+    // plan_cache_mode 'auto' decides between a generic and a per-batch plan.
+    const { rows } = await sql<{ id: string }>`${sql.raw(PREPARED)}
         WITH v AS (
           SELECT * FROM unnest(
             ${c.map((x) => x.jobId)}::uuid[], ${c.map((x) => x.status)}::text[], ${c.map((x) => x.exitCode)}::int[],
