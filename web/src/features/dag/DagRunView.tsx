@@ -9,14 +9,23 @@
  * no version. Tasks of the run that the definition used lacks are still drawn, without edges
  * (`layoutDag`'s `extraNames`).
  */
-import { memo, useMemo, useState } from 'react';
+import { memo, useDeferredValue, useMemo, useState } from 'react';
 import type { Job, JobState, Task, Workflow } from '../../api/types.ts';
 import { useWorkflowVersion } from '../../api/workflows.ts';
 import { Button, JobStatusBadge } from '../../components/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { LogViewer } from '../logs/LogViewer.tsx';
 import { DagGraph, countsText, type NodeState } from './DagGraph.tsx';
-import { layoutDag, taskGroups, type TaskGroup } from './layout.ts';
+import { layoutDag, taskGroups, type DagLayout, type LayoutNode, type TaskGroup } from './layout.ts';
+
+/** What the graph and the table show before their first deferred render (see DagRunView). */
+const NO_LAYOUT: DagLayout = {
+  nodes: [] as readonly LayoutNode[],
+  edges: [],
+  finallyColumn: null,
+  width: 0,
+  height: 0,
+};
 
 /** Instances of a fan-out listed per page in the panel. */
 export const INSTANCES_PER_PAGE = 20;
@@ -55,17 +64,31 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
 
   const [selected, setSelected] = useState<string | null>(null);
   const selectedNode = layout.nodes.find((n) => n.name === selected) ?? null;
+  // The graph's and the table's elements (a 500-task run: ~6,000 of them) are rendered in React
+  // transitions, which yield to the browser every few milliseconds, instead of in the page's
+  // first render: in one pass that was the run page's long task over 200 ms in Chromium (issue
+  // 12's target; bench/dag-graph.ts). The graph first, then the table, each its own commit; the
+  // page says it is drawing until the graph's first one. A new layout (a live run's new task
+  // names) renders in the background while the previous one stays on screen; state updates
+  // reuse the layout object, so they render at once.
+  const shown = useDeferredValue(layout, NO_LAYOUT);
+  const rows = useDeferredValue(shown.nodes, NO_LAYOUT.nodes);
+  const drawing = shown === NO_LAYOUT && layout.nodes.length > 0;
 
   return (
     <div className="dag-run">
       <h2>Tasks</h2>
-      <DagGraph
-        layout={layout}
-        states={states}
-        selected={selected}
-        onSelect={setSelected}
-        label={`Graph of the run's ${layout.nodes.length} tasks; the table below lists them with their states.`}
-      />
+      {drawing ? (
+        <p className="muted">Drawing the graph of {layout.nodes.length} tasks…</p>
+      ) : (
+        <DagGraph
+          layout={shown}
+          states={states}
+          selected={selected}
+          onSelect={setSelected}
+          label={`Graph of the run's ${shown.nodes.length} tasks; the table below lists them with their states.`}
+        />
+      )}
       <div className="table-wrap">
         <table className="table dag-task-table">
           <caption className="visually-hidden">Tasks of this run and their states</caption>
@@ -80,7 +103,7 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
             </tr>
           </thead>
           <tbody>
-            {layout.nodes.map((n) => {
+            {rows.map((n) => {
               const g = groups.get(n.name);
               const fan = n.fanOut || (g?.instances.length ?? 0) > 1;
               const one = !fan ? g?.instances[0] : undefined;
