@@ -5,6 +5,8 @@
  *   node bench/engine.ts throughput [jobs=50000] [workflows=5000]
  *   node bench/engine.ts pickup [rate=200] [seconds=20]
  *   node bench/engine.ts firelag [workflows=10000] [minutes=3]
+ *   node bench/engine.ts duepickup [rate=50] [seconds=10]   (a workflow made due now, one at a time:
+ *     the anchor harness's pickup path in one process, split into scheduler and claim stages)
  *
  * Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a database
  * cv_bench_<pid> is created and dropped), BENCH_CONCURRENCY (heartbeat slots;
@@ -143,6 +145,44 @@ async function main() {
       console.log(
         `pickup: ${total} manual runs at ${rate}/s through the API service; created_at → started_at ` +
           `p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms, max ${lat.at(-1)!.toFixed(1)} ms`,
+      );
+    } else if (mode === 'duepickup') {
+      const rate = Number(arg1 ?? 50);
+      const seconds = Number(arg2 ?? 10);
+      const total = rate * seconds;
+      const ids = await makeWorkflows(total, () => null);
+      scheduler.start();
+      const t0 = performance.now();
+      for (let i = 0; i < total; i++) {
+        const due = t0 + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // What a create or an edit does: the next fire time is now, then the wake-up after commit.
+        await sql`UPDATE workflows SET next_run_at = now() WHERE id = ${ids[i]!}`.execute(database.db);
+        events.emit('schedules:changed', { workflowId: ids[i]! });
+      }
+      for (;;) {
+        const { rows } = await sql<{
+          n: number;
+        }>`select count(*)::int as n from jobs where started_at is not null`.execute(database.db);
+        if (rows[0]!.n >= total) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await scheduler.stop();
+      const { rows } = await sql<{ tick: number; claim: number; all: number }>`
+        select extract(epoch from (created_at - scheduled_at)) * 1000 as tick,
+               extract(epoch from (started_at - created_at)) * 1000 as claim,
+               extract(epoch from (started_at - scheduled_at)) * 1000 as all
+        from jobs`.execute(database.db);
+      const stage = (k: 'tick' | 'claim' | 'all') => {
+        const v = rows.map((r) => Number(r[k])).sort((a, b) => a - b);
+        return `p50 ${percentile(v, 50).toFixed(1)} ms, p99 ${percentile(v, 99).toFixed(1)} ms`;
+      };
+      console.log(
+        `due pickup: ${total} workflows made due at ${rate}/s, scheduler + executor in this process\n` +
+          `  due → job created (scheduler): ${stage('tick')}\n` +
+          `  job created → claimed (executor): ${stage('claim')}\n` +
+          `  due → claimed: ${stage('all')}`,
       );
     } else if (mode === 'firelag') {
       const workflows = Number(arg1 ?? 10_000);
