@@ -540,33 +540,35 @@ export class Scheduler {
     type HeldRow = DueRow & { pause_note: string | null; build_error: string | null };
     const columns = sql`id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at,
       schedule_policy, next_run_at, pause_note, build_error`;
-    const { rows: paused } = await sql<HeldRow>`
-      SELECT ${columns}
-      FROM workflows
-      WHERE next_run_at <= ${now}
-        AND paused_at IS NOT NULL AND terminated_at IS NULL AND build_status = 'COMPLETED'
-      ORDER BY next_run_at
-      LIMIT ${this.#config.batchSize}
-      FOR UPDATE SKIP LOCKED`.execute(trx);
-    const { rows: failed } = await sql<HeldRow>`
-      SELECT ${columns}
-      FROM workflows
-      WHERE next_run_at <= ${now}
-        AND next_run_at IS NOT NULL AND terminated_at IS NULL AND paused_at IS NULL AND build_status = 'FAILED'
-      ORDER BY next_run_at
-      LIMIT ${this.#config.batchSize}
-      FOR UPDATE SKIP LOCKED`.execute(trx);
-    const held = [...paused, ...failed];
+    // One round trip for both (each subquery locks its own rows: FOR UPDATE is not allowed on a UNION).
+    const { rows: held } = await sql<HeldRow & { paused: boolean }>`
+      WITH paused AS (
+        SELECT ${columns}
+        FROM workflows
+        WHERE next_run_at <= ${now}
+          AND paused_at IS NOT NULL AND terminated_at IS NULL AND build_status = 'COMPLETED'
+        ORDER BY next_run_at
+        LIMIT ${this.#config.batchSize}
+        FOR UPDATE SKIP LOCKED
+      ), failed AS (
+        SELECT ${columns}
+        FROM workflows
+        WHERE next_run_at <= ${now}
+          AND next_run_at IS NOT NULL AND terminated_at IS NULL AND paused_at IS NULL AND build_status = 'FAILED'
+        ORDER BY next_run_at
+        LIMIT ${this.#config.batchSize}
+        FOR UPDATE SKIP LOCKED
+      )
+      SELECT *, true AS paused FROM paused UNION ALL SELECT *, false AS paused FROM failed`.execute(trx);
     if (held.length === 0) return { paused: 0, notBuilt: 0 };
     const rows: TickRow[] = [];
     const next: (string | null)[] = [];
-    for (const [i, w] of held.entries()) {
+    for (const { paused, ...w } of held) {
       const schedule = scheduleOf(w as WorkflowRow);
       const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
-      const ledger =
-        i < paused.length
-          ? pausedLedger(schedule, w.next_run_at, now, w.pause_note)
-          : notBuiltLedger(schedule, w.next_run_at, now, w.build_error);
+      const ledger = paused
+        ? pausedLedger(schedule, w.next_run_at, now, w.pause_note)
+        : notBuiltLedger(schedule, w.next_run_at, now, w.build_error);
       rows.push(...plainTickRows(w.id, policy.jitterSeconds, ledger).rows);
       next.push(ledger.nextRunAt?.toISOString() ?? null);
     }
@@ -575,7 +577,8 @@ export class Scheduler {
       UPDATE workflows w SET next_run_at = v.next_run_at
       FROM unnest(${held.map((w) => w.id)}::uuid[], ${next}::timestamptz[]) AS v(id, next_run_at)
       WHERE w.id = v.id`.execute(trx);
-    return { paused: paused.length, notBuilt: failed.length };
+    const pausedCount = held.filter((w) => w.paused).length;
+    return { paused: pausedCount, notBuilt: held.length - pausedCount };
   }
 }
 
