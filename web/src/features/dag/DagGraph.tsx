@@ -6,7 +6,8 @@
  * the task table beside it stays the text alternative (selecting a row selects the node too). A
  * definition preview (no `onSelect`) is a picture, labelled as an image.
  */
-import { memo, useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { memo, useMemo, type KeyboardEvent } from 'react';
+import { useProgressiveCount } from '../../lib/use-progressive-count.ts';
 import { JOB_STATUS_TONE } from '../../components/index.ts';
 import type { JobState } from '../../api/types.ts';
 import { NODE_HEIGHT, NODE_WIDTH, type DagLayout, type LayoutNode } from './layout.ts';
@@ -118,14 +119,8 @@ export interface DagGraphProps {
 export const NODES_PER_FRAME = 100;
 
 export function DagGraph({ layout, states, selected = null, onSelect, label }: DagGraphProps) {
-  // Only grows: a live run's new layout keeps what was drawn, and draws its new nodes the same way.
-  const [drawn, setDrawn] = useState(NODES_PER_FRAME);
   const total = layout.nodes.length;
-  useEffect(() => {
-    if (drawn >= total) return;
-    const frame = requestAnimationFrame(() => setDrawn((d) => d + NODES_PER_FRAME));
-    return () => cancelAnimationFrame(frame);
-  }, [drawn, total]);
+  const drawn = useProgressiveCount(total, NODES_PER_FRAME);
   const { nodes, edges } = useMemo(() => {
     if (drawn >= total) return { nodes: layout.nodes, edges: layout.edges };
     // Nodes come in layer order, so a prefix is the first layers; an edge once both ends are drawn.

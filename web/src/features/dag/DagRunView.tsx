@@ -15,7 +15,8 @@ import { useWorkflowVersion } from '../../api/workflows.ts';
 import { Button, JobStatusBadge } from '../../components/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { LogViewer } from '../logs/LogViewer.tsx';
-import { DagGraph, countsText, type NodeState } from './DagGraph.tsx';
+import { useProgressiveCount } from '../../lib/use-progressive-count.ts';
+import { DagGraph, NODES_PER_FRAME, countsText, type NodeState } from './DagGraph.tsx';
 import { layoutDag, taskGroups, type DagLayout, type LayoutNode, type TaskGroup } from './layout.ts';
 
 /** What the graph and the table show before their first deferred render (see DagRunView). */
@@ -74,6 +75,8 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
   const shown = useDeferredValue(layout, NO_LAYOUT);
   const rows = useDeferredValue(shown.nodes, NO_LAYOUT.nodes);
   const drawing = shown === NO_LAYOUT && layout.nodes.length > 0;
+  // The table's rows too, a chunk per frame like the graph's nodes.
+  const drawnRows = useProgressiveCount(rows.length, NODES_PER_FRAME);
 
   return (
     <div className="dag-run">
@@ -103,7 +106,7 @@ export function DagRunView({ workflowId, job, workflow }: DagRunViewProps) {
             </tr>
           </thead>
           <tbody>
-            {rows.map((n) => {
+            {rows.slice(0, drawnRows).map((n) => {
               const g = groups.get(n.name);
               const fan = n.fanOut || (g?.instances.length ?? 0) > 1;
               const one = !fan ? g?.instances[0] : undefined;
