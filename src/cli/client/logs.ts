@@ -88,23 +88,18 @@ export async function logs(
     out.note(`workflow "${workflow.name}" keeps no logs (log_retention: false; HEARTBEAT jobs have none)`);
     return 1;
   }
+  // The server refused `task=` (a 400 on it, a 404 for a task the run does not have): say why.
+  const refusedTask = (response: Response, error: unknown) =>
+    options.task === undefined || response.ok
+      ? Promise.resolve(null)
+      : taskRefused(out, api, response.status, error, run.id, workflow.id, options.task);
   if (!options.follow) {
     const res = await api.GET('/api/v1/workflows/{id}/jobs/{job_id}/logs/raw', {
       params: { path, query: { format: 'jsonl', ...task } },
       parseAs: 'text',
     });
-    if (options.task !== undefined && !res.response.ok) {
-      const refused = await taskRefused(
-        out,
-        api,
-        res.response.status,
-        res.error,
-        run.id,
-        workflow.id,
-        options.task,
-      );
-      if (refused !== null) return refused;
-    }
+    const refused = await refusedTask(res.response, res.error);
+    if (refused !== null) return refused;
     const text = unwrap(res);
     for (const row of text.split('\n'))
       if (row) printLine(out, JSON.parse(row) as LogLine, options.timestamps);
@@ -123,18 +118,8 @@ export async function logs(
         },
         parseAs: 'stream',
       });
-      if (options.task !== undefined && !res.response.ok) {
-        const refused = await taskRefused(
-          out,
-          api,
-          res.response.status,
-          res.error,
-          run.id,
-          workflow.id,
-          options.task,
-        );
-        if (refused !== null) return refused;
-      }
+      const refused = await refusedTask(res.response, res.error);
+      if (refused !== null) return refused;
       if (!res.response.ok || !res.data) unwrap(res);
       for await (const event of sseEvents(res.data as ReadableStream<Uint8Array>)) {
         if (event.event === 'log') {
