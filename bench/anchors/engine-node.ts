@@ -172,7 +172,7 @@ export async function openApi(site: Site, env: Record<string, string>): Promise<
   const endpoint = `http://127.0.0.1:${site.targetPort}/hb?d=`;
   return {
     async enqueue(items) {
-      const ids = await insertOnceHeartbeats(db, userId, endpoint, items);
+      const ids = await insertOnceHeartbeats(db, userId, endpoint, items, env.OURS_TRACE === '1');
       // What WorkflowsService emits after a create commits: the schedulers re-plan at once.
       events.emit('schedules:changed', { workflowId: ids[0]! });
     },
@@ -207,12 +207,14 @@ async function insertOnceHeartbeats(
   userId: string,
   endpoint: string,
   items: Array<{ data: unknown; runAt?: number }>,
+  trace = false,
 ): Promise<string[]> {
   const now = Date.now();
   const ids = items.map(() => newId());
-  const payloads = items.map((x) =>
+  const payloads = items.map((x, i) =>
     JSON.stringify({
-      endpoint: endpoint + encodeURIComponent(JSON.stringify(x.data)),
+      // Tracing (OURS_TRACE=1): the workflow id rides along, to match the stages of one job.
+      endpoint: endpoint + encodeURIComponent(JSON.stringify(x.data)) + (trace ? `&w=${ids[i]}` : ''),
       method: 'GET',
       headers: {},
       body: null,
@@ -242,9 +244,15 @@ export async function startEngineNode(
   env: Record<string, string>,
   onJob: (data: unknown) => void,
 ): Promise<{ stop(): Promise<void> }> {
+  const trace = env.OURS_TRACE === '1' ? new PickupTrace() : null;
   const server: Server = createServer((req, res) => {
     const q = req.url?.indexOf('?d=') ?? -1;
-    if (q >= 0) onJob(JSON.parse(decodeURIComponent(req.url!.slice(q + 3))));
+    if (q >= 0) {
+      const w = req.url!.indexOf('&w=', q);
+      const data: unknown = JSON.parse(decodeURIComponent(req.url!.slice(q + 3, w < 0 ? undefined : w)));
+      onJob(data);
+      if (trace && w >= 0) trace.arrived(req.url!.slice(w + 3), data);
+    }
     res.writeHead(200).end('ok');
   });
   await new Promise<void>((r) =>
@@ -287,6 +295,7 @@ export async function startEngineNode(
   const scheduler = new Scheduler(deps, { batchSize: config.scheduler.batchSize });
   const relay = new OutboxRelay({ ...deps, bus });
   await redis.ready();
+  trace?.listen(events);
   workflowWorker.start();
   executor.start();
   scheduler.start();
@@ -300,6 +309,52 @@ export async function startEngineNode(
       await redis.close();
       await database.close();
       await new Promise((r) => server.close(r));
+      trace?.report();
     },
   };
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * OURS_TRACE=1: the harness's pickup split by stage for the single adds (`p: 'l'`), per worker
+ * process, printed to stderr at stop: add call (the harness's `t`) → this process hears
+ * `schedules:changed` over Redis → its executor claims the job → the heartbeat request arrives.
+ * The clocks are one machine's (epoch ms of each process's performance clock).
+ */
+class PickupTrace {
+  readonly #woken = new Map<string, number>();
+  readonly #claimed = new Map<string, number>();
+  readonly #stages: Record<'woken' | 'claimed' | 'arrived' | 'total', number[]> = {
+    woken: [],
+    claimed: [],
+    arrived: [],
+    total: [],
+  };
+
+  listen(events: Events): void {
+    events.on('schedules:changed', (p) => this.#woken.set(p.workflowId, epochNow()));
+    events.on('executor:job:claimed', (p) => this.#claimed.set(p.workflowId, epochNow()));
+  }
+
+  arrived(workflowId: string, data: unknown): void {
+    const at = epochNow();
+    const d = data as { p?: string; t?: number };
+    const woken = this.#woken.get(workflowId);
+    const claimed = this.#claimed.get(workflowId);
+    if (d.p !== 'l' || typeof d.t !== 'number' || woken === undefined || claimed === undefined) return;
+    this.#stages.woken.push(woken - d.t);
+    this.#stages.claimed.push(claimed - woken);
+    this.#stages.arrived.push(at - claimed);
+    this.#stages.total.push(at - d.t);
+  }
+
+  report(): void {
+    const pct = (xs: number[], q: number) =>
+      [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? NaN;
+    const line = Object.entries(this.#stages)
+      .map(([k, xs]) => `${k} p50 ${pct(xs, 0.5).toFixed(1)} p99 ${pct(xs, 0.99).toFixed(1)}`)
+      .join(' | ');
+    process.stderr.write(`pickup trace (pid ${process.pid}, n=${this.#stages.total.length}): ${line}\n`);
+  }
 }

@@ -34,7 +34,7 @@ const adapter = {
     // Chosen here, read by the workers: the harness forks them after setup with this environment.
     process.env.OURS_TARGET_PORT = String(await engine.freePort());
     process.env.OURS_REDIS_PREFIX = `cv-anchors-${process.pid}-${Date.now()}:`;
-    return { api: await engine.openApi(engine.siteFromEnv(process.env), cfg.env) };
+    return { api: await engine.openApi(engine.siteFromEnv(process.env), withTrace(cfg.env)) };
   },
   async enqueueBatch({ api }, cfg, items) {
     await api.enqueue(items);
@@ -53,8 +53,13 @@ const adapter = {
   },
 
   async startWorker(cfg, onJob) {
-    return engine.startEngineNode(engine.siteFromEnv(process.env), cfg.env, onJob);
+    return engine.startEngineNode(engine.siteFromEnv(process.env), withTrace(cfg.env), onJob);
   },
 };
+
+/** OURS_TRACE=1 splits the pickup by stage (engine-node.ts PickupTrace; printed to stderr). */
+function withTrace(env) {
+  return process.env.OURS_TRACE === '1' ? { ...env, OURS_TRACE: '1' } : env;
+}
 
 runIfMain(adapter, import.meta.url);
