@@ -9,7 +9,7 @@ import { sql, type Transaction } from 'kysely';
 import type { WorkflowFacts, WorkflowEventType } from '../domain/events.ts';
 import type { DB, WorkflowRow } from '../platform/db/schema.ts';
 import { contextHeaders } from '../platform/telemetry/propagation.ts';
-import { writeOutbox } from './outbox.ts';
+import { writeOutbox, type OutboxEvent } from './outbox.ts';
 
 /** The payload as SQL over a jobs row aliased `j`; `bulk` is a SQL boolean expression. */
 export function jobFinishedPayloadSql(bulk: boolean) {
@@ -62,20 +62,28 @@ export async function writeWorkflowFact<T extends WorkflowEventType>(
   at: Date,
   details: Omit<WorkflowFacts[T], 'workflow_id' | 'user_id' | 'generation' | 'name' | 'kind' | 'at'>,
 ): Promise<void> {
-  await writeOutbox(trx, [
-    {
-      topic: 'notifications',
-      key: workflow.id,
-      type,
-      payload: {
-        workflow_id: workflow.id,
-        user_id: workflow.user_id,
-        generation: workflow.generation,
-        name: workflow.name,
-        kind: workflow.kind,
-        at: at.toISOString(),
-        ...details,
-      },
+  await writeOutbox(trx, [workflowFact(type, workflow, at, details)]);
+}
+
+/** The outbox row of one workflow lifecycle fact (several go in one `writeOutbox`). */
+export function workflowFact<T extends WorkflowEventType>(
+  type: T,
+  workflow: Pick<WorkflowRow, 'id' | 'user_id' | 'generation' | 'name' | 'kind'>,
+  at: Date,
+  details: Omit<WorkflowFacts[T], 'workflow_id' | 'user_id' | 'generation' | 'name' | 'kind' | 'at'>,
+): OutboxEvent {
+  return {
+    topic: 'notifications',
+    key: workflow.id,
+    type,
+    payload: {
+      workflow_id: workflow.id,
+      user_id: workflow.user_id,
+      generation: workflow.generation,
+      name: workflow.name,
+      kind: workflow.kind,
+      at: at.toISOString(),
+      ...details,
     },
-  ]);
+  };
 }

@@ -46,7 +46,7 @@ import type { DB, WorkflowRow } from '../../platform/db/schema.ts';
 import type { Events } from '../../platform/events.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { Loop } from '../loop.ts';
-import { writeWorkflowFact } from '../../services/facts.ts';
+import { workflowFact, writeWorkflowFact } from '../../services/facts.ts';
 import { cancelJobs, requestStops } from '../../services/jobs/cancel.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import { recordTerminatedTick } from '../../services/ticks/ledger.ts';
@@ -163,7 +163,7 @@ export class WorkflowWorker {
       .limit(retryBatchSize)
       .execute();
     if (waiting.length === 0 || !(await this.#containers.ping())) return retryWaitingBuildsMs;
-    for (const w of waiting) await this.#build(w.id, w.generation);
+    await this.#buildAll(waiting.map((w) => ({ workflowId: w.id, generation: w.generation })));
     return waiting.length === retryBatchSize ? 0 : retryWaitingBuildsMs;
   }
 
@@ -171,12 +171,17 @@ export class WorkflowWorker {
     // A relay batch holds at most one event per workflow (per-key order), so the successes of a
     // batch can be applied together without reordering anything for any workflow.
     await this.#jobsCompleted(batch.filter((m) => m.type === 'JOB_COMPLETED'));
+    await this.#buildAll(
+      batch
+        .filter((m) => m.type === 'BUILD')
+        .map((m) => {
+          const payload = m.payload as unknown as WorkflowEventPayload;
+          return { workflowId: payload.workflow_id, generation: payload.generation ?? 0 };
+        }),
+    );
     for (const message of batch) {
       const payload = message.payload as unknown as WorkflowEventPayload;
       switch (message.type) {
-        case 'BUILD':
-          await this.#build(payload.workflow_id, payload.generation ?? 0);
-          break;
         case 'FAILURE_LIMIT_REACHED':
           await this.#failureLimitReached(payload as FailureLimitPayload);
           break;
@@ -187,7 +192,7 @@ export class WorkflowWorker {
           await this.#cancelRunning(payload.workflow_id);
           break;
         default:
-          // JOB_COMPLETED (above), RESCHEDULE (the edit set next_run_at), JOB_CANCELED, DELETE.
+          // JOB_COMPLETED and BUILD (above), RESCHEDULE (the edit set next_run_at), JOB_CANCELED, DELETE.
           break;
       }
     }
@@ -222,21 +227,43 @@ export class WorkflowWorker {
     });
   }
 
-  async #build(workflowId: string, generation: number): Promise<void> {
-    const workflow = await this.#db
+  /**
+   * The BUILD events of a batch: the workflows read in one statement; those with no image to
+   * prepare (HEARTBEAT, a DAG of HEARTBEAT tasks) completed together in one transaction; the
+   * others one by one, as pulls are. One transaction per HEARTBEAT build held builds to 170–250/s
+   * (docs/performance.md, bench/bulk.ts), an hour for a million bulk-created one-offs.
+   */
+  async #buildAll(builds: Array<{ workflowId: string; generation: number }>): Promise<void> {
+    if (builds.length === 0) return;
+    const rows = await this.#db
       .selectFrom('workflows')
       .selectAll()
-      .where('id', '=', workflowId)
-      .executeTakeFirst();
-    if (!workflow || workflow.generation !== generation || workflow.terminated_at !== null) return;
-    if (workflow.build_status === 'COMPLETED' || workflow.build_status === 'FAILED') return;
-
-    // The images to have locally: a CONTAINER workflow's, or every CONTAINER task's of a DAG.
-    const images = buildInputOf(workflow.kind, workflow.payload as WorkflowPayload)?.split('\n') ?? [];
-    if (images.length === 0) {
-      await this.#finishBuild(workflow, 'COMPLETED', null);
-      return;
+      .where(
+        'id',
+        'in',
+        builds.map((b) => b.workflowId),
+      )
+      .execute();
+    const byId = new Map(rows.map((w) => [w.id, w]));
+    const imageless: WorkflowRow[] = [];
+    const withImages: Array<{ workflow: WorkflowRow; images: string[] }> = [];
+    for (const { workflowId, generation } of builds) {
+      const workflow = byId.get(workflowId);
+      if (!workflow || workflow.generation !== generation || workflow.terminated_at !== null) continue;
+      if (workflow.build_status === 'COMPLETED' || workflow.build_status === 'FAILED') continue;
+      // The images to have locally: a CONTAINER workflow's, or every CONTAINER task's of a DAG.
+      const images = buildInputOf(workflow.kind, workflow.payload as WorkflowPayload)?.split('\n') ?? [];
+      if (images.length === 0) imageless.push(workflow);
+      else withImages.push({ workflow, images });
     }
+    await this.#finishBuilds(imageless.map((workflow) => ({ workflow, status: 'COMPLETED', reason: null })));
+    for (const { workflow, images } of withImages) await this.#build(workflow, images);
+  }
+
+  /** A build with images to prepare: STARTED, then each image made present (or the reason it cannot be). */
+  async #build(workflow: WorkflowRow, images: string[]): Promise<void> {
+    const workflowId = workflow.id;
+    const generation = workflow.generation;
     const image = images.join(', ');
     const startedAt = this.#clock.now();
     await this.#db.transaction().execute(async (trx) => {
@@ -305,39 +332,65 @@ export class WorkflowWorker {
     status: 'COMPLETED' | 'FAILED',
     reason: string | null,
   ): Promise<void> {
+    await this.#finishBuilds([{ workflow, status, reason }]);
+  }
+
+  /**
+   * Builds finished, in one transaction: one guarded UPDATE over all of them (generation, still
+   * QUEUED or STARTED, not terminated: a build superseded by an edit changes nothing) and the
+   * facts of those it moved, in one outbox insert.
+   */
+  async #finishBuilds(
+    builds: Array<{ workflow: WorkflowRow; status: 'COMPLETED' | 'FAILED'; reason: string | null }>,
+  ): Promise<void> {
+    if (builds.length === 0) return;
     const now = this.#clock.now();
-    const schedule = scheduleOf(workflow);
-    // A once workflow whose run_at passed while it was building (a slow pull, a long build queue:
-    // 1,000 created at once) still runs, late, like a catch-up run; it used to get no next run and
-    // so never ran. It cannot run twice: the tick's job is unique per (workflow, scheduled_at), and
-    // one that already completed keeps completed_at.
-    const lateOnce = schedule.type === 'once' && workflow.completed_at === null ? schedule.runAt : null;
-    // The fire time set when the build was queued stays (the ledger has no hole, issue 13): one
-    // that fell during the build runs as the catch-up policy says, once built; after a failed
-    // build the scheduler records it and the next ones as NOT_BUILT, moving along the grid, and
-    // the missed-fire detector names the failed build.
-    const nextRunAt =
-      workflow.next_run_at ??
-      (status === 'COMPLETED' ? (nextRunAfter(schedule, now, now) ?? lateOnce) : null);
-    const finished = await this.#db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('workflows')
-        .set({ build_status: status, build_error: reason, next_run_at: nextRunAt, updated_at: now })
-        .where('id', '=', workflow.id)
-        .where('generation', '=', workflow.generation)
-        .where('build_status', 'in', ['QUEUED', 'STARTED'])
-        .where('terminated_at', 'is', null)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
-      if (status === 'COMPLETED') await writeWorkflowFact(trx, 'BUILD_COMPLETED', workflow, now, {});
-      else await writeWorkflowFact(trx, 'BUILD_FAILED', workflow, now, { reason: reason ?? 'unknown' });
-      return true;
+    const nextRunAts = builds.map(({ workflow, status }) => {
+      const schedule = scheduleOf(workflow);
+      // A once workflow whose run_at passed while it was building (a slow pull, a long build queue:
+      // 1,000 created at once) still runs, late, like a catch-up run; it used to get no next run and
+      // so never ran. It cannot run twice: the tick's job is unique per (workflow, scheduled_at), and
+      // one that already completed keeps completed_at.
+      const lateOnce = schedule.type === 'once' && workflow.completed_at === null ? schedule.runAt : null;
+      // The fire time set when the build was queued stays (the ledger has no hole, issue 13): one
+      // that fell during the build runs as the catch-up policy says, once built; after a failed
+      // build the scheduler records it and the next ones as NOT_BUILT, moving along the grid, and
+      // the missed-fire detector names the failed build.
+      return (
+        workflow.next_run_at ??
+        (status === 'COMPLETED' ? (nextRunAfter(schedule, now, now) ?? lateOnce) : null)
+      );
     });
-    if (!finished) return;
-    this.#events.emit('outbox:written', { count: 1 });
-    this.#logger.info({ workflowId: workflow.id, status, reason }, 'workflow build finished');
-    this.#events.emit('workflow:build:finished', { workflowId: workflow.id, status });
-    this.#events.emit('schedules:changed', { workflowId: workflow.id });
+    const finished = await this.#db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ id: string }>`
+        UPDATE workflows w
+        SET build_status = v.status, build_error = v.reason, next_run_at = v.next_run_at, updated_at = ${now}
+        FROM unnest(${builds.map((b) => b.workflow.id)}::uuid[], ${builds.map((b) => b.workflow.generation)}::int[],
+                    ${builds.map((b) => b.status)}::text[], ${builds.map((b) => b.reason)}::text[],
+                    ${nextRunAts.map((t) => t?.toISOString() ?? null)}::timestamptz[])
+          AS v(id, generation, status, reason, next_run_at)
+        WHERE w.id = v.id AND w.generation = v.generation
+          AND w.build_status IN ('QUEUED', 'STARTED') AND w.terminated_at IS NULL
+        RETURNING w.id`.execute(trx);
+      const moved = new Set(rows.map((r) => r.id));
+      const done = builds.filter((b) => moved.has(b.workflow.id));
+      await writeOutbox(
+        trx,
+        done.map(({ workflow, status, reason }) =>
+          status === 'COMPLETED'
+            ? workflowFact('BUILD_COMPLETED', workflow, now, {})
+            : workflowFact('BUILD_FAILED', workflow, now, { reason: reason ?? 'unknown' }),
+        ),
+      );
+      return done;
+    });
+    if (finished.length === 0) return;
+    this.#events.emit('outbox:written', { count: finished.length });
+    for (const { workflow, status, reason } of finished) {
+      this.#logger.info({ workflowId: workflow.id, status, reason }, 'workflow build finished');
+      this.#events.emit('workflow:build:finished', { workflowId: workflow.id, status });
+      this.#events.emit('schedules:changed', { workflowId: workflow.id });
+    }
   }
 
   /** The failure limit was reached (counted by the completion): terminate (or pause), once. */
