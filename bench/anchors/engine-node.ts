@@ -319,14 +319,18 @@ const epochNow = () => performance.timeOrigin + performance.now();
 /**
  * OURS_TRACE=1: the harness's pickup split by stage for the single adds (`p: 'l'`), per worker
  * process, printed to stderr at stop: add call (the harness's `t`) → this process hears
- * `schedules:changed` over Redis → its executor claims the job → the heartbeat request arrives.
+ * `schedules:changed` over Redis → its scheduler's tick commits the job (`jobs:runnable`) → its
+ * executor claims the job → the heartbeat request arrives.
  * The clocks are one machine's (epoch ms of each process's performance clock).
  */
 class PickupTrace {
   readonly #woken = new Map<string, number>();
   readonly #claimed = new Map<string, number>();
-  readonly #stages: Record<'woken' | 'claimed' | 'arrived' | 'total', number[]> = {
+  /** When this process's ticks committed jobs (`jobs:runnable`, in order). */
+  readonly #created: number[] = [];
+  readonly #stages: Record<'woken' | 'created' | 'claimed' | 'arrived' | 'total', number[]> = {
     woken: [],
+    created: [],
     claimed: [],
     arrived: [],
     total: [],
@@ -334,6 +338,7 @@ class PickupTrace {
 
   listen(events: Events): void {
     events.on('schedules:changed', (p) => this.#woken.set(p.workflowId, epochNow()));
+    events.on('jobs:runnable', () => this.#created.push(epochNow()));
     events.on('executor:job:claimed', (p) => this.#claimed.set(p.workflowId, epochNow()));
   }
 
@@ -343,8 +348,12 @@ class PickupTrace {
     const woken = this.#woken.get(workflowId);
     const claimed = this.#claimed.get(workflowId);
     if (d.p !== 'l' || typeof d.t !== 'number' || woken === undefined || claimed === undefined) return;
+    // The first tick of this process that committed jobs after the wake-up (the job's, when this
+    // process's scheduler created it: the claim is of this process's executor, woken in-process).
+    const created = this.#created.find((c) => c >= woken && c <= claimed) ?? claimed;
     this.#stages.woken.push(woken - d.t);
-    this.#stages.claimed.push(claimed - woken);
+    this.#stages.created.push(created - woken);
+    this.#stages.claimed.push(claimed - created);
     this.#stages.arrived.push(at - claimed);
     this.#stages.total.push(at - d.t);
   }
