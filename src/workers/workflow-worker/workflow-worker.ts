@@ -14,7 +14,7 @@
  * - FAILURE_LIMIT_REACHED: the statement that recorded a failure counted it and found the
  *   workflow's maximum reached (src/services/runs/failure-policy.ts); the workflow is
  *   terminated (reason "auto"), its queued jobs canceled, one TERMINATE event written. Guarded by
- *   `terminated_at IS NULL` and the generation, so a redelivery changes nothing. A workflow with
+ *   the state (`terminate`'s from states) and the generation, so a redelivery changes nothing. A workflow with
  *   `pause_on_failure` is paused instead (note "paused after N consecutive failures", queued
  *   automatic runs canceled, as POST …/pause does): its owner resumes it as it is instead of
  *   editing it, which rebuilds it. Guarded by `paused_at IS NULL`: a redelivery, or another
@@ -51,6 +51,15 @@ import { cancelJobs, requestStops } from '../../services/jobs/cancel.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import { recordTerminatedTick } from '../../services/ticks/ledger.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
+import { onceCompletion } from '../../services/runs/failure-policy.ts';
+import {
+  IllegalWorkflowTransition,
+  nextWorkflowStatus,
+  WORKFLOW_FROM,
+  workflowTransition,
+  type WorkflowEvent,
+  type WorkflowStatus,
+} from '../../domain/workflow-status.ts';
 
 const CONSUMER = 'workflow-worker';
 
@@ -158,7 +167,7 @@ export class WorkflowWorker {
       .where('kind', 'in', ['CONTAINER', 'DAG'])
       .where('build_status', '=', 'QUEUED')
       .where('build_error', 'is not', null)
-      .where('terminated_at', 'is', null)
+      .where('state', '<>', 'TERMINATED')
       .orderBy('updated_at')
       .limit(retryBatchSize)
       .execute();
@@ -215,8 +224,7 @@ export class WorkflowWorker {
       await sql`
         UPDATE workflows
         SET consecutive_job_failures_count = 0,
-            completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
-                                THEN ${now}::timestamptz ELSE completed_at END,
+            ${onceCompletion(sql`${now}::timestamptz`)},
             updated_at = ${now}
         WHERE id = ANY(${workflowIds}::uuid[])`.execute(trx);
     });
@@ -228,7 +236,7 @@ export class WorkflowWorker {
       .selectAll()
       .where('id', '=', workflowId)
       .executeTakeFirst();
-    if (!workflow || workflow.generation !== generation || workflow.terminated_at !== null) return;
+    if (!workflow || workflow.generation !== generation || workflow.state === 'TERMINATED') return;
     if (workflow.build_status === 'COMPLETED' || workflow.build_status === 'FAILED') return;
 
     // The images to have locally: a CONTAINER workflow's, or every CONTAINER task's of a DAG.
@@ -294,7 +302,7 @@ export class WorkflowWorker {
       .where('id', '=', workflow.id)
       .where('generation', '=', workflow.generation)
       .where('build_status', 'in', ['QUEUED', 'STARTED'])
-      .where('terminated_at', 'is', null)
+      .where('state', '<>', 'TERMINATED')
       .execute();
     this.#logger.warn({ workflowId: workflow.id, reason }, 'workflow build waits for the container runtime');
     this.#events.emit('workflow:build:waiting', { workflowId: workflow.id });
@@ -320,15 +328,32 @@ export class WorkflowWorker {
       workflow.next_run_at ??
       (status === 'COMPLETED' ? (nextRunAfter(schedule, now, now) ?? lateOnce) : null);
     const finished = await this.#db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('workflows')
-        .set({ build_status: status, build_error: reason, next_run_at: nextRunAt, updated_at: now })
+      // The row locked first: whether a pause was asked for during the build decides the state
+      // the build leaves (PAUSED or ACTIVE), and must not change between this read and the write.
+      const current = await trx
+        .selectFrom('workflows')
+        .select(['state', 'paused_at'])
         .where('id', '=', workflow.id)
         .where('generation', '=', workflow.generation)
         .where('build_status', 'in', ['QUEUED', 'STARTED'])
-        .where('terminated_at', 'is', null)
+        .forUpdate()
         .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
+      if (!current) return false;
+      const event: WorkflowEvent =
+        status === 'COMPLETED'
+          ? { type: 'buildCompleted', paused: current.paused_at !== null }
+          : { type: 'buildFailed' };
+      const state = workflowTransition(current.state, event);
+      // Terminated meanwhile: the build's result no longer matters.
+      if (state instanceof IllegalWorkflowTransition) return false;
+      await trx
+        .updateTable('workflows')
+        .set({ build_status: status, build_error: reason, next_run_at: nextRunAt, state, updated_at: now })
+        .where('id', '=', workflow.id)
+        .where('generation', '=', workflow.generation)
+        .where('build_status', 'in', ['QUEUED', 'STARTED'])
+        .where('state', 'in', WORKFLOW_FROM[event.type])
+        .execute();
       if (status === 'COMPLETED') await writeWorkflowFact(trx, 'BUILD_COMPLETED', workflow, now, {});
       else await writeWorkflowFact(trx, 'BUILD_FAILED', workflow, now, { reason: reason ?? 'unknown' });
       return true;
@@ -345,21 +370,12 @@ export class WorkflowWorker {
     const outcome = await this.#db.transaction().execute(async (trx) => {
       const workflow = await trx
         .selectFrom('workflows')
-        .select([
-          'id',
-          'user_id',
-          'generation',
-          'name',
-          'kind',
-          'terminated_at',
-          'pause_on_failure',
-          'paused_at',
-        ])
+        .select(['id', 'user_id', 'generation', 'name', 'kind', 'state', 'pause_on_failure', 'paused_at'])
         .where('id', '=', payload.workflow_id)
         .forUpdate()
         .executeTakeFirst();
       // Gone, already terminated, or edited since (an edit starts the count afresh).
-      if (!workflow || workflow.terminated_at !== null || workflow.generation !== payload.generation)
+      if (!workflow || workflow.state === 'TERMINATED' || workflow.generation !== payload.generation)
         return null;
       if (workflow.pause_on_failure) {
         return (await this.#pauseAuto(trx, workflow, payload.consecutive_failures)) ? 'paused' : null;
@@ -389,20 +405,19 @@ export class WorkflowWorker {
         kind: 'HEARTBEAT' | 'CONTAINER';
         consecutive_job_failures_count: number;
         max_consecutive_job_failures_allowed: number;
-        terminated_at: Date | null;
+        state: WorkflowStatus;
         pause_on_failure: boolean;
         paused_at: Date | null;
       }>`
         UPDATE workflows
         SET consecutive_job_failures_count = consecutive_job_failures_count + 1,
-            completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
-                                THEN ${now}::timestamptz ELSE completed_at END,
+            ${onceCompletion(sql`${now}::timestamptz`)},
             updated_at = ${now}
         WHERE id = ${payload.workflow_id}
         RETURNING id, user_id, generation, name, kind, consecutive_job_failures_count, max_consecutive_job_failures_allowed,
-                  terminated_at, pause_on_failure, paused_at`.execute(trx);
+                  state, pause_on_failure, paused_at`.execute(trx);
       const workflow = rows[0];
-      if (!workflow || workflow.terminated_at !== null) return null;
+      if (!workflow || workflow.state === 'TERMINATED') return null;
       if (workflow.consecutive_job_failures_count < workflow.max_consecutive_job_failures_allowed)
         return null;
       if (workflow.pause_on_failure) {
@@ -429,15 +444,21 @@ export class WorkflowWorker {
    */
   async #pauseAuto(
     trx: Transaction<DB>,
-    workflow: Pick<WorkflowRow, 'id' | 'paused_at'>,
+    workflow: Pick<WorkflowRow, 'id' | 'paused_at' | 'state'>,
     failures: number,
   ): Promise<boolean> {
     if (workflow.paused_at !== null) return false;
     const now = this.#clock.now();
     await trx
       .updateTable('workflows')
-      .set({ paused_at: now, pause_note: failurePauseNote(failures), updated_at: now })
+      .set({
+        state: nextWorkflowStatus(workflow.state, { type: 'pause' }),
+        paused_at: now,
+        pause_note: failurePauseNote(failures),
+        updated_at: now,
+      })
       .where('id', '=', workflow.id)
+      .where('state', 'in', WORKFLOW_FROM.pause)
       .execute();
     // As POST …/pause: the schedule's waiting runs (a started run, a DAG's tasks included, goes on).
     await cancelJobs(
@@ -477,8 +498,14 @@ export class WorkflowWorker {
     );
     await trx
       .updateTable('workflows')
-      .set({ terminated_at: now, next_run_at: null, updated_at: now })
+      .set({
+        state: nextWorkflowStatus(before.state, { type: 'terminate' }),
+        terminated_at: now,
+        next_run_at: null,
+        updated_at: now,
+      })
       .where('id', '=', workflow.id)
+      .where('state', 'in', WORKFLOW_FROM.terminate)
       .execute();
     // The waiting runs now; the running ones when TERMINATE is handled (#cancelRunning).
     await cancelJobs(
