@@ -112,7 +112,7 @@ function onceItems(n: number, runAt: (i: number) => string, endpoint: string, of
 /** What the workflow worker does for a HEARTBEAT's build, in SQL for many (events left published). */
 async function markBuilt(db: Kysely<DB>): Promise<number> {
   const t0 = performance.now();
-  await sql`UPDATE workflows SET build_status = 'COMPLETED', updated_at = now() WHERE build_status = 'QUEUED'`.execute(
+  await sql`UPDATE workflows SET build_status = 'COMPLETED', state = 'ACTIVE', updated_at = now() WHERE build_status = 'QUEUED'`.execute(
     db,
   );
   await sql`UPDATE outbox SET status = 'PUBLISHED', published_at = now() WHERE status = 'PENDING'`.execute(

@@ -179,12 +179,12 @@ async function fill(db: Kysely<DB>): Promise<string> {
   // Workflows: H (users[0]) 500 CONTAINER; users 1…99: 25 CONTAINER + 25 HEARTBEAT. `n` numbers
   // each user's workflows from 1.
   await run(
-    `INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status,
+    `INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, state,
                            log_retention, max_consecutive_job_failures_allowed)
      SELECT gen_random_uuid(), ($1::uuid[])[u], 'wf-' || lpad(n::text, 3, '0'),
             CASE WHEN u = 1 OR n <= 25 THEN 'CONTAINER' ELSE 'HEARTBEAT' END,
             CASE WHEN u = 1 OR n <= 25 THEN $2::jsonb ELSE $3::jsonb END,
-            'interval', 5, 'COMPLETED', u = 1 OR n <= 25, 100
+            'interval', 5, 'COMPLETED', 'ACTIVE', u = 1 OR n <= 25, 100
      FROM generate_series(1, 100) AS u, generate_series(1, 500) AS n
      WHERE u = 1 OR n <= 50`,
     [users, container, heartbeat],

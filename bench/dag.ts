@@ -91,8 +91,8 @@ async function main() {
       .values({ id: userId, email: 'bench@example.com', password_hash: 'x', role: 'admin' })
       .execute();
     await sql`
-      INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, log_retention, next_run_at)
-      VALUES (${workflowId}, ${userId}, 'bench-dag', 'DAG', ${JSON.stringify(checked.value.stored)}::jsonb, 'interval', 60, 'COMPLETED', false, NULL)`.execute(
+      INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, state, log_retention, next_run_at)
+      VALUES (${workflowId}, ${userId}, 'bench-dag', 'DAG', ${JSON.stringify(checked.value.stored)}::jsonb, 'interval', 60, 'COMPLETED', 'ACTIVE', false, NULL)`.execute(
       database.db,
     );
     relay.start();

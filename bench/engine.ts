@@ -122,7 +122,10 @@ async function main() {
       const total = rate * seconds;
       const ids = await makeWorkflows(total, () => null);
       const jobs = new JobsService(database.db, systemClock, events, { idempotencyTtlMs: 86_400_000 });
-      await database.db.updateTable('workflows').set({ build_status: 'COMPLETED' }).execute();
+      await database.db
+        .updateTable('workflows')
+        .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
+        .execute();
       const t0 = performance.now();
       for (let i = 0; i < total; i++) {
         const due = t0 + (i * 1000) / rate;

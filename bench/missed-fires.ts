@@ -20,10 +20,10 @@ try {
     db,
   );
   await sql`
-    INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status,
+    INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, state,
                            max_consecutive_job_failures_allowed, log_retention, next_run_at)
     SELECT gen_random_uuid(), '00000000-0000-7000-8000-000000000001', 'w' || i, 'HEARTBEAT', '{}', 'interval', 1,
-           'COMPLETED', 3, false, now() + (i % 60) * interval '1 second'
+           'COMPLETED', 'ACTIVE', 3, false, now() + (i % 60) * interval '1 second'
     FROM generate_series(1, ${WORKFLOWS}) i`.execute(db);
   await sql`
     INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, trigger, scheduled_at, status)

@@ -27,8 +27,8 @@ export async function insertHeartbeatWorkflows(
       return { id, next: params.nextRunAt(offset + k)?.toISOString() ?? null };
     });
     await run(
-      `INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, log_retention, next_run_at, max_consecutive_job_failures_allowed)
-       SELECT w.id, $1, 'bench', 'HEARTBEAT', $2::jsonb, 'interval', 1, 'COMPLETED', false, w.next, 100
+      `INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, build_status, state, log_retention, next_run_at, max_consecutive_job_failures_allowed)
+       SELECT w.id, $1, 'bench', 'HEARTBEAT', $2::jsonb, 'interval', 1, 'COMPLETED', 'ACTIVE', false, w.next, 100
        FROM unnest($3::uuid[], $4::timestamptz[]) AS w(id, next)`,
       [params.userId, payload, chunk.map((c) => c.id), chunk.map((c) => c.next)],
     );

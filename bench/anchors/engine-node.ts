@@ -185,7 +185,7 @@ export async function openApi(site: Site, env: Record<string, string>): Promise<
       return rows[0]!.n;
     },
     async purge() {
-      await sql`UPDATE workflows SET next_run_at = NULL, terminated_at = now(), updated_at = now()
+      await sql`UPDATE workflows SET next_run_at = NULL, state = 'TERMINATED', terminated_at = now(), updated_at = now()
                 WHERE next_run_at IS NOT NULL`.execute(db);
       await sql`UPDATE jobs SET status = 'CANCELED', completed_at = now(), updated_at = now()
                 WHERE status IN ('PENDING', 'QUEUED')`.execute(db);
@@ -224,9 +224,9 @@ async function insertOnceHeartbeats(
   );
   const runAts = items.map((x) => new Date(x.runAt ?? now).toISOString());
   await sql`
-    INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, run_at, build_status, log_retention,
+    INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, run_at, build_status, state, log_retention,
                            next_run_at, max_consecutive_job_failures_allowed)
-    SELECT w.id, ${userId}, 'anchor', 'HEARTBEAT', w.payload, 'once', w.run_at, 'COMPLETED', false, w.run_at, 3
+    SELECT w.id, ${userId}, 'anchor', 'HEARTBEAT', w.payload, 'once', w.run_at, 'COMPLETED', 'ACTIVE', false, w.run_at, 3
     FROM unnest(${ids}::uuid[], ${payloads}::jsonb[], ${runAts}::timestamptz[]) AS w(id, payload, run_at)`.execute(
     db,
   );

@@ -47,7 +47,7 @@ describe.each(ENGINES)('backfill API (%s)', (engine) => {
     // Built (no workflow worker runs here).
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', id)
       .execute();
     return id;

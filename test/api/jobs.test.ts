@@ -146,7 +146,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
     if (build === 'COMPLETED') {
       await gw.database.db
         .updateTable('workflows')
-        .set({ build_status: 'COMPLETED' })
+        .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
         .where('id', '=', id)
         .execute();
     }
@@ -342,7 +342,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
       expect(problem.detail).toMatch(/QUEUED/);
       await gw.database.db
         .updateTable('workflows')
-        .set({ build_status: 'FAILED' })
+        .set({ build_status: 'FAILED', state: 'BUILD_FAILED' })
         .where('id', '=', wfId)
         .execute();
       expect(expectProblem(await api.run(u, wfId), 412).detail).toMatch(/FAILED/);
@@ -419,7 +419,7 @@ describe.each(ENGINES)('jobs API (%s)', (engine) => {
       expectProblem(await api.run(u, wfId, { 'idempotency-key': 'later' }), 412);
       await gw.database.db
         .updateTable('workflows')
-        .set({ build_status: 'COMPLETED' })
+        .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
         .where('id', '=', wfId)
         .execute();
       const ok = await api.run(u, wfId, { 'idempotency-key': 'later' });

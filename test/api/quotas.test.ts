@@ -71,7 +71,7 @@ describe.each(ENGINES)('quotas (%s)', (engine) => {
     const id = res.json<{ id: string }>().id;
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', id)
       .execute();
     return id;

@@ -111,7 +111,7 @@ describe.each(ENGINES)('schedule preview (%s)', (engine) => {
     // The build completed at 10:07: the grid is 10:37, 11:07, …
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED', next_run_at: new Date(START + 37 * MINUTE) })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE', next_run_at: new Date(START + 37 * MINUTE) })
       .where('id', '=', id)
       .execute();
     const res = await preview(u, id, 'count=3&from=2027-03-20T11:00:00Z');

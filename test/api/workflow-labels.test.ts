@@ -95,7 +95,7 @@ describe.each(ENGINES)('workflow labels (%s)', (engine) => {
     const wf = ok<Workflow>(await create(heartbeat('edited', { team: 'data', tier: 'web' })), 201);
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', wf.id)
       .execute();
     const renamed = ok<Workflow>(await update(wf.id, { name: 'edited again' }));

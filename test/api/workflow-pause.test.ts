@@ -82,7 +82,11 @@ describe.each(ENGINES)('workflow pause and resume (%s)', (engine) => {
     const wf = res.json<Workflow>();
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED', next_run_at: new Date(clock.now().getTime() + 60 * MINUTE) })
+      .set({
+        build_status: 'COMPLETED',
+        state: 'ACTIVE',
+        next_run_at: new Date(clock.now().getTime() + 60 * MINUTE),
+      })
       .where('id', '=', wf.id)
       .execute();
     return get(wf.id);

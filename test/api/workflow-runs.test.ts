@@ -18,7 +18,7 @@ import { newId } from '../../src/platform/ids.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { WorkflowWorker } from '../../src/workers/workflow-worker/workflow-worker.ts';
 import { createTestGateway, ENGINES, registerUser, type TestGateway } from '../helpers/harness.ts';
-import { snapshotOf } from '../helpers/fixtures.ts';
+import { snapshotOf, stateOfBuild } from '../helpers/fixtures.ts';
 
 const API = '/api/v1/workflows';
 const MINUTE = 60_000;
@@ -119,7 +119,7 @@ describe.each(ENGINES)('workflow runs (%s)', (engine) => {
   async function setBuild(id: string, build: BuildStatus, error: string | null = null): Promise<void> {
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: build, build_error: error })
+      .set({ build_status: build, state: stateOfBuild(build), build_error: error })
       .where('id', '=', id)
       .execute();
   }

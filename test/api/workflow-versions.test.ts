@@ -122,7 +122,7 @@ describe.each(ENGINES)('workflow versions (%s)', (engineName) => {
     const wf = res.json<Workflow>();
     await gw.database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', wf.id)
       .execute();
     return wf;

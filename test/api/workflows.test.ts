@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/platform/ids.ts';
 import { DEFAULT_SCHEDULE_POLICY, schedulePolicyView } from '../../src/domain/schedule-policy.ts';
 import { createTestGateway, ENGINES, registerUser, TestClock, type TestGateway } from '../helpers/harness.ts';
-import { snapshotOf } from '../helpers/fixtures.ts';
+import { snapshotOf, stateOfBuild } from '../helpers/fixtures.ts';
 const DEFAULT_POLICY_VIEW = schedulePolicyView(DEFAULT_SCHEDULE_POLICY);
 
 const API = '/api/v1/workflows';
@@ -212,7 +212,11 @@ describe.each(ENGINES)('workflows API (%s)', (engine) => {
     gw.database.db.selectFrom('workflows').select(['id', 'name']).where('user_id', '=', userId).execute();
 
   const setBuildStatus = (id: string, status: 'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED' | 'CANCELED') =>
-    gw.database.db.updateTable('workflows').set({ build_status: status }).where('id', '=', id).execute();
+    gw.database.db
+      .updateTable('workflows')
+      .set({ build_status: status, state: stateOfBuild(status) })
+      .where('id', '=', id)
+      .execute();
 
   // ─── create ──────────────────────────────────────────────────────────────────────────
   describe('create', () => {

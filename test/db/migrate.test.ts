@@ -267,6 +267,73 @@ describe('migrations', () => {
     }
   });
 
+  it('0028 backfills the state with the precedence the status was derived by, and its CHECKs refuse a state the facts contradict', async () => {
+    const database = await openDatabase({ url: '', dataDir: 'memory://', poolSize: 1 });
+    try {
+      const migrations = await loadMigrations();
+      await migrate(
+        database.db,
+        migrations.filter((m) => m.version < 28),
+      );
+      const user = '01900000-0000-7000-8000-0000000000aa';
+      await sql`insert into users (id, email, password_hash) values (${user}, 'state@example.com', 'x')`.execute(
+        database.db,
+      );
+      const at = '2030-01-01T00:00:00Z';
+      // [name, build_status, terminated_at, completed_at, paused_at, expected state]
+      const cases: [string, string, string | null, string | null, string | null, string][] = [
+        ['queued', 'QUEUED', null, null, null, 'BUILDING'],
+        ['started-paused', 'STARTED', null, null, at, 'BUILDING'],
+        ['built', 'COMPLETED', null, null, null, 'ACTIVE'],
+        ['paused', 'COMPLETED', null, null, at, 'PAUSED'],
+        ['failed', 'FAILED', null, null, null, 'BUILD_FAILED'],
+        ['canceled-paused', 'CANCELED', null, null, at, 'BUILD_FAILED'],
+        ['completed-paused', 'COMPLETED', null, at, at, 'COMPLETED'],
+        ['completed-rebuilding', 'QUEUED', null, at, null, 'COMPLETED'],
+        ['terminated', 'COMPLETED', at, at, at, 'TERMINATED'],
+        ['terminated-failed', 'FAILED', at, null, null, 'TERMINATED'],
+      ];
+      const payload = JSON.stringify({ endpoint: 'https://example.com/', method: 'GET' });
+      for (const [i, [name, build, terminated, completed, paused]] of cases.entries()) {
+        await sql`
+          insert into workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes,
+            log_retention, build_status, terminated_at, completed_at, paused_at)
+          values (${`01900000-0000-7000-8000-0000000001${String(i).padStart(2, '0')}`}, ${user}, ${name},
+            'HEARTBEAT', ${payload}::jsonb, 'interval', 5, false, ${build},
+            ${terminated}::timestamptz, ${completed}::timestamptz, ${paused}::timestamptz)`.execute(
+          database.db,
+        );
+      }
+      expect((await migrate(database.db, migrations)).applied).toContain('0028_workflow_state');
+      const rows = await database.db
+        .selectFrom('workflows')
+        .select(['name', 'state'])
+        .orderBy('id')
+        .execute();
+      expect(rows.map((r) => [r.name, r.state])).toEqual(cases.map((c) => [c[0], c[5]]));
+
+      // A write that moves a fact without the state (or the state without its facts) is refused.
+      const refused = [
+        sql`update workflows set terminated_at = now() where name = 'built'`,
+        sql`update workflows set state = 'ACTIVE' where name = 'paused'`,
+        sql`update workflows set build_status = 'QUEUED' where name = 'built'`,
+        sql`update workflows set build_status = 'COMPLETED' where name = 'queued'`,
+        sql`update workflows set paused_at = now() where name = 'built'`,
+        sql`update workflows set completed_at = now() where name = 'built'`,
+        sql`update workflows set state = 'BUILD_FAILED' where name = 'queued'`,
+        sql`update workflows set state = 'SLEEPING' where name = 'queued'`,
+      ];
+      for (const statement of refused) {
+        await expect(statement.execute(database.db)).rejects.toThrow(/check constraint/);
+      }
+      await sql`update workflows set state = 'PAUSED', paused_at = now() where name = 'built'`.execute(
+        database.db,
+      );
+    } finally {
+      await database.close();
+    }
+  });
+
   it('keep PGlite data on disk across a restart', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cv-pglite-'));
     try {

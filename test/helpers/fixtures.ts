@@ -7,6 +7,24 @@ import {
   schedulePolicyView,
   type SchedulePolicyInput,
 } from '../../src/domain/schedule-policy.ts';
+import type { BuildStatus, WorkflowStatus } from '../../src/domain/workflow-status.ts';
+
+/**
+ * The state of a workflow whose build is `build`, neither paused, completed nor terminated: a
+ * fixture that sets the build directly sets this with it (migration 0028's CHECKs tie the two).
+ */
+export function stateOfBuild(build: BuildStatus): WorkflowStatus {
+  switch (build) {
+    case 'QUEUED':
+    case 'STARTED':
+      return 'BUILDING';
+    case 'COMPLETED':
+      return 'ACTIVE';
+    case 'FAILED':
+    case 'CANCELED':
+      return 'BUILD_FAILED';
+  }
+}
 
 export async function insertUser(db: Kysely<DB>): Promise<string> {
   const id = newId();
@@ -59,6 +77,7 @@ export async function insertWorkflows(db: Kysely<DB>, fixtures: WorkflowFixture[
         timezone: f.cron?.timezone ?? null,
         run_at: f.runAt ?? null,
         build_status: f.buildStatus ?? 'COMPLETED',
+        state: stateOfBuild(f.buildStatus ?? 'COMPLETED'),
         max_consecutive_job_failures_allowed: f.maxFailures ?? 3,
         pause_on_failure: f.pauseOnFailure ?? false,
         log_retention: (f.kind ?? 'HEARTBEAT') === 'CONTAINER',

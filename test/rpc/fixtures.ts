@@ -81,7 +81,7 @@ export async function loopbackClients(local: LocalServices, rpc: Partial<typeof 
 export async function markBuilt(database: Database, workflowId: string): Promise<void> {
   await database.db
     .updateTable('workflows')
-    .set({ build_status: 'COMPLETED' })
+    .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
     .where('id', '=', workflowId)
     .execute();
 }

@@ -356,7 +356,7 @@ describe.each(['memory', 'loopback'] as const)('every RPC over the %s transport'
 
     // Rebuild: 412 while the build is COMPLETED, then a FAILED build queued again, and replayed.
     expect(await sameProblem(local.workflows.rebuild(user.id, b), c.workflows.rebuild(user.id, b))).toBe(412);
-    await sql`UPDATE workflows SET build_status = 'FAILED', build_error = 'image not found' WHERE id = ${b}`.execute(
+    await sql`UPDATE workflows SET build_status = 'FAILED', state = 'BUILD_FAILED', build_error = 'image not found' WHERE id = ${b}`.execute(
       database.db,
     );
     const rebuilt = await c.workflows.rebuild(user.id, b, 'rebuild-1');

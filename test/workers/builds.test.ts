@@ -55,9 +55,8 @@ describe.each(ENGINES)('BUILD events in batches (%s)', (engineName) => {
     const past = new Date(Date.now() - 60_000);
     const future = new Date(Date.now() + 3_600_000);
     const queued = { userId, nextRunAt: null, buildStatus: 'QUEUED' as const };
-    const [interval, latePast, onceFuture, stale, finished, terminated, container] = await insertWorkflows(
-      database.db,
-      [
+    const [interval, latePast, onceFuture, stale, finished, terminated, container, paused] =
+      await insertWorkflows(database.db, [
         { ...queued, intervalMinutes: 5 },
         { ...queued, runAt: past },
         { ...queued, runAt: future },
@@ -65,12 +64,18 @@ describe.each(ENGINES)('BUILD events in batches (%s)', (engineName) => {
         { ...queued, intervalMinutes: 1, buildStatus: 'COMPLETED', nextRunAt: future },
         { ...queued, intervalMinutes: 1 },
         { ...queued, kind: 'CONTAINER', payload: { image: 'localhost/chronoverse-test:1' } },
-      ],
-    );
-    const all = [interval!, latePast!, onceFuture!, stale!, finished!, terminated!, container!];
+        { ...queued, intervalMinutes: 1 },
+      ]);
+    const all = [interval!, latePast!, onceFuture!, stale!, finished!, terminated!, container!, paused!];
+    // Paused while it was building: the build leaves it PAUSED (the state machine's buildCompleted).
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ paused_at: new Date() })
+      .where('id', '=', paused!)
+      .execute();
+    await database.db
+      .updateTable('workflows')
+      .set({ terminated_at: new Date(), state: 'TERMINATED' })
       .where('id', '=', terminated!)
       .execute();
     // The stale workflow was edited after its BUILD was written: generation 2 now.
@@ -84,25 +89,43 @@ describe.each(ENGINES)('BUILD events in batches (%s)', (engineName) => {
       build(finished!),
       build(terminated!),
       build(container!),
+      build(paused!),
     ];
     const before = Date.now();
     await engine.worker.handle(batch);
     const after = await rows(all);
 
-    expect(after.get(interval!)!.build_status).toBe('COMPLETED');
+    expect(after.get(interval!)!).toMatchObject({ build_status: 'COMPLETED', state: 'ACTIVE' });
     // An interval schedule runs one interval after its build.
     const next = after.get(interval!)!.next_run_at!.getTime();
     expect(next).toBeGreaterThanOrEqual(before + 5 * 60_000 - 1_000);
     expect(next).toBeLessThanOrEqual(Date.now() + 5 * 60_000 + 1_000);
     // A once instant that passed while building still runs (late); a future one at its instant.
-    expect(after.get(latePast!)!).toMatchObject({ build_status: 'COMPLETED', next_run_at: past });
-    expect(after.get(onceFuture!)!).toMatchObject({ build_status: 'COMPLETED', next_run_at: future });
+    expect(after.get(latePast!)!).toMatchObject({
+      build_status: 'COMPLETED',
+      state: 'ACTIVE',
+      next_run_at: past,
+    });
+    expect(after.get(onceFuture!)!).toMatchObject({
+      build_status: 'COMPLETED',
+      state: 'ACTIVE',
+      next_run_at: future,
+    });
+    expect(after.get(paused!)!).toMatchObject({ build_status: 'COMPLETED', state: 'PAUSED' });
     // Guards per workflow: the superseded, the finished and the terminated ones are untouched.
-    expect(after.get(stale!)!).toMatchObject({ build_status: 'QUEUED', next_run_at: null });
+    expect(after.get(stale!)!).toMatchObject({
+      build_status: 'QUEUED',
+      state: 'BUILDING',
+      next_run_at: null,
+    });
     expect(after.get(finished!)!).toMatchObject({ build_status: 'COMPLETED', next_run_at: future });
-    expect(after.get(terminated!)!).toMatchObject({ build_status: 'QUEUED', next_run_at: null });
+    expect(after.get(terminated!)!).toMatchObject({
+      build_status: 'QUEUED',
+      state: 'TERMINATED',
+      next_run_at: null,
+    });
     // The image goes its own way in the same batch: no container runtime here, so FAILED.
-    expect(after.get(container!)!.build_status).toBe('FAILED');
+    expect(after.get(container!)!).toMatchObject({ build_status: 'FAILED', state: 'BUILD_FAILED' });
     expect(after.get(container!)!.build_error).toMatch(/no container runtime/);
 
     const written = await facts(all);
@@ -114,6 +137,7 @@ describe.each(ENGINES)('BUILD events in batches (%s)', (engineName) => {
     expect(byKey(finished!)).toEqual([]);
     expect(byKey(terminated!)).toEqual([]);
     expect(byKey(container!)).toEqual(['BUILD_STARTED', 'BUILD_FAILED']);
+    expect(byKey(paused!)).toEqual(['BUILD_COMPLETED']);
     expect(
       written.find((f) => f.key === interval! && f.event_type === 'BUILD_COMPLETED')!.payload,
     ).toMatchObject({ workflow_id: interval!, user_id: userId, generation: 1, kind: 'HEARTBEAT' });

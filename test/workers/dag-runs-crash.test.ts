@@ -73,7 +73,7 @@ describe('a DAG run whose executor process is killed with SIGKILL (PostgreSQL)',
     const workflowId = created.body.id;
     await database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', workflowId)
       .execute();
     const run = (await jobs.runNow(userId, workflowId)).body;

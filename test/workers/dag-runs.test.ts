@@ -104,7 +104,7 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     const workflowId = created.body.id;
     await database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', workflowId)
       .execute();
     const job = (await jobs.runNow(userId, workflowId)).body;

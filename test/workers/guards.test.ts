@@ -34,6 +34,7 @@ import { Completer, type Completion } from '../../src/workers/executor/completer
 import { jobsClaim, jobsRescueExpired } from '../../src/workers/executor/sql.ts';
 import { Scheduler } from '../../src/workers/scheduler/scheduler.ts';
 import { insertManualJob, insertUser, insertWorkflows, jobsOf } from '../helpers/fixtures.ts';
+import type { WorkflowStatus } from '../../src/domain/workflow-status.ts';
 import { createTestDatabase, TestClock } from '../helpers/harness.ts';
 
 const OWNER = 'executor-under-test';
@@ -274,15 +275,15 @@ describe('statement guards (PostgreSQL)', () => {
       },
       {
         guard: 'built: a workflow whose build has not completed gets none',
-        setup: (id) => setWorkflow(id, { build_status: 'QUEUED' }),
+        setup: (id) => setWorkflow(id, { build_status: 'QUEUED', state: 'BUILDING' }),
       },
       {
         guard: 'terminated: a terminated workflow gets none',
-        setup: (id) => setWorkflow(id, { terminated_at: new Date(T0 - 60_000) }),
+        setup: (id) => setWorkflow(id, { terminated_at: new Date(T0 - 60_000), state: 'TERMINATED' }),
       },
       {
         guard: 'paused: a paused workflow gets none',
-        setup: (id) => setWorkflow(id, { paused_at: new Date(T0 - 60_000) }),
+        setup: (id) => setWorkflow(id, { paused_at: new Date(T0 - 60_000), state: 'PAUSED' }),
       },
       {
         guard: 'once: a tick whose run exists already does not start a second',
@@ -309,6 +310,7 @@ describe('statement guards (PostgreSQL)', () => {
         build_status: 'QUEUED';
         terminated_at: Date;
         paused_at: Date;
+        state: WorkflowStatus;
       }>,
     ): Promise<void> {
       await database.db.updateTable('workflows').set(values).where('id', '=', id).execute();

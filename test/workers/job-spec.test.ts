@@ -54,7 +54,7 @@ describe.each(ENGINES)('a job runs its own copy of the definition (%s)', (engine
     // A HEARTBEAT workflow has nothing to build: the workflow worker marks it COMPLETED.
     await database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', created.body.id)
       .execute();
     return created.body.id;

@@ -31,7 +31,7 @@ describe.each(ENGINES)('missed-fire alerts (%s)', (engine) => {
   afterEach(async () => {
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('terminated_at', 'is', null)
       .execute();
     // Every test starts with no incident open (their workflows are terminated above).

@@ -116,7 +116,7 @@ describe.each(ENGINES)('preview = what the scheduler fires (%s)', (engine) => {
         // Heartbeats need no build; the scheduler takes built workflows only.
         await database.db
           .updateTable('workflows')
-          .set({ build_status: 'COMPLETED' })
+          .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
           .where('id', '=', id)
           .execute();
         // Segments end at each edit and at the week's end (an edit at an instant of its own).
@@ -149,7 +149,7 @@ describe.each(ENGINES)('preview = what the scheduler fires (%s)', (engine) => {
         } finally {
           await database.db
             .updateTable('workflows')
-            .set({ terminated_at: clock.now() })
+            .set({ state: 'TERMINATED', terminated_at: clock.now() })
             .where('id', '=', id)
             .execute();
         }

@@ -31,7 +31,7 @@ describe.each(ENGINES)('schedule policies (%s)', (engine) => {
   afterEach(async () => {
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('terminated_at', 'is', null)
       .execute();
   });

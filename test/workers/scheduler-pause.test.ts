@@ -76,7 +76,7 @@ describe.each(ENGINES)('scheduler and pause (%s)', (engine) => {
     expect(jobs.map((j) => j.skipped_ticks)).toEqual([0, 0, 0]);
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: clock.now() })
+      .set({ state: 'TERMINATED', terminated_at: clock.now() })
       .where('id', '=', id!)
       .execute();
   });
@@ -100,7 +100,7 @@ describe.each(ENGINES)('scheduler and pause (%s)', (engine) => {
     expect(await scheduledTimes(id!)).toEqual(['2021-01-01T04:00:00.000Z']);
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: clock.now() })
+      .set({ state: 'TERMINATED', terminated_at: clock.now() })
       .where('id', '=', id!)
       .execute();
   });

@@ -92,7 +92,7 @@ describe.each(ENGINES)('scheduler (%s)', (engine) => {
     ]);
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('id', 'in', [due!, later!])
       .execute();
   });
@@ -117,7 +117,7 @@ describe.each(ENGINES)('scheduler (%s)', (engine) => {
     expect(await jobsOf(database.db, id!)).toHaveLength(1);
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('id', '=', id!)
       .execute();
   });
@@ -141,7 +141,7 @@ describe.each(ENGINES)('scheduler (%s)', (engine) => {
     expect(wf.next_run_at?.toISOString()).toBe('2021-01-01T00:11:00.000Z');
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('id', '=', id!)
       .execute();
   });
@@ -179,7 +179,7 @@ describe.each(ENGINES)('scheduler (%s)', (engine) => {
     expect(wf.next_run_at?.toISOString()).toBe('2021-01-02T08:00:00.000Z');
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('id', '=', id!)
       .execute();
   });
@@ -200,7 +200,7 @@ describe.each(ENGINES)('scheduler (%s)', (engine) => {
     expect(rounds[2]!.nextDueAt?.toISOString()).toBe('2021-01-01T00:01:00.000Z');
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('id', 'in', ids)
       .execute();
   });

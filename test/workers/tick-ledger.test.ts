@@ -30,7 +30,7 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
   afterEach(async () => {
     await database.db
       .updateTable('workflows')
-      .set({ terminated_at: new Date() })
+      .set({ state: 'TERMINATED', terminated_at: new Date() })
       .where('terminated_at', 'is', null)
       .execute();
   });
@@ -249,7 +249,7 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
     // The build of an edit fails (as the workflow worker's #finishBuild leaves it: next_run_at kept).
     await database.db
       .updateTable('workflows')
-      .set({ build_status: 'FAILED', build_error: 'image example:missing not found' })
+      .set({ build_status: 'FAILED', state: 'BUILD_FAILED', build_error: 'image example:missing not found' })
       .where('id', '=', w.id)
       .execute();
     expect(await w.tickAt(1)).toMatchObject({ claimed: 0, created: 0, notBuilt: 1, paused: 0 });
@@ -272,7 +272,7 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
     // Built again: the next fire time (on the rebuild's grid, 00:06:30) runs; the failed ones are not caught up.
     await database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED' })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE' })
       .where('id', '=', w.id)
       .execute();
     expect(await w.tickAt(7)).toMatchObject({ created: 1, notBuilt: 0 });
@@ -297,7 +297,7 @@ describe.each(ENGINES)('tick ledger (%s)', (engine) => {
     // Fixed and built (the worker gives a once workflow that never ran its instant back: lateOnce).
     await database.db
       .updateTable('workflows')
-      .set({ build_status: 'COMPLETED', next_run_at: new Date(START + MINUTE) })
+      .set({ build_status: 'COMPLETED', state: 'ACTIVE', next_run_at: new Date(START + MINUTE) })
       .where('id', '=', id!)
       .execute();
     expect(await scheduler.runOnce()).toMatchObject({ created: 1 });

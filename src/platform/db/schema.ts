@@ -2,6 +2,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { JobTrigger } from '../../domain/job-state.ts';
 import type { StoredSchedulePolicyView } from '../../domain/schedule-policy.ts';
+import type { WorkflowStatus } from '../../domain/workflow-status.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -85,6 +86,11 @@ export interface WorkflowsTable {
     'QUEUED' | 'STARTED' | 'COMPLETED' | 'FAILED' | 'CANCELED' | undefined
   >;
   build_error: string | null;
+  /**
+   * The lifecycle's state (src/domain/workflow-status.ts), the API's `status`; set by guarded
+   * UPDATEs from the machine, backed by CHECKs on the facts below. Migration 0028.
+   */
+  state: ColumnType<WorkflowStatus, WorkflowStatus | undefined, WorkflowStatus>;
   consecutive_job_failures_count: Generated<number>;
   max_consecutive_job_failures_allowed: number;
   log_retention: boolean;

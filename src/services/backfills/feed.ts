@@ -57,7 +57,7 @@ export async function backfillsFeed(
   }>`
     SELECT b.id, b.max_parallel, b.next_index, cardinality(b.scheduled_times) AS total,
            b.scheduled_times[b.next_index + 1 : b.next_index + b.max_parallel] AS upcoming,
-           w.terminated_at IS NOT NULL AS terminated
+           w.state = 'TERMINATED' AS terminated
     FROM backfills b JOIN workflows w ON w.id = b.workflow_id
     WHERE ${which}`.execute(trx);
   if (locked.length === 0) return { created: [], ended: 0 };

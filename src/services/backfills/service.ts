@@ -68,7 +68,7 @@ export async function createBackfill(
     const fires = backfillFireTimes(schedule, req, anchor, w.id, jitter);
     if (!fires.ok) throw new ValidationError([fires.issue]);
     if (req.dryRun) return { dry_run: true, fire_times: fires.fireTimes.map(toFireTimeView) };
-    if (w.terminated_at !== null) {
+    if (w.state === 'TERMINATED') {
       throw new PreconditionFailedError('The workflow is terminated; edit it to re-activate it first.');
     }
     if (w.build_status !== 'COMPLETED') {

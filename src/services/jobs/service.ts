@@ -334,7 +334,7 @@ async function lockRunnableWorkflow(
 }
 
 function assertRunnable(workflow: WorkflowRow): void {
-  if (workflow.terminated_at !== null) {
+  if (workflow.state === 'TERMINATED') {
     throw new PreconditionFailedError('The workflow is terminated; edit it to re-activate it first.');
   }
   if (workflow.build_status !== 'COMPLETED') {

@@ -14,6 +14,19 @@
  * RUNNING, which happens once (the completion's lease guard, the rescue's status guard).
  */
 import { sql, type RawBuilder } from 'kysely';
+import { workflowFrom } from '../workflows/state-sql.ts';
+
+/**
+ * The SET clauses that complete a once workflow after a run of it finished, when its one fire time
+ * has been taken (`next_run_at` NULL): the state moves to COMPLETED by the machine's
+ * `onceCompleted` (any state but TERMINATED) and `completed_at` says when. Unqualified columns:
+ * the UPDATE's target table is workflows.
+ */
+export function onceCompletion(now: RawBuilder<unknown>): RawBuilder<unknown> {
+  const done = sql`schedule_type = 'once' AND next_run_at IS NULL AND state IN (${workflowFrom('onceCompleted')})`;
+  return sql`state = CASE WHEN ${done} THEN 'COMPLETED' ELSE state END,
+        completed_at = CASE WHEN ${done} THEN ${now} ELSE completed_at END`;
+}
 
 /**
  * Three CTEs, `folded`, `policy` and `limit_reached`, over a relation named `source` with columns
@@ -48,13 +61,12 @@ export function failurePolicyCtes(source: string): RawBuilder<unknown> {
     UPDATE workflows w
     SET consecutive_job_failures_count = CASE WHEN r.any_succeeded THEN r.trailing
                                               ELSE w.consecutive_job_failures_count + r.failed END,
-        completed_at = CASE WHEN w.schedule_type = 'once' AND w.next_run_at IS NULL AND w.terminated_at IS NULL
-                            THEN now() ELSE w.completed_at END,
+        ${onceCompletion(sql`now()`)},
         updated_at = now()
     FROM folded r
     WHERE w.id = r.workflow_id
     RETURNING w.id, w.user_id, w.generation, w.consecutive_job_failures_count AS failures,
-              w.max_consecutive_job_failures_allowed AS max_failures, w.terminated_at, r.job_id, r.succeeded, r.headers
+              w.max_consecutive_job_failures_allowed AS max_failures, w.state, r.job_id, r.succeeded, r.headers
   ), limit_reached AS (
     INSERT INTO outbox (topic, key, event_type, payload, headers)
     SELECT 'workflows', p.id::text, 'FAILURE_LIMIT_REACHED',
@@ -63,7 +75,7 @@ export function failurePolicyCtes(source: string): RawBuilder<unknown> {
                               'max_consecutive_failures', p.max_failures),
            p.headers
     FROM policy p
-    WHERE NOT p.succeeded AND p.terminated_at IS NULL AND p.failures >= p.max_failures
+    WHERE NOT p.succeeded AND p.state <> 'TERMINATED' AND p.failures >= p.max_failures
     ORDER BY p.id
     RETURNING id
   )`;

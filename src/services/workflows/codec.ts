@@ -12,7 +12,7 @@ import {
   type StoredSchedulePolicyView,
 } from '../../domain/schedule-policy.ts';
 import type { FireTime } from '../../domain/schedule-preview.ts';
-import { deriveWorkflowStatus, type BuildStatus, type WorkflowStatus } from '../../domain/workflow-status.ts';
+import type { BuildStatus, WorkflowStatus } from '../../domain/workflow-status.ts';
 import type { WorkflowKind } from '../../domain/workflow-input.ts';
 import type { WorkflowRow } from '../../platform/db/schema.ts';
 
@@ -175,12 +175,7 @@ export function toWorkflowView(row: WorkflowRow, recentJobs: RecentJobView[]): W
     interval: row.interval_minutes,
     build_status: row.build_status,
     build_error: row.build_error,
-    status: deriveWorkflowStatus({
-      buildStatus: row.build_status,
-      terminatedAt: row.terminated_at,
-      completedAt: row.completed_at,
-      pausedAt: row.paused_at,
-    }),
+    status: row.state,
     consecutive_job_failures_count: row.consecutive_job_failures_count,
     max_consecutive_job_failures_allowed: row.max_consecutive_job_failures_allowed,
     log_retention: row.log_retention,

@@ -25,7 +25,15 @@ import {
 } from '../../domain/schedule-preview.ts';
 import { parseLabelSelector, type LabelRequirement } from '../../domain/labels.ts';
 import { nextRunAfter, type Schedule } from '../../domain/schedule.ts';
-import type { BuildStatus } from '../../domain/workflow-status.ts';
+import {
+  INITIAL_WORKFLOW_STATUS,
+  WORKFLOW_FROM,
+  editEvent,
+  IllegalWorkflowTransition,
+  nextWorkflowStatus,
+  workflowTransition,
+  type BuildStatus,
+} from '../../domain/workflow-status.ts';
 import {
   buildInputOf,
   validateWorkflowBulk,
@@ -299,8 +307,8 @@ export class WorkflowsService implements WorkflowsApi {
     if (filters.query) q = q.where('name', 'ilike', `%${escapeLike(filters.query)}%`);
     if (filters.kind) q = q.where('kind', '=', filters.kind);
     if (filters.build_status) q = q.where('build_status', '=', filters.build_status);
-    if (filters.terminated === true) q = q.where('terminated_at', 'is not', null);
-    if (filters.terminated === false) q = q.where('terminated_at', 'is', null);
+    if (filters.terminated === true) q = q.where('state', '=', 'TERMINATED');
+    if (filters.terminated === false) q = q.where('state', '<>', 'TERMINATED');
     if (filters.interval_min !== undefined) q = q.where('interval_minutes', '>=', filters.interval_min);
     if (filters.interval_max !== undefined) q = q.where('interval_minutes', '<=', filters.interval_max);
     for (const requirement of selector?.requirements ?? []) q = q.where(labelCondition(requirement));
@@ -382,12 +390,21 @@ export class WorkflowsService implements WorkflowsApi {
         const imageChanged =
           buildInputOf(current.kind, payload as never) !==
           buildInputOf(current.kind, current.payload as never);
-        const reactivated = current.terminated_at !== null;
+        const reactivated = current.state === 'TERMINATED';
         const rebuild =
           imageChanged ||
           reactivated ||
           (current.build_status !== 'COMPLETED' && current.build_status !== 'STARTED');
-        const reschedule = !rebuild && (scheduleChanged || current.completed_at !== null);
+        const reschedule = !rebuild && (scheduleChanged || current.state === 'COMPLETED');
+        // A once schedule that ran stays complete unless it is given a new schedule.
+        const completedAt = scheduleChanged ? null : current.completed_at;
+        const lifecycle = editEvent({
+          state: current.state,
+          rebuild,
+          completed: completedAt !== null,
+          buildStatus: current.build_status,
+          paused: current.paused_at !== null,
+        });
 
         const updated = await trx
           .updateTable('workflows')
@@ -402,13 +419,16 @@ export class WorkflowsService implements WorkflowsApi {
             ...(changes.labels !== undefined ? { labels: JSON.stringify(changes.labels) } : {}),
             consecutive_job_failures_count: 0,
             terminated_at: null,
-            completed_at: scheduleChanged ? null : current.completed_at,
+            completed_at: completedAt,
+            ...(lifecycle ? { state: nextWorkflowStatus(current.state, lifecycle) } : {}),
             next_run_at: reschedule || scheduleChanged ? nextRunAfter(schedule, now) : current.next_run_at,
             generation: reschedule ? current.generation + 1 : current.generation,
             ...(rebuild ? rebuildColumns(current, schedule, now) : {}),
             updated_at: now,
           })
           .where('id', '=', workflowId)
+          // An edit that leaves the lifecycle alone expects the state it read under the lock.
+          .where('state', 'in', lifecycle ? WORKFLOW_FROM[lifecycle.type] : [current.state])
           .returningAll()
           .executeTakeFirstOrThrow();
         // A new version when the definition changed (not for a rename, a relabel or a no-op edit).
@@ -453,23 +473,26 @@ export class WorkflowsService implements WorkflowsApi {
       },
       async (trx) => {
         const current = await lockOwnedWorkflow(trx, userId, workflowId);
-        if (current.terminated_at !== null) {
+        if (current.state === 'TERMINATED') {
           throw new PreconditionFailedError(
             'The workflow is terminated; edit it to re-activate it, which rebuilds it.',
           );
         }
-        const row = await trx
-          .updateTable('workflows')
-          .set({ ...rebuildColumns(current, scheduleOf(current), now), updated_at: now })
-          .where('id', '=', workflowId)
-          .where('build_status', '=', 'FAILED')
-          .returningAll()
-          .executeTakeFirst();
-        if (!row) {
+        const to = workflowTransition(current.state, { type: 'rebuild' });
+        if (current.build_status !== 'FAILED' || to instanceof IllegalWorkflowTransition) {
           throw new PreconditionFailedError(
             `Only a FAILED build can be rebuilt; this workflow's build is ${current.build_status}.`,
           );
         }
+        // Under the row's lock: the guards hold, and say what the statement relies on.
+        const row = await trx
+          .updateTable('workflows')
+          .set({ ...rebuildColumns(current, scheduleOf(current), now), state: to, updated_at: now })
+          .where('id', '=', workflowId)
+          .where('build_status', '=', 'FAILED')
+          .where('state', 'in', WORKFLOW_FROM.rebuild)
+          .returningAll()
+          .executeTakeFirstOrThrow();
         await recordNotBuiltTicks(trx, current, now);
         await queueBuild(trx, row, now);
         return viewOf(trx, row);
@@ -484,13 +507,19 @@ export class WorkflowsService implements WorkflowsApi {
     const now = this.#clock.now();
     const view = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
-      if (current.terminated_at !== null) return viewOf(trx, current);
+      if (current.state === 'TERMINATED') return viewOf(trx, current);
       // The fire time that would have come next, recorded once (ledger outcome TERMINATED).
       await recordTerminatedTick(trx, current, 'the workflow was terminated by its owner', now);
       const row = await trx
         .updateTable('workflows')
-        .set({ terminated_at: now, next_run_at: null, updated_at: now })
+        .set({
+          state: nextWorkflowStatus(current.state, { type: 'terminate' }),
+          terminated_at: now,
+          next_run_at: null,
+          updated_at: now,
+        })
         .where('id', '=', workflowId)
+        .where('state', 'in', WORKFLOW_FROM.terminate)
         .returningAll()
         .executeTakeFirstOrThrow();
       await cancelPendingJobs(trx, workflowId, now, 'all');
@@ -518,12 +547,19 @@ export class WorkflowsService implements WorkflowsApi {
     const now = this.#clock.now();
     const { view, changed } = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
-      if (current.terminated_at !== null) throw new WorkflowTerminatedError();
+      if (current.state === 'TERMINATED') throw new WorkflowTerminatedError();
+      // A pause asked for during the build is in force too (paused_at), though the state shows the build.
       if (current.paused_at !== null) return { view: await viewOf(trx, current), changed: false };
       const row = await trx
         .updateTable('workflows')
-        .set({ paused_at: now, pause_note: input.note, updated_at: now })
+        .set({
+          state: nextWorkflowStatus(current.state, { type: 'pause' }),
+          paused_at: now,
+          pause_note: input.note,
+          updated_at: now,
+        })
         .where('id', '=', workflowId)
+        .where('state', 'in', WORKFLOW_FROM.pause)
         .returningAll()
         .executeTakeFirstOrThrow();
       await cancelPendingJobs(trx, workflowId, now, 'automatic');
@@ -544,14 +580,16 @@ export class WorkflowsService implements WorkflowsApi {
     const now = this.#clock.now();
     const { view, changed } = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
-      if (current.terminated_at !== null) throw new WorkflowTerminatedError();
+      if (current.state === 'TERMINATED') throw new WorkflowTerminatedError();
       if (current.paused_at === null) return { view: await viewOf(trx, current), changed: false };
       // A build still under way sets the first run itself when it completes.
       const built = current.build_status === 'COMPLETED';
+      const state = nextWorkflowStatus(current.state, { type: 'resume' });
       if (built) await recordPauseTicks(trx, current, now);
       const row = await trx
         .updateTable('workflows')
         .set({
+          state,
           paused_at: null,
           pause_note: null,
           consecutive_job_failures_count: 0,
@@ -561,6 +599,7 @@ export class WorkflowsService implements WorkflowsApi {
           updated_at: now,
         })
         .where('id', '=', workflowId)
+        .where('state', 'in', WORKFLOW_FROM.resume)
         .returningAll()
         .executeTakeFirstOrThrow();
       return { view: await viewOf(trx, row), changed: true };
@@ -700,7 +739,7 @@ export class WorkflowsService implements WorkflowsApi {
   async delete(userId: string, workflowId: string): Promise<void> {
     const keys = await this.#db.transaction().execute(async (trx) => {
       const current = await lockOwnedWorkflow(trx, userId, workflowId);
-      if (current.terminated_at === null) {
+      if (current.state !== 'TERMINATED') {
         throw new PreconditionFailedError('Terminate the workflow before deleting it.');
       }
       const running = await trx
@@ -749,10 +788,10 @@ async function insertWorkflows(
   const { rows } = await sql<WorkflowRow>`
     INSERT INTO workflows (id, user_id, name, kind, payload, schedule_type, interval_minutes, cron_expression,
       timezone, run_at, max_consecutive_job_failures_allowed, pause_on_failure, log_retention, labels, next_run_at,
-      created_at, updated_at)
+      state, created_at, updated_at)
     SELECT w.id, ${userId}, w.name, w.kind, w.payload::jsonb, w.schedule_type, w.interval_minutes, w.cron_expression,
       w.timezone, w.run_at, w.max_failures, w.pause_on_failure, w.log_retention, w.labels::jsonb, w.next_run_at,
-      ${now}, ${now}
+      ${INITIAL_WORKFLOW_STATUS}, ${now}, ${now}
     FROM unnest(
       ${ids}::uuid[], ${drafts.map((d) => d.name)}::text[], ${drafts.map((d) => d.kind)}::text[],
       ${drafts.map((d) => JSON.stringify(d.payload))}::text[], ${columns.map((c) => c.schedule_type)}::text[],

@@ -14,7 +14,7 @@
  * - FAILURE_LIMIT_REACHED: the statement that recorded a failure counted it and found the
  *   workflow's maximum reached (src/services/runs/failure-policy.ts); the workflow is
  *   terminated (reason "auto"), its queued jobs canceled, one TERMINATE event written. Guarded by
- *   `terminated_at IS NULL` and the generation, so a redelivery changes nothing. A workflow with
+ *   the state (`terminate`'s from states) and the generation, so a redelivery changes nothing. A workflow with
  *   `pause_on_failure` is paused instead (note "paused after N consecutive failures", queued
  *   automatic runs canceled, as POST …/pause does): its owner resumes it as it is instead of
  *   editing it, which rebuilds it. Guarded by `paused_at IS NULL`: a redelivery, or another
@@ -51,6 +51,16 @@ import { cancelJobs, requestStops } from '../../services/jobs/cancel.ts';
 import { writeOutbox } from '../../services/outbox.ts';
 import { recordTerminatedTick } from '../../services/ticks/ledger.ts';
 import { scheduleOf } from '../../services/workflows/codec.ts';
+import { workflowFrom } from '../../services/workflows/state-sql.ts';
+import { onceCompletion } from '../../services/runs/failure-policy.ts';
+import {
+  IllegalWorkflowTransition,
+  nextWorkflowStatus,
+  WORKFLOW_FROM,
+  workflowTransition,
+  type WorkflowEvent,
+  type WorkflowStatus,
+} from '../../domain/workflow-status.ts';
 
 const CONSUMER = 'workflow-worker';
 
@@ -158,7 +168,7 @@ export class WorkflowWorker {
       .where('kind', 'in', ['CONTAINER', 'DAG'])
       .where('build_status', '=', 'QUEUED')
       .where('build_error', 'is not', null)
-      .where('terminated_at', 'is', null)
+      .where('state', '<>', 'TERMINATED')
       .orderBy('updated_at')
       .limit(retryBatchSize)
       .execute();
@@ -220,8 +230,7 @@ export class WorkflowWorker {
       await sql`
         UPDATE workflows
         SET consecutive_job_failures_count = 0,
-            completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
-                                THEN ${now}::timestamptz ELSE completed_at END,
+            ${onceCompletion(sql`${now}::timestamptz`)},
             updated_at = ${now}
         WHERE id = ANY(${workflowIds}::uuid[])`.execute(trx);
     });
@@ -249,7 +258,7 @@ export class WorkflowWorker {
     const withImages: Array<{ workflow: WorkflowRow; images: string[] }> = [];
     for (const { workflowId, generation } of builds) {
       const workflow = byId.get(workflowId);
-      if (!workflow || workflow.generation !== generation || workflow.terminated_at !== null) continue;
+      if (!workflow || workflow.generation !== generation || workflow.state === 'TERMINATED') continue;
       if (workflow.build_status === 'COMPLETED' || workflow.build_status === 'FAILED') continue;
       // The images to have locally: a CONTAINER workflow's, or every CONTAINER task's of a DAG.
       const images = buildInputOf(workflow.kind, workflow.payload as WorkflowPayload)?.split('\n') ?? [];
@@ -321,7 +330,7 @@ export class WorkflowWorker {
       .where('id', '=', workflow.id)
       .where('generation', '=', workflow.generation)
       .where('build_status', 'in', ['QUEUED', 'STARTED'])
-      .where('terminated_at', 'is', null)
+      .where('state', '<>', 'TERMINATED')
       .execute();
     this.#logger.warn({ workflowId: workflow.id, reason }, 'workflow build waits for the container runtime');
     this.#events.emit('workflow:build:waiting', { workflowId: workflow.id });
@@ -336,9 +345,10 @@ export class WorkflowWorker {
   }
 
   /**
-   * Builds finished, in one transaction: one guarded UPDATE over all of them (generation, still
-   * QUEUED or STARTED, not terminated: a build superseded by an edit changes nothing) and the
-   * facts of those it moved, in one outbox insert.
+   * Builds finished, in one transaction: their rows locked and read in one statement, each one's
+   * next state from the machine, one UPDATE over all of them guarded by the generation (a build
+   * superseded by an edit changes nothing), the build still running and the machine's `from`
+   * states (terminated meanwhile: nothing), and the facts of those it moved in one outbox insert.
    */
   async #finishBuilds(
     builds: Array<{ workflow: WorkflowRow; status: 'COMPLETED' | 'FAILED'; reason: string | null }>,
@@ -362,18 +372,52 @@ export class WorkflowWorker {
       );
     });
     const finished = await this.#db.transaction().execute(async (trx) => {
+      // The rows locked first: whether a pause was asked for during a build decides the state it
+      // leaves (PAUSED or ACTIVE), and must not change between this read and the write.
+      const current = await trx
+        .selectFrom('workflows')
+        .select(['id', 'generation', 'state', 'paused_at'])
+        .where(
+          'id',
+          'in',
+          builds.map((b) => b.workflow.id),
+        )
+        .where('build_status', 'in', ['QUEUED', 'STARTED'])
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+      const byId = new Map(current.map((c) => [c.id, c]));
+      const moves: Array<{ build: (typeof builds)[number]; nextRunAt: Date | null; state: WorkflowStatus }> =
+        [];
+      builds.forEach((build, i) => {
+        const row = byId.get(build.workflow.id);
+        // Superseded by an edit (another generation), or finished by another worker meanwhile.
+        if (!row || row.generation !== build.workflow.generation) return;
+        const event: WorkflowEvent =
+          build.status === 'COMPLETED'
+            ? { type: 'buildCompleted', paused: row.paused_at !== null }
+            : { type: 'buildFailed' };
+        const state = workflowTransition(row.state, event);
+        // Terminated meanwhile: the build's result no longer matters.
+        if (state instanceof IllegalWorkflowTransition) return;
+        moves.push({ build, nextRunAt: nextRunAts[i]!, state });
+      });
+      if (moves.length === 0) return [];
       const { rows } = await sql<{ id: string }>`
         UPDATE workflows w
-        SET build_status = v.status, build_error = v.reason, next_run_at = v.next_run_at, updated_at = ${now}
-        FROM unnest(${builds.map((b) => b.workflow.id)}::uuid[], ${builds.map((b) => b.workflow.generation)}::int[],
-                    ${builds.map((b) => b.status)}::text[], ${builds.map((b) => b.reason)}::text[],
-                    ${nextRunAts.map((t) => t?.toISOString() ?? null)}::timestamptz[])
-          AS v(id, generation, status, reason, next_run_at)
-        WHERE w.id = v.id AND w.generation = v.generation
-          AND w.build_status IN ('QUEUED', 'STARTED') AND w.terminated_at IS NULL
+        SET build_status = v.status, build_error = v.reason, next_run_at = v.next_run_at, state = v.state,
+            updated_at = ${now}
+        FROM unnest(${moves.map((m) => m.build.workflow.id)}::uuid[], ${moves.map((m) => m.build.workflow.generation)}::int[],
+                    ${moves.map((m) => m.build.status)}::text[], ${moves.map((m) => m.build.reason)}::text[],
+                    ${moves.map((m) => m.nextRunAt?.toISOString() ?? null)}::timestamptz[],
+                    ${moves.map((m) => m.state)}::text[])
+          AS v(id, generation, status, reason, next_run_at, state)
+        WHERE w.id = v.id AND w.generation = v.generation AND w.build_status IN ('QUEUED', 'STARTED')
+          AND CASE v.status WHEN 'COMPLETED' THEN w.state IN (${workflowFrom('buildCompleted')})
+                            ELSE w.state IN (${workflowFrom('buildFailed')}) END
         RETURNING w.id`.execute(trx);
       const moved = new Set(rows.map((r) => r.id));
-      const done = builds.filter((b) => moved.has(b.workflow.id));
+      const done = moves.filter((m) => moved.has(m.build.workflow.id)).map((m) => m.build);
       await writeOutbox(
         trx,
         done.map(({ workflow, status, reason }) =>
@@ -398,21 +442,12 @@ export class WorkflowWorker {
     const outcome = await this.#db.transaction().execute(async (trx) => {
       const workflow = await trx
         .selectFrom('workflows')
-        .select([
-          'id',
-          'user_id',
-          'generation',
-          'name',
-          'kind',
-          'terminated_at',
-          'pause_on_failure',
-          'paused_at',
-        ])
+        .select(['id', 'user_id', 'generation', 'name', 'kind', 'state', 'pause_on_failure', 'paused_at'])
         .where('id', '=', payload.workflow_id)
         .forUpdate()
         .executeTakeFirst();
       // Gone, already terminated, or edited since (an edit starts the count afresh).
-      if (!workflow || workflow.terminated_at !== null || workflow.generation !== payload.generation)
+      if (!workflow || workflow.state === 'TERMINATED' || workflow.generation !== payload.generation)
         return null;
       if (workflow.pause_on_failure) {
         return (await this.#pauseAuto(trx, workflow, payload.consecutive_failures)) ? 'paused' : null;
@@ -442,20 +477,19 @@ export class WorkflowWorker {
         kind: 'HEARTBEAT' | 'CONTAINER';
         consecutive_job_failures_count: number;
         max_consecutive_job_failures_allowed: number;
-        terminated_at: Date | null;
+        state: WorkflowStatus;
         pause_on_failure: boolean;
         paused_at: Date | null;
       }>`
         UPDATE workflows
         SET consecutive_job_failures_count = consecutive_job_failures_count + 1,
-            completed_at = CASE WHEN schedule_type = 'once' AND next_run_at IS NULL AND terminated_at IS NULL
-                                THEN ${now}::timestamptz ELSE completed_at END,
+            ${onceCompletion(sql`${now}::timestamptz`)},
             updated_at = ${now}
         WHERE id = ${payload.workflow_id}
         RETURNING id, user_id, generation, name, kind, consecutive_job_failures_count, max_consecutive_job_failures_allowed,
-                  terminated_at, pause_on_failure, paused_at`.execute(trx);
+                  state, pause_on_failure, paused_at`.execute(trx);
       const workflow = rows[0];
-      if (!workflow || workflow.terminated_at !== null) return null;
+      if (!workflow || workflow.state === 'TERMINATED') return null;
       if (workflow.consecutive_job_failures_count < workflow.max_consecutive_job_failures_allowed)
         return null;
       if (workflow.pause_on_failure) {
@@ -482,15 +516,21 @@ export class WorkflowWorker {
    */
   async #pauseAuto(
     trx: Transaction<DB>,
-    workflow: Pick<WorkflowRow, 'id' | 'paused_at'>,
+    workflow: Pick<WorkflowRow, 'id' | 'paused_at' | 'state'>,
     failures: number,
   ): Promise<boolean> {
     if (workflow.paused_at !== null) return false;
     const now = this.#clock.now();
     await trx
       .updateTable('workflows')
-      .set({ paused_at: now, pause_note: failurePauseNote(failures), updated_at: now })
+      .set({
+        state: nextWorkflowStatus(workflow.state, { type: 'pause' }),
+        paused_at: now,
+        pause_note: failurePauseNote(failures),
+        updated_at: now,
+      })
       .where('id', '=', workflow.id)
+      .where('state', 'in', WORKFLOW_FROM.pause)
       .execute();
     // As POST …/pause: the schedule's waiting runs (a started run, a DAG's tasks included, goes on).
     await cancelJobs(
@@ -530,8 +570,14 @@ export class WorkflowWorker {
     );
     await trx
       .updateTable('workflows')
-      .set({ terminated_at: now, next_run_at: null, updated_at: now })
+      .set({
+        state: nextWorkflowStatus(before.state, { type: 'terminate' }),
+        terminated_at: now,
+        next_run_at: null,
+        updated_at: now,
+      })
       .where('id', '=', workflow.id)
+      .where('state', 'in', WORKFLOW_FROM.terminate)
       .execute();
     // The waiting runs now; the running ones when TERMINATE is handled (#cancelRunning).
     await cancelJobs(

@@ -1,5 +1,4 @@
 import type { ReactNode } from 'react';
-import { deriveWorkflowStatus } from '../../../src/domain/workflow-status.ts';
 import type { BuildStatus, JobState, Workflow, WorkflowStatus } from '../api/types.ts';
 
 export type BadgeTone = 'neutral' | 'info' | 'success' | 'warning' | 'danger';
@@ -27,20 +26,24 @@ const WORKFLOW_STATUS_TONE: Record<WorkflowStatus, BadgeTone> = {
 };
 
 /**
- * The human status of a workflow. The API derives it (`status`); an older or partial object is
- * derived here with the same rules (src/domain/workflow-status.ts).
+ * The human status of a workflow: the API's `status` (its state, src/domain/workflow-status.ts).
+ * An older or partial object without one shows what its build and termination say.
  */
 export function workflowStatusOf(
   w: Pick<Workflow, 'build_status' | 'terminated_at'> & { status?: WorkflowStatus | undefined },
 ): WorkflowStatus {
   if (w.status) return w.status;
-  return deriveWorkflowStatus({
-    buildStatus: w.build_status,
-    terminatedAt: w.terminated_at ? new Date(w.terminated_at) : null,
-    completedAt: null,
-    pausedAt: null,
-  });
+  if (w.terminated_at) return 'TERMINATED';
+  return BUILD_STATUS_STATE[w.build_status];
 }
+
+const BUILD_STATUS_STATE: Record<BuildStatus, WorkflowStatus> = {
+  QUEUED: 'BUILDING',
+  STARTED: 'BUILDING',
+  COMPLETED: 'ACTIVE',
+  FAILED: 'BUILD_FAILED',
+  CANCELED: 'BUILD_FAILED',
+};
 
 export function WorkflowStatusBadge({ status }: { status: WorkflowStatus }) {
   return <Badge tone={WORKFLOW_STATUS_TONE[status]}>{WORKFLOW_STATUS_LABEL[status]}</Badge>;
