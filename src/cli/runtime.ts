@@ -662,6 +662,7 @@ export async function startRuntime(params: {
     logger.info(
       {
         modules,
+        services: lifecycle.started,
         engine: database?.engine ?? null,
         bus: kafka ? 'kafka' : 'in-process',
         redis: redis !== null,
