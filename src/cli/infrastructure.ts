@@ -70,10 +70,13 @@ export const PHASE = {
   front: 6,
 } as const;
 
-export const NEEDS = ['db', 'containers', 'artifacts', 'rpc-server'] as const;
-export type Need = (typeof NEEDS)[number];
+/** What a role may declare it needs (the module's note says what each opens). */
+export type Need = 'db' | 'containers' | 'artifacts' | 'rpc-server';
 
-/** Everything a role builds its services from; `db`, `bus`, `containers`, `artifacts` only when needed. */
+/**
+ * Everything a role builds its services from. `db`, `bus`, `containers` and `artifacts` throw for
+ * a role that did not declare the need: the process does not start rather than start without it.
+ */
 export interface Infrastructure {
   readonly config: Config;
   readonly logger: Logger;

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ROLES } from '../../src/cli/roles.ts';
 import { startRuntime } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -142,5 +143,12 @@ describe('services started by profile, in start order', { timeout: 120_000 }, ()
         ['scheduler'],
       ),
     ).toEqual(['db', 'clock-sync', 'scheduler', 'ops-server']);
+  });
+
+  // A role that uses what it did not declare in src/cli/role-services.ts fails to start; run
+  // together, another role's needs could hide the omission.
+  it.each(ROLES)('%s alone starts on what it declares it needs', async (role) => {
+    const services = await servicesOf({ DATABASE_URL: databaseUrl(databaseName) }, [role]);
+    expect(services).toContain('db');
   });
 });
