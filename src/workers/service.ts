@@ -2,7 +2,8 @@
  * One lifecycle for every background piece of a process (issue 17): a `Service` is started once
  * and stopped once; a `Lifecycle` starts services by phase (lower first, the order they were
  * added within a phase) and stops them in the exact reverse of the order they started. A service
- * that failed to stop is logged and the others still stop. src/cli/runtime.ts holds the table.
+ * that failed to stop is logged and the others still stop. Each role adds its services in
+ * src/cli/role-services.ts; src/cli/runtime.ts starts them.
  *
  * Services subscribe to the bus and to events in `start()` and unsubscribe in `stop()`: a
  * constructor only builds, so nothing of a service runs before the lifecycle starts it.
@@ -56,8 +57,8 @@ export class Lifecycle {
   /**
    * Starts the services added since the last call, by phase. A service whose start throws is
    * not stopped (it did not start); the error is thrown and `stop()` stops those started before.
-   * May be called again with more services (the infrastructure is opened first in runtime.ts),
-   * never with one of a phase below a started one's.
+   * May be called again with more services (src/cli/infrastructure.ts opens the connections
+   * first), never with one of a phase below a started one's.
    */
   async start(): Promise<void> {
     const batch = orderOf(this.#pending.splice(0));
