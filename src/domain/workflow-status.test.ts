@@ -5,6 +5,7 @@ import {
   editEvent,
   IllegalWorkflowTransition,
   INITIAL_WORKFLOW_STATUS,
+  nextWorkflowStatus,
   WORKFLOW_EVENTS,
   WORKFLOW_FROM,
   WORKFLOW_STATUSES,
@@ -105,6 +106,34 @@ describe('workflow state machine', () => {
         expect(new Set(legal)).toEqual(new Set([WORKFLOW_FROM[type].includes(from)]));
       }
     }
+  });
+
+  it('nextWorkflowStatus: the state after a legal event; throws for one the caller should have ruled out', () => {
+    expect(nextWorkflowStatus('ACTIVE', { type: 'pause' })).toBe('PAUSED');
+    expect(() => nextWorkflowStatus('TERMINATED', { type: 'pause' })).toThrow(
+      /pause is not allowed from TERMINATED/,
+    );
+  });
+
+  it('editEvent: a rebuild queues the build; a new schedule reopens a completed workflow; else nothing', () => {
+    const edit = {
+      state: 'ACTIVE' as const,
+      rebuild: false,
+      completed: false,
+      buildStatus: 'COMPLETED' as const,
+      paused: false,
+    };
+    expect(editEvent(edit)).toBeNull();
+    expect(editEvent({ ...edit, rebuild: true, completed: true })).toEqual({
+      type: 'buildQueued',
+      completed: true,
+    });
+    expect(editEvent({ ...edit, state: 'COMPLETED', completed: true })).toBeNull();
+    expect(editEvent({ ...edit, state: 'COMPLETED', buildStatus: 'STARTED', paused: true })).toEqual({
+      type: 'reopen',
+      building: true,
+      paused: true,
+    });
   });
 
   it('TERMINATED is left only by an edit, which rebuilds', () => {

@@ -14,11 +14,12 @@
  * - FAILURE_LIMIT_REACHED: the statement that recorded a failure counted it and found the
  *   workflow's maximum reached (src/services/runs/failure-policy.ts); the workflow is
  *   terminated (reason "auto"), its queued jobs canceled, one TERMINATE event written. Guarded by
- *   the state (`terminate`'s from states) and the generation, so a redelivery changes nothing. A workflow with
- *   `pause_on_failure` is paused instead (note "paused after N consecutive failures", queued
- *   automatic runs canceled, as POST …/pause does): its owner resumes it as it is instead of
- *   editing it, which rebuilds it. Guarded by `paused_at IS NULL`: a redelivery, or another
- *   failure of a manual run while paused, keeps the first pause.
+ *   the state (`terminate`'s from states, src/domain/workflow-status.ts) and the generation, so a
+ *   redelivery changes nothing. A workflow with `pause_on_failure` is paused instead (note "paused
+ *   after N consecutive failures", queued automatic runs canceled, as POST …/pause does): its owner
+ *   resumes it as it is instead of editing it, which rebuilds it. Guarded by `paused_at IS NULL`
+ *   (a pause asked for during a build is in force though the state still shows the build): a
+ *   redelivery, or another failure of a manual run while paused, keeps the first pause.
  * - JOB_COMPLETED / JOB_FAILED: the failure policy as versions before it moved into the
  *   completion counted it; only rows written by those versions, still in the outbox after an
  *   upgrade, carry them. Counted once per job (`processed_events`).
