@@ -135,18 +135,7 @@ export async function openInfrastructure(params: {
   const metrics = createMetricsRegistry();
   const { database, redis, live, kafka } = await openConnections({ ...params, databaseClock, events });
 
-  // The outbound and container policies (src/domain/outbound-policy.ts, container-policy.ts).
-  // One guard for heartbeats and one for webhooks, which also honour the deprecated
-  // webhooks-only CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS. Our own ports: the configured
-  // ones now, the ones port 0 got once bound.
-  const ownPorts = [config.server.port, config.rpc.port, config.ops.port];
-  const guards = {
-    heartbeat: new OutboundGuard({ allowPrivateNetworks: config.outbound.allowPrivateNetworks, ownPorts }),
-    webhook: new OutboundGuard({
-      allowPrivateNetworks: config.outbound.allowPrivateNetworks || config.webhooks.allowPrivateNetworks,
-      ownPorts,
-    }),
-  };
+  const guards = outboundGuards(config);
   const containerPolicy: ContainerPolicy = config.containers;
   const containers = needs.has('containers')
     ? await openContainerRuntime(config, containerPolicy, logger, metrics)
@@ -211,6 +200,23 @@ export async function openInfrastructure(params: {
   if (needs.has('rpc-server') && !has('gateway')) lifecycle.add(rpcServerService(infra));
   if (!has('gateway') && config.ops.port > 0) lifecycle.add(opsServerService(infra));
   return infra;
+}
+
+/**
+ * The outbound policy (src/domain/outbound-policy.ts): one guard for heartbeats and one for
+ * webhooks, which also honour the deprecated webhooks-only
+ * CHRONOVERSE_WEBHOOKS_ALLOW_PRIVATE_NETWORKS. Our own ports: the configured ones now, the ones
+ * port 0 got once bound (`addOwnPort`).
+ */
+function outboundGuards(config: Config): Infrastructure['guards'] {
+  const ownPorts = [config.server.port, config.rpc.port, config.ops.port];
+  return {
+    heartbeat: new OutboundGuard({ allowPrivateNetworks: config.outbound.allowPrivateNetworks, ownPorts }),
+    webhook: new OutboundGuard({
+      allowPrivateNetworks: config.outbound.allowPrivateNetworks || config.webhooks.allowPrivateNetworks,
+      ownPorts,
+    }),
+  };
 }
 
 /** What the phase-0 services open; filled as they start. */
