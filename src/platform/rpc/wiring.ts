@@ -28,8 +28,6 @@ import type { SubscriptionsApi } from '../../services/notifications/subscription
 import { SubscriptionsClient } from '../../services/notifications/subscriptions-client.ts';
 import { subscriptionsRpc } from '../../services/notifications/subscriptions-rpc.ts';
 import type { QuotasApi } from '../../services/quotas/api.ts';
-import { QuotasClient } from '../../services/quotas/client.ts';
-import { quotasRpc } from '../../services/quotas/rpc.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
@@ -39,9 +37,11 @@ import { webhooksRpc } from '../../services/webhooks/rpc.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { WorkflowsClient } from '../../services/workflows/client.ts';
 import { workflowsRpc } from '../../services/workflows/rpc.ts';
+import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
 import type { ServiceRegistration } from './registration.ts';
+import { apiClient, serveApi } from './service-adapter.ts';
 import { startRpcServer as startServer, type RpcServer } from './server.ts';
 import type { InternalErrorLogger } from './server-interceptors.ts';
 import { createInMemoryTransport, createRemoteTransport, type CallPolicy } from './transport.ts';
@@ -101,7 +101,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
   return [
     ...(local.users ? [usersRpc(local.users)] : []),
     ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
-    ...(local.quotas ? [quotasRpc(local.quotas)] : []),
+    ...(local.quotas ? [serveApi(QuotasService, local.quotas)] : []),
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
     ...(local.logs ? [logsRpc(local.logs)] : []),
     ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
@@ -166,7 +166,11 @@ export function createServiceClients(params: {
     ),
     quotas:
       rpc.workflowsUrl !== '' || local.quotas
-        ? new QuotasClient(pick('workflows', rpc.workflowsUrl, !!local.quotas, 'CHRONOVERSE_WORKFLOWS_URL'))
+        ? apiClient<QuotasApi>(
+            QuotasService,
+            pick('workflows', rpc.workflowsUrl, !!local.quotas, 'CHRONOVERSE_WORKFLOWS_URL'),
+            { serviceName: 'workflows', openTimeoutMs: rpc.timeoutMs },
+          )
         : null,
     jobs: new JobsClient(pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL')),
     logs: new LogsClient(pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'), {
