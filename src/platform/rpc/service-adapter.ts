@@ -27,7 +27,7 @@ type Plain = Record<string, unknown>;
 type AnyFunction = (...args: unknown[]) => Promise<unknown>;
 
 /** A protobuf service with an RPC for every method of `Api` (by the RPCs' lowerCamel names). */
-type ServiceFor<Api> = GenService<{
+export type ServiceFor<Api> = GenService<{
   [K in keyof Api & string]: Pick<DescMethod, 'input' | 'output' | 'methodKind'>;
 }>;
 

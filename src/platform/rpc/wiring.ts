@@ -6,14 +6,10 @@
  * services live with jobs (CHRONOVERSE_JOBS_URL), the quotas service with workflows
  * (CHRONOVERSE_WORKFLOWS_URL).
  */
-import { createClient } from '@connectrpc/connect';
+import { createClient, type Transport } from '@connectrpc/connect';
 import type { Config } from '../../config/schema.ts';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import type { AnalyticsApi } from '../../services/analytics/api.ts';
-import { AnalyticsClient } from '../../services/analytics/client.ts';
-import { analyticsRpc } from '../../services/analytics/rpc.ts';
-import { BusAdminClient } from '../../services/bus-admin/client.ts';
-import { busAdminRpc } from '../../services/bus-admin/rpc.ts';
 import type { BusAdmin } from '../../services/bus-admin/types.ts';
 import type { JobsApi } from '../../services/jobs/api.ts';
 import { JobsClient } from '../../services/jobs/client.ts';
@@ -37,11 +33,13 @@ import { webhooksRpc } from '../../services/webhooks/rpc.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { WorkflowsClient } from '../../services/workflows/client.ts';
 import { workflowsRpc } from '../../services/workflows/rpc.ts';
+import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
+import { BusAdminService } from '../../gen/chronoverse/jobs/v1/bus_admin_pb.js';
 import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
 import type { ServiceRegistration } from './registration.ts';
-import { apiClient, serveApi } from './service-adapter.ts';
+import { apiClient, serveApi, type Overrides, type ServiceFor } from './service-adapter.ts';
 import { startRpcServer as startServer, type RpcServer } from './server.ts';
 import type { InternalErrorLogger } from './server-interceptors.ts';
 import { createInMemoryTransport, createRemoteTransport, type CallPolicy } from './transport.ts';
@@ -104,8 +102,8 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.quotas ? [serveApi(QuotasService, local.quotas)] : []),
     ...(local.jobs ? [jobsRpc(local.jobs)] : []),
     ...(local.logs ? [logsRpc(local.logs)] : []),
-    ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
-    ...(local.analytics ? [analyticsRpc(local.analytics)] : []),
+    ...(local.busAdmin ? [serveApi(BusAdminService, local.busAdmin)] : []),
+    ...(local.analytics ? [serveApi(AnalyticsService, local.analytics)] : []),
     ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
     ...(local.webhooks ? [webhooksRpc(local.webhooks)] : []),
     ...(local.subscriptions ? [subscriptionsRpc(local.subscriptions)] : []),
@@ -159,6 +157,13 @@ export function createServiceClients(params: {
       `the ${name} service is neither configured (${env}) nor running in this process (role ${name})`,
     );
   };
+  /** `Api` over `transport`; `serviceName` is the role whose errors it rebuilds. */
+  const client = <Api extends object>(
+    desc: ServiceFor<Api>,
+    transport: Transport,
+    serviceName: string,
+    overrides?: Overrides<Api>,
+  ) => apiClient<Api>(desc, transport, { serviceName, openTimeoutMs: rpc.timeoutMs, overrides });
   return {
     users: new UsersClient(pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL')),
     workflows: new WorkflowsClient(
@@ -166,21 +171,27 @@ export function createServiceClients(params: {
     ),
     quotas:
       rpc.workflowsUrl !== '' || local.quotas
-        ? apiClient<QuotasApi>(
+        ? client<QuotasApi>(
             QuotasService,
             pick('workflows', rpc.workflowsUrl, !!local.quotas, 'CHRONOVERSE_WORKFLOWS_URL'),
-            { serviceName: 'workflows', openTimeoutMs: rpc.timeoutMs },
+            'workflows',
           )
         : null,
     jobs: new JobsClient(pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL')),
     logs: new LogsClient(pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'), {
       timeoutMs: rpc.timeoutMs,
     }),
-    busAdmin: new BusAdminClient(pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL')),
+    busAdmin: client<BusAdmin>(
+      BusAdminService,
+      pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL'),
+      'jobs',
+    ),
     analytics:
       rpc.analyticsUrl !== '' || local.analytics
-        ? new AnalyticsClient(
+        ? client<AnalyticsApi>(
+            AnalyticsService,
             pick('analytics', rpc.analyticsUrl, !!local.analytics, 'CHRONOVERSE_ANALYTICS_URL'),
+            'analytics',
           )
         : null,
     notifications:
