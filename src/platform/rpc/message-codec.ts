@@ -9,7 +9,7 @@
  *   order the services build them in (test/rpc/roundtrip.test.ts compares JSON text).
  * - **Absence**: a field with presence (`optional`, a message, a oneof member) that is not set is
  *   `null` — the API's `T | null` — unless marked `[(chronoverse.rpc.v1.omitted) = true]`, where
- *   it is an omitted key or parameter (`key?: T`); oneof members are always omitted when not set
+ *   it is an omitted key or parameter (`key?: T`; a marked repeated field: when empty); oneof members are always omitted when not set
  *   (a union's other arms have no key). `null` and `undefined` both leave a field unset.
  * - **Timestamps**: google.protobuf.Timestamp ↔ the `toISOString()` string (lossless for the
  *   millisecond form every view uses), or a JS Date where marked `(chronoverse.rpc.v1.date)`.
@@ -86,9 +86,13 @@ export function fromMessage(desc: DescMessage, m: MessageShape<DescMessage>): Pl
     } else {
       wire = msg[field.localName];
     }
+    const omitted = getOption(field, omittedOption);
+    // A repeated field has no presence: marked omitted, it is an optional key that is never
+    // empty when present (a subscription list's `effective`, which has a row per channel).
+    if (omitted && Array.isArray(wire) && wire.length === 0) continue;
     const value = wire === undefined ? undefined : fieldFromWire(field, wire);
     if (value !== undefined) out[key] = value;
-    else if (!getOption(field, omittedOption)) out[key] = null;
+    else if (!omitted) out[key] = null;
   }
   return out;
 }

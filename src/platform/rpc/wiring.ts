@@ -18,11 +18,7 @@ import type { LogsApi } from '../../services/logs/api.ts';
 import { LogsClient } from '../../services/logs/client.ts';
 import { logsRpc } from '../../services/logs/rpc.ts';
 import type { NotificationsApi } from '../../services/notifications/api.ts';
-import { NotificationsClient } from '../../services/notifications/client.ts';
-import { notificationsRpc } from '../../services/notifications/rpc.ts';
 import type { SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
-import { SubscriptionsClient } from '../../services/notifications/subscriptions-client.ts';
-import { subscriptionsRpc } from '../../services/notifications/subscriptions-rpc.ts';
 import type { QuotasApi } from '../../services/quotas/api.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
@@ -35,6 +31,8 @@ import { WorkflowsClient } from '../../services/workflows/client.ts';
 import { workflowsRpc } from '../../services/workflows/rpc.ts';
 import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
 import { BusAdminService } from '../../gen/chronoverse/jobs/v1/bus_admin_pb.js';
+import { NotificationsService } from '../../gen/chronoverse/notifications/v1/notifications_pb.js';
+import { SubscriptionsService } from '../../gen/chronoverse/notifications/v1/subscriptions_pb.js';
 import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
@@ -104,9 +102,9 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.logs ? [logsRpc(local.logs)] : []),
     ...(local.busAdmin ? [serveApi(BusAdminService, local.busAdmin)] : []),
     ...(local.analytics ? [serveApi(AnalyticsService, local.analytics)] : []),
-    ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
+    ...(local.notifications ? [serveApi(NotificationsService, local.notifications)] : []),
     ...(local.webhooks ? [webhooksRpc(local.webhooks)] : []),
-    ...(local.subscriptions ? [subscriptionsRpc(local.subscriptions)] : []),
+    ...(local.subscriptions ? [serveApi(SubscriptionsService, local.subscriptions)] : []),
   ];
 }
 
@@ -196,13 +194,15 @@ export function createServiceClients(params: {
         : null,
     notifications:
       rpc.notificationsUrl !== '' || local.notifications
-        ? new NotificationsClient(
+        ? client<NotificationsApi>(
+            NotificationsService,
             pick(
               'notifications',
               rpc.notificationsUrl,
               !!local.notifications,
               'CHRONOVERSE_NOTIFICATIONS_URL',
             ),
+            'notifications',
           )
         : null,
     webhooks:
@@ -213,13 +213,15 @@ export function createServiceClients(params: {
         : null,
     subscriptions:
       rpc.notificationsUrl !== '' || local.subscriptions
-        ? new SubscriptionsClient(
+        ? client<SubscriptionsApi>(
+            SubscriptionsService,
             pick(
               'notifications',
               rpc.notificationsUrl,
               !!local.subscriptions,
               'CHRONOVERSE_NOTIFICATIONS_URL',
             ),
+            'notifications',
           )
         : null,
     health: async () => {
