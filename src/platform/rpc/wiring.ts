@@ -24,8 +24,6 @@ import type { UsersApi } from '../../services/users/api.ts';
 import { UsersClient } from '../../services/users/client.ts';
 import { usersRpc } from '../../services/users/rpc.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
-import { WebhooksClient } from '../../services/webhooks/client.ts';
-import { webhooksRpc } from '../../services/webhooks/rpc.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { WorkflowsClient } from '../../services/workflows/client.ts';
 import { workflowsRpc } from '../../services/workflows/rpc.ts';
@@ -34,6 +32,7 @@ import { BusAdminService } from '../../gen/chronoverse/jobs/v1/bus_admin_pb.js';
 import { NotificationsService } from '../../gen/chronoverse/notifications/v1/notifications_pb.js';
 import { SubscriptionsService } from '../../gen/chronoverse/notifications/v1/subscriptions_pb.js';
 import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
+import { WebhooksService } from '../../gen/chronoverse/webhooks/v1/webhooks_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
 import type { ServiceRegistration } from './registration.ts';
@@ -103,7 +102,7 @@ function registrations(local: LocalServices): ServiceRegistration[] {
     ...(local.busAdmin ? [serveApi(BusAdminService, local.busAdmin)] : []),
     ...(local.analytics ? [serveApi(AnalyticsService, local.analytics)] : []),
     ...(local.notifications ? [serveApi(NotificationsService, local.notifications)] : []),
-    ...(local.webhooks ? [webhooksRpc(local.webhooks)] : []),
+    ...(local.webhooks ? [serveApi(WebhooksService, local.webhooks)] : []),
     ...(local.subscriptions ? [serveApi(SubscriptionsService, local.subscriptions)] : []),
   ];
 }
@@ -207,8 +206,10 @@ export function createServiceClients(params: {
         : null,
     webhooks:
       rpc.notificationsUrl !== '' || local.webhooks
-        ? new WebhooksClient(
+        ? client<WebhooksApi>(
+            WebhooksService,
             pick('notifications', rpc.notificationsUrl, !!local.webhooks, 'CHRONOVERSE_NOTIFICATIONS_URL'),
+            'notifications',
           )
         : null,
     subscriptions:
