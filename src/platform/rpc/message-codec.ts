@@ -21,7 +21,11 @@
  *   (payloads, request bodies as received). JSON text rather than google.protobuf.Struct: Struct
  *   turns every number into a double and cannot tell an integer from a float, and a body "as
  *   received" must reach the service's validation unchanged, bad parts included.
- * - repeated ↔ array, map ↔ plain object, nested messages recursively.
+ * - repeated ↔ array, map ↔ plain object, nested messages recursively; a message field marked
+ *   `(chronoverse.rpc.v1.embed)` spreads its keys into the parent (a view that extends another),
+ *   one marked `(chronoverse.rpc.v1.list)` is the list it holds (a list that may be absent).
+ * - Results of idempotent calls carry their body as JSON (`body_json`): a replay's body is the
+ *   stored answer, sent verbatim, so one form serves both.
  */
 import {
   create,
@@ -33,7 +37,12 @@ import {
   type MessageShape,
 } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { date as dateOption, omitted as omittedOption } from '../../gen/chronoverse/rpc/v1/api_pb.js';
+import {
+  date as dateOption,
+  embed as embedOption,
+  list as listOption,
+  omitted as omittedOption,
+} from '../../gen/chronoverse/rpc/v1/api_pb.js';
 
 type Plain = Record<string, unknown>;
 type MessageObject = Record<string, unknown>;
@@ -63,7 +72,7 @@ function isJson(field: DescField): boolean {
 export function toMessage<Desc extends DescMessage>(desc: Desc, value: Plain): MessageShape<Desc> {
   const init: MessageObject = {};
   for (const field of desc.fields) {
-    const v = value[apiKey(field)];
+    const v = getOption(field, embedOption) ? value : value[apiKey(field)];
     if (v === undefined || v === null) continue;
     const wire = fieldToWire(field, v);
     if (field.oneof) init[field.oneof.localName] = { case: field.localName, value: wire };
@@ -91,7 +100,8 @@ export function fromMessage(desc: DescMessage, m: MessageShape<DescMessage>): Pl
     // empty when present (a subscription list's `effective`, which has a row per channel).
     if (omitted && Array.isArray(wire) && wire.length === 0) continue;
     const value = wire === undefined ? undefined : fieldFromWire(field, wire);
-    if (value !== undefined) out[key] = value;
+    if (value !== undefined && getOption(field, embedOption)) Object.assign(out, value);
+    else if (value !== undefined) out[key] = value;
     else if (!omitted) out[key] = null;
   }
   return out;
@@ -110,7 +120,11 @@ function fieldToWire(field: DescField, v: unknown): unknown {
     case 'enum':
       return enumToWire(field.enum, v);
     case 'message':
-      return messageToWire(field.message, v);
+      return getOption(field, listOption)
+        ? create(field.message, {
+            [field.message.fields[0]!.localName]: fieldToWire(field.message.fields[0]!, v),
+          })
+        : messageToWire(field.message, v);
     case 'list':
       return (v as unknown[]).map((item) =>
         field.listKind === 'scalar'
@@ -141,7 +155,9 @@ function fieldFromWire(field: DescField, wire: unknown): unknown {
     case 'enum':
       return enumFromWire(field.enum, wire as number);
     case 'message':
-      return messageFromWire(field.message, wire, getOption(field, dateOption));
+      return getOption(field, listOption)
+        ? fromMessage(field.message, wire as never)[apiKey(field.message.fields[0]!)]
+        : messageFromWire(field.message, wire, getOption(field, dateOption));
     case 'list':
       return (wire as unknown[]).map((item) =>
         field.listKind === 'scalar'

@@ -18,7 +18,7 @@
  */
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
-import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type HandlerContext, type Transport } from '@connectrpc/connect';
 import { fromRpcError } from './errors.ts';
 import { apiKey, fieldsOf, fromMessage, toMessage } from './message-codec.ts';
 import type { ServiceRegistration } from './registration.ts';
@@ -51,16 +51,19 @@ export function serveApi<Api extends object>(
   const handlers: Record<string, unknown> = {};
   for (const method of service.methods) {
     const name = method.localName;
-    const fn = (api as Record<string, AnyFunction | undefined>)[name]?.bind(api);
-    if (!fn) throw new Error(`${service.typeName}.${method.name} has no method ${name} to call`);
+    // Looked up per call, as a hand-written handler would: the compiler checked that it exists.
+    const fn = (...args: unknown[]) => (api as Record<string, AnyFunction>)[name]!(...args);
     const override = overrides[name as keyof Api];
     const respond = (plain: Plain) => toMessage(method.output, plain);
     const args = (req: unknown) => fieldsOf(method.input, req as never);
     handlers[name] =
       method.methodKind === 'server_streaming'
-        ? async function* (req: unknown) {
+        ? async function* (req: unknown, ctx: HandlerContext) {
             const chunks = (await fn(...args(req))) as AsyncIterable<unknown>;
-            for await (const chunk of chunks) yield respond({ result: chunk });
+            for await (const chunk of chunks) {
+              if (ctx.signal.aborted) return; // the caller left: read no further
+              yield respond({ result: chunk });
+            }
           }
         : override
           ? async (req: unknown) => respond(await override.serve(api, args(req)))

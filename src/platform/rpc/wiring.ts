@@ -12,26 +12,23 @@ import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health
 import type { AnalyticsApi } from '../../services/analytics/api.ts';
 import type { BusAdmin } from '../../services/bus-admin/types.ts';
 import type { JobsApi } from '../../services/jobs/api.ts';
-import { JobsClient } from '../../services/jobs/client.ts';
-import { jobsRpc } from '../../services/jobs/rpc.ts';
 import type { LogsApi } from '../../services/logs/api.ts';
-import { LogsClient } from '../../services/logs/client.ts';
-import { logsRpc } from '../../services/logs/rpc.ts';
 import type { NotificationsApi } from '../../services/notifications/api.ts';
 import type { SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
 import type { QuotasApi } from '../../services/quotas/api.ts';
 import type { UsersApi } from '../../services/users/api.ts';
-import { UsersClient } from '../../services/users/client.ts';
-import { usersRpc } from '../../services/users/rpc.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
 import { WorkflowsClient } from '../../services/workflows/client.ts';
 import { workflowsRpc } from '../../services/workflows/rpc.ts';
 import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
 import { BusAdminService } from '../../gen/chronoverse/jobs/v1/bus_admin_pb.js';
+import { JobsService } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
+import { LogsService } from '../../gen/chronoverse/jobs/v1/logs_pb.js';
 import { NotificationsService } from '../../gen/chronoverse/notifications/v1/notifications_pb.js';
 import { SubscriptionsService } from '../../gen/chronoverse/notifications/v1/subscriptions_pb.js';
 import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
+import { UsersService } from '../../gen/chronoverse/users/v1/users_pb.js';
 import { WebhooksService } from '../../gen/chronoverse/webhooks/v1/webhooks_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
@@ -94,11 +91,11 @@ export interface ServiceClients {
 
 function registrations(local: LocalServices): ServiceRegistration[] {
   return [
-    ...(local.users ? [usersRpc(local.users)] : []),
+    ...(local.users ? [serveApi(UsersService, local.users)] : []),
     ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
     ...(local.quotas ? [serveApi(QuotasService, local.quotas)] : []),
-    ...(local.jobs ? [jobsRpc(local.jobs)] : []),
-    ...(local.logs ? [logsRpc(local.logs)] : []),
+    ...(local.jobs ? [serveApi(JobsService, local.jobs)] : []),
+    ...(local.logs ? [serveApi(LogsService, local.logs)] : []),
     ...(local.busAdmin ? [serveApi(BusAdminService, local.busAdmin)] : []),
     ...(local.analytics ? [serveApi(AnalyticsService, local.analytics)] : []),
     ...(local.notifications ? [serveApi(NotificationsService, local.notifications)] : []),
@@ -162,7 +159,11 @@ export function createServiceClients(params: {
     overrides?: Overrides<Api>,
   ) => apiClient<Api>(desc, transport, { serviceName, openTimeoutMs: rpc.timeoutMs, overrides });
   return {
-    users: new UsersClient(pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL')),
+    users: client<UsersApi>(
+      UsersService,
+      pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL'),
+      'users',
+    ),
     workflows: new WorkflowsClient(
       pick('workflows', rpc.workflowsUrl, !!local.workflows, 'CHRONOVERSE_WORKFLOWS_URL'),
     ),
@@ -174,10 +175,16 @@ export function createServiceClients(params: {
             'workflows',
           )
         : null,
-    jobs: new JobsClient(pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL')),
-    logs: new LogsClient(pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'), {
-      timeoutMs: rpc.timeoutMs,
-    }),
+    jobs: client<JobsApi>(
+      JobsService,
+      pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL'),
+      'jobs',
+    ),
+    logs: client<LogsApi>(
+      LogsService,
+      pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'),
+      'jobs',
+    ),
     busAdmin: client<BusAdmin>(
       BusAdminService,
       pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL'),

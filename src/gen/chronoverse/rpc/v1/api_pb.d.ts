@@ -27,3 +27,19 @@ export declare const omitted: GenExtension<FieldOptions, boolean>;
  */
 export declare const date: GenExtension<FieldOptions, boolean>;
 
+/**
+ * A message field whose fields are the parent's keys (`JobView & { workflow_name }`): decoded,
+ * its keys come first; encoded, it takes its keys from the parent object.
+ *
+ * @generated from extension: bool embed = 51003;
+ */
+export declare const embed: GenExtension<FieldOptions, boolean>;
+
+/**
+ * A message field holding one repeated field: the API value is that list, so a list can be
+ * absent (`tasks?: TaskView[]`), which a repeated field cannot.
+ *
+ * @generated from extension: bool list = 51004;
+ */
+export declare const list: GenExtension<FieldOptions, boolean>;
+

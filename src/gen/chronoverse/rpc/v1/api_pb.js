@@ -12,7 +12,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file chronoverse/rpc/v1/api.proto.
  */
 export const file_chronoverse_rpc_v1_api = /*@__PURE__*/
-  fileDesc("ChxjaHJvbm92ZXJzZS9ycGMvdjEvYXBpLnByb3RvEhJjaHJvbm92ZXJzZS5ycGMudjE6OQoHb21pdHRlZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuY4DIAEoCFIHb21pdHRlZDozCgRkYXRlEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi6jgMgASgIUgRkYXRlYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("ChxjaHJvbm92ZXJzZS9ycGMvdjEvYXBpLnByb3RvEhJjaHJvbm92ZXJzZS5ycGMudjE6OQoHb21pdHRlZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuY4DIAEoCFIHb21pdHRlZDozCgRkYXRlEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi6jgMgASgIUgRkYXRlOjUKBWVtYmVkEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi7jgMgASgIUgVlbWJlZDozCgRsaXN0Eh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi8jgMgASgIUgRsaXN0YgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * Absent is an omitted key (`key?: T`) or an omitted parameter (`param?: T`), not null.
@@ -29,4 +29,22 @@ export const omitted = /*@__PURE__*/
  */
 export const date = /*@__PURE__*/
   extDesc(file_chronoverse_rpc_v1_api, 1);
+
+/**
+ * A message field whose fields are the parent's keys (`JobView & { workflow_name }`): decoded,
+ * its keys come first; encoded, it takes its keys from the parent object.
+ *
+ * @generated from extension: bool embed = 51003;
+ */
+export const embed = /*@__PURE__*/
+  extDesc(file_chronoverse_rpc_v1_api, 2);
+
+/**
+ * A message field holding one repeated field: the API value is that list, so a list can be
+ * absent (`tasks?: TaskView[]`), which a repeated field cannot.
+ *
+ * @generated from extension: bool list = 51004;
+ */
+export const list = /*@__PURE__*/
+  extDesc(file_chronoverse_rpc_v1_api, 3);
 
