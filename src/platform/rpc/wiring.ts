@@ -19,8 +19,7 @@ import type { QuotasApi } from '../../services/quotas/api.ts';
 import type { UsersApi } from '../../services/users/api.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
-import { WorkflowsClient } from '../../services/workflows/client.ts';
-import { workflowsRpc } from '../../services/workflows/rpc.ts';
+import { workflowsOverrides } from '../../services/workflows/bulk.ts';
 import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
 import { BusAdminService } from '../../gen/chronoverse/jobs/v1/bus_admin_pb.js';
 import { JobsService } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
@@ -30,6 +29,7 @@ import { SubscriptionsService } from '../../gen/chronoverse/notifications/v1/sub
 import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
 import { UsersService } from '../../gen/chronoverse/users/v1/users_pb.js';
 import { WebhooksService } from '../../gen/chronoverse/webhooks/v1/webhooks_pb.js';
+import { WorkflowsService } from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
 import type { ServiceRegistration } from './registration.ts';
@@ -92,7 +92,7 @@ export interface ServiceClients {
 function registrations(local: LocalServices): ServiceRegistration[] {
   return [
     ...(local.users ? [serveApi(UsersService, local.users)] : []),
-    ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
+    ...(local.workflows ? [serveApi(WorkflowsService, local.workflows, workflowsOverrides)] : []),
     ...(local.quotas ? [serveApi(QuotasService, local.quotas)] : []),
     ...(local.jobs ? [serveApi(JobsService, local.jobs)] : []),
     ...(local.logs ? [serveApi(LogsService, local.logs)] : []),
@@ -164,8 +164,11 @@ export function createServiceClients(params: {
       pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL'),
       'users',
     ),
-    workflows: new WorkflowsClient(
+    workflows: client<WorkflowsApi>(
+      WorkflowsService,
       pick('workflows', rpc.workflowsUrl, !!local.workflows, 'CHRONOVERSE_WORKFLOWS_URL'),
+      'workflows',
+      workflowsOverrides,
     ),
     quotas:
       rpc.workflowsUrl !== '' || local.quotas
