@@ -10,7 +10,8 @@
  * - **Absence**: a field with presence (`optional`, a message, a oneof member) that is not set is
  *   `null` — the API's `T | null` — unless marked `[(chronoverse.rpc.v1.omitted) = true]`, where
  *   it is an omitted key or parameter (`key?: T`; a marked repeated field: when empty); oneof members are always omitted when not set
- *   (a union's other arms have no key). `null` and `undefined` both leave a field unset.
+ *   (a union's other arms have no key). `null` and `undefined` both leave a field unset, except
+ *   that a JSON document is `"null"` for null.
  * - **Timestamps**: google.protobuf.Timestamp ↔ the `toISOString()` string (lossless for the
  *   millisecond form every view uses), or a JS Date where marked `(chronoverse.rpc.v1.date)`.
  * - **Enums**: the value's name without the enum's shared prefix (`JOB_STATUS_COMPLETED` ↔
@@ -73,7 +74,8 @@ export function toMessage<Desc extends DescMessage>(desc: Desc, value: Plain): M
   const init: MessageObject = {};
   for (const field of desc.fields) {
     const v = getOption(field, embedOption) ? value : value[apiKey(field)];
-    if (v === undefined || v === null) continue;
+    // JSON carries null itself: a body that is JSON `null` reaches the service's validation as null.
+    if (v === undefined || (v === null && !isJson(field))) continue;
     const wire = fieldToWire(field, v);
     if (field.oneof) init[field.oneof.localName] = { case: field.localName, value: wire };
     else init[field.localName] = wire;
