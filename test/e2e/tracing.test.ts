@@ -241,7 +241,7 @@ describe('one trace across processes (OTLP/HTTP)', { timeout: 240_000 }, () => {
       expect(names, name).toContain(name);
     expect(
       spans
-        .filter((s) => attr(s, 'rpc.method') === 'RunJobNow')
+        .filter((s) => attr(s, 'rpc.method') === 'RunNow')
         .map((s) => s.kind)
         .sort(),
     ).toEqual([2, 3]); // OTLP: SERVER=2, CLIENT=3

@@ -187,7 +187,7 @@ describe.each(ENGINES)('one trace per manual run (embedded, %s)', (engine) => {
     ]) {
       expect(names, name).toContain(name);
     }
-    const rpc = spans.filter((s) => s.attributes['rpc.method'] === 'RunJobNow');
+    const rpc = spans.filter((s) => s.attributes['rpc.method'] === 'RunNow');
     expect(rpc.map((s) => s.kind).sort()).toEqual([1, 2]); // SERVER and CLIENT
 
     // One connected tree: a single root (the request), every other span's parent in the trace.
@@ -206,14 +206,14 @@ describe.each(ENGINES)('one trace per manual run (embedded, %s)', (engine) => {
     expect(ancestry(processAnalytics)).toEqual([
       'publish analytics',
       'job.run',
-      'chronoverse.jobs.v1.JobsService/RunJobNow',
-      'chronoverse.jobs.v1.JobsService/RunJobNow',
+      'chronoverse.jobs.v1.JobsService/RunNow',
+      'chronoverse.jobs.v1.JobsService/RunNow',
       root.name,
     ]);
     const processJobs = spans.find((s) => s.name === 'process jobs')!;
     expect(ancestry(processJobs).slice(0, 2)).toEqual([
       'publish jobs',
-      'chronoverse.jobs.v1.JobsService/RunJobNow',
+      'chronoverse.jobs.v1.JobsService/RunNow',
     ]);
     expect(spans.find((s) => s.name === 'job.run')!.attributes['chronoverse.job.id']).toBe(jobId);
   });

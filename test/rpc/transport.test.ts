@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { freePort } from '../helpers/ports.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +15,9 @@ import { UsersService } from '../../src/gen/chronoverse/users/v1/users_pb.js';
 import type { Database } from '../../src/platform/db/database.ts';
 import { identityClientInterceptor, ServiceTokenSigner } from '../../src/platform/rpc/identity.ts';
 import { retryInterceptor } from '../../src/platform/rpc/retry.ts';
+import { apiClient } from '../../src/platform/rpc/service-adapter.ts';
 import { createServiceClients, startRpcServer } from '../../src/platform/rpc/wiring.ts';
 import type { UsersApi } from '../../src/services/users/api.ts';
-import { UsersClient } from '../../src/services/users/client.ts';
 import { createTestDatabase, PASSWORD, uniqueEmail } from '../helpers/harness.ts';
 import { config, keys, loopbackClients, logger, realServices } from './fixtures.ts';
 
@@ -198,6 +198,9 @@ describe('deadlines', () => {
   });
 });
 
+const usersOver = (transport: Transport) =>
+  apiClient<UsersApi>(UsersService, transport, { serviceName: 'users', openTimeoutMs: 10_000 });
+
 describe('retries', () => {
   it('retries a call refused because the server was not up yet (even a write), then succeeds', async () => {
     const port = await freePort();
@@ -225,7 +228,7 @@ describe('retries', () => {
       interceptors: [retryInterceptor(3, () => 1), identityClientInterceptor(signer), startAfterFirstFailure],
     });
     try {
-      const session = await new UsersClient(transport).register({ email: uniqueEmail(), password: PASSWORD });
+      const session = await usersOver(transport).register({ email: uniqueEmail(), password: PASSWORD });
       expect(session.user.email).toContain('@');
       expect(attempts).toBe(2);
     } finally {
@@ -242,7 +245,7 @@ describe('retries', () => {
       baseUrl: `http://127.0.0.1:${port}`,
       interceptors: [retryInterceptor(2, () => 0), identityClientInterceptor(signer), count],
     });
-    expect(await failure(new UsersClient(transport).getUser('x'))).toBeInstanceOf(UnavailableError);
+    expect(await failure(usersOver(transport).getUser('x'))).toBeInstanceOf(UnavailableError);
     expect(attempts).toBe(3);
   });
 });

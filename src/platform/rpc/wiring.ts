@@ -6,42 +6,34 @@
  * services live with jobs (CHRONOVERSE_JOBS_URL), the quotas service with workflows
  * (CHRONOVERSE_WORKFLOWS_URL).
  */
-import { createClient } from '@connectrpc/connect';
+import { createClient, type Transport } from '@connectrpc/connect';
 import type { Config } from '../../config/schema.ts';
 import { Health, HealthCheckResponse_ServingStatus } from '../../gen/grpc/health/v1/health_pb.js';
 import type { AnalyticsApi } from '../../services/analytics/api.ts';
-import { AnalyticsClient } from '../../services/analytics/client.ts';
-import { analyticsRpc } from '../../services/analytics/rpc.ts';
-import { BusAdminClient } from '../../services/bus-admin/client.ts';
-import { busAdminRpc } from '../../services/bus-admin/rpc.ts';
 import type { BusAdmin } from '../../services/bus-admin/types.ts';
 import type { JobsApi } from '../../services/jobs/api.ts';
-import { JobsClient } from '../../services/jobs/client.ts';
-import { jobsRpc } from '../../services/jobs/rpc.ts';
 import type { LogsApi } from '../../services/logs/api.ts';
-import { LogsClient } from '../../services/logs/client.ts';
-import { logsRpc } from '../../services/logs/rpc.ts';
 import type { NotificationsApi } from '../../services/notifications/api.ts';
-import { NotificationsClient } from '../../services/notifications/client.ts';
-import { notificationsRpc } from '../../services/notifications/rpc.ts';
 import type { SubscriptionsApi } from '../../services/notifications/subscriptions-api.ts';
-import { SubscriptionsClient } from '../../services/notifications/subscriptions-client.ts';
-import { subscriptionsRpc } from '../../services/notifications/subscriptions-rpc.ts';
 import type { QuotasApi } from '../../services/quotas/api.ts';
-import { QuotasClient } from '../../services/quotas/client.ts';
-import { quotasRpc } from '../../services/quotas/rpc.ts';
 import type { UsersApi } from '../../services/users/api.ts';
-import { UsersClient } from '../../services/users/client.ts';
-import { usersRpc } from '../../services/users/rpc.ts';
 import type { WebhooksApi } from '../../services/webhooks/api.ts';
-import { WebhooksClient } from '../../services/webhooks/client.ts';
-import { webhooksRpc } from '../../services/webhooks/rpc.ts';
 import type { WorkflowsApi } from '../../services/workflows/api.ts';
-import { WorkflowsClient } from '../../services/workflows/client.ts';
-import { workflowsRpc } from '../../services/workflows/rpc.ts';
+import { workflowsOverrides } from '../../services/workflows/bulk.ts';
+import { AnalyticsService } from '../../gen/chronoverse/analytics/v1/analytics_pb.js';
+import { BusAdminService } from '../../gen/chronoverse/jobs/v1/bus_admin_pb.js';
+import { JobsService } from '../../gen/chronoverse/jobs/v1/jobs_pb.js';
+import { LogsService } from '../../gen/chronoverse/jobs/v1/logs_pb.js';
+import { NotificationsService } from '../../gen/chronoverse/notifications/v1/notifications_pb.js';
+import { SubscriptionsService } from '../../gen/chronoverse/notifications/v1/subscriptions_pb.js';
+import { QuotasService } from '../../gen/chronoverse/quotas/v1/quotas_pb.js';
+import { UsersService } from '../../gen/chronoverse/users/v1/users_pb.js';
+import { WebhooksService } from '../../gen/chronoverse/webhooks/v1/webhooks_pb.js';
+import { WorkflowsService } from '../../gen/chronoverse/workflows/v1/workflows_pb.js';
 import type { Logger } from '../logger.ts';
 import { ServiceTokenSigner, type ServiceKeys } from './identity.ts';
 import type { ServiceRegistration } from './registration.ts';
+import { apiClient, serveApi, type Overrides, type ServiceFor } from './service-adapter.ts';
 import { startRpcServer as startServer, type RpcServer } from './server.ts';
 import type { InternalErrorLogger } from './server-interceptors.ts';
 import { createInMemoryTransport, createRemoteTransport, type CallPolicy } from './transport.ts';
@@ -99,16 +91,16 @@ export interface ServiceClients {
 
 function registrations(local: LocalServices): ServiceRegistration[] {
   return [
-    ...(local.users ? [usersRpc(local.users)] : []),
-    ...(local.workflows ? [workflowsRpc(local.workflows)] : []),
-    ...(local.quotas ? [quotasRpc(local.quotas)] : []),
-    ...(local.jobs ? [jobsRpc(local.jobs)] : []),
-    ...(local.logs ? [logsRpc(local.logs)] : []),
-    ...(local.busAdmin ? [busAdminRpc(local.busAdmin)] : []),
-    ...(local.analytics ? [analyticsRpc(local.analytics)] : []),
-    ...(local.notifications ? [notificationsRpc(local.notifications)] : []),
-    ...(local.webhooks ? [webhooksRpc(local.webhooks)] : []),
-    ...(local.subscriptions ? [subscriptionsRpc(local.subscriptions)] : []),
+    ...(local.users ? [serveApi(UsersService, local.users)] : []),
+    ...(local.workflows ? [serveApi(WorkflowsService, local.workflows, workflowsOverrides)] : []),
+    ...(local.quotas ? [serveApi(QuotasService, local.quotas)] : []),
+    ...(local.jobs ? [serveApi(JobsService, local.jobs)] : []),
+    ...(local.logs ? [serveApi(LogsService, local.logs)] : []),
+    ...(local.busAdmin ? [serveApi(BusAdminService, local.busAdmin)] : []),
+    ...(local.analytics ? [serveApi(AnalyticsService, local.analytics)] : []),
+    ...(local.notifications ? [serveApi(NotificationsService, local.notifications)] : []),
+    ...(local.webhooks ? [serveApi(WebhooksService, local.webhooks)] : []),
+    ...(local.subscriptions ? [serveApi(SubscriptionsService, local.subscriptions)] : []),
   ];
 }
 
@@ -159,52 +151,88 @@ export function createServiceClients(params: {
       `the ${name} service is neither configured (${env}) nor running in this process (role ${name})`,
     );
   };
+  /** `Api` over `transport`; `serviceName` is the role whose errors it rebuilds. */
+  const client = <Api extends object>(
+    desc: ServiceFor<Api>,
+    transport: Transport,
+    serviceName: string,
+    overrides?: Overrides<Api>,
+  ) => apiClient<Api>(desc, transport, { serviceName, openTimeoutMs: rpc.timeoutMs, overrides });
   return {
-    users: new UsersClient(pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL')),
-    workflows: new WorkflowsClient(
+    users: client<UsersApi>(
+      UsersService,
+      pick('users', rpc.usersUrl, !!local.users, 'CHRONOVERSE_USERS_URL'),
+      'users',
+    ),
+    workflows: client<WorkflowsApi>(
+      WorkflowsService,
       pick('workflows', rpc.workflowsUrl, !!local.workflows, 'CHRONOVERSE_WORKFLOWS_URL'),
+      'workflows',
+      workflowsOverrides,
     ),
     quotas:
       rpc.workflowsUrl !== '' || local.quotas
-        ? new QuotasClient(pick('workflows', rpc.workflowsUrl, !!local.quotas, 'CHRONOVERSE_WORKFLOWS_URL'))
+        ? client<QuotasApi>(
+            QuotasService,
+            pick('workflows', rpc.workflowsUrl, !!local.quotas, 'CHRONOVERSE_WORKFLOWS_URL'),
+            'workflows',
+          )
         : null,
-    jobs: new JobsClient(pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL')),
-    logs: new LogsClient(pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'), {
-      timeoutMs: rpc.timeoutMs,
-    }),
-    busAdmin: new BusAdminClient(pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL')),
+    jobs: client<JobsApi>(
+      JobsService,
+      pick('jobs', rpc.jobsUrl, !!local.jobs, 'CHRONOVERSE_JOBS_URL'),
+      'jobs',
+    ),
+    logs: client<LogsApi>(
+      LogsService,
+      pick('jobs', rpc.jobsUrl, !!local.logs, 'CHRONOVERSE_JOBS_URL'),
+      'jobs',
+    ),
+    busAdmin: client<BusAdmin>(
+      BusAdminService,
+      pick('jobs', rpc.jobsUrl, !!local.busAdmin, 'CHRONOVERSE_JOBS_URL'),
+      'jobs',
+    ),
     analytics:
       rpc.analyticsUrl !== '' || local.analytics
-        ? new AnalyticsClient(
+        ? client<AnalyticsApi>(
+            AnalyticsService,
             pick('analytics', rpc.analyticsUrl, !!local.analytics, 'CHRONOVERSE_ANALYTICS_URL'),
+            'analytics',
           )
         : null,
     notifications:
       rpc.notificationsUrl !== '' || local.notifications
-        ? new NotificationsClient(
+        ? client<NotificationsApi>(
+            NotificationsService,
             pick(
               'notifications',
               rpc.notificationsUrl,
               !!local.notifications,
               'CHRONOVERSE_NOTIFICATIONS_URL',
             ),
+            'notifications',
           )
         : null,
     webhooks:
       rpc.notificationsUrl !== '' || local.webhooks
-        ? new WebhooksClient(
+        ? client<WebhooksApi>(
+            WebhooksService,
             pick('notifications', rpc.notificationsUrl, !!local.webhooks, 'CHRONOVERSE_NOTIFICATIONS_URL'),
+            'notifications',
           )
         : null,
     subscriptions:
       rpc.notificationsUrl !== '' || local.subscriptions
-        ? new SubscriptionsClient(
+        ? client<SubscriptionsApi>(
+            SubscriptionsService,
             pick(
               'notifications',
               rpc.notificationsUrl,
               !!local.subscriptions,
               'CHRONOVERSE_NOTIFICATIONS_URL',
             ),
+            'notifications',
           )
         : null,
     health: async () => {

@@ -1,6 +1,7 @@
 /**
  * What the gateway needs of the analytics service. `AnalyticsService` implements it in process;
- * `AnalyticsClient` (./client.ts) implements it over RPC, returning the very same objects.
+ * the generic adapter over its .proto (src/platform/rpc/service-adapter.ts) over RPC, returning
+ * the very same objects.
  */
 import type {
   AnalyticsSummary,

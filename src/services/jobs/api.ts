@@ -1,6 +1,6 @@
 /**
- * What the gateway needs of the jobs service. `JobsService` implements it in process; `JobsClient`
- * (./client.ts) implements it over RPC, returning the very same objects.
+ * What the gateway needs of the jobs service. `JobsService` implements it in process; the generic adapter over its .proto (src/platform/rpc/service-adapter.ts)
+ * over RPC, returning the very same objects.
  */
 import type { IdempotentResult } from '../idempotency.ts';
 import type { ArtifactView } from './artifacts.ts';

@@ -1,6 +1,6 @@
 /**
  * What the gateway needs of the job-log read side (served by the jobs role). `LogsService`
- * implements it in process; `LogsClient` (./client.ts) implements it over RPC.
+ * implements it in process; the generic adapter over its .proto (src/platform/rpc/service-adapter.ts) over RPC.
  */
 import type { JobView } from '../jobs/codec.ts';
 import type {

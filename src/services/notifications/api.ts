@@ -1,6 +1,7 @@
 /**
  * What the gateway needs of the notifications service. `NotificationsService` implements it in
- * process; `NotificationsClient` (./client.ts) implements it over RPC, returning the same objects.
+ * process; the generic adapter over its .proto (src/platform/rpc/service-adapter.ts)
+ * over RPC, returning the same objects.
  */
 import type {
   MarkReadRequest,

@@ -1,7 +1,8 @@
 /**
  * What the gateway needs of the subscriptions service (notification subscriptions and the email
  * history), served by the notifications role. `SubscriptionsService` implements it in process;
- * `SubscriptionsClient` (./subscriptions-client.ts) over RPC, returning the very same objects.
+ * the generic adapter over its .proto (src/platform/rpc/service-adapter.ts)
+ * over RPC, returning the very same objects.
  */
 import type { SubscriptionChannel } from '../../domain/subscriptions.ts';
 import type { EmailDeliveryStatus } from '../../platform/db/schema.ts';

@@ -1,6 +1,7 @@
 /**
  * What the gateway's admin routes need of the quotas service. `QuotasService` implements it in
- * process; `QuotasClient` (./client.ts) over RPC, returning the very same objects. Served by the
+ * process; the generic adapter over its .proto (src/platform/rpc/service-adapter.ts)
+ * over RPC, returning the very same objects. Served by the
  * workflows role.
  */
 import type { QuotaName, QuotaSource, QuotaUpdate } from '../../domain/quotas.ts';

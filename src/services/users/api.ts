@@ -1,6 +1,7 @@
 /**
  * What the gateway needs of the users service. `UsersService` implements it in process;
- * `UsersClient` (./client.ts) implements it over RPC, returning the very same objects.
+ * the generic adapter over its .proto (src/platform/rpc/service-adapter.ts) over RPC, returning
+ * the very same objects.
  */
 import type { NotificationPreference, SignupMode, TokenScope, UserRole } from '../../domain/user-input.ts';
 import type { AuditEvent, AuditEventInput, AuditQuery } from './audit.ts';

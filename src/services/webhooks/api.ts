@@ -1,7 +1,7 @@
 /**
  * What the gateway needs of the webhooks service (served by the notifications role).
- * `WebhooksService` implements it in process; `WebhooksClient` (./client.ts) over RPC, returning
- * the very same objects.
+ * `WebhooksService` implements it in process; the generic adapter over its .proto (src/platform/rpc/service-adapter.ts)
+ * over RPC, returning the very same objects.
  */
 import type { DeliveryDetailView, DeliveryView, WebhookView } from './codec.ts';
 import type { DeliveryStatus } from './input.ts';

@@ -1,6 +1,7 @@
 /**
  * What the gateway needs of the workflows service. `WorkflowsService` implements it in process;
- * `WorkflowsClient` (./client.ts) implements it over RPC, returning the very same objects.
+ * the generic adapter over its .proto (src/platform/rpc/service-adapter.ts) over RPC, returning
+ * the very same objects (./bulk.ts: its one override).
  */
 import type { IdempotentResult } from '../idempotency.ts';
 import type { FireTimeView, WorkflowView } from './codec.ts';

@@ -1,4 +1,10 @@
-// The workflows service as the gateway calls it (src/services/workflows/api.ts WorkflowsApi).
+// The workflows service as the gateway calls it (src/services/workflows/api.ts WorkflowsApi; the
+// views of src/services/workflows/codec.ts, versions.ts, src/services/ticks/ledger.ts and
+// src/services/backfills/service.ts), with its backfills. Messages mirror the API (one RPC per
+// method, request fields = its parameters, `result` = its answer: src/platform/rpc/service-adapter.ts).
+// Internal between our own roles, which ship together: wire compatibility with older releases is
+// not kept. Kinds, statuses, triggers and policies are the API's strings (the service's unions
+// decide them; a new status needs no change here).
 //
 // Free-form JSON travels as text, never as google.protobuf.Struct: request bodies are validated by
 // the service (every bad field reported, including NUL characters, lone surrogates and
@@ -9,11 +15,9 @@
 // @generated from file chronoverse/workflows/v1/workflows.proto (package chronoverse.workflows.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import type { JobStatus, JobTrigger } from "../../jobs/v1/jobs_pb.js";
-import type { FieldIssue } from "../../errors/v1/errors_pb.js";
 
 /**
  * Describes the file chronoverse/workflows/v1/workflows.proto.
@@ -21,104 +25,53 @@ import type { FieldIssue } from "../../errors/v1/errors_pb.js";
 export declare const file_chronoverse_workflows_v1_workflows: GenFile;
 
 /**
- * @generated from message chronoverse.workflows.v1.IntervalSchedule
+ * @generated from message chronoverse.workflows.v1.CatchUp
  */
-export declare type IntervalSchedule = Message<"chronoverse.workflows.v1.IntervalSchedule"> & {
+export declare type CatchUp = Message<"chronoverse.workflows.v1.CatchUp"> & {
   /**
-   * @generated from field: int32 interval_minutes = 1;
+   * @generated from field: string mode = 1;
    */
-  intervalMinutes: number;
+  mode: string;
+
+  /**
+   * @generated from field: optional int32 window_seconds = 2;
+   */
+  windowSeconds?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 max_runs = 3;
+   */
+  maxRuns?: number | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.IntervalSchedule.
- * Use `create(IntervalScheduleSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.CatchUp.
+ * Use `create(CatchUpSchema)` to create a new message.
  */
-export declare const IntervalScheduleSchema: GenMessage<IntervalSchedule>;
+export declare const CatchUpSchema: GenMessage<CatchUp>;
 
 /**
- * @generated from message chronoverse.workflows.v1.CronSchedule
+ * @generated from message chronoverse.workflows.v1.Dst
  */
-export declare type CronSchedule = Message<"chronoverse.workflows.v1.CronSchedule"> & {
+export declare type Dst = Message<"chronoverse.workflows.v1.Dst"> & {
   /**
-   * @generated from field: string cron = 1;
+   * @generated from field: string gap = 1;
    */
-  cron: string;
+  gap: string;
 
   /**
-   * IANA time zone.
-   *
-   * @generated from field: string timezone = 2;
+   * @generated from field: optional string overlap = 2;
    */
-  timezone: string;
+  overlap?: string | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.CronSchedule.
- * Use `create(CronScheduleSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.Dst.
+ * Use `create(DstSchema)` to create a new message.
  */
-export declare const CronScheduleSchema: GenMessage<CronSchedule>;
+export declare const DstSchema: GenMessage<Dst>;
 
 /**
- * @generated from message chronoverse.workflows.v1.OnceSchedule
- */
-export declare type OnceSchedule = Message<"chronoverse.workflows.v1.OnceSchedule"> & {
-  /**
-   * @generated from field: google.protobuf.Timestamp run_at = 1;
-   */
-  runAt?: Timestamp | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.OnceSchedule.
- * Use `create(OnceScheduleSchema)` to create a new message.
- */
-export declare const OnceScheduleSchema: GenMessage<OnceSchedule>;
-
-/**
- * @generated from message chronoverse.workflows.v1.Schedule
- */
-export declare type Schedule = Message<"chronoverse.workflows.v1.Schedule"> & {
-  /**
-   * @generated from oneof chronoverse.workflows.v1.Schedule.schedule
-   */
-  schedule: {
-    /**
-     * @generated from field: chronoverse.workflows.v1.IntervalSchedule interval = 1;
-     */
-    value: IntervalSchedule;
-    case: "interval";
-  } | {
-    /**
-     * @generated from field: chronoverse.workflows.v1.CronSchedule cron = 2;
-     */
-    value: CronSchedule;
-    case: "cron";
-  } | {
-    /**
-     * @generated from field: chronoverse.workflows.v1.OnceSchedule once = 3;
-     */
-    value: OnceSchedule;
-    case: "once";
-  } | { case: undefined; value?: undefined };
-
-  /**
-   * Interval and cron schedules only (src/domain/schedule-policy.ts), every field filled in.
-   *
-   * @generated from field: chronoverse.workflows.v1.SchedulePolicy policy = 4;
-   */
-  policy?: SchedulePolicy | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.Schedule.
- * Use `create(ScheduleSchema)` to create a new message.
- */
-export declare const ScheduleSchema: GenMessage<Schedule>;
-
-/**
- * The values are the API's names (docs/api.md "Schedule policies"), checked by the service.
- *
  * @generated from message chronoverse.workflows.v1.SchedulePolicy
  */
 export declare type SchedulePolicy = Message<"chronoverse.workflows.v1.SchedulePolicy"> & {
@@ -128,43 +81,24 @@ export declare type SchedulePolicy = Message<"chronoverse.workflows.v1.ScheduleP
   overlap: string;
 
   /**
-   * @generated from field: string catch_up_mode = 2;
+   * @generated from field: chronoverse.workflows.v1.CatchUp catch_up = 2;
    */
-  catchUpMode: string;
+  catchUp?: CatchUp | undefined;
 
   /**
-   * @generated from field: optional int32 catch_up_window_seconds = 3;
-   */
-  catchUpWindowSeconds?: number | undefined;
-
-  /**
-   * @generated from field: optional int32 catch_up_max_runs = 4;
-   */
-  catchUpMaxRuns?: number | undefined;
-
-  /**
-   * @generated from field: int32 jitter_seconds = 5;
+   * @generated from field: int32 jitter_seconds = 3;
    */
   jitterSeconds: number;
 
   /**
-   * @generated from field: optional int32 starting_deadline_seconds = 6;
+   * @generated from field: optional int32 starting_deadline_seconds = 4;
    */
   startingDeadlineSeconds?: number | undefined;
 
   /**
-   * Daylight saving (cron): "SKIP" | "RUN_AFTER_GAP"; empty in messages from before it existed.
-   *
-   * @generated from field: string dst_gap = 7;
+   * @generated from field: chronoverse.workflows.v1.Dst dst = 5;
    */
-  dstGap: string;
-
-  /**
-   * "FIRST" | "BOTH"; absent: by the expression (the API's null).
-   *
-   * @generated from field: optional string dst_overlap = 8;
-   */
-  dstOverlap?: string | undefined;
+  dst?: Dst | undefined;
 };
 
 /**
@@ -174,9 +108,50 @@ export declare type SchedulePolicy = Message<"chronoverse.workflows.v1.ScheduleP
 export declare const SchedulePolicySchema: GenMessage<SchedulePolicy>;
 
 /**
- * One of a workflow's latest jobs that left the queue (RUNNING or final). The API's duration_ms
- * is not sent: it is completed_at − started_at, computed the same way on both sides.
+ * ScheduleView, a union on `type`: interval (interval_minutes, policy), cron (cron, timezone,
+ * policy) or once (run_at); the other arms' keys are absent.
  *
+ * @generated from message chronoverse.workflows.v1.Schedule
+ */
+export declare type Schedule = Message<"chronoverse.workflows.v1.Schedule"> & {
+  /**
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: optional int32 interval_minutes = 2;
+   */
+  intervalMinutes?: number | undefined;
+
+  /**
+   * @generated from field: optional string cron = 3;
+   */
+  cron?: string | undefined;
+
+  /**
+   * @generated from field: optional string timezone = 4;
+   */
+  timezone?: string | undefined;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.SchedulePolicy policy = 5;
+   */
+  policy?: SchedulePolicy | undefined;
+
+  /**
+   * @generated from field: optional string run_at = 6;
+   */
+  runAt?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.Schedule.
+ * Use `create(ScheduleSchema)` to create a new message.
+ */
+export declare const ScheduleSchema: GenMessage<Schedule>;
+
+/**
  * @generated from message chronoverse.workflows.v1.RecentJob
  */
 export declare type RecentJob = Message<"chronoverse.workflows.v1.RecentJob"> & {
@@ -186,14 +161,14 @@ export declare type RecentJob = Message<"chronoverse.workflows.v1.RecentJob"> & 
   id: string;
 
   /**
-   * @generated from field: chronoverse.jobs.v1.JobStatus status = 2;
+   * @generated from field: string status = 2;
    */
-  status: JobStatus;
+  status: string;
 
   /**
-   * @generated from field: chronoverse.jobs.v1.JobTrigger trigger = 3;
+   * @generated from field: string trigger = 3;
    */
-  trigger: JobTrigger;
+  trigger: string;
 
   /**
    * @generated from field: google.protobuf.Timestamp scheduled_at = 4;
@@ -209,6 +184,11 @@ export declare type RecentJob = Message<"chronoverse.workflows.v1.RecentJob"> & 
    * @generated from field: google.protobuf.Timestamp completed_at = 6;
    */
   completedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional int64 duration_ms = 7;
+   */
+  durationMs?: bigint | undefined;
 };
 
 /**
@@ -218,8 +198,6 @@ export declare type RecentJob = Message<"chronoverse.workflows.v1.RecentJob"> & 
 export declare const RecentJobSchema: GenMessage<RecentJob>;
 
 /**
- * The API's workflow object (docs/api.md "Workflows"); absent fields are JSON nulls there.
- *
  * @generated from message chronoverse.workflows.v1.Workflow
  */
 export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
@@ -234,13 +212,11 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
   name: string;
 
   /**
-   * @generated from field: chronoverse.workflows.v1.WorkflowKind kind = 3;
+   * @generated from field: string kind = 3;
    */
-  kind: WorkflowKind;
+  kind: string;
 
   /**
-   * The kind-specific payload with defaults filled in, as a JSON object.
-   *
    * @generated from field: string payload_json = 4;
    */
   payloadJson: string;
@@ -256,9 +232,9 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
   interval?: number | undefined;
 
   /**
-   * @generated from field: chronoverse.workflows.v1.BuildStatus build_status = 7;
+   * @generated from field: string build_status = 7;
    */
-  buildStatus: BuildStatus;
+  buildStatus: string;
 
   /**
    * @generated from field: optional string build_error = 8;
@@ -266,9 +242,9 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
   buildError?: string | undefined;
 
   /**
-   * @generated from field: chronoverse.workflows.v1.WorkflowStatus status = 9;
+   * @generated from field: string status = 9;
    */
-  status: WorkflowStatus;
+  status: string;
 
   /**
    * @generated from field: int32 consecutive_job_failures_count = 10;
@@ -306,47 +282,39 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
   terminatedAt?: Timestamp | undefined;
 
   /**
-   * @generated from field: int32 generation = 17;
-   */
-  generation: number;
-
-  /**
-   * Up to 10, newest first.
-   *
-   * @generated from field: repeated chronoverse.workflows.v1.RecentJob recent_jobs = 18;
-   */
-  recentJobs: RecentJob[];
-
-  /**
-   * Labels (src/domain/labels.ts); the API lists their keys in order.
-   *
-   * @generated from field: map<string, string> labels = 19;
-   */
-  labels: { [key: string]: string };
-
-  /**
-   * Pause (issue 13). Numbered from 30: a parallel change adds fields after 19.
-   *
-   * @generated from field: google.protobuf.Timestamp paused_at = 30;
+   * @generated from field: google.protobuf.Timestamp paused_at = 17;
    */
   pausedAt?: Timestamp | undefined;
 
   /**
-   * @generated from field: optional string pause_note = 31;
+   * @generated from field: optional string pause_note = 18;
    */
   pauseNote?: string | undefined;
 
   /**
-   * @generated from field: bool pause_on_failure = 32;
+   * @generated from field: bool pause_on_failure = 19;
    */
   pauseOnFailure: boolean;
 
   /**
-   * Versions (issue 12). Numbered from 40: parallel changes add fields after 32.
-   *
-   * @generated from field: int32 version = 40;
+   * @generated from field: int32 generation = 20;
+   */
+  generation: number;
+
+  /**
+   * @generated from field: int32 version = 21;
    */
   version: number;
+
+  /**
+   * @generated from field: map<string, string> labels = 22;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.RecentJob recent_jobs = 23;
+   */
+  recentJobs: RecentJob[];
 };
 
 /**
@@ -356,8 +324,182 @@ export declare type Workflow = Message<"chronoverse.workflows.v1.Workflow"> & {
 export declare const WorkflowSchema: GenMessage<Workflow>;
 
 /**
- * One immutable version of a workflow's definition (docs/api.md "Versions").
+ * IdempotentResult<WorkflowView> and <WorkflowView[]>: the body as JSON, since a replay's is the
+ * stored answer, verbatim.
  *
+ * @generated from message chronoverse.workflows.v1.WorkflowResult
+ */
+export declare type WorkflowResult = Message<"chronoverse.workflows.v1.WorkflowResult"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: string body_json = 2;
+   */
+  bodyJson: string;
+
+  /**
+   * @generated from field: bool replayed = 3;
+   */
+  replayed: boolean;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowResult.
+ * Use `create(WorkflowResultSchema)` to create a new message.
+ */
+export declare const WorkflowResultSchema: GenMessage<WorkflowResult>;
+
+/**
+ * A bulk create refused for its items (CV_VALIDATION), as an answer rather than an RPC error:
+ * an error's details travel in gRPC trailers, and the issues of 10,000 bad items (about 1 MB)
+ * break the HTTP/2 header limits. Answered and rebuilt by the override in src/services/workflows/bulk.ts.
+ *
+ * @generated from message chronoverse.workflows.v1.BulkRefusal
+ */
+export declare type BulkRefusal = Message<"chronoverse.workflows.v1.BulkRefusal"> & {
+  /**
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * The ValidationError's field issues.
+   *
+   * @generated from field: string issues_json = 2;
+   */
+  issuesJson: string;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BulkRefusal.
+ * Use `create(BulkRefusalSchema)` to create a new message.
+ */
+export declare const BulkRefusalSchema: GenMessage<BulkRefusal>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.WorkflowListFilters
+ */
+export declare type WorkflowListFilters = Message<"chronoverse.workflows.v1.WorkflowListFilters"> & {
+  /**
+   * @generated from field: optional string cursor = 1;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: optional string query = 3;
+   */
+  query?: string | undefined;
+
+  /**
+   * @generated from field: optional string kind = 4;
+   */
+  kind?: string | undefined;
+
+  /**
+   * @generated from field: optional string build_status = 5;
+   */
+  buildStatus?: string | undefined;
+
+  /**
+   * @generated from field: optional bool terminated = 6;
+   */
+  terminated?: boolean | undefined;
+
+  /**
+   * @generated from field: optional int32 interval_min = 7;
+   */
+  intervalMin?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 interval_max = 8;
+   */
+  intervalMax?: number | undefined;
+
+  /**
+   * A label selector as the API takes it (`team=data,tier!=web`), parsed by the service.
+   *
+   * @generated from field: optional string labels = 9;
+   */
+  labels?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowListFilters.
+ * Use `create(WorkflowListFiltersSchema)` to create a new message.
+ */
+export declare const WorkflowListFiltersSchema: GenMessage<WorkflowListFilters>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.WorkflowPage
+ */
+export declare type WorkflowPage = Message<"chronoverse.workflows.v1.WorkflowPage"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.Workflow workflows = 1;
+   */
+  workflows: Workflow[];
+
+  /**
+   * @generated from field: optional string cursor = 2;
+   */
+  cursor?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowPage.
+ * Use `create(WorkflowPageSchema)` to create a new message.
+ */
+export declare const WorkflowPageSchema: GenMessage<WorkflowPage>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.WorkflowDefinition
+ */
+export declare type WorkflowDefinition = Message<"chronoverse.workflows.v1.WorkflowDefinition"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string payload_json = 2;
+   */
+  payloadJson: string;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.Schedule schedule = 3;
+   */
+  schedule?: Schedule | undefined;
+
+  /**
+   * @generated from field: int32 max_consecutive_job_failures_allowed = 4;
+   */
+  maxConsecutiveJobFailuresAllowed: number;
+
+  /**
+   * @generated from field: bool pause_on_failure = 5;
+   */
+  pauseOnFailure: boolean;
+
+  /**
+   * @generated from field: bool log_retention = 6;
+   */
+  logRetention: boolean;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowDefinition.
+ * Use `create(WorkflowDefinitionSchema)` to create a new message.
+ */
+export declare const WorkflowDefinitionSchema: GenMessage<WorkflowDefinition>;
+
+/**
  * @generated from message chronoverse.workflows.v1.WorkflowVersion
  */
 export declare type WorkflowVersion = Message<"chronoverse.workflows.v1.WorkflowVersion"> & {
@@ -392,11 +534,9 @@ export declare type WorkflowVersion = Message<"chronoverse.workflows.v1.Workflow
   changes: string[];
 
   /**
-   * The definition as the API shows it (kind, payload, schedule, options), as a JSON object.
-   *
-   * @generated from field: string definition_json = 7;
+   * @generated from field: chronoverse.workflows.v1.WorkflowDefinition definition = 7;
    */
-  definitionJson: string;
+  definition?: WorkflowDefinition | undefined;
 };
 
 /**
@@ -406,18 +546,177 @@ export declare type WorkflowVersion = Message<"chronoverse.workflows.v1.Workflow
 export declare const WorkflowVersionSchema: GenMessage<WorkflowVersion>;
 
 /**
- * @generated from message chronoverse.workflows.v1.ListWorkflowVersionsRequest
+ * @generated from message chronoverse.workflows.v1.VersionPage
  */
-export declare type ListWorkflowVersionsRequest = Message<"chronoverse.workflows.v1.ListWorkflowVersionsRequest"> & {
+export declare type VersionPage = Message<"chronoverse.workflows.v1.VersionPage"> & {
   /**
-   * @generated from field: string user_id = 1;
+   * @generated from field: repeated chronoverse.workflows.v1.WorkflowVersion versions = 1;
    */
-  userId: string;
+  versions: WorkflowVersion[];
 
   /**
-   * @generated from field: string workflow_id = 2;
+   * @generated from field: optional string cursor = 2;
    */
-  workflowId: string;
+  cursor?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.VersionPage.
+ * Use `create(VersionPageSchema)` to create a new message.
+ */
+export declare const VersionPageSchema: GenMessage<VersionPage>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PageQuery
+ */
+export declare type PageQuery = Message<"chronoverse.workflows.v1.PageQuery"> & {
+  /**
+   * @generated from field: optional string cursor = 1;
+   */
+  cursor?: string | undefined;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PageQuery.
+ * Use `create(PageQuerySchema)` to create a new message.
+ */
+export declare const PageQuerySchema: GenMessage<PageQuery>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.FireTime
+ */
+export declare type FireTime = Message<"chronoverse.workflows.v1.FireTime"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp nominal_at = 2;
+   */
+  nominalAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: optional string reason = 3;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.FireTime.
+ * Use `create(FireTimeSchema)` to create a new message.
+ */
+export declare const FireTimeSchema: GenMessage<FireTime>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.FireTimeList
+ */
+export declare type FireTimeList = Message<"chronoverse.workflows.v1.FireTimeList"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.FireTime items = 1;
+   */
+  items: FireTime[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.FireTimeList.
+ * Use `create(FireTimeListSchema)` to create a new message.
+ */
+export declare const FireTimeListSchema: GenMessage<FireTimeList>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.FireTimes
+ */
+export declare type FireTimes = Message<"chronoverse.workflows.v1.FireTimes"> & {
+  /**
+   * @generated from field: repeated chronoverse.workflows.v1.FireTime fire_times = 1;
+   */
+  fireTimes: FireTime[];
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.FireTimes.
+ * Use `create(FireTimesSchema)` to create a new message.
+ */
+export declare const FireTimesSchema: GenMessage<FireTimes>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewQuery
+ */
+export declare type PreviewQuery = Message<"chronoverse.workflows.v1.PreviewQuery"> & {
+  /**
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+
+  /**
+   * @generated from field: optional string from = 2;
+   */
+  from?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewQuery.
+ * Use `create(PreviewQuerySchema)` to create a new message.
+ */
+export declare const PreviewQuerySchema: GenMessage<PreviewQuery>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.Tick
+ */
+export declare type Tick = Message<"chronoverse.workflows.v1.Tick"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp nominal_at = 1;
+   */
+  nominalAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp scheduled_at = 2;
+   */
+  scheduledAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string outcome = 3;
+   */
+  outcome: string;
+
+  /**
+   * @generated from field: optional string job_id = 4;
+   */
+  jobId?: string | undefined;
+
+  /**
+   * @generated from field: optional string reason = 5;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.Tick.
+ * Use `create(TickSchema)` to create a new message.
+ */
+export declare const TickSchema: GenMessage<Tick>;
+
+/**
+ * The query as received (RFC 3339 date-times, an opaque cursor); validated by the service.
+ *
+ * @generated from message chronoverse.workflows.v1.TicksQuery
+ */
+export declare type TicksQuery = Message<"chronoverse.workflows.v1.TicksQuery"> & {
+  /**
+   * @generated from field: optional string from = 1;
+   */
+  from?: string | undefined;
+
+  /**
+   * @generated from field: optional string to = 2;
+   */
+  to?: string | undefined;
 
   /**
    * @generated from field: optional string cursor = 3;
@@ -431,571 +730,31 @@ export declare type ListWorkflowVersionsRequest = Message<"chronoverse.workflows
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.ListWorkflowVersionsRequest.
- * Use `create(ListWorkflowVersionsRequestSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.TicksQuery.
+ * Use `create(TicksQuerySchema)` to create a new message.
  */
-export declare const ListWorkflowVersionsRequestSchema: GenMessage<ListWorkflowVersionsRequest>;
+export declare const TicksQuerySchema: GenMessage<TicksQuery>;
 
 /**
- * @generated from message chronoverse.workflows.v1.ListWorkflowVersionsResponse
+ * @generated from message chronoverse.workflows.v1.TicksPage
  */
-export declare type ListWorkflowVersionsResponse = Message<"chronoverse.workflows.v1.ListWorkflowVersionsResponse"> & {
+export declare type TicksPage = Message<"chronoverse.workflows.v1.TicksPage"> & {
   /**
-   * @generated from field: repeated chronoverse.workflows.v1.WorkflowVersion versions = 1;
+   * @generated from field: repeated chronoverse.workflows.v1.Tick ticks = 1;
    */
-  versions: WorkflowVersion[];
+  ticks: Tick[];
 
   /**
-   * Absent on the last page.
-   *
    * @generated from field: optional string cursor = 2;
    */
   cursor?: string | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.ListWorkflowVersionsResponse.
- * Use `create(ListWorkflowVersionsResponseSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.TicksPage.
+ * Use `create(TicksPageSchema)` to create a new message.
  */
-export declare const ListWorkflowVersionsResponseSchema: GenMessage<ListWorkflowVersionsResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.GetWorkflowVersionRequest
- */
-export declare type GetWorkflowVersionRequest = Message<"chronoverse.workflows.v1.GetWorkflowVersionRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: int32 version = 3;
-   */
-  version: number;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.GetWorkflowVersionRequest.
- * Use `create(GetWorkflowVersionRequestSchema)` to create a new message.
- */
-export declare const GetWorkflowVersionRequestSchema: GenMessage<GetWorkflowVersionRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.GetWorkflowVersionResponse
- */
-export declare type GetWorkflowVersionResponse = Message<"chronoverse.workflows.v1.GetWorkflowVersionResponse"> & {
-  /**
-   * @generated from field: chronoverse.workflows.v1.WorkflowVersion version = 1;
-   */
-  version?: WorkflowVersion | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.GetWorkflowVersionResponse.
- * Use `create(GetWorkflowVersionResponseSchema)` to create a new message.
- */
-export declare const GetWorkflowVersionResponseSchema: GenMessage<GetWorkflowVersionResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.RestoreWorkflowVersionRequest
- */
-export declare type RestoreWorkflowVersionRequest = Message<"chronoverse.workflows.v1.RestoreWorkflowVersionRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: int32 version = 3;
-   */
-  version: number;
-
-  /**
-   * @generated from field: optional string idempotency_key = 4;
-   */
-  idempotencyKey?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.RestoreWorkflowVersionRequest.
- * Use `create(RestoreWorkflowVersionRequestSchema)` to create a new message.
- */
-export declare const RestoreWorkflowVersionRequestSchema: GenMessage<RestoreWorkflowVersionRequest>;
-
-/**
- * A create or edit guarded by an Idempotency-Key: the HTTP status to answer and the workflow, or
- * on a replay the stored answer as it was first sent.
- *
- * @generated from message chronoverse.workflows.v1.WorkflowResult
- */
-export declare type WorkflowResult = Message<"chronoverse.workflows.v1.WorkflowResult"> & {
-  /**
-   * @generated from field: int32 status = 1;
-   */
-  status: number;
-
-  /**
-   * @generated from field: bool replayed = 2;
-   */
-  replayed: boolean;
-
-  /**
-   * @generated from oneof chronoverse.workflows.v1.WorkflowResult.body
-   */
-  body: {
-    /**
-     * @generated from field: chronoverse.workflows.v1.Workflow workflow = 3;
-     */
-    value: Workflow;
-    case: "workflow";
-  } | {
-    /**
-     * @generated from field: string stored_json = 4;
-     */
-    value: string;
-    case: "storedJson";
-  } | { case: undefined; value?: undefined };
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.WorkflowResult.
- * Use `create(WorkflowResultSchema)` to create a new message.
- */
-export declare const WorkflowResultSchema: GenMessage<WorkflowResult>;
-
-/**
- * @generated from message chronoverse.workflows.v1.CreateWorkflowRequest
- */
-export declare type CreateWorkflowRequest = Message<"chronoverse.workflows.v1.CreateWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * The request body as received (JSON text; absent: no body). Validated by the service.
-   *
-   * @generated from field: optional string body_json = 2;
-   */
-  bodyJson?: string | undefined;
-
-  /**
-   * @generated from field: optional string idempotency_key = 3;
-   */
-  idempotencyKey?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.CreateWorkflowRequest.
- * Use `create(CreateWorkflowRequestSchema)` to create a new message.
- */
-export declare const CreateWorkflowRequestSchema: GenMessage<CreateWorkflowRequest>;
-
-/**
- * Many workflows in one request (POST /workflows/bulk): all created in one transaction, or none.
- *
- * @generated from message chronoverse.workflows.v1.CreateWorkflowsRequest
- */
-export declare type CreateWorkflowsRequest = Message<"chronoverse.workflows.v1.CreateWorkflowsRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * The request body as received (JSON text, `{"workflows": [...]}`). Validated by the service.
-   *
-   * @generated from field: optional string body_json = 2;
-   */
-  bodyJson?: string | undefined;
-
-  /**
-   * @generated from field: optional string idempotency_key = 3;
-   */
-  idempotencyKey?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.CreateWorkflowsRequest.
- * Use `create(CreateWorkflowsRequestSchema)` to create a new message.
- */
-export declare const CreateWorkflowsRequestSchema: GenMessage<CreateWorkflowsRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.WorkflowList
- */
-export declare type WorkflowList = Message<"chronoverse.workflows.v1.WorkflowList"> & {
-  /**
-   * @generated from field: repeated chronoverse.workflows.v1.Workflow workflows = 1;
-   */
-  workflows: Workflow[];
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.WorkflowList.
- * Use `create(WorkflowListSchema)` to create a new message.
- */
-export declare const WorkflowListSchema: GenMessage<WorkflowList>;
-
-/**
- * A bulk create refused for its items (CV_VALIDATION), as an answer rather than an RPC error:
- * an error's details travel in gRPC trailers, and the issues of 10,000 bad items (about 1 MB)
- * break the HTTP/2 header limits.
- *
- * @generated from message chronoverse.workflows.v1.BulkRefusal
- */
-export declare type BulkRefusal = Message<"chronoverse.workflows.v1.BulkRefusal"> & {
-  /**
-   * @generated from field: string message = 1;
-   */
-  message: string;
-
-  /**
-   * @generated from field: repeated chronoverse.errors.v1.FieldIssue issues = 2;
-   */
-  issues: FieldIssue[];
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.BulkRefusal.
- * Use `create(BulkRefusalSchema)` to create a new message.
- */
-export declare const BulkRefusalSchema: GenMessage<BulkRefusal>;
-
-/**
- * The answer of CreateWorkflows: the workflows in the order of the request, or on a replay the
- * stored answer as it was first sent, or the refusal of bad items.
- *
- * @generated from message chronoverse.workflows.v1.WorkflowsResult
- */
-export declare type WorkflowsResult = Message<"chronoverse.workflows.v1.WorkflowsResult"> & {
-  /**
-   * @generated from field: int32 status = 1;
-   */
-  status: number;
-
-  /**
-   * @generated from field: bool replayed = 2;
-   */
-  replayed: boolean;
-
-  /**
-   * @generated from oneof chronoverse.workflows.v1.WorkflowsResult.body
-   */
-  body: {
-    /**
-     * @generated from field: chronoverse.workflows.v1.WorkflowList created = 3;
-     */
-    value: WorkflowList;
-    case: "created";
-  } | {
-    /**
-     * @generated from field: string stored_json = 4;
-     */
-    value: string;
-    case: "storedJson";
-  } | {
-    /**
-     * @generated from field: chronoverse.workflows.v1.BulkRefusal invalid = 5;
-     */
-    value: BulkRefusal;
-    case: "invalid";
-  } | { case: undefined; value?: undefined };
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.WorkflowsResult.
- * Use `create(WorkflowsResultSchema)` to create a new message.
- */
-export declare const WorkflowsResultSchema: GenMessage<WorkflowsResult>;
-
-/**
- * @generated from message chronoverse.workflows.v1.ListWorkflowsRequest
- */
-export declare type ListWorkflowsRequest = Message<"chronoverse.workflows.v1.ListWorkflowsRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: optional string cursor = 2;
-   */
-  cursor?: string | undefined;
-
-  /**
-   * @generated from field: int32 limit = 3;
-   */
-  limit: number;
-
-  /**
-   * @generated from field: optional string query = 4;
-   */
-  query?: string | undefined;
-
-  /**
-   * @generated from field: optional chronoverse.workflows.v1.WorkflowKind kind = 5;
-   */
-  kind?: WorkflowKind | undefined;
-
-  /**
-   * @generated from field: optional chronoverse.workflows.v1.BuildStatus build_status = 6;
-   */
-  buildStatus?: BuildStatus | undefined;
-
-  /**
-   * @generated from field: optional bool terminated = 7;
-   */
-  terminated?: boolean | undefined;
-
-  /**
-   * @generated from field: optional int32 interval_min = 8;
-   */
-  intervalMin?: number | undefined;
-
-  /**
-   * @generated from field: optional int32 interval_max = 9;
-   */
-  intervalMax?: number | undefined;
-
-  /**
-   * A label selector as the API takes it (`team=data,tier!=web`), parsed by the service.
-   *
-   * @generated from field: optional string label_selector = 10;
-   */
-  labelSelector?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.ListWorkflowsRequest.
- * Use `create(ListWorkflowsRequestSchema)` to create a new message.
- */
-export declare const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.ListWorkflowsResponse
- */
-export declare type ListWorkflowsResponse = Message<"chronoverse.workflows.v1.ListWorkflowsResponse"> & {
-  /**
-   * @generated from field: repeated chronoverse.workflows.v1.Workflow workflows = 1;
-   */
-  workflows: Workflow[];
-
-  /**
-   * Absent on the last page.
-   *
-   * @generated from field: optional string cursor = 2;
-   */
-  cursor?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.ListWorkflowsResponse.
- * Use `create(ListWorkflowsResponseSchema)` to create a new message.
- */
-export declare const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.GetWorkflowRequest
- */
-export declare type GetWorkflowRequest = Message<"chronoverse.workflows.v1.GetWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.GetWorkflowRequest.
- * Use `create(GetWorkflowRequestSchema)` to create a new message.
- */
-export declare const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.GetWorkflowResponse
- */
-export declare type GetWorkflowResponse = Message<"chronoverse.workflows.v1.GetWorkflowResponse"> & {
-  /**
-   * @generated from field: chronoverse.workflows.v1.Workflow workflow = 1;
-   */
-  workflow?: Workflow | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.GetWorkflowResponse.
- * Use `create(GetWorkflowResponseSchema)` to create a new message.
- */
-export declare const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.UpdateWorkflowRequest
- */
-export declare type UpdateWorkflowRequest = Message<"chronoverse.workflows.v1.UpdateWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: optional string body_json = 3;
-   */
-  bodyJson?: string | undefined;
-
-  /**
-   * @generated from field: optional string idempotency_key = 4;
-   */
-  idempotencyKey?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.UpdateWorkflowRequest.
- * Use `create(UpdateWorkflowRequestSchema)` to create a new message.
- */
-export declare const UpdateWorkflowRequestSchema: GenMessage<UpdateWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.TerminateWorkflowRequest
- */
-export declare type TerminateWorkflowRequest = Message<"chronoverse.workflows.v1.TerminateWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.TerminateWorkflowRequest.
- * Use `create(TerminateWorkflowRequestSchema)` to create a new message.
- */
-export declare const TerminateWorkflowRequestSchema: GenMessage<TerminateWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.TerminateWorkflowResponse
- */
-export declare type TerminateWorkflowResponse = Message<"chronoverse.workflows.v1.TerminateWorkflowResponse"> & {
-  /**
-   * @generated from field: chronoverse.workflows.v1.Workflow workflow = 1;
-   */
-  workflow?: Workflow | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.TerminateWorkflowResponse.
- * Use `create(TerminateWorkflowResponseSchema)` to create a new message.
- */
-export declare const TerminateWorkflowResponseSchema: GenMessage<TerminateWorkflowResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.RebuildWorkflowRequest
- */
-export declare type RebuildWorkflowRequest = Message<"chronoverse.workflows.v1.RebuildWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: optional string idempotency_key = 3;
-   */
-  idempotencyKey?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.RebuildWorkflowRequest.
- * Use `create(RebuildWorkflowRequestSchema)` to create a new message.
- */
-export declare const RebuildWorkflowRequestSchema: GenMessage<RebuildWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.DeleteWorkflowRequest
- */
-export declare type DeleteWorkflowRequest = Message<"chronoverse.workflows.v1.DeleteWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.DeleteWorkflowRequest.
- * Use `create(DeleteWorkflowRequestSchema)` to create a new message.
- */
-export declare const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.DeleteWorkflowResponse
- */
-export declare type DeleteWorkflowResponse = Message<"chronoverse.workflows.v1.DeleteWorkflowResponse"> & {
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.DeleteWorkflowResponse.
- * Use `create(DeleteWorkflowResponseSchema)` to create a new message.
- */
-export declare const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.CreateBackfillRequest
- */
-export declare type CreateBackfillRequest = Message<"chronoverse.workflows.v1.CreateBackfillRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * The request body as received (JSON text, `{"from", "to", "overlap"?, "max_parallel"?, "dry_run"?}`). Validated by the service.
-   *
-   * @generated from field: optional string body_json = 3;
-   */
-  bodyJson?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.CreateBackfillRequest.
- * Use `create(CreateBackfillRequestSchema)` to create a new message.
- */
-export declare const CreateBackfillRequestSchema: GenMessage<CreateBackfillRequest>;
+export declare const TicksPageSchema: GenMessage<TicksPage>;
 
 /**
  * Progress of a backfill: its runs by state, and the fire times whose run is not created yet.
@@ -1113,72 +872,43 @@ export declare type Backfill = Message<"chronoverse.workflows.v1.Backfill"> & {
 export declare const BackfillSchema: GenMessage<Backfill>;
 
 /**
- * @generated from message chronoverse.workflows.v1.CreateBackfillResponse
+ * BackfillCreated, a union on `dry_run`: the fire times (a dry run), or the backfill and how many
+ * runs it created at once.
+ *
+ * @generated from message chronoverse.workflows.v1.BackfillCreated
  */
-export declare type CreateBackfillResponse = Message<"chronoverse.workflows.v1.CreateBackfillResponse"> & {
+export declare type BackfillCreated = Message<"chronoverse.workflows.v1.BackfillCreated"> & {
   /**
-   * @generated from oneof chronoverse.workflows.v1.CreateBackfillResponse.result
+   * @generated from field: bool dry_run = 1;
    */
-  result: {
-    /**
-     * @generated from field: chronoverse.workflows.v1.Backfill backfill = 1;
-     */
-    value: Backfill;
-    case: "backfill";
-  } | {
-    /**
-     * A dry run: the fire times it would run.
-     *
-     * @generated from field: chronoverse.workflows.v1.PreviewResponse dry_run = 2;
-     */
-    value: PreviewResponse;
-    case: "dryRun";
-  } | { case: undefined; value?: undefined };
+  dryRun: boolean;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.FireTimeList fire_times = 2;
+   */
+  fireTimes?: FireTimeList | undefined;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.Backfill backfill = 3;
+   */
+  backfill?: Backfill | undefined;
+
+  /**
+   * @generated from field: optional int32 created = 4;
+   */
+  created?: number | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.CreateBackfillResponse.
- * Use `create(CreateBackfillResponseSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.BackfillCreated.
+ * Use `create(BackfillCreatedSchema)` to create a new message.
  */
-export declare const CreateBackfillResponseSchema: GenMessage<CreateBackfillResponse>;
+export declare const BackfillCreatedSchema: GenMessage<BackfillCreated>;
 
 /**
- * @generated from message chronoverse.workflows.v1.ListBackfillsRequest
+ * @generated from message chronoverse.workflows.v1.BackfillPage
  */
-export declare type ListBackfillsRequest = Message<"chronoverse.workflows.v1.ListBackfillsRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: optional string cursor = 3;
-   */
-  cursor?: string | undefined;
-
-  /**
-   * 1 to 100.
-   *
-   * @generated from field: int32 limit = 4;
-   */
-  limit: number;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.ListBackfillsRequest.
- * Use `create(ListBackfillsRequestSchema)` to create a new message.
- */
-export declare const ListBackfillsRequestSchema: GenMessage<ListBackfillsRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.ListBackfillsResponse
- */
-export declare type ListBackfillsResponse = Message<"chronoverse.workflows.v1.ListBackfillsResponse"> & {
+export declare type BackfillPage = Message<"chronoverse.workflows.v1.BackfillPage"> & {
   /**
    * @generated from field: repeated chronoverse.workflows.v1.Backfill backfills = 1;
    */
@@ -1191,266 +921,85 @@ export declare type ListBackfillsResponse = Message<"chronoverse.workflows.v1.Li
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.ListBackfillsResponse.
- * Use `create(ListBackfillsResponseSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.BackfillPage.
+ * Use `create(BackfillPageSchema)` to create a new message.
  */
-export declare const ListBackfillsResponseSchema: GenMessage<ListBackfillsResponse>;
+export declare const BackfillPageSchema: GenMessage<BackfillPage>;
 
 /**
- * @generated from message chronoverse.workflows.v1.GetBackfillRequest
+ * @generated from message chronoverse.workflows.v1.BodyRequest
  */
-export declare type GetBackfillRequest = Message<"chronoverse.workflows.v1.GetBackfillRequest"> & {
+export declare type BodyRequest = Message<"chronoverse.workflows.v1.BodyRequest"> & {
   /**
    * @generated from field: string user_id = 1;
    */
   userId: string;
 
   /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: string backfill_id = 3;
-   */
-  backfillId: string;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.GetBackfillRequest.
- * Use `create(GetBackfillRequestSchema)` to create a new message.
- */
-export declare const GetBackfillRequestSchema: GenMessage<GetBackfillRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.GetBackfillResponse
- */
-export declare type GetBackfillResponse = Message<"chronoverse.workflows.v1.GetBackfillResponse"> & {
-  /**
-   * @generated from field: chronoverse.workflows.v1.Backfill backfill = 1;
-   */
-  backfill?: Backfill | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.GetBackfillResponse.
- * Use `create(GetBackfillResponseSchema)` to create a new message.
- */
-export declare const GetBackfillResponseSchema: GenMessage<GetBackfillResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.CancelBackfillRequest
- */
-export declare type CancelBackfillRequest = Message<"chronoverse.workflows.v1.CancelBackfillRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * @generated from field: string backfill_id = 3;
-   */
-  backfillId: string;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.CancelBackfillRequest.
- * Use `create(CancelBackfillRequestSchema)` to create a new message.
- */
-export declare const CancelBackfillRequestSchema: GenMessage<CancelBackfillRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.PauseWorkflowRequest
- */
-export declare type PauseWorkflowRequest = Message<"chronoverse.workflows.v1.PauseWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * The request body as received (JSON text, `{"note": "..."}`; absent: no body). Validated by the service.
-   *
-   * @generated from field: optional string body_json = 3;
-   */
-  bodyJson?: string | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.PauseWorkflowRequest.
- * Use `create(PauseWorkflowRequestSchema)` to create a new message.
- */
-export declare const PauseWorkflowRequestSchema: GenMessage<PauseWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.PauseWorkflowResponse
- */
-export declare type PauseWorkflowResponse = Message<"chronoverse.workflows.v1.PauseWorkflowResponse"> & {
-  /**
-   * @generated from field: chronoverse.workflows.v1.Workflow workflow = 1;
-   */
-  workflow?: Workflow | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.PauseWorkflowResponse.
- * Use `create(PauseWorkflowResponseSchema)` to create a new message.
- */
-export declare const PauseWorkflowResponseSchema: GenMessage<PauseWorkflowResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.ResumeWorkflowRequest
- */
-export declare type ResumeWorkflowRequest = Message<"chronoverse.workflows.v1.ResumeWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.ResumeWorkflowRequest.
- * Use `create(ResumeWorkflowRequestSchema)` to create a new message.
- */
-export declare const ResumeWorkflowRequestSchema: GenMessage<ResumeWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.ResumeWorkflowResponse
- */
-export declare type ResumeWorkflowResponse = Message<"chronoverse.workflows.v1.ResumeWorkflowResponse"> & {
-  /**
-   * @generated from field: chronoverse.workflows.v1.Workflow workflow = 1;
-   */
-  workflow?: Workflow | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.ResumeWorkflowResponse.
- * Use `create(ResumeWorkflowResponseSchema)` to create a new message.
- */
-export declare const ResumeWorkflowResponseSchema: GenMessage<ResumeWorkflowResponse>;
-
-/**
- * @generated from message chronoverse.workflows.v1.PreviewWorkflowRequest
- */
-export declare type PreviewWorkflowRequest = Message<"chronoverse.workflows.v1.PreviewWorkflowRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * @generated from field: string workflow_id = 2;
-   */
-  workflowId: string;
-
-  /**
-   * 1 to 100.
-   *
-   * @generated from field: int32 count = 3;
-   */
-  count: number;
-
-  /**
-   * Absent: now.
-   *
-   * @generated from field: google.protobuf.Timestamp from = 4;
-   */
-  from?: Timestamp | undefined;
-};
-
-/**
- * Describes the message chronoverse.workflows.v1.PreviewWorkflowRequest.
- * Use `create(PreviewWorkflowRequestSchema)` to create a new message.
- */
-export declare const PreviewWorkflowRequestSchema: GenMessage<PreviewWorkflowRequest>;
-
-/**
- * @generated from message chronoverse.workflows.v1.PreviewScheduleRequest
- */
-export declare type PreviewScheduleRequest = Message<"chronoverse.workflows.v1.PreviewScheduleRequest"> & {
-  /**
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * The request body as received (JSON text, `{"schedule": …, "from"?, "count"?}`). Validated by the service.
+   * The request body as received (JSON text). Validated by the service.
    *
    * @generated from field: optional string body_json = 2;
    */
   bodyJson?: string | undefined;
+
+  /**
+   * @generated from field: optional string idempotency_key = 3;
+   */
+  idempotencyKey?: string | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.PreviewScheduleRequest.
- * Use `create(PreviewScheduleRequestSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.BodyRequest.
+ * Use `create(BodyRequestSchema)` to create a new message.
  */
-export declare const PreviewScheduleRequestSchema: GenMessage<PreviewScheduleRequest>;
+export declare const BodyRequestSchema: GenMessage<BodyRequest>;
 
 /**
- * One fire time: when it runs, when the schedule names it, and why they differ (daylight saving).
- *
- * @generated from message chronoverse.workflows.v1.FireTime
+ * @generated from message chronoverse.workflows.v1.ListRequest
  */
-export declare type FireTime = Message<"chronoverse.workflows.v1.FireTime"> & {
+export declare type ListRequest = Message<"chronoverse.workflows.v1.ListRequest"> & {
   /**
-   * @generated from field: google.protobuf.Timestamp at = 1;
+   * @generated from field: string user_id = 1;
    */
-  at?: Timestamp | undefined;
+  userId: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp nominal_at = 2;
+   * @generated from field: chronoverse.workflows.v1.WorkflowListFilters filters = 2;
    */
-  nominalAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: optional string reason = 3;
-   */
-  reason?: string | undefined;
+  filters?: WorkflowListFilters | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.FireTime.
- * Use `create(FireTimeSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.ListRequest.
+ * Use `create(ListRequestSchema)` to create a new message.
  */
-export declare const FireTimeSchema: GenMessage<FireTime>;
+export declare const ListRequestSchema: GenMessage<ListRequest>;
 
 /**
- * @generated from message chronoverse.workflows.v1.PreviewResponse
+ * @generated from message chronoverse.workflows.v1.WorkflowRequest
  */
-export declare type PreviewResponse = Message<"chronoverse.workflows.v1.PreviewResponse"> & {
+export declare type WorkflowRequest = Message<"chronoverse.workflows.v1.WorkflowRequest"> & {
   /**
-   * @generated from field: repeated chronoverse.workflows.v1.FireTime fire_times = 1;
+   * @generated from field: string user_id = 1;
    */
-  fireTimes: FireTime[];
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.PreviewResponse.
- * Use `create(PreviewResponseSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.WorkflowRequest.
+ * Use `create(WorkflowRequestSchema)` to create a new message.
  */
-export declare const PreviewResponseSchema: GenMessage<PreviewResponse>;
+export declare const WorkflowRequestSchema: GenMessage<WorkflowRequest>;
 
 /**
- * @generated from message chronoverse.workflows.v1.ListTicksRequest
+ * @generated from message chronoverse.workflows.v1.WorkflowBodyRequest
  */
-export declare type ListTicksRequest = Message<"chronoverse.workflows.v1.ListTicksRequest"> & {
+export declare type WorkflowBodyRequest = Message<"chronoverse.workflows.v1.WorkflowBodyRequest"> & {
   /**
    * @generated from field: string user_id = 1;
    */
@@ -1462,311 +1011,507 @@ export declare type ListTicksRequest = Message<"chronoverse.workflows.v1.ListTic
   workflowId: string;
 
   /**
-   * The query as received (RFC 3339 date-times, an opaque cursor); validated by the service.
-   *
-   * @generated from field: optional string from = 3;
+   * @generated from field: optional string body_json = 3;
    */
-  from?: string | undefined;
+  bodyJson?: string | undefined;
 
   /**
-   * @generated from field: optional string to = 4;
+   * @generated from field: optional string idempotency_key = 4;
    */
-  to?: string | undefined;
-
-  /**
-   * @generated from field: optional string cursor = 5;
-   */
-  cursor?: string | undefined;
-
-  /**
-   * 1 to 500.
-   *
-   * @generated from field: int32 limit = 6;
-   */
-  limit: number;
+  idempotencyKey?: string | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.ListTicksRequest.
- * Use `create(ListTicksRequestSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.WorkflowBodyRequest.
+ * Use `create(WorkflowBodyRequestSchema)` to create a new message.
  */
-export declare const ListTicksRequestSchema: GenMessage<ListTicksRequest>;
+export declare const WorkflowBodyRequestSchema: GenMessage<WorkflowBodyRequest>;
 
 /**
- * One entry of the tick ledger (migration 0022).
+ * @generated from message chronoverse.workflows.v1.RebuildRequest
+ */
+export declare type RebuildRequest = Message<"chronoverse.workflows.v1.RebuildRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: optional string idempotency_key = 3;
+   */
+  idempotencyKey?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.RebuildRequest.
+ * Use `create(RebuildRequestSchema)` to create a new message.
+ */
+export declare const RebuildRequestSchema: GenMessage<RebuildRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PageRequest
+ */
+export declare type PageRequest = Message<"chronoverse.workflows.v1.PageRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.PageQuery page = 3;
+   */
+  page?: PageQuery | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PageRequest.
+ * Use `create(PageRequestSchema)` to create a new message.
+ */
+export declare const PageRequestSchema: GenMessage<PageRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.VersionRequest
+ */
+export declare type VersionRequest = Message<"chronoverse.workflows.v1.VersionRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: int32 version = 3;
+   */
+  version: number;
+
+  /**
+   * @generated from field: optional string idempotency_key = 4;
+   */
+  idempotencyKey?: string | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.VersionRequest.
+ * Use `create(VersionRequestSchema)` to create a new message.
+ */
+export declare const VersionRequestSchema: GenMessage<VersionRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.PreviewRequest
+ */
+export declare type PreviewRequest = Message<"chronoverse.workflows.v1.PreviewRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.PreviewQuery query = 3;
+   */
+  query?: PreviewQuery | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.PreviewRequest.
+ * Use `create(PreviewRequestSchema)` to create a new message.
+ */
+export declare const PreviewRequestSchema: GenMessage<PreviewRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.TicksRequest
+ */
+export declare type TicksRequest = Message<"chronoverse.workflows.v1.TicksRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: chronoverse.workflows.v1.TicksQuery query = 3;
+   */
+  query?: TicksQuery | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.TicksRequest.
+ * Use `create(TicksRequestSchema)` to create a new message.
+ */
+export declare const TicksRequestSchema: GenMessage<TicksRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.BackfillRequest
+ */
+export declare type BackfillRequest = Message<"chronoverse.workflows.v1.BackfillRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * @generated from field: string backfill_id = 3;
+   */
+  backfillId: string;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BackfillRequest.
+ * Use `create(BackfillRequestSchema)` to create a new message.
+ */
+export declare const BackfillRequestSchema: GenMessage<BackfillRequest>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.WorkflowResultResponse
+ */
+export declare type WorkflowResultResponse = Message<"chronoverse.workflows.v1.WorkflowResultResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.WorkflowResult result = 1;
+   */
+  result?: WorkflowResult | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.WorkflowResultResponse.
+ * Use `create(WorkflowResultResponseSchema)` to create a new message.
+ */
+export declare const WorkflowResultResponseSchema: GenMessage<WorkflowResultResponse>;
+
+/**
+ * createMany: the result, or the refusal of bad items.
  *
- * @generated from message chronoverse.workflows.v1.Tick
+ * @generated from message chronoverse.workflows.v1.CreateManyResponse
  */
-export declare type Tick = Message<"chronoverse.workflows.v1.Tick"> & {
+export declare type CreateManyResponse = Message<"chronoverse.workflows.v1.CreateManyResponse"> & {
   /**
-   * @generated from field: google.protobuf.Timestamp nominal_at = 1;
+   * @generated from field: chronoverse.workflows.v1.WorkflowResult result = 1;
    */
-  nominalAt?: Timestamp | undefined;
+  result?: WorkflowResult | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp scheduled_at = 2;
+   * @generated from field: chronoverse.workflows.v1.BulkRefusal invalid = 2;
    */
-  scheduledAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: string outcome = 3;
-   */
-  outcome: string;
-
-  /**
-   * @generated from field: optional string job_id = 4;
-   */
-  jobId?: string | undefined;
-
-  /**
-   * @generated from field: optional string reason = 5;
-   */
-  reason?: string | undefined;
+  invalid?: BulkRefusal | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.Tick.
- * Use `create(TickSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.CreateManyResponse.
+ * Use `create(CreateManyResponseSchema)` to create a new message.
  */
-export declare const TickSchema: GenMessage<Tick>;
+export declare const CreateManyResponseSchema: GenMessage<CreateManyResponse>;
 
 /**
- * @generated from message chronoverse.workflows.v1.ListTicksResponse
+ * @generated from message chronoverse.workflows.v1.WorkflowPageResponse
  */
-export declare type ListTicksResponse = Message<"chronoverse.workflows.v1.ListTicksResponse"> & {
+export declare type WorkflowPageResponse = Message<"chronoverse.workflows.v1.WorkflowPageResponse"> & {
   /**
-   * @generated from field: repeated chronoverse.workflows.v1.Tick ticks = 1;
+   * @generated from field: chronoverse.workflows.v1.WorkflowPage result = 1;
    */
-  ticks: Tick[];
-
-  /**
-   * @generated from field: optional string cursor = 2;
-   */
-  cursor?: string | undefined;
+  result?: WorkflowPage | undefined;
 };
 
 /**
- * Describes the message chronoverse.workflows.v1.ListTicksResponse.
- * Use `create(ListTicksResponseSchema)` to create a new message.
+ * Describes the message chronoverse.workflows.v1.WorkflowPageResponse.
+ * Use `create(WorkflowPageResponseSchema)` to create a new message.
  */
-export declare const ListTicksResponseSchema: GenMessage<ListTicksResponse>;
+export declare const WorkflowPageResponseSchema: GenMessage<WorkflowPageResponse>;
 
 /**
- * @generated from enum chronoverse.workflows.v1.WorkflowKind
+ * @generated from message chronoverse.workflows.v1.WorkflowResponse
  */
-export enum WorkflowKind {
+export declare type WorkflowResponse = Message<"chronoverse.workflows.v1.WorkflowResponse"> & {
   /**
-   * @generated from enum value: WORKFLOW_KIND_UNSPECIFIED = 0;
+   * @generated from field: chronoverse.workflows.v1.Workflow result = 1;
    */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: WORKFLOW_KIND_HEARTBEAT = 1;
-   */
-  HEARTBEAT = 1,
-
-  /**
-   * @generated from enum value: WORKFLOW_KIND_CONTAINER = 2;
-   */
-  CONTAINER = 2,
-
-  /**
-   * @generated from enum value: WORKFLOW_KIND_DAG = 3;
-   */
-  DAG = 3,
-}
+  result?: Workflow | undefined;
+};
 
 /**
- * Describes the enum chronoverse.workflows.v1.WorkflowKind.
+ * Describes the message chronoverse.workflows.v1.WorkflowResponse.
+ * Use `create(WorkflowResponseSchema)` to create a new message.
  */
-export declare const WorkflowKindSchema: GenEnum<WorkflowKind>;
+export declare const WorkflowResponseSchema: GenMessage<WorkflowResponse>;
 
 /**
- * @generated from enum chronoverse.workflows.v1.BuildStatus
+ * @generated from message chronoverse.workflows.v1.EmptyResponse
  */
-export enum BuildStatus {
-  /**
-   * @generated from enum value: BUILD_STATUS_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: BUILD_STATUS_QUEUED = 1;
-   */
-  QUEUED = 1,
-
-  /**
-   * @generated from enum value: BUILD_STATUS_STARTED = 2;
-   */
-  STARTED = 2,
-
-  /**
-   * @generated from enum value: BUILD_STATUS_COMPLETED = 3;
-   */
-  COMPLETED = 3,
-
-  /**
-   * @generated from enum value: BUILD_STATUS_FAILED = 4;
-   */
-  FAILED = 4,
-
-  /**
-   * @generated from enum value: BUILD_STATUS_CANCELED = 5;
-   */
-  CANCELED = 5,
-}
+export declare type EmptyResponse = Message<"chronoverse.workflows.v1.EmptyResponse"> & {
+};
 
 /**
- * Describes the enum chronoverse.workflows.v1.BuildStatus.
+ * Describes the message chronoverse.workflows.v1.EmptyResponse.
+ * Use `create(EmptyResponseSchema)` to create a new message.
  */
-export declare const BuildStatusSchema: GenEnum<BuildStatus>;
+export declare const EmptyResponseSchema: GenMessage<EmptyResponse>;
 
 /**
- * @generated from enum chronoverse.workflows.v1.WorkflowStatus
+ * @generated from message chronoverse.workflows.v1.VersionPageResponse
  */
-export enum WorkflowStatus {
+export declare type VersionPageResponse = Message<"chronoverse.workflows.v1.VersionPageResponse"> & {
   /**
-   * @generated from enum value: WORKFLOW_STATUS_UNSPECIFIED = 0;
+   * @generated from field: chronoverse.workflows.v1.VersionPage result = 1;
    */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: WORKFLOW_STATUS_BUILDING = 1;
-   */
-  BUILDING = 1,
-
-  /**
-   * @generated from enum value: WORKFLOW_STATUS_ACTIVE = 2;
-   */
-  ACTIVE = 2,
-
-  /**
-   * @generated from enum value: WORKFLOW_STATUS_PAUSED = 3;
-   */
-  PAUSED = 3,
-
-  /**
-   * @generated from enum value: WORKFLOW_STATUS_BUILD_FAILED = 4;
-   */
-  BUILD_FAILED = 4,
-
-  /**
-   * @generated from enum value: WORKFLOW_STATUS_TERMINATED = 5;
-   */
-  TERMINATED = 5,
-
-  /**
-   * @generated from enum value: WORKFLOW_STATUS_COMPLETED = 6;
-   */
-  COMPLETED = 6,
-}
+  result?: VersionPage | undefined;
+};
 
 /**
- * Describes the enum chronoverse.workflows.v1.WorkflowStatus.
+ * Describes the message chronoverse.workflows.v1.VersionPageResponse.
+ * Use `create(VersionPageResponseSchema)` to create a new message.
  */
-export declare const WorkflowStatusSchema: GenEnum<WorkflowStatus>;
+export declare const VersionPageResponseSchema: GenMessage<VersionPageResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.VersionResponse
+ */
+export declare type VersionResponse = Message<"chronoverse.workflows.v1.VersionResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.WorkflowVersion result = 1;
+   */
+  result?: WorkflowVersion | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.VersionResponse.
+ * Use `create(VersionResponseSchema)` to create a new message.
+ */
+export declare const VersionResponseSchema: GenMessage<VersionResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.FireTimesResponse
+ */
+export declare type FireTimesResponse = Message<"chronoverse.workflows.v1.FireTimesResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.FireTimes result = 1;
+   */
+  result?: FireTimes | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.FireTimesResponse.
+ * Use `create(FireTimesResponseSchema)` to create a new message.
+ */
+export declare const FireTimesResponseSchema: GenMessage<FireTimesResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.TicksResponse
+ */
+export declare type TicksResponse = Message<"chronoverse.workflows.v1.TicksResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.TicksPage result = 1;
+   */
+  result?: TicksPage | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.TicksResponse.
+ * Use `create(TicksResponseSchema)` to create a new message.
+ */
+export declare const TicksResponseSchema: GenMessage<TicksResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.BackfillCreatedResponse
+ */
+export declare type BackfillCreatedResponse = Message<"chronoverse.workflows.v1.BackfillCreatedResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.BackfillCreated result = 1;
+   */
+  result?: BackfillCreated | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BackfillCreatedResponse.
+ * Use `create(BackfillCreatedResponseSchema)` to create a new message.
+ */
+export declare const BackfillCreatedResponseSchema: GenMessage<BackfillCreatedResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.BackfillPageResponse
+ */
+export declare type BackfillPageResponse = Message<"chronoverse.workflows.v1.BackfillPageResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.BackfillPage result = 1;
+   */
+  result?: BackfillPage | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BackfillPageResponse.
+ * Use `create(BackfillPageResponseSchema)` to create a new message.
+ */
+export declare const BackfillPageResponseSchema: GenMessage<BackfillPageResponse>;
+
+/**
+ * @generated from message chronoverse.workflows.v1.BackfillResponse
+ */
+export declare type BackfillResponse = Message<"chronoverse.workflows.v1.BackfillResponse"> & {
+  /**
+   * @generated from field: chronoverse.workflows.v1.Backfill result = 1;
+   */
+  result?: Backfill | undefined;
+};
+
+/**
+ * Describes the message chronoverse.workflows.v1.BackfillResponse.
+ * Use `create(BackfillResponseSchema)` to create a new message.
+ */
+export declare const BackfillResponseSchema: GenMessage<BackfillResponse>;
 
 /**
  * @generated from service chronoverse.workflows.v1.WorkflowsService
  */
 export declare const WorkflowsService: GenService<{
   /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CreateWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Create
    */
-  createWorkflow: {
+  create: {
     methodKind: "unary";
-    input: typeof CreateWorkflowRequestSchema;
-    output: typeof WorkflowResultSchema;
+    input: typeof BodyRequestSchema;
+    output: typeof WorkflowResultResponseSchema;
   },
   /**
    * All items valid: every one created in one transaction; else none, every bad item named.
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CreateWorkflows
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CreateMany
    */
-  createWorkflows: {
+  createMany: {
     methodKind: "unary";
-    input: typeof CreateWorkflowsRequestSchema;
-    output: typeof WorkflowsResultSchema;
+    input: typeof BodyRequestSchema;
+    output: typeof CreateManyResponseSchema;
   },
   /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListWorkflows
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.List
    */
-  listWorkflows: {
+  list: {
     methodKind: "unary";
-    input: typeof ListWorkflowsRequestSchema;
-    output: typeof ListWorkflowsResponseSchema;
+    input: typeof ListRequestSchema;
+    output: typeof WorkflowPageResponseSchema;
   },
   /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.GetWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Get
    */
-  getWorkflow: {
+  get: {
     methodKind: "unary";
-    input: typeof GetWorkflowRequestSchema;
-    output: typeof GetWorkflowResponseSchema;
+    input: typeof WorkflowRequestSchema;
+    output: typeof WorkflowResponseSchema;
   },
   /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.UpdateWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Update
    */
-  updateWorkflow: {
+  update: {
     methodKind: "unary";
-    input: typeof UpdateWorkflowRequestSchema;
-    output: typeof WorkflowResultSchema;
+    input: typeof WorkflowBodyRequestSchema;
+    output: typeof WorkflowResultResponseSchema;
   },
   /**
    * Terminating twice changes nothing more.
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.TerminateWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Terminate
    */
-  terminateWorkflow: {
+  terminate: {
     methodKind: "unary";
-    input: typeof TerminateWorkflowRequestSchema;
-    output: typeof TerminateWorkflowResponseSchema;
+    input: typeof WorkflowRequestSchema;
+    output: typeof WorkflowResponseSchema;
   },
   /**
    * Queues the build of a workflow whose build FAILED again.
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.RebuildWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Rebuild
    */
-  rebuildWorkflow: {
+  rebuild: {
     methodKind: "unary";
-    input: typeof RebuildWorkflowRequestSchema;
-    output: typeof WorkflowResultSchema;
+    input: typeof RebuildRequestSchema;
+    output: typeof WorkflowResultResponseSchema;
   },
   /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.DeleteWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Delete
    */
-  deleteWorkflow: {
+  delete: {
     methodKind: "unary";
-    input: typeof DeleteWorkflowRequestSchema;
-    output: typeof DeleteWorkflowResponseSchema;
+    input: typeof WorkflowRequestSchema;
+    output: typeof EmptyResponseSchema;
   },
   /**
    * Pausing a paused workflow, or resuming an active one, changes nothing.
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PauseWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Pause
    */
-  pauseWorkflow: {
+  pause: {
     methodKind: "unary";
-    input: typeof PauseWorkflowRequestSchema;
-    output: typeof PauseWorkflowResponseSchema;
+    input: typeof WorkflowBodyRequestSchema;
+    output: typeof WorkflowResponseSchema;
   },
   /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ResumeWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Resume
    */
-  resumeWorkflow: {
+  resume: {
     methodKind: "unary";
-    input: typeof ResumeWorkflowRequestSchema;
-    output: typeof ResumeWorkflowResponseSchema;
+    input: typeof WorkflowRequestSchema;
+    output: typeof WorkflowResponseSchema;
+  },
+  /**
+   * A workflow's versions, newest first.
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListVersions
+   */
+  listVersions: {
+    methodKind: "unary";
+    input: typeof PageRequestSchema;
+    output: typeof VersionPageResponseSchema;
+  },
+  /**
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.GetVersion
+   */
+  getVersion: {
+    methodKind: "unary";
+    input: typeof VersionRequestSchema;
+    output: typeof VersionResponseSchema;
+  },
+  /**
+   * An edit back to an older version's definition (a new version).
+   *
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.RestoreVersion
+   */
+  restoreVersion: {
+    methodKind: "unary";
+    input: typeof VersionRequestSchema;
+    output: typeof WorkflowResultResponseSchema;
   },
   /**
    * The next fire times of a workflow's schedule (src/domain/schedule-preview.ts).
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.PreviewWorkflow
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Preview
    */
-  previewWorkflow: {
+  preview: {
     methodKind: "unary";
-    input: typeof PreviewWorkflowRequestSchema;
-    output: typeof PreviewResponseSchema;
+    input: typeof PreviewRequestSchema;
+    output: typeof FireTimesResponseSchema;
   },
   /**
    * The next fire times of a draft schedule, checked as a create checks it.
@@ -1775,72 +1520,44 @@ export declare const WorkflowsService: GenService<{
    */
   previewSchedule: {
     methodKind: "unary";
-    input: typeof PreviewScheduleRequestSchema;
-    output: typeof PreviewResponseSchema;
-  },
-  /**
-   * A workflow's versions, newest first.
-   *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListWorkflowVersions
-   */
-  listWorkflowVersions: {
-    methodKind: "unary";
-    input: typeof ListWorkflowVersionsRequestSchema;
-    output: typeof ListWorkflowVersionsResponseSchema;
-  },
-  /**
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.GetWorkflowVersion
-   */
-  getWorkflowVersion: {
-    methodKind: "unary";
-    input: typeof GetWorkflowVersionRequestSchema;
-    output: typeof GetWorkflowVersionResponseSchema;
-  },
-  /**
-   * An edit back to an older version's definition (a new version).
-   *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.RestoreWorkflowVersion
-   */
-  restoreWorkflowVersion: {
-    methodKind: "unary";
-    input: typeof RestoreWorkflowVersionRequestSchema;
-    output: typeof WorkflowResultSchema;
+    input: typeof BodyRequestSchema;
+    output: typeof FireTimesResponseSchema;
   },
   /**
    * The tick ledger of a workflow: what became of each nominal fire time, in nominal order.
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListTicks
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Ticks
    */
-  listTicks: {
+  ticks: {
     methodKind: "unary";
-    input: typeof ListTicksRequestSchema;
-    output: typeof ListTicksResponseSchema;
+    input: typeof TicksRequestSchema;
+    output: typeof TicksResponseSchema;
   },
   /**
    * Runs the fire times of a past range as BACKFILL jobs, or (dry run) lists them.
    *
-   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.CreateBackfill
+   * @generated from rpc chronoverse.workflows.v1.WorkflowsService.Backfill
    */
-  createBackfill: {
+  backfill: {
     methodKind: "unary";
-    input: typeof CreateBackfillRequestSchema;
-    output: typeof CreateBackfillResponseSchema;
+    input: typeof WorkflowBodyRequestSchema;
+    output: typeof BackfillCreatedResponseSchema;
   },
   /**
    * @generated from rpc chronoverse.workflows.v1.WorkflowsService.ListBackfills
    */
   listBackfills: {
     methodKind: "unary";
-    input: typeof ListBackfillsRequestSchema;
-    output: typeof ListBackfillsResponseSchema;
+    input: typeof PageRequestSchema;
+    output: typeof BackfillPageResponseSchema;
   },
   /**
    * @generated from rpc chronoverse.workflows.v1.WorkflowsService.GetBackfill
    */
   getBackfill: {
     methodKind: "unary";
-    input: typeof GetBackfillRequestSchema;
-    output: typeof GetBackfillResponseSchema;
+    input: typeof BackfillRequestSchema;
+    output: typeof BackfillResponseSchema;
   },
   /**
    * Cancelling a canceled backfill cancels what is left of its runs again.
@@ -1849,8 +1566,8 @@ export declare const WorkflowsService: GenService<{
    */
   cancelBackfill: {
     methodKind: "unary";
-    input: typeof CancelBackfillRequestSchema;
-    output: typeof GetBackfillResponseSchema;
+    input: typeof BackfillRequestSchema;
+    output: typeof BackfillResponseSchema;
   },
 }>;
 
