@@ -67,6 +67,12 @@ npm run typecheck
 log "lint and format"
 npm run lint
 
+log "mutation testing of src/domain (incremental, 80% break)"
+# Only the mutants of domain code or tests changed since test/mutation/stryker-incremental.json are
+# tested again; the score is over all of them (stryker.config.mjs). The survivors are listed in
+# reports/mutation/, not here.
+npx stryker run --reporters clear-text,progress-append-only,html,json
+
 log "tests"
 # The distributed end-to-end suite runs a dozen processes and a broker of its own: on its own after
 # the rest, so neither slows the other into timeouts on a 2-core machine.
