@@ -169,9 +169,12 @@ export class Completer {
             ${c.map((x) => x.traceHeaders)}::text[], ${c.map((x) => (x.outputs === null ? null : JSON.stringify(x.outputs)))}::jsonb[]
           ) AS v(id, status, exit_code, http_status_code, latency_ms, error_kind, error_code, error_message, retry_delay_ms, attempt, trace_headers, outputs)
         ), locked AS (
-          -- In id order, as the lease renewal locks them (two orders deadlocked).
+          -- In id order, as the lease renewal locks them (two orders deadlocked). The ids as an
+          -- array, not \`IN (SELECT … FROM v)\`: the generic plan estimated one RUNNING row and
+          -- joined v to every RUNNING row of the lease index (256 × 128 comparisons, 9 of a 21 ms
+          -- statement in auto_explain); \`= ANY\` is one jobs_pkey probe per id whatever the estimate.
           SELECT j.id FROM jobs j
-          WHERE j.id IN (SELECT v.id FROM v) AND j.status IN (${fromStates('succeed')}) AND j.lease_owner = ${this.#owner}
+          WHERE j.id = ANY(${c.map((x) => x.jobId)}::uuid[]) AND j.status IN (${fromStates('succeed')}) AND j.lease_owner = ${this.#owner}
           ORDER BY j.id FOR UPDATE
         ), done AS (
           UPDATE jobs j

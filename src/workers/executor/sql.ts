@@ -151,7 +151,8 @@ export async function jobsClaim(
         };
   if (slots.total <= 0) return Object.assign([], { passedOver: 0, overflow: 0 });
   // A kind without a free slot is left out of the scan (the job's own kind, no join), so its
-  // backlog never fills the batch ahead of the other kind.
+  // backlog never fills the batch ahead of the other kind. Containers alone (every heartbeat slot
+  // busy) scan jobs_runnable_container_idx (migration 0029), not the heartbeats queued before them.
   const kindFilter =
     slots.container <= 0
       ? sql`AND j.kind <> 'CONTAINER'`
