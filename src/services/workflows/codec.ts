@@ -68,7 +68,12 @@ export interface WorkflowView {
   recent_jobs: RecentJobView[];
 }
 
-export function scheduleOf(row: WorkflowRow): Schedule {
+export function scheduleOf(
+  row: Pick<
+    WorkflowRow,
+    'schedule_type' | 'interval_minutes' | 'cron_expression' | 'timezone' | 'run_at' | 'schedule_policy'
+  >,
+): Schedule {
   switch (row.schedule_type) {
     case 'interval':
       return { type: 'interval', intervalMinutes: row.interval_minutes!, policy: policyOf(row) };

@@ -125,6 +125,15 @@ type DueRow = Pick<
   | 'schedule_policy'
 > & { next_run_at: Date };
 
+/** A due workflow with what its job copies (kind, payload, version). */
+type DueWithDefinition = DueRow & {
+  created_at: Date;
+  kind: WorkflowRow['kind'];
+  version: number;
+  /** The payload as JSON text: copied into the job's spec as it is, never parsed here. */
+  payload_text: string;
+};
+
 export class Scheduler {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
@@ -178,8 +187,9 @@ export class Scheduler {
           ? await this.#recordHeld(trx, now)
           : { paused: 0, notBuilt: 0 };
         // workflows_due_idx: due, built, not terminated, not paused.
-        const { rows: due } = await sql<DueRow & { created_at: Date }>`
-        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, created_at
+        const { rows: due } = await sql<DueWithDefinition>`
+        SELECT id, user_id, generation, schedule_type, interval_minutes, cron_expression, timezone, run_at, schedule_policy, next_run_at, created_at,
+               kind, version, payload::text AS payload_text
         FROM workflows
         WHERE next_run_at <= ${now}
           AND build_status = 'COMPLETED' AND terminated_at IS NULL AND paused_at IS NULL
@@ -210,7 +220,7 @@ export class Scheduler {
         const traceContext = traceHeaders.traceparent ? JSON.stringify(traceHeaders) : null;
 
         const plans = due.map((w) => {
-          const schedule = scheduleOf(w as WorkflowRow);
+          const schedule = scheduleOf(w);
           const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
           const plan = planTick(schedule, w.next_run_at, now, policy.catchUp);
           const ledger = this.#config.ledger
@@ -245,15 +255,19 @@ export class Scheduler {
             ${jobs.map((j) => j.w.generation)}::int[], ${jobs.map((j) => j.scheduledAt.toISOString())}::timestamptz[],
             ${jobs.map((j) => j.skipped)}::int[], ${jobs.map((j) => j.startBy?.toISOString() ?? null)}::timestamptz[],
             ${jobs.map((j) => j.scheduledAt.getTime() - j.nominalAt.getTime())}::int[], ${jobs.map((j) => j.buffered)}::bool[],
-            ${jobs.map((j) => j.dstReason)}::text[]
-          ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered, dst_reason)
+            ${jobs.map((j) => j.dstReason)}::text[], ${jobs.map((j) => j.w.kind)}::text[], ${jobs.map((j) => j.w.payload_text)}::jsonb[],
+            ${jobs.map((j) => j.w.version)}::int[], ${jobs.map((j) => j.w.schedule_policy?.overlap === 'ALLOW_ALL')}::bool[]
+          ) AS j(id, workflow_id, user_id, generation, scheduled_at, skipped, start_by, jitter_ms, buffered, dst_reason, kind, spec, version, concurrent)
         ), ins AS (
           INSERT INTO jobs (id, workflow_id, user_id, workflow_generation, kind, spec, workflow_version, trigger, scheduled_at, skipped_ticks, start_by, created_at, updated_at, trace_context, concurrent)
-          -- The workflow's definition now is what the job runs (migration 0016); its row is locked above.
+          -- The workflow's definition now is what the job runs (migration 0016): read with its row,
+          -- locked by the due claim above. Carried here rather than joined: joined to workflows the
+          -- planner hashed a sequential scan of all of them (16.7 ms of 20,000 rows for a batch of
+          -- 1,000 in auto_explain during the anchor harness), with \`id = ANY\` still a scan (9.6 ms).
           -- Overlap ALLOW_ALL: the run may run beside the workflow's others (migration 0024).
-          SELECT j.id, j.workflow_id, j.user_id, j.generation, w.kind, w.payload, w.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text,
-                 COALESCE(w.schedule_policy->>'overlap' = 'ALLOW_ALL', false)
-          FROM workflows w JOIN j ON w.id = j.workflow_id
+          SELECT j.id, j.workflow_id, j.user_id, j.generation, j.kind, j.spec, j.version, 'AUTOMATIC', j.scheduled_at, j.skipped, j.start_by, ${now}, ${now}, ${traceContext}::text,
+                 j.concurrent
+          FROM j
           ON CONFLICT (workflow_id, scheduled_at) WHERE trigger = 'AUTOMATIC' AND run_id IS NULL DO NOTHING
           RETURNING id, workflow_id
         )${ledgerCte}
@@ -433,7 +447,7 @@ export class Scheduler {
   async #applyOverlap(
     trx: Transaction<DB>,
     plans: readonly {
-      w: DueRow;
+      w: DueWithDefinition;
       schedule: Schedule;
       policy: SchedulePolicy;
       plan: TickPlan;
@@ -599,7 +613,7 @@ function overlapReason(policy: OverlapPolicy, unfinished: number, kept: readonly
 
 interface NewJob {
   id: string;
-  w: DueRow;
+  w: DueWithDefinition;
   /** The fire time it runs for (scheduledAt is this plus the jitter). */
   nominalAt: Date;
   /** Created behind an unfinished run (BUFFER_ONE): recorded as BUFFERED, not STARTED. */
