@@ -296,6 +296,15 @@ export async function startEngineNode(
   const relay = new OutboxRelay({ ...deps, bus });
   await redis.ready();
   trace?.listen(events);
+  if (trace) {
+    const orig = executor.claimOnce.bind(executor);
+    (executor as unknown as { claimOnce: () => Promise<number> }).claimOnce = async () => {
+      const t0 = epochNow();
+      const n = await orig();
+      trace.round(t0, epochNow(), n);
+      return n;
+    };
+  }
   workflowWorker.start();
   executor.start();
   scheduler.start();
@@ -336,6 +345,11 @@ class PickupTrace {
     total: [],
   };
 
+  readonly rounds: Array<[number, number, number]> = [];
+  round(t0: number, t1: number, n: number): void {
+    this.rounds.push([t0, t1, n]);
+  }
+  readonly extra: Record<string, number[]> = { wait: [], dur: [] };
   listen(events: Events): void {
     events.on('schedules:changed', (p) => this.#woken.set(p.workflowId, epochNow()));
     events.on('jobs:runnable', () => this.#created.push(epochNow()));
@@ -354,6 +368,11 @@ class PickupTrace {
     this.#stages.woken.push(woken - d.t);
     this.#stages.created.push(created - woken);
     this.#stages.claimed.push(claimed - created);
+    const r = this.rounds.find(([a, b]) => b >= claimed - 0.5 && a <= claimed);
+    if (r) {
+      this.extra.wait!.push(r[0] - created);
+      this.extra.dur!.push(r[1] - r[0]);
+    }
     this.#stages.arrived.push(at - claimed);
     this.#stages.total.push(at - d.t);
   }
@@ -365,5 +384,12 @@ class PickupTrace {
       .map(([k, xs]) => `${k} p50 ${pct(xs, 0.5).toFixed(1)} p99 ${pct(xs, 0.99).toFixed(1)}`)
       .join(' | ');
     process.stderr.write(`pickup trace (pid ${process.pid}, n=${this.#stages.total.length}): ${line}\n`);
+    const l2 = Object.entries(this.extra)
+      .map(
+        ([k, xs]) =>
+          `${k} n ${xs.length} p50 ${pct(xs, 0.5).toFixed(1)} p90 ${pct(xs, 0.9).toFixed(1)} p99 ${pct(xs, 0.99).toFixed(1)}`,
+      )
+      .join(' | ');
+    process.stderr.write(`claim rounds: ${l2}; rounds ${this.rounds.length}\n`);
   }
 }
