@@ -188,6 +188,10 @@ async function main() {
         [userId],
       );
     }
+    // An administrator: the heartbeats' target is on the loopback, which the outbound policy
+    // refuses to other users (as a user, every job FAILED "refused" without a request: 93 jobs/s
+    // of refusals, 2026-12-07), as bench/engine.ts's user is.
+    await db.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [userId]);
     const makeWorkflows = (n: number, nextRunAt: (i: number) => Date | null) =>
       insertHeartbeatWorkflows((text, params) => db.query(text, params), {
         userId,
