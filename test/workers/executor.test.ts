@@ -115,6 +115,34 @@ describe('executor, step by step (PostgreSQL)', () => {
     });
   });
 
+  it('wake-ups without a poll: a finished job hands its slot on when every slot was taken; a DISPATCH naming a job it has not claimed wakes the claim', async () => {
+    // A poll of 10 minutes: whatever runs within the test was woken, not polled.
+    engine = createEngine(database, {
+      executor: {
+        heartbeatConcurrency: 1,
+        pollIntervalMs: 600_000,
+        leaseMs: 30_000,
+        renewIntervalMs: 10_000,
+      },
+    });
+    const workflows = await insertWorkflows(
+      database.db,
+      Array.from({ length: 4 }, () => ({ userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null })),
+    );
+    const queued: string[] = [];
+    for (const wf of workflows.slice(0, 3)) queued.push(await insertManualJob(database, wf, userId));
+    engine.executor!.start(); // its first round claims one; each release claims the next
+    for (const id of queued)
+      expect(await finalJob(database, id, 15_000)).toMatchObject({ status: 'COMPLETED' });
+
+    // The queue is drained now, so a release no longer wakes anything; a DISPATCH does.
+    const late = await insertManualJob(database, workflows[3]!, userId);
+    await engine.bus.publish([
+      { id: 'd1', topic: 'jobs', key: late, type: 'DISPATCH', payload: { job_ids: [late] } },
+    ]);
+    expect(await finalJob(database, late, 15_000)).toMatchObject({ status: 'COMPLETED' });
+  });
+
   it('never runs more heartbeats at once than heartbeatConcurrency', async () => {
     engine = createEngine(database, {
       executor: { heartbeatConcurrency: 2, leaseMs: 30_000, renewIntervalMs: 10_000 },
