@@ -127,7 +127,14 @@ describe('executor, step by step (PostgreSQL)', () => {
     });
     const workflows = await insertWorkflows(
       database.db,
-      Array.from({ length: 4 }, () => ({ userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null })),
+      // 100 ms each: the round the claim takes again at once (more candidates than slots) runs
+      // while the job does, with the heartbeat slot taken (it claimed containers alone, found
+      // none, and once forgot that heartbeats were waiting: a CI run stalled here until the poll).
+      Array.from({ length: 4 }, () => ({
+        userId,
+        payload: heartbeat(`${target.url}/slow/100`),
+        nextRunAt: null,
+      })),
     );
     const queued: string[] = [];
     for (const wf of workflows.slice(0, 3)) queued.push(await insertManualJob(database, wf, userId));

@@ -162,7 +162,8 @@ export class Executor {
   /** The last claim left free slots while the container quota passed over candidates. */
   #claimAgain = false;
   /**
-   * The last claim round left no slot free (or found none): a finished job's slot may then have
+   * The last claim round left no slot free, or ran with a kind full (that kind was left out of
+   * its scan), or saw more candidates than slots: a finished job's slot may then have
    * work waiting, so its release wakes the claim loop. Otherwise the queue was drained and new
    * work announces itself (jobs:runnable, DISPATCH) or is found by the poll. Waking on every
    * release cost an empty round per job at low rates, and a round woken by the next job had to
@@ -341,7 +342,9 @@ export class Executor {
       if (isUniqueViolation(err)) return 0;
       throw err;
     }
-    this.#slotsFull = claimed.length >= free || claimed.overflow > 0;
+    // A kind that had no slot free was left out of the scan, so its queue is unknown: as full.
+    this.#slotsFull =
+      slots.heartbeat === 0 || slots.container === 0 || claimed.length >= free || claimed.overflow > 0;
     const runs = claimed.filter((job) => job.kind === 'DAG').map((job) => job.id);
     for (const job of claimed) if (job.kind !== 'DAG') this.#start(job);
     if (runs.length > 0) {
