@@ -7,6 +7,7 @@
  * user's own values.
  */
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/platform/ids.ts';
 import { createTestGateway, ENGINES, registerUser, TestClock, type TestGateway } from '../helpers/harness.ts';
@@ -242,6 +243,44 @@ describe.each(ENGINES)('quotas (%s)', (engine) => {
         expect(res.statusCode, res.body).toBe(201);
       }
     });
+
+    // A second connection holds the account's row as the limit's check locks it (PGlite has one).
+    it.runIf(engine === 'postgres')(
+      "locks the account's row only when a limit applies: an administrator's runs never wait on each other",
+      async () => {
+        clock.advance(120_000);
+        const adminWf = await runnable(admin);
+        const user = await registerUser(gw);
+        const userWf = await runnable(user);
+        const run = (u: User, wf: string) =>
+          gw.app.inject({ method: 'POST', url: `${API}/workflows/${wf}/jobs/schedule`, headers: u.headers });
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const locked = new Promise<void>((ready) => {
+          void gw.database.db.transaction().execute(async (trx) => {
+            await sql`SELECT 1 FROM users WHERE id IN (${admin.user.id}, ${user.user.id}) FOR NO KEY UPDATE`.execute(
+              trx,
+            );
+            ready();
+            await held;
+          });
+        });
+        await locked;
+        try {
+          // No limit: nothing to count, nothing to lock (it waited for the lock holder before).
+          expect((await run(admin, adminWf)).statusCode).toBe(201);
+          // A limit: the run waits for the row, so two runs cannot both take the last place.
+          let answered = false;
+          const limited = run(user, userWf).then((res) => ((answered = true), res));
+          await new Promise((r) => setTimeout(r, 500));
+          expect(answered).toBe(false);
+          release();
+          expect((await limited).statusCode).toBe(201);
+        } finally {
+          release();
+        }
+      },
+    );
   });
 
   describe('admin API', () => {
