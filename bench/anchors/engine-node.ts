@@ -350,15 +350,26 @@ class PickupTrace {
     this.rounds.push([t0, t1, n]);
   }
   readonly extra: Record<string, number[]> = { wait: [], dur: [] };
+  /** The burst (`p: 'd'`): due time, arrival times, tick commits [at, count]. */
+  readonly ticks: Array<[number, number]> = [];
+  readonly burst: number[] = [];
+  burstDue = 0;
   listen(events: Events): void {
     events.on('schedules:changed', (p) => this.#woken.set(p.workflowId, epochNow()));
-    events.on('jobs:runnable', () => this.#created.push(epochNow()));
+    events.on('jobs:runnable', (p) => {
+      this.#created.push(epochNow());
+      this.ticks.push([epochNow(), p.count]);
+    });
     events.on('executor:job:claimed', (p) => this.#claimed.set(p.workflowId, epochNow()));
   }
 
   arrived(workflowId: string, data: unknown): void {
     const at = epochNow();
     const d = data as { p?: string; t?: number };
+    if (d.p === 'd' && typeof d.t === 'number') {
+      this.burstDue = d.t;
+      this.burst.push(at);
+    }
     const woken = this.#woken.get(workflowId);
     const claimed = this.#claimed.get(workflowId);
     if (d.p !== 'l' || typeof d.t !== 'number' || woken === undefined || claimed === undefined) return;
@@ -391,5 +402,27 @@ class PickupTrace {
       )
       .join(' | ');
     process.stderr.write(`claim rounds: ${l2}; rounds ${this.rounds.length}\n`);
+    if (this.burst.length > 0) {
+      const due = this.burstDue;
+      const rel = (t: number) => Math.round(t - due);
+      // Ticks only: a completion's wake-up is a jobs:runnable of one job.
+      const ticks = this.ticks
+        .filter(([t, n]) => n > 1 && t >= due - 50 && t <= due + 3000)
+        .map(([t, n]) => `${rel(t)}:${n}`);
+      const rounds = this.rounds
+        .filter(([a]) => a >= due - 50 && a <= due + 3000)
+        .map(([a, b, n]) => `${rel(a)}+${Math.round(b - a)}:${n}`);
+      const buckets = new Map<number, number>();
+      for (const t of this.burst)
+        buckets.set(Math.floor(rel(t) / 50) * 50, (buckets.get(Math.floor(rel(t) / 50) * 50) ?? 0) + 1);
+      process.stderr.write(
+        `burst (pid ${process.pid}, n=${this.burst.length}): ticks ${ticks.join(' ')}\n  rounds ${rounds.join(' ')}\n  arrivals/50ms ${[
+          ...buckets,
+        ]
+          .sort((a, b) => a[0] - b[0])
+          .map(([k, v]) => `${k}:${v}`)
+          .join(' ')}\n`,
+      );
+    }
   }
 }
