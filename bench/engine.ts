@@ -206,10 +206,14 @@ async function main() {
         database.db,
       );
       const lag = rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+      // This machine's PostgreSQL runs without autovacuum (its CI configuration): every tick and
+      // claim leaves dead index entries and statistics are never refreshed, unlike a deployment.
+      const { rows: vacuum } = await sql<{ autovacuum: string }>`SHOW autovacuum`.execute(database.db);
       console.log(
         `fire lag: ${workflows} interval workflows (1 min), ${minutes} min, ticks due ${counts[0]!.n}, not started ${counts[0]!.not_started}\n` +
           `  scheduled_at → started_at p50 ${percentile(lag, 50).toFixed(0)} ms, p99 ${percentile(lag, 99).toFixed(0)} ms, ` +
-          `max ${lag.at(-1)?.toFixed(0)} ms; sustained ${Math.round(counts[0]!.n / (minutes * 60))} jobs/s; ledger ${ledger ? 'on' : 'off'}`,
+          `max ${lag.at(-1)?.toFixed(0)} ms; sustained ${Math.round(counts[0]!.n / (minutes * 60))} jobs/s; ledger ${ledger ? 'on' : 'off'}; ` +
+          `autovacuum ${vacuum[0]!.autovacuum}`,
       );
     }
     console.log(
