@@ -150,6 +150,45 @@ describe('executor, step by step (PostgreSQL)', () => {
     expect(await finalJob(database, late, 15_000)).toMatchObject({ status: 'COMPLETED' });
   });
 
+  it('a finished run wakes the claim for the run of its workflow queued behind it, and a lone run wakes nothing', async () => {
+    // A poll of 10 minutes and free slots (a release then wakes nothing): only the completion can.
+    engine = createEngine(database, {
+      executor: {
+        heartbeatConcurrency: 4,
+        pollIntervalMs: 600_000,
+        leaseMs: 30_000,
+        renewIntervalMs: 10_000,
+      },
+    });
+    const executor = engine.executor!;
+    let rounds = 0;
+    const claimOnce = executor.claimOnce.bind(executor);
+    executor.claimOnce = () => {
+      rounds += 1;
+      return claimOnce();
+    };
+    const [wf, lone] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/slow/100`), nextRunAt: null },
+      { userId, payload: heartbeat(`${target.url}/slow/100`), nextRunAt: null },
+    ]);
+    // Two runs of one workflow: the first round claims the first; the second waits behind it.
+    const first = await insertManualJob(database, wf!, userId);
+    const second = await insertManualJob(database, wf!, userId);
+    executor.start();
+    expect(await finalJob(database, first, 15_000)).toMatchObject({ status: 'COMPLETED' });
+    expect(await finalJob(database, second, 15_000)).toMatchObject({ status: 'COMPLETED' });
+    await waitFor(async () => executor.runningJobIds.length === 0);
+
+    // A run with nothing behind it: its completion runs no claim round (it used to, for each job).
+    const job = await insertManualJob(database, lone!, userId);
+    const before = rounds;
+    engine.events.emit('jobs:runnable', { count: 1 });
+    expect(await finalJob(database, job, 15_000)).toMatchObject({ status: 'COMPLETED' });
+    await waitFor(async () => executor.runningJobIds.length === 0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rounds - before).toBe(1);
+  });
+
   it('never runs more heartbeats at once than heartbeatConcurrency', async () => {
     engine = createEngine(database, {
       executor: { heartbeatConcurrency: 2, leaseMs: 30_000, renewIntervalMs: 10_000 },

@@ -57,6 +57,7 @@ export class Completer {
   readonly #logger: Logger;
   readonly #maxBatch: number;
   readonly #onResolved: ((result: ResolveResult) => void) | null;
+  readonly #onRunnable: ((count: number) => void) | null;
   #queue: Pending[] = [];
   #scheduled = false;
   #writing = false;
@@ -69,11 +70,17 @@ export class Completer {
       logger: Logger;
       /** After a batch that queued DAG tasks or ended runs committed (wake-ups). */
       onResolved?: (result: ResolveResult) => void;
+      /**
+       * After a batch committed in which `count` finished jobs had runs of their workflow queued
+       * behind them: those may be claimed now (one run of a workflow at a time).
+       */
+      onRunnable?: (count: number) => void;
     },
     maxBatch = 500,
   ) {
     this.#db = deps.db;
     this.#onResolved = deps.onResolved ?? null;
+    this.#onRunnable = deps.onRunnable ?? null;
     this.#owner = deps.owner;
     this.#logger = deps.logger;
     this.#maxBatch = maxBatch;
@@ -135,6 +142,9 @@ export class Completer {
             })
           : await this.#statement(this.#db, completions);
         for (const p of batch) p.resolve(written.has(p.completion.jobId));
+        let behind = 0;
+        for (const queuedBehind of written.values()) if (queuedBehind) behind += 1;
+        if (behind > 0) this.#onRunnable?.(behind);
         return;
       } catch (err) {
         // The statement locks job rows, then their workflows' rows: a transaction that takes
@@ -148,19 +158,20 @@ export class Completer {
     }
   }
 
-  /**
-   * The batch's statement; returns the jobs it wrote (those still ours). Every end of an attempt
-   * (succeed, fail, retry, and a cancel observed by the runner) leaves RUNNING: the guard is the
-   * state machine's `from` of those events (src/domain/job-state.ts), the statuses are its `to`.
-   */
   #resolved(result: ResolveResult): void {
     if (result.started > 0 || result.finished.length > 0) this.#onResolved?.(result);
   }
 
-  async #statement(db: Kysely<DB>, c: Completion[]): Promise<Set<string>> {
+  /**
+   * The batch's statement; returns the jobs it wrote (those still ours), each with whether runs of
+   * its workflow wait behind it (queued, not concurrent: the claim's sibling rule). Every end of an
+   * attempt (succeed, fail, retry, and a cancel observed by the runner) leaves RUNNING: the guard is
+   * the state machine's `from` of those events (src/domain/job-state.ts), the statuses are its `to`.
+   */
+  async #statement(db: Kysely<DB>, c: Completion[]): Promise<Map<string, boolean>> {
     // PREPARED (src/platform/db/prepared.ts): parsed once per connection; PostgreSQL's own
     // plan_cache_mode 'auto' decides between a generic and a per-batch plan.
-    const { rows } = await sql<{ id: string }>`${sql.raw(PREPARED)}
+    const { rows } = await sql<{ id: string; behind: boolean }>`${sql.raw(PREPARED)}
         WITH v AS (
           SELECT * FROM unnest(
             ${c.map((x) => x.jobId)}::uuid[], ${c.map((x) => x.status)}::text[], ${c.map((x) => x.exitCode)}::int[],
@@ -207,8 +218,15 @@ export class Completer {
           WHERE j.status IN ('COMPLETED', 'FAILED') OR (j.run_id IS NOT NULL AND j.status = 'CANCELED')
           ORDER BY j.id
         )
-        SELECT id FROM done`.execute(db);
-    return new Set(rows.map((r) => r.id));
+        -- Whether a run of the workflow waits behind the job (jobs_workflow_active_idx, one probe
+        -- per job): only then can its end make something claimable, and only then is the claim
+        -- woken (a round per completion batch otherwise found nothing and delayed the next real one).
+        SELECT d.id, EXISTS (
+          SELECT 1 FROM jobs s
+          WHERE s.workflow_id = d.workflow_id AND s.status IN ('PENDING', 'QUEUED') AND s.run_id IS NULL
+            AND NOT s.concurrent AND s.id <> d.id) AS behind
+        FROM done d`.execute(db);
+    return new Map(rows.map((r) => [r.id, r.behind]));
   }
 
   /** Waits until every queued completion is written. */

@@ -613,7 +613,7 @@ export class Scheduler {
     const rows: TickRow[] = [];
     const next: (string | null)[] = [];
     for (const { paused, ...w } of held) {
-      const schedule = scheduleOf(w as WorkflowRow);
+      const schedule = scheduleOf(w);
       const policy = (schedule.type === 'once' ? undefined : schedule.policy) ?? DEFAULT_SCHEDULE_POLICY;
       const ledger = paused
         ? pausedLedger(schedule, w.next_run_at, now, w.pause_note)
