@@ -219,8 +219,8 @@ export class Completer {
           ORDER BY j.id
         )
         -- Whether a run of the workflow waits behind the job (jobs_workflow_active_idx, one probe
-        -- per job): only then can its end make something claimable, and only then is the claim
-        -- woken (a round per completion batch otherwise found nothing and delayed the next real one).
+        -- per job): only then can its end make a run claimable, and only then is the claim woken
+        -- (woken after every batch, the claim ran a round per batch that found nothing).
         SELECT d.id, EXISTS (
           SELECT 1 FROM jobs s
           WHERE s.workflow_id = d.workflow_id AND s.status IN ('PENDING', 'QUEUED') AND s.run_id IS NULL

@@ -136,10 +136,10 @@ type DueWithDefinition = DueRow & {
 
 /**
  * The earliest `next_run_at` of a runnable workflow (where the loop sleeps until), read as the
- * first entry of workflows_due_idx. Written as \`min(next_run_at)\` the planner, whose statistics
+ * first entry of workflows_due_idx. Written as `min(next_run_at)` the planner, whose statistics
  * lagged behind 250,000 new workflows (estimated 1 row), aggregated a scan of the whole index
  * instead of taking its first entry: 250,000 rows and 1,085 ms after every tick (EXPLAIN ANALYZE
- * during \`node bench/engine.ts firelag 250000 3\`), so ticks fell behind their fire times and the
+ * during `node bench/engine.ts firelag 250000 3`), so ticks fell behind their fire times and the
  * run collapsed to ~1,100 started jobs/s. ORDER BY … LIMIT 1 stops at the first live entry
  * whatever the estimate.
  */
