@@ -14,7 +14,9 @@
  * Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a database
  * cv_bench_<pid> is created and dropped), BENCH_CONCURRENCY (slots per executor, default 32),
  * BENCH_POOL_SIZE (PostgreSQL connections per process, default 10), BENCH_PARTITIONS (Kafka
- * partitions per topic, default 6), BENCH_LOG_LEVEL (processes' log level, default warn).
+ * partitions per topic, default 6), BENCH_LOG_LEVEL (processes' log level, default warn),
+ * BENCH_NODE_OPTIONS (NODE_OPTIONS of every role process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`:
+ * a profile per process, written when the bench stops the cluster).
  * Process logs stay in the folder printed at start. Prints its figures; asserts nothing.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -146,6 +148,7 @@ async function main() {
       CHRONOVERSE_EXECUTOR_HEARTBEAT_CONCURRENCY: String(concurrency),
       DOCKER_HOST: 'unix:///nonexistent/docker.sock', // HEARTBEAT only
       LOG_LEVEL: logLevel,
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     };
     await runCli(['migrate'], common);
 

@@ -52,7 +52,7 @@ describe('notifications SSE across processes (event bridge)', () => {
     a = await bridged('consumer', prefix);
     b = await bridged('gateway', prefix);
     await waitFor(async () => {
-      const reply = (await a.publisher.client.pubsub('NUMSUB', a.bridge.channel)) as [string, number];
+      const reply = (await a.publisher.client.pubsub('NUMSUB', a.bridge.interestChannel)) as [string, number];
       return Number(reply[1]) === 2;
     }, 5_000);
   });
@@ -90,6 +90,8 @@ describe('notifications SSE across processes (event bridge)', () => {
         signal: abort.signal,
       });
       const it = sseEvents(res.body!)[Symbol.asyncIterator]();
+      // The stream listens to notification:created in b: a publishes it once b has announced that.
+      await waitFor(async () => a.bridge.publishes('notification:created'), 5_000);
       try {
         const wf = await insertWorkflow(database, user.user.id, 'elsewhere');
         expect(

@@ -1,14 +1,21 @@
 /**
  * EventBridge on a real redis-server: each whitelisted event emitted in one process is emitted
  * once in the other and never echoed back; `jobs:runnable` and observation events stay local;
- * `outbox:written` bursts are coalesced; junk on the channel is ignored.
+ * `outbox:written` bursts are coalesced; junk on the channels is ignored; an event is published
+ * only while another process listens to it.
  */
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Events, type ChronoverseEventMap, type EventName } from '../../src/platform/events.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { RedisConnection, RedisSubscriber } from '../../src/platform/redis/connection.ts';
-import { BRIDGED_EVENTS, EventBridge } from '../../src/platform/redis/event-bridge.ts';
+import {
+  BRIDGED_EVENTS,
+  EventBridge,
+  type BridgedEvent,
+  type EventBridgeConfig,
+} from '../../src/platform/redis/event-bridge.ts';
 import { waitFor } from '../helpers/fixtures.ts';
 
 const logger = createLogger('silent');
@@ -55,17 +62,26 @@ const SAMPLES: { [K in EventName]: ChronoverseEventMap[K] } = {
   'notification:created': { userId: '0190a0a0-0000-7000-8000-000000000001' },
 };
 
-async function processOn(url: string, prefix: string, name: string) {
+async function processOn(
+  url: string,
+  prefix: string,
+  name: string,
+  options: { listenTo?: EventName[]; config?: Partial<EventBridgeConfig> } = {},
+) {
   const events = new Events();
   const publisher = new RedisConnection({ url, keyPrefix: prefix, name, logger });
   const subscriber = new RedisSubscriber({ url, keyPrefix: prefix, name: `${name}-sub`, logger });
   expect(await publisher.waitReady()).toBe(true);
   expect(await subscriber.waitReady()).toBe(true);
-  const bridge = new EventBridge({ events, publisher, subscriber, logger }, { coalesceMs: 20 });
+  const bridge = new EventBridge(
+    { events, publisher, subscriber, logger },
+    { coalesceMs: 20, ...options.config },
+  );
   bridge.start();
-  /** Every event this process's bus saw, in order. */
+  /** Every event this process's bus saw, in order (of the events it listens to). */
   const seen: { name: EventName; payload: unknown }[] = [];
-  for (const name of ALL_EVENTS) events.on(name, (payload) => seen.push({ name, payload }));
+  for (const name of options.listenTo ?? ALL_EVENTS)
+    events.on(name, (payload) => seen.push({ name, payload }));
   return {
     events,
     publisher,
@@ -92,7 +108,13 @@ describe('EventBridge', () => {
   beforeAll(async () => {
     a = await processOn(inject('redisUrl'), prefix, 'a');
     b = await processOn(inject('redisUrl'), prefix, 'b');
-    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 2, 5_000);
+    // Both listen to every event: each is subscribed to every channel and publishes every name.
+    await waitFor(async () => {
+      for (const name of BRIDGED_EVENTS) {
+        if ((await numSub(a.publisher, a.bridge.channelOf(name))) !== 2) return false;
+      }
+      return BRIDGED_EVENTS.every((name) => a.bridge.publishes(name) && b.bridge.publishes(name));
+    }, 5_000);
   });
   afterAll(async () => {
     await a?.close();
@@ -146,22 +168,24 @@ describe('EventBridge', () => {
     expect(wakeUps).toBeLessThan(100);
   });
 
-  it('ignores junk, unknown events and malformed payloads on the channel', async () => {
+  it('ignores junk and malformed payloads on the channels', async () => {
     b.seen.length = 0;
-    const junk = [
-      'not json',
-      '42',
-      JSON.stringify({ e: 'schedules:changed', p: { workflowId: 'x' } }), // no origin
-      JSON.stringify({ o: 'someone', e: 'jobs:runnable', p: { count: 1 } }), // not bridged
-      JSON.stringify({ o: 'someone', e: 'toString', p: {} }),
-      JSON.stringify({ o: 'someone', e: 'executor:job:claimed', p: { jobId: 'j' } }),
-      JSON.stringify({ o: 'someone', e: 'workflow:build:finished', p: { workflowId: 'w', status: 'NOPE' } }),
-      JSON.stringify({ o: 'someone', e: 'outbox:written', p: { count: -1 } }),
+    const junk: Array<[BridgedEvent, string]> = [
+      ['schedules:changed', 'not json'],
+      ['schedules:changed', '42'],
+      ['schedules:changed', JSON.stringify({ p: [{ workflowId: 'x' }] })], // no origin
+      ['schedules:changed', JSON.stringify({ o: 'someone', p: { workflowId: 'x' } })], // not a list
+      ['executor:job:claimed', JSON.stringify({ o: 'someone', p: [{ jobId: 'j' }] })],
+      ['workflow:build:finished', JSON.stringify({ o: 'someone', p: [{ workflowId: 'w', status: 'NOPE' }] })],
+      ['outbox:written', JSON.stringify({ o: 'someone', p: [{ count: -1 }] })],
     ];
-    for (const message of junk) await a.publisher.client.publish(a.bridge.channel, message);
+    for (const [name, message] of junk) await a.publisher.client.publish(a.bridge.channelOf(name), message);
+    for (const message of ['not json', JSON.stringify({ o: 'someone', listen: 'all' })]) {
+      await a.publisher.client.publish(a.bridge.interestChannel, message);
+    }
     await a.publisher.client.publish(
-      a.bridge.channel,
-      JSON.stringify({ o: 'someone', e: 'executor:job:released', p: { jobId: 'ok', extra: 1 } }),
+      a.bridge.channelOf('executor:job:released'),
+      JSON.stringify({ o: 'someone', p: [{ jobId: 'ok', extra: 1 }] }),
     );
     await waitFor(async () => b.seen.length > 0, 5_000);
     expect(b.seen).toEqual([{ name: 'executor:job:released', payload: { jobId: 'ok' } }]);
@@ -176,8 +200,9 @@ describe('EventBridge', () => {
     });
     expect(await listener.waitReady()).toBe(true);
     const messages: string[] = [];
-    const unsubscribe = listener.subscribe(a.bridge.channel, (m) => messages.push(m));
-    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 3, 5_000);
+    const released = a.bridge.channelOf('executor:job:released');
+    const unsubscribe = listener.subscribe(released, (m) => messages.push(m));
+    await waitFor(async () => (await numSub(a.publisher, released)) === 3, 5_000);
     b.seen.length = 0;
     for (let i = 0; i < 100; i++) a.events.emit('executor:job:released', { jobId: `job-${i}` });
     await waitFor(async () => b.seen.length >= 100, 5_000);
@@ -188,27 +213,21 @@ describe('EventBridge', () => {
     // Junk inside a batch is skipped item by item; the good items still arrive.
     b.seen.length = 0;
     await a.publisher.client.publish(
-      a.bridge.channel,
-      JSON.stringify({
-        o: 'someone',
-        b: [
-          { e: 'toString', p: {} },
-          { e: 'executor:job:claimed', p: { jobId: 'j' } },
-          { e: 'schedules:changed', p: { workflowId: 'in-batch' } },
-        ],
-      }),
+      released,
+      JSON.stringify({ o: 'someone', p: [{}, { job: 'j' }, { jobId: 'in-batch' }] }),
     );
     await waitFor(async () => b.seen.length > 0, 5_000);
-    expect(b.seen).toEqual([{ name: 'schedules:changed', payload: { workflowId: 'in-batch' } }]);
+    expect(b.seen).toEqual([{ name: 'executor:job:released', payload: { jobId: 'in-batch' } }]);
     unsubscribe();
     await listener.close();
   });
 
   it('stops forwarding after stop()', async () => {
     const c = await processOn(inject('redisUrl'), prefix, 'c');
-    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 3, 5_000);
+    const channel = a.bridge.channelOf('schedules:changed');
+    await waitFor(async () => (await numSub(a.publisher, channel)) === 3, 5_000);
     c.bridge.stop();
-    await waitFor(async () => (await numSub(a.publisher, a.bridge.channel)) === 2, 5_000);
+    await waitFor(async () => (await numSub(a.publisher, channel)) === 2, 5_000);
     b.seen.length = 0;
     c.events.emit('schedules:changed', { workflowId: 'from-c' });
     a.events.emit('schedules:changed', { workflowId: 'from-a' });
@@ -216,5 +235,60 @@ describe('EventBridge', () => {
     expect(b.seen).toEqual([{ name: 'schedules:changed', payload: { workflowId: 'from-a' } }]);
     expect(c.seen.map((e) => (e.payload as { workflowId: string }).workflowId)).toEqual(['from-c']);
     await c.close();
+  });
+
+  it('publishes an event only while another process listens to it', async () => {
+    // Its own prefix: x and y listen to schedules:changed only (the marker), a watcher sees
+    // every message on their channels without being a subscriber (PSUBSCRIBE: NUMSUB ignores it).
+    const own = `${prefix}interest-${randomBytes(3).toString('hex')}:`;
+    const config = { interestRefreshMs: 50, lingerMs: 50 };
+    const x = await processOn(inject('redisUrl'), own, 'x', { listenTo: ['schedules:changed'], config });
+    const y = await processOn(inject('redisUrl'), own, 'y', { listenTo: ['schedules:changed'], config });
+    const watcher = new Redis(inject('redisUrl'));
+    const published: string[] = [];
+    watcher.on('pmessage', (_pattern: string, channel: string) => published.push(channel.slice(own.length)));
+    await watcher.psubscribe(`${own}events:*`);
+    const claimed = { jobId: 'job-1', workflowId: 'wf-1', attempt: 1 };
+    /** x emits `claimed`, then a marker y listens to; resolves when y has the marker. */
+    const emitClaimed = async (marker: string) => {
+      x.events.emit('executor:job:claimed', claimed);
+      x.events.emit('schedules:changed', { workflowId: marker });
+      await waitFor(async () =>
+        y.seen.some((e) => (e.payload as { workflowId?: string }).workflowId === marker),
+      );
+    };
+    try {
+      await waitFor(
+        async () => x.bridge.publishes('schedules:changed') && !x.bridge.publishes('executor:job:claimed'),
+      );
+
+      // Nobody listens to executor:job:claimed: not published (the marker behind it arrived).
+      await emitClaimed('m1');
+      expect(published.filter((c) => c === 'events:executor:job:claimed')).toEqual([]);
+      expect(y.bridge.listens('executor:job:claimed')).toBe(false);
+
+      // y starts listening: it subscribes and announces, x publishes from then on.
+      const heard: unknown[] = [];
+      const stopListening = y.events.on('executor:job:claimed', (p) => heard.push(p));
+      await waitFor(async () => x.bridge.publishes('executor:job:claimed'), 5_000);
+      await emitClaimed('m2');
+      await waitFor(async () => heard.length === 1);
+      expect(heard).toEqual([claimed]);
+
+      // y stops listening: after the linger it unsubscribes, and x's next refresh stops publishing.
+      stopListening();
+      await waitFor(
+        async () => !y.bridge.listens('executor:job:claimed') && !x.bridge.publishes('executor:job:claimed'),
+        5_000,
+      );
+      const before = published.filter((c) => c === 'events:executor:job:claimed').length;
+      await emitClaimed('m3');
+      expect(published.filter((c) => c === 'events:executor:job:claimed')).toHaveLength(before);
+      expect(heard).toHaveLength(1);
+    } finally {
+      watcher.disconnect();
+      await x.close();
+      await y.close();
+    }
   });
 });

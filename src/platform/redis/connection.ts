@@ -150,14 +150,23 @@ export class RedisSubscriber {
   /**
    * Calls `handler` with every message of `channel` (a full channel name: the caller adds the
    * prefix). Several handlers of one channel share one Redis subscription; the returned function
-   * removes this handler and unsubscribes with the last one.
+   * removes this handler and unsubscribes with the last one. `onSubscribed` runs once Redis has
+   * confirmed the subscription (at once when the channel was already subscribed); while the
+   * connection is down it does not run, and `onReconnected` hooks tell when subscriptions are back.
    */
-  subscribe(channel: string, handler: MessageHandler): () => void {
+  subscribe(channel: string, handler: MessageHandler, onSubscribed?: () => void): () => void {
     let set = this.#handlers.get(channel);
     if (!set) {
       this.#handlers.set(channel, (set = new Set()));
       // Not ready: the next 'ready' subscribes every wanted channel.
-      if (this.ready) this.#redis.subscribe(channel).catch(() => {});
+      if (this.ready) {
+        this.#redis.subscribe(channel).then(
+          () => onSubscribed?.(),
+          () => {},
+        );
+      }
+    } else if (onSubscribed && this.ready) {
+      queueMicrotask(onSubscribed);
     }
     set.add(handler);
     let removed = false;
