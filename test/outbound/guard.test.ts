@@ -318,4 +318,52 @@ describe('outbound guard at connect time', () => {
       });
     });
   });
+
+  describe('deadline and cancel', () => {
+    /** A listener that accepts and never answers; counts the requests it got. */
+    let silent: Server;
+    let silentUrl: string;
+    let received = 0;
+    beforeAll(async () => {
+      silent = createServer(() => void (received += 1));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+    });
+    afterAll(async () => {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+
+    it('fails with a timeout when no answer comes by the deadline', async () => {
+      const before = received;
+      const result = await guard().request(GET(silentUrl, 'admin', { timeoutMs: 200 }));
+      expect(result).toEqual({ kind: 'failed', reason: 'timeout', error: 'no answer within 200 ms' });
+      expect(received).toBe(before + 1);
+    });
+
+    it('is aborted (not a timeout) when the caller cancels while it waits', async () => {
+      const cancel = new AbortController();
+      const pending = guard().request(GET(silentUrl, 'admin', { timeoutMs: 60_000, signal: cancel.signal }));
+      const before = received;
+      await waitUntil(() => received > before);
+      cancel.abort();
+      expect(await pending).toEqual({ kind: 'aborted' });
+    });
+
+    it('sends nothing for a request canceled before it started', async () => {
+      const before = received;
+      const cancel = new AbortController();
+      cancel.abort();
+      expect(
+        await guard().request(GET(silentUrl, 'admin', { timeoutMs: 60_000, signal: cancel.signal })),
+      ).toEqual({ kind: 'aborted' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(received).toBe(before);
+    });
+  });
 });
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(check()).toBe(true);
+}
