@@ -413,8 +413,10 @@ class PickupTrace {
         .filter(([a]) => a >= due - 50 && a <= due + 3000)
         .map(([a, b, n]) => `${rel(a)}+${Math.round(b - a)}:${n}`);
       const buckets = new Map<number, number>();
-      for (const t of this.burst)
-        buckets.set(Math.floor(rel(t) / 50) * 50, (buckets.get(Math.floor(rel(t) / 50) * 50) ?? 0) + 1);
+      for (const t of this.burst) {
+        const bucket = Math.floor(rel(t) / 50) * 50;
+        buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+      }
       process.stderr.write(
         `burst (pid ${process.pid}, n=${this.burst.length}): ticks ${ticks.join(' ')}\n  rounds ${rounds.join(' ')}\n  arrivals/50ms ${[
           ...buckets,
