@@ -10,6 +10,7 @@ import {
   generateServiceKeyPair,
   loadServiceKeys,
   ServiceTokenSigner,
+  ServiceTokenVerifier,
 } from '../../src/platform/rpc/identity.ts';
 import type { RpcServer } from '../../src/platform/rpc/server.ts';
 import { startRpcServer } from '../../src/platform/rpc/wiring.ts';
@@ -83,6 +84,64 @@ describe('service identity', () => {
     );
     expect(await code(health.check({ service: 'nope.Service' }))).toBe(Code.NotFound);
     expect(Object.keys((await health.list({})).statuses)).toContain('chronoverse.jobs.v1.LogsService');
+  });
+});
+
+describe('ServiceTokenVerifier', () => {
+  const t0 = Date.parse('2026-12-07T12:00:00Z');
+
+  it('verifies a token once, answers from memory until its validity ends, and not a moment longer', async () => {
+    let now = t0;
+    const verifier = new ServiceTokenVerifier(keys.publicKey, () => now);
+    const token = await new ServiceTokenSigner(keys.privateKey!, 'gateway', () => t0).token(
+      UsersService.typeName,
+    );
+    for (let i = 0; i < 100; i++) expect(await verifier.verify(token, UsersService.typeName)).toBe(true);
+    expect(verifier.signatureChecks).toBe(1);
+    // exp is t0 + 60 s; with the 30 s clock tolerance it is valid before t0 + 90 s.
+    now = t0 + 89_999;
+    expect(await verifier.verify(token, UsersService.typeName)).toBe(true);
+    expect(verifier.signatureChecks).toBe(1);
+    now = t0 + 90_000;
+    expect(await verifier.verify(token, UsersService.typeName)).toBe(false);
+    expect(await verifier.verify(token, UsersService.typeName)).toBe(false);
+    expect(verifier.signatureChecks).toBe(3);
+  });
+
+  it('remembers a token only for the service it was verified for, and never a failed one', async () => {
+    const verifier = new ServiceTokenVerifier(keys.publicKey, () => t0);
+    const token = await new ServiceTokenSigner(keys.privateKey!, 'gateway', () => t0).token(
+      UsersService.typeName,
+    );
+    expect(await verifier.verify(token, UsersService.typeName)).toBe(true);
+    expect(await verifier.verify(token, 'chronoverse.jobs.v1.JobsService')).toBe(false);
+    const forged = await new ServiceTokenSigner(
+      generateKeyPairSync('ed25519').privateKey,
+      'gateway',
+      () => t0,
+    ).token(UsersService.typeName);
+    expect(await verifier.verify(forged, UsersService.typeName)).toBe(false);
+    expect(await verifier.verify(forged, UsersService.typeName)).toBe(false);
+    expect(verifier.signatureChecks).toBe(4);
+  });
+
+  it('keeps at most 1,000 tokens: the oldest is verified again', async () => {
+    let now = t0;
+    const verifier = new ServiceTokenVerifier(keys.publicKey, () => now);
+    const tokens: string[] = [];
+    for (let i = 0; i <= 1_000; i++) {
+      // A new second, a new token (the signer signs once per audience per 45 s).
+      now = t0 + i * 10;
+      tokens.push(
+        await new ServiceTokenSigner(keys.privateKey!, `caller-${i}`, () => now).token(UsersService.typeName),
+      );
+      expect(await verifier.verify(tokens[i]!, UsersService.typeName)).toBe(true);
+    }
+    expect(verifier.signatureChecks).toBe(1_001);
+    expect(await verifier.verify(tokens[1_000]!, UsersService.typeName)).toBe(true);
+    expect(verifier.signatureChecks).toBe(1_001);
+    expect(await verifier.verify(tokens[0]!, UsersService.typeName)).toBe(true);
+    expect(verifier.signatureChecks).toBe(1_002);
   });
 });
 
