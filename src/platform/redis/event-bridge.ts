@@ -137,7 +137,11 @@ export class EventBridge {
     if (this.#cleanup.length > 0) return;
     this.#cleanup.push(
       this.#subscriber.subscribe(this.interestChannel, (message) => this.#receiveInterest(message)),
-      this.#subscriber.onReconnected(() => this.#announce([...this.#listening.keys()])),
+      // Every wanted channel is subscribed again by now, also those wanted while Redis was away.
+      this.#subscriber.onReconnected(() => {
+        for (const name of this.#listening.keys()) this.#confirmed.add(name);
+        this.#announce([...this.#listening.keys()]);
+      }),
       this.#events.observe((name, payload) => {
         if (!this.#relaying && isBridged(name) && this.#wanted.has(name)) this.#forward(name, payload);
       }),
