@@ -19,6 +19,13 @@ import { createTestDatabase, LogCapture } from '../helpers/harness.ts';
 import { createEngine, startTarget, TEST_CONTAINER_POLICY, type Engine } from '../helpers/engine.ts';
 import { loopbackOnlyBlockList } from '../helpers/loopback-only.ts';
 
+/** An engine whose claim polls every 10 minutes: whatever runs within a test was woken. */
+function wokenOnlyEngine(database: Database, heartbeatConcurrency: number): Engine {
+  return createEngine(database, {
+    executor: { heartbeatConcurrency, pollIntervalMs: 600_000, leaseMs: 30_000, renewIntervalMs: 10_000 },
+  });
+}
+
 function heartbeat(url: string, timeout = '1m') {
   return { endpoint: url, method: 'GET', headers: {}, body: null, expected_status_code: 200, timeout };
 }
@@ -116,15 +123,7 @@ describe('executor, step by step (PostgreSQL)', () => {
   });
 
   it('wake-ups without a poll: a finished job hands its slot on when every slot was taken; a DISPATCH naming a job it has not claimed wakes the claim', async () => {
-    // A poll of 10 minutes: whatever runs within the test was woken, not polled.
-    engine = createEngine(database, {
-      executor: {
-        heartbeatConcurrency: 1,
-        pollIntervalMs: 600_000,
-        leaseMs: 30_000,
-        renewIntervalMs: 10_000,
-      },
-    });
+    engine = wokenOnlyEngine(database, 1);
     const workflows = await insertWorkflows(
       database.db,
       // 100 ms each: the round the claim takes again at once (more candidates than slots) runs
@@ -151,15 +150,8 @@ describe('executor, step by step (PostgreSQL)', () => {
   });
 
   it('a finished run wakes the claim for the run of its workflow queued behind it, and a lone run wakes nothing', async () => {
-    // A poll of 10 minutes and free slots (a release then wakes nothing): only the completion can.
-    engine = createEngine(database, {
-      executor: {
-        heartbeatConcurrency: 4,
-        pollIntervalMs: 600_000,
-        leaseMs: 30_000,
-        renewIntervalMs: 10_000,
-      },
-    });
+    // Free slots (a release then wakes nothing): only the completion can wake the claim.
+    engine = wokenOnlyEngine(database, 4);
     const executor = engine.executor!;
     let rounds = 0;
     const claimOnce = executor.claimOnce.bind(executor);

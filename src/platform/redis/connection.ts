@@ -151,8 +151,9 @@ export class RedisSubscriber {
    * Calls `handler` with every message of `channel` (a full channel name: the caller adds the
    * prefix). Several handlers of one channel share one Redis subscription; the returned function
    * removes this handler and unsubscribes with the last one. `onSubscribed` runs once Redis has
-   * confirmed the subscription (at once when the channel was already subscribed); while the
-   * connection is down it does not run, and `onReconnected` hooks tell when subscriptions are back.
+   * confirmed a subscription this call made; it does not run when the channel already had a
+   * handler, nor while the connection is down (`onReconnected` hooks tell when subscriptions are
+   * back).
    */
   subscribe(channel: string, handler: MessageHandler, onSubscribed?: () => void): () => void {
     let set = this.#handlers.get(channel);
@@ -165,8 +166,6 @@ export class RedisSubscriber {
           () => {},
         );
       }
-    } else if (onSubscribed && this.ready) {
-      queueMicrotask(onSubscribed);
     }
     set.add(handler);
     let removed = false;
