@@ -98,8 +98,11 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     server.reset();
   });
 
-  /** Creates a DAG workflow (built: heartbeats need nothing) and runs it now; returns the run. */
-  async function run(name: string, payload: Record<string, unknown>) {
+  /**
+   * Creates a DAG workflow (built: heartbeats need nothing) and runs it now; returns the run.
+   * `asBackfill`: the run is made a backfill's (trigger BACKFILL) before it starts.
+   */
+  async function run(name: string, payload: Record<string, unknown>, options: { asBackfill?: boolean } = {}) {
     const created = await workflows.create(userId, { name, kind: 'DAG', payload, interval: 60 });
     const workflowId = created.body.id;
     await database.db
@@ -108,6 +111,9 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
       .where('id', '=', workflowId)
       .execute();
     const job = (await jobs.runNow(userId, workflowId)).body;
+    if (options.asBackfill) {
+      await database.db.updateTable('jobs').set({ trigger: 'BACKFILL' }).where('id', '=', job.id).execute();
+    }
     engine ??= createEngine(database, { executor: { retryBaseMs: 10, retryMaxMs: 20 } });
     engine.start();
     engine.events.emit('jobs:runnable', { count: 1 });
@@ -253,6 +259,22 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
       .where('id', '=', workflowId)
       .executeTakeFirstOrThrow();
     expect(wf.consecutive_job_failures_count).toBe(1);
+  });
+
+  it("a backfill's failed run does not count against the live schedule's failure limit", async () => {
+    const { workflowId, job } = await run(
+      'backfilled failure',
+      { tasks: [task('build', '/status/500/backfilled')] },
+      { asBackfill: true },
+    );
+    expect((await finished(workflowId, job.id)).status).toBe('FAILED');
+    expect(await oneFactPerFinalTask(job.id)).toEqual({ build: 'FAILED' });
+    const wf = await database.db
+      .selectFrom('workflows')
+      .select('consecutive_job_failures_count')
+      .where('id', '=', workflowId)
+      .executeTakeFirstOrThrow();
+    expect(wf.consecutive_job_failures_count).toBe(0);
   });
 
   it("passes a heartbeat's JSON answer to the next tasks and fans out over a list in it", async () => {

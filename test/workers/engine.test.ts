@@ -304,6 +304,41 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
     expect(await engine.executor!.rescueOnce()).toBe(0);
   });
 
+  it("a backfill's run whose lease expired on its last attempt fails without counting against the live schedule", async () => {
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
+    const [wf] = await insertWorkflows(database.db, [
+      { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 1 },
+    ]);
+    const jobId = await insertManualJob(database, wf!, userId, 1);
+    await database.db
+      .updateTable('jobs')
+      .set({
+        trigger: 'BACKFILL',
+        status: 'RUNNING',
+        attempts: 1,
+        lease_owner: 'crashed-executor',
+        lease_expires_at: new Date(Date.now() - 1_000),
+        started_at: new Date(),
+      })
+      .where('id', '=', jobId)
+      .execute();
+    expect(await engine.executor!.rescueOnce()).toBe(1);
+    expect(await jobById(database, jobId)).toMatchObject({ status: 'FAILED', error_code: 'LEASE_EXPIRED' });
+    // Its fact, and nothing of the failure policy: the limit of 1 is not reached.
+    const outbox = await database.db
+      .selectFrom('outbox')
+      .select(['topic', 'event_type'])
+      .where('key', '=', wf!)
+      .execute();
+    expect(outbox).toEqual([{ topic: 'analytics', event_type: 'JOB_FINISHED' }]);
+    const workflow = await database.db
+      .selectFrom('workflows')
+      .select(['consecutive_job_failures_count', 'terminated_at'])
+      .where('id', '=', wf!)
+      .executeTakeFirstOrThrow();
+    expect(workflow).toEqual({ consecutive_job_failures_count: 0, terminated_at: null });
+  });
+
   it('counts JOB_FAILED events left in the outbox by earlier versions once each', async () => {
     engine = createEngine(database, { executor: PRODUCTION_LEASE });
     const [wf] = await insertWorkflows(database.db, [

@@ -507,7 +507,9 @@ async function finishRuns(trx: Transaction<DB>, ends: readonly RunEnd[]): Promis
                 j.scheduled_at, j.started_at, j.completed_at, j.exit_code, j.http_status_code,
                 j.error_code, j.error_message, j.log_lines, COALESCE(j.trace_context, '{}')::jsonb AS headers
     ), results AS (
+      -- A backfill's run does not count against the live schedule (failure-policy.ts).
       SELECT d.id AS job_id, d.workflow_id, d.status = 'COMPLETED' AS succeeded, d.headers FROM done d
+      WHERE d.trigger <> 'BACKFILL'
     ), ${failurePolicyCtes('results')}, events AS (
       INSERT INTO outbox (topic, key, event_type, payload, headers)
       SELECT 'analytics', j.workflow_id::text, 'JOB_FINISHED', ${jobFinishedPayloadSql(false)}, j.headers

@@ -30,14 +30,22 @@ export function onceCompletion(now: RawBuilder<unknown>): RawBuilder<unknown> {
 
 /**
  * Three CTEs, `folded`, `policy` and `limit_reached`, over a relation named `source` with columns
- * (job_id uuid, workflow_id uuid, succeeded boolean, headers jsonb).
+ * (job_id uuid, workflow_id uuid, succeeded boolean, headers jsonb). The source holds no backfill
+ * runs: each caller leaves them out from what it already read (a past range failing says nothing
+ * of the live schedule).
  *
  * `folded` makes one row per workflow. Runs of a workflow run one at a time, so a batch mostly has
  * one result per workflow; runs created `concurrent` (overlap ALLOW_ALL, migration 0024) finish
  * side by side, and several of their results can come in one batch. They are taken in run order
  * (UUIDv7 ids): the count becomes the failures after the last success, or grows by all of them
- * when none succeeded; the event names the latest. Backfill runs are left out: a past range
- * failing says nothing of the live schedule (one primary-key probe per result).
+ * when none succeeded; the event names the latest.
+ *
+ * Why the callers filter and these CTEs do not look the job up again: they did, with a `NOT
+ * EXISTS` on `jobs` per result, and a completion statement's generic plan made while `jobs` had
+ * no statistics (PostgreSQL without autovacuum, or a plan cached right after a bulk load) ran it
+ * as a sequential scan per result: 1.9 ms × 145 results = 273 ms of a 276 ms batch in
+ * auto_explain (`node bench/bulk.ts 10000 1000 20`, one run in three, the executor then fell 10 s
+ * behind). Every caller has the trigger at hand.
  */
 export function failurePolicyCtes(source: string): RawBuilder<unknown> {
   const from = sql.raw(source);
@@ -54,7 +62,6 @@ export function failurePolicyCtes(source: string): RawBuilder<unknown> {
              count(*) FILTER (WHERE s.succeeded) OVER (PARTITION BY s.workflow_id ORDER BY s.job_id DESC
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS later_successes
       FROM ${from} s
-      WHERE NOT EXISTS (SELECT 1 FROM jobs b WHERE b.id = s.job_id AND b.trigger = 'BACKFILL')
     ) r
     GROUP BY r.workflow_id
   ), policy AS (

@@ -394,8 +394,11 @@ export class Executor {
   async rescueOnce(): Promise<number> {
     const rescued = await this.#db.transaction().execute(async (trx) => {
       const rows = await jobsRescueExpired(trx, 100);
-      // A DAG task's failure counts through its run, which is resolved below.
-      const failed = rows.filter((r) => r.status === 'FAILED' && r.run_id === null);
+      // A DAG task's failure counts through its run, which is resolved below; a backfill's run
+      // does not count against the live schedule (failure-policy.ts).
+      const failed = rows.filter(
+        (r) => r.status === 'FAILED' && r.run_id === null && r.trigger !== 'BACKFILL',
+      );
       const runs = rows.filter((r) => r.status === 'FAILED' && r.run_id !== null).map((r) => r.run_id!);
       if (failed.length > 0) {
         // A failure like any other for the failure policy (src/services/runs/failure-policy.ts).

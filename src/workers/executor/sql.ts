@@ -2,7 +2,7 @@
  * The executor's hot-path statements, in plain sight. Each is one statement per batch.
  */
 import { sql, type Kysely } from 'kysely';
-import { TRANSITIONS, type JobEvent } from '../../domain/job-state.ts';
+import { TRANSITIONS, type JobEvent, type JobTrigger } from '../../domain/job-state.ts';
 import { QUOTA_DEFAULTS } from '../../domain/quotas.ts';
 import type { TaskRetryPolicy } from '../../domain/task-retry.ts';
 import { PREPARED } from '../../platform/db/prepared.ts';
@@ -310,6 +310,7 @@ export interface RescuedJob {
   trace_context: string | null;
   /** A DAG task's run (resolved in the rescue's transaction), else null. */
   run_id: string | null;
+  trigger: JobTrigger;
 }
 
 /**
@@ -330,7 +331,7 @@ export async function jobsRescueExpired(db: Kysely<DB>, limit: number): Promise<
       SELECT id FROM jobs WHERE status IN (${fromStates('retry')}) AND lease_expires_at < now()
       ORDER BY lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
     RETURNING j.id, j.attempts, j.workflow_id, j.user_id, j.workflow_generation, j.status, j.trace_context,
-              j.kind, j.run_id`.execute(db);
+              j.kind, j.run_id, j.trigger`.execute(db);
   return rows;
 }
 
