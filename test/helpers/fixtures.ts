@@ -152,6 +152,16 @@ export async function insertManualJob(
   return id;
 }
 
+/** A workflow's consecutive-failure count (the failure policy's). */
+export async function consecutiveFailures(database: { db: Kysely<DB> }, workflowId: string): Promise<number> {
+  const row = await database.db
+    .selectFrom('workflows')
+    .select('consecutive_job_failures_count')
+    .where('id', '=', workflowId)
+    .executeTakeFirstOrThrow();
+  return row.consecutive_job_failures_count;
+}
+
 /** The job once it reached a final status. */
 export async function finalJob(database: { db: Kysely<DB> }, id: string, timeoutMs?: number) {
   return waitFor(async () => {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/platform/db/database.ts';
 import { createServices } from '../helpers/services.ts';
 import { createEngine, type Engine } from '../helpers/engine.ts';
-import { finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
+import { consecutiveFailures, finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase } from '../helpers/harness.ts';
 import { databaseUrl } from '../helpers/postgres.ts';
 
@@ -131,11 +131,6 @@ describe('a DAG run whose executor process is killed with SIGKILL (PostgreSQL)',
       { task: 'second', status: 'COMPLETED' },
       { task: 'third', status: 'COMPLETED' },
     ]);
-    const wf = await database.db
-      .selectFrom('workflows')
-      .select('consecutive_job_failures_count')
-      .where('id', '=', workflowId)
-      .executeTakeFirstOrThrow();
-    expect(wf.consecutive_job_failures_count).toBe(0);
+    expect(await consecutiveFailures(database, workflowId)).toBe(0);
   }, 120_000);
 });

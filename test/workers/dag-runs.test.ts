@@ -13,7 +13,7 @@ import type { JobsService } from '../../src/services/jobs/service.ts';
 import { resolveRuns } from '../../src/services/runs/dag-runs.ts';
 import type { WorkflowsService } from '../../src/services/workflows/service.ts';
 import { createServices } from '../helpers/services.ts';
-import { finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
+import { consecutiveFailures, finalJob, insertUser, waitFor } from '../helpers/fixtures.ts';
 import { createTestDatabase, ENGINES } from '../helpers/harness.ts';
 import { createEngine, type Engine } from '../helpers/engine.ts';
 
@@ -253,12 +253,7 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     expect(deploy).toMatchObject({ attempts: 0, error_code: null });
     expect(deploy.error_message).toContain('build FAILED');
     // The failure policy counts the run once, not once per task.
-    const wf = await database.db
-      .selectFrom('workflows')
-      .select('consecutive_job_failures_count')
-      .where('id', '=', workflowId)
-      .executeTakeFirstOrThrow();
-    expect(wf.consecutive_job_failures_count).toBe(1);
+    expect(await consecutiveFailures(database, workflowId)).toBe(1);
   });
 
   it("a backfill's failed run does not count against the live schedule's failure limit", async () => {
@@ -269,12 +264,7 @@ describe.each(ENGINES)('DAG runs (%s)', (engineName) => {
     );
     expect((await finished(workflowId, job.id)).status).toBe('FAILED');
     expect(await oneFactPerFinalTask(job.id)).toEqual({ build: 'FAILED' });
-    const wf = await database.db
-      .selectFrom('workflows')
-      .select('consecutive_job_failures_count')
-      .where('id', '=', workflowId)
-      .executeTakeFirstOrThrow();
-    expect(wf.consecutive_job_failures_count).toBe(0);
+    expect(await consecutiveFailures(database, workflowId)).toBe(0);
   });
 
   it("passes a heartbeat's JSON answer to the next tasks and fans out over a list in it", async () => {

@@ -254,16 +254,19 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
     expect(terminates).toHaveLength(1);
   });
 
-  it('a lease that expired on the last attempt fails the job (LEASE_EXPIRED), counts for the failure policy and can terminate', async () => {
-    engine = createEngine(database, { executor: PRODUCTION_LEASE });
+  /**
+   * A crashed executor's attempt of a job of a new workflow (failure limit 1): RUNNING, its only
+   * attempt used, its lease run out.
+   */
+  async function crashedOnLastAttempt(trigger: 'MANUAL' | 'BACKFILL') {
     const [wf] = await insertWorkflows(database.db, [
       { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 1 },
     ]);
     const jobId = await insertManualJob(database, wf!, userId, 1);
-    // A crashed executor's attempt: RUNNING, its only attempt used, its lease run out.
     await database.db
       .updateTable('jobs')
       .set({
+        trigger,
         status: 'RUNNING',
         attempts: 1,
         lease_owner: 'crashed-executor',
@@ -272,6 +275,12 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
       })
       .where('id', '=', jobId)
       .execute();
+    return { wf, jobId };
+  }
+
+  it('a lease that expired on the last attempt fails the job (LEASE_EXPIRED), counts for the failure policy and can terminate', async () => {
+    engine = createEngine(database, { executor: PRODUCTION_LEASE });
+    const { wf, jobId } = await crashedOnLastAttempt('MANUAL');
     expect(await engine.executor!.rescueOnce()).toBe(1);
     const job = await database.db
       .selectFrom('jobs')
@@ -306,22 +315,7 @@ describe.each(ENGINES)('execution engine (%s)', (engineName) => {
 
   it("a backfill's run whose lease expired on its last attempt fails without counting against the live schedule", async () => {
     engine = createEngine(database, { executor: PRODUCTION_LEASE });
-    const [wf] = await insertWorkflows(database.db, [
-      { userId, payload: heartbeat(`${target.url}/ok`), nextRunAt: null, maxFailures: 1 },
-    ]);
-    const jobId = await insertManualJob(database, wf!, userId, 1);
-    await database.db
-      .updateTable('jobs')
-      .set({
-        trigger: 'BACKFILL',
-        status: 'RUNNING',
-        attempts: 1,
-        lease_owner: 'crashed-executor',
-        lease_expires_at: new Date(Date.now() - 1_000),
-        started_at: new Date(),
-      })
-      .where('id', '=', jobId)
-      .execute();
+    const { wf, jobId } = await crashedOnLastAttempt('BACKFILL');
     expect(await engine.executor!.rescueOnce()).toBe(1);
     expect(await jobById(database, jobId)).toMatchObject({ status: 'FAILED', error_code: 'LEASE_EXPIRED' });
     // Its fact, and nothing of the failure policy: the limit of 1 is not reached.
